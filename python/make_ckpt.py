@@ -1,0 +1,207 @@
+"""Write the committed fixture checkpoints with real TensorFlow (tf.compat.v1 graph mode).
+
+    python python/make_ckpt.py [--data data/mnist] [--out fixtures] [--only NAME]
+
+Fixtures (each a directory with .meta, .index, .data-00000-of-00001 and `checkpoint`):
+  mnist_dnn/  the Hands-On ML (1st ed., ch. 11) network: X, y, dnn/hidden1..5, outputs,
+              loss/loss, eval/accuracy, GradientDescent with clipping; 20 epochs on MNIST.
+  conv_bn/    another shape on purpose: other names, a conv layer, batch norm with a
+              training-flag placeholder, ELU/tanh, int32 labels, Adam.
+  tiny/       a few-KB 4-3-2 classifier for fast unit tests.
+Runs single-threaded with op determinism and oneDNN off, so a rerun gives the same files.
+"""
+import argparse
+import os
+import shutil
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mnist  # noqa: E402
+
+tf1 = tf.compat.v1
+tf1.disable_v2_behavior()
+tf.config.experimental.enable_op_determinism()
+tf.config.threading.set_intra_op_parallelism_threads(1)
+tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def session_config():
+    return tf1.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
+
+
+def dense(x, units, name, activation=None):
+    """tf.layers.dense as TF1 named it: variables <name>/kernel, <name>/bias."""
+    with tf1.variable_scope(name):
+        kernel = tf1.get_variable("kernel", [int(x.shape[-1]), units],
+                                  initializer=tf1.glorot_uniform_initializer())
+        bias = tf1.get_variable("bias", [units], initializer=tf1.zeros_initializer())
+        z = tf.nn.bias_add(tf.matmul(x, kernel), bias)
+        return activation(z) if activation else z
+
+
+def save(sess, saver, outdir, prefix):
+    if os.path.isdir(outdir):
+        shutil.rmtree(outdir)
+    os.makedirs(outdir)
+    # A relative save path keeps the `checkpoint` state file machine-independent.
+    cwd = os.getcwd()
+    os.chdir(outdir)
+    try:
+        saver.save(sess, prefix)
+    finally:
+        os.chdir(cwd)
+
+
+def make_mnist_dnn(data, outdir, epochs=20, batch_size=200):
+    tf1.reset_default_graph()
+    tf1.set_random_seed(42)
+    X = tf1.placeholder(tf.float32, shape=(None, 28 * 28), name="X")
+    y = tf1.placeholder(tf.int64, shape=(None), name="y")
+    with tf.name_scope("dnn"):
+        h = X
+        for i, units in enumerate([300, 50, 50, 50, 50], start=1):
+            h = dense(h, units, f"hidden{i}", tf.nn.relu)
+        logits = dense(h, 10, "outputs")
+    with tf.name_scope("loss"):
+        xentropy = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+        loss = tf.reduce_mean(xentropy, name="loss")
+    with tf.name_scope("eval"):
+        correct = tf1.nn.in_top_k(logits, y, 1)
+        accuracy = tf.reduce_mean(tf.cast(correct, tf.float32), name="accuracy")
+    optimizer = tf1.train.GradientDescentOptimizer(0.01)
+    grads_and_vars = optimizer.compute_gradients(loss)
+    capped = [(tf.clip_by_value(g, -1.0, 1.0), v) for g, v in grads_and_vars]
+    training_op = optimizer.apply_gradients(capped)
+    for op in (X, y, accuracy, training_op):
+        tf1.add_to_collection("my_important_ops", op)
+    init = tf1.global_variables_initializer()
+    saver = tf1.train.Saver()
+
+    xt, yt = data["train"]
+    xv, yv = data["validation"]
+    rng = np.random.RandomState(42)
+    with tf1.Session(config=session_config()) as sess:
+        init.run()
+        for epoch in range(epochs):
+            perm = rng.permutation(len(xt))
+            for i in range(0, len(xt), batch_size):
+                idx = perm[i:i + batch_size]
+                sess.run(training_op, feed_dict={X: xt[idx], y: yt[idx]})
+            acc = accuracy.eval(feed_dict={X: xv, y: yv})
+            print(f"mnist_dnn epoch {epoch} validation accuracy {acc:.4f}", flush=True)
+        save(sess, saver, outdir, "my_model_final.ckpt")
+
+
+def make_conv_bn(data, outdir, epochs=2, batch_size=100):
+    tf1.reset_default_graph()
+    tf1.set_random_seed(7)
+    with tf.name_scope("inputs"):
+        pixels = tf1.placeholder(tf.float32, shape=(None, 784), name="pixels")
+        labels = tf1.placeholder(tf.int32, shape=(None,), name="labels")
+        is_training = tf1.placeholder_with_default(False, shape=(), name="is_training")
+    with tf.name_scope("net"):
+        img = tf.reshape(pixels, [-1, 28, 28, 1])
+        with tf1.variable_scope("conv"):
+            w = tf1.get_variable("filters", [5, 5, 1, 8],
+                                 initializer=tf1.glorot_uniform_initializer())
+            conv = tf.nn.conv2d(img, w, strides=[1, 2, 2, 1], padding="VALID")  # 12x12x8
+        with tf1.variable_scope("bn"):
+            gamma = tf1.get_variable("gamma", [8], initializer=tf1.ones_initializer())
+            beta = tf1.get_variable("beta", [8], initializer=tf1.zeros_initializer())
+            mov_mean = tf1.get_variable("moving_mean", [8], trainable=False,
+                                        initializer=tf1.zeros_initializer())
+            mov_var = tf1.get_variable("moving_variance", [8], trainable=False,
+                                       initializer=tf1.ones_initializer())
+            mean, var = tf.nn.moments(conv, axes=[0, 1, 2])
+            decay = 0.9
+            upd_mean = tf1.assign(mov_mean, decay * mov_mean + (1 - decay) * mean)
+            upd_var = tf1.assign(mov_var, decay * mov_var + (1 - decay) * var)
+            tf1.add_to_collection(tf1.GraphKeys.UPDATE_OPS, upd_mean)
+            tf1.add_to_collection(tf1.GraphKeys.UPDATE_OPS, upd_var)
+            m, v = tf.cond(is_training, lambda: (mean, var),
+                           lambda: (tf.identity(mov_mean), tf.identity(mov_var)))
+            bn = tf.nn.batch_normalization(conv, m, v, beta, gamma, 1e-3)
+        act = tf.nn.elu(bn, name="elu")
+        flat = tf.reshape(act, [-1, 12 * 12 * 8])
+        feat = dense(flat, 32, "features", tf.nn.tanh)
+        logits = dense(feat, 10, "logits")
+    with tf.name_scope("metrics"):
+        xent = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits),
+            name="xent")
+        acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32),
+                                              labels), tf.float32), name="acc")
+    with tf.name_scope("train"):
+        with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
+            train = tf1.train.AdamOptimizer(1e-3).minimize(xent, name="step")
+    init = tf1.global_variables_initializer()
+    saver = tf1.train.Saver()
+
+    xt, yt = data["train"]
+    xv, yv = data["validation"]
+    yt, yv = yt.astype(np.int32), yv.astype(np.int32)
+    rng = np.random.RandomState(7)
+    with tf1.Session(config=session_config()) as sess:
+        init.run()
+        for epoch in range(epochs):
+            perm = rng.permutation(len(xt))
+            for i in range(0, len(xt), batch_size):
+                idx = perm[i:i + batch_size]
+                sess.run(train, feed_dict={pixels: xt[idx], labels: yt[idx], is_training: True})
+            a = acc.eval(feed_dict={pixels: xv, labels: yv})
+            print(f"conv_bn epoch {epoch} validation accuracy {a:.4f}", flush=True)
+        save(sess, saver, outdir, "convnet.ckpt")
+
+
+def make_tiny(outdir, steps=50):
+    tf1.reset_default_graph()
+    tf1.set_random_seed(3)
+    X = tf1.placeholder(tf.float32, shape=(None, 4), name="X")
+    y = tf1.placeholder(tf.int64, shape=(None,), name="y")
+    with tf.name_scope("dnn"):
+        h = dense(X, 3, "hidden1", tf.nn.relu)
+        logits = dense(h, 2, "outputs")
+    with tf.name_scope("loss"):
+        loss = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits), name="loss")
+    with tf.name_scope("eval"):
+        accuracy = tf.reduce_mean(tf.cast(tf1.nn.in_top_k(logits, y, 1), tf.float32),
+                                  name="accuracy")
+    training_op = tf1.train.GradientDescentOptimizer(0.1).minimize(loss)
+    init = tf1.global_variables_initializer()
+    saver = tf1.train.Saver()
+    rng = np.random.RandomState(3)
+    x = rng.randn(64, 4).astype(np.float32)
+    labels = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+    with tf1.Session(config=session_config()) as sess:
+        init.run()
+        for _ in range(steps):
+            sess.run(training_op, feed_dict={X: x, y: labels})
+        save(sess, saver, outdir, "tiny.ckpt")
+    np.savez(os.path.join(outdir, "data.npz"), x=x, y=labels)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="data/mnist")
+    ap.add_argument("--out", default="fixtures")
+    ap.add_argument("--only", choices=["mnist_dnn", "conv_bn", "tiny"])
+    args = ap.parse_args()
+    data = None
+    if args.only in (None, "mnist_dnn", "conv_bn"):
+        data = mnist.read_data_sets(args.data)
+    if args.only in (None, "tiny"):
+        make_tiny(os.path.join(args.out, "tiny"))
+    if args.only in (None, "conv_bn"):
+        make_conv_bn(data, os.path.join(args.out, "conv_bn"))
+    if args.only in (None, "mnist_dnn"):
+        make_mnist_dnn(data, os.path.join(args.out, "mnist_dnn"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+//! Data sets: MNIST the way TF1's `input_data.read_data_sets` read it (IDX gzip, pixels
+//! float32 in [0, 1], int64 labels, 55 000 train / 5 000 validation / 10 000 test), and any
+//! other set as a `.npz` of arrays.
+//!
+//! Spec strings: `mnist:DIR` (also Fashion-MNIST, same file names), `npz:FILE`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::npy::Npz;
+use crate::tensors::DynArray;
+
+/// One split: `n` examples of `row_len()` float32 features and an int64 label each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Split {
+    pub x: Vec<f32>,
+    pub y: Vec<i64>,
+    /// Shape of one example (e.g. `[784]`).
+    pub feature_shape: Vec<usize>,
+}
+
+impl Split {
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+
+    pub fn row_len(&self) -> usize {
+        self.feature_shape.iter().product()
+    }
+
+    /// Rows `start..end` of x as a slice.
+    pub fn rows(&self, start: usize, end: usize) -> &[f32] {
+        let r = self.row_len();
+        &self.x[start * r..end * r]
+    }
+
+    /// Largest label + 1.
+    pub fn num_classes(&self) -> usize {
+        self.y.iter().copied().max().map_or(0, |m| m.max(0) as usize + 1)
+    }
+}
+
+/// A named set of splits (`train`, `validation`, `test`, or `all`).
+#[derive(Clone, Debug)]
+pub struct DataSet {
+    pub source: String,
+    pub splits: BTreeMap<String, Split>,
+}
+
+impl DataSet {
+    /// A split by name, or an error listing the ones there are.
+    pub fn split(&self, name: &str) -> Result<&Split> {
+        self.splits.get(name).ok_or_else(|| {
+            Error::Invalid(format!(
+                "--split {name}: {} has no such split (it has: {})",
+                self.source,
+                self.splits.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+}
+
+/// Load a data set from a spec: `mnist:DIR` or `npz:FILE`.
+pub fn load(spec: &str) -> Result<DataSet> {
+    let (kind, rest) = spec.split_once(':').ok_or_else(|| {
+        Error::Invalid(format!("--data {spec:?}: expected mnist:DIR or npz:FILE"))
+    })?;
+    match kind {
+        "mnist" | "fashion-mnist" => read_mnist(Path::new(rest), 5000),
+        "npz" => read_npz(Path::new(rest)),
+        other => Err(Error::Invalid(format!(
+            "--data {spec:?}: unknown kind {other:?} (expected mnist:DIR or npz:FILE)"
+        ))),
+    }
+}
+
+const IMAGES_MAGIC: u32 = 0x0000_0803;
+const LABELS_MAGIC: u32 = 0x0000_0801;
+
+/// `input_data.read_data_sets(dir)`: the first `validation_size` training images become the
+/// validation split.
+pub fn read_mnist(dir: &Path, validation_size: usize) -> Result<DataSet> {
+    let file = |name: &str| -> Result<PathBuf> {
+        let p = dir.join(name);
+        if p.is_file() {
+            Ok(p)
+        } else {
+            Err(Error::Invalid(format!(
+                "{}: missing (an MNIST directory holds train-images-idx3-ubyte.gz, \
+                 train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz; \
+                 `make data` fetches them)",
+                p.display()
+            )))
+        }
+    };
+    let train_x = read_idx_images(&file("train-images-idx3-ubyte.gz")?)?;
+    let train_y = read_idx_labels(&file("train-labels-idx1-ubyte.gz")?)?;
+    let test_x = read_idx_images(&file("t10k-images-idx3-ubyte.gz")?)?;
+    let test_y = read_idx_labels(&file("t10k-labels-idx1-ubyte.gz")?)?;
+    let train = pair(train_x, train_y, dir, "train")?;
+    let test = pair(test_x, test_y, dir, "t10k")?;
+    if validation_size > train.len() {
+        return Err(Error::Invalid(format!(
+            "validation size {validation_size} is larger than the {} training images",
+            train.len()
+        )));
+    }
+    let r = train.row_len();
+    let validation = Split {
+        x: train.x[..validation_size * r].to_vec(),
+        y: train.y[..validation_size].to_vec(),
+        feature_shape: train.feature_shape.clone(),
+    };
+    let train = Split {
+        x: train.x[validation_size * r..].to_vec(),
+        y: train.y[validation_size..].to_vec(),
+        feature_shape: train.feature_shape,
+    };
+    let mut splits = BTreeMap::new();
+    splits.insert("train".into(), train);
+    splits.insert("validation".into(), validation);
+    splits.insert("test".into(), test);
+    Ok(DataSet { source: format!("mnist:{}", dir.display()), splits })
+}
+
+fn pair(x: (Vec<f32>, Vec<usize>), y: Vec<i64>, dir: &Path, which: &str) -> Result<Split> {
+    let n = x.1[0];
+    if n != y.len() {
+        return Err(Error::bad_file(
+            dir,
+            format!("{which}: {n} images but {} labels", y.len()),
+        ));
+    }
+    // input_data flattens each image (28x28 -> 784).
+    Ok(Split { x: x.0, y, feature_shape: vec![x.1[1..].iter().product()] })
+}
+
+fn read_gz(path: &Path) -> Result<Vec<u8>> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f))
+        .read_to_end(&mut out)
+        .map_err(|e| Error::bad_file(path, format!("not a readable gzip file: {e}")))?;
+    Ok(out)
+}
+
+/// Parse an IDX header; returns dims and the data offset.
+fn idx_header(bytes: &[u8], path: &Path, magic: u32, ndim: usize) -> Result<Vec<usize>> {
+    let what = if magic == IMAGES_MAGIC { "images" } else { "labels" };
+    let word = |i: usize| u32::from_be_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap());
+    if bytes.len() >= 4 && word(0) != magic {
+        return Err(Error::bad_file(
+            path,
+            format!("not an IDX {what} file (magic {:#010x}, expected {magic:#010x})", word(0)),
+        ));
+    }
+    if bytes.len() < 4 + 4 * ndim {
+        return Err(Error::bad_file(path, format!("truncated IDX {what} file (no header)")));
+    }
+    let dims: Vec<usize> = (1..=ndim).map(|i| word(i) as usize).collect();
+    let want = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    let have = bytes.len() - 4 - 4 * ndim;
+    match want {
+        Some(w) if w == have => Ok(dims),
+        Some(w) if w > have => Err(Error::bad_file(
+            path,
+            format!("truncated IDX {what} file: header says {dims:?} ({w} bytes), {have} present"),
+        )),
+        _ => Err(Error::bad_file(
+            path,
+            format!("IDX {what} file size mismatch: header says {dims:?}, {have} data bytes present"),
+        )),
+    }
+}
+
+/// IDX images -> float32 pixels times 1/255 (exactly as input_data computes them).
+pub fn read_idx_images(path: &Path) -> Result<(Vec<f32>, Vec<usize>)> {
+    let bytes = read_gz(path)?;
+    let dims = idx_header(&bytes, path, IMAGES_MAGIC, 3)?;
+    let scale = (1.0f64 / 255.0) as f32;
+    let x = bytes[16..].iter().map(|&b| b as f32 * scale).collect();
+    Ok((x, dims))
+}
+
+pub fn read_idx_labels(path: &Path) -> Result<Vec<i64>> {
+    let bytes = read_gz(path)?;
+    idx_header(&bytes, path, LABELS_MAGIC, 1)?;
+    Ok(bytes[8..].iter().map(|&b| b as i64).collect())
+}
+
+/// A `.npz` with `x` and `y` (one split, `all`), and/or `x_<split>` and `y_<split>` pairs.
+pub fn read_npz(path: &Path) -> Result<DataSet> {
+    let mut npz = Npz::open(path)?;
+    let names = npz.names()?;
+    let mut splits = BTreeMap::new();
+    for name in &names {
+        let split = match name.as_str() {
+            "x" => "all".to_string(),
+            n => match n.strip_prefix("x_") {
+                Some(s) => s.to_string(),
+                None => continue,
+            },
+        };
+        let yname = if split == "all" { "y".to_string() } else { format!("y_{split}") };
+        if !names.contains(&yname) {
+            return Err(Error::bad_file(path, format!("array {name:?} has no matching {yname:?}")));
+        }
+        let x = npz.get(name)?;
+        let y = npz.get(&yname)?;
+        splits.insert(split.clone(), npz_split(x, y, path, &split)?);
+    }
+    if splits.is_empty() {
+        return Err(Error::bad_file(
+            path,
+            format!("no x/y arrays (expected `x` and `y`, or `x_train` and `y_train` …; it has: {})", names.join(", ")),
+        ));
+    }
+    Ok(DataSet { source: format!("npz:{}", path.display()), splits })
+}
+
+fn npz_split(x: DynArray, y: DynArray, path: &Path, split: &str) -> Result<Split> {
+    let xs = x.shape().to_vec();
+    let n = *xs.first().ok_or_else(|| Error::bad_file(path, format!("x of split {split} is a scalar")))?;
+    if y.shape().len() != 1 || y.shape()[0] != n {
+        return Err(Error::bad_file(
+            path,
+            format!("split {split}: x has {n} rows but y has shape {:?} (expected [{n}])", y.shape()),
+        ));
+    }
+    let labels: Vec<i64> = match &y {
+        DynArray::F32(_) | DynArray::F64(_) | DynArray::Bool(_) => {
+            return Err(Error::bad_file(path, format!("split {split}: labels y must be integers, found {}", crate::tensors::dtype_name(y.dtype()))))
+        }
+        _ => y.to_f64().into_iter().map(|v| v as i64).collect(),
+    };
+    if let Some(bad) = labels.iter().find(|&&l| l < 0) {
+        return Err(Error::bad_file(path, format!("split {split}: negative label {bad}")));
+    }
+    let features: Vec<f32> = match x {
+        DynArray::F32(a) => a.iter().copied().collect(),
+        other => other.to_f64().into_iter().map(|v| v as f32).collect(),
+    };
+    if let Some(i) = features.iter().position(|v| !v.is_finite()) {
+        let r = features.len() / n.max(1);
+        return Err(Error::bad_file(path, format!("split {split}: x has a NaN or Inf value (row {})", i / r.max(1))));
+    }
+    Ok(Split { x: features, y: labels, feature_shape: xs[1..].to_vec() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("tfreuse-data-{}-{name}", std::process::id()));
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    #[test]
+    fn idx_images_scale_like_input_data() {
+        let mut raw = vec![0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2];
+        raw.extend([0u8, 255, 128, 1]);
+        let p = tmp("img.gz", &gz(&raw));
+        let (x, dims) = read_idx_images(&p).unwrap();
+        assert_eq!(dims, [2, 1, 2]);
+        assert_eq!(x, [0.0, 1.0, 128.0 * (1.0f64 / 255.0) as f32, (1.0f64 / 255.0) as f32]);
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn idx_errors_are_clear() {
+        let p = tmp("trunc.gz", &gz(&[0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 7]));
+        assert!(read_idx_images(&p).unwrap_err().to_string().contains("truncated IDX images"));
+        let p2 = tmp("magic.gz", &gz(&[0, 0, 8, 1, 0, 0, 0, 1, 3]));
+        assert!(read_idx_images(&p2).unwrap_err().to_string().contains("not an IDX images file"));
+        let p3 = tmp("plain", b"not gzip at all");
+        assert!(read_idx_labels(&p3).unwrap_err().to_string().contains("gzip"));
+        for p in [p, p2, p3] {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+
+    #[test]
+    fn tiny_npz_fixture() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny/data.npz");
+        let d = load(&format!("npz:{}", p.display())).unwrap();
+        let all = d.split("all").unwrap();
+        assert_eq!((all.len(), all.row_len(), all.num_classes()), (64, 4, 2));
+        assert!(d.split("test").unwrap_err().to_string().contains("it has: all"));
+    }
+}

@@ -1,0 +1,145 @@
+//! An imported TF1 model: `tf.train.import_meta_graph` + `Session` + `Saver.restore`, and
+//! looking tensors and operations up by name (`dnn/hidden4/Relu:0`, `GradientDescent`).
+
+use std::path::Path;
+
+use prost::Message;
+use tensorflow::{Graph, ImportGraphDefOptions, Operation, Output, Session, SessionOptions, SessionRunArgs, Tensor};
+
+use crate::error::{Error, Result};
+use crate::metagraph::{parse_tensor_name, MetaGraph};
+use crate::suggest::{closest, did_you_mean};
+use crate::tensors::{DynArray, DynTensor};
+
+/// Session settings.
+#[derive(Clone, Debug, Default)]
+pub struct SessionConfig {
+    /// Threads inside one op (0: TF's default, one per core).
+    pub intra_op_threads: i32,
+    /// Ops run in parallel (0: TF's default).
+    pub inter_op_threads: i32,
+    /// Session target: empty for in-process, `grpc://host:port` for a TF server.
+    pub target: Option<String>,
+}
+
+impl SessionConfig {
+    fn options(&self) -> Result<SessionOptions> {
+        let mut opts = SessionOptions::new();
+        let cfg = crate::proto::ConfigProto {
+            intra_op_parallelism_threads: self.intra_op_threads,
+            inter_op_parallelism_threads: self.inter_op_threads,
+            allow_soft_placement: true,
+        };
+        opts.set_config(&cfg.encode_to_vec())?;
+        if let Some(t) = &self.target {
+            opts.set_target(t).map_err(|_| Error::Invalid("session target contains a NUL byte".into()))?;
+        }
+        Ok(opts)
+    }
+}
+
+/// A graph imported from a `.meta` file with an open session on it.
+pub struct Model {
+    pub meta: MetaGraph,
+    pub graph: Graph,
+    pub session: Session,
+}
+
+impl Model {
+    /// `tf.train.import_meta_graph(meta)` and a new session (variables not yet restored).
+    pub fn load(meta_path: &Path, cfg: &SessionConfig) -> Result<Model> {
+        let meta = MetaGraph::read(meta_path)?;
+        Self::from_meta(meta, cfg)
+    }
+
+    pub fn from_meta(meta: MetaGraph, cfg: &SessionConfig) -> Result<Model> {
+        let mut graph = Graph::new();
+        graph
+            .import_graph_def(meta.graph_def(), &ImportGraphDefOptions::new())
+            .map_err(|s| Error::bad_file(&meta.path, format!("TensorFlow cannot import the graph: {}", Error::from(s))))?;
+        let session = Session::new(&cfg.options()?, &graph)?;
+        Ok(Model { meta, graph, session })
+    }
+
+    /// `saver.restore(sess, prefix)` through the graph's own saver_def restore op.
+    pub fn restore(&self, prefix: &Path) -> Result<()> {
+        let saver = self.meta.saver_def().ok_or_else(|| {
+            Error::bad_file(&self.meta.path, "the .meta has no saver_def, so it cannot restore a checkpoint")
+        })?;
+        let filename = self.output(&saver.filename_tensor_name)?;
+        let restore = self.operation(&saver.restore_op_name)?;
+        let name: Tensor<String> = Tensor::from(prefix.to_string_lossy().into_owned());
+        let mut args = SessionRunArgs::new();
+        args.add_feed(&filename.operation, filename.index, &name);
+        args.add_target(&restore);
+        self.session.run(&mut args).map_err(|s| {
+            let e = Error::from(s);
+            Error::bad_file(prefix, format!("cannot restore this checkpoint into the graph: {e}"))
+        })
+    }
+
+    /// An operation by name, or an error suggesting the closest names.
+    pub fn operation(&self, name: &str) -> Result<Operation> {
+        if let Some(op) = self.graph.operation_by_name(name).ok().flatten() {
+            return Ok(op);
+        }
+        let names = self.operation_names();
+        let s = closest(name, names.iter().map(String::as_str), 3);
+        Err(Error::NotFound(format!("no operation {name:?} in the graph{}", did_you_mean(&s))))
+    }
+
+    /// A tensor (`op:index`, or `op` for output 0), or an error suggesting the closest names.
+    pub fn output(&self, name: &str) -> Result<Output> {
+        let (op_name, index) = parse_tensor_name(name);
+        let op = match self.graph.operation_by_name(op_name).ok().flatten() {
+            Some(op) => op,
+            None => {
+                let names = self.tensor_names();
+                let s = closest(name, names.iter().map(String::as_str), 3);
+                return Err(Error::NotFound(format!("no tensor {name:?} in the graph{}", did_you_mean(&s))));
+            }
+        };
+        if index >= op.num_outputs() {
+            let outs: Vec<String> = (0..op.num_outputs()).map(|i| format!("{op_name}:{i}")).collect();
+            return Err(Error::NotFound(format!(
+                "no tensor {name:?}: operation {op_name} has {} output(s){}",
+                op.num_outputs(),
+                did_you_mean(&outs.into_iter().take(3).collect::<Vec<_>>())
+            )));
+        }
+        Ok(Output { operation: op, index: index as i32 })
+    }
+
+    pub fn operation_names(&self) -> Vec<String> {
+        self.graph.operation_iter().filter_map(|op| op.name().ok()).collect()
+    }
+
+    /// `op:i` for every output of every operation.
+    pub fn tensor_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for op in self.graph.operation_iter() {
+            if let Ok(n) = op.name() {
+                out.extend((0..op.num_outputs()).map(|i| format!("{n}:{i}")));
+            }
+        }
+        out
+    }
+
+    /// One session run: feed tensors, fetch outputs (any dtype), run target ops.
+    pub fn run(&self, feeds: &[(Output, &DynTensor)], fetches: &[Output], targets: &[Operation]) -> Result<Vec<DynArray>> {
+        let mut args = SessionRunArgs::new();
+        for (out, t) in feeds {
+            t.feed(&mut args, &out.operation, out.index);
+        }
+        let tokens: Vec<_> = fetches.iter().map(|o| args.request_fetch(&o.operation, o.index)).collect();
+        for t in targets {
+            args.add_target(t);
+        }
+        self.session.run(&mut args)?;
+        fetches
+            .iter()
+            .zip(tokens)
+            .map(|(o, tok)| DynArray::fetch(&mut args, tok, o.operation.output_type(o.index as usize)))
+            .collect()
+    }
+}

@@ -1,0 +1,196 @@
+//! Tensors of any dtype: moving values between `.npy` arrays (ndarray) and TF tensors, and
+//! feeding / fetching them in a session when the dtype is only known at run time.
+
+use ndarray::{ArrayD, IxDyn};
+use tensorflow::{DataType, FetchToken, Operation, SessionRunArgs, Tensor};
+
+use crate::error::{Error, Result};
+
+/// TF's numeric dtype code -> the crate's DataType (its own conversion is private).
+pub fn dtype_from_c(code: i32) -> DataType {
+    match code {
+        1 => DataType::Float,
+        2 => DataType::Double,
+        3 => DataType::Int32,
+        4 => DataType::UInt8,
+        5 => DataType::Int16,
+        6 => DataType::Int8,
+        7 => DataType::String,
+        9 => DataType::Int64,
+        10 => DataType::Bool,
+        14 => DataType::BFloat16,
+        17 => DataType::UInt16,
+        19 => DataType::Half,
+        20 => DataType::Resource,
+        21 => DataType::Variant,
+        22 => DataType::UInt32,
+        23 => DataType::UInt64,
+        c => DataType::UnrecognizedEnumValue(c as u32),
+    }
+}
+
+/// Python's name for a dtype (`float32`, `int64`, …).
+pub fn dtype_name(d: DataType) -> String {
+    match d {
+        DataType::Float => "float32".into(),
+        DataType::Double => "float64".into(),
+        DataType::Int32 => "int32".into(),
+        DataType::Int64 => "int64".into(),
+        DataType::UInt8 => "uint8".into(),
+        DataType::Int8 => "int8".into(),
+        DataType::Int16 => "int16".into(),
+        DataType::UInt16 => "uint16".into(),
+        DataType::UInt32 => "uint32".into(),
+        DataType::UInt64 => "uint64".into(),
+        DataType::Bool => "bool".into(),
+        DataType::String => "string".into(),
+        DataType::Half => "float16".into(),
+        DataType::BFloat16 => "bfloat16".into(),
+        DataType::Resource => "resource".into(),
+        DataType::Variant => "variant".into(),
+        other => {
+            // Reference dtypes (ref variables) are the base code + 100.
+            let s = other.to_string();
+            s.to_lowercase()
+        }
+    }
+}
+
+/// `[?, 784]` style, `<unknown>` for unknown rank.
+pub fn shape_string(shape: &tensorflow::Shape) -> String {
+    match shape.dims() {
+        None => "<unknown>".into(),
+        Some(n) => {
+            let dims: Vec<String> = (0..n)
+                .map(|i| shape[i].map_or("?".to_string(), |d| d.to_string()))
+                .collect();
+            format!("[{}]", dims.join(", "))
+        }
+    }
+}
+
+macro_rules! dyn_array {
+    ($( $variant:ident => $t:ty, $dt:ident ),* $(,)?) => {
+        /// An n-d array of one of the dtypes tfreuse moves in and out of TF.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum DynArray { $( $variant(ArrayD<$t>), )* }
+
+        /// A TF tensor of one of those dtypes, ready to feed.
+        pub enum DynTensor { $( $variant(Tensor<$t>), )* }
+
+        impl DynArray {
+            pub fn dtype(&self) -> DataType {
+                match self { $( DynArray::$variant(_) => DataType::$dt, )* }
+            }
+            pub fn shape(&self) -> &[usize] {
+                match self { $( DynArray::$variant(a) => a.shape(), )* }
+            }
+            pub fn to_tensor(&self) -> DynTensor {
+                match self { $( DynArray::$variant(a) => DynTensor::$variant(array_to_tensor(a)), )* }
+            }
+            /// Values as f64 (for summaries and comparisons).
+            pub fn to_f64(&self) -> Vec<f64> {
+                match self { $( DynArray::$variant(a) => a.iter().map(|v| num_f64(*v)).collect(), )* }
+            }
+            /// Convert to another dtype (feeding int64 labels to an int32 placeholder…).
+            pub fn cast(&self, to: DataType) -> Result<DynArray> {
+                let v = self.to_f64();
+                let shape = IxDyn(self.shape());
+                match to {
+                    $( DataType::$dt => Ok(DynArray::$variant(
+                        ArrayD::from_shape_vec(shape, v.into_iter().map(|x| from_f64::<$t>(x)).collect())
+                            .expect("same element count"))), )*
+                    other => Err(Error::Invalid(format!("cannot feed dtype {}", dtype_name(other)))),
+                }
+            }
+            /// Fetch output `idx` of `op` (whose dtype is `dtype`) from finished run args.
+            pub fn fetch(args: &mut SessionRunArgs<'_>, token: FetchToken, dtype: DataType) -> Result<DynArray> {
+                match dtype {
+                    $( DataType::$dt => {
+                        let t: Tensor<$t> = args.fetch(token)?;
+                        Ok(DynArray::$variant(tensor_to_array(&t)))
+                    } )*
+                    other => Err(Error::Invalid(format!("cannot fetch a tensor of dtype {}", dtype_name(other)))),
+                }
+            }
+        }
+
+        impl DynTensor {
+            pub fn feed<'a>(&'a self, args: &mut SessionRunArgs<'a>, op: &Operation, idx: i32) {
+                match self { $( DynTensor::$variant(t) => args.add_feed(op, idx, t), )* }
+            }
+        }
+    };
+}
+
+dyn_array! {
+    F32 => f32, Float,
+    F64 => f64, Double,
+    I32 => i32, Int32,
+    I64 => i64, Int64,
+    U8 => u8, UInt8,
+    I8 => i8, Int8,
+    I16 => i16, Int16,
+    U16 => u16, UInt16,
+    Bool => bool, Bool,
+}
+
+trait Num: Copy {
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+}
+macro_rules! num_impl {
+    ($($t:ty),*) => { $( impl Num for $t {
+        fn to_f64(self) -> f64 { self as f64 }
+        fn from_f64(v: f64) -> Self { v as $t }
+    } )* };
+}
+num_impl!(f32, f64, i32, i64, u8, i8, i16, u16);
+impl Num for bool {
+    fn to_f64(self) -> f64 {
+        if self { 1.0 } else { 0.0 }
+    }
+    fn from_f64(v: f64) -> Self {
+        v != 0.0
+    }
+}
+fn num_f64<T: Num>(v: T) -> f64 {
+    v.to_f64()
+}
+fn from_f64<T: Num>(v: f64) -> T {
+    T::from_f64(v)
+}
+
+fn array_to_tensor<T: tensorflow::TensorType + Copy>(a: &ArrayD<T>) -> Tensor<T> {
+    let dims: Vec<u64> = a.shape().iter().map(|&d| d as u64).collect();
+    let mut t = Tensor::new(&dims);
+    match a.as_slice() {
+        Some(s) => t.copy_from_slice(s),
+        None => t.iter_mut().zip(a.iter()).for_each(|(d, s)| *d = *s),
+    }
+    t
+}
+
+fn tensor_to_array<T: tensorflow::TensorType + Copy>(t: &Tensor<T>) -> ArrayD<T> {
+    let shape: Vec<usize> = t.dims().iter().map(|&d| d as usize).collect();
+    ArrayD::from_shape_vec(IxDyn(&shape), t.to_vec()).expect("tensor size matches dims")
+}
+
+/// A short human summary: mean/min/max for numbers, or the values if few.
+pub fn summary(a: &DynArray) -> String {
+    let v = a.to_f64();
+    if v.is_empty() {
+        return "empty".into();
+    }
+    if v.len() <= 6 {
+        let parts: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
+        return format!("[{}]", parts.join(", "));
+    }
+    let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+    for &x in &v {
+        lo = lo.min(x);
+        hi = hi.max(x);
+        sum += x;
+    }
+    format!("mean {:.6} min {:.6} max {:.6}", sum / v.len() as f64, lo, hi)
+}

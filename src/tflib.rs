@@ -1,0 +1,304 @@
+//! Finding and loading libtensorflow at run time.
+//!
+//! tfreuse is built without TensorFlow (crate feature `tensorflow_runtime_linking`) and loads
+//! the C library when a command first needs it. The PyPI wheel `tensorflow-cpu` ships the
+//! whole C API inside `libtensorflow_cc.so.2`; the crate's loader only looks for a file named
+//! `libtensorflow.so`, so for a wheel we point it at a small directory of symlinks.
+//!
+//! Search order: an explicit directory (`--tf-lib` / `TENSORFLOW_DIR`), the repo's `.venv`,
+//! the site-packages of `python3` on PATH (found without importing TF), `LD_LIBRARY_PATH`,
+//! `/usr/local/lib`.
+
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+
+const WHEEL_LIB: &str = "libtensorflow_cc.so.2";
+const WHEEL_FRAMEWORK: &str = "libtensorflow_framework.so.2";
+const PLAIN_LIB: &str = "libtensorflow.so";
+
+/// How to find and load the library.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Directory given with `--tf-lib` (wins over everything else).
+    pub lib_dir: Option<PathBuf>,
+    /// Show TensorFlow's own log output (load banners, oneDNN notes).
+    pub verbose: bool,
+    /// Set `TF_ENABLE_ONEDNN_OPTS` for this process (None: leave the environment alone).
+    pub onednn: Option<bool>,
+}
+
+/// The loaded library: where it is, plus a handle for the C functions the crate does not wrap.
+pub struct TfLib {
+    pub path: PathBuf,
+    handle: libloading::Library,
+}
+
+static LOADED: OnceLock<std::result::Result<TfLib, String>> = OnceLock::new();
+
+/// Load libtensorflow once per process; later calls return the same library.
+pub fn load(opts: &LoadOptions) -> Result<&'static TfLib> {
+    LOADED.get_or_init(|| load_uncached(opts)).as_ref().map_err(|e| Error::TfLibrary(e.clone()))
+}
+
+/// The library if [`load`] already succeeded.
+pub fn loaded() -> Option<&'static TfLib> {
+    LOADED.get().and_then(|r| r.as_ref().ok())
+}
+
+fn load_uncached(opts: &LoadOptions) -> std::result::Result<TfLib, String> {
+    let (dir, searched) = find(opts);
+    let Some(dir) = dir else {
+        return Err(format!(
+            "libtensorflow not found (searched: {}); run `make setup`, or `pip install \
+             tensorflow-cpu==2.21.0`, or pass --tf-lib DIR",
+            searched.join(", ")
+        ));
+    };
+    let load_dir = if dir.join(PLAIN_LIB).is_file() { dir.clone() } else { shim_dir(&dir)? };
+    // These are read by TF itself; set them before anything of TF runs. No other thread
+    // exists yet: this is the first thing a command does.
+    if !opts.verbose && std::env::var_os("TF_CPP_MIN_LOG_LEVEL").is_none() {
+        std::env::set_var("TF_CPP_MIN_LOG_LEVEL", "2");
+    }
+    if let Some(on) = opts.onednn {
+        std::env::set_var("TF_ENABLE_ONEDNN_OPTS", if on { "1" } else { "0" });
+    }
+    std::env::set_var("TENSORFLOW_DIR", &load_dir);
+    let lib_path = load_dir.join(PLAIN_LIB);
+    let result = {
+        let _quiet = (!opts.verbose).then(StderrSilencer::new);
+        tensorflow::library::load()
+    };
+    result.map_err(|e| format!("cannot load libtensorflow from {}: {e}", dir.display()))?;
+    // dlopen of an already loaded library returns the same handle; we use it for the
+    // checkpoint-reader functions that the crate does not declare.
+    let handle = unsafe { libloading::Library::new(&lib_path) }
+        .map_err(|e| format!("cannot open {}: {e}", lib_path.display()))?;
+    Ok(TfLib { path: lib_path, handle })
+}
+
+/// Candidate directories in search order; returns the first that holds a library.
+fn find(opts: &LoadOptions) -> (Option<PathBuf>, Vec<String>) {
+    let mut searched = Vec::new();
+    let mut candidates: Vec<(String, PathBuf)> = Vec::new();
+    if let Some(d) = &opts.lib_dir {
+        candidates.push(("--tf-lib".into(), d.clone()));
+    } else if let Some(d) = std::env::var_os("TENSORFLOW_DIR") {
+        candidates.push(("TENSORFLOW_DIR".into(), PathBuf::from(d)));
+    }
+    let repo_venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
+    for d in site_packages_in(&repo_venv) {
+        candidates.push(("repo .venv".into(), d.join("tensorflow")));
+    }
+    if candidates.iter().all(|(k, _)| k != "repo .venv") {
+        searched.push(format!("{}", repo_venv.display()));
+    }
+    if let Some(d) = python_tensorflow_dir() {
+        candidates.push(("python3".into(), d));
+    } else {
+        searched.push("python3's site-packages".into());
+    }
+    if let Some(p) = std::env::var_os("LD_LIBRARY_PATH") {
+        for d in std::env::split_paths(&p) {
+            candidates.push(("LD_LIBRARY_PATH".into(), d));
+        }
+    }
+    candidates.push(("/usr/local/lib".into(), PathBuf::from("/usr/local/lib")));
+    for (_, dir) in &candidates {
+        if dir.join(PLAIN_LIB).is_file() || dir.join(WHEEL_LIB).is_file() {
+            return (Some(dir.clone()), searched);
+        }
+        searched.push(dir.display().to_string());
+    }
+    (None, searched)
+}
+
+fn site_packages_in(venv: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(venv.join("lib")) else { return vec![] };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .filter(|p| p.join("tensorflow").is_dir())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The `tensorflow` package directory of `python3` on PATH, found without importing TF.
+fn python_tensorflow_dir() -> Option<PathBuf> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import importlib.util as u; s = u.find_spec('tensorflow'); \
+             print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')",
+        ])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let s = String::from_utf8(out.stdout).ok()?;
+    let s = s.trim();
+    (!s.is_empty()).then(|| PathBuf::from(s))
+}
+
+/// A directory holding `libtensorflow.so` -> the wheel's `libtensorflow_cc.so.2` (and the
+/// framework library beside it), under the user's cache, made once per wheel location.
+fn shim_dir(wheel_dir: &Path) -> std::result::Result<PathBuf, String> {
+    use sha2::{Digest, Sha256};
+    let real = wheel_dir.canonicalize().map_err(|e| format!("{}: {e}", wheel_dir.display()))?;
+    let digest = Sha256::digest(real.as_os_str().as_encoded_bytes());
+    let tag: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let mut roots = Vec::new();
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        roots.push(PathBuf::from(d).join("tfreuse"));
+    } else if let Some(h) = std::env::var_os("HOME") {
+        roots.push(PathBuf::from(h).join(".cache/tfreuse"));
+    }
+    roots.push(std::env::temp_dir().join(format!("tfreuse-{}", unsafe { libc::getuid() })));
+    let mut last_err = String::new();
+    for root in roots {
+        let dir = root.join(format!("libtf-{tag}"));
+        if shim_ok(&dir, &real) {
+            return Ok(dir);
+        }
+        match make_shim(&root, &dir, &real) {
+            Ok(()) => return Ok(dir),
+            Err(e) => last_err = format!("{}: {e}", dir.display()),
+        }
+    }
+    Err(format!("cannot create the libtensorflow link directory ({last_err})"))
+}
+
+fn shim_ok(dir: &Path, real: &Path) -> bool {
+    std::fs::read_link(dir.join(PLAIN_LIB)).map(|t| t == real.join(WHEEL_LIB)).unwrap_or(false)
+        && dir.join(WHEEL_FRAMEWORK).is_file()
+}
+
+fn make_shim(root: &Path, dir: &Path, real: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(root)?;
+    // Build in a private directory, then rename: concurrent first runs never see half a shim.
+    let tmp = root.join(format!(".tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir(&tmp)?;
+    std::os::unix::fs::symlink(real.join(WHEEL_LIB), tmp.join(PLAIN_LIB))?;
+    std::os::unix::fs::symlink(real.join(WHEEL_FRAMEWORK), tmp.join(WHEEL_FRAMEWORK))?;
+    let _ = std::fs::remove_dir_all(dir);
+    match std::fs::rename(&tmp, dir) {
+        Ok(()) => Ok(()),
+        Err(_) if shim_ok(dir, real) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Points fd 2 at /dev/null while alive: TF's load-time banners ignore TF_CPP_MIN_LOG_LEVEL.
+pub struct StderrSilencer {
+    saved: c_int,
+}
+
+impl StderrSilencer {
+    pub fn new() -> Self {
+        unsafe {
+            let saved = libc::dup(2);
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+            if saved >= 0 && null >= 0 {
+                libc::dup2(null, 2);
+            }
+            if null >= 0 {
+                libc::close(null);
+            }
+            StderrSilencer { saved }
+        }
+    }
+}
+
+impl Default for StderrSilencer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for StderrSilencer {
+    fn drop(&mut self) {
+        if self.saved >= 0 {
+            unsafe {
+                libc::dup2(self.saved, 2);
+                libc::close(self.saved);
+            }
+        }
+    }
+}
+
+// ---- C functions the crate does not declare (checkpoint reader, status) ----
+
+#[repr(C)]
+pub(crate) struct OpaqueStatus {
+    _p: [u8; 0],
+}
+#[repr(C)]
+pub(crate) struct OpaqueReader {
+    _p: [u8; 0],
+}
+
+type NewStatusFn = unsafe extern "C" fn() -> *mut OpaqueStatus;
+type DeleteStatusFn = unsafe extern "C" fn(*mut OpaqueStatus);
+type GetCodeFn = unsafe extern "C" fn(*const OpaqueStatus) -> c_int;
+type MessageFn = unsafe extern "C" fn(*const OpaqueStatus) -> *const c_char;
+
+/// An owned TF_Status from the raw C API.
+pub(crate) struct RawStatus<'a> {
+    lib: &'a TfLib,
+    pub(crate) ptr: *mut OpaqueStatus,
+}
+
+impl<'a> RawStatus<'a> {
+    pub(crate) fn new(lib: &'a TfLib) -> Result<Self> {
+        let f: NewStatusFn = lib.sym(b"TF_NewStatus\0")?;
+        Ok(RawStatus { lib, ptr: unsafe { f() } })
+    }
+
+    /// Ok(()) or the status message.
+    pub(crate) fn check(&self) -> std::result::Result<(), String> {
+        let code: GetCodeFn = self.lib.sym(b"TF_GetCode\0").map_err(|e| e.to_string())?;
+        let msg: MessageFn = self.lib.sym(b"TF_Message\0").map_err(|e| e.to_string())?;
+        unsafe {
+            if code(self.ptr) == 0 {
+                Ok(())
+            } else {
+                Err(CStr::from_ptr(msg(self.ptr)).to_string_lossy().into_owned())
+            }
+        }
+    }
+}
+
+impl Drop for RawStatus<'_> {
+    fn drop(&mut self) {
+        if let Ok(f) = self.lib.sym::<DeleteStatusFn>(b"TF_DeleteStatus\0") {
+            unsafe { f(self.ptr) }
+        }
+    }
+}
+
+impl TfLib {
+    /// A C function of the library by its NUL-terminated name.
+    pub(crate) fn sym<T: Copy>(&self, name: &[u8]) -> Result<T> {
+        unsafe {
+            self.handle.get::<T>(name).map(|s| *s).map_err(|e| {
+                Error::TfLibrary(format!(
+                    "{}: missing C function {}: {e}",
+                    self.path.display(),
+                    String::from_utf8_lossy(&name[..name.len() - 1])
+                ))
+            })
+        }
+    }
+}
+
+pub(crate) fn cstring(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::Invalid(format!("name contains a NUL byte: {s:?}")))
+}
+
