@@ -8,7 +8,9 @@
 pub mod checkpoint;
 pub mod data;
 pub mod error;
+pub mod eval;
 pub mod fsutil;
+pub mod inspect;
 pub mod metagraph;
 pub mod model;
 pub mod npy;

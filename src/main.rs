@@ -1,1 +1,16 @@
-fn main(){}
+//! The `tfreuse` command line: a thin layer over the library. Each subcommand lives in
+//! `cli/<name>.rs` as an `Args` struct and an `exec` function.
+
+mod cli;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    if let Err(err) = cli::exec(args) {
+        let code = err.downcast_ref::<tfreuse::Error>().map_or(1, |e| e.exit_code());
+        // Library errors already carry their cause in one line.
+        eprintln!("tfreuse: error: {err}");
+        std::process::exit(code);
+    }
+}

@@ -85,16 +85,22 @@ fn find(opts: &LoadOptions) -> (Option<PathBuf>, Vec<String>) {
     let mut searched = Vec::new();
     let mut candidates: Vec<(String, PathBuf)> = Vec::new();
     if let Some(d) = &opts.lib_dir {
-        candidates.push(("--tf-lib".into(), d.clone()));
+        // An explicit choice: no silent fallback to another library.
+        if d.join(PLAIN_LIB).is_file() || d.join(WHEEL_LIB).is_file() {
+            return (Some(d.clone()), searched);
+        }
+        searched.push(format!("--tf-lib {}", d.display()));
+        return (None, searched);
     } else if let Some(d) = std::env::var_os("TENSORFLOW_DIR") {
         candidates.push(("TENSORFLOW_DIR".into(), PathBuf::from(d)));
     }
-    let repo_venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
-    for d in site_packages_in(&repo_venv) {
-        candidates.push(("repo .venv".into(), d.join("tensorflow")));
-    }
-    if candidates.iter().all(|(k, _)| k != "repo .venv") {
-        searched.push(format!("{}", repo_venv.display()));
+    match repo_venv() {
+        Some(venv) => {
+            for d in site_packages_in(&venv) {
+                candidates.push(("repo .venv".into(), d.join("tensorflow")));
+            }
+        }
+        None => searched.push("the repo's .venv".into()),
     }
     if let Some(d) = python_tensorflow_dir() {
         candidates.push(("python3".into(), d));
@@ -114,6 +120,13 @@ fn find(opts: &LoadOptions) -> (Option<PathBuf>, Vec<String>) {
         searched.push(dir.display().to_string());
     }
     (None, searched)
+}
+
+/// The `.venv` of the checkout this binary was built in: the nearest ancestor of the
+/// executable (target/release/tfreuse) that has one.
+fn repo_venv() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
+    exe.ancestors().skip(1).map(|d| d.join(".venv")).find(|v| v.join("lib").is_dir())
 }
 
 fn site_packages_in(venv: &Path) -> Vec<PathBuf> {

@@ -1,0 +1,54 @@
+# tfreuse — everything a fresh machine needs, installed idempotently.
+#   make demo   the main job on the bundled fixtures and real MNIST
+#   make test   unit + integration tests (Python TF is the oracle)
+# Other targets: setup, data, build, fixtures, clean.
+
+PYTHON  ?= python3
+VENV    := .venv
+VPY     := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+MNIST   := data/mnist/train-images-idx3-ubyte.gz
+BIN     := target/release/tfreuse
+META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
+# Same oneDNN setting on both sides of every exact comparison.
+export TF_ENABLE_ONEDNN_OPTS := 0
+
+.PHONY: setup data build demo test fixtures clean
+
+setup: $(STAMP) data build
+
+$(STAMP): python/requirements.txt
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r python/requirements.txt
+	touch $@
+
+data: $(MNIST)
+
+$(MNIST): python/fetch_mnist.py $(STAMP)
+	$(VPY) python/fetch_mnist.py data/mnist
+	touch $@
+
+build:
+	cargo build --release --quiet
+
+demo: setup
+	@echo "== inspect: what the book's model holds"
+	$(BIN) inspect --meta $(META)
+	@echo
+	@echo "== tfreuse eval: MNIST test accuracy of the restored model"
+	$(BIN) eval --meta $(META) --data mnist:data/mnist --split test
+	@echo
+	@echo "== the same with Python TF1 (import_meta_graph + restore), for comparison"
+	$(VPY) python/oracle.py eval --meta $(META) --data mnist:data/mnist --split test \
+		--fetch eval/accuracy:0 --fetch loss/loss:0 2>/dev/null
+
+test: setup
+	cargo test --release
+
+# Regenerate the committed fixtures with real TensorFlow (deterministic; ~1 minute).
+fixtures: $(STAMP) data
+	$(VPY) python/make_ckpt.py --data data/mnist --out fixtures
+
+clean:
+	cargo clean
+	rm -rf $(VENV) data

@@ -1,0 +1,65 @@
+//! `tfreuse eval`: average scalar metrics over a data split.
+
+use tfreuse::eval::{evaluate, EvalSpec};
+
+use super::{Global, ModelArgs};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Data set: mnist:DIR or npz:FILE.
+    #[arg(long, value_name = "SPEC")]
+    pub data: String,
+    /// Which split to evaluate.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Tensor to fetch (repeatable). Default: eval/accuracy:0 and loss/loss:0 when present.
+    #[arg(long = "fetch", value_name = "TENSOR")]
+    pub fetches: Vec<String>,
+    /// Tensor fed with the features.
+    #[arg(long, default_value = "X:0", value_name = "TENSOR")]
+    pub input: String,
+    /// Tensor fed with the labels (cast to its dtype).
+    #[arg(long, default_value = "y:0", value_name = "TENSOR")]
+    pub labels: String,
+    /// Examples per session run (0: the whole split at once, as Python's `.eval` does).
+    #[arg(long, default_value_t = 0)]
+    pub batch_size: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
+    let data = tfreuse::data::load(&args.data)?;
+    let split = data.split(&args.split)?;
+    let model = args.model.load_restored(g)?;
+    let fetches = if args.fetches.is_empty() {
+        let defaults: Vec<String> = ["eval/accuracy:0", "loss/loss:0"]
+            .into_iter()
+            .filter(|n| model.output(n).is_ok())
+            .map(String::from)
+            .collect();
+        if defaults.is_empty() {
+            anyhow::bail!(tfreuse::Error::Invalid(
+                "no --fetch given and the graph has neither eval/accuracy:0 nor loss/loss:0; name the metrics with --fetch".into()
+            ));
+        }
+        defaults
+    } else {
+        args.fetches.clone()
+    };
+    let spec = EvalSpec { input: args.input, labels: args.labels, fetches, batch_size: args.batch_size };
+    let results = evaluate(&model, split, &spec)?;
+    if args.json {
+        let obj: serde_json::Map<String, serde_json::Value> =
+            results.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
+        println!("{}", serde_json::json!({"split": args.split, "examples": split.len(), "values": obj}));
+    } else {
+        for (name, v) in &results {
+            println!("{name} = {v:.9}  ({} split, {} examples)", args.split, split.len());
+        }
+    }
+    Ok(())
+}

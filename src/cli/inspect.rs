@@ -1,0 +1,79 @@
+//! `tfreuse inspect`: print what a .meta and its checkpoint hold.
+
+use tfreuse::inspect::{report, Report};
+use tfreuse::model::Model;
+
+use super::{warn, Global, ModelArgs};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Do not look at any checkpoint.
+    #[arg(long, conflicts_with = "checkpoint")]
+    pub no_checkpoint: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
+    g.load_tf()?;
+    let model = Model::load(&args.model.meta, &g.session_config())?;
+    let ckpt = if args.no_checkpoint {
+        None
+    } else {
+        Some(tfreuse::checkpoint::resolve(args.model.checkpoint.as_deref(), &args.model.meta)?)
+    };
+    let rep = report(&model, ckpt.as_ref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+    } else {
+        if let Some(c) = &rep.checkpoint {
+            warn(c.warning.as_deref());
+        }
+        print_text(&rep);
+    }
+    Ok(())
+}
+
+fn print_text(r: &Report) {
+    println!("meta: {}  (written by TensorFlow {})", r.meta, if r.tensorflow_version.is_empty() { "?" } else { &r.tensorflow_version });
+    println!("\noperations: {}", r.op_count);
+    let mut by: Vec<_> = r.ops_by_type.iter().collect();
+    by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (ty, n) in by {
+        println!("  {n:>5}  {ty}");
+    }
+    println!("\nplaceholders:");
+    for p in &r.placeholders {
+        println!("  {:<32} {:<8} {}{}", p.name, p.dtype, p.shape, if p.has_default { "  (has default)" } else { "" });
+    }
+    println!("\nvariables: {}", r.variables.len());
+    for v in &r.variables {
+        println!("  {:<40} {:<8} {:?}{}", v.name, v.dtype, v.shape, if v.trainable { "  trainable" } else { "" });
+    }
+    println!("\ncollections:");
+    for (k, v) in &r.collections {
+        println!("  {k}: {v}");
+    }
+    match &r.saver {
+        Some(s) => println!(
+            "\nsaver: {} restore op {}, filename tensor {}, save tensor {}",
+            s.version, s.restore_op, s.filename_tensor, s.save_tensor
+        ),
+        None => println!("\nsaver: none"),
+    }
+    if let Some(c) = &r.checkpoint {
+        println!("\ncheckpoint (latest): {}", c.prefix);
+        println!("  restorable variables: {}", c.restorable.len());
+        for (label, list) in [("missing from the checkpoint", &c.missing), ("shape mismatch", &c.shape_mismatches), ("in the checkpoint but not the graph", &c.unused)] {
+            if !list.is_empty() {
+                println!("  {label}: {}", list.len());
+                for x in list {
+                    println!("    {x}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Argument parsing shared by all subcommands, and dispatch.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use tfreuse::model::{Model, SessionConfig};
+use tfreuse::tflib::{self, LoadOptions};
+
+mod eval;
+mod inspect;
+mod run;
+
+#[derive(Parser, Debug)]
+#[command(name = "tfreuse", version, about = "Reuse TensorFlow 1 checkpoints for transfer learning")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show what a .meta and its checkpoint hold.
+    Inspect(inspect::Args),
+    /// Average scalar metrics (accuracy, loss) of an imported graph over a data split.
+    Eval(eval::Args),
+    /// Feed any tensors from .npy files and fetch any tensors (saved as .npz).
+    Run(run::Args),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Directory holding libtensorflow (libtensorflow.so, or a wheel's libtensorflow_cc.so.2); else $TENSORFLOW_DIR, the repo .venv, python3, LD_LIBRARY_PATH, /usr/local/lib.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub tf_lib: Option<PathBuf>,
+    /// Show TensorFlow's own log output.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// oneDNN kernels on or off (TF_ENABLE_ONEDNN_OPTS); set the same as the other side of an exact comparison.
+    #[arg(long, global = true, value_name = "on|off", value_parser = parse_on_off)]
+    pub onednn: Option<bool>,
+    /// Threads within one op (0: one per core).
+    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+    pub intra_threads: i32,
+    /// Ops run in parallel (0: TF's default).
+    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+    pub inter_threads: i32,
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "1" | "true" => Ok(true),
+        "off" | "0" | "false" => Ok(false),
+        _ => Err("expected on or off".into()),
+    }
+}
+
+impl Global {
+    /// Load libtensorflow (once) as these options say.
+    pub fn load_tf(&self) -> tfreuse::Result<()> {
+        tflib::load(&LoadOptions { lib_dir: self.tf_lib.clone(), verbose: self.verbose, onednn: self.onednn })?;
+        Ok(())
+    }
+
+    pub fn session_config(&self) -> SessionConfig {
+        SessionConfig { intra_op_threads: self.intra_threads, inter_op_threads: self.inter_threads, target: None }
+    }
+}
+
+/// `--meta` and `--checkpoint`, shared by the commands that load a model.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// The MetaGraphDef written by tf.train.Saver (e.g. my_model_final.ckpt.meta).
+    #[arg(long, value_name = "FILE")]
+    pub meta: PathBuf,
+    /// Checkpoint prefix, or a directory with a `checkpoint` file (default: the .meta's directory).
+    #[arg(long, value_name = "PREFIX|DIR")]
+    pub checkpoint: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    /// Load TF, import the graph and restore the checkpoint; warnings go to stderr.
+    pub fn load_restored(&self, g: &Global) -> anyhow::Result<Model> {
+        g.load_tf()?;
+        let model = Model::load(&self.meta, &g.session_config())?;
+        let ckpt = tfreuse::checkpoint::resolve(self.checkpoint.as_deref(), &self.meta)?;
+        warn(ckpt.warning.as_deref());
+        model.restore(&ckpt.prefix)?;
+        Ok(model)
+    }
+}
+
+pub fn warn(msg: Option<&str>) {
+    if let Some(m) = msg {
+        eprintln!("tfreuse: warning: {m}");
+    }
+}
+
+pub fn exec(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Inspect(a) => inspect::exec(a, &cli.global),
+        Command::Eval(a) => eval::exec(a, &cli.global),
+        Command::Run(a) => run::exec(a, &cli.global),
+    }
+}

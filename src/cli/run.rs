@@ -1,0 +1,78 @@
+//! `tfreuse run`: feed any tensors from .npy files, fetch any tensors, save them as .npz.
+
+use std::path::PathBuf;
+
+use tfreuse::tensors::{dtype_name, summary, DynArray};
+use tfreuse::Error;
+
+use super::{Global, ModelArgs};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// TENSOR=FILE.npy: feed a tensor (repeatable). The array is cast to the tensor's dtype.
+    #[arg(long = "feed", value_name = "TENSOR=FILE")]
+    pub feeds: Vec<String>,
+    /// Tensor to fetch (repeatable).
+    #[arg(long = "fetch", value_name = "TENSOR", required = true)]
+    pub fetches: Vec<String>,
+    /// Save the fetched arrays here as .npz (keys are the tensor names).
+    #[arg(long, value_name = "FILE.npz")]
+    pub out: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
+    // Read and check everything the user gave before the (slow) model load.
+    let mut feed_arrays = Vec::new();
+    for f in &args.feeds {
+        let (name, file) = f
+            .split_once('=')
+            .ok_or_else(|| Error::Invalid(format!("--feed {f:?}: expected TENSOR=FILE.npy")))?;
+        feed_arrays.push((name.to_string(), tfreuse::npy::read_npy(&PathBuf::from(file))?));
+    }
+    if let Some(out) = &args.out {
+        check_writable(out)?;
+    }
+    let model = args.model.load_restored(g)?;
+    let mut feeds = Vec::new();
+    for (name, arr) in &feed_arrays {
+        let out = model.output(name)?;
+        let want = out.operation.output_type(out.index as usize);
+        let arr = if arr.dtype() == want { arr.clone() } else { arr.cast(want).map_err(|e| Error::Invalid(format!("--feed {name}: {e}")))? };
+        feeds.push((out, arr.to_tensor()));
+    }
+    let fetches = args.fetches.iter().map(|n| model.output(n)).collect::<tfreuse::Result<Vec<_>>>()?;
+    let feed_refs: Vec<_> = feeds.iter().map(|(o, t)| (o.clone(), t)).collect();
+    let values = model.run(&feed_refs, &fetches, &[])?;
+    if args.json {
+        let items: Vec<_> = args
+            .fetches
+            .iter()
+            .zip(&values)
+            .map(|(n, v)| serde_json::json!({"name": n, "dtype": dtype_name(v.dtype()), "shape": v.shape(), "summary": summary(v)}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+    } else {
+        for (n, v) in args.fetches.iter().zip(&values) {
+            println!("{n}: {} {:?} {}", dtype_name(v.dtype()), v.shape(), summary(v));
+        }
+    }
+    if let Some(out) = &args.out {
+        let named: Vec<(String, DynArray)> = args.fetches.iter().cloned().zip(values).collect();
+        tfreuse::npy::write_npz(out, &named)?;
+        eprintln!("saved {} array(s) to {}", named.len(), out.display());
+    }
+    Ok(())
+}
+
+fn check_writable(out: &std::path::Path) -> tfreuse::Result<()> {
+    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() {
+        return Err(Error::Invalid(format!("--out {}: directory {} does not exist", out.display(), dir.display())));
+    }
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! Evaluating scalar metrics of an imported graph over a data split, the way the book's
+//! `accuracy.eval(feed_dict={X: X_test, y: y_test})` does.
+
+use crate::data::Split;
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::tensors::{dtype_name, DynArray};
+
+/// Which tensors to feed and fetch.
+#[derive(Clone, Debug)]
+pub struct EvalSpec {
+    pub input: String,
+    pub labels: String,
+    pub fetches: Vec<String>,
+    /// Examples per run; 0 = the whole split in one run (what Python's `.eval` does).
+    pub batch_size: usize,
+}
+
+/// Each fetched scalar averaged over the split (weighted by batch size).
+pub fn evaluate(model: &Model, split: &Split, spec: &EvalSpec) -> Result<Vec<(String, f64)>> {
+    if split.is_empty() {
+        return Err(Error::Invalid("the split is empty: nothing to evaluate".into()));
+    }
+    let x_out = model.output(&spec.input)?;
+    let y_out = model.output(&spec.labels)?;
+    let fetches = spec.fetches.iter().map(|f| model.output(f)).collect::<Result<Vec<_>>>()?;
+    let y_dtype = y_out.operation.output_type(y_out.index as usize);
+    let x_dtype = x_out.operation.output_type(x_out.index as usize);
+    if x_dtype != tensorflow::DataType::Float {
+        return Err(Error::Invalid(format!(
+            "--input {}: has dtype {}, but data features are float32",
+            spec.input,
+            dtype_name(x_dtype)
+        )));
+    }
+    let n = split.len();
+    let bs = if spec.batch_size == 0 { n } else { spec.batch_size.min(n) };
+    let mut sums = vec![0f64; fetches.len()];
+    let mut feature_shape = vec![0usize];
+    feature_shape.extend(&split.feature_shape);
+    let mut start = 0;
+    while start < n {
+        let end = (start + bs).min(n);
+        feature_shape[0] = end - start;
+        let x = DynArray::F32(
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&feature_shape), split.rows(start, end).to_vec())
+                .expect("rows match shape"),
+        );
+        let y = DynArray::I64(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[end - start]), split.y[start..end].to_vec()).expect("1-d"))
+            .cast(y_dtype)?;
+        let (xt, yt) = (x.to_tensor(), y.to_tensor());
+        let values = model.run(&[(x_out.clone(), &xt), (y_out.clone(), &yt)], &fetches, &[])?;
+        for (i, v) in values.iter().enumerate() {
+            if !v.shape().is_empty() {
+                return Err(Error::Invalid(format!(
+                    "--fetch {}: eval averages scalars but this tensor has shape {:?}; use `tfreuse run` for tensors",
+                    spec.fetches[i],
+                    v.shape()
+                )));
+            }
+            sums[i] += v.to_f64()[0] * (end - start) as f64;
+        }
+        start = end;
+    }
+    Ok(spec.fetches.iter().cloned().zip(sums.into_iter().map(|s| s / n as f64)).collect())
+}

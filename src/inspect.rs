@@ -1,0 +1,176 @@
+//! What a `.meta` + checkpoint hold: ops by type, placeholders, variables, collections, the
+//! saver, and how the checkpoint matches the graph's variables.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::checkpoint::{self, Resolved};
+use crate::error::Result;
+use crate::metagraph::CollectionValue;
+use crate::model::Model;
+use crate::tensors::{dtype_name, shape_string};
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub meta: String,
+    pub tensorflow_version: String,
+    pub op_count: usize,
+    pub ops_by_type: BTreeMap<String, usize>,
+    pub placeholders: Vec<Placeholder>,
+    pub variables: Vec<Variable>,
+    pub collections: BTreeMap<String, String>,
+    pub saver: Option<Saver>,
+    pub checkpoint: Option<CheckpointReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Placeholder {
+    pub name: String,
+    pub dtype: String,
+    pub shape: String,
+    /// PlaceholderWithDefault: feeding it is optional.
+    pub has_default: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Variable {
+    pub name: String,
+    pub dtype: String,
+    pub shape: Vec<i64>,
+    pub trainable: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Saver {
+    pub filename_tensor: String,
+    pub save_tensor: String,
+    pub restore_op: String,
+    pub version: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckpointReport {
+    pub prefix: String,
+    pub warning: Option<String>,
+    /// Graph variables the checkpoint holds with the right shape.
+    pub restorable: Vec<String>,
+    /// Graph variables the checkpoint lacks.
+    pub missing: Vec<String>,
+    /// `name: graph [..] vs checkpoint [..]`.
+    pub shape_mismatches: Vec<String>,
+    /// Checkpoint tensors no graph variable uses.
+    pub unused: Vec<String>,
+}
+
+/// Build the report. `checkpoint`: None = no checkpoint part; Some(resolved) = compare.
+pub fn report(model: &Model, ckpt: Option<&Resolved>) -> Result<Report> {
+    let mut ops_by_type = BTreeMap::new();
+    let mut placeholders = Vec::new();
+    let mut var_shapes: BTreeMap<String, (String, Vec<i64>)> = BTreeMap::new();
+    let mut op_count = 0;
+    for op in model.graph.operation_iter() {
+        op_count += 1;
+        let ty = op.op_type().unwrap_or_default();
+        *ops_by_type.entry(ty.clone()).or_insert(0) += 1;
+        let name = op.name().unwrap_or_default();
+        match ty.as_str() {
+            "Placeholder" | "PlaceholderWithDefault" => placeholders.push(Placeholder {
+                name: format!("{name}:0"),
+                dtype: op.get_attr_type("dtype").map(dtype_name).unwrap_or_default(),
+                shape: op.get_attr_shape("shape").map(|s| shape_string(&s)).unwrap_or_else(|_| "<unknown>".into()),
+                has_default: ty == "PlaceholderWithDefault",
+            }),
+            "VariableV2" | "Variable" | "VarHandleOp" => {
+                let dtype = op.get_attr_type("dtype").map(dtype_name).unwrap_or_default();
+                let shape = op
+                    .get_attr_shape("shape")
+                    .ok()
+                    .and_then(|s| s.dims().map(|n| (0..n).map(|i| s[i].unwrap_or(-1)).collect()))
+                    .unwrap_or_default();
+                var_shapes.insert(name, (dtype, shape));
+            }
+            _ => {}
+        }
+    }
+    let variables = model
+        .meta
+        .variables()?
+        .into_iter()
+        .map(|v| {
+            let (dtype, shape) = var_shapes.get(&v.name).cloned().unwrap_or_default();
+            Variable { name: v.name, dtype, shape, trainable: v.trainable }
+        })
+        .collect::<Vec<_>>();
+    let collections = model
+        .meta
+        .def
+        .collection_def
+        .keys()
+        .map(|k| {
+            let v = match model.meta.collection_value(k) {
+                Some(CollectionValue::Nodes(n)) => n.join(", "),
+                Some(CollectionValue::Bytes(n)) => format!("{n} serialized protos"),
+                Some(CollectionValue::Int64(v)) => format!("{v:?}"),
+                Some(CollectionValue::Float(v)) => format!("{v:?}"),
+                Some(CollectionValue::Any(n)) => format!("{n} Any protos"),
+                Some(CollectionValue::Empty) | None => "empty".into(),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    let saver = model.meta.saver_def().map(|s| Saver {
+        filename_tensor: s.filename_tensor_name.clone(),
+        save_tensor: s.save_tensor_name.clone(),
+        restore_op: s.restore_op_name.clone(),
+        version: match s.version {
+            0 => "LEGACY".into(),
+            1 => "V1".into(),
+            2 => "V2".into(),
+            v => v.to_string(),
+        },
+    });
+    let checkpoint = match ckpt {
+        None => None,
+        Some(r) => Some(compare(&r.prefix, r.warning.clone(), &variables)?),
+    };
+    Ok(Report {
+        meta: model.meta.path.display().to_string(),
+        tensorflow_version: model.meta.tensorflow_version().to_string(),
+        op_count,
+        ops_by_type,
+        placeholders,
+        variables,
+        collections,
+        saver,
+        checkpoint,
+    })
+}
+
+fn compare(prefix: &Path, warning: Option<String>, vars: &[Variable]) -> Result<CheckpointReport> {
+    let stored = checkpoint::list_tensors(prefix)?;
+    let mut rep = CheckpointReport {
+        prefix: prefix.display().to_string(),
+        warning,
+        restorable: vec![],
+        missing: vec![],
+        shape_mismatches: vec![],
+        unused: vec![],
+    };
+    for v in vars {
+        match stored.iter().find(|s| s.name == v.name) {
+            None => rep.missing.push(v.name.clone()),
+            Some(s) if s.shape != v.shape && !v.shape.contains(&-1) => rep
+                .shape_mismatches
+                .push(format!("{}: graph {:?} vs checkpoint {:?}", v.name, v.shape, s.shape)),
+            Some(_) => rep.restorable.push(v.name.clone()),
+        }
+    }
+    rep.unused = stored
+        .iter()
+        .filter(|s| !vars.iter().any(|v| v.name == s.name))
+        .map(|s| s.name.clone())
+        .collect();
+    Ok(rep)
+}

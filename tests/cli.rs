@@ -1,0 +1,173 @@
+//! Integration tests: the real binary against the committed fixtures, Python TF as oracle.
+
+mod common;
+use common::*;
+
+#[test]
+fn eval_matches_python_on_mnist_test() {
+    let ours = json(&ok(&["eval", "--meta", &fixture(DNN_META), "--data", &mnist(), "--json"]));
+    let theirs = json(&oracle(&[
+        "eval", "--meta", &fixture(DNN_META), "--data", &mnist(), "--split", "test",
+        "--fetch", "eval/accuracy:0", "--fetch", "loss/loss:0",
+    ]));
+    for k in ["eval/accuracy:0", "loss/loss:0"] {
+        let a = ours["values"][k].as_f64().unwrap();
+        let b = theirs[k].as_f64().unwrap();
+        assert!((a - b).abs() <= 1e-6, "{k}: tfreuse {a} vs Python {b}");
+    }
+    let acc = ours["values"]["eval/accuracy:0"].as_f64().unwrap();
+    assert!(acc > 0.94, "the fixture is a trained model: accuracy {acc}");
+    assert_eq!(ours["examples"], 10000);
+}
+
+#[test]
+fn other_shaped_model_with_flags_only() {
+    // conv + batch norm, other names, int32 labels, a training-flag placeholder.
+    let meta = fixture("conv_bn/convnet.ckpt.meta");
+    let data = mnist();
+    let args = ["--input", "inputs/pixels:0", "--labels", "inputs/labels:0", "--fetch", "metrics/acc:0", "--fetch", "metrics/xent:0"];
+    let mut ours_args = vec!["eval", "--meta", &meta, "--data", &data, "--split", "validation", "--json"];
+    ours_args.extend(args);
+    let ours = json(&ok(&ours_args));
+    let mut or_args = vec!["eval", "--meta", &meta, "--data", &data, "--split", "validation"];
+    or_args.extend(args);
+    let theirs = json(&oracle(&or_args));
+    for k in ["metrics/acc:0", "metrics/xent:0"] {
+        let (a, b) = (ours["values"][k].as_f64().unwrap(), theirs[k].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-6, "{k}: tfreuse {a} vs Python {b}");
+    }
+    let rep = json(&ok(&["inspect", "--meta", &meta, "--json"]));
+    let ph: Vec<String> = rep["placeholders"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+    assert!(ph.contains(&"inputs/is_training:0".to_string()), "{ph:?}");
+    let vars = rep["variables"].as_array().unwrap();
+    let mm = vars.iter().find(|v| v["name"] == "bn/moving_mean").expect("bn/moving_mean listed");
+    assert_eq!(mm["trainable"], false);
+    assert_eq!(rep["ops_by_type"]["Conv2D"], 1);
+}
+
+#[test]
+fn inspect_lists_variables_like_the_checkpoint() {
+    let rep = json(&ok(&["inspect", "--meta", &fixture(DNN_META), "--json"]));
+    let ckpt = root().join("fixtures/mnist_dnn/my_model_final.ckpt");
+    let truth = json(&oracle(&["variables", "--checkpoint", ckpt.to_str().unwrap()]));
+    let vars = rep["variables"].as_array().unwrap();
+    assert_eq!(vars.len(), truth.as_object().unwrap().len());
+    for v in vars {
+        let name = v["name"].as_str().unwrap();
+        assert_eq!(v["shape"], truth[name], "shape of {name}");
+        assert_eq!(v["trainable"], true);
+        assert_eq!(v["dtype"], "float32");
+    }
+    let c = &rep["checkpoint"];
+    assert_eq!(c["restorable"].as_array().unwrap().len(), 12);
+    assert!(c["missing"].as_array().unwrap().is_empty());
+    assert_eq!(rep["saver"]["restore_op"], "save/restore_all");
+    assert_eq!(rep["collections"]["train_op"], "GradientDescent");
+    let ph = rep["placeholders"].as_array().unwrap();
+    assert!(ph.iter().any(|p| p["name"] == "X:0" && p["shape"] == "[?, 784]" && p["dtype"] == "float32"));
+}
+
+#[test]
+fn inspect_reports_missing_variables() {
+    // The tiny graph against the conv checkpoint: nothing matches.
+    let rep = json(&ok(&[
+        "inspect", "--meta", &fixture("tiny/tiny.ckpt.meta"), "--checkpoint", &fixture("conv_bn"), "--json",
+    ]));
+    assert_eq!(rep["checkpoint"]["missing"].as_array().unwrap().len(), 4);
+    assert!(!rep["checkpoint"]["unused"].as_array().unwrap().is_empty());
+    // …and restoring it for real is a clear error, not a crash.
+    let err = fails(&["eval", "--meta", &fixture("tiny/tiny.ckpt.meta"), "--checkpoint", &fixture("conv_bn"),
+                      "--data", &format!("npz:{}", fixture("tiny/data.npz")), "--split", "all"], 3);
+    assert!(err.contains("cannot restore"), "{err}");
+}
+
+#[test]
+fn typo_gets_suggestions() {
+    let err = fails(&["eval", "--meta", &fixture(DNN_META), "--data", &mnist(), "--fetch", "dnn/hiden4/Relu:0"], 2);
+    assert!(err.contains("did you mean dnn/hidden4/Relu:0"), "{err}");
+    let err = fails(&["run", "--meta", &fixture("tiny/tiny.ckpt.meta"), "--fetch", "dnn/outputs/BiasAd:0"], 2);
+    assert!(err.contains("did you mean dnn/outputs/BiasAdd:0"), "{err}");
+}
+
+#[test]
+fn missing_and_unreadable_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = fails(&["inspect", "--meta", "/no/such/model.meta"], 3);
+    assert!(err.contains("/no/such/model.meta") && err.contains("No such file"), "{err}");
+    let garbage = tmp.path().join("garbage.meta");
+    std::fs::write(&garbage, b"\x0a\xff\xff\xff\xffthis is not a protobuf").unwrap();
+    let err = fails(&["inspect", "--meta", garbage.to_str().unwrap()], 3);
+    assert!(err.contains("not a MetaGraphDef"), "{err}");
+    // A .meta with no checkpoint beside it.
+    let lone = tmp.path().join("lone.meta");
+    std::fs::copy(fixture("tiny/tiny.ckpt.meta"), &lone).unwrap();
+    let err = fails(&["eval", "--meta", lone.to_str().unwrap(), "--data", &format!("npz:{}", fixture("tiny/data.npz")), "--split", "all"], 2);
+    assert!(err.contains("no checkpoint found"), "{err}");
+    let err = fails(&["eval", "--meta", &fixture(DNN_META), "--data", &format!("mnist:{}", tmp.path().display())], 2);
+    assert!(err.contains("train-images-idx3-ubyte.gz") && err.contains("missing"), "{err}");
+    let err = fails(&["eval", "--meta", &fixture(DNN_META), "--data", &mnist(), "--split", "nope"], 2);
+    assert!(err.contains("it has: test, train, validation"), "{err}");
+}
+
+#[test]
+fn moved_checkpoint_directory_falls_back_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["tiny.ckpt.meta", "tiny.ckpt.index", "tiny.ckpt.data-00000-of-00001"] {
+        std::fs::copy(fixture(&format!("tiny/{f}")), tmp.path().join(f)).unwrap();
+    }
+    std::fs::write(
+        tmp.path().join("checkpoint"),
+        "model_checkpoint_path: \"/home/someone/else/tiny.ckpt\"\nall_model_checkpoint_paths: \"/home/someone/else/tiny.ckpt\"\n",
+    ).unwrap();
+    let out = tfreuse(&["eval", "--meta", tmp.path().join("tiny.ckpt.meta").to_str().unwrap(),
+                        "--data", &format!("npz:{}", fixture("tiny/data.npz")), "--split", "all"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning") && err.contains("does not exist"), "{err}");
+}
+
+#[test]
+fn run_matches_python() {
+    let tmp = tempfile::tempdir().unwrap();
+    let x = tmp.path().join("x.npy");
+    // Build the input with Python so the .npy is numpy's own.
+    let status = std::process::Command::new(root().join(".venv/bin/python"))
+        .args(["-c", &format!("import numpy as np; np.save({:?}, np.load({:?})['x'][:7])", x.to_str().unwrap(), fixture("tiny/data.npz"))])
+        .status().unwrap();
+    assert!(status.success());
+    let feed = format!("X:0={}", x.display());
+    let ours = tmp.path().join("ours.npz");
+    let theirs = tmp.path().join("theirs.npz");
+    let meta = fixture("tiny/tiny.ckpt.meta");
+    let out = ok(&["run", "--meta", &meta, "--feed", &feed, "--fetch", "dnn/outputs/BiasAdd:0", "--fetch", "dnn/hidden1/Relu:0", "--out", ours.to_str().unwrap()]);
+    assert!(out.contains("dnn/outputs/BiasAdd:0: float32 [7, 2]"), "{out}");
+    oracle(&["run", "--meta", &meta, "--feed", &feed, "--fetch", "dnn/outputs/BiasAdd:0", "--fetch", "dnn/hidden1/Relu:0", "--out", theirs.to_str().unwrap()]);
+    let cmp = std::process::Command::new(root().join(".venv/bin/python"))
+        .args(["-c", &format!(
+            "import numpy as np; a=np.load({:?}); b=np.load({:?}); \
+             assert sorted(a.files)==sorted(b.files), (a.files, b.files); \
+             assert all(np.array_equal(a[k], b[k]) and a[k].dtype==b[k].dtype for k in a.files), 'values differ'",
+            ours.to_str().unwrap(), theirs.to_str().unwrap())])
+        .output().unwrap();
+    assert!(cmp.status.success(), "{}", String::from_utf8_lossy(&cmp.stderr));
+}
+
+#[test]
+fn without_tensorflow_one_line_how_to_fix() {
+    // A copy of the binary outside the checkout does not see the repo's .venv; PATH has no
+    // python3, nothing in LD_LIBRARY_PATH or TENSORFLOW_DIR.
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("tfreuse");
+    std::fs::copy(env!("CARGO_BIN_EXE_tfreuse"), &bin).unwrap();
+    let out = std::process::Command::new(&bin)
+        .args(["eval", "--meta", &fixture(DNN_META), "--data", &mnist()])
+        .env_clear()
+        .env("PATH", tmp.path())
+        .env("HOME", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("libtensorflow not found") && err.contains("make setup") && err.contains("pip install tensorflow-cpu==2.21.0"), "{err}");
+}
