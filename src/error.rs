@@ -54,6 +54,18 @@ impl From<tensorflow::Status> for Error {
     }
 }
 
+impl From<std::ffi::NulError> for Error {
+    fn from(_: std::ffi::NulError) -> Self {
+        Error::Invalid("a name contains a NUL byte".into())
+    }
+}
+
+impl From<std::str::Utf8Error> for Error {
+    fn from(_: std::str::Utf8Error) -> Self {
+        Error::Tf("TensorFlow returned a name that is not UTF-8".into())
+    }
+}
+
 pub(crate) fn first_line(s: &str) -> String {
     s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string()
 }

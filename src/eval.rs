@@ -5,6 +5,7 @@ use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::tensors::{dtype_name, DynArray};
+use tensorflow::Output;
 
 /// Which tensors to feed and fetch.
 #[derive(Clone, Debug)]
@@ -18,23 +19,26 @@ pub struct EvalSpec {
 
 /// Each fetched scalar averaged over the split (weighted by batch size).
 pub fn evaluate(model: &Model, split: &Split, spec: &EvalSpec) -> Result<Vec<(String, f64)>> {
-    if split.is_empty() {
-        return Err(Error::Invalid("the split is empty: nothing to evaluate".into()));
-    }
     let x_out = model.output(&spec.input)?;
     let y_out = model.output(&spec.labels)?;
     let fetches = spec.fetches.iter().map(|f| model.output(f)).collect::<Result<Vec<_>>>()?;
+    let values = evaluate_outputs(model, split, &x_out, &y_out, &fetches, spec.batch_size)?;
+    Ok(spec.fetches.iter().cloned().zip(values).collect())
+}
+
+/// Scalars `fetches` averaged over `split`, feeding `x` (float32 features) and `y` (labels,
+/// cast to its dtype) `batch_size` rows at a time (0: all at once).
+pub fn evaluate_outputs(model: &Model, split: &Split, x_out: &Output, y_out: &Output, fetches: &[Output], batch_size: usize) -> Result<Vec<f64>> {
+    if split.is_empty() {
+        return Err(Error::Invalid("the split is empty: nothing to evaluate".into()));
+    }
     let y_dtype = y_out.operation.output_type(y_out.index as usize);
     let x_dtype = x_out.operation.output_type(x_out.index as usize);
     if x_dtype != tensorflow::DataType::Float {
-        return Err(Error::Invalid(format!(
-            "--input {}: has dtype {}, but data features are float32",
-            spec.input,
-            dtype_name(x_dtype)
-        )));
+        return Err(Error::Invalid(format!("the input tensor has dtype {}, but data features are float32", dtype_name(x_dtype))));
     }
     let n = split.len();
-    let bs = if spec.batch_size == 0 { n } else { spec.batch_size.min(n) };
+    let bs = if batch_size == 0 { n } else { batch_size.min(n) };
     let mut sums = vec![0f64; fetches.len()];
     let mut feature_shape = vec![0usize];
     feature_shape.extend(&split.feature_shape);
@@ -49,12 +53,13 @@ pub fn evaluate(model: &Model, split: &Split, spec: &EvalSpec) -> Result<Vec<(St
         let y = DynArray::I64(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[end - start]), split.y[start..end].to_vec()).expect("1-d"))
             .cast(y_dtype)?;
         let (xt, yt) = (x.to_tensor(), y.to_tensor());
-        let values = model.run(&[(x_out.clone(), &xt), (y_out.clone(), &yt)], &fetches, &[])?;
+        let values = model.run(&[(x_out.clone(), &xt), (y_out.clone(), &yt)], fetches, &[])?;
         for (i, v) in values.iter().enumerate() {
             if !v.shape().is_empty() {
                 return Err(Error::Invalid(format!(
-                    "--fetch {}: eval averages scalars but this tensor has shape {:?}; use `tfreuse run` for tensors",
-                    spec.fetches[i],
+                    "--fetch {}:{}: eval averages scalars but this tensor has shape {:?}; use `tfreuse run` for tensors",
+                    fetches[i].operation.name().unwrap_or_default(),
+                    fetches[i].index,
                     v.shape()
                 )));
             }
@@ -62,5 +67,5 @@ pub fn evaluate(model: &Model, split: &Split, spec: &EvalSpec) -> Result<Vec<(St
         }
         start = end;
     }
-    Ok(spec.fetches.iter().cloned().zip(sums.into_iter().map(|s| s / n as f64)).collect())
+    Ok(sums.into_iter().map(|s| s / n as f64).collect())
 }

@@ -9,14 +9,18 @@ pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod freeze;
 pub mod fsutil;
 pub mod inspect;
+pub mod layers;
 pub mod metagraph;
 pub mod model;
 pub mod npy;
 pub mod proto;
+pub mod saver;
 pub mod suggest;
 pub mod tensors;
 pub mod tflib;
+pub mod train;
 
 pub use error::{Error, Result};

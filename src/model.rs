@@ -80,49 +80,12 @@ impl Model {
 
     /// An operation by name, or an error suggesting the closest names.
     pub fn operation(&self, name: &str) -> Result<Operation> {
-        if let Some(op) = self.graph.operation_by_name(name).ok().flatten() {
-            return Ok(op);
-        }
-        let names = self.operation_names();
-        let s = closest(name, names.iter().map(String::as_str), 3);
-        Err(Error::NotFound(format!("no operation {name:?} in the graph{}", did_you_mean(&s))))
+        find_operation(&self.graph, name)
     }
 
     /// A tensor (`op:index`, or `op` for output 0), or an error suggesting the closest names.
     pub fn output(&self, name: &str) -> Result<Output> {
-        let (op_name, index) = parse_tensor_name(name);
-        let op = match self.graph.operation_by_name(op_name).ok().flatten() {
-            Some(op) => op,
-            None => {
-                let names = self.tensor_names();
-                let s = closest(name, names.iter().map(String::as_str), 3);
-                return Err(Error::NotFound(format!("no tensor {name:?} in the graph{}", did_you_mean(&s))));
-            }
-        };
-        if index >= op.num_outputs() {
-            let outs: Vec<String> = (0..op.num_outputs()).map(|i| format!("{op_name}:{i}")).collect();
-            return Err(Error::NotFound(format!(
-                "no tensor {name:?}: operation {op_name} has {} output(s){}",
-                op.num_outputs(),
-                did_you_mean(&outs.into_iter().take(3).collect::<Vec<_>>())
-            )));
-        }
-        Ok(Output { operation: op, index: index as i32 })
-    }
-
-    pub fn operation_names(&self) -> Vec<String> {
-        self.graph.operation_iter().filter_map(|op| op.name().ok()).collect()
-    }
-
-    /// `op:i` for every output of every operation.
-    pub fn tensor_names(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for op in self.graph.operation_iter() {
-            if let Ok(n) = op.name() {
-                out.extend((0..op.num_outputs()).map(|i| format!("{n}:{i}")));
-            }
-        }
-        out
+        find_output(&self.graph, name)
     }
 
     /// One session run: feed tensors, fetch outputs (any dtype), run target ops.
@@ -142,4 +105,44 @@ impl Model {
             .map(|(o, tok)| DynArray::fetch(&mut args, tok, o.operation.output_type(o.index as usize)))
             .collect()
     }
+}
+
+/// An operation of `graph` by name, or an error suggesting the closest names.
+pub fn find_operation(graph: &Graph, name: &str) -> Result<Operation> {
+    if let Some(op) = graph.operation_by_name(name).ok().flatten() {
+        return Ok(op);
+    }
+    let names: Vec<String> = graph.operation_iter().filter_map(|op| op.name().ok()).collect();
+    let s = closest(name, names.iter().map(String::as_str), 3);
+    Err(Error::NotFound(format!("no operation {name:?} in the graph{}", did_you_mean(&s))))
+}
+
+/// A tensor of `graph` (`op:index`, or `op` for output 0), or an error suggesting names.
+pub fn find_output(graph: &Graph, name: &str) -> Result<Output> {
+    let (op_name, index) = parse_tensor_name(name);
+    let Some(op) = graph.operation_by_name(op_name).ok().flatten() else {
+        let names = tensor_names(graph);
+        let s = closest(name, names.iter().map(String::as_str), 3);
+        return Err(Error::NotFound(format!("no tensor {name:?} in the graph{}", did_you_mean(&s))));
+    };
+    if index >= op.num_outputs() {
+        let outs: Vec<String> = (0..op.num_outputs().min(3)).map(|i| format!("{op_name}:{i}")).collect();
+        return Err(Error::NotFound(format!(
+            "no tensor {name:?}: operation {op_name} has {} output(s){}",
+            op.num_outputs(),
+            did_you_mean(&outs)
+        )));
+    }
+    Ok(Output { operation: op, index: index as i32 })
+}
+
+/// `op:i` for every output of every operation.
+pub fn tensor_names(graph: &Graph) -> Vec<String> {
+    let mut out = Vec::new();
+    for op in graph.operation_iter() {
+        if let Ok(n) = op.name() {
+            out.extend((0..op.num_outputs()).map(|i| format!("{n}:{i}")));
+        }
+    }
+    out
 }

@@ -148,3 +148,47 @@ pub struct ConfigProto {
     #[prost(bool, tag = "7")]
     pub allow_soft_placement: bool,
 }
+
+/// GraphDef with nodes decoded just enough to rewire inputs; the rest stays raw.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct GraphDef {
+    #[prost(message, repeated, tag = "1")]
+    pub node: Vec<NodeDef>,
+    /// FunctionDefLibrary, kept raw.
+    #[prost(bytes = "vec", optional, tag = "2")]
+    pub library: Option<Vec<u8>>,
+    #[prost(int32, tag = "3")]
+    pub version: i32,
+    /// VersionDef, kept raw.
+    #[prost(bytes = "vec", optional, tag = "4")]
+    pub versions: Option<Vec<u8>>,
+    /// GraphDebugInfo, kept raw.
+    #[prost(bytes = "vec", optional, tag = "5")]
+    pub debug_info: Option<Vec<u8>>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct NodeDef {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(string, tag = "2")]
+    pub op: String,
+    #[prost(string, repeated, tag = "3")]
+    pub input: Vec<String>,
+    #[prost(string, tag = "4")]
+    pub device: String,
+    /// AttrValue messages, kept raw.
+    #[prost(btree_map = "string, bytes", tag = "5")]
+    pub attr: BTreeMap<String, Vec<u8>>,
+    #[prost(bytes = "vec", optional, tag = "6")]
+    pub experimental_debug_info: Option<Vec<u8>>,
+    #[prost(bytes = "vec", optional, tag = "7")]
+    pub experimental_type: Option<Vec<u8>>,
+}
+
+/// AttrValue holding a dtype (`type` is field 6).
+pub fn attr_value_type(dtype: i32) -> Vec<u8> {
+    let mut v = vec![0x30];
+    prost::encoding::encode_varint(dtype as u64, &mut v);
+    v
+}

@@ -29,6 +29,11 @@ pub fn dtype_from_c(code: i32) -> DataType {
     }
 }
 
+/// The crate's DataType -> TF's numeric code.
+pub fn dtype_code(d: DataType) -> i32 {
+    (0..=23).find(|&c| dtype_from_c(c) == d).unwrap_or(1)
+}
+
 /// Python's name for a dtype (`float32`, `int64`, …).
 pub fn dtype_name(d: DataType) -> String {
     match d {

@@ -9,6 +9,7 @@ use tfreuse::tflib::{self, LoadOptions};
 mod eval;
 mod inspect;
 mod run;
+mod train;
 
 #[derive(Parser, Debug)]
 #[command(name = "tfreuse", version, about = "Reuse TensorFlow 1 checkpoints for transfer learning")]
@@ -27,6 +28,8 @@ pub enum Command {
     Eval(eval::Args),
     /// Feed any tensors from .npy files and fetch any tensors (saved as .npz).
     Run(run::Args),
+    /// Transfer training: reuse, branch and add layers, partial restore, freeze, save.
+    Train(train::Args),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -102,5 +105,6 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::exec(a, &cli.global),
         Command::Eval(a) => eval::exec(a, &cli.global),
         Command::Run(a) => run::exec(a, &cli.global),
+        Command::Train(a) => train::exec(a, &cli.global),
     }
 }

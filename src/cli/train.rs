@@ -1,0 +1,215 @@
+//! `tfreuse train`: every transfer recipe of the book from one command.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tfreuse::layers::parse_layers;
+use tfreuse::train::{check_labels, prepare, Event, Optimizer, TransferSpec};
+use tfreuse::Error;
+
+use super::{warn, Global, ModelArgs};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Data set: mnist:DIR or npz:FILE (splits train, validation, test).
+    #[arg(long, value_name = "SPEC", default_value = "mnist:data/mnist")]
+    pub data: String,
+    /// Tensor fed with the features.
+    #[arg(long, default_value = "X:0", value_name = "TENSOR")]
+    pub input: String,
+    /// Tensor fed with the labels.
+    #[arg(long, default_value = "y:0", value_name = "TENSOR")]
+    pub labels: String,
+    /// Build new layers (or, without --new-layers, a new loss) on this tensor, e.g. dnn/hidden4/Relu:0.
+    #[arg(long, value_name = "TENSOR")]
+    pub branch_from: Option<String>,
+    /// New dense layers, UNITS[:ACTIVATION],… (relu elu selu leaky_relu tanh sigmoid linear); the last is the logits.
+    #[arg(long, value_name = "LAYERS")]
+    pub new_layers: Option<String>,
+    /// Name prefix of every new op and variable.
+    #[arg(long, default_value = "new_")]
+    pub prefix: String,
+    /// Restore only variables whose names match this regex; initialise the rest.
+    #[arg(long, value_name = "REGEX")]
+    pub restore: Option<String>,
+    /// Train only variables whose names match this regex (minimize(var_list=...)).
+    #[arg(long, value_name = "REGEX")]
+    pub trainable: Option<String>,
+    /// Put a stop_gradient on this tensor: nothing below it is trained.
+    #[arg(long, value_name = "TENSOR")]
+    pub freeze_below: Option<String>,
+    /// Update rule of the new training op.
+    #[arg(long, value_parser = ["sgd", "momentum", "adam"])]
+    pub optimizer: Option<String>,
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f32,
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f32,
+    /// clip_by_value every gradient to [-VALUE, VALUE].
+    #[arg(long, value_name = "VALUE")]
+    pub clip: Option<f32>,
+    /// The imported training op to run (default: the `train_op` collection).
+    #[arg(long, value_name = "OP")]
+    pub train_op: Option<String>,
+    /// Loss tensor of the imported model (default loss/loss:0).
+    #[arg(long, value_name = "TENSOR")]
+    pub loss: Option<String>,
+    /// Metric reported on the validation split (default eval/accuracy:0 or the new accuracy).
+    #[arg(long, value_name = "TENSOR")]
+    pub metric: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 200)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Device for new ops, e.g. /cpu:0 or /gpu:0 (soft placement).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Save the trained model to this checkpoint prefix (e.g. runs/my_new_model_final.ckpt).
+    #[arg(long, value_name = "PREFIX")]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing --out.
+    #[arg(long)]
+    pub force: bool,
+    /// Also write per-epoch results as JSON lines to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+impl Args {
+    fn spec(&self, g: &Global) -> anyhow::Result<TransferSpec> {
+        let mut s = TransferSpec::new(&self.model.meta);
+        s.checkpoint = self.model.checkpoint.clone();
+        s.input = self.input.clone();
+        s.labels = self.labels.clone();
+        s.branch_from = self.branch_from.clone();
+        s.new_layers = match &self.new_layers {
+            Some(l) => parse_layers(l)?,
+            None => vec![],
+        };
+        s.prefix = self.prefix.clone();
+        s.restore = self.restore.clone();
+        s.trainable = self.trainable.clone();
+        s.freeze_below = self.freeze_below.clone();
+        s.optimizer = self.optimizer.as_deref().map(|o| match o {
+            "momentum" => Optimizer::Momentum { momentum: self.momentum },
+            "adam" => Optimizer::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+            _ => Optimizer::Sgd,
+        });
+        s.lr = self.lr;
+        s.clip = self.clip;
+        s.train_op = self.train_op.clone();
+        s.loss = self.loss.clone();
+        s.metric = self.metric.clone();
+        s.epochs = self.epochs;
+        s.batch_size = self.batch_size;
+        s.seed = self.seed;
+        s.device = self.device.clone();
+        s.session = g.session_config();
+        Ok(s)
+    }
+}
+
+fn check_out(out: &std::path::Path, force: bool, meta: &std::path::Path) -> tfreuse::Result<()> {
+    let index = tfreuse::checkpoint::index_path(out);
+    let same_as_source = meta.to_string_lossy().strip_suffix(".meta").map_or(false, |p| std::path::Path::new(p) == out);
+    if same_as_source {
+        return Err(Error::Invalid(format!("--out {}: that is the source checkpoint; choose another prefix", out.display())));
+    }
+    if index.exists() && !force {
+        return Err(Error::Invalid(format!("--out {}: a checkpoint exists there; pass --force to replace it", out.display())));
+    }
+    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let mut probe = dir;
+    while !probe.exists() {
+        probe = probe.parent().unwrap_or(std::path::Path::new("."));
+    }
+    let md = std::fs::metadata(probe).map_err(|e| Error::io(probe, e))?;
+    if md.permissions().readonly() || !md.is_dir() {
+        return Err(Error::Invalid(format!("--out {}: {} is not a writable directory", out.display(), probe.display())));
+    }
+    Ok(())
+}
+
+pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
+    let spec = args.spec(g)?;
+    if let Some(out) = &args.out {
+        check_out(out, args.force, &args.model.meta)?;
+    }
+    let data = tfreuse::data::load(&args.data)?;
+    let train = data.split("train")?;
+    let validation = data.splits.get("validation");
+    let classes = data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0);
+    check_labels(&data, classes)?;
+    g.load_tf()?;
+    let prepared = prepare(&spec, classes)?;
+    let r = &prepared.report;
+    for w in &r.warnings {
+        warn(Some(w));
+    }
+    eprintln!("checkpoint: {}", r.checkpoint);
+    eprintln!("restored ({}): {}", r.restored.len(), r.restored.join(", "));
+    if !r.initialized.is_empty() {
+        eprintln!("initialised ({}): {}", r.initialized.len(), r.initialized.join(", "));
+    }
+    eprintln!("training op {} on loss {}: trains {} variable(s): {}", r.train_op, r.loss, r.trained.len(), r.trained.join(", "));
+    if !r.frozen.is_empty() {
+        eprintln!("frozen (no gradient reaches them): {}", r.frozen.join(", "));
+    }
+
+    let mut json = match &args.json {
+        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| Error::io(p, e))?)),
+        None => None,
+    };
+    let tty = std::io::stderr().is_terminal();
+    let mut bar: Option<ProgressBar> = None;
+    let metric_name = r.metric.clone().unwrap_or_else(|| "metric".into());
+    let mut on_event = |e: &Event| {
+        match e {
+            Event::Step { epoch, step, steps, loss } if tty => {
+                let b = bar.get_or_insert_with(|| {
+                    let b = ProgressBar::new(*steps as u64);
+                    b.set_style(ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} loss {msg}").unwrap().progress_chars("=> "));
+                    b
+                });
+                b.set_prefix(epoch.to_string());
+                b.set_position(*step as u64);
+                if *step % 10 == 0 || step == steps {
+                    b.set_message(format!("{loss:.4}"));
+                }
+            }
+            Event::Step { .. } => {}
+            Event::Epoch { epoch, train_loss, metric, seconds } => {
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear();
+                }
+                let m = metric.map_or(String::new(), |m| format!("  validation {metric_name} {m:.4}"));
+                eprintln!("epoch {epoch:>3}  train loss {train_loss:.4}{m}  {seconds:.2}s");
+                if let Some(j) = json.as_mut() {
+                    let _ = writeln!(j, "{}", serde_json::to_string(e).unwrap_or_default());
+                }
+            }
+        }
+    };
+    prepared.train(&spec, train, validation, &mut on_event)?;
+    if let Ok(test) = data.split("test") {
+        let v = prepared.evaluate(test)?;
+        let metric = v.get(1).map_or(String::new(), |m| format!(", {metric_name} {m:.4}"));
+        println!("test: loss {:.4}{metric} ({} examples)", v[0], test.len());
+        if let Some(j) = json.as_mut() {
+            let _ = writeln!(j, "{}", serde_json::json!({"event": "test", "loss": v[0], "metric": v.get(1)}));
+        }
+    }
+    if let Some(j) = json.as_mut() {
+        j.flush().map_err(|e| Error::io(args.json.as_ref().unwrap(), e))?;
+    }
+    if let Some(out) = &args.out {
+        let files = prepared.save(out)?;
+        eprintln!("saved {} (+ {} files)", out.display(), files.len());
+    }
+    Ok(())
+}

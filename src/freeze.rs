@@ -1,0 +1,90 @@
+//! Freezing layers: a StopGradient at a tensor (`tf.stop_gradient`), and choosing which
+//! variables a training op may update (`minimize(var_list=...)`) by regex.
+
+use prost::Message;
+use regex::Regex;
+
+use crate::error::{Error, Result};
+use crate::metagraph::{parse_tensor_name, MetaGraph};
+use crate::proto::{attr_value_type, GraphDef, NodeDef};
+
+/// Rewrite the MetaGraph's GraphDef so every consumer of `tensor` reads it through a new
+/// StopGradient node named `node_name` instead. Returns the new tensor's name.
+/// `dtype` is the tensor's TF dtype code (the StopGradient's `T` attribute).
+pub fn insert_stop_gradient(meta: &mut MetaGraph, tensor: &str, node_name: &str, dtype: i32) -> Result<String> {
+    let mut gd = GraphDef::decode(meta.graph_def())
+        .map_err(|e| Error::bad_file(&meta.path, format!("cannot decode the GraphDef: {e}")))?;
+    let (src_op, src_idx) = parse_tensor_name(tensor);
+    if !gd.node.iter().any(|n| n.name == src_op) {
+        return Err(Error::NotFound(format!("--freeze-below {tensor}: no such operation in the graph")));
+    }
+    if gd.node.iter().any(|n| n.name == node_name) {
+        return Err(Error::Invalid(format!("a node named {node_name} already exists; choose another --prefix")));
+    }
+    let matches = |inp: &str| {
+        if inp.starts_with('^') {
+            return false; // control edges carry no gradient
+        }
+        let (op, idx) = parse_tensor_name(inp);
+        op == src_op && idx == src_idx
+    };
+    let mut rewired = 0;
+    for n in gd.node.iter_mut() {
+        for inp in n.input.iter_mut() {
+            if matches(inp) {
+                *inp = node_name.to_string();
+                rewired += 1;
+            }
+        }
+    }
+    let input = if src_idx == 0 { src_op.to_string() } else { format!("{src_op}:{src_idx}") };
+    let mut attr = std::collections::BTreeMap::new();
+    attr.insert("T".to_string(), attr_value_type(dtype));
+    gd.node.push(NodeDef { name: node_name.to_string(), op: "StopGradient".into(), input: vec![input], attr, ..Default::default() });
+    if rewired == 0 {
+        return Err(Error::Invalid(format!("--freeze-below {tensor}: nothing consumes this tensor, so a stop_gradient there freezes nothing")));
+    }
+    meta.def.graph_def = Some(gd.encode_to_vec());
+    Ok(format!("{node_name}:0"))
+}
+
+/// Variable names matching `pattern` (searched anywhere in the name, like
+/// `get_collection(..., scope=regex)` with re.match on scope prefixes being the common use).
+pub fn select<'a>(pattern: &str, flag: &str, names: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>> {
+    let re = Regex::new(pattern).map_err(|e| Error::Invalid(format!("{flag} {pattern:?}: invalid regex: {}", crate::error::first_line(&e.to_string()))))?;
+    let all: Vec<&str> = names.into_iter().collect();
+    let chosen: Vec<String> = all.iter().filter(|n| re.is_match(n)).map(|n| n.to_string()).collect();
+    if chosen.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{flag} {pattern:?} matches no variable (variables: {})",
+            all.join(", ")
+        )));
+    }
+    Ok(chosen)
+}
+
+/// Names of the variable ops a gradient from `loss` can reach: walk data inputs upstream,
+/// not through StopGradient (the variables below a cut are frozen).
+pub fn variables_reached(loss: &tensorflow::Output) -> std::collections::HashSet<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut vars = std::collections::HashSet::new();
+    let mut stack = vec![loss.operation.clone()];
+    while let Some(op) = stack.pop() {
+        let Ok(name) = op.name() else { continue };
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        match op.op_type().unwrap_or_default().as_str() {
+            "StopGradient" | "PreventGradient" => continue,
+            "VariableV2" | "Variable" => {
+                vars.insert(name);
+                continue;
+            }
+            _ => {}
+        }
+        for i in 0..op.num_inputs() {
+            stack.push(op.input(i).0);
+        }
+    }
+    vars
+}

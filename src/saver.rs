@@ -1,0 +1,200 @@
+//! Saving and restoring variables with ops of our own (`tf.train.Saver(var_list)`):
+//! RestoreV2 + Assign for a chosen subset, SaveV2 over every variable, a saver_def Python's
+//! `import_meta_graph` understands, and an atomic on-disk save of `.meta` + `.index` +
+//! `.data-*` + `checkpoint`.
+
+use std::path::{Path, PathBuf};
+
+use prost::Message;
+use tensorflow::{DataType, Operation, Output, SessionRunArgs, Tensor};
+
+use crate::checkpoint::CheckpointState;
+use crate::error::{Error, Result};
+use crate::layers::Builder;
+use crate::metagraph::MetaGraph;
+use crate::model::Model;
+use crate::proto::{collection_def::Kind, BytesList, CollectionDef, SaverDef, StringList, VariableDef};
+
+/// A variable to save or restore: its checkpoint key and its VariableV2 op.
+#[derive(Clone, Debug)]
+pub struct SaveVar {
+    pub name: String,
+    pub var: Operation,
+    pub dtype: DataType,
+}
+
+/// Ops restoring `vars` from a prefix fed into `filename`.
+pub struct RestoreOps {
+    pub filename: Output,
+    pub restore: Operation,
+}
+
+fn string_list(b: &mut Builder, base: &str, values: Vec<String>) -> Result<Output> {
+    let mut t = Tensor::<String>::new(&[values.len() as u64]);
+    for (i, v) in values.into_iter().enumerate() {
+        t[i] = v;
+    }
+    b.constant(base, t)
+}
+
+fn filename_input(b: &mut Builder, scope: &str) -> Result<Output> {
+    let default = b.constant(&format!("{scope}/filename/input"), Tensor::from(String::from("model")))?;
+    Ok(b
+        .op("PlaceholderWithDefault", &format!("{scope}/Const"), &[default], |d| {
+            d.set_attr_type("dtype", DataType::String)?;
+            Ok(d.set_attr_shape("shape", &tensorflow::Shape::from(Some(vec![])))?)
+        })?
+        .into())
+}
+
+/// RestoreV2 of `vars` (keys = names) and an Assign for each, grouped under one NoOp.
+pub fn restore_ops(b: &mut Builder, scope: &str, vars: &[SaveVar]) -> Result<RestoreOps> {
+    let filename = filename_input(b, scope)?;
+    let names = string_list(b, &format!("{scope}/RestoreV2/tensor_names"), vars.iter().map(|v| v.name.clone()).collect())?;
+    let slices = string_list(b, &format!("{scope}/RestoreV2/shape_and_slices"), vec![String::new(); vars.len()])?;
+    let dtypes: Vec<DataType> = vars.iter().map(|v| v.dtype).collect();
+    let restore = b.op("RestoreV2", &format!("{scope}/RestoreV2"), &[filename.clone(), names, slices], |d| {
+        Ok(d.set_attr_type_list("dtypes", &dtypes)?)
+    })?;
+    let mut assigns = Vec::new();
+    for (i, v) in vars.iter().enumerate() {
+        assigns.push(b.op("Assign", &format!("{scope}/Assign"), &[v.var.output(0), restore.output(i)], |d| {
+            d.set_attr_bool("validate_shape", true)?;
+            Ok(d.set_attr_bool("use_locking", true)?)
+        })?);
+    }
+    let restore = b.op("NoOp", &format!("{scope}/restore_all"), &[], |d| {
+        for a in &assigns {
+            d.add_control_input(a);
+        }
+        Ok(())
+    })?;
+    Ok(RestoreOps { filename, restore })
+}
+
+/// A saver over `vars` in the layout Python's Saver builds; returns its SaverDef.
+pub fn saver_ops(b: &mut Builder, scope: &str, vars: &[SaveVar]) -> Result<SaverDef> {
+    let r = restore_ops(b, scope, vars)?;
+    let names = string_list(b, &format!("{scope}/SaveV2/tensor_names"), vars.iter().map(|v| v.name.clone()).collect())?;
+    let slices = string_list(b, &format!("{scope}/SaveV2/shape_and_slices"), vec![String::new(); vars.len()])?;
+    let dtypes: Vec<DataType> = vars.iter().map(|v| v.dtype).collect();
+    let tensors: Vec<Output> = vars.iter().map(|v| v.var.output(0)).collect();
+    let save = b.op("SaveV2", &format!("{scope}/SaveV2"), &[r.filename.clone(), names, slices], |d| {
+        // The crate's generated SaveV2 takes `tensors` as one Output; it is a list.
+        d.add_input_list(&tensors);
+        Ok(d.set_attr_type_list("dtypes", &dtypes)?)
+    })?;
+    let dep = b.op("Identity", &format!("{scope}/control_dependency"), &[r.filename.clone()], |d| {
+        d.add_control_input(&save);
+        Ok(())
+    })?;
+    Ok(SaverDef {
+        filename_tensor_name: format!("{}:0", r.filename.operation.name()?),
+        save_tensor_name: format!("{}:0", dep.name()?),
+        restore_op_name: r.restore.name()?,
+        max_to_keep: 5,
+        sharded: false,
+        keep_checkpoint_every_n_hours: 10000.0,
+        version: 2,
+    })
+}
+
+/// Run restore ops with `prefix`.
+pub fn run_restore(model: &Model, ops: &RestoreOps, prefix: &Path) -> Result<()> {
+    let name = Tensor::from(prefix.to_string_lossy().into_owned());
+    let mut args = SessionRunArgs::new();
+    args.add_feed(&ops.filename.operation, ops.filename.index, &name);
+    args.add_target(&ops.restore);
+    model.session.run(&mut args).map_err(|s| Error::bad_file(prefix, format!("restore failed: {}", Error::from(s))))
+}
+
+/// The new `.meta`: the current graph, `saver_def`, collections updated with the new
+/// variables and training op, everything else kept; the stripped op list regenerated so it
+/// names every op type the graph now uses.
+pub fn new_meta_graph(model: &Model, saver_def: SaverDef, new_vars: &[VariableDef], new_trainable: &[VariableDef], train_op: Option<&str>) -> Result<MetaGraph> {
+    let mut meta = model.meta.clone();
+    meta.def.graph_def = Some(model.graph.graph_def()?);
+    meta.def.saver_def = Some(saver_def);
+    let mut add_vars = |key: &str, defs: &[VariableDef]| {
+        let entry = meta.def.collection_def.entry(key.to_string()).or_insert(CollectionDef { kind: Some(Kind::BytesList(BytesList::default())) });
+        if let Some(Kind::BytesList(l)) = &mut entry.kind {
+            l.value.extend(defs.iter().map(|d| d.encode_to_vec()));
+        }
+    };
+    add_vars("variables", new_vars);
+    add_vars("trainable_variables", new_trainable);
+    if let Some(op) = train_op {
+        let entry = meta.def.collection_def.entry("train_op".into()).or_insert(CollectionDef { kind: Some(Kind::NodeList(StringList::default())) });
+        if let Some(Kind::NodeList(l)) = &mut entry.kind {
+            l.value.push(op.to_string());
+        }
+    }
+    let mut types: Vec<String> = model.graph.operation_iter().filter_map(|o| o.op_type().ok()).collect();
+    types.sort();
+    types.dedup();
+    let mut op_list = Vec::new();
+    for t in types {
+        let def = model.graph.get_op_def(&t)?;
+        prost::encoding::bytes::encode(1, &def, &mut op_list);
+    }
+    if let Some(info) = meta.def.meta_info_def.as_mut() {
+        info.stripped_op_list = Some(op_list);
+        info.stripped_default_attrs = false;
+    }
+    Ok(meta)
+}
+
+/// A VariableDef as Python writes it for a ref variable.
+pub fn variable_def(name: &str, initializer: &str, snapshot: &str, initial_value: &str, trainable: bool) -> VariableDef {
+    VariableDef {
+        variable_name: format!("{name}:0"),
+        initializer_name: initializer.to_string(),
+        snapshot_name: snapshot.to_string(),
+        initial_value_name: initial_value.to_string(),
+        trainable,
+        ..Default::default()
+    }
+}
+
+/// Save variables and the `.meta` to `out` (a prefix like `runs/model.ckpt`) atomically:
+/// everything is written into a private temporary directory beside it, then renamed into
+/// place, data before index before meta, the `checkpoint` state file last.
+pub fn save_all(model: &Model, saver: &SaverDef, meta: &MetaGraph, out: &Path) -> Result<Vec<PathBuf>> {
+    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    let base = out.file_name().ok_or_else(|| Error::Invalid(format!("--out {}: not a file prefix", out.display())))?.to_string_lossy().into_owned();
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let tmp = dir.join(format!(".{base}.saving-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let result = (|| {
+        let filename = model.output(&saver.filename_tensor_name)?;
+        let save = model.output(&saver.save_tensor_name)?;
+        let prefix = Tensor::from(tmp.join(&base).to_string_lossy().into_owned());
+        let mut args = SessionRunArgs::new();
+        args.add_feed(&filename.operation, filename.index, &prefix);
+        args.add_target(&save.operation);
+        model.session.run(&mut args).map_err(|s| Error::bad_file(out, format!("saving failed: {}", Error::from(s))))?;
+        crate::fsutil::write_bytes_atomic(&tmp.join(format!("{base}.meta")), &meta.encode())?;
+        let mut names: Vec<String> = std::fs::read_dir(&tmp)
+            .map_err(|e| Error::io(&tmp, e))?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&base))
+            .collect();
+        // data, then index, then meta: a reader never sees an index without its data.
+        names.sort_by_key(|n| if n.contains(".data-") { 0 } else if n.ends_with(".index") { 1 } else { 2 });
+        let mut written = Vec::new();
+        for n in names {
+            let dest = dir.join(&n);
+            std::fs::rename(tmp.join(&n), &dest).map_err(|e| Error::io(&dest, e))?;
+            written.push(dest);
+        }
+        let state = CheckpointState { model_checkpoint_path: base.clone(), all_model_checkpoint_paths: vec![base.clone()] };
+        let state_path = dir.join(crate::checkpoint::STATE_FILE);
+        crate::fsutil::write_bytes_atomic(&state_path, state.to_text().as_bytes())?;
+        written.push(state_path);
+        Ok(written)
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}
