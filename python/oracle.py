@@ -66,6 +66,39 @@ def cmd_run(a):
     np.savez(a.out, **{f: v for f, v in zip(a.fetch, vals)})
 
 
+def cmd_digest(a):
+    """sha256 of every tensor's bytes in a checkpoint."""
+    import hashlib
+    r = tf.train.load_checkpoint(a.checkpoint)
+    print(json.dumps({n: hashlib.sha256(np.ascontiguousarray(r.get_tensor(n)).tobytes()).hexdigest()
+                      for n, _ in tf.train.list_variables(a.checkpoint)}))
+
+
+def cmd_maxdiff(a):
+    """max |a - b| per tensor between two checkpoints (tensors in both)."""
+    ra, rb = tf.train.load_checkpoint(a.a), tf.train.load_checkpoint(a.b)
+    names = set(n for n, _ in tf.train.list_variables(a.a)) & set(n for n, _ in tf.train.list_variables(a.b))
+    print(json.dumps({n: float(np.max(np.abs(ra.get_tensor(n) - rb.get_tensor(n)))) for n in sorted(names)}))
+
+
+def cmd_saved(a):
+    """Load a saved model, dump fetches on a split, then keep training with its train op."""
+    graph, sess = restored_session(a.meta, a.checkpoint)
+    x, y = load_data(a.data)[a.split]
+    X = graph.get_tensor_by_name(a.input)
+    Y = graph.get_tensor_by_name(a.labels)
+    vals = sess.run([graph.get_tensor_by_name(f) for f in a.fetch], feed_dict={X: x})
+    np.savez(a.out, **{f: v for f, v in zip(a.fetch, vals)})
+    loss = graph.get_tensor_by_name(a.loss)
+    op = graph.get_operation_by_name(a.train_op)
+    xt, yt = load_data(a.data)["train"]
+    before = float(sess.run(loss, {X: xt[:2000], Y: yt[:2000]}))
+    for i in range(0, a.steps * 200, 200):
+        sess.run(op, {X: xt[i:i + 200], Y: yt[i:i + 200]})
+    after = float(sess.run(loss, {X: xt[:2000], Y: yt[:2000]}))
+    print(json.dumps({"loss_before": before, "loss_after": after}))
+
+
 def cmd_variables(a):
     print(json.dumps({n: s for n, s in tf.train.list_variables(a.checkpoint)}))
 
@@ -89,8 +122,26 @@ def main():
     r.add_argument("--out", required=True)
     v = sub.add_parser("variables")
     v.add_argument("--checkpoint", required=True)
+    d = sub.add_parser("digest")
+    d.add_argument("--checkpoint", required=True)
+    m = sub.add_parser("maxdiff")
+    m.add_argument("a")
+    m.add_argument("b")
+    s = sub.add_parser("saved")
+    s.add_argument("--meta", required=True)
+    s.add_argument("--checkpoint")
+    s.add_argument("--data", required=True)
+    s.add_argument("--split", default="test")
+    s.add_argument("--input", default="X:0")
+    s.add_argument("--labels", default="y:0")
+    s.add_argument("--fetch", action="append", required=True)
+    s.add_argument("--loss", required=True)
+    s.add_argument("--train-op", required=True)
+    s.add_argument("--steps", type=int, default=50)
+    s.add_argument("--out", required=True)
     a = ap.parse_args()
-    {"eval": cmd_eval, "run": cmd_run, "variables": cmd_variables}[a.cmd](a)
+    {"eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
+     "maxdiff": cmd_maxdiff, "saved": cmd_saved}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,15 @@ pub struct Args {
     /// TENSOR=FILE.npy: feed a tensor (repeatable). The array is cast to the tensor's dtype.
     #[arg(long = "feed", value_name = "TENSOR=FILE")]
     pub feeds: Vec<String>,
+    /// Feed --input with the features of a data split (mnist:DIR or npz:FILE).
+    #[arg(long, value_name = "SPEC")]
+    pub data: Option<String>,
+    /// Split of --data to feed.
+    #[arg(long, default_value = "test", requires = "data")]
+    pub split: String,
+    /// Tensor fed with --data's features.
+    #[arg(long, default_value = "X:0", value_name = "TENSOR")]
+    pub input: String,
     /// Tensor to fetch (repeatable).
     #[arg(long = "fetch", value_name = "TENSOR", required = true)]
     pub fetches: Vec<String>,
@@ -33,6 +42,14 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
             .split_once('=')
             .ok_or_else(|| Error::Invalid(format!("--feed {f:?}: expected TENSOR=FILE.npy")))?;
         feed_arrays.push((name.to_string(), tfreuse::npy::read_npy(&PathBuf::from(file))?));
+    }
+    if let Some(spec) = &args.data {
+        let data = tfreuse::data::load(spec)?;
+        let split = data.split(&args.split)?;
+        let mut shape = vec![split.len()];
+        shape.extend(&split.feature_shape);
+        let x = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), split.x.clone()).expect("rows match shape");
+        feed_arrays.push((args.input.clone(), DynArray::F32(x)));
     }
     if let Some(out) = &args.out {
         check_writable(out)?;

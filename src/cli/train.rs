@@ -141,7 +141,8 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         check_out(out, args.force, &args.model.meta)?;
     }
     let data = tfreuse::data::load(&args.data)?;
-    let train = data.split("train")?;
+    // A set with one split (`npz:` with plain x, y) trains on it.
+    let train = data.split("train").or_else(|e| data.splits.get("all").ok_or(e))?;
     let validation = data.splits.get("validation");
     let classes = data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0);
     check_labels(&data, classes)?;

@@ -1,0 +1,170 @@
+//! `tfreuse train` against the book's fixture, Python TF as the judge. Epochs are few.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+const SRC: &str = "fixtures/mnist_dnn/my_model_final.ckpt";
+
+fn train(extra: &[&str], out: &Path) -> String {
+    let meta = fixture(DNN_META);
+    let data = mnist();
+    let mut args = vec!["train", "--meta", &meta, "--data", &data];
+    let o = out.to_str().unwrap().to_string();
+    args.extend(["--out", &o]);
+    args.extend(extra);
+    ok(&args)
+}
+
+fn digest(prefix: &str) -> serde_json::Value {
+    json(&oracle(&["digest", "--checkpoint", prefix]))
+}
+
+fn src() -> String {
+    root().join(SRC).to_string_lossy().into_owned()
+}
+
+#[test]
+fn whole_model_reuse_improves_validation_accuracy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let before = json(&ok(&["eval", "--meta", &fixture(DNN_META), "--data", &mnist(), "--split", "validation", "--json"]));
+    let before = before["values"]["eval/accuracy:0"].as_f64().unwrap();
+    let log = tmp.path().join("log.jsonl");
+    train(&["--epochs", "2", "--json", log.to_str().unwrap()], &tmp.path().join("m.ckpt"));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log).unwrap().lines().map(json).collect();
+    let epochs: Vec<&serde_json::Value> = lines.iter().filter(|l| l["event"] == "epoch").collect();
+    assert_eq!(epochs.len(), 2);
+    let after = epochs[1]["metric"].as_f64().unwrap();
+    assert!(after > before, "validation accuracy {before} -> {after}");
+    assert!(lines.iter().any(|l| l["event"] == "test"));
+}
+
+fn branch_and_check_with_python(branch: &str, layers: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("new.ckpt");
+    train(&["--branch-from", branch, "--new-layers", layers, "--epochs", "1"], &out);
+    let meta = format!("{}.meta", out.display());
+    let ours = tmp.path().join("ours.npz");
+    let theirs = tmp.path().join("theirs.npz");
+    // tfreuse reads its own save back…
+    ok(&["run", "--meta", &meta, "--data", &mnist(), "--split", "test", "--fetch", "new_outputs/BiasAdd:0", "--out", ours.to_str().unwrap()]);
+    // …and Python imports the same files, gives the logits, and keeps training.
+    let r = json(&oracle(&[
+        "saved", "--meta", &meta, "--data", &mnist(), "--fetch", "new_outputs/BiasAdd:0",
+        "--loss", "new_loss/loss:0", "--train-op", "new_train/step", "--steps", "30", "--out", theirs.to_str().unwrap(),
+    ]));
+    let mut a = tfreuse::npy::Npz::open(&ours).unwrap();
+    let mut b = tfreuse::npy::Npz::open(&theirs).unwrap();
+    let (la, lb) = (a.get("new_outputs/BiasAdd:0").unwrap(), b.get("new_outputs/BiasAdd:0").unwrap());
+    assert_eq!(la.shape(), [10000, 10]);
+    assert!(la == lb, "logits differ between tfreuse and Python");
+    let (before, after) = (r["loss_before"].as_f64().unwrap(), r["loss_after"].as_f64().unwrap());
+    assert!(after < before, "Python kept training with new_train/step: loss {before} -> {after}");
+}
+
+#[test]
+fn branch_from_hidden4_python_reads_it_back() {
+    branch_and_check_with_python("dnn/hidden4/Relu:0", "20:relu,10");
+}
+
+#[test]
+fn new_hidden4_on_hidden3_like_the_book() {
+    branch_and_check_with_python("dnn/hidden3/Relu:0", "50:relu,10");
+}
+
+#[test]
+fn trainable_regex_freezes_everything_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("t.ckpt");
+    let log = train(&["--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "20:relu,10", "--trainable", "hidden[34]|new_", "--epochs", "1"], &out);
+    let (a, b) = (digest(&src()), digest(out.to_str().unwrap()));
+    for v in ["hidden1/kernel", "hidden1/bias", "hidden2/kernel", "hidden2/bias", "hidden5/kernel", "outputs/kernel"] {
+        assert_eq!(a[v], b[v], "{v} is outside --trainable and must be bit-identical");
+    }
+    for v in ["hidden3/kernel", "hidden3/bias", "hidden4/kernel", "hidden4/bias"] {
+        assert_ne!(a[v], b[v], "{v} is inside --trainable and must change");
+    }
+    let _ = log;
+    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--branch-from", "dnn/hidden4/Relu:0",
+                      "--new-layers", "10", "--trainable", "nothing_matches"], 2);
+    assert!(err.contains("matches no variable"), "{err}");
+    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--branch-from", "dnn/hidden4/Relu:0",
+                      "--new-layers", "10", "--trainable", "hidden[3"], 2);
+    assert!(err.contains("invalid regex"), "{err}");
+}
+
+#[test]
+fn freeze_below_keeps_lower_layers_bit_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("f.ckpt");
+    train(&["--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "20:relu,10", "--freeze-below", "dnn/hidden2/Relu:0", "--epochs", "1"], &out);
+    let (a, b) = (digest(&src()), digest(out.to_str().unwrap()));
+    for v in ["hidden1/kernel", "hidden1/bias", "hidden2/kernel", "hidden2/bias"] {
+        assert_eq!(a[v], b[v], "{v} is below the stop_gradient");
+    }
+    for v in ["hidden3/kernel", "hidden4/kernel"] {
+        assert_ne!(a[v], b[v], "{v} is above the cut and must train");
+    }
+}
+
+#[test]
+fn restore_subset_initialises_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r.ckpt");
+    train(&["--restore", "hidden[123]", "--epochs", "0"], &out);
+    let (a, b) = (digest(&src()), digest(out.to_str().unwrap()));
+    for v in ["hidden1/kernel", "hidden1/bias", "hidden2/kernel", "hidden3/kernel", "hidden3/bias"] {
+        assert_eq!(a[v], b[v], "{v} was restored");
+    }
+    for v in ["hidden4/kernel", "hidden5/kernel", "outputs/kernel"] {
+        assert_ne!(a[v], b[v], "{v} was initialised, not restored");
+    }
+}
+
+#[test]
+fn same_seed_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "20:elu,10", "--optimizer", "adam", "--lr", "0.001", "--epochs", "1", "--seed", "7"];
+    let (p1, p2) = (tmp.path().join("a/m.ckpt"), tmp.path().join("b/m.ckpt"));
+    train(&args, &p1);
+    train(&args, &p2);
+    let data = |p: &Path| sha256(&p.with_file_name("m.ckpt.data-00000-of-00001"));
+    assert_eq!(data(&p1), data(&p2), "same seed must give byte-identical .data");
+}
+
+#[test]
+fn tiny_clip_bounds_every_update() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("c.ckpt");
+    // One step (batch = whole tiny set): no element may move more than lr * clip.
+    let meta = fixture("tiny/tiny.ckpt.meta");
+    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    ok(&["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/outputs/BiasAdd:0", "--clip", "0.001",
+         "--lr", "0.5", "--epochs", "1", "--batch-size", "64", "--out", out.to_str().unwrap()]);
+    let src = root().join("fixtures/tiny/tiny.ckpt");
+    let d = json(&oracle(&["maxdiff", src.to_str().unwrap(), out.to_str().unwrap()]));
+    let mut moved = 0.0f64;
+    for (k, v) in d.as_object().unwrap() {
+        let v = v.as_f64().unwrap();
+        assert!(v <= 0.5 * 0.001 * (1.0 + 1e-4), "{k} moved by {v} > lr * clip");
+        moved = moved.max(v);
+    }
+    assert!(moved > 0.0, "something must have trained");
+}
+
+#[test]
+fn refuses_to_overwrite_without_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o.ckpt");
+    train(&["--epochs", "0"], &out);
+    let o = out.to_str().unwrap();
+    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--epochs", "0", "--out", o], 2);
+    assert!(err.contains("--force"), "{err}");
+    ok(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--epochs", "0", "--out", o, "--force"]);
+    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--epochs", "0", "--out", &src(), "--force"], 2);
+    assert!(err.contains("source checkpoint"), "{err}");
+    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "20:relu,7"], 2);
+    assert!(err.contains("10 classes"), "{err}");
+    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--branch-from", "loss/loss:0", "--new-layers", "10"], 2);
+    assert!(err.contains("float32 [batch, features]"), "{err}");
+}
