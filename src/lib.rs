@@ -5,6 +5,7 @@
 //! Start with [`model::Model::load`], which imports a `.meta` like
 //! `tf.train.import_meta_graph` and restores a checkpoint like `Saver.restore`.
 
+pub mod cache;
 pub mod checkpoint;
 pub mod data;
 pub mod error;

@@ -109,6 +109,10 @@ pub struct SetupReport {
 pub struct Prepared {
     pub model: Model,
     pub x: Output,
+    /// What training feeds the features into: `x`, or the cut when training on a cache.
+    pub feed: Output,
+    /// The tensor below which nothing trains, if there is exactly one (see [`crate::cache`]).
+    pub cut: std::result::Result<Output, String>,
     pub y: Output,
     pub loss: Output,
     pub metric: Option<Output>,
@@ -356,10 +360,16 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     };
     let new_var_defs = all_new.iter().map(|v| var_def(v)).collect::<Result<Vec<_>>>()?;
     let new_trainable_defs = new_vars.iter().filter(|v| v.trainable).map(var_def).collect::<Result<Vec<_>>>()?;
-    Ok(Prepared { model, x, y, loss, metric, train_op, report, saver_def, new_var_defs, new_trainable_defs, new_train_op })
+    let trained: std::collections::HashSet<String> = report.trained.iter().cloned().collect();
+    let cut = match crate::cache::find_cut(&model.graph, &x, &loss, &trained) {
+        crate::cache::CutSearch::Found(c) => Ok(c),
+        crate::cache::CutSearch::None(why) => Err(why),
+    };
+    let feed = x.clone();
+    Ok(Prepared { model, x, feed, cut, y, loss, metric, train_op, report, saver_def, new_var_defs, new_trainable_defs, new_train_op })
 }
 
-fn output_name(o: &Output) -> String {
+pub fn output_name(o: &Output) -> String {
     format!("{}:{}", o.operation.name().unwrap_or_default(), o.index)
 }
 
@@ -576,7 +586,7 @@ impl Prepared {
                 on_event(&Event::Step { epoch: epoch + 1, step: step + 1, steps, loss });
             }
             let metric = match (&self.metric, validation) {
-                (Some(m), Some(v)) => Some(evaluate_outputs(&self.model, v, &self.x, &self.y, std::slice::from_ref(m), 0)?[0]),
+                (Some(m), Some(v)) => Some(evaluate_outputs(&self.model, v, &self.feed, &self.y, std::slice::from_ref(m), 0)?[0]),
                 _ => None,
             };
             let seconds = t0.elapsed().as_secs_f64();
@@ -591,7 +601,7 @@ impl Prepared {
 
     fn step<L: TensorType>(&self, x: &Tensor<f32>, y: &Tensor<L>) -> Result<f32> {
         let mut args = SessionRunArgs::new();
-        args.add_feed(&self.x.operation, self.x.index, x);
+        args.add_feed(&self.feed.operation, self.feed.index, x);
         args.add_feed(&self.y.operation, self.y.index, y);
         args.add_target(&self.train_op);
         let tok = args.request_fetch(&self.loss.operation, self.loss.index);
@@ -604,7 +614,34 @@ impl Prepared {
     pub fn evaluate(&self, split: &Split) -> Result<Vec<f64>> {
         let mut fetches = vec![self.loss.clone()];
         fetches.extend(self.metric.clone());
-        evaluate_outputs(&self.model, split, &self.x, &self.y, &fetches, 0)
+        evaluate_outputs(&self.model, split, &self.feed, &self.y, &fetches, 0)
+    }
+
+    /// Compute the cut for every split of `data` and train on it from now on (splits must
+    /// then be taken from the returned set). Refuses above `max_bytes`.
+    pub fn use_cache(&mut self, data: &DataSet, max_bytes: usize, batch: usize, progress: &mut dyn FnMut(&str, usize, usize)) -> Result<DataSet> {
+        let cut = self.cut.clone().map_err(|why| Error::Invalid(format!("--cache-frozen: no single frozen tensor to cache: {why}")))?;
+        let bytes = crate::cache::cache_bytes(&self.model.graph, &cut, data)?;
+        if bytes > max_bytes {
+            return Err(Error::Invalid(format!(
+                "--cache-frozen: the cache of {} would take {} MB, over --cache-max-mb {}; raise it or cache less",
+                output_name(&cut),
+                bytes.div_ceil(1 << 20),
+                max_bytes >> 20
+            )));
+        }
+        let mut splits = std::collections::BTreeMap::new();
+        for (name, split) in &data.splits {
+            let n = split.len();
+            let mut done = 0;
+            let cached = crate::cache::compute(&self.model, &self.x, &cut, split, batch, &mut |k| {
+                done += k;
+                progress(name, done, n);
+            })?;
+            splits.insert(name.clone(), cached);
+        }
+        self.feed = cut;
+        Ok(DataSet { source: format!("{} (cached at {})", data.source, output_name(&self.feed)), splits })
     }
 
     /// Write `.meta`, `.index`, `.data-*` and `checkpoint` for prefix `out`, atomically.

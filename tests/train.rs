@@ -168,3 +168,62 @@ fn refuses_to_overwrite_without_force() {
     let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--branch-from", "loss/loss:0", "--new-layers", "10"], 2);
     assert!(err.contains("float32 [batch, features]"), "{err}");
 }
+
+fn epochs_of(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log).unwrap().lines().map(json).filter(|l| l["event"] == "epoch").collect()
+}
+
+#[test]
+fn cached_and_uncached_training_agree() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (freeze, expect_cut) in [
+        (&["--freeze-below", "dnn/hidden2/Relu:0"][..], "new_stop_gradient:0"),
+        (&["--trainable", "hidden3|new_"][..], "dnn/hidden2/Relu:0"),
+    ] {
+        let mut runs = Vec::new();
+        for cache in [false, true] {
+            let dir = tmp.path().join(format!("{}-{cache}", expect_cut.replace('/', "_")));
+            let log = dir.with_extension("jsonl");
+            let mut extra = vec!["--branch-from", "dnn/hidden3/Relu:0", "--new-layers", "20:relu,10", "--epochs", "2", "--json", log.to_str().unwrap()];
+            extra.extend(freeze);
+            if cache {
+                extra.push("--cache-frozen");
+            }
+            let out = dir.join("m.ckpt");
+            let o = train_stderr(&extra, &out);
+            if cache {
+                assert!(o.contains(&format!("cached {expect_cut}")), "{o}");
+            } else {
+                assert!(o.contains(&format!("hint: nothing below {expect_cut} trains")), "{o}");
+            }
+            runs.push((sha256(&dir.join("m.ckpt.data-00000-of-00001")), epochs_of(&log)));
+        }
+        assert_eq!(runs[0].0, runs[1].0, "cached training must give the same weights");
+        let metrics = |r: &Vec<serde_json::Value>| r.iter().map(|e| (e["metric"].clone(), e["train_loss"].clone())).collect::<Vec<_>>();
+        assert_eq!(metrics(&runs[0].1), metrics(&runs[1].1), "same per-epoch accuracy and loss");
+    }
+}
+
+#[test]
+fn cache_limit_and_no_cut_are_clear_errors() {
+    let meta = fixture(DNN_META);
+    let data = mnist();
+    let err = fails(&["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "10",
+                      "--freeze-below", "dnn/hidden1/Relu:0", "--cache-frozen", "--cache-max-mb", "1", "--epochs", "1"], 2);
+    assert!(err.contains("--cache-max-mb"), "{err}");
+    let err = fails(&["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "10",
+                      "--cache-frozen", "--epochs", "1"], 2);
+    assert!(err.contains("no single frozen tensor"), "{err}");
+}
+
+fn train_stderr(extra: &[&str], out: &Path) -> String {
+    let meta = fixture(DNN_META);
+    let data = mnist();
+    let o = out.to_str().unwrap().to_string();
+    let mut args = vec!["train", "--meta", &meta, "--data", &data, "--out", &o];
+    args.extend(extra);
+    let r = tfreuse(&args);
+    let err = String::from_utf8_lossy(&r.stderr).into_owned();
+    assert!(r.status.success(), "{err}");
+    err
+}

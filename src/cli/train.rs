@@ -69,6 +69,12 @@ pub struct Args {
     /// Device for new ops, e.g. /cpu:0 or /gpu:0 (soft placement).
     #[arg(long)]
     pub device: Option<String>,
+    /// Compute the frozen layers once for every split and train the upper layers on the cache.
+    #[arg(long)]
+    pub cache_frozen: bool,
+    /// Largest cache --cache-frozen may build, in MB.
+    #[arg(long, default_value_t = 4096, value_name = "MB")]
+    pub cache_max_mb: usize,
     /// Save the trained model to this checkpoint prefix (e.g. runs/my_new_model_final.ckpt).
     #[arg(long, value_name = "PREFIX")]
     pub out: Option<PathBuf>,
@@ -135,20 +141,7 @@ fn check_out(out: &std::path::Path, force: bool, meta: &std::path::Path) -> tfre
     Ok(())
 }
 
-pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
-    let spec = args.spec(g)?;
-    if let Some(out) = &args.out {
-        check_out(out, args.force, &args.model.meta)?;
-    }
-    let data = tfreuse::data::load(&args.data)?;
-    // A set with one split (`npz:` with plain x, y) trains on it.
-    let train = data.split("train").or_else(|e| data.splits.get("all").ok_or(e))?;
-    let validation = data.splits.get("validation");
-    let classes = data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0);
-    check_labels(&data, classes)?;
-    g.load_tf()?;
-    let prepared = prepare(&spec, classes)?;
-    let r = &prepared.report;
+fn print_setup(r: &tfreuse::train::SetupReport) {
     for w in &r.warnings {
         warn(Some(w));
     }
@@ -161,14 +154,52 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if !r.frozen.is_empty() {
         eprintln!("frozen (no gradient reaches them): {}", r.frozen.join(", "));
     }
+}
 
+pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
+    let spec = args.spec(g)?;
+    if let Some(out) = &args.out {
+        check_out(out, args.force, &args.model.meta)?;
+    }
+    let data = tfreuse::data::load(&args.data)?;
+    let classes = data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0);
+    check_labels(&data, classes)?;
+    g.load_tf()?;
+    let mut prepared = prepare(&spec, classes)?;
+    print_setup(&prepared.report);
+    let tty = std::io::stderr().is_terminal();
+    let cached = if args.cache_frozen {
+        let t0 = std::time::Instant::now();
+        let bar = tty.then(|| ProgressBar::new(0));
+        let d = prepared.use_cache(&data, args.cache_max_mb << 20, 1000, &mut |split, done, n| {
+            if let Some(b) = &bar {
+                b.set_length(n as u64);
+                b.set_position(done as u64);
+                b.set_message(split.to_string());
+            }
+        })?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let mb = d.splits.values().map(|s| s.x.len() * 4).sum::<usize>() as f64 / (1 << 20) as f64;
+        eprintln!("cached {} for every split: {mb:.1} MB in {:.2}s", tfreuse::train::output_name(&prepared.feed), t0.elapsed().as_secs_f64());
+        Some(d)
+    } else {
+        if let Ok(cut) = &prepared.cut {
+            eprintln!("hint: nothing below {} trains; --cache-frozen would compute it once and train faster", tfreuse::train::output_name(cut));
+        }
+        None
+    };
+    let data = cached.as_ref().unwrap_or(&data);
+    // A set with one split (`npz:` with plain x, y) trains on it.
+    let train = data.split("train").or_else(|e| data.splits.get("all").ok_or(e))?;
+    let validation = data.splits.get("validation");
+    let metric_name = prepared.report.metric.clone().unwrap_or_else(|| "metric".into());
     let mut json = match &args.json {
         Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| Error::io(p, e))?)),
         None => None,
     };
-    let tty = std::io::stderr().is_terminal();
     let mut bar: Option<ProgressBar> = None;
-    let metric_name = r.metric.clone().unwrap_or_else(|| "metric".into());
     let mut on_event = |e: &Event| {
         match e {
             Event::Step { epoch, step, steps, loss } if tty => {

@@ -39,14 +39,16 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Run tfreuse, assert failure with `code`, return stderr (which must be one line).
+/// Run tfreuse, assert failure with `code`, return stderr (ending in one error line).
 pub fn fails(args: &[&str], code: i32) -> String {
     let out = tfreuse(args);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(code), "tfreuse {args:?}: stderr {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.contains("warning")).collect();
-    assert_eq!(lines.len(), 1, "expected a one-line error, got:\n{err}");
-    assert!(lines[0].starts_with("tfreuse: error: "), "{err}");
+    // Progress lines may come first; the run ends with exactly one error line, no panic.
+    let errors: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+    assert_eq!(errors.len(), 1, "expected one error line, got:\n{err}");
+    assert!(err.trim_end().lines().last().unwrap().starts_with("tfreuse: error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
     err
 }
 
