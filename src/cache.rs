@@ -134,14 +134,13 @@ pub fn compute(model: &Model, x: &Output, cut: &Output, split: &Split, batch: us
     let feature_shape: Vec<usize> = (1..shape.dims().unwrap_or(1)).map(|i| shape[i].unwrap_or(1) as usize).collect();
     let n = split.len();
     let mut out = vec![0f32; n * row];
-    let in_row = split.row_len();
     let mut start = 0;
     while start < n {
         let end = (start + batch).min(n);
         let mut dims = vec![(end - start) as u64];
         dims.extend(split.feature_shape.iter().map(|&d| d as u64));
         let mut xt = Tensor::<f32>::new(&dims);
-        xt.copy_from_slice(&split.x[start * in_row..end * in_row]);
+        split.copy_rows(start, end, &mut xt);
         let mut args = SessionRunArgs::new();
         args.add_feed(&x.operation, x.index, &xt);
         let tok = args.request_fetch(&cut.operation, cut.index);
@@ -151,5 +150,5 @@ pub fn compute(model: &Model, x: &Output, cut: &Output, split: &Split, batch: us
         progress(end - start);
         start = end;
     }
-    Ok(Split { x: out, y: split.y.clone(), feature_shape })
+    Ok(Split { x: crate::data::Features::F32(out), y: split.y.clone(), feature_shape })
 }

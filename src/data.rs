@@ -12,10 +12,53 @@ use crate::error::{Error, Result};
 use crate::npy::Npz;
 use crate::tensors::DynArray;
 
-/// One split: `n` examples of `row_len()` float32 features and an int64 label each.
+/// Feature storage. MNIST stays as bytes and is scaled when a batch is built (4x less
+/// memory than float32, the same floats as input_data computes); everything else is f32.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Features {
+    /// `byte as f32 * scale`.
+    U8 { data: Vec<u8>, scale: f32 },
+    F32(Vec<f32>),
+}
+
+impl Features {
+    pub fn len(&self) -> usize {
+        match self {
+            Features::U8 { data, .. } => data.len(),
+            Features::F32(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Copy elements `start..start + dst.len()` into `dst` as f32.
+    pub fn copy_into(&self, start: usize, dst: &mut [f32]) {
+        match self {
+            Features::U8 { data, scale } => {
+                let n = dst.len();
+                for (d, &b) in dst.iter_mut().zip(&data[start..start + n]) {
+                    *d = b as f32 * scale;
+                }
+            }
+            Features::F32(v) => dst.copy_from_slice(&v[start..start + dst.len()]),
+        }
+    }
+
+    /// Bytes held in memory.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Features::U8 { data, .. } => data.len(),
+            Features::F32(v) => v.len() * 4,
+        }
+    }
+}
+
+/// One split: examples of `row_len()` float32 features and an int64 label each.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Split {
-    pub x: Vec<f32>,
+    pub x: Features,
     pub y: Vec<i64>,
     /// Shape of one example (e.g. `[784]`).
     pub feature_shape: Vec<usize>,
@@ -34,10 +77,22 @@ impl Split {
         self.feature_shape.iter().product()
     }
 
-    /// Rows `start..end` of x as a slice.
-    pub fn rows(&self, start: usize, end: usize) -> &[f32] {
+    /// Rows `start..end` of x into `dst` (`(end - start) * row_len()` floats).
+    pub fn copy_rows(&self, start: usize, end: usize, dst: &mut [f32]) {
         let r = self.row_len();
-        &self.x[start * r..end * r]
+        self.x.copy_into(start * r, &mut dst[..(end - start) * r]);
+    }
+
+    /// Row `i` of x into `dst` (`row_len()` floats).
+    pub fn copy_row(&self, i: usize, dst: &mut [f32]) {
+        self.x.copy_into(i * self.row_len(), dst);
+    }
+
+    /// All of x as f32.
+    pub fn x_f32(&self) -> Vec<f32> {
+        let mut v = vec![0f32; self.x.len()];
+        self.x.copy_into(0, &mut v);
+        v
     }
 
     /// Largest label + 1.
@@ -112,16 +167,12 @@ pub fn read_mnist(dir: &Path, validation_size: usize) -> Result<DataSet> {
         )));
     }
     let r = train.row_len();
-    let validation = Split {
-        x: train.x[..validation_size * r].to_vec(),
-        y: train.y[..validation_size].to_vec(),
-        feature_shape: train.feature_shape.clone(),
-    };
-    let train = Split {
-        x: train.x[validation_size * r..].to_vec(),
-        y: train.y[validation_size..].to_vec(),
-        feature_shape: train.feature_shape,
-    };
+    let Features::U8 { data: mut pixels, scale } = train.x else { unreachable!("IDX images are bytes") };
+    let mut labels = train.y;
+    let rest = pixels.split_off(validation_size * r);
+    let rest_labels = labels.split_off(validation_size);
+    let validation = Split { x: Features::U8 { data: pixels, scale }, y: labels, feature_shape: train.feature_shape.clone() };
+    let train = Split { x: Features::U8 { data: rest, scale }, y: rest_labels, feature_shape: train.feature_shape };
     let mut splits = BTreeMap::new();
     splits.insert("train".into(), train);
     splits.insert("validation".into(), validation);
@@ -129,7 +180,7 @@ pub fn read_mnist(dir: &Path, validation_size: usize) -> Result<DataSet> {
     Ok(DataSet { source: format!("mnist:{}", dir.display()), splits })
 }
 
-fn pair(x: (Vec<f32>, Vec<usize>), y: Vec<i64>, dir: &Path, which: &str) -> Result<Split> {
+fn pair(x: (Features, Vec<usize>), y: Vec<i64>, dir: &Path, which: &str) -> Result<Split> {
     let n = x.1[0];
     if n != y.len() {
         return Err(Error::bad_file(
@@ -179,13 +230,13 @@ fn idx_header(bytes: &[u8], path: &Path, magic: u32, ndim: usize) -> Result<Vec<
     }
 }
 
-/// IDX images -> float32 pixels times 1/255 (exactly as input_data computes them).
-pub fn read_idx_images(path: &Path) -> Result<(Vec<f32>, Vec<usize>)> {
-    let bytes = read_gz(path)?;
+/// IDX images as bytes, to be scaled by 1/255 (exactly as input_data computes them:
+/// float32(byte) * float32(1/255)).
+pub fn read_idx_images(path: &Path) -> Result<(Features, Vec<usize>)> {
+    let mut bytes = read_gz(path)?;
     let dims = idx_header(&bytes, path, IMAGES_MAGIC, 3)?;
-    let scale = (1.0f64 / 255.0) as f32;
-    let x = bytes[16..].iter().map(|&b| b as f32 * scale).collect();
-    Ok((x, dims))
+    bytes.drain(..16);
+    Ok((Features::U8 { data: bytes, scale: (1.0f64 / 255.0) as f32 }, dims))
 }
 
 pub fn read_idx_labels(path: &Path) -> Result<Vec<i64>> {
@@ -250,7 +301,7 @@ fn npz_split(x: DynArray, y: DynArray, path: &Path, split: &str) -> Result<Split
         let r = features.len() / n.max(1);
         return Err(Error::bad_file(path, format!("split {split}: x has a NaN or Inf value (row {})", i / r.max(1))));
     }
-    Ok(Split { x: features, y: labels, feature_shape: xs[1..].to_vec() })
+    Ok(Split { x: Features::F32(features), y: labels, feature_shape: xs[1..].to_vec() })
 }
 
 #[cfg(test)]
@@ -277,7 +328,9 @@ mod tests {
         let p = tmp("img.gz", &gz(&raw));
         let (x, dims) = read_idx_images(&p).unwrap();
         assert_eq!(dims, [2, 1, 2]);
-        assert_eq!(x, [0.0, 1.0, 128.0 * (1.0f64 / 255.0) as f32, (1.0f64 / 255.0) as f32]);
+        let mut v = [0f32; 4];
+        x.copy_into(0, &mut v);
+        assert_eq!(v, [0.0, 1.0, 128.0 * (1.0f64 / 255.0) as f32, (1.0f64 / 255.0) as f32]);
         std::fs::remove_file(p).unwrap();
     }
 

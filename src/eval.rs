@@ -46,13 +46,14 @@ pub fn evaluate_outputs(model: &Model, split: &Split, x_out: &Output, y_out: &Ou
     while start < n {
         let end = (start + bs).min(n);
         feature_shape[0] = end - start;
-        let x = DynArray::F32(
-            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&feature_shape), split.rows(start, end).to_vec())
-                .expect("rows match shape"),
-        );
+        let mut dims: Vec<u64> = feature_shape.iter().map(|&d| d as u64).collect();
+        dims[0] = (end - start) as u64;
+        let mut xt = tensorflow::Tensor::<f32>::new(&dims);
+        split.copy_rows(start, end, &mut xt);
         let y = DynArray::I64(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[end - start]), split.y[start..end].to_vec()).expect("1-d"))
             .cast(y_dtype)?;
-        let (xt, yt) = (x.to_tensor(), y.to_tensor());
+        let xt = crate::tensors::DynTensor::F32(xt);
+        let yt = y.to_tensor();
         let values = model.run(&[(x_out.clone(), &xt), (y_out.clone(), &yt)], fetches, &[])?;
         for (i, v) in values.iter().enumerate() {
             if !v.shape().is_empty() {

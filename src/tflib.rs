@@ -80,44 +80,36 @@ fn load_uncached(opts: &LoadOptions) -> std::result::Result<TfLib, String> {
     Ok(TfLib { path: lib_path, handle })
 }
 
-/// Candidate directories in search order; returns the first that holds a library.
+/// Candidate directories in search order; returns the first that holds a library. Each
+/// source is only consulted when the ones before it failed (asking python3 costs ~0.3 s).
 fn find(opts: &LoadOptions) -> (Option<PathBuf>, Vec<String>) {
     let mut searched = Vec::new();
-    let mut candidates: Vec<(String, PathBuf)> = Vec::new();
+    let has_lib = |d: &Path| d.join(PLAIN_LIB).is_file() || d.join(WHEEL_LIB).is_file();
     if let Some(d) = &opts.lib_dir {
         // An explicit choice: no silent fallback to another library.
-        if d.join(PLAIN_LIB).is_file() || d.join(WHEEL_LIB).is_file() {
+        if has_lib(d) {
             return (Some(d.clone()), searched);
         }
         searched.push(format!("--tf-lib {}", d.display()));
         return (None, searched);
-    } else if let Some(d) = std::env::var_os("TENSORFLOW_DIR") {
-        candidates.push(("TENSORFLOW_DIR".into(), PathBuf::from(d)));
     }
-    match repo_venv() {
-        Some(venv) => {
-            for d in site_packages_in(&venv) {
-                candidates.push(("repo .venv".into(), d.join("tensorflow")));
-            }
+    let sources: [&dyn Fn() -> Vec<PathBuf>; 5] = [
+        &|| std::env::var_os("TENSORFLOW_DIR").map(PathBuf::from).into_iter().collect(),
+        &|| repo_venv().map(|v| site_packages_in(&v).into_iter().map(|d| d.join("tensorflow")).collect()).unwrap_or_default(),
+        &|| python_tensorflow_dir().into_iter().collect(),
+        &|| std::env::var_os("LD_LIBRARY_PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default(),
+        &|| vec![PathBuf::from("/usr/local/lib")],
+    ];
+    let labels = ["$TENSORFLOW_DIR", "the repo's .venv", "python3's site-packages", "$LD_LIBRARY_PATH", "/usr/local/lib"];
+    for (source, label) in sources.iter().zip(labels) {
+        let dirs = source();
+        if let Some(d) = dirs.iter().find(|d| has_lib(d)) {
+            return (Some(d.clone()), searched);
         }
-        None => searched.push("the repo's .venv".into()),
-    }
-    if let Some(d) = python_tensorflow_dir() {
-        candidates.push(("python3".into(), d));
-    } else {
-        searched.push("python3's site-packages".into());
-    }
-    if let Some(p) = std::env::var_os("LD_LIBRARY_PATH") {
-        for d in std::env::split_paths(&p) {
-            candidates.push(("LD_LIBRARY_PATH".into(), d));
-        }
-    }
-    candidates.push(("/usr/local/lib".into(), PathBuf::from("/usr/local/lib")));
-    for (_, dir) in &candidates {
-        if dir.join(PLAIN_LIB).is_file() || dir.join(WHEEL_LIB).is_file() {
-            return (Some(dir.clone()), searched);
-        }
-        searched.push(dir.display().to_string());
+        searched.push(match dirs.as_slice() {
+            [] => label.to_string(),
+            ds => format!("{label} ({})", ds.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")),
+        });
     }
     (None, searched)
 }

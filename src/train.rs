@@ -129,7 +129,10 @@ pub struct Prepared {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Step { epoch: usize, step: usize, steps: usize, loss: f32 },
-    Epoch { epoch: usize, train_loss: f64, metric: Option<f64>, seconds: f64 },
+    /// `seconds` includes the validation pass; `train_seconds` is the training steps alone.
+    Epoch { epoch: usize, train_loss: f64, metric: Option<f64>, seconds: f64, train_seconds: f64 },
+    /// The first training step finished (wall clock, for start-up benchmarks).
+    FirstStep { unix_time: f64 },
 }
 
 /// Per-epoch results.
@@ -583,8 +586,13 @@ impl Prepared {
                     return Err(Error::Invalid(format!("the loss became {loss} at epoch {} step {} (try a smaller --lr or --clip)", epoch + 1, step + 1)));
                 }
                 loss_sum += loss as f64 * idx.len() as f64;
+                if epoch == 0 && step == 0 {
+                    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+                    on_event(&Event::FirstStep { unix_time: now });
+                }
                 on_event(&Event::Step { epoch: epoch + 1, step: step + 1, steps, loss });
             }
+            let train_seconds = t0.elapsed().as_secs_f64();
             let metric = match (&self.metric, validation) {
                 (Some(m), Some(v)) => Some(evaluate_outputs(&self.model, v, &self.feed, &self.y, std::slice::from_ref(m), 0)?[0]),
                 _ => None,
@@ -594,7 +602,7 @@ impl Prepared {
             hist.train_loss.push(train_loss);
             hist.metric.push(metric);
             hist.seconds.push(seconds);
-            on_event(&Event::Epoch { epoch: epoch + 1, train_loss, metric, seconds });
+            on_event(&Event::Epoch { epoch: epoch + 1, train_loss, metric, seconds, train_seconds });
         }
         Ok(hist)
     }
@@ -669,7 +677,7 @@ impl FromLabel for i32 {
 /// Gather the shuffled rows straight into the tensors' buffers.
 fn fill<L: TensorType + Copy + FromLabel>(x: &mut Tensor<f32>, y: &mut Tensor<L>, split: &Split, idx: &[usize], row: usize) {
     for (i, &r) in idx.iter().enumerate() {
-        x[i * row..(i + 1) * row].copy_from_slice(&split.x[r * row..(r + 1) * row]);
+        split.copy_row(r, &mut x[i * row..(i + 1) * row]);
         y[i] = L::from_label(split.y[r]);
     }
 }

@@ -48,7 +48,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         let split = data.split(&args.split)?;
         let mut shape = vec![split.len()];
         shape.extend(&split.feature_shape);
-        let x = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), split.x.clone()).expect("rows match shape");
+        let x = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), split.x_f32()).expect("rows match shape");
         feed_arrays.push((args.input.clone(), DynArray::F32(x)));
     }
     if let Some(out) = &args.out {

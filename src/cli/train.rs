@@ -181,7 +181,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         if let Some(b) = bar {
             b.finish_and_clear();
         }
-        let mb = d.splits.values().map(|s| s.x.len() * 4).sum::<usize>() as f64 / (1 << 20) as f64;
+        let mb = d.splits.values().map(|s| s.x.bytes()).sum::<usize>() as f64 / (1 << 20) as f64;
         eprintln!("cached {} for every split: {mb:.1} MB in {:.2}s", tfreuse::train::output_name(&prepared.feed), t0.elapsed().as_secs_f64());
         Some(d)
     } else {
@@ -215,7 +215,12 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
                 }
             }
             Event::Step { .. } => {}
-            Event::Epoch { epoch, train_loss, metric, seconds } => {
+            Event::FirstStep { .. } => {
+                if let Some(j) = json.as_mut() {
+                    let _ = writeln!(j, "{}", serde_json::to_string(e).unwrap_or_default());
+                }
+            }
+            Event::Epoch { epoch, train_loss, metric, seconds, .. } => {
                 if let Some(b) = bar.take() {
                     b.finish_and_clear();
                 }
