@@ -1,7 +1,7 @@
 # tfreuse — everything a fresh machine needs, installed idempotently.
 #   make demo   the main job on the bundled fixtures and real MNIST
 #   make test   unit + integration tests (Python TF is the oracle)
-# Other targets: setup, data, build, fixtures, clean.
+# Other targets: setup, data, build, bench, bench-accuracy, fixtures, clean.
 
 PYTHON  ?= python3
 VENV    := .venv
@@ -13,7 +13,7 @@ META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
 # Same oneDNN setting on both sides of every exact comparison.
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup data build demo test fixtures clean
+.PHONY: setup data build demo test bench bench-accuracy fixtures clean
 
 setup: $(STAMP) data build
 
@@ -44,6 +44,14 @@ demo: setup
 
 test: setup
 	cargo test --release
+
+# tfreuse vs the Python TF1 loop on this machine (medians, ratios; bench-results/bench.json).
+bench: setup
+	$(VPY) python/bench.py --repeats 5 --epochs 3
+
+# The book's transfer experiments, 20 epochs each (bench-results/recipes.json).
+bench-accuracy: setup
+	$(VPY) python/bench_recipes.py --epochs 20
 
 # Regenerate the committed fixtures with real TensorFlow (deterministic; ~1 minute).
 fixtures: $(STAMP) data

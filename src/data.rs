@@ -169,10 +169,12 @@ pub fn read_mnist(dir: &Path, validation_size: usize) -> Result<DataSet> {
     let r = train.row_len();
     let Features::U8 { data: mut pixels, scale } = train.x else { unreachable!("IDX images are bytes") };
     let mut labels = train.y;
-    let rest = pixels.split_off(validation_size * r);
-    let rest_labels = labels.split_off(validation_size);
-    let validation = Split { x: Features::U8 { data: pixels, scale }, y: labels, feature_shape: train.feature_shape.clone() };
-    let train = Split { x: Features::U8 { data: rest, scale }, y: rest_labels, feature_shape: train.feature_shape };
+    // Move the validation rows out; the training rows stay in the big allocation.
+    let val_pixels: Vec<u8> = pixels.drain(..validation_size * r).collect();
+    let val_labels: Vec<i64> = labels.drain(..validation_size).collect();
+    pixels.shrink_to_fit();
+    let validation = Split { x: Features::U8 { data: val_pixels, scale }, y: val_labels, feature_shape: train.feature_shape.clone() };
+    let train = Split { x: Features::U8 { data: pixels, scale }, y: labels, feature_shape: train.feature_shape };
     let mut splits = BTreeMap::new();
     splits.insert("train".into(), train);
     splits.insert("validation".into(), validation);
@@ -194,11 +196,22 @@ fn pair(x: (Features, Vec<usize>), y: Vec<i64>, dir: &Path, which: &str) -> Resu
 
 fn read_gz(path: &Path) -> Result<Vec<u8>> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut out = Vec::new();
+    // gzip's trailer holds the size mod 2^32: reserve it to avoid regrowing.
+    let hint = gz_size_hint(path).unwrap_or(0).min(1 << 30);
+    let mut out = Vec::with_capacity(hint);
     flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f))
         .read_to_end(&mut out)
         .map_err(|e| Error::bad_file(path, format!("not a readable gzip file: {e}")))?;
     Ok(out)
+}
+
+fn gz_size_hint(path: &Path) -> Option<usize> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    f.seek(SeekFrom::End(-4)).ok()?;
+    let mut b = [0u8; 4];
+    f.read_exact(&mut b).ok()?;
+    Some(u32::from_le_bytes(b) as usize)
 }
 
 /// Parse an IDX header; returns dims and the data offset.
