@@ -41,6 +41,15 @@ demo: setup
 	@echo "== the same with Python TF1 (import_meta_graph + restore), for comparison"
 	$(VPY) python/oracle.py eval --meta $(META) --data mnist:data/mnist --split test \
 		--fetch eval/accuracy:0 --fetch loss/loss:0 2>/dev/null
+	@echo
+	@echo "== transfer: new layers on dnn/hidden4/Relu:0, hidden1-2 frozen and cached"
+	$(BIN) train --meta $(META) --data mnist:data/mnist --branch-from dnn/hidden4/Relu:0 \
+		--new-layers 20:relu,10 --freeze-below dnn/hidden2/Relu:0 --cache-frozen --epochs 5 \
+		--out runs/my_new_model_final.ckpt --force
+	@echo
+	@echo "== Python TF1 loads the saved model back"
+	$(VPY) python/oracle.py eval --meta runs/my_new_model_final.ckpt.meta --data mnist:data/mnist \
+		--split test --fetch new_eval/accuracy:0 --fetch new_loss/loss:0 2>/dev/null
 
 test: setup
 	cargo test --release
