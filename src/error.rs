@@ -21,6 +21,9 @@ pub enum Error {
     /// Arguments that cannot work together, or a value out of range.
     #[error("{0}")]
     Invalid(String),
+    /// Training diverged (NaN or infinite loss).
+    #[error("{0}")]
+    Diverged(String),
     /// TensorFlow itself refused (import, session run, restore).
     #[error("TensorFlow: {0}")]
     Tf(String),
@@ -42,6 +45,7 @@ impl Error {
             Error::Io { .. } | Error::BadFile { .. } => 3,
             Error::TfLibrary(_) => 4,
             Error::Tf(_) => 5,
+            Error::Diverged(_) => 6,
         }
     }
 }

@@ -156,9 +156,13 @@ pub fn variable_def(name: &str, initializer: &str, snapshot: &str, initial_value
     }
 }
 
-/// Save variables and the `.meta` to `out` (a prefix like `runs/model.ckpt`) atomically:
-/// everything is written into a private temporary directory beside it, then renamed into
-/// place, data before index before meta, the `checkpoint` state file last.
+/// Save variables and the `.meta` to `out` (a prefix like `runs/model.ckpt`) so that a crash
+/// at any moment leaves the `checkpoint` state file naming a complete checkpoint:
+/// 1. everything is written into a private temporary directory beside `out`;
+/// 2. an existing checkpoint at `out` is hard-linked to a backup prefix and the state file
+///    is pointed at the backup (unless a crashed save already left it on a backup);
+/// 3. the new files are renamed into place (data, then index, then meta);
+/// 4. the state file is pointed at `out`, and the backup removed.
 pub fn save_all(model: &Model, saver: &SaverDef, meta: &MetaGraph, out: &Path) -> Result<Vec<PathBuf>> {
     let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
     let base = out.file_name().ok_or_else(|| Error::Invalid(format!("--out {}: not a file prefix", out.display())))?.to_string_lossy().into_owned();
@@ -175,26 +179,84 @@ pub fn save_all(model: &Model, saver: &SaverDef, meta: &MetaGraph, out: &Path) -
         args.add_target(&save.operation);
         model.session.run(&mut args).map_err(|s| Error::bad_file(out, format!("saving failed: {}", Error::from(s))))?;
         crate::fsutil::write_bytes_atomic(&tmp.join(format!("{base}.meta")), &meta.encode())?;
-        let mut names: Vec<String> = std::fs::read_dir(&tmp)
-            .map_err(|e| Error::io(&tmp, e))?
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(&base))
-            .collect();
-        // data, then index, then meta: a reader never sees an index without its data.
-        names.sort_by_key(|n| if n.contains(".data-") { 0 } else if n.ends_with(".index") { 1 } else { 2 });
+        let new_files = checkpoint_files(&tmp, &base)?;
+        let state_path = dir.join(crate::checkpoint::STATE_FILE);
+        let write_state = |name: &str| -> Result<()> {
+            let state = CheckpointState { model_checkpoint_path: name.to_string(), all_model_checkpoint_paths: vec![name.to_string()] };
+            crate::fsutil::write_bytes_atomic(&state_path, state.to_text().as_bytes())
+        };
+        test_pause();
+        let old_files = checkpoint_files(&dir, &base)?;
+        // Keep the last complete checkpoint reachable while `out` is being replaced. If a
+        // crashed save left the state file on a backup, that backup is the complete one
+        // (`out` may be half-replaced): keep it. Otherwise back up `out` by hard links.
+        let named = std::fs::read_to_string(&state_path)
+            .ok()
+            .and_then(|t| CheckpointState::parse(&t, &state_path).ok())
+            .map(|s| s.model_checkpoint_path);
+        let backup_tag = format!(".{base}.previous-");
+        let crashed_backup = named.filter(|n| n.starts_with(&backup_tag) && !checkpoint_files(&dir, n).unwrap_or_default().is_empty());
+        if crashed_backup.is_none() && !old_files.is_empty() {
+            let backup = format!("{backup_tag}{}", std::process::id());
+            for f in &old_files {
+                let to = dir.join(f.replacen(&base, &backup, 1));
+                let _ = std::fs::remove_file(&to);
+                std::fs::hard_link(dir.join(f), &to).map_err(|e| Error::io(&to, e))?;
+            }
+            write_state(&backup)?;
+        }
+        test_pause();
         let mut written = Vec::new();
-        for n in names {
+        for n in new_files {
             let dest = dir.join(&n);
             std::fs::rename(tmp.join(&n), &dest).map_err(|e| Error::io(&dest, e))?;
             written.push(dest);
+            test_pause();
         }
-        let state = CheckpointState { model_checkpoint_path: base.clone(), all_model_checkpoint_paths: vec![base.clone()] };
-        let state_path = dir.join(crate::checkpoint::STATE_FILE);
-        crate::fsutil::write_bytes_atomic(&state_path, state.to_text().as_bytes())?;
+        // Files of the old checkpoint that the new one does not have (other shard counts).
+        for f in old_files {
+            if !written.iter().any(|w| w.file_name().is_some_and(|n| n.to_string_lossy() == f)) {
+                let _ = std::fs::remove_file(dir.join(f));
+            }
+        }
+        write_state(&base)?;
+        // Backups (ours, and any a crashed save left) and dead saves' temporary directories.
+        for e in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&backup_tag) {
+                let _ = std::fs::remove_file(e.path());
+            } else if let Some(pid) = n.strip_prefix(&format!(".{base}.saving-")) {
+                if pid != std::process::id().to_string() && !Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
         written.push(state_path);
         Ok(written)
     })();
     let _ = std::fs::remove_dir_all(&tmp);
     result
+}
+
+/// `base.data-*`, `base.index`, `base.meta` in `dir`, in the order they are to be renamed
+/// into place: data, index, meta (a reader never sees an index without its data).
+fn checkpoint_files(dir: &Path, base: &str) -> Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.strip_prefix(base).is_some_and(|rest| rest.starts_with(".data-") || rest == ".index" || rest == ".meta"))
+        .collect();
+    names.sort_by_key(|n| if n.contains(".data-") { 0 } else if n.ends_with(".index") { 1 } else { 2 });
+    Ok(names)
+}
+
+/// Test hook: with `TFREUSE_TEST_SAVE_PAUSE_MS` set, each step of a save announces itself on
+/// stderr (`save step N`) and pauses, so a test can kill the process at every step.
+fn test_pause() {
+    static STEP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    if let Some(ms) = std::env::var("TFREUSE_TEST_SAVE_PAUSE_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        eprintln!("save step {}", STEP.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
 }

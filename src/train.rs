@@ -6,6 +6,7 @@
 //! [`Prepared::train`] runs the epochs, [`Prepared::save`] writes a checkpoint Python reads.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
@@ -56,6 +57,9 @@ pub struct TransferSpec {
     pub seed: u64,
     pub device: Option<String>,
     pub session: SessionConfig,
+    /// Restore every variable (new ones and optimizer slots too) from this checkpoint,
+    /// written by an interrupted run with the same spec.
+    pub resume_from: Option<PathBuf>,
 }
 
 impl TransferSpec {
@@ -82,7 +86,17 @@ impl TransferSpec {
             seed: 42,
             device: None,
             session: SessionConfig::default(),
+            resume_from: None,
         }
+    }
+
+    /// What must match between an interrupted run and its resumption.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "meta={:?} input={} labels={} branch={:?} layers={:?} prefix={} restore={:?} trainable={:?} freeze={:?} opt={:?} lr={} clip={:?} train_op={:?} loss={:?} epochs={} batch={} seed={}",
+            self.meta, self.input, self.labels, self.branch_from, self.new_layers, self.prefix, self.restore, self.trainable,
+            self.freeze_below, self.optimizer, self.lr, self.clip, self.train_op, self.loss, self.epochs, self.batch_size, self.seed
+        )
     }
 
     /// Whether tfreuse builds its own training op (else the imported one runs).
@@ -103,6 +117,26 @@ pub struct SetupReport {
     pub loss: String,
     pub metric: Option<String>,
     pub warnings: Vec<String>,
+}
+
+/// Where a run stands: the current epoch (0-based), the steps done in it, and the loss summed
+/// over them. Saved beside a resumable checkpoint as JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    pub epoch: usize,
+    pub step: usize,
+    pub loss_sum: f64,
+    pub history: History,
+}
+
+/// How [`Prepared::train`] ended.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Finished(History),
+    /// Stopped at a step boundary on request (Ctrl-C / SIGTERM).
+    Interrupted(Progress),
+    /// The loss became NaN or infinite.
+    Diverged { epoch: usize, step: usize, loss: f32 },
 }
 
 /// A model ready to train.
@@ -136,7 +170,7 @@ pub enum Event {
 }
 
 /// Per-epoch results.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct History {
     pub train_loss: Vec<f64>,
     pub metric: Vec<Option<f64>>,
@@ -335,6 +369,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let saver_def = saver::saver_ops(&mut b, &format!("{prefix}save"), &save_vars)?;
 
     let restore_set = choose_restore(spec, &imported, &stored, &mut report)?;
+    let save_vars_all = save_vars.clone();
     let restore_vars: Vec<SaveVar> = imported.iter().filter(|(v, _)| restore_set.contains(&v.name)).map(|(_, s)| s.clone()).collect();
     let restore_ops = if restore_vars.is_empty() { None } else { Some(saver::restore_ops(&mut b, &format!("{prefix}restore_subset"), &restore_vars)?) };
     drop(b);
@@ -356,6 +391,13 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     }
     if let Some(r) = &restore_ops {
         saver::run_restore(&model, r, &ckpt.prefix)?;
+    }
+    if let Some(resume) = &spec.resume_from {
+        let filename = find_output(&model.graph, &saver_def.filename_tensor_name)?;
+        let restore = crate::model::find_operation(&model.graph, &saver_def.restore_op_name)?;
+        saver::run_restore(&model, &saver::RestoreOps { filename, restore }, resume)?;
+        report.restored = save_vars_all.iter().map(|v| v.name.clone()).collect();
+        report.initialized.clear();
     }
 
     let var_def = |v: &NewVar| -> Result<VariableDef> {
@@ -536,17 +578,19 @@ fn build_optimizer(b: &mut Builder, spec: &TransferSpec, pairs: &mut Vec<Pair>, 
 }
 
 impl Prepared {
-    /// Run `epochs` epochs on `train`, evaluating the metric on `validation` after each.
-    pub fn train(&self, spec: &TransferSpec, train: &Split, validation: Option<&Split>, on_event: &mut dyn FnMut(&Event)) -> Result<History> {
+    /// Run the epochs of `spec` on `train` from `start` (a fresh [`Progress`], or one saved
+    /// by an interrupted run), evaluating the metric on `validation` after each epoch.
+    /// Checks `stop` after every step: when set, returns [`Outcome::Interrupted`].
+    pub fn train(&self, spec: &TransferSpec, train: &Split, validation: Option<&Split>, start: Progress, stop: &AtomicBool, on_event: &mut dyn FnMut(&Event)) -> Result<Outcome> {
         let label_type = self.y.operation.output_type(self.y.index as usize);
         match label_type {
-            DataType::Int64 => self.train_typed::<i64>(spec, train, validation, on_event),
-            DataType::Int32 => self.train_typed::<i32>(spec, train, validation, on_event),
+            DataType::Int64 => self.train_typed::<i64>(spec, train, validation, start, stop, on_event),
+            DataType::Int32 => self.train_typed::<i32>(spec, train, validation, start, stop, on_event),
             other => Err(Error::Invalid(format!("labels of dtype {} are not supported", dtype_name(other)))),
         }
     }
 
-    fn train_typed<L: TensorType + Copy + FromLabel>(&self, spec: &TransferSpec, train: &Split, validation: Option<&Split>, on_event: &mut dyn FnMut(&Event)) -> Result<History> {
+    fn train_typed<L: TensorType + Copy + FromLabel>(&self, spec: &TransferSpec, train: &Split, validation: Option<&Split>, start: Progress, stop: &AtomicBool, on_event: &mut dyn FnMut(&Event)) -> Result<Outcome> {
         let n = train.len();
         if n == 0 {
             return Err(Error::Invalid("the training split is empty".into()));
@@ -564,12 +608,24 @@ impl Prepared {
         let mut yt = Tensor::<L>::new(&[bs as u64]);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed);
         let mut perm: Vec<usize> = (0..n).collect();
-        let mut hist = History::default();
-        for epoch in 0..spec.epochs {
-            let t0 = Instant::now();
+        // Replaying the shuffles of the epochs already done puts the generator (and the
+        // permutation) exactly where an interrupted run left them.
+        for _ in 0..start.epoch {
             perm.shuffle(&mut rng);
-            let mut loss_sum = 0f64;
-            for step in 0..steps {
+        }
+        let mut p = start;
+        let mut first = p.epoch == 0 && p.step == 0;
+        while p.epoch < spec.epochs {
+            let t0 = Instant::now();
+            if p.step == 0 {
+                p.loss_sum = 0.0;
+            }
+            perm.shuffle(&mut rng);
+            let epoch = p.epoch;
+            for step in p.step..steps {
+                if stop.load(Ordering::SeqCst) {
+                    return Ok(Outcome::Interrupted(p));
+                }
                 let idx = &perm[step * bs..((step + 1) * bs).min(n)];
                 let loss = if idx.len() == bs {
                     fill(&mut xt, &mut yt, train, idx, row);
@@ -582,11 +638,13 @@ impl Prepared {
                     fill(&mut x, &mut y, train, idx, row);
                     self.step(&x, &y)?
                 };
+                p.step = step + 1;
                 if !loss.is_finite() {
-                    return Err(Error::Invalid(format!("the loss became {loss} at epoch {} step {} (try a smaller --lr or --clip)", epoch + 1, step + 1)));
+                    return Ok(Outcome::Diverged { epoch: epoch + 1, step: step + 1, loss });
                 }
-                loss_sum += loss as f64 * idx.len() as f64;
-                if epoch == 0 && step == 0 {
+                p.loss_sum += loss as f64 * idx.len() as f64;
+                if first {
+                    first = false;
                     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
                     on_event(&Event::FirstStep { unix_time: now });
                 }
@@ -598,13 +656,15 @@ impl Prepared {
                 _ => None,
             };
             let seconds = t0.elapsed().as_secs_f64();
-            let train_loss = loss_sum / n as f64;
-            hist.train_loss.push(train_loss);
-            hist.metric.push(metric);
-            hist.seconds.push(seconds);
+            let train_loss = p.loss_sum / n as f64;
+            p.history.train_loss.push(train_loss);
+            p.history.metric.push(metric);
+            p.history.seconds.push(seconds);
             on_event(&Event::Epoch { epoch: epoch + 1, train_loss, metric, seconds, train_seconds });
+            p.epoch += 1;
+            p.step = 0;
         }
-        Ok(hist)
+        Ok(Outcome::Finished(p.history))
     }
 
     fn step<L: TensorType>(&self, x: &Tensor<f32>, y: &Tensor<L>) -> Result<f32> {

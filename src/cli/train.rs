@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tfreuse::layers::parse_layers;
-use tfreuse::train::{check_labels, prepare, Event, Optimizer, TransferSpec};
+use tfreuse::train::{check_labels, prepare, Event, Optimizer, Outcome, Progress, TransferSpec};
 use tfreuse::Error;
 
 use super::{warn, Global, ModelArgs};
@@ -81,6 +81,12 @@ pub struct Args {
     /// Overwrite an existing --out.
     #[arg(long)]
     pub force: bool,
+    /// Continue an interrupted run from the checkpoint it saved (give the same flags).
+    #[arg(long, value_name = "PREFIX")]
+    pub resume: Option<PathBuf>,
+    /// When the loss becomes NaN/Inf, still save the model to --out (for inspection).
+    #[arg(long)]
+    pub save_on_nan: bool,
     /// Also write per-epoch results as JSON lines to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -116,6 +122,7 @@ impl Args {
         s.seed = self.seed;
         s.device = self.device.clone();
         s.session = g.session_config();
+        s.resume_from = self.resume.clone();
         Ok(s)
     }
 }
@@ -141,6 +148,31 @@ fn check_out(out: &std::path::Path, force: bool, meta: &std::path::Path) -> tfre
     Ok(())
 }
 
+/// Where an interrupted run saves: beside --out, else in the current directory.
+fn resume_prefix(out: Option<&std::path::Path>) -> PathBuf {
+    match out {
+        Some(o) => PathBuf::from(format!("{}-interrupted", o.display())),
+        None => PathBuf::from("tfreuse-interrupted.ckpt"),
+    }
+}
+
+fn sidecar_path(prefix: &std::path::Path) -> PathBuf {
+    PathBuf::from(format!("{}.resume.json", prefix.display()))
+}
+
+fn read_progress(prefix: &std::path::Path, spec: &TransferSpec) -> tfreuse::Result<Progress> {
+    let path = sidecar_path(prefix);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::bad_file(&path, format!("not a resume file: {e}")))?;
+    if v["fingerprint"].as_str() != Some(spec.fingerprint().as_str()) {
+        return Err(Error::Invalid(format!(
+            "--resume {}: the flags differ from the interrupted run's; resume with the same flags",
+            prefix.display()
+        )));
+    }
+    serde_json::from_value(v["progress"].clone()).map_err(|e| Error::bad_file(&path, format!("bad progress record: {e}")))
+}
+
 fn print_setup(r: &tfreuse::train::SetupReport) {
     for w in &r.warnings {
         warn(Some(w));
@@ -152,7 +184,7 @@ fn print_setup(r: &tfreuse::train::SetupReport) {
     }
     eprintln!("training op {} on loss {}: trains {} variable(s): {}", r.train_op, r.loss, r.trained.len(), r.trained.join(", "));
     if !r.frozen.is_empty() {
-        eprintln!("frozen (no gradient reaches them): {}", r.frozen.join(", "));
+        eprintln!("not trained (frozen, or not on the path to the loss): {}", r.frozen.join(", "));
     }
 }
 
@@ -232,7 +264,49 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
             }
         }
     };
-    prepared.train(&spec, train, validation, &mut on_event)?;
+    let start = match &args.resume {
+        Some(p) => read_progress(p, &spec)?,
+        None => Progress::default(),
+    };
+    // Ctrl-C / SIGTERM: finish the current step, then save a resumable checkpoint.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).map_err(|e| Error::Invalid(format!("cannot handle signals: {e}")))?;
+    }
+    let outcome = prepared.train(&spec, train, validation, start, &stop, &mut on_event)?;
+    if let Some(b) = bar.take() {
+        b.finish_and_clear();
+    }
+    match outcome {
+        Outcome::Finished(_) => {}
+        Outcome::Interrupted(progress) => {
+            let prefix = resume_prefix(args.out.as_deref());
+            prepared.save(&prefix)?;
+            let sidecar = sidecar_path(&prefix);
+            let state = serde_json::json!({"fingerprint": spec.fingerprint(), "progress": progress});
+            tfreuse::fsutil::write_bytes_atomic(&sidecar, serde_json::to_string_pretty(&state)?.as_bytes())?;
+            eprintln!(
+                "interrupted at epoch {} step {}: saved a resumable checkpoint to {}; continue with the same flags plus --resume {}",
+                progress.epoch + 1,
+                progress.step,
+                prefix.display(),
+                prefix.display()
+            );
+            std::process::exit(130);
+        }
+        Outcome::Diverged { epoch, step, loss } => {
+            let saved = match (&args.out, args.save_on_nan) {
+                (Some(out), true) => {
+                    prepared.save(out)?;
+                    format!("; saved the model as it is to {} (--save-on-nan)", out.display())
+                }
+                _ => "; nothing saved (--save-on-nan saves anyway)".to_string(),
+            };
+            anyhow::bail!(Error::Diverged(format!(
+                "the loss became {loss} at epoch {epoch} step {step}; try a smaller --lr or --clip{saved}"
+            )));
+        }
+    }
     if let Ok(test) = data.split("test") {
         let v = prepared.evaluate(test)?;
         let metric = v.get(1).map_or(String::new(), |m| format!(", {metric_name} {m:.4}"));
@@ -245,6 +319,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         j.flush().map_err(|e| Error::io(args.json.as_ref().unwrap(), e))?;
     }
     if let Some(out) = &args.out {
+        eprintln!("saving {} …", out.display());
         let files = prepared.save(out)?;
         eprintln!("saved {} (+ {} files)", out.display(), files.len());
     }

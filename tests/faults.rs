@@ -1,0 +1,114 @@
+//! Faults during a run: Ctrl-C / SIGTERM and resuming, NaN losses, SIGKILL while saving.
+
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tfreuse"));
+    c.env("TF_ENABLE_ONEDNN_OPTS", "0");
+    c
+}
+
+#[test]
+fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = fixture(DNN_META);
+    let data = mnist();
+    let args = ["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "20:relu,10",
+                "--optimizer", "adam", "--lr", "0.001", "--epochs", "3", "--seed", "5"];
+    let full = tmp.path().join("full.ckpt");
+    let part = tmp.path().join("part.ckpt");
+    ok(&[&args[..], &["--out", full.to_str().unwrap()]].concat());
+
+    let mut child = bin().args(args).args(["--out", part.to_str().unwrap()]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        if line.starts_with("epoch   1") {
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        }
+        line.clear();
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains("saved a resumable checkpoint") && seen.contains("--resume"), "{seen}");
+    assert!(!part.with_extension("ckpt.index").exists(), "an interrupted run must not write --out itself");
+    let resume = format!("{}-interrupted", part.display());
+    ok(&[&args[..], &["--out", part.to_str().unwrap(), "--resume", &resume]].concat());
+    assert_eq!(
+        sha256(&tmp.path().join("full.ckpt.data-00000-of-00001")),
+        sha256(&tmp.path().join("part.ckpt.data-00000-of-00001")),
+        "interrupted + resumed must equal one uninterrupted run"
+    );
+    // Other flags than the interrupted run's are refused.
+    let e = fails(&[&args[..], &["--batch-size", "100", "--out", tmp.path().join("x.ckpt").to_str().unwrap(), "--resume", &resume]].concat(), 2);
+    assert!(e.contains("flags differ"), "{e}");
+}
+
+#[test]
+fn nan_loss_names_epoch_and_step_and_saves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("nan.ckpt");
+    let meta = fixture("tiny/tiny.ckpt.meta");
+    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let args = ["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/outputs/BiasAdd:0", "--lr", "1e30",
+                "--batch-size", "8", "--epochs", "5", "--out", out.to_str().unwrap()];
+    let e = fails(&args, 6);
+    assert!(e.contains("epoch 1 step") && e.contains("nothing saved"), "{e}");
+    assert!(!tmp.path().join("nan.ckpt.index").exists());
+    let e = fails(&[&args[..], &["--save-on-nan"]].concat(), 6);
+    assert!(e.contains("--save-on-nan"), "{e}");
+    assert!(tmp.path().join("nan.ckpt.index").exists());
+}
+
+#[test]
+fn sigkill_while_saving_never_leaves_a_broken_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("k.ckpt");
+    let meta = fixture("tiny/tiny.ckpt.meta");
+    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let args = |seed: &str| -> Vec<String> {
+        ["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "2", "--epochs", "1",
+         "--batch-size", "16", "--seed", seed, "--out", out.to_str().unwrap(), "--force"]
+            .iter().map(|s| s.to_string()).collect()
+    };
+    // A first complete save.
+    let first: Vec<String> = args("1");
+    ok(&first.iter().map(String::as_str).collect::<Vec<_>>());
+    let check = |round: usize| {
+        let state = std::fs::read_to_string(tmp.path().join("checkpoint")).unwrap();
+        let name = state.lines().next().unwrap().split('"').nth(1).unwrap().to_string();
+        for ext in [".index", ".data-00000-of-00001", ".meta"] {
+            assert!(tmp.path().join(format!("{name}{ext}")).exists(), "round {round}: state names {name} but {name}{ext} is missing");
+        }
+        let m = tmp.path().join(format!("{name}.meta"));
+        ok(&["eval", "--meta", m.to_str().unwrap(), "--checkpoint", tmp.path().to_str().unwrap(), "--data", &data, "--split", "all",
+             "--fetch", "new_eval/accuracy:0"]);
+    };
+    // Kill at every step of the save in turn (the test hook announces and pauses each of
+    // the 6 steps: after writing the new files, after the backup, after each rename).
+    for round in 0..12 {
+        let kill_at = format!("save step {}", round % 6);
+        let mut child = bin().args(args(&(round + 2).to_string())).env("TFREUSE_TEST_SAVE_PAUSE_MS", "30")
+            .stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while err.read_line(&mut line).unwrap() > 0 && !line.starts_with(&kill_at) {
+            line.clear();
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        check(round);
+    }
+    // Python TF loads what the state file names.
+    let m = {
+        let state = std::fs::read_to_string(tmp.path().join("checkpoint")).unwrap();
+        tmp.path().join(format!("{}.meta", state.lines().next().unwrap().split('"').nth(1).unwrap()))
+    };
+    oracle(&["eval", "--meta", m.to_str().unwrap(), "--checkpoint", tmp.path().to_str().unwrap(), "--data", &data, "--split", "all",
+             "--fetch", "new_eval/accuracy:0"]);
+}
