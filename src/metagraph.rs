@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use prost::Message;
 
 use crate::error::{Error, Result};
-use crate::proto::{collection_def::Kind, CollectionDef, MetaGraphDef, SaverDef, VariableDef};
+use crate::proto::{collection_def::Kind, CollectionDef, GraphDef, MetaGraphDef, SaverDef, VariableDef};
 
 /// A decoded `.meta` file.
 #[derive(Clone, Debug)]
@@ -53,7 +53,27 @@ impl MetaGraph {
         if def.graph_def.as_deref().map_or(true, |g| g.is_empty()) {
             return Err(Error::bad_file(path, "the MetaGraphDef holds no graph_def"));
         }
-        Ok(MetaGraph { path: path.to_path_buf(), def })
+        let mut m = MetaGraph { path: path.to_path_buf(), def };
+        m.strip_output_shapes();
+        Ok(m)
+    }
+
+    /// Drop `_output_shapes` attributes. Old TF 1.x wrote these shape hints; when today's
+    /// shape inference disagrees, TF refuses the whole graph, and nothing needs them.
+    fn strip_output_shapes(&mut self) {
+        const KEY: &[u8] = b"_output_shapes";
+        let raw = self.graph_def();
+        if !raw.windows(KEY.len()).any(|w| w == KEY) {
+            return; // the common case: no need to decode
+        }
+        let Ok(mut g) = GraphDef::decode(raw) else { return }; // TF will report it
+        let mut n = 0;
+        for node in g.node.iter_mut() {
+            n += node.attr.remove("_output_shapes").is_some() as usize;
+        }
+        if n > 0 {
+            self.def.graph_def = Some(g.encode_to_vec());
+        }
     }
 
     pub fn encode(&self) -> Vec<u8> {

@@ -61,7 +61,8 @@ fn load_uncached(opts: &LoadOptions) -> std::result::Result<TfLib, String> {
     // These are read by TF itself; set them before anything of TF runs. No other thread
     // exists yet: this is the first thing a command does.
     if !opts.verbose && std::env::var_os("TF_CPP_MIN_LOG_LEVEL").is_none() {
-        std::env::set_var("TF_CPP_MIN_LOG_LEVEL", "2");
+        // 3: TF logs even ignored unknown attributes at ERROR level; tfreuse reports what matters.
+        std::env::set_var("TF_CPP_MIN_LOG_LEVEL", "3");
     }
     if let Some(on) = opts.onednn {
         std::env::set_var("TF_ENABLE_ONEDNN_OPTS", if on { "1" } else { "0" });

@@ -51,7 +51,11 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         args.fetches.clone()
     };
     let spec = EvalSpec { input: args.input, labels: args.labels, fetches, batch_size: args.batch_size };
-    let results = evaluate(&model, split, &spec)?;
+    let results = evaluate(&model, split, &spec).map_err(|e| match e {
+        // Label values out of range, wrong feature widths … surface as TF errors at run time.
+        tfreuse::Error::Tf(m) => tfreuse::Error::Tf(format!("evaluating {} split {}: {m}", data.source, args.split)),
+        other => other,
+    })?;
     if args.json {
         let obj: serde_json::Map<String, serde_json::Value> =
             results.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();

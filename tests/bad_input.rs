@@ -1,0 +1,283 @@
+//! Bad input through the real binary: a corpus generated here from the fixtures (truncated
+//! and bit-flipped files, graphs with unknown ops or stale shape attributes, bad data, bad
+//! flags). Every case must end in one error line with a documented exit code (2 bad
+//! arguments, 3 bad file, 5 TensorFlow refused) — never a panic, an abort or a hang — and
+//! leave the input files byte-identical.
+
+mod common;
+use common::*;
+use prost::Message;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Run with a time limit; returns (exit code, stderr). A signal death is a failure.
+fn run(args: &[&str]) -> (i32, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tfreuse"))
+        .args(args)
+        .env("TF_ENABLE_ONEDNN_OPTS", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            let code = status.code().unwrap_or_else(|| panic!("tfreuse {args:?} died of a signal: {status:?}\n{err}"));
+            return (code, err);
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("tfreuse {args:?} hung");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The case must fail with one of `codes` and exactly one error line, last.
+fn expect_error(case: &str, args: &[&str], codes: &[i32]) -> String {
+    let (code, err) = run(args);
+    assert!(codes.contains(&code), "{case}: exit {code}, expected one of {codes:?}\n{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("tfreuse: error: ")).collect();
+    assert_eq!(errors.len(), 1, "{case}: expected one error line:\n{err}");
+    assert!(err.trim_end().lines().last().unwrap().starts_with("tfreuse: error: "), "{case}: {err}");
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{case}: {err}");
+    err
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+fn flip(bytes: &mut [u8], seed: u64, n: usize) {
+    let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+    for _ in 0..n {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        let i = (s % bytes.len() as u64) as usize;
+        bytes[i] ^= 1 << (s >> 60 & 7);
+    }
+}
+
+fn hash_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(hash_tree(&p));
+        } else {
+            out.insert(p.clone(), sha256(&p));
+        }
+    }
+    out
+}
+
+#[test]
+fn corrupted_checkpoint_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tiny = root().join("fixtures/tiny");
+    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let files = ["tiny.ckpt.meta", "tiny.ckpt.index", "tiny.ckpt.data-00000-of-00001", "checkpoint"];
+    let mut n = 0;
+    for f in files {
+        let orig = std::fs::read(tiny.join(f)).unwrap();
+        let mut variants: Vec<(String, Vec<u8>, bool)> = vec![
+            ("truncated".into(), orig[..orig.len() / 2].to_vec(), true),
+            ("empty".into(), vec![], true),
+        ];
+        for seed in 0..4 {
+            let mut b = orig.clone();
+            flip(&mut b, seed + 1, 1 + seed as usize * 2);
+            // A flip may land where nothing is checked (docs in the op list): then success is fine.
+            variants.push((format!("flipped{seed}"), b, f != "tiny.ckpt.meta" && f != "checkpoint"));
+        }
+        for (kind, bytes, must_fail) in variants {
+            let dir = tmp.path().join(format!("{f}-{kind}"));
+            copy_dir(&tiny, &dir);
+            std::fs::write(dir.join(f), &bytes).unwrap();
+            let before = hash_tree(&dir);
+            let meta = dir.join("tiny.ckpt.meta");
+            let args = ["eval", "--meta", meta.to_str().unwrap(), "--data", &data, "--split", "all"];
+            let (code, err) = run(&args);
+            if must_fail || code != 0 {
+                expect_error(&format!("{f} {kind}"), &args, &[2, 3, 5]);
+                assert!(err.contains(dir.to_str().unwrap()), "{f} {kind}: the error names the file: {err}");
+            }
+            assert_eq!(before, hash_tree(&dir), "{f} {kind}: inputs must not change");
+            n += 1;
+        }
+    }
+    assert_eq!(n, 24);
+}
+
+/// The tiny .meta with its GraphDef edited.
+fn edited_meta(dir: &Path, edit: impl FnOnce(&mut tfreuse::proto::GraphDef)) -> PathBuf {
+    copy_dir(&root().join("fixtures/tiny"), dir);
+    let p = dir.join("tiny.ckpt.meta");
+    let mut m = tfreuse::metagraph::MetaGraph::read(&p).unwrap();
+    let mut g = tfreuse::proto::GraphDef::decode(m.graph_def()).unwrap();
+    edit(&mut g);
+    m.def.graph_def = Some(g.encode_to_vec());
+    std::fs::write(&p, m.encode()).unwrap();
+    p
+}
+
+#[test]
+fn unknown_ops_and_stale_shape_attributes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let meta = edited_meta(&tmp.path().join("unknown"), |g| {
+        g.node.iter_mut().find(|n| n.op == "Relu").unwrap().op = "ReluFromTheFuture".into();
+    });
+    let err = expect_error("unknown op", &["eval", "--meta", meta.to_str().unwrap(), "--data", &data, "--split", "all"], &[3]);
+    assert!(err.contains("ReluFromTheFuture"), "{err}");
+    let meta = edited_meta(&tmp.path().join("attr"), |g| {
+        let n = g.node.iter_mut().find(|n| n.op == "MatMul").unwrap();
+        n.attr.insert("attribute_nobody_knows".into(), vec![0x18, 0x01]); // AttrValue{i: 1}
+    });
+    // TF ignores attributes its op definitions lack (a newer producer); so does tfreuse,
+    // quietly.
+    let (code, err) = run(&["eval", "--meta", meta.to_str().unwrap(), "--data", &data, "--split", "all"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "no log noise: {err}");
+    // Old TF 1.x wrote `_output_shapes`; stale ones that disagree with today's shape
+    // inference must not stop a graph from loading.
+    let meta = edited_meta(&tmp.path().join("shapes"), |g| {
+        for n in g.node.iter_mut() {
+            n.attr.insert("_output_shapes".into(), stale_shapes());
+        }
+    });
+    let out = ok(&["eval", "--meta", meta.to_str().unwrap(), "--data", &data, "--split", "all"]);
+    assert!(out.contains("eval/accuracy:0"), "{out}");
+}
+
+/// AttrValue{list: {shape: [[7, 99, 3]]}}.
+fn stale_shapes() -> Vec<u8> {
+    let mut shape = Vec::new();
+    for d in [7i64, 99, 3] {
+        let mut dim = Vec::new();
+        prost::encoding::int64::encode(1, &d, &mut dim);
+        prost::encoding::bytes::encode(2, &dim, &mut shape);
+    }
+    let mut list = Vec::new();
+    prost::encoding::bytes::encode(7, &shape, &mut list);
+    let mut attr = Vec::new();
+    prost::encoding::bytes::encode(1, &list, &mut attr);
+    attr
+}
+
+#[test]
+fn corrupted_data_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = fixture(DNN_META);
+    let mnist_dir = root().join("data/mnist");
+    let before = hash_tree(&mnist_dir);
+    for (name, kind) in [("train-images-idx3-ubyte.gz", "truncated"), ("train-labels-idx1-ubyte.gz", "flipped"), ("t10k-images-idx3-ubyte.gz", "garbage")] {
+        let dir = tmp.path().join(format!("mnist-{kind}"));
+        copy_dir(&mnist_dir, &dir);
+        let mut b = std::fs::read(dir.join(name)).unwrap();
+        match kind {
+            "truncated" => b.truncate(b.len() / 3),
+            "flipped" => flip(&mut b, 7, 3),
+            _ => b = b"this is not gzip".to_vec(),
+        }
+        std::fs::write(dir.join(name), &b).unwrap();
+        let d = format!("mnist:{}", dir.display());
+        let err = expect_error(name, &["eval", "--meta", &meta, "--data", &d], &[3]);
+        assert!(err.contains(name), "{err}");
+    }
+    assert_eq!(before, hash_tree(&mnist_dir));
+
+    // .npz: truncated, flipped, NaN, empty, labels out of range, mismatched lengths.
+    let npz = root().join("fixtures/tiny/data.npz");
+    let orig = std::fs::read(&npz).unwrap();
+    let tiny_meta = fixture("tiny/tiny.ckpt.meta");
+    let write_arrays = |name: &str, x: ndarray::ArrayD<f32>, y: ndarray::ArrayD<i64>| -> String {
+        let p = tmp.path().join(name);
+        tfreuse::npy::write_npz(&p, &[("x".into(), tfreuse::tensors::DynArray::F32(x)), ("y".into(), tfreuse::tensors::DynArray::I64(y))]).unwrap();
+        format!("npz:{}", p.display())
+    };
+    let arr = |shape: &[usize], v: Vec<f32>| ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v).unwrap();
+    let lab = |v: Vec<i64>| ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[v.len()]), v).unwrap();
+    let trunc = tmp.path().join("trunc.npz");
+    std::fs::write(&trunc, &orig[..orig.len() / 2]).unwrap();
+    let mut flipped = orig.clone();
+    flip(&mut flipped, 3, 4);
+    let flip_p = tmp.path().join("flip.npz");
+    std::fs::write(&flip_p, &flipped).unwrap();
+    let cases: Vec<(&str, String, Vec<i32>, &str)> = vec![
+        ("truncated npz", format!("npz:{}", trunc.display()), vec![3], "trunc.npz"),
+        ("flipped npz", format!("npz:{}", flip_p.display()), vec![3], "flip.npz"),
+        ("NaN in x", write_arrays("nan.npz", arr(&[2, 4], vec![0., 1., f32::NAN, 2., 0., 0., 0., 0.]), lab(vec![0, 1])), vec![3], "NaN"),
+        ("Inf in x", write_arrays("inf.npz", arr(&[1, 4], vec![0., f32::INFINITY, 0., 0.]), lab(vec![0])), vec![3], "NaN or Inf"),
+        ("empty split", write_arrays("empty.npz", arr(&[0, 4], vec![]), lab(vec![])), vec![2], "empty"),
+        ("x/y length mismatch", write_arrays("len.npz", arr(&[2, 4], vec![0.; 8]), lab(vec![0])), vec![3], "rows"),
+        ("labels out of range", write_arrays("range.npz", arr(&[2, 4], vec![0.; 8]), lab(vec![0, 7])), vec![5], "range.npz"),
+    ];
+    for (case, spec, codes, needle) in cases {
+        let err = expect_error(case, &["eval", "--meta", &tiny_meta, "--data", &spec, "--split", "all"], &codes);
+        assert!(err.contains(needle), "{case}: {err}");
+    }
+    assert_eq!(std::fs::read(&npz).unwrap(), orig);
+}
+
+#[test]
+fn bad_flags_and_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = fixture("tiny/tiny.ckpt.meta");
+    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let train = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["train", "--meta", &meta, "--data", &data, "--epochs", "1", "--batch-size", "16"].iter().map(|s| s.to_string()).collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let cases: Vec<(&str, Vec<String>, i32, &str)> = vec![
+        ("malformed --new-layers", train(&["--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "3:relu,,2"]), 2, "--new-layers"),
+        ("unknown activation", train(&["--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "3:swish,2"]), 2, "swish"),
+        ("--new-layers without --branch-from", train(&["--new-layers", "2"]), 2, "--branch-from"),
+        ("wrong-dtype branch", train(&["--branch-from", "eval/Cast:0", "--new-layers", "2"]), 2, "float32 [batch, features]"),
+        ("branch typo", train(&["--branch-from", "dnn/hiden1/Relu:0", "--new-layers", "2"]), 2, "did you mean"),
+        ("freeze typo", train(&["--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "2", "--freeze-below", "X:7"]), 2, "output"),
+        ("restore matches nothing", train(&["--restore", "nope"]), 2, "matches no variable"),
+        ("invalid --restore regex", train(&["--restore", "(hidden"]), 2, "invalid regex"),
+        ("batch bigger than data", vec!["train".into(), "--meta".into(), meta.clone(), "--data".into(), data.clone(), "--batch-size".into(), "1000".into()], 2, "larger than"),
+        ("negative lr", train(&["--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "2", "--lr=-1"]), 2, "--lr"),
+        ("unwritable --out", train(&["--out", "/dev/null/x.ckpt"]), 2, "/dev/null"),
+        ("unknown data kind", vec!["eval".into(), "--meta".into(), meta.clone(), "--data".into(), "csv:x".into()], 2, "csv"),
+        ("missing --feed file", vec!["run".into(), "--meta".into(), meta.clone(), "--feed".into(), "X:0=/no/x.npy".into(), "--fetch".into(), "X:0".into()], 3, "/no/x.npy"),
+        ("--feed without =", vec!["run".into(), "--meta".into(), meta.clone(), "--feed".into(), "X:0".into(), "--fetch".into(), "X:0".into()], 2, "TENSOR=FILE"),
+        ("checkpoint prefix missing", vec!["eval".into(), "--meta".into(), meta.clone(), "--checkpoint".into(), "/no/such.ckpt".into(), "--data".into(), data.clone(), "--split".into(), "all".into()], 2, "/no/such.ckpt"),
+    ];
+    for (case, args, code, needle) in cases {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let err = expect_error(case, &a, &[code]);
+        assert!(err.contains(needle), "{case}: {err}");
+    }
+    // Disk full: a 64 KB tmpfs where the model does not fit.
+    let full = tmp.path().join("full");
+    std::fs::create_dir(&full).unwrap();
+    let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=64k", "tmpfs", full.to_str().unwrap()]).status().map(|s| s.success()).unwrap_or(false);
+    let big = fixture(DNN_META);
+    let mn = mnist();
+    if mounted {
+        let out = full.join("m.ckpt");
+        let err = expect_error("disk full", &["train", "--meta", &big, "--data", &mn, "--epochs", "0", "--out", out.to_str().unwrap()], &[3, 5]);
+        assert!(err.contains("m.ckpt"), "{err}");
+        let left: Vec<_> = std::fs::read_dir(&full).unwrap().flatten().map(|e| e.file_name()).collect();
+        let _ = Command::new("umount").arg(&full).status();
+        assert!(left.is_empty(), "a failed save leaves nothing half-written: {left:?}");
+    } else {
+        // Without mount rights, /dev/full still fails every write with ENOSPC.
+        let err = expect_error("disk full (json)", &["train", "--meta", &big, "--data", &mn, "--epochs", "1", "--json", "/dev/full"], &[3]);
+        assert!(err.contains("/dev/full"), "{err}");
+    }
+}
