@@ -246,21 +246,33 @@ fn idx_header(bytes: &[u8], path: &Path, magic: u32, ndim: usize) -> Result<Vec<
 /// IDX images as bytes, to be scaled by 1/255 (exactly as input_data computes them:
 /// float32(byte) * float32(1/255)).
 pub fn read_idx_images(path: &Path) -> Result<(Features, Vec<usize>)> {
-    let mut bytes = read_gz(path)?;
+    parse_idx_images(read_gz(path)?, path)
+}
+
+/// [`read_idx_images`] on bytes already decompressed; `path` only names the source.
+pub fn parse_idx_images(mut bytes: Vec<u8>, path: &Path) -> Result<(Features, Vec<usize>)> {
     let dims = idx_header(&bytes, path, IMAGES_MAGIC, 3)?;
     bytes.drain(..16);
     Ok((Features::U8 { data: bytes, scale: (1.0f64 / 255.0) as f32 }, dims))
 }
 
 pub fn read_idx_labels(path: &Path) -> Result<Vec<i64>> {
-    let bytes = read_gz(path)?;
+    parse_idx_labels(read_gz(path)?, path)
+}
+
+/// [`read_idx_labels`] on bytes already decompressed.
+pub fn parse_idx_labels(bytes: Vec<u8>, path: &Path) -> Result<Vec<i64>> {
     idx_header(&bytes, path, LABELS_MAGIC, 1)?;
     Ok(bytes[8..].iter().map(|&b| b as i64).collect())
 }
 
 /// A `.npz` with `x` and `y` (one split, `all`), and/or `x_<split>` and `y_<split>` pairs.
 pub fn read_npz(path: &Path) -> Result<DataSet> {
-    let mut npz = Npz::open(path)?;
+    npz_dataset(Npz::open(path)?, path)
+}
+
+/// [`read_npz`] from any opened archive (e.g. bytes in memory).
+pub fn npz_dataset<R: std::io::Read + std::io::Seek>(mut npz: Npz<R>, path: &Path) -> Result<DataSet> {
     let names = npz.names()?;
     let mut splits = BTreeMap::new();
     for name in &names {

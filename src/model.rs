@@ -52,11 +52,9 @@ impl Model {
         Self::from_meta(meta, cfg)
     }
 
-    pub fn from_meta(meta: MetaGraph, cfg: &SessionConfig) -> Result<Model> {
+    pub fn from_meta(mut meta: MetaGraph, cfg: &SessionConfig) -> Result<Model> {
         let mut graph = Graph::new();
-        graph
-            .import_graph_def(meta.graph_def(), &ImportGraphDefOptions::new())
-            .map_err(|s| Error::bad_file(&meta.path, format!("TensorFlow cannot import the graph: {}", Error::from(s))))?;
+        import_graph(&mut graph, &mut meta)?;
         let session = Session::new(&cfg.options()?, &graph)?;
         Ok(Model { meta, graph, session })
     }
@@ -104,6 +102,24 @@ impl Model {
             .zip(tokens)
             .map(|(o, tok)| DynArray::fetch(&mut args, tok, o.operation.output_type(o.index as usize)))
             .collect()
+    }
+}
+
+/// Import `meta`'s graph into `graph` (empty). Stale `_output_shapes` hints that today's
+/// shape inference rejects are dropped (from `meta` too) and the import retried.
+pub fn import_graph(graph: &mut Graph, meta: &mut MetaGraph) -> Result<()> {
+    let refused = |s: tensorflow::Status| Error::bad_file(&meta.path, format!("TensorFlow cannot import the graph: {}", Error::from(s)));
+    match graph.import_graph_def(meta.graph_def(), &ImportGraphDefOptions::new()) {
+        Ok(()) => Ok(()),
+        Err(s) if s.to_string().contains("_output_shapes") => {
+            let first = refused(s);
+            if meta.strip_output_shapes() == 0 {
+                return Err(first);
+            }
+            *graph = Graph::new();
+            graph.import_graph_def(meta.graph_def(), &ImportGraphDefOptions::new()).map_err(|s| Error::bad_file(&meta.path, format!("TensorFlow cannot import the graph: {}", Error::from(s))))
+        }
+        Err(s) => Err(refused(s)),
     }
 }
 

@@ -1,11 +1,11 @@
 //! `.npy` / `.npz` files (numpy's formats) as [`DynArray`]s whose dtype is found at run time.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter};
+use std::io::{BufReader, BufWriter, Read, Seek};
 use std::path::Path;
 
 use ndarray::ArrayD;
-use ndarray_npy::{NpzReader, NpzWriter, ReadNpyError, ReadNpyExt, ReadNpzError};
+use ndarray_npy::{NpzWriter, ReadNpyError, ReadNpyExt};
 
 use crate::error::{Error, Result};
 use crate::tensors::DynArray;
@@ -38,6 +38,10 @@ macro_rules! read_first_fitting {
 
 /// Read a `.npy` file.
 pub fn read_npy(path: &Path) -> Result<DynArray> {
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    let mut head = Vec::new();
+    File::open(path).map_err(|e| Error::io(path, e))?.take(HEADER_PEEK).read_to_end(&mut head).map_err(|e| Error::io(path, e))?;
+    check_header(&head, size, path)?;
     let open = || File::open(path).map(BufReader::new).map_err(|e| Error::io(path, e));
     read_first_fitting!(
         |T| ArrayD::<T>::read_npy(open()?),
@@ -46,38 +50,98 @@ pub fn read_npy(path: &Path) -> Result<DynArray> {
     )
 }
 
-/// An opened `.npz` archive.
-pub struct Npz {
-    path: std::path::PathBuf,
-    reader: NpzReader<BufReader<File>>,
+const HEADER_PEEK: u64 = 4096;
+
+/// Bytes of data an `.npy` header announces (shape × item size), if it parses.
+fn announced_bytes(head: &[u8]) -> Option<u128> {
+    let rest = head.strip_prefix(b"\x93NUMPY")?;
+    let (major, rest) = (rest.first()?, rest.get(2..)?);
+    let (len, rest) = match major {
+        1 => (u16::from_le_bytes(rest.get(..2)?.try_into().ok()?) as usize, rest.get(2..)?),
+        _ => (u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize, rest.get(4..)?),
+    };
+    let dict = std::str::from_utf8(rest.get(..len.min(rest.len()))?).ok()?;
+    let descr = dict.split("'descr':").nth(1)?.split('\'').nth(1)?;
+    let item: u128 = descr.trim_start_matches(['<', '>', '|', '=']).get(1..)?.parse().ok()?;
+    let shape = dict.split("'shape':").nth(1)?.split('(').nth(1)?.split(')').next()?;
+    let mut n: u128 = 1;
+    for d in shape.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        n = n.checked_mul(d.parse().ok()?)?;
+    }
+    n.checked_mul(item)
 }
 
-impl Npz {
+/// Refuse an array whose header announces more data than `available` bytes can hold, before
+/// anything allocates for it (a corrupt header could otherwise ask for terabytes).
+fn check_header(head: &[u8], available: u64, path: &Path) -> Result<()> {
+    match announced_bytes(head) {
+        Some(n) if n > available as u128 => Err(Error::bad_file(
+            path,
+            format!("array header announces {n} bytes of data but only {available} are there (truncated or corrupt)"),
+        )),
+        _ => Ok(()), // unparsable headers are left to the reader, which reports them
+    }
+}
+
+/// An opened `.npz` archive (any seekable source: a file, bytes in memory).
+pub struct Npz<R: Read + Seek = BufReader<File>> {
+    path: std::path::PathBuf,
+    zip: zip::ZipArchive<R>,
+}
+
+impl Npz<BufReader<File>> {
     pub fn open(path: &Path) -> Result<Self> {
         let f = File::open(path).map_err(|e| Error::io(path, e))?;
-        let reader = NpzReader::new(BufReader::new(f))
-            .map_err(|e| Error::bad_file(path, format!("not a .npz archive: {e}")))?;
-        Ok(Npz { path: path.to_path_buf(), reader })
+        Npz::new(BufReader::new(f), path)
+    }
+}
+
+impl<R: Read + Seek> Npz<R> {
+    /// `path` only names the source in errors.
+    pub fn new(reader: R, path: &Path) -> Result<Self> {
+        let zip = zip::ZipArchive::new(reader).map_err(|e| Error::bad_file(path, format!("not a .npz archive: {e}")))?;
+        Ok(Npz { path: path.to_path_buf(), zip })
     }
 
     /// Array names, without the `.npy` suffix.
     pub fn names(&mut self) -> Result<Vec<String>> {
-        self.reader.names().map_err(|e| Error::bad_file(&self.path, format!("bad .npz archive: {e}")))
+        (0..self.zip.len())
+            .map(|i| {
+                let f = self.zip.by_index_raw(i).map_err(|e| Error::bad_file(&self.path, format!("bad .npz archive: {e}")))?;
+                Ok(f.name().strip_suffix(".npy").unwrap_or(f.name()).to_string())
+            })
+            .collect()
+    }
+
+    fn entry_name(&mut self, name: &str) -> Result<String> {
+        for candidate in [format!("{name}.npy"), name.to_string()] {
+            if self.zip.index_for_name(&candidate).is_some() {
+                return Ok(candidate);
+            }
+        }
+        let names = self.names()?;
+        Err(Error::bad_file(&self.path, format!("no array {name:?} in the archive (it has: {})", names.join(", "))))
     }
 
     pub fn get(&mut self, name: &str) -> Result<DynArray> {
-        if !self.names()?.iter().any(|n| n == name) {
-            let names = self.names()?;
-            return Err(Error::bad_file(
-                &self.path,
-                format!("no array {name:?} in the archive (it has: {})", names.join(", ")),
-            ));
-        }
+        let entry = self.entry_name(name)?;
         let path = self.path.clone();
-        let reader = &mut self.reader;
+        let bad = |e: zip::result::ZipError| Error::bad_file(&path, format!("bad .npz archive: {e}"));
+        {
+            let f = self.zip.by_name(&entry).map_err(bad)?;
+            // Deflate expands at most ~1032x; stored entries not at all.
+            let limit = f.compressed_size().saturating_mul(1032).saturating_add(1 << 16).min(f.size());
+            let mut head = Vec::new();
+            f.take(HEADER_PEEK).read_to_end(&mut head).map_err(|e| Error::bad_file(&path, format!("array {name:?}: {e}")))?;
+            check_header(&head, limit, &path)?;
+        }
+        let zip = &mut self.zip;
         read_first_fitting!(
-            |T| reader.by_name::<ndarray::OwnedRepr<T>, ndarray::IxDyn>(name),
-            |e: &ReadNpzError| matches!(e, ReadNpzError::Npy(ReadNpyError::WrongDescriptor(_))),
+            |T| {
+                let f = zip.by_name(&entry).map_err(bad)?;
+                ArrayD::<T>::read_npy(f)
+            },
+            |e: &ReadNpyError| matches!(e, ReadNpyError::WrongDescriptor(_)),
             &path
         )
     }

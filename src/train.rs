@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use tensorflow::{DataType, Graph, ImportGraphDefOptions, Operation, Output, SessionRunArgs, Tensor, TensorType};
+use tensorflow::{DataType, Graph, Operation, Output, SessionRunArgs, Tensor, TensorType};
 
 use crate::checkpoint::{self, StoredTensor};
 use crate::data::{DataSet, Split};
@@ -207,9 +207,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let mut frozen_cut = None;
     if let Some(cut) = &spec.freeze_below {
         let mut probe = Graph::new();
-        probe
-            .import_graph_def(meta.graph_def(), &ImportGraphDefOptions::new())
-            .map_err(|s| Error::bad_file(&meta.path, format!("TensorFlow cannot import the graph: {}", Error::from(s))))?;
+        crate::model::import_graph(&mut probe, &mut meta)?;
         let out = find_output(&probe, cut).map_err(|e| Error::NotFound(format!("--freeze-below: {e}")))?;
         let dtype = out.operation.output_type(out.index as usize);
         let code = crate::tensors::dtype_code(dtype);
