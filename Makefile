@@ -1,7 +1,7 @@
 # tfreuse — everything a fresh machine needs, installed idempotently.
 #   make demo   the main job on the bundled fixtures and real MNIST
 #   make test   unit + integration tests (Python TF is the oracle)
-# Other targets: setup, data, build, bench, bench-accuracy, fixtures, clean.
+# Other targets: setup, data, build, bench, bench-accuracy, fuzz, fixtures, clean.
 
 PYTHON  ?= python3
 VENV    := .venv
@@ -13,7 +13,7 @@ META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
 # Same oneDNN setting on both sides of every exact comparison.
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup data build demo test bench bench-accuracy fixtures clean
+.PHONY: setup data build demo test bench bench-accuracy fuzz fixtures clean
 
 setup: $(STAMP) data build
 
@@ -61,6 +61,13 @@ bench: setup
 # The book's transfer experiments, 20 epochs each (bench-results/recipes.json).
 bench-accuracy: setup
 	$(VPY) python/bench_recipes.py --epochs 20
+
+# Fuzz the decoders (needs `cargo install cargo-fuzz`; the stable toolchain is enough).
+FUZZ_SECONDS ?= 600
+fuzz:
+	cd fuzz && for t in metagraph checkpoint_state idx npz; do \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run -O $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 || exit 1; \
+	done
 
 # Regenerate the committed fixtures with real TensorFlow (deterministic; ~1 minute).
 fixtures: $(STAMP) data

@@ -1,0 +1,18 @@
+//! The MetaGraphDef decoder and everything read from it without TensorFlow.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use std::path::Path;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(mut m) = tfreuse::metagraph::MetaGraph::decode(data, Path::new("fuzz.meta")) {
+        let _ = m.variables();
+        for k in m.def.collection_def.keys().cloned().collect::<Vec<_>>() {
+            let _ = m.collection_value(&k);
+            let _ = m.collection_nodes(&k);
+        }
+        let _ = m.saver_def();
+        let again = m.encode();
+        assert!(tfreuse::metagraph::MetaGraph::decode(&again, Path::new("fuzz.meta")).is_ok());
+        m.strip_output_shapes();
+    }
+});
