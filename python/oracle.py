@@ -99,6 +99,22 @@ def cmd_saved(a):
     print(json.dumps({"loss_before": before, "loss_after": after}))
 
 
+def cmd_wrong_shapes(a):
+    """Write a checkpoint holding every variable of --checkpoint, one of them with its shape
+    transposed (a checkpoint from a different architecture with the same names)."""
+    r = tf.train.load_checkpoint(a.checkpoint)
+    with tf1.Graph().as_default():
+        vs = []
+        for name, shape in tf.train.list_variables(a.checkpoint):
+            value = r.get_tensor(name)
+            if name == a.bad:
+                value = value.T.copy() if value.ndim == 2 else np.concatenate([value, value])
+            vs.append(tf1.Variable(value, name=name))
+        with tf1.Session() as s:
+            s.run(tf1.global_variables_initializer())
+            tf1.train.Saver(vs).save(s, a.out)
+
+
 def cmd_variables(a):
     print(json.dumps({n: s for n, s in tf.train.list_variables(a.checkpoint)}))
 
@@ -139,8 +155,12 @@ def main():
     s.add_argument("--train-op", required=True)
     s.add_argument("--steps", type=int, default=50)
     s.add_argument("--out", required=True)
+    w = sub.add_parser("wrong-shapes")
+    w.add_argument("--checkpoint", required=True)
+    w.add_argument("--bad", required=True)
+    w.add_argument("--out", required=True)
     a = ap.parse_args()
-    {"eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
+    {"wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
      "maxdiff": cmd_maxdiff, "saved": cmd_saved}[a.cmd](a)
 
 

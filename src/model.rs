@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use prost::Message;
-use tensorflow::{Graph, ImportGraphDefOptions, Operation, Output, Session, SessionOptions, SessionRunArgs, Tensor};
+use tensorflow::{Graph, ImportGraphDefOptions, Operation, Output, Session, SessionOptions, SessionRunArgs};
 
 use crate::error::{Error, Result};
 use crate::metagraph::{parse_tensor_name, MetaGraph};
@@ -64,16 +64,11 @@ impl Model {
         let saver = self.meta.saver_def().ok_or_else(|| {
             Error::bad_file(&self.meta.path, "the .meta has no saver_def, so it cannot restore a checkpoint")
         })?;
-        let filename = self.output(&saver.filename_tensor_name)?;
-        let restore = self.operation(&saver.restore_op_name)?;
-        let name: Tensor<String> = Tensor::from(prefix.to_string_lossy().into_owned());
-        let mut args = SessionRunArgs::new();
-        args.add_feed(&filename.operation, filename.index, &name);
-        args.add_target(&restore);
-        self.session.run(&mut args).map_err(|s| {
-            let e = Error::from(s);
-            Error::bad_file(prefix, format!("cannot restore this checkpoint into the graph: {e}"))
-        })
+        let ops = crate::saver::RestoreOps {
+            filename: self.output(&saver.filename_tensor_name)?,
+            restore: self.operation(&saver.restore_op_name)?,
+        };
+        crate::saver::run_restore(self, &ops, prefix)
     }
 
     /// An operation by name, or an error suggesting the closest names.
@@ -108,18 +103,14 @@ impl Model {
 /// Import `meta`'s graph into `graph` (empty). Stale `_output_shapes` hints that today's
 /// shape inference rejects are dropped (from `meta` too) and the import retried.
 pub fn import_graph(graph: &mut Graph, meta: &mut MetaGraph) -> Result<()> {
-    let refused = |s: tensorflow::Status| Error::bad_file(&meta.path, format!("TensorFlow cannot import the graph: {}", Error::from(s)));
+    let refused = |path: &Path, s: tensorflow::Status| Error::bad_file(path, format!("TensorFlow cannot import the graph: {}", Error::from(s)));
     match graph.import_graph_def(meta.graph_def(), &ImportGraphDefOptions::new()) {
         Ok(()) => Ok(()),
-        Err(s) if s.to_string().contains("_output_shapes") => {
-            let first = refused(s);
-            if meta.strip_output_shapes() == 0 {
-                return Err(first);
-            }
+        Err(s) if s.to_string().contains("_output_shapes") && meta.strip_output_shapes() > 0 => {
             *graph = Graph::new();
-            graph.import_graph_def(meta.graph_def(), &ImportGraphDefOptions::new()).map_err(|s| Error::bad_file(&meta.path, format!("TensorFlow cannot import the graph: {}", Error::from(s))))
+            graph.import_graph_def(meta.graph_def(), &ImportGraphDefOptions::new()).map_err(|s| refused(&meta.path, s))
         }
-        Err(s) => Err(refused(s)),
+        Err(s) => Err(refused(&meta.path, s)),
     }
 }
 

@@ -105,7 +105,7 @@ pub fn run_restore(model: &Model, ops: &RestoreOps, prefix: &Path) -> Result<()>
     let mut args = SessionRunArgs::new();
     args.add_feed(&ops.filename.operation, ops.filename.index, &name);
     args.add_target(&ops.restore);
-    model.session.run(&mut args).map_err(|s| Error::bad_file(prefix, format!("restore failed: {}", Error::from(s))))
+    model.session.run(&mut args).map_err(|s| Error::bad_file(prefix, format!("cannot restore this checkpoint into the graph: {}", Error::from(s))))
 }
 
 /// The new `.meta`: the current graph, `saver_def`, collections updated with the new

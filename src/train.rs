@@ -199,9 +199,6 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         }
     }
     let builds = spec.builds_train_op();
-    if !builds && spec.train_op.is_none() && meta.collection_nodes("train_op").is_empty() {
-        // decided below with candidates
-    }
 
     // A stop_gradient must be in the GraphDef before import (imported edges are fixed).
     let mut frozen_cut = None;
@@ -349,10 +346,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     } else {
         let name = match &spec.train_op {
             Some(n) => n.clone(),
-            None => {
-                let ops = model_train_ops(&b.graph, &graph_vars, &spec.meta)?;
-                ops
-            }
+            None => collection_train_op(b.graph, &model.meta)?,
         };
         let op = crate::model::find_operation(b.graph, &name).map_err(|e| Error::NotFound(format!("--train-op: {e}")))?;
         report.trained = imported.iter().filter(|(v, _)| v.trainable).map(|(v, _)| v.name.clone()).collect();
@@ -417,9 +411,8 @@ pub fn output_name(o: &Output) -> String {
 }
 
 /// The imported training op: the `train_op` collection's only entry, else a clear error.
-fn model_train_ops(graph: &Graph, _vars: &[VariableInfo], meta: &Path) -> Result<String> {
-    let m = MetaGraph::read(meta)?;
-    let ops = m.collection_nodes("train_op");
+fn collection_train_op(graph: &Graph, meta: &MetaGraph) -> Result<String> {
+    let ops = meta.collection_nodes("train_op");
     match ops.as_slice() {
         [one] => Ok(one.clone()),
         [] => {

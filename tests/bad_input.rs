@@ -262,6 +262,23 @@ fn bad_flags_and_outputs() {
         let err = expect_error(case, &a, &[code]);
         assert!(err.contains(needle), "{case}: {err}");
     }
+    // An .npy whose header announces 4 TB of float32 in a 100-byte file: refused before
+    // anything is allocated for it.
+    let huge = tmp.path().join("huge.npy");
+    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,), }";
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    let pad = 64 - (10 + header.len() + 1) % 64;
+    let len = header.len() + pad + 1;
+    npy.extend((len as u16).to_le_bytes());
+    npy.extend(header.bytes());
+    npy.extend(std::iter::repeat(b' ').take(pad));
+    npy.push(b'\n');
+    npy.extend([0u8; 16]);
+    std::fs::write(&huge, &npy).unwrap();
+    let feed = format!("X:0={}", huge.display());
+    let err = expect_error("huge npy header", &["run", "--meta", &meta, "--feed", &feed, "--fetch", "dnn/outputs/BiasAdd:0"], &[3]);
+    assert!(err.contains("announces") && err.contains("huge.npy"), "{err}");
+
     // Disk full: a 64 KB tmpfs where the model does not fit.
     let full = tmp.path().join("full");
     std::fs::create_dir(&full).unwrap();
@@ -280,4 +297,27 @@ fn bad_flags_and_outputs() {
         let err = expect_error("disk full (json)", &["train", "--meta", &big, "--data", &mn, "--epochs", "1", "--json", "/dev/full"], &[3]);
         assert!(err.contains("/dev/full"), "{err}");
     }
+}
+
+#[test]
+fn checkpoint_with_wrong_shapes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let prefix = tmp.path().join("wrong.ckpt");
+    let src = root().join("fixtures/tiny/tiny.ckpt");
+    oracle(&["wrong-shapes", "--checkpoint", src.to_str().unwrap(), "--bad", "hidden1/kernel", "--out", prefix.to_str().unwrap()]);
+    let meta = fixture("tiny/tiny.ckpt.meta");
+    let p = prefix.to_str().unwrap();
+    let rep = json(&ok(&["inspect", "--meta", &meta, "--checkpoint", p, "--json"]));
+    let mm = rep["checkpoint"]["shape_mismatches"].as_array().unwrap();
+    assert_eq!(mm.len(), 1, "{rep}");
+    assert!(mm[0].as_str().unwrap().contains("hidden1/kernel: graph [4, 3] vs checkpoint [3, 4]"), "{mm:?}");
+    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let err = expect_error("restore wrong shapes", &["eval", "--meta", &meta, "--checkpoint", p, "--data", &data, "--split", "all"], &[3]);
+    assert!(err.contains("cannot restore") && err.contains(p), "{err}");
+    // train restores what fits and says what it initialised instead; --restore insists.
+    let (code, err) = run(&["train", "--meta", &meta, "--checkpoint", p, "--data", &data, "--epochs", "0", "--batch-size", "16"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("hidden1/kernel: graph shape [4, 3] but checkpoint shape [3, 4]; initialising it instead"), "{err}");
+    let err = expect_error("--restore wrong shape", &["train", "--meta", &meta, "--checkpoint", p, "--data", &data, "--epochs", "0", "--batch-size", "16", "--restore", "hidden1"], &[2]);
+    assert!(err.contains("--restore") && err.contains("hidden1/kernel"), "{err}");
 }

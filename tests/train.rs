@@ -39,10 +39,10 @@ fn whole_model_reuse_improves_validation_accuracy() {
     assert!(lines.iter().any(|l| l["event"] == "test"));
 }
 
-fn branch_and_check_with_python(branch: &str, layers: &str) {
+fn branch_and_check_with_python(branch: &str, layers: &str, optimizer: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("new.ckpt");
-    train(&["--branch-from", branch, "--new-layers", layers, "--epochs", "1"], &out);
+    train(&["--branch-from", branch, "--new-layers", layers, "--epochs", "1", "--optimizer", optimizer], &out);
     let meta = format!("{}.meta", out.display());
     let ours = tmp.path().join("ours.npz");
     let theirs = tmp.path().join("theirs.npz");
@@ -59,17 +59,22 @@ fn branch_and_check_with_python(branch: &str, layers: &str) {
     assert_eq!(la.shape(), [10000, 10]);
     assert!(la == lb, "logits differ between tfreuse and Python");
     let (before, after) = (r["loss_before"].as_f64().unwrap(), r["loss_after"].as_f64().unwrap());
-    assert!(after < before, "Python kept training with new_train/step: loss {before} -> {after}");
+    if optimizer == "sgd" {
+        assert!(after < before, "Python kept training with new_train/step: loss {before} -> {after}");
+    } else {
+        // Momentum carries its restored velocity; over 30 steps the loss may wobble.
+        assert!(after.is_finite() && after < 2.0 * before && after != before, "Python kept training: loss {before} -> {after}");
+    }
 }
 
 #[test]
 fn branch_from_hidden4_python_reads_it_back() {
-    branch_and_check_with_python("dnn/hidden4/Relu:0", "20:relu,10");
+    branch_and_check_with_python("dnn/hidden4/Relu:0", "20:relu,10", "momentum");
 }
 
 #[test]
 fn new_hidden4_on_hidden3_like_the_book() {
-    branch_and_check_with_python("dnn/hidden3/Relu:0", "50:relu,10");
+    branch_and_check_with_python("dnn/hidden3/Relu:0", "50:relu,10", "sgd");
 }
 
 #[test]

@@ -196,6 +196,11 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let data = tfreuse::data::load(&args.data)?;
     let classes = data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0);
     check_labels(&data, classes)?;
+    // Fail fast, before loading TensorFlow.
+    let n_train = data.split("train").or_else(|e| data.splits.get("all").ok_or(e))?.len();
+    if args.batch_size > n_train {
+        return Err(Error::Invalid(format!("--batch-size {} is larger than the {n_train} training examples", args.batch_size)).into());
+    }
     g.load_tf()?;
     let mut prepared = prepare(&spec, classes)?;
     print_setup(&prepared.report);
