@@ -123,8 +123,11 @@ def make_conv_bn(data, outdir, epochs=2, batch_size=100):
             upd_var = tf1.assign(mov_var, decay * mov_var + (1 - decay) * var)
             tf1.add_to_collection(tf1.GraphKeys.UPDATE_OPS, upd_mean)
             tf1.add_to_collection(tf1.GraphKeys.UPDATE_OPS, upd_var)
-            m, v = tf.cond(is_training, lambda: (mean, var),
-                           lambda: (tf.identity(mov_mean), tf.identity(mov_var)))
+            # A blend instead of tf.cond: cond contexts serialize in set order, which would
+            # make the .meta bytes differ from run to run.
+            t = tf.cast(is_training, tf.float32, name="train_flag")
+            m = t * mean + (1.0 - t) * mov_mean
+            v = t * var + (1.0 - t) * mov_var
             bn = tf.nn.batch_normalization(conv, m, v, beta, gamma, 1e-3)
         act = tf.nn.elu(bn, name="elu")
         flat = tf.reshape(act, [-1, 12 * 12 * 8])
