@@ -213,7 +213,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     }
 
     let graph_vars = meta.variables()?;
-    let model = Model::from_meta(meta, &spec.session)?;
+    let mut model = Model::from_meta(meta, &spec.session)?;
     let x = find_output(&model.graph, &spec.input).map_err(|e| Error::NotFound(format!("--input: {e}")))?;
     let y = find_output(&model.graph, &spec.labels).map_err(|e| Error::NotFound(format!("--labels: {e}")))?;
     let label_type = y.operation.output_type(y.index as usize);
@@ -237,13 +237,12 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         imported.push((v.clone(), SaveVar { name: v.name.clone(), var: op.clone(), dtype: op.get_attr_type("dtype")? }));
     }
 
-    let mut model = model;
     let prefix = spec.prefix.clone();
     let mut b = Builder::new(&mut model.graph, &prefix, spec.device.clone(), spec.seed as i64 & 0x7fff_ffff);
 
     // The new head.
     let mut new_vars: Vec<NewVar> = Vec::new();
-    let (loss, metric) = if let Some(branch) = &spec.branch_from {
+    let (loss, default_metric) = if let Some(branch) = &spec.branch_from {
         let mut t = find_output(b.graph, branch).map_err(|e| Error::NotFound(format!("--branch-from: {e}")))?;
         if let Some(cut) = &frozen_cut {
             if branch == spec.freeze_below.as_deref().unwrap_or("") {
@@ -285,15 +284,11 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         }
         let loss_name = spec.loss.clone().unwrap_or_else(|| "loss/loss:0".into());
         let loss = find_output(b.graph, &loss_name).map_err(|e| Error::NotFound(format!("--loss: {e}")))?;
-        let metric = match &spec.metric {
-            Some(m) => Some(find_output(b.graph, m).map_err(|e| Error::NotFound(format!("--metric: {e}")))?),
-            None => find_output(b.graph, "eval/accuracy:0").ok(),
-        };
-        (loss, metric)
+        (loss, find_output(b.graph, "eval/accuracy:0").ok())
     };
-    let metric = match (&spec.metric, spec.branch_from.is_some()) {
-        (Some(m), true) => Some(find_output(b.graph, m).map_err(|e| Error::NotFound(format!("--metric: {e}")))?),
-        _ => metric,
+    let metric = match &spec.metric {
+        Some(m) => Some(find_output(b.graph, m).map_err(|e| Error::NotFound(format!("--metric: {e}")))?),
+        None => default_metric,
     };
     report.loss = output_name(&loss);
     report.metric = metric.as_ref().map(output_name);
@@ -317,8 +312,9 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         let (cands, unreached): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|c| reached.contains(&c.0));
         report.frozen.extend(unreached.into_iter().map(|c| c.0));
         let candidates = cands;
+        let nothing_to_train = || Error::Invalid("no trainable variable receives a gradient from the loss: nothing to train (check --trainable and --freeze-below)".into());
         if candidates.is_empty() {
-            return Err(Error::Invalid("no trainable variable receives a gradient from the loss: nothing to train (check --trainable and --freeze-below)".into()));
+            return Err(nothing_to_train());
         }
         let xs: Vec<Output> = candidates.iter().map(|c| c.1.clone()).collect();
         let grads = b.graph.add_gradients(Some(&format!("{prefix}gradients")), &[loss.clone()], &xs, None).map_err(|s| {
@@ -337,7 +333,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
             }
         }
         if pairs.is_empty() {
-            return Err(Error::Invalid("no trainable variable receives a gradient from the loss: nothing to train (check --trainable and --freeze-below)".into()));
+            return Err(nothing_to_train());
         }
         let op = build_optimizer(&mut b, spec, &mut pairs, &mut slot_vars)?;
         report.trained = pairs.iter().map(|p| p.0.clone()).collect();
@@ -361,7 +357,6 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let saver_def = saver::saver_ops(&mut b, &format!("{prefix}save"), &save_vars)?;
 
     let restore_set = choose_restore(spec, &imported, &stored, &mut report)?;
-    let save_vars_all = save_vars.clone();
     let restore_vars: Vec<SaveVar> = imported.iter().filter(|(v, _)| restore_set.contains(&v.name)).map(|(_, s)| s.clone()).collect();
     let restore_ops = if restore_vars.is_empty() { None } else { Some(saver::restore_ops(&mut b, &format!("{prefix}restore_subset"), &restore_vars)?) };
     drop(b);
@@ -381,15 +376,18 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     if !inits.is_empty() {
         model.run(&[], &[], &inits)?;
     }
-    if let Some(r) = &restore_ops {
-        saver::run_restore(&model, r, &ckpt.prefix)?;
-    }
-    if let Some(resume) = &spec.resume_from {
-        let filename = find_output(&model.graph, &saver_def.filename_tensor_name)?;
-        let restore = crate::model::find_operation(&model.graph, &saver_def.restore_op_name)?;
-        saver::run_restore(&model, &saver::RestoreOps { filename, restore }, resume)?;
-        report.restored = save_vars_all.iter().map(|v| v.name.clone()).collect();
-        report.initialized.clear();
+    match (&spec.resume_from, &restore_ops) {
+        // Everything, new variables and optimizer slots too, from the interrupted run.
+        (Some(resume), _) => {
+            let filename = find_output(&model.graph, &saver_def.filename_tensor_name)?;
+            let restore = crate::model::find_operation(&model.graph, &saver_def.restore_op_name)?;
+            saver::run_restore(&model, &saver::RestoreOps { filename, restore }, resume)?;
+            report.checkpoint = resume.display().to_string();
+            report.restored = save_vars.iter().map(|v| v.name.clone()).collect();
+            report.initialized.clear();
+        }
+        (None, Some(r)) => saver::run_restore(&model, r, &ckpt.prefix)?,
+        (None, None) => {}
     }
 
     let var_def = |v: &NewVar| -> Result<VariableDef> {
