@@ -168,6 +168,10 @@ fn refuses_to_overwrite_without_force() {
     ok(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--epochs", "0", "--out", o, "--force"]);
     let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--epochs", "0", "--out", &src(), "--force"], 2);
     assert!(err.contains("source checkpoint"), "{err}");
+    // The same file by another spelling.
+    let other = root().join("fixtures/mnist_dnn/../mnist_dnn/./my_model_final.ckpt");
+    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--epochs", "0", "--out", other.to_str().unwrap(), "--force"], 2);
+    assert!(err.contains("source checkpoint"), "{err}");
     let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "20:relu,7"], 2);
     assert!(err.contains("10 classes"), "{err}");
     let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--branch-from", "loss/loss:0", "--new-layers", "10"], 2);

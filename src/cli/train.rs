@@ -127,10 +127,19 @@ impl Args {
     }
 }
 
-fn check_out(out: &std::path::Path, force: bool, meta: &std::path::Path) -> tfreuse::Result<()> {
-    let index = tfreuse::checkpoint::index_path(out);
-    let same_as_source = meta.to_string_lossy().strip_suffix(".meta").map_or(false, |p| std::path::Path::new(p) == out);
-    if same_as_source {
+fn check_out(out: &std::path::Path, force: bool, model: &ModelArgs) -> tfreuse::Result<()> {
+    use tfreuse::checkpoint::index_path;
+    let index = index_path(out);
+    // The source: the .meta's own prefix and the checkpoint it would restore.
+    let mut sources = vec![index_path(std::path::Path::new(model.meta.to_string_lossy().trim_end_matches(".meta")))];
+    if let Ok(r) = tfreuse::checkpoint::resolve(model.checkpoint.as_deref(), &model.meta) {
+        sources.push(index_path(&r.prefix));
+    }
+    let same = |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if sources.iter().any(|s| same(s, &index)) {
         return Err(Error::Invalid(format!("--out {}: that is the source checkpoint; choose another prefix", out.display())));
     }
     if index.exists() && !force {
@@ -191,7 +200,7 @@ fn print_setup(r: &tfreuse::train::SetupReport) {
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let spec = args.spec(g)?;
     if let Some(out) = &args.out {
-        check_out(out, args.force, &args.model.meta)?;
+        check_out(out, args.force, &args.model)?;
     }
     let data = tfreuse::data::load(&args.data)?;
     let classes = data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0);
