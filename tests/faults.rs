@@ -22,7 +22,9 @@ fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
     let part = tmp.path().join("part.ckpt");
     ok(&[&args[..], &["--out", full.to_str().unwrap()]].concat());
 
-    let mut child = bin().args(args).args(["--out", part.to_str().unwrap()]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let log = tmp.path().join("part.jsonl");
+    let mut child = bin().args(args).args(["--out", part.to_str().unwrap(), "--json", log.to_str().unwrap()])
+        .stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut seen = String::new();
     let mut line = String::new();
@@ -37,6 +39,8 @@ fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
     assert_eq!(status.code(), Some(130), "{seen}");
     assert!(seen.contains("saved a resumable checkpoint") && seen.contains("--resume"), "{seen}");
     assert!(!part.with_extension("ckpt.index").exists(), "an interrupted run must not write --out itself");
+    let events = std::fs::read_to_string(&log).unwrap();
+    assert!(events.contains("\"epoch\":1"), "the JSON log is flushed before exiting: {events}");
     let resume = format!("{}-interrupted", part.display());
     ok(&[&args[..], &["--out", part.to_str().unwrap(), "--resume", &resume]].concat());
     assert_eq!(

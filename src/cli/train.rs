@@ -306,6 +306,9 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
                 prefix.display(),
                 prefix.display()
             );
+            if let Some(j) = json.as_mut() {
+                let _ = j.flush(); // exit() skips destructors
+            }
             std::process::exit(130);
         }
         Outcome::Diverged { epoch, step, loss } => {
