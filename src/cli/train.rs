@@ -41,11 +41,14 @@ pub struct Args {
     /// Put a stop_gradient on this tensor: nothing below it is trained.
     #[arg(long, value_name = "TENSOR")]
     pub freeze_below: Option<String>,
-    /// Update rule of the new training op.
+    /// Update rule of the new training op (default sgd). Given without --branch-from, it
+    /// replaces the imported training op too.
     #[arg(long, value_parser = ["sgd", "momentum", "adam"])]
     pub optimizer: Option<String>,
+    /// Learning rate of the new training op.
     #[arg(long, default_value_t = 0.01)]
     pub lr: f32,
+    /// Momentum of --optimizer momentum.
     #[arg(long, default_value_t = 0.9)]
     pub momentum: f32,
     /// clip_by_value every gradient to [-VALUE, VALUE].
@@ -60,10 +63,13 @@ pub struct Args {
     /// Metric reported on the validation split (default eval/accuracy:0 or the new accuracy).
     #[arg(long, value_name = "TENSOR")]
     pub metric: Option<String>,
+    /// Passes over the training split.
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
+    /// Examples per training step.
     #[arg(long, default_value_t = 200)]
     pub batch_size: usize,
+    /// Seeds the shuffles and the new layers' initial weights: same seed, same bytes.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Device for new ops, e.g. /cpu:0 or /gpu:0 (soft placement).
