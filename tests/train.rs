@@ -236,3 +236,24 @@ fn train_stderr(extra: &[&str], out: &Path) -> String {
     assert!(r.status.success(), "{err}");
     err
 }
+
+#[test]
+fn device_placement_falls_back_softly() {
+    // No GPU here: soft placement must put /gpu:0 ops on the CPU, with the same result.
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = fixture("tiny/tiny.ckpt.meta");
+    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let mut digests = Vec::new();
+    for dev in [None, Some("/cpu:0"), Some("/gpu:0")] {
+        let out = tmp.path().join(format!("{}/m.ckpt", dev.unwrap_or("none").replace([':', '/'], "_")));
+        let o = out.to_str().unwrap().to_string();
+        let mut args = vec!["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "2",
+                            "--epochs", "2", "--batch-size", "16", "--out", &o];
+        if let Some(d) = dev {
+            args.extend(["--device", d]);
+        }
+        ok(&args);
+        digests.push(sha256(&out.with_file_name("m.ckpt.data-00000-of-00001")));
+    }
+    assert!(digests.windows(2).all(|w| w[0] == w[1]), "{digests:?}");
+}
