@@ -20,18 +20,6 @@ fn name(op: &Operation) -> String {
     op.name().unwrap_or_default()
 }
 
-/// Every op `loss` depends on through data edges.
-fn ancestors(loss: &Output) -> HashSet<String> {
-    let mut seen = HashSet::new();
-    let mut stack = vec![loss.operation.clone()];
-    while let Some(op) = stack.pop() {
-        if seen.insert(name(&op)) {
-            stack.extend((0..op.num_inputs()).map(|i| op.input(i).0));
-        }
-    }
-    seen
-}
-
 /// Why no cut could be found, or the cut.
 pub enum CutSearch {
     Found(Output),
@@ -41,7 +29,7 @@ pub enum CutSearch {
 /// The highest tensor between `x` and `loss` whose whole upstream holds no trained variable,
 /// no random op and no placeholder but `x`, when the loss depends on `x` only through it.
 pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<String>) -> CutSearch {
-    let anc = ancestors(loss);
+    let anc: HashSet<String> = crate::freeze::upstream(&loss.operation, |_| false).iter().map(name).collect();
     let x_name = name(&x.operation);
     if !anc.contains(&x_name) {
         return CutSearch::None(format!("the loss does not depend on {x_name}"));
@@ -109,29 +97,30 @@ fn clean(op: &Operation, x_name: &str, trained: &HashSet<String>, memo: &mut Has
 
 /// Bytes a cache of `cut` for `data` would take, if its shape is known.
 pub fn cache_bytes(graph: &Graph, cut: &Output, data: &DataSet) -> Result<usize> {
-    let row = row_len(graph, cut)?;
+    let row: usize = row_shape(graph, cut)?.iter().product();
     Ok(data.splits.values().map(|s| s.len() * row * 4).sum())
 }
 
-fn row_len(graph: &Graph, cut: &Output) -> Result<usize> {
-    let shape = graph.tensor_shape(cut.clone())?;
+/// Shape of one row of `cut` (float32, every dimension but the batch known).
+fn row_shape(graph: &Graph, cut: &Output) -> Result<Vec<usize>> {
     let dtype = cut.operation.output_type(cut.index as usize);
     if dtype != DataType::Float {
         return Err(Error::Invalid(format!("cannot cache {}: dtype is not float32", name(&cut.operation))));
     }
-    let n = shape.dims().ok_or_else(|| Error::Invalid("cannot cache a tensor of unknown rank".into()))?;
-    (1..n)
-        .map(|i| shape[i].map(|d| d as usize))
-        .product::<Option<usize>>()
-        .ok_or_else(|| Error::Invalid(format!("cannot cache {}: its shape {:?} is not known", name(&cut.operation), shape)))
+    let shape = graph.tensor_shape(cut.clone())?;
+    let dims = crate::tensors::shape_dims(&shape).ok_or_else(|| Error::Invalid("cannot cache a tensor of unknown rank".into()))?;
+    dims.iter()
+        .skip(1)
+        .map(|&d| usize::try_from(d).ok())
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| Error::Invalid(format!("cannot cache {}: its shape {dims:?} is not known", name(&cut.operation))))
 }
 
 /// Compute `cut` for every row of `split` (feeding `x`), `batch` rows per run; one
 /// contiguous f32 buffer.
 pub fn compute(model: &Model, x: &Output, cut: &Output, split: &Split, batch: usize, progress: &mut dyn FnMut(usize)) -> Result<Split> {
-    let row = row_len(&model.graph, cut)?;
-    let shape = model.graph.tensor_shape(cut.clone())?;
-    let feature_shape: Vec<usize> = (1..shape.dims().unwrap_or(1)).map(|i| shape[i].unwrap_or(1) as usize).collect();
+    let feature_shape = row_shape(&model.graph, cut)?;
+    let row: usize = feature_shape.iter().product();
     let n = split.len();
     let mut out = vec![0f32; n * row];
     let mut start = 0;

@@ -183,28 +183,22 @@ pub fn index_path(prefix: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// `dir/model.ckpt` for `dir/model.ckpt.meta` (the prefix Saver wrote it beside).
+pub fn meta_prefix(meta: &Path) -> Option<PathBuf> {
+    meta.to_string_lossy().strip_suffix(".meta").map(PathBuf::from)
+}
+
 /// What `--checkpoint` may be: a prefix, a directory (its latest checkpoint), or nothing
 /// (the `.meta` file's directory).
 pub fn resolve(arg: Option<&Path>, meta: &Path) -> Result<Resolved> {
     let dir = match arg {
         Some(p) if p.is_dir() => p.to_path_buf(),
         Some(p) => {
-            if prefix_exists(p) {
-                return Ok(Resolved { prefix: p.to_path_buf(), warning: None });
-            }
-            // `model.ckpt.index` or `model.ckpt.data-00000-of-00001` given for the prefix
+            // The prefix itself, or one of its files given for it.
             let s = p.to_string_lossy();
-            for suffix in [".index", ".meta"] {
-                if let Some(stem) = s.strip_suffix(suffix) {
-                    if prefix_exists(Path::new(stem)) {
-                        return Ok(Resolved { prefix: PathBuf::from(stem), warning: None });
-                    }
-                }
-            }
-            if let Some((stem, _)) = s.rsplit_once(".data-") {
-                if prefix_exists(Path::new(stem)) {
-                    return Ok(Resolved { prefix: PathBuf::from(stem), warning: None });
-                }
+            let candidates = [Some(&*s), s.strip_suffix(".index"), s.strip_suffix(".meta"), s.rsplit_once(".data-").map(|(stem, _)| stem)];
+            if let Some(stem) = candidates.into_iter().flatten().find(|c| prefix_exists(Path::new(c))) {
+                return Ok(Resolved { prefix: PathBuf::from(stem), warning: None });
             }
             return Err(Error::Invalid(format!(
                 "--checkpoint {}: no such checkpoint ({} does not exist); pass a prefix like \
@@ -213,18 +207,14 @@ pub fn resolve(arg: Option<&Path>, meta: &Path) -> Result<Resolved> {
                 index_path(p).display()
             )));
         }
-        None => meta.parent().map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d }).unwrap_or(Path::new(".")).to_path_buf(),
+        None => crate::fsutil::parent_dir(meta).to_path_buf(),
     };
     if let Some(r) = latest_checkpoint(&dir)? {
         return Ok(r);
     }
     // No state file: a .meta `x.meta` usually sits beside checkpoint prefix `x`.
-    if arg.is_none() {
-        if let Some(stem) = meta.to_string_lossy().strip_suffix(".meta") {
-            if prefix_exists(Path::new(stem)) {
-                return Ok(Resolved { prefix: PathBuf::from(stem), warning: None });
-            }
-        }
+    if let Some(prefix) = meta_prefix(meta).filter(|p| arg.is_none() && prefix_exists(p)) {
+        return Ok(Resolved { prefix, warning: None });
     }
     Err(Error::Invalid(format!(
         "no checkpoint found in {} (no `checkpoint` state file); pass --checkpoint PREFIX",

@@ -109,6 +109,11 @@ pub struct DataSet {
 }
 
 impl DataSet {
+    /// `train`, or for a set with one split (`npz:` with plain x, y) `all`.
+    pub fn training_split(&self) -> Result<&Split> {
+        self.split("train").or_else(|e| self.splits.get("all").ok_or(e))
+    }
+
     /// A split by name, or an error listing the ones there are.
     pub fn split(&self, name: &str) -> Result<&Split> {
         self.splits.get(name).ok_or_else(|| {

@@ -63,28 +63,34 @@ pub fn select<'a>(pattern: &str, flag: &str, names: impl IntoIterator<Item = &'a
     Ok(chosen)
 }
 
-/// Names of the variable ops a gradient from `loss` can reach: walk data inputs upstream,
-/// not through StopGradient (the variables below a cut are frozen).
-pub fn variables_reached(loss: &tensorflow::Output) -> std::collections::HashSet<String> {
+/// The ops `from` depends on through data edges (itself included), not looking past ops
+/// for which `stop` is true (those are included).
+pub fn upstream(from: &tensorflow::Operation, stop: impl Fn(&tensorflow::Operation) -> bool) -> Vec<tensorflow::Operation> {
     let mut seen = std::collections::HashSet::new();
-    let mut vars = std::collections::HashSet::new();
-    let mut stack = vec![loss.operation.clone()];
+    let mut out = Vec::new();
+    let mut stack = vec![from.clone()];
     while let Some(op) = stack.pop() {
         let Ok(name) = op.name() else { continue };
-        if !seen.insert(name.clone()) {
-            continue;
-        }
-        match op.op_type().unwrap_or_default().as_str() {
-            "StopGradient" | "PreventGradient" => continue,
-            "VariableV2" | "Variable" => {
-                vars.insert(name);
-                continue;
+        if seen.insert(name) {
+            if !stop(&op) {
+                stack.extend((0..op.num_inputs()).map(|i| op.input(i).0));
             }
-            _ => {}
-        }
-        for i in 0..op.num_inputs() {
-            stack.push(op.input(i).0);
+            out.push(op);
         }
     }
-    vars
+    out
+}
+
+fn op_type_in(op: &tensorflow::Operation, types: &[&str]) -> bool {
+    op.op_type().is_ok_and(|t| types.contains(&t.as_str()))
+}
+
+/// Names of the variable ops a gradient from `loss` can reach: upstream through data
+/// inputs, not through StopGradient (the variables below a cut are frozen).
+pub fn variables_reached(loss: &tensorflow::Output) -> std::collections::HashSet<String> {
+    upstream(&loss.operation, |op| op_type_in(op, &["StopGradient", "PreventGradient"]))
+        .into_iter()
+        .filter(|op| op_type_in(op, &["VariableV2", "Variable"]))
+        .filter_map(|op| op.name().ok())
+        .collect()
 }

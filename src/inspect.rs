@@ -10,7 +10,7 @@ use crate::checkpoint::{self, Resolved};
 use crate::error::Result;
 use crate::metagraph::CollectionValue;
 use crate::model::Model;
-use crate::tensors::{dtype_name, shape_string};
+use crate::tensors::{dtype_name, shape_dims, shape_string};
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -87,7 +87,7 @@ pub fn report(model: &Model, ckpt: Option<&Resolved>) -> Result<Report> {
                 let shape = op
                     .get_attr_shape("shape")
                     .ok()
-                    .and_then(|s| s.dims().map(|n| (0..n).map(|i| s[i].unwrap_or(-1)).collect()))
+                    .and_then(|s| shape_dims(&s))
                     .unwrap_or_default();
                 var_shapes.insert(name, (dtype, shape));
             }

@@ -163,11 +163,7 @@ impl MetaGraph {
 
 /// `dnn/hidden1/Relu:0` -> `dnn/hidden1/Relu`; `^init` -> `init`.
 pub fn op_name(tensor: &str) -> &str {
-    let t = tensor.strip_prefix('^').unwrap_or(tensor);
-    match t.rsplit_once(':') {
-        Some((op, idx)) if !idx.is_empty() && idx.bytes().all(|b| b.is_ascii_digit()) => op,
-        _ => t,
-    }
+    parse_tensor_name(tensor.strip_prefix('^').unwrap_or(tensor)).0
 }
 
 /// `name:3` -> ("name", 3); `name` -> ("name", 0).

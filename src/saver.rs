@@ -47,14 +47,25 @@ fn filename_input(b: &mut Builder, scope: &str) -> Result<Output> {
         .into())
 }
 
-/// RestoreV2 of `vars` (keys = names) and an Assign for each, grouped under one NoOp.
-pub fn restore_ops(b: &mut Builder, scope: &str, vars: &[SaveVar]) -> Result<RestoreOps> {
-    let filename = filename_input(b, scope)?;
-    let names = string_list(b, &format!("{scope}/RestoreV2/tensor_names"), vars.iter().map(|v| v.name.clone()).collect())?;
-    let slices = string_list(b, &format!("{scope}/RestoreV2/shape_and_slices"), vec![String::new(); vars.len()])?;
-    let dtypes: Vec<DataType> = vars.iter().map(|v| v.dtype).collect();
-    let restore = b.op("RestoreV2", &format!("{scope}/RestoreV2"), &[filename.clone(), names, slices], |d| {
-        Ok(d.set_attr_type_list("dtypes", &dtypes)?)
+/// The constant inputs RestoreV2 and SaveV2 share: checkpoint keys and (empty) slices.
+struct Keys {
+    names: Output,
+    slices: Output,
+    dtypes: Vec<DataType>,
+}
+
+fn keys(b: &mut Builder, scope: &str, vars: &[SaveVar]) -> Result<Keys> {
+    Ok(Keys {
+        names: string_list(b, &format!("{scope}/tensor_names"), vars.iter().map(|v| v.name.clone()).collect())?,
+        slices: string_list(b, &format!("{scope}/shape_and_slices"), vec![String::new(); vars.len()])?,
+        dtypes: vars.iter().map(|v| v.dtype).collect(),
+    })
+}
+
+/// RestoreV2 of `vars` from `filename` and an Assign for each, grouped under one NoOp.
+fn restore_all(b: &mut Builder, scope: &str, filename: &Output, keys: &Keys, vars: &[SaveVar]) -> Result<Operation> {
+    let restore = b.op("RestoreV2", &format!("{scope}/RestoreV2"), &[filename.clone(), keys.names.clone(), keys.slices.clone()], |d| {
+        Ok(d.set_attr_type_list("dtypes", &keys.dtypes)?)
     })?;
     let mut assigns = Vec::new();
     for (i, v) in vars.iter().enumerate() {
@@ -63,35 +74,41 @@ pub fn restore_ops(b: &mut Builder, scope: &str, vars: &[SaveVar]) -> Result<Res
             Ok(d.set_attr_bool("use_locking", true)?)
         })?);
     }
-    let restore = b.op("NoOp", &format!("{scope}/restore_all"), &[], |d| {
+    b.op("NoOp", &format!("{scope}/restore_all"), &[], |d| {
         for a in &assigns {
             d.add_control_input(a);
         }
         Ok(())
-    })?;
+    })
+}
+
+/// Restore ops for `vars` (keys = names), fed a checkpoint prefix.
+pub fn restore_ops(b: &mut Builder, scope: &str, vars: &[SaveVar]) -> Result<RestoreOps> {
+    let filename = filename_input(b, scope)?;
+    let keys = keys(b, scope, vars)?;
+    let restore = restore_all(b, scope, &filename, &keys, vars)?;
     Ok(RestoreOps { filename, restore })
 }
 
 /// A saver over `vars` in the layout Python's Saver builds; returns its SaverDef.
 pub fn saver_ops(b: &mut Builder, scope: &str, vars: &[SaveVar]) -> Result<SaverDef> {
-    let r = restore_ops(b, scope, vars)?;
-    let names = string_list(b, &format!("{scope}/SaveV2/tensor_names"), vars.iter().map(|v| v.name.clone()).collect())?;
-    let slices = string_list(b, &format!("{scope}/SaveV2/shape_and_slices"), vec![String::new(); vars.len()])?;
-    let dtypes: Vec<DataType> = vars.iter().map(|v| v.dtype).collect();
+    let filename = filename_input(b, scope)?;
+    let keys = keys(b, scope, vars)?;
+    let restore = restore_all(b, scope, &filename, &keys, vars)?;
     let tensors: Vec<Output> = vars.iter().map(|v| v.var.output(0)).collect();
-    let save = b.op("SaveV2", &format!("{scope}/SaveV2"), &[r.filename.clone(), names, slices], |d| {
+    let save = b.op("SaveV2", &format!("{scope}/SaveV2"), &[filename.clone(), keys.names.clone(), keys.slices.clone()], |d| {
         // The crate's generated SaveV2 takes `tensors` as one Output; it is a list.
         d.add_input_list(&tensors);
-        Ok(d.set_attr_type_list("dtypes", &dtypes)?)
+        Ok(d.set_attr_type_list("dtypes", &keys.dtypes)?)
     })?;
-    let dep = b.op("Identity", &format!("{scope}/control_dependency"), &[r.filename.clone()], |d| {
+    let dep = b.op("Identity", &format!("{scope}/control_dependency"), &[filename.clone()], |d| {
         d.add_control_input(&save);
         Ok(())
     })?;
     Ok(SaverDef {
-        filename_tensor_name: format!("{}:0", r.filename.operation.name()?),
+        filename_tensor_name: format!("{}:0", filename.operation.name()?),
         save_tensor_name: format!("{}:0", dep.name()?),
-        restore_op_name: r.restore.name()?,
+        restore_op_name: restore.name()?,
         max_to_keep: 5,
         sharded: false,
         keep_checkpoint_every_n_hours: 10000.0,
@@ -164,7 +181,7 @@ pub fn variable_def(name: &str, initializer: &str, snapshot: &str, initial_value
 /// 3. the new files are renamed into place (data, then index, then meta);
 /// 4. the state file is pointed at `out`, and the backup removed.
 pub fn save_all(model: &Model, saver: &SaverDef, meta: &MetaGraph, out: &Path) -> Result<Vec<PathBuf>> {
-    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    let dir = crate::fsutil::parent_dir(out).to_path_buf();
     let base = out.file_name().ok_or_else(|| Error::Invalid(format!("--out {}: not a file prefix", out.display())))?.to_string_lossy().into_owned();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let tmp = dir.join(format!(".{base}.saving-{}", std::process::id()));

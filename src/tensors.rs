@@ -61,6 +61,11 @@ pub fn dtype_name(d: DataType) -> String {
     }
 }
 
+/// Dimensions of a shape, -1 for unknown ones; None for unknown rank.
+pub fn shape_dims(shape: &tensorflow::Shape) -> Option<Vec<i64>> {
+    shape.dims().map(|n| (0..n).map(|i| shape[i].unwrap_or(-1)).collect())
+}
+
 /// `[?, 784]` style, `<unknown>` for unknown rank.
 pub fn shape_string(shape: &tensorflow::Shape) -> String {
     match shape.dims() {

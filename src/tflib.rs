@@ -94,15 +94,16 @@ fn find(opts: &LoadOptions) -> (Option<PathBuf>, Vec<String>) {
         searched.push(format!("--tf-lib {}", d.display()));
         return (None, searched);
     }
-    let sources: [&dyn Fn() -> Vec<PathBuf>; 5] = [
-        &|| std::env::var_os("TENSORFLOW_DIR").map(PathBuf::from).into_iter().collect(),
-        &|| repo_venv().map(|v| site_packages_in(&v).into_iter().map(|d| d.join("tensorflow")).collect()).unwrap_or_default(),
-        &|| python_tensorflow_dir().into_iter().collect(),
-        &|| std::env::var_os("LD_LIBRARY_PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default(),
-        &|| vec![PathBuf::from("/usr/local/lib")],
+    let sources: [(&str, &dyn Fn() -> Vec<PathBuf>); 5] = [
+        ("$TENSORFLOW_DIR", &|| std::env::var_os("TENSORFLOW_DIR").map(PathBuf::from).into_iter().collect()),
+        ("the repo's .venv", &|| {
+            repo_venv().map(|v| site_packages_in(&v).into_iter().map(|d| d.join("tensorflow")).collect()).unwrap_or_default()
+        }),
+        ("python3's site-packages", &|| python_tensorflow_dir().into_iter().collect()),
+        ("$LD_LIBRARY_PATH", &|| std::env::var_os("LD_LIBRARY_PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default()),
+        ("/usr/local/lib", &|| vec![PathBuf::from("/usr/local/lib")]),
     ];
-    let labels = ["$TENSORFLOW_DIR", "the repo's .venv", "python3's site-packages", "$LD_LIBRARY_PATH", "/usr/local/lib"];
-    for (source, label) in sources.iter().zip(labels) {
+    for (label, source) in sources {
         let dirs = source();
         if let Some(d) = dirs.iter().find(|d| has_lib(d)) {
             return (Some(d.clone()), searched);
@@ -219,12 +220,6 @@ impl StderrSilencer {
             }
             StderrSilencer { saved }
         }
-    }
-}
-
-impl Default for StderrSilencer {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

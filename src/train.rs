@@ -433,7 +433,7 @@ fn collection_train_op(graph: &Graph, meta: &MetaGraph) -> Result<String> {
 /// checkpoint), else every one the checkpoint holds with the right shape.
 fn choose_restore(spec: &TransferSpec, imported: &[(VariableInfo, SaveVar)], stored: &[StoredTensor], report: &mut SetupReport) -> Result<Vec<String>> {
     let graph_shape = |s: &SaveVar| -> Vec<i64> {
-        s.var.get_attr_shape("shape").ok().and_then(|sh| sh.dims().map(|n| (0..n).map(|i| sh[i].unwrap_or(-1)).collect())).unwrap_or_default()
+        s.var.get_attr_shape("shape").ok().and_then(|sh| crate::tensors::shape_dims(&sh)).unwrap_or_default()
     };
     let fits = |v: &VariableInfo, s: &SaveVar| -> std::result::Result<(), String> {
         match stored.iter().find(|t| t.name == v.name) {
@@ -494,7 +494,7 @@ fn build_optimizer(b: &mut Builder, spec: &TransferSpec, pairs: &mut Vec<Pair>, 
     // Slots are named like Python's (`hidden1/kernel/Momentum`), without our prefix.
     let slot = |b: &mut Builder, var_name: &str, var: &Output, suffix: &str, slots: &mut Vec<NewVar>| -> Result<NewVar> {
         let shape = b.graph.tensor_shape(var.clone())?;
-        let dims: Vec<u64> = (0..shape.dims().unwrap_or(0)).map(|i| shape[i].unwrap_or(1) as u64).collect();
+        let dims: Vec<u64> = crate::tensors::shape_dims(&shape).unwrap_or_default().iter().map(|&d| d.max(1) as u64).collect();
         let saved = std::mem::take(&mut b.prefix);
         let r = (|| {
             let z = b.zeros(&format!("{var_name}/{suffix}/Initializer/zeros"), &dims)?;

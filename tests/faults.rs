@@ -5,6 +5,26 @@ use common::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+/// Read `err` line by line until a line satisfies `stop` (or the end); returns what was read.
+fn stderr_until(err: &mut BufReader<std::process::ChildStderr>, stop: impl Fn(&str) -> bool) -> String {
+    let mut seen = String::new();
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        if stop(&line) {
+            break;
+        }
+        line.clear();
+    }
+    seen
+}
+
+/// The checkpoint prefix the `checkpoint` state file in `dir` names.
+fn named_in_state(dir: &std::path::Path) -> String {
+    let state = std::fs::read_to_string(dir.join("checkpoint")).unwrap();
+    state.lines().next().unwrap().split('"').nth(1).unwrap().to_string()
+}
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tfreuse"));
     c.env("TF_ENABLE_ONEDNN_OPTS", "0");
@@ -26,15 +46,9 @@ fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
     let mut child = bin().args(args).args(["--out", part.to_str().unwrap(), "--json", log.to_str().unwrap()])
         .stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    let mut line = String::new();
-    while err.read_line(&mut line).unwrap() > 0 {
-        seen.push_str(&line);
-        if line.starts_with("epoch   1") {
-            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        }
-        line.clear();
-    }
+    let mut seen = stderr_until(&mut err, |l| l.starts_with("epoch   1"));
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    seen += &stderr_until(&mut err, |_| false);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{seen}");
     assert!(seen.contains("saved a resumable checkpoint") && seen.contains("--resume"), "{seen}");
@@ -84,8 +98,7 @@ fn sigkill_while_saving_never_leaves_a_broken_checkpoint() {
     let first: Vec<String> = args("1");
     ok(&first.iter().map(String::as_str).collect::<Vec<_>>());
     let check = |round: usize| {
-        let state = std::fs::read_to_string(tmp.path().join("checkpoint")).unwrap();
-        let name = state.lines().next().unwrap().split('"').nth(1).unwrap().to_string();
+        let name = named_in_state(tmp.path());
         for ext in [".index", ".data-00000-of-00001", ".meta"] {
             assert!(tmp.path().join(format!("{name}{ext}")).exists(), "round {round}: state names {name} but {name}{ext} is missing");
         }
@@ -99,20 +112,13 @@ fn sigkill_while_saving_never_leaves_a_broken_checkpoint() {
         let kill_at = format!("save step {}", round % 6);
         let mut child = bin().args(args(&(round + 2).to_string())).env("TFREUSE_TEST_SAVE_PAUSE_MS", "30")
             .stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        while err.read_line(&mut line).unwrap() > 0 && !line.starts_with(&kill_at) {
-            line.clear();
-        }
+        stderr_until(&mut BufReader::new(child.stderr.take().unwrap()), |l| l.starts_with(&kill_at));
         let _ = child.kill();
         let _ = child.wait();
         check(round);
     }
     // Python TF loads what the state file names.
-    let m = {
-        let state = std::fs::read_to_string(tmp.path().join("checkpoint")).unwrap();
-        tmp.path().join(format!("{}.meta", state.lines().next().unwrap().split('"').nth(1).unwrap()))
-    };
+    let m = tmp.path().join(format!("{}.meta", named_in_state(tmp.path())));
     oracle(&["eval", "--meta", m.to_str().unwrap(), "--checkpoint", tmp.path().to_str().unwrap(), "--data", &data, "--split", "all",
              "--fetch", "new_eval/accuracy:0"]);
 }

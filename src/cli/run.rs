@@ -87,7 +87,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
 }
 
 fn check_writable(out: &std::path::Path) -> tfreuse::Result<()> {
-    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let dir = tfreuse::fsutil::parent_dir(out);
     if !dir.is_dir() {
         return Err(Error::Invalid(format!("--out {}: directory {} does not exist", out.display(), dir.display())));
     }

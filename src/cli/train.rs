@@ -137,7 +137,7 @@ fn check_out(out: &std::path::Path, force: bool, model: &ModelArgs) -> tfreuse::
     use tfreuse::checkpoint::index_path;
     let index = index_path(out);
     // The source: the .meta's own prefix and the checkpoint it would restore.
-    let mut sources = vec![index_path(std::path::Path::new(model.meta.to_string_lossy().trim_end_matches(".meta")))];
+    let mut sources: Vec<PathBuf> = tfreuse::checkpoint::meta_prefix(&model.meta).iter().map(|p| index_path(p)).collect();
     if let Ok(r) = tfreuse::checkpoint::resolve(model.checkpoint.as_deref(), &model.meta) {
         sources.push(index_path(&r.prefix));
     }
@@ -151,8 +151,7 @@ fn check_out(out: &std::path::Path, force: bool, model: &ModelArgs) -> tfreuse::
     if index.exists() && !force {
         return Err(Error::Invalid(format!("--out {}: a checkpoint exists there; pass --force to replace it", out.display())));
     }
-    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let mut probe = dir;
+    let mut probe = tfreuse::fsutil::parent_dir(out);
     while !probe.exists() {
         probe = probe.parent().unwrap_or(std::path::Path::new("."));
     }
@@ -212,7 +211,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let classes = data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0);
     check_labels(&data, classes)?;
     // Fail fast, before loading TensorFlow.
-    let n_train = data.split("train").or_else(|e| data.splits.get("all").ok_or(e))?.len();
+    let n_train = data.training_split()?.len();
     if args.batch_size > n_train {
         return Err(Error::Invalid(format!("--batch-size {} is larger than the {n_train} training examples", args.batch_size)).into());
     }
@@ -243,8 +242,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         None
     };
     let data = cached.as_ref().unwrap_or(&data);
-    // A set with one split (`npz:` with plain x, y) trains on it.
-    let train = data.split("train").or_else(|e| data.splits.get("all").ok_or(e))?;
+    let train = data.training_split()?;
     let validation = data.splits.get("validation");
     let metric_name = prepared.report.metric.clone().unwrap_or_else(|| "metric".into());
     let mut json = match &args.json {
