@@ -56,7 +56,7 @@ test: setup
 
 # tfreuse vs the Python TF1 loop on this machine (medians, ratios; bench-results/bench.json).
 bench: setup
-	$(VPY) python/bench.py --repeats 5 --epochs 3
+	$(VPY) python/bench.py --repeats 7 --epochs 3
 
 # The book's transfer experiments, 20 epochs each (bench-results/recipes.json).
 bench-accuracy: setup

@@ -40,8 +40,8 @@ def rust(args, epochs, log):
     return run([BIN, "train", "--meta", META, "--data", "mnist:data/mnist", "--epochs", str(epochs), "--json", log] + args, log)
 
 
-def python(mode, epochs, log):
-    return run([sys.executable, "python/bench_tf1.py", "--mode", mode, "--epochs", str(epochs), "--json", log], log)
+def python(mode, epochs, log, extra=()):
+    return run([sys.executable, "python/bench_tf1.py", "--mode", mode, "--epochs", str(epochs), "--json", log, *extra], log)
 
 
 def epoch_times(events):
@@ -65,7 +65,7 @@ def main():
     a = ap.parse_args()
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0")
     res = {k: [] for k in ["rust_full", "py_full", "rust_uncached", "rust_cached", "py_stop_gradient",
-                           "py_cached", "rust_start", "py_start", "rust_rss", "py_rss"]}
+                           "py_cached", "rust_start", "py_start", "rust_rss", "py_rss", "rust_full_jit", "py_full_jit"]}
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "log.jsonl")
         for r in range(a.repeats):
@@ -81,6 +81,8 @@ def main():
                     res["rust_uncached"] += epoch_times(ev)
                     _, ev, _ = rust(TRANSFER + ["--cache-frozen"], a.epochs, log)
                     res["rust_cached"] += epoch_times(ev)
+                    _, ev, _ = rust(["--jit"], a.epochs, log)
+                    res["rust_full_jit"] += epoch_times(ev)
                 else:
                     s, ev, rss = python("full", a.epochs, log)
                     res["py_full"] += epoch_times(ev)
@@ -90,6 +92,8 @@ def main():
                     res["py_stop_gradient"] += epoch_times(ev)
                     _, ev, _ = python("cached", a.epochs, log)
                     res["py_cached"] += epoch_times(ev)
+                    _, ev, _ = python("full", a.epochs, log, ["--jit"])
+                    res["py_full_jit"] += epoch_times(ev)
         python("matmul", 0, log)
         matmul_gflops = [e for e in (json.loads(l) for l in open(log)) if e["event"] == "matmul"][0]["gflops"]
     st = {k: stats(v) for k, v in res.items()}
@@ -98,6 +102,8 @@ def main():
     py_step_gflops = 55000 * FLOPS_PER_EXAMPLE / m("py_full") / 1e9
     ratios = {
         "full_epoch_rust_over_python": m("rust_full") / m("py_full"),
+        "full_epoch_rust_jit_over_python": m("rust_full_jit") / m("py_full"),
+        "full_epoch_rust_jit_over_python_jit": m("rust_full_jit") / m("py_full_jit"),
         "cached_speedup_over_uncached": m("rust_uncached") / m("rust_cached"),
         "cached_rust_over_python_cached": m("rust_cached") / m("py_cached"),
         "uncached_rust_over_python_stop_gradient": m("rust_uncached") / m("py_stop_gradient"),

@@ -1,7 +1,7 @@
 """Python TF1 reference loops for `make bench`, written the way the book writes them
 (feed_dict, sess.run(training_op)). Events go to --json as JSON lines, like tfreuse's.
 
-    python python/bench_tf1.py --mode full|stop_gradient|cached|matmul --epochs N --json LOG
+    python python/bench_tf1.py --mode full|stop_gradient|cached|matmul --epochs N --json LOG [--jit]
 """
 import argparse
 import json
@@ -10,6 +10,8 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# As tfreuse: lets --jit (a session's global_jit_level) reach the CPU; no effect otherwise.
+os.environ.setdefault("TF_XLA_FLAGS", "--tf_xla_cpu_global_jit")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -54,7 +56,7 @@ def emit(log, **event):
     log.flush()
 
 
-def train(mode, epochs, batch_size, log):
+def train(mode, epochs, batch_size, log, jit=False):
     data = mnist.read_data_sets("data/mnist")
     X_train, y_train = data["train"]
     if mode == "full":
@@ -68,7 +70,10 @@ def train(mode, epochs, batch_size, log):
         init = tf1.global_variables_initializer()
         restore = lambda s: (init.run(), restore_saver.restore(s, CKPT))  # noqa: E731
     first = True
-    with tf1.Session() as sess:
+    config = tf1.ConfigProto()
+    if jit:
+        config.graph_options.optimizer_options.global_jit_level = tf1.OptimizerOptions.ON_1
+    with tf1.Session(config=config) as sess:
         restore(sess)
         feed_x, inputs = X, X_train
         if mode == "cached":
@@ -110,12 +115,13 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=200)
     ap.add_argument("--json", required=True)
+    ap.add_argument("--jit", action="store_true", help="compile with XLA (global_jit_level ON_1)")
     a = ap.parse_args()
     with open(a.json, "w") as log:
         if a.mode == "matmul":
             matmul(log)
         else:
-            train(a.mode, a.epochs, a.batch_size, log)
+            train(a.mode, a.epochs, a.batch_size, log, a.jit)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ data, the same oneDNN setting (TF_ENABLE_ONEDNN_OPTS=0), answers printed as JSON
         --input X:0 --labels y:0 --fetch eval/accuracy:0 ...
     python python/oracle.py run --meta M --feed X:0=x.npy --fetch T ... --out out.npz
     python python/oracle.py variables --checkpoint PREFIX
+    python python/oracle.py train --meta M --data mnist:DIR --train-op OP --loss T --out PREFIX [--jit]
 """
 import argparse
 import json
@@ -13,6 +14,8 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# As tfreuse: lets a session's global_jit_level reach the CPU (no effect otherwise).
+os.environ.setdefault("TF_XLA_FLAGS", "--tf_xla_cpu_global_jit")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -33,11 +36,14 @@ def load_data(spec):
     return {k[2:]: (d[k], d["y_" + k[2:]]) for k in d.files if k.startswith("x_")}
 
 
-def restored_session(meta, checkpoint):
+def restored_session(meta, checkpoint, jit=False):
     graph = tf1.Graph()
     with graph.as_default():
         saver = tf1.train.import_meta_graph(meta)
-    sess = tf1.Session(graph=graph)
+    config = tf1.ConfigProto()
+    if jit:
+        config.graph_options.optimizer_options.global_jit_level = tf1.OptimizerOptions.ON_1
+    sess = tf1.Session(graph=graph, config=config)
     ckpt = checkpoint or os.path.dirname(meta) or "."
     if os.path.isdir(ckpt):
         ckpt = tf1.train.latest_checkpoint(ckpt)
@@ -99,6 +105,23 @@ def cmd_saved(a):
     print(json.dumps({"loss_before": before, "loss_after": after}))
 
 
+def cmd_train(a):
+    """The plain TF1 loop over slices in file order, fetching the loss with the train op as
+    tfreuse does; saves every variable with the graph's own saver."""
+    graph, sess = restored_session(a.meta, a.checkpoint, a.jit)
+    x, y = load_data(a.data)["train"]
+    X = graph.get_tensor_by_name(a.input)
+    Y = graph.get_tensor_by_name(a.labels)
+    x = x.astype(np.float32)
+    y = y.astype(Y.dtype.as_numpy_dtype)
+    op, loss = graph.get_operation_by_name(a.train_op), graph.get_tensor_by_name(a.loss)
+    for _ in range(a.epochs):
+        for i in range(0, len(x), a.batch_size):
+            sess.run([op, loss], {X: x[i:i + a.batch_size], Y: y[i:i + a.batch_size]})
+    with graph.as_default():
+        tf1.train.Saver().save(sess, a.out, write_meta_graph=False)
+
+
 def cmd_wrong_shapes(a):
     """Write a checkpoint holding every variable of --checkpoint, one of them with its shape
     transposed (a checkpoint from a different architecture with the same names)."""
@@ -157,9 +180,21 @@ def main():
     w.add_argument("--checkpoint", required=True)
     w.add_argument("--bad", required=True)
     w.add_argument("--out", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("--meta", required=True)
+    t.add_argument("--checkpoint")
+    t.add_argument("--data", required=True)
+    t.add_argument("--input", default="X:0")
+    t.add_argument("--labels", default="y:0")
+    t.add_argument("--train-op", required=True)
+    t.add_argument("--loss", required=True)
+    t.add_argument("--epochs", type=int, default=1)
+    t.add_argument("--batch-size", type=int, default=200)
+    t.add_argument("--jit", action="store_true")
+    t.add_argument("--out", required=True)
     a = ap.parse_args()
     {"wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
-     "maxdiff": cmd_maxdiff, "saved": cmd_saved}[a.cmd](a)
+     "maxdiff": cmd_maxdiff, "saved": cmd_saved, "train": cmd_train}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ pub struct SessionConfig {
     pub inter_op_threads: i32,
     /// Session target: empty for in-process, `grpc://host:port` for a TF server.
     pub target: Option<String>,
+    /// Compile the graph's clusters with XLA (`global_jit_level = ON_1`): faster training,
+    /// but sums in another order, so not bit-identical to a Python run without it.
+    pub jit: bool,
 }
 
 impl SessionConfig {
@@ -29,6 +32,9 @@ impl SessionConfig {
             intra_op_parallelism_threads: self.intra_op_threads,
             inter_op_parallelism_threads: self.inter_op_threads,
             allow_soft_placement: true,
+            graph_options: self.jit.then(|| crate::proto::GraphOptions {
+                optimizer_options: Some(crate::proto::OptimizerOptions { global_jit_level: 1 }),
+            }),
         };
         opts.set_config(&cfg.encode_to_vec())?;
         if let Some(t) = &self.target {

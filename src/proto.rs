@@ -147,6 +147,21 @@ pub struct ConfigProto {
     pub inter_op_parallelism_threads: i32,
     #[prost(bool, tag = "7")]
     pub allow_soft_placement: bool,
+    #[prost(message, optional, tag = "10")]
+    pub graph_options: Option<GraphOptions>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct GraphOptions {
+    #[prost(message, optional, tag = "3")]
+    pub optimizer_options: Option<OptimizerOptions>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct OptimizerOptions {
+    /// OptimizerOptions.GlobalJitLevel: 0 default, -1 off, 1 and 2 on.
+    #[prost(int32, tag = "5")]
+    pub global_jit_level: i32,
 }
 
 /// GraphDef with nodes decoded just enough to rewire inputs; the rest stays raw.

@@ -67,6 +67,11 @@ fn load_uncached(opts: &LoadOptions) -> std::result::Result<TfLib, String> {
     if let Some(on) = opts.onednn {
         std::env::set_var("TF_ENABLE_ONEDNN_OPTS", if on { "1" } else { "0" });
     }
+    // Lets a session's global_jit_level reach CPU devices too (off unless a session asks).
+    let xla = std::env::var("TF_XLA_FLAGS").unwrap_or_default();
+    if !xla.contains("tf_xla_cpu_global_jit") {
+        std::env::set_var("TF_XLA_FLAGS", format!("{xla} --tf_xla_cpu_global_jit").trim_start());
+    }
     std::env::set_var("TENSORFLOW_DIR", &load_dir);
     let lib_path = load_dir.join(PLAIN_LIB);
     let result = {

@@ -55,6 +55,9 @@ pub struct TransferSpec {
     pub epochs: usize,
     pub batch_size: usize,
     pub seed: u64,
+    /// Shuffle the training split every epoch (off: batches in file order, like a plain
+    /// Python loop over slices, which makes a run reproducible in Python).
+    pub shuffle: bool,
     pub device: Option<String>,
     pub session: SessionConfig,
     /// Restore every variable (new ones and optimizer slots too) from this checkpoint,
@@ -84,6 +87,7 @@ impl TransferSpec {
             epochs: 20,
             batch_size: 200,
             seed: 42,
+            shuffle: true,
             device: None,
             session: SessionConfig::default(),
             resume_from: None,
@@ -93,9 +97,9 @@ impl TransferSpec {
     /// What must match between an interrupted run and its resumption.
     pub fn fingerprint(&self) -> String {
         format!(
-            "meta={:?} input={} labels={} branch={:?} layers={:?} prefix={} restore={:?} trainable={:?} freeze={:?} opt={:?} lr={} clip={:?} train_op={:?} loss={:?} epochs={} batch={} seed={}",
+            "meta={:?} input={} labels={} branch={:?} layers={:?} prefix={} restore={:?} trainable={:?} freeze={:?} opt={:?} lr={} clip={:?} train_op={:?} loss={:?} epochs={} batch={} seed={} shuffle={}",
             self.meta, self.input, self.labels, self.branch_from, self.new_layers, self.prefix, self.restore, self.trainable,
-            self.freeze_below, self.optimizer, self.lr, self.clip, self.train_op, self.loss, self.epochs, self.batch_size, self.seed
+            self.freeze_below, self.optimizer, self.lr, self.clip, self.train_op, self.loss, self.epochs, self.batch_size, self.seed, self.shuffle
         )
     }
 
@@ -599,8 +603,10 @@ impl Prepared {
         let mut perm: Vec<usize> = (0..n).collect();
         // Replaying the shuffles of the epochs already done puts the generator (and the
         // permutation) exactly where an interrupted run left them.
-        for _ in 0..start.epoch {
-            perm.shuffle(&mut rng);
+        if spec.shuffle {
+            for _ in 0..start.epoch {
+                perm.shuffle(&mut rng);
+            }
         }
         let mut p = start;
         let mut first = p.epoch == 0 && p.step == 0;
@@ -609,7 +615,9 @@ impl Prepared {
             if p.step == 0 {
                 p.loss_sum = 0.0;
             }
-            perm.shuffle(&mut rng);
+            if spec.shuffle {
+                perm.shuffle(&mut rng);
+            }
             let epoch = p.epoch;
             for step in p.step..steps {
                 if stop.load(Ordering::SeqCst) {

@@ -49,6 +49,10 @@ pub struct Global {
     /// Ops run in parallel (0: TF's default).
     #[arg(long, global = true, default_value_t = 0, value_name = "N")]
     pub inter_threads: i32,
+    /// Compile the graph with XLA: faster training steps; numbers then match Python TF run with
+    /// the same setting (global_jit_level ON_1), not Python without it.
+    #[arg(long, global = true)]
+    pub jit: bool,
 }
 
 fn parse_on_off(s: &str) -> Result<bool, String> {
@@ -67,7 +71,7 @@ impl Global {
     }
 
     pub fn session_config(&self) -> SessionConfig {
-        SessionConfig { intra_op_threads: self.intra_threads, inter_op_threads: self.inter_threads, target: None }
+        SessionConfig { intra_op_threads: self.intra_threads, inter_op_threads: self.inter_threads, target: None, jit: self.jit }
     }
 }
 

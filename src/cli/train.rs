@@ -72,6 +72,10 @@ pub struct Args {
     /// Seeds the shuffles and the new layers' initial weights: same seed, same bytes.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Take the batches in file order every epoch instead of shuffling (as a Python loop over
+    /// slices does; makes a run reproducible outside tfreuse).
+    #[arg(long)]
+    pub no_shuffle: bool,
     /// Device for new ops, e.g. /cpu:0 or /gpu:0 (soft placement).
     #[arg(long)]
     pub device: Option<String>,
@@ -126,6 +130,7 @@ impl Args {
         s.epochs = self.epochs;
         s.batch_size = self.batch_size;
         s.seed = self.seed;
+        s.shuffle = !self.no_shuffle;
         s.device = self.device.clone();
         s.session = g.session_config();
         s.resume_from = self.resume.clone();
