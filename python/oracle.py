@@ -109,7 +109,7 @@ def cmd_train(a):
     """The plain TF1 loop over slices in file order, fetching the loss with the train op as
     tfreuse does; saves every variable with the graph's own saver."""
     graph, sess = restored_session(a.meta, a.checkpoint, a.jit)
-    x, y = load_data(a.data)["train"]
+    x, y = load_data(a.data)[a.split]
     X = graph.get_tensor_by_name(a.input)
     Y = graph.get_tensor_by_name(a.labels)
     x = x.astype(np.float32)
@@ -146,7 +146,7 @@ def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
 
-    def model_on_split(name):
+    def model_on_split(name, fetch=True):
         p = sub.add_parser(name)
         p.add_argument("--meta", required=True)
         p.add_argument("--checkpoint")
@@ -154,7 +154,8 @@ def main():
         p.add_argument("--split", default="test")
         p.add_argument("--input", default="X:0")
         p.add_argument("--labels", default="y:0")
-        p.add_argument("--fetch", action="append", required=True)
+        if fetch:
+            p.add_argument("--fetch", action="append", required=True)
         return p
 
     model_on_split("eval")
@@ -180,12 +181,8 @@ def main():
     w.add_argument("--checkpoint", required=True)
     w.add_argument("--bad", required=True)
     w.add_argument("--out", required=True)
-    t = sub.add_parser("train")
-    t.add_argument("--meta", required=True)
-    t.add_argument("--checkpoint")
-    t.add_argument("--data", required=True)
-    t.add_argument("--input", default="X:0")
-    t.add_argument("--labels", default="y:0")
+    t = model_on_split("train", fetch=False)
+    t.set_defaults(split="train")
     t.add_argument("--train-op", required=True)
     t.add_argument("--loss", required=True)
     t.add_argument("--epochs", type=int, default=1)
