@@ -85,7 +85,7 @@ fn hash_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
 fn corrupted_checkpoint_files() {
     let tmp = tempfile::tempdir().unwrap();
     let tiny = root().join("fixtures/tiny");
-    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let data = tiny_data();
     let files = ["tiny.ckpt.meta", "tiny.ckpt.index", "tiny.ckpt.data-00000-of-00001", "checkpoint"];
     let mut n = 0;
     for f in files {
@@ -134,7 +134,7 @@ fn edited_meta(dir: &Path, edit: impl FnOnce(&mut tfreuse::proto::GraphDef)) -> 
 #[test]
 fn unknown_ops_and_stale_shape_attributes() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let data = tiny_data();
     let meta = edited_meta(&tmp.path().join("unknown"), |g| {
         g.node.iter_mut().find(|n| n.op == "Relu").unwrap().op = "ReluFromTheFuture".into();
     });
@@ -234,7 +234,7 @@ fn corrupted_data_files() {
 fn bad_flags_and_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let meta = fixture("tiny/tiny.ckpt.meta");
-    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let data = tiny_data();
     let train = |extra: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = ["train", "--meta", &meta, "--data", &data, "--epochs", "1", "--batch-size", "16"].iter().map(|s| s.to_string()).collect();
         v.extend(extra.iter().map(|s| s.to_string()));
@@ -311,7 +311,7 @@ fn checkpoint_with_wrong_shapes() {
     let mm = rep["checkpoint"]["shape_mismatches"].as_array().unwrap();
     assert_eq!(mm.len(), 1, "{rep}");
     assert!(mm[0].as_str().unwrap().contains("hidden1/kernel: graph [4, 3] vs checkpoint [3, 4]"), "{mm:?}");
-    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let data = tiny_data();
     let err = expect_error("restore wrong shapes", &["eval", "--meta", &meta, "--checkpoint", p, "--data", &data, "--split", "all"], &[3]);
     assert!(err.contains("cannot restore") && err.contains(p), "{err}");
     // train restores what fits and says what it initialised instead; --restore insists.

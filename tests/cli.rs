@@ -77,7 +77,7 @@ fn inspect_reports_missing_variables() {
     assert!(!rep["checkpoint"]["unused"].as_array().unwrap().is_empty());
     // …and restoring it for real is a clear error, not a crash.
     let err = fails(&["eval", "--meta", &fixture("tiny/tiny.ckpt.meta"), "--checkpoint", &fixture("conv_bn"),
-                      "--data", &format!("npz:{}", fixture("tiny/data.npz")), "--split", "all"], 3);
+                      "--data", &tiny_data(), "--split", "all"], 3);
     assert!(err.contains("cannot restore"), "{err}");
 }
 
@@ -101,7 +101,7 @@ fn missing_and_unreadable_files() {
     // A .meta with no checkpoint beside it.
     let lone = tmp.path().join("lone.meta");
     std::fs::copy(fixture("tiny/tiny.ckpt.meta"), &lone).unwrap();
-    let err = fails(&["eval", "--meta", lone.to_str().unwrap(), "--data", &format!("npz:{}", fixture("tiny/data.npz")), "--split", "all"], 2);
+    let err = fails(&["eval", "--meta", lone.to_str().unwrap(), "--data", &tiny_data(), "--split", "all"], 2);
     assert!(err.contains("no checkpoint found"), "{err}");
     let err = fails(&["eval", "--meta", &fixture(DNN_META), "--data", &format!("mnist:{}", tmp.path().display())], 2);
     assert!(err.contains("train-images-idx3-ubyte.gz") && err.contains("missing"), "{err}");
@@ -120,7 +120,7 @@ fn moved_checkpoint_directory_falls_back_with_a_warning() {
         "model_checkpoint_path: \"/home/someone/else/tiny.ckpt\"\nall_model_checkpoint_paths: \"/home/someone/else/tiny.ckpt\"\n",
     ).unwrap();
     let out = tfreuse(&["eval", "--meta", tmp.path().join("tiny.ckpt.meta").to_str().unwrap(),
-                        "--data", &format!("npz:{}", fixture("tiny/data.npz")), "--split", "all"]);
+                        "--data", &tiny_data(), "--split", "all"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("warning") && err.contains("does not exist"), "{err}");

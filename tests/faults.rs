@@ -72,7 +72,7 @@ fn nan_loss_names_epoch_and_step_and_saves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("nan.ckpt");
     let meta = fixture("tiny/tiny.ckpt.meta");
-    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let data = tiny_data();
     let args = ["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/outputs/BiasAdd:0", "--lr", "1e30",
                 "--batch-size", "8", "--epochs", "5", "--out", out.to_str().unwrap()];
     let e = fails(&args, 6);
@@ -88,7 +88,7 @@ fn sigkill_while_saving_never_leaves_a_broken_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("k.ckpt");
     let meta = fixture("tiny/tiny.ckpt.meta");
-    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let data = tiny_data();
     let args = |seed: &str| -> Vec<String> {
         ["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "2", "--epochs", "1",
          "--batch-size", "16", "--seed", seed, "--out", out.to_str().unwrap(), "--force"]

@@ -169,7 +169,7 @@ fn tiny_clip_bounds_every_update() {
     let out = tmp.path().join("c.ckpt");
     // One step (batch = whole tiny set): no element may move more than lr * clip.
     let meta = fixture("tiny/tiny.ckpt.meta");
-    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let data = tiny_data();
     ok(&["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/outputs/BiasAdd:0", "--clip", "0.001",
          "--lr", "0.5", "--epochs", "1", "--batch-size", "64", "--out", out.to_str().unwrap()]);
     let src = root().join("fixtures/tiny/tiny.ckpt");
@@ -268,7 +268,7 @@ fn device_placement_falls_back_softly() {
     // No GPU here: soft placement must put /gpu:0 ops on the CPU, with the same result.
     let tmp = tempfile::tempdir().unwrap();
     let meta = fixture("tiny/tiny.ckpt.meta");
-    let data = format!("npz:{}", fixture("tiny/data.npz"));
+    let data = tiny_data();
     let mut digests = Vec::new();
     for dev in [None, Some("/cpu:0"), Some("/gpu:0")] {
         let out = tmp.path().join(format!("{}/m.ckpt", dev.unwrap_or("none").replace([':', '/'], "_")));

@@ -18,6 +18,11 @@ pub fn mnist() -> String {
 
 pub const DNN_META: &str = "mnist_dnn/my_model_final.ckpt.meta";
 
+/// The tiny fixture's data set as a `--data` spec.
+pub fn tiny_data() -> String {
+    format!("npz:{}", fixture("tiny/data.npz"))
+}
+
 /// The tfreuse binary with oneDNN off (as the oracle runs).
 pub fn tfreuse(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tfreuse"))
