@@ -13,7 +13,7 @@ META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
 # Same oneDNN setting on both sides of every exact comparison.
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup data build demo test bench bench-accuracy fuzz fixtures clean
+.PHONY: setup data build demo test bench bench-accuracy fuzz fixtures protos clean
 
 setup: $(STAMP) data build
 
@@ -72,6 +72,11 @@ fuzz:
 # Regenerate the committed fixtures with real TensorFlow (deterministic; ~1 minute).
 fixtures: $(STAMP) data
 	$(VPY) python/make_ckpt.py --data data/mnist --out fixtures
+
+# Print TF's .proto files back from the pinned wheel's descriptors into proto/ (build.rs compiles them).
+protos: $(STAMP)
+	rm -rf proto/tensorflow proto/xla
+	$(VPY) python/dump_protos.py proto
 
 clean:
 	cargo clean

@@ -1,19 +1,17 @@
 //! Freezing layers: a StopGradient at a tensor (`tf.stop_gradient`), and choosing which
 //! variables a training op may update (`minimize(var_list=...)`) by regex.
 
-use prost::Message;
 use regex::Regex;
 
 use crate::error::{Error, Result};
 use crate::metagraph::{parse_tensor_name, MetaGraph};
-use crate::proto::{attr_value_type, GraphDef, NodeDef};
+use crate::proto::{attr_type, NodeDef};
 
 /// Rewrite the MetaGraph's GraphDef so every consumer of `tensor` reads it through a new
 /// StopGradient node named `node_name` instead. Returns the new tensor's name.
 /// `dtype` is the tensor's TF dtype code (the StopGradient's `T` attribute).
 pub fn insert_stop_gradient(meta: &mut MetaGraph, tensor: &str, node_name: &str, dtype: i32) -> Result<String> {
-    let mut gd = GraphDef::decode(meta.graph_def())
-        .map_err(|e| Error::bad_file(&meta.path, format!("cannot decode the GraphDef: {e}")))?;
+    let mut gd = meta.graph_def()?;
     let (src_op, src_idx) = parse_tensor_name(tensor);
     if !gd.node.iter().any(|n| n.name == src_op) {
         return Err(Error::NotFound(format!("--freeze-below {tensor}: no such operation in the graph")));
@@ -39,12 +37,12 @@ pub fn insert_stop_gradient(meta: &mut MetaGraph, tensor: &str, node_name: &str,
     }
     let input = if src_idx == 0 { src_op.to_string() } else { format!("{src_op}:{src_idx}") };
     let mut attr = std::collections::BTreeMap::new();
-    attr.insert("T".to_string(), attr_value_type(dtype));
+    attr.insert("T".to_string(), attr_type(dtype));
     gd.node.push(NodeDef { name: node_name.to_string(), op: "StopGradient".into(), input: vec![input], attr, ..Default::default() });
     if rewired == 0 {
         return Err(Error::Invalid(format!("--freeze-below {tensor}: nothing consumes this tensor, so a stop_gradient there freezes nothing")));
     }
-    meta.def.graph_def = Some(gd.encode_to_vec());
+    meta.set_graph_def(&gd);
     Ok(format!("{node_name}:0"))
 }
 

@@ -7,7 +7,31 @@ use std::path::{Path, PathBuf};
 use prost::Message;
 
 use crate::error::{Error, Result};
-use crate::proto::{collection_def::Kind, CollectionDef, GraphDef, MetaGraphDef, SaverDef, VariableDef};
+use crate::proto::{collection_def::Kind, meta_graph_def::MetaInfoDef, CollectionDef, GraphDef, SaverDef, VariableDef};
+use crate::proto::{AssetFileDef, SavedObjectGraph, SignatureDef};
+
+/// TF's MetaGraphDef with the GraphDef left as the bytes it was read as. Decoding and
+/// re-encoding a GraphDef does not give the same bytes: Python (upb) writes the keys of each
+/// NodeDef's `attr` map in its own order (`seed2` before `seed`), prost in sorted order. Kept
+/// raw, an unchanged `.meta` re-encodes byte for byte; [`MetaGraph::graph_def`] decodes it.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct MetaGraphDef {
+    #[prost(message, optional, tag = "1")]
+    pub meta_info_def: Option<MetaInfoDef>,
+    /// A serialized GraphDef.
+    #[prost(bytes = "vec", optional, tag = "2")]
+    pub graph_def: Option<Vec<u8>>,
+    #[prost(message, optional, tag = "3")]
+    pub saver_def: Option<SaverDef>,
+    #[prost(btree_map = "string, message", tag = "4")]
+    pub collection_def: std::collections::BTreeMap<String, CollectionDef>,
+    #[prost(btree_map = "string, message", tag = "5")]
+    pub signature_def: std::collections::BTreeMap<String, SignatureDef>,
+    #[prost(message, repeated, tag = "6")]
+    pub asset_file_def: Vec<AssetFileDef>,
+    #[prost(message, optional, tag = "7")]
+    pub object_graph_def: Option<SavedObjectGraph>,
+}
 
 /// A decoded `.meta` file.
 #[derive(Clone, Debug)]
@@ -50,7 +74,7 @@ impl MetaGraph {
         let def = MetaGraphDef::decode(bytes).map_err(|e| {
             Error::bad_file(path, format!("not a MetaGraphDef (.meta) file: {e}"))
         })?;
-        if def.graph_def.as_deref().map_or(true, |g| g.is_empty()) {
+        if def.graph_def.as_ref().map_or(true, |g| g.is_empty()) {
             return Err(Error::bad_file(path, "the MetaGraphDef holds no graph_def"));
         }
         Ok(MetaGraph { path: path.to_path_buf(), def })
@@ -60,13 +84,10 @@ impl MetaGraph {
     /// hints; when today's shape inference disagrees (graphs from old TF 1.x releases), TF
     /// refuses the whole graph, though nothing needs them.
     pub fn strip_output_shapes(&mut self) -> usize {
-        let Ok(mut g) = GraphDef::decode(self.graph_def()) else { return 0 }; // TF will report it
-        let mut n = 0;
-        for node in g.node.iter_mut() {
-            n += node.attr.remove("_output_shapes").is_some() as usize;
-        }
+        let Ok(mut g) = self.graph_def() else { return 0 }; // TF will report it
+        let n = g.node.iter_mut().map(|node| node.attr.remove("_output_shapes").is_some() as usize).sum();
         if n > 0 {
-            self.def.graph_def = Some(g.encode_to_vec());
+            self.set_graph_def(&g);
         }
         n
     }
@@ -75,8 +96,18 @@ impl MetaGraph {
         self.def.encode_to_vec()
     }
 
-    pub fn graph_def(&self) -> &[u8] {
+    /// The GraphDef as stored (what TF's importer takes).
+    pub fn graph_def_bytes(&self) -> &[u8] {
         self.def.graph_def.as_deref().unwrap_or(&[])
+    }
+
+    /// The GraphDef, decoded.
+    pub fn graph_def(&self) -> Result<GraphDef> {
+        GraphDef::decode(self.graph_def_bytes()).map_err(|e| Error::bad_file(&self.path, format!("cannot decode the GraphDef: {e}")))
+    }
+
+    pub fn set_graph_def(&mut self, g: &GraphDef) {
+        self.def.graph_def = Some(g.encode_to_vec());
     }
 
     pub fn saver_def(&self) -> Option<&SaverDef> {
@@ -187,6 +218,17 @@ mod tests {
         assert_eq!(parse_tensor_name("GradientDescent"), ("GradientDescent", 0));
         assert_eq!(op_name("^init"), "init");
         assert_eq!(op_name("x:y"), "x:y");
+    }
+
+    #[test]
+    fn every_fixture_re_encodes_byte_for_byte() {
+        for rel in ["tiny/tiny.ckpt.meta", "mnist_dnn/my_model_final.ckpt.meta", "conv_bn/convnet.ckpt.meta"] {
+            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel);
+            let bytes = std::fs::read(&p).unwrap();
+            let m = MetaGraph::decode(&bytes, &p).unwrap();
+            assert!(!m.graph_def().unwrap().node.is_empty(), "{rel}: the GraphDef decodes");
+            assert!(m.encode() == bytes, "{rel}: re-encoding must be lossless");
+        }
     }
 
     #[test]

@@ -28,13 +28,16 @@ pub struct SessionConfig {
 impl SessionConfig {
     fn options(&self) -> Result<SessionOptions> {
         let mut opts = SessionOptions::new();
-        let cfg = crate::proto::ConfigProto {
+        use crate::proto::{optimizer_options::GlobalJitLevel, ConfigProto, GraphOptions, OptimizerOptions};
+        let cfg = ConfigProto {
             intra_op_parallelism_threads: self.intra_op_threads,
             inter_op_parallelism_threads: self.inter_op_threads,
             allow_soft_placement: true,
-            graph_options: self.jit.then(|| crate::proto::GraphOptions {
-                optimizer_options: Some(crate::proto::OptimizerOptions { global_jit_level: 1 }),
+            graph_options: self.jit.then(|| GraphOptions {
+                optimizer_options: Some(OptimizerOptions { global_jit_level: GlobalJitLevel::On1 as i32, ..Default::default() }),
+                ..Default::default()
             }),
+            ..Default::default()
         };
         opts.set_config(&cfg.encode_to_vec())?;
         if let Some(t) = &self.target {
@@ -110,11 +113,11 @@ impl Model {
 /// shape inference rejects are dropped (from `meta` too) and the import retried.
 pub fn import_graph(graph: &mut Graph, meta: &mut MetaGraph) -> Result<()> {
     let refused = |path: &Path, s: tensorflow::Status| Error::bad_file(path, format!("TensorFlow cannot import the graph: {}", Error::from(s)));
-    match graph.import_graph_def(meta.graph_def(), &ImportGraphDefOptions::new()) {
+    match graph.import_graph_def(meta.graph_def_bytes(), &ImportGraphDefOptions::new()) {
         Ok(()) => Ok(()),
         Err(s) if s.to_string().contains("_output_shapes") && meta.strip_output_shapes() > 0 => {
             *graph = Graph::new();
-            graph.import_graph_def(meta.graph_def(), &ImportGraphDefOptions::new()).map_err(|s| refused(&meta.path, s))
+            graph.import_graph_def(meta.graph_def_bytes(), &ImportGraphDefOptions::new()).map_err(|s| refused(&meta.path, s))
         }
         Err(s) => Err(refused(&meta.path, s)),
     }

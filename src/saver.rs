@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 use crate::layers::Builder;
 use crate::metagraph::MetaGraph;
 use crate::model::Model;
-use crate::proto::{collection_def::Kind, BytesList, CollectionDef, SaverDef, StringList, VariableDef};
+use crate::proto::collection_def::{BytesList, Kind, NodeList};
+use crate::proto::{CollectionDef, OpDef, OpList, SaverDef, VariableDef};
 
 /// A variable to save or restore: its checkpoint key and its VariableV2 op.
 #[derive(Clone, Debug)]
@@ -112,7 +113,7 @@ pub fn saver_ops(b: &mut Builder, scope: &str, vars: &[SaveVar]) -> Result<Saver
         max_to_keep: 5,
         sharded: false,
         keep_checkpoint_every_n_hours: 10000.0,
-        version: 2,
+        version: crate::proto::saver_def::CheckpointFormatVersion::V2 as i32,
     })
 }
 
@@ -141,7 +142,7 @@ pub fn new_meta_graph(model: &Model, saver_def: SaverDef, new_vars: &[VariableDe
     add_vars("variables", new_vars);
     add_vars("trainable_variables", new_trainable);
     if let Some(op) = train_op {
-        let entry = meta.def.collection_def.entry("train_op".into()).or_insert(CollectionDef { kind: Some(Kind::NodeList(StringList::default())) });
+        let entry = meta.def.collection_def.entry("train_op".into()).or_insert(CollectionDef { kind: Some(Kind::NodeList(NodeList::default())) });
         if let Some(Kind::NodeList(l)) = &mut entry.kind {
             l.value.push(op.to_string());
         }
@@ -149,10 +150,10 @@ pub fn new_meta_graph(model: &Model, saver_def: SaverDef, new_vars: &[VariableDe
     let mut types: Vec<String> = model.graph.operation_iter().filter_map(|o| o.op_type().ok()).collect();
     types.sort();
     types.dedup();
-    let mut op_list = Vec::new();
+    let mut op_list = OpList::default();
     for t in types {
         let def = model.graph.get_op_def(&t)?;
-        prost::encoding::bytes::encode(1, &def, &mut op_list);
+        op_list.op.push(OpDef::decode(def.as_slice()).map_err(|e| Error::Tf(format!("TF wrote an OpDef we cannot decode: {e}")))?);
     }
     if let Some(info) = meta.def.meta_info_def.as_mut() {
         info.stripped_op_list = Some(op_list);
