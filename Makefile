@@ -52,7 +52,7 @@ demo: setup
 		--split test --fetch new_eval/accuracy:0 --fetch new_loss/loss:0 2>/dev/null
 
 test: setup
-	cargo test --release
+	cargo test --release --features test-hooks
 
 # tfreuse vs the Python TF1 loop on this machine (medians, ratios; bench-results/bench.json).
 bench: setup

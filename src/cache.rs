@@ -1,98 +1,15 @@
-//! Caching frozen layers: find the tensor below which nothing trains (the cut), compute it
-//! once for every split, and train the upper layers by feeding it, as the book does with
+//! Caching frozen layers: compute the cut (see [`crate::graph::cut`]) once for every split, in
+//! one contiguous buffer, and train the upper layers by feeding it, as the book does with
 //! `hidden2`.
 
-use std::collections::{HashMap, HashSet};
-
-use tensorflow::{DataType, Graph, Operation, Output, SessionRunArgs, Tensor};
+use tensorflow::{DataType, Graph, Output, SessionRunArgs, Tensor};
 
 use crate::data::{DataSet, Split};
 use crate::error::{Error, Result};
 use crate::model::Model;
 
-/// Ops whose output changes from run to run: a cut must have none of them upstream.
-const RANDOM_OPS: &[&str] = &[
-    "RandomUniform", "RandomUniformInt", "RandomStandardNormal", "TruncatedNormal", "Multinomial",
-    "RandomShuffle", "RandomGamma", "RandomPoisson", "RandomPoissonV2", "RandomCrop",
-];
-
-fn name(op: &Operation) -> String {
+fn name(op: &tensorflow::Operation) -> String {
     op.name().unwrap_or_default()
-}
-
-/// Why no cut could be found, or the cut.
-pub enum CutSearch {
-    Found(Output),
-    None(String),
-}
-
-/// The highest tensor between `x` and `loss` whose whole upstream holds no trained variable,
-/// no random op and no placeholder but `x`, when the loss depends on `x` only through it.
-pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<String>) -> CutSearch {
-    let anc: HashSet<String> = crate::freeze::upstream(&loss.operation, |_| false).iter().map(name).collect();
-    let x_name = name(&x.operation);
-    if !anc.contains(&x_name) {
-        return CutSearch::None(format!("the loss does not depend on {x_name}"));
-    }
-    // Ops on a path x -> loss.
-    let mut path = HashSet::new();
-    let mut stack = vec![x.operation.clone()];
-    while let Some(op) = stack.pop() {
-        let n = name(&op);
-        if !anc.contains(&n) || !path.insert(n) {
-            continue;
-        }
-        for i in 0..op.num_outputs() {
-            stack.extend(op.output_consumers(i).into_iter().map(|(c, _)| c));
-        }
-    }
-    let mut memo: HashMap<String, bool> = HashMap::new();
-    let mut frontier: Vec<Output> = Vec::new();
-    for op_name in &path {
-        let Some(op) = graph.operation_by_name(op_name).ok().flatten() else { continue };
-        if !clean(&op, &x_name, trained, &mut memo) {
-            continue;
-        }
-        for i in 0..op.num_outputs() {
-            let feeds_dirty = op
-                .output_consumers(i)
-                .iter()
-                .any(|(c, _)| path.contains(&name(c)) && !clean(c, &x_name, trained, &mut memo));
-            if feeds_dirty {
-                frontier.push(Output { operation: op.clone(), index: i as i32 });
-            }
-        }
-    }
-    match frontier.as_slice() {
-        [] => CutSearch::None("nothing between the input and the loss is frozen".into()),
-        [one] if name(&one.operation) == x_name => CutSearch::None("the first layer trains, so nothing below it is frozen".into()),
-        [one] => CutSearch::Found(one.clone()),
-        many => CutSearch::None(format!(
-            "the frozen part reaches the trained part through {} tensors ({}), not one",
-            many.len(),
-            many.iter().map(|o| format!("{}:{}", name(&o.operation), o.index)).collect::<Vec<_>>().join(", ")
-        )),
-    }
-}
-
-fn clean(op: &Operation, x_name: &str, trained: &HashSet<String>, memo: &mut HashMap<String, bool>) -> bool {
-    let n = name(op);
-    if let Some(&c) = memo.get(&n) {
-        return c;
-    }
-    let ty = op.op_type().unwrap_or_default();
-    let c = if n == x_name {
-        true
-    } else if ty == "VariableV2" || ty == "Variable" {
-        !trained.contains(&n)
-    } else if ty.starts_with("Placeholder") || RANDOM_OPS.contains(&ty.as_str()) || ty.starts_with("VarHandle") {
-        false
-    } else {
-        memo.insert(n.clone(), false); // cycles (none in a DAG) stay dirty
-        (0..op.num_inputs()).all(|i| clean(&op.input(i).0, x_name, trained, memo))
-    };
-    memo.insert(n, c);
-    c
 }
 
 /// Bytes a cache of `cut` for `data` would take, if its shape is known.
@@ -108,7 +25,7 @@ fn row_shape(graph: &Graph, cut: &Output) -> Result<Vec<usize>> {
         return Err(Error::Invalid(format!("cannot cache {}: dtype is not float32", name(&cut.operation))));
     }
     let shape = graph.tensor_shape(cut.clone())?;
-    let dims = crate::tensors::shape_dims(&shape).ok_or_else(|| Error::Invalid("cannot cache a tensor of unknown rank".into()))?;
+    let dims = crate::tf::tensors::shape_dims(&shape).ok_or_else(|| Error::Invalid("cannot cache a tensor of unknown rank".into()))?;
     dims.iter()
         .skip(1)
         .map(|&d| usize::try_from(d).ok())

@@ -1,5 +1,6 @@
-//! The library's error type. Every variant renders as one line that names the file or flag
-//! at fault and, where there is one, the fix.
+//! The library's error type. Every variant renders as one line that names the file or the
+//! argument at fault and, where there is one, the fix. Arguments are named by their role
+//! ("the branch tensor"); a front end maps roles to its own names (the CLI to its flags).
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,65 @@ pub enum Error {
     /// TensorFlow itself refused (import, session run, restore).
     #[error("TensorFlow: {0}")]
     Tf(String),
+    /// The value given for one argument is at fault (missing from the graph, out of range…).
+    #[error("{}{}: {msg}", role.describe(), value.as_ref().map(|v| format!(" {v}")).unwrap_or_default())]
+    Arg { role: Role, value: Option<String>, msg: String },
+}
+
+/// What an argument is for: how errors name it without knowing the front end's spelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Input,
+    Labels,
+    BranchFrom,
+    NewLayers,
+    Prefix,
+    Restore,
+    Trainable,
+    FreezeBelow,
+    LearningRate,
+    Clip,
+    TrainOp,
+    Loss,
+    Metric,
+    BatchSize,
+    Cache,
+    CacheLimit,
+    Resume,
+    Out,
+    Device,
+    Data,
+    Split,
+    Fetch,
+}
+
+impl Role {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Role::Input => "the input tensor",
+            Role::Labels => "the labels tensor",
+            Role::BranchFrom => "the branch tensor",
+            Role::NewLayers => "the new layers",
+            Role::Prefix => "the name prefix",
+            Role::Restore => "the restore pattern",
+            Role::Trainable => "the trainable pattern",
+            Role::FreezeBelow => "the freeze tensor",
+            Role::LearningRate => "the learning rate",
+            Role::Clip => "the clip value",
+            Role::TrainOp => "the training op",
+            Role::Loss => "the loss tensor",
+            Role::Metric => "the metric tensor",
+            Role::BatchSize => "the batch size",
+            Role::Cache => "the frozen-layer cache",
+            Role::CacheLimit => "the cache size limit",
+            Role::Resume => "the checkpoint to resume from",
+            Role::Out => "the output prefix",
+            Role::Device => "the device",
+            Role::Data => "the data set",
+            Role::Split => "the split",
+            Role::Fetch => "the fetched tensor",
+        }
+    }
 }
 
 impl Error {
@@ -38,10 +98,38 @@ impl Error {
         Error::BadFile { path: path.as_ref().to_path_buf(), msg: msg.into() }
     }
 
+    /// An argument's value at fault: `role`, the value as given (if any), what is wrong.
+    pub fn arg(role: Role, value: Option<&str>, msg: impl Into<String>) -> Self {
+        Error::Arg { role, value: value.map(str::to_string), msg: msg.into() }
+    }
+
+    /// This error about the argument in `role`: a lookup failure (no such tensor…) reported
+    /// against the argument that named it.
+    pub fn for_arg(self, role: Role) -> Self {
+        match self {
+            Error::NotFound(m) | Error::Invalid(m) => Error::Arg { role, value: None, msg: m },
+            other => other,
+        }
+    }
+
+    /// The same error with `ctx` in front of its message, and the same exit code.
+    pub fn context(self, ctx: impl std::fmt::Display) -> Self {
+        match self {
+            Error::TfLibrary(m) => Error::TfLibrary(format!("{ctx}: {m}")),
+            Error::Io { path, source } => Error::BadFile { path, msg: format!("{ctx}: {source}") },
+            Error::BadFile { path, msg } => Error::BadFile { path, msg: format!("{ctx}: {msg}") },
+            Error::NotFound(m) => Error::NotFound(format!("{ctx}: {m}")),
+            Error::Invalid(m) => Error::Invalid(format!("{ctx}: {m}")),
+            Error::Diverged(m) => Error::Diverged(format!("{ctx}: {m}")),
+            Error::Tf(m) => Error::Tf(format!("{ctx}: {m}")),
+            Error::Arg { role, value, msg } => Error::Arg { role, value, msg: format!("{ctx}: {msg}") },
+        }
+    }
+
     /// Documented process exit code for this kind of failure (see README).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Invalid(_) | Error::NotFound(_) => 2,
+            Error::Invalid(_) | Error::NotFound(_) | Error::Arg { .. } => 2,
             Error::Io { .. } | Error::BadFile { .. } => 3,
             Error::TfLibrary(_) => 4,
             Error::Tf(_) => 5,

@@ -2,9 +2,9 @@
 //! `accuracy.eval(feed_dict={X: X_test, y: y_test})` does.
 
 use crate::data::Split;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 use crate::model::Model;
-use crate::tensors::{dtype_name, DynArray};
+use crate::tf::tensors::{dtype_name, DynArray};
 use tensorflow::Output;
 
 /// Which tensors to feed and fetch.
@@ -52,17 +52,14 @@ pub fn evaluate_outputs(model: &Model, split: &Split, x_out: &Output, y_out: &Ou
         split.copy_rows(start, end, &mut xt);
         let y = DynArray::I64(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[end - start]), split.y[start..end].to_vec()).expect("1-d"))
             .cast(y_dtype)?;
-        let xt = crate::tensors::DynTensor::F32(xt);
+        let xt = crate::tf::tensors::DynTensor::F32(xt);
         let yt = y.to_tensor();
         let values = model.run(&[(x_out.clone(), &xt), (y_out.clone(), &yt)], fetches, &[])?;
         for (i, v) in values.iter().enumerate() {
             if !v.shape().is_empty() {
-                return Err(Error::Invalid(format!(
-                    "--fetch {}:{}: eval averages scalars but this tensor has shape {:?}; use `tfreuse run` for tensors",
-                    fetches[i].operation.name().unwrap_or_default(),
-                    fetches[i].index,
-                    v.shape()
-                )));
+                let name = crate::tf::output_name(&fetches[i]);
+                let msg = format!("eval averages scalars but this tensor has shape {:?}; use `tfreuse run` for tensors", v.shape());
+                return Err(Error::arg(Role::Fetch, Some(&name), msg));
             }
             sums[i] += v.to_f64()[0] * (end - start) as f64;
         }

@@ -2,26 +2,37 @@
 //! through the C API.
 //!
 //! The library does the work; the `tfreuse` binary is a thin command-line layer over it.
-//! Start with [`model::Model::load`], which imports a `.meta` like
-//! `tf.train.import_meta_graph` and restores a checkpoint like `Saver.restore`.
+//! Modules by idea, each using only those listed before it:
+//!
+//! - [`error`], [`suggest`], [`atomic`] (crash-safe writes), [`proto`] (TF's messages);
+//! - [`tf`]: the runtime — loading libtensorflow, sessions, tensors, names;
+//! - [`model`]: where a model comes from — `.meta` + checkpoint, import, restore, inspect, save;
+//! - [`graph`]: ops on an imported graph — variables, layers, heads, optimizers, saver ops,
+//!   freezing, the cut; never a session;
+//! - [`data`]: data sets; [`cache`]: frozen layers computed once; [`eval`]: metrics;
+//! - [`events`]: what long operations report, and sinks for it;
+//! - [`train`]: transfer training in stages, the loop, resuming.
+//!
+//! Start with [`Model::load`], which imports a `.meta` like `tf.train.import_meta_graph`, or
+//! [`train::prepare`] for transfer training.
 
+pub mod atomic;
 pub mod cache;
-pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod eval;
-pub mod freeze;
-pub mod fsutil;
-pub mod inspect;
-pub mod layers;
-pub mod metagraph;
+pub mod events;
+pub mod graph;
 pub mod model;
-pub mod npy;
 pub mod proto;
-pub mod saver;
 pub mod suggest;
-pub mod tensors;
-pub mod tflib;
+pub mod tf;
 pub mod train;
 
-pub use error::{Error, Result};
+pub use data::DataSet;
+pub use error::{Error, Result, Role};
+pub use events::{Event, EventSink};
+pub use graph::{Var, VarKind};
+pub use model::{MetaGraph, Model};
+pub use tf::SessionConfig;
+pub use train::{Prepared, TransferSpec};

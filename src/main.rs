@@ -10,7 +10,7 @@ fn main() {
     if let Err(err) = cli::exec(args) {
         let code = err.downcast_ref::<tfreuse::Error>().map_or(1, |e| e.exit_code());
         // Library errors already carry their cause in one line.
-        eprintln!("tfreuse: error: {err}");
+        eprintln!("tfreuse: error: {}", cli::render(&err));
         std::process::exit(code);
     }
 }

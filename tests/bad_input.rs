@@ -123,10 +123,10 @@ fn corrupted_checkpoint_files() {
 fn edited_meta(dir: &Path, edit: impl FnOnce(&mut tfreuse::proto::GraphDef)) -> PathBuf {
     copy_dir(&root().join("fixtures/tiny"), dir);
     let p = dir.join("tiny.ckpt.meta");
-    let mut m = tfreuse::metagraph::MetaGraph::read(&p).unwrap();
-    let mut g = tfreuse::proto::GraphDef::decode(m.graph_def()).unwrap();
+    let mut m = tfreuse::MetaGraph::read(&p).unwrap();
+    let mut g = m.graph_def().unwrap();
     edit(&mut g);
-    m.def.graph_def = Some(g.encode_to_vec());
+    m.set_graph_def(&g);
     std::fs::write(&p, m.encode()).unwrap();
     p
 }
@@ -142,7 +142,7 @@ fn unknown_ops_and_stale_shape_attributes() {
     assert!(err.contains("ReluFromTheFuture"), "{err}");
     let meta = edited_meta(&tmp.path().join("attr"), |g| {
         let n = g.node.iter_mut().find(|n| n.op == "MatMul").unwrap();
-        n.attr.insert("attribute_nobody_knows".into(), vec![0x18, 0x01]); // AttrValue{i: 1}
+        n.attr.insert("attribute_nobody_knows".into(), attr(&[0x18, 0x01])); // AttrValue{i: 1}
     });
     // TF ignores attributes its op definitions lack (a newer producer); so does tfreuse,
     // quietly.
@@ -153,11 +153,15 @@ fn unknown_ops_and_stale_shape_attributes() {
     // inference must not stop a graph from loading.
     let meta = edited_meta(&tmp.path().join("shapes"), |g| {
         for n in g.node.iter_mut() {
-            n.attr.insert("_output_shapes".into(), stale_shapes());
+            n.attr.insert("_output_shapes".into(), attr(&stale_shapes()));
         }
     });
     let out = ok(&["eval", "--meta", meta.to_str().unwrap(), "--data", &data, "--split", "all"]);
     assert!(out.contains("eval/accuracy:0"), "{out}");
+}
+
+fn attr(bytes: &[u8]) -> tfreuse::proto::AttrValue {
+    tfreuse::proto::AttrValue::decode(bytes).unwrap()
 }
 
 /// AttrValue{list: {shape: [[7, 99, 3]]}}.
@@ -203,7 +207,7 @@ fn corrupted_data_files() {
     let tiny_meta = fixture("tiny/tiny.ckpt.meta");
     let write_arrays = |name: &str, x: ndarray::ArrayD<f32>, y: ndarray::ArrayD<i64>| -> String {
         let p = tmp.path().join(name);
-        tfreuse::npy::write_npz(&p, &[("x".into(), tfreuse::tensors::DynArray::F32(x)), ("y".into(), tfreuse::tensors::DynArray::I64(y))]).unwrap();
+        tfreuse::data::npy::write_npz(&p, &[("x".into(), tfreuse::tf::tensors::DynArray::F32(x)), ("y".into(), tfreuse::tf::tensors::DynArray::I64(y))]).unwrap();
         format!("npz:{}", p.display())
     };
     let arr = |shape: &[usize], v: Vec<f32>| ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v).unwrap();

@@ -21,13 +21,13 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn metagraph_corpus() {
     for (name, data) in corpus("metagraph") {
-        if let Ok(mut m) = tfreuse::metagraph::MetaGraph::decode(&data, Path::new(&name)) {
+        if let Ok(mut m) = tfreuse::MetaGraph::decode(&data, Path::new(&name)) {
             let _ = m.variables();
             let keys: Vec<String> = m.def.collection_def.keys().cloned().collect();
             for k in keys {
                 let _ = m.collection_value(&k);
             }
-            assert!(tfreuse::metagraph::MetaGraph::decode(&m.encode(), Path::new(&name)).is_ok(), "{name}");
+            assert!(tfreuse::MetaGraph::decode(&m.encode(), Path::new(&name)).is_ok(), "{name}");
             m.strip_output_shapes();
         }
     }
@@ -35,7 +35,7 @@ fn metagraph_corpus() {
 
 #[test]
 fn checkpoint_state_corpus() {
-    use tfreuse::checkpoint::CheckpointState;
+    use tfreuse::model::checkpoint::CheckpointState;
     for (name, data) in corpus("checkpoint_state") {
         if let Ok(text) = std::str::from_utf8(&data) {
             if let Ok(st) = CheckpointState::parse(text, Path::new(&name)) {
@@ -62,7 +62,7 @@ fn idx_corpus() {
 fn npz_corpus() {
     for (name, data) in corpus("npz") {
         let p = Path::new(&name);
-        if let Ok(npz) = tfreuse::npy::Npz::new(std::io::Cursor::new(data), p) {
+        if let Ok(npz) = tfreuse::data::npy::Npz::new(std::io::Cursor::new(data), p) {
             let _ = tfreuse::data::npz_dataset(npz, p);
         }
     }

@@ -4,7 +4,7 @@ use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(mut m) = tfreuse::metagraph::MetaGraph::decode(data, Path::new("fuzz.meta")) {
+    if let Ok(mut m) = tfreuse::MetaGraph::decode(data, Path::new("fuzz.meta")) {
         let _ = m.variables();
         for k in m.def.collection_def.keys().cloned().collect::<Vec<_>>() {
             let _ = m.collection_value(&k);
@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = m.saver_def();
         let again = m.encode();
-        assert!(tfreuse::metagraph::MetaGraph::decode(&again, Path::new("fuzz.meta")).is_ok());
+        assert!(tfreuse::MetaGraph::decode(&again, Path::new("fuzz.meta")).is_ok());
         m.strip_output_shapes();
     }
 });

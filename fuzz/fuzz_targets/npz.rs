@@ -5,7 +5,7 @@ use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
     let p = Path::new("fuzz.npz");
-    if let Ok(npz) = tfreuse::npy::Npz::new(std::io::Cursor::new(data.to_vec()), p) {
+    if let Ok(npz) = tfreuse::data::npy::Npz::new(std::io::Cursor::new(data.to_vec()), p) {
         let _ = tfreuse::data::npz_dataset(npz, p);
     }
 });

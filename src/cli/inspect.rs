@@ -1,7 +1,7 @@
 //! `tfreuse inspect`: print what a .meta and its checkpoint hold.
 
-use tfreuse::inspect::{report, Report};
-use tfreuse::model::Model;
+use tfreuse::model::inspect::{report, Report};
+use tfreuse::Model;
 
 use super::{warn, Global, ModelArgs};
 
@@ -23,7 +23,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let ckpt = if args.no_checkpoint {
         None
     } else {
-        Some(tfreuse::checkpoint::resolve(args.model.checkpoint.as_deref(), &args.model.meta)?)
+        Some(tfreuse::model::checkpoint::resolve(args.model.checkpoint.as_deref(), &args.model.meta)?)
     };
     let rep = report(&model, ckpt.as_ref())?;
     if args.json {

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use tfreuse::model::{Model, SessionConfig};
-use tfreuse::tflib::{self, LoadOptions};
+use tfreuse::tf::runtime::{self as tflib, LoadOptions};
+use tfreuse::{Model, Role, SessionConfig};
 
 mod eval;
 mod inspect;
@@ -91,10 +91,49 @@ impl ModelArgs {
     pub fn load_restored(&self, g: &Global) -> anyhow::Result<Model> {
         g.load_tf()?;
         let model = Model::load(&self.meta, &g.session_config())?;
-        let ckpt = tfreuse::checkpoint::resolve(self.checkpoint.as_deref(), &self.meta)?;
+        let ckpt = tfreuse::model::checkpoint::resolve(self.checkpoint.as_deref(), &self.meta)?;
         warn(ckpt.warning.as_deref());
         model.restore(&ckpt.prefix)?;
         Ok(model)
+    }
+}
+
+/// The flag that gives an argument of `role`.
+pub fn flag(role: Role) -> &'static str {
+    match role {
+        Role::Input => "--input",
+        Role::Labels => "--labels",
+        Role::BranchFrom => "--branch-from",
+        Role::NewLayers => "--new-layers",
+        Role::Prefix => "--prefix",
+        Role::Restore => "--restore",
+        Role::Trainable => "--trainable",
+        Role::FreezeBelow => "--freeze-below",
+        Role::LearningRate => "--lr",
+        Role::Clip => "--clip",
+        Role::TrainOp => "--train-op",
+        Role::Loss => "--loss",
+        Role::Metric => "--metric",
+        Role::BatchSize => "--batch-size",
+        Role::Cache => "--cache-frozen",
+        Role::CacheLimit => "--cache-max-mb",
+        Role::Resume => "--resume",
+        Role::Out => "--out",
+        Role::Device => "--device",
+        Role::Data => "--data",
+        Role::Split => "--split",
+        Role::Fetch => "--fetch",
+    }
+}
+
+/// One line for an error: library errors about an argument name its flag.
+pub fn render(err: &anyhow::Error) -> String {
+    match err.downcast_ref::<tfreuse::Error>() {
+        Some(tfreuse::Error::Arg { role, value, msg }) => match value {
+            Some(v) => format!("{} {v}: {msg}", flag(*role)),
+            None => format!("{}: {msg}", flag(*role)),
+        },
+        _ => err.to_string(),
     }
 }
 

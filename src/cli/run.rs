@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use tfreuse::tensors::{dtype_name, summary, DynArray};
+use tfreuse::tf::tensors::{dtype_name, summary, DynArray};
 use tfreuse::Error;
 
 use super::{Global, ModelArgs};
@@ -41,7 +41,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         let (name, file) = f
             .split_once('=')
             .ok_or_else(|| Error::Invalid(format!("--feed {f:?}: expected TENSOR=FILE.npy")))?;
-        feed_arrays.push((name.to_string(), tfreuse::npy::read_npy(&PathBuf::from(file))?));
+        feed_arrays.push((name.to_string(), tfreuse::data::npy::read_npy(&PathBuf::from(file))?));
     }
     if let Some(spec) = &args.data {
         let data = tfreuse::data::load(spec)?;
@@ -80,14 +80,14 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     if let Some(out) = &args.out {
         let named: Vec<(String, DynArray)> = args.fetches.iter().cloned().zip(values).collect();
-        tfreuse::npy::write_npz(out, &named)?;
+        tfreuse::data::npy::write_npz(out, &named)?;
         eprintln!("saved {} array(s) to {}", named.len(), out.display());
     }
     Ok(())
 }
 
 fn check_writable(out: &std::path::Path) -> tfreuse::Result<()> {
-    let dir = tfreuse::fsutil::parent_dir(out);
+    let dir = tfreuse::atomic::parent_dir(out);
     if !dir.is_dir() {
         return Err(Error::Invalid(format!("--out {}: directory {} does not exist", out.display(), dir.display())));
     }

@@ -1,11 +1,14 @@
 //! `tfreuse train`: every transfer recipe of the book from one command.
 
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tfreuse::layers::parse_layers;
-use tfreuse::train::{check_labels, prepare, Event, Optimizer, Outcome, Progress, TransferSpec};
+use tfreuse::events::{Event, EventSink, JsonLines, SetupReport, Tee};
+use tfreuse::graph::layers::parse_layers;
+use tfreuse::model::checkpoint::{index_path, meta_prefix, resolve};
+use tfreuse::train::run::{run, Ended, Job};
+use tfreuse::train::{check_labels, Optimizer, TransferSpec};
 use tfreuse::Error;
 
 use super::{warn, Global, ModelArgs};
@@ -119,7 +122,7 @@ impl Args {
         s.freeze_below = self.freeze_below.clone();
         s.optimizer = self.optimizer.as_deref().map(|o| match o {
             "momentum" => Optimizer::Momentum { momentum: self.momentum },
-            "adam" => Optimizer::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+            "adam" => Optimizer::adam(),
             _ => Optimizer::Sgd,
         });
         s.lr = self.lr;
@@ -138,15 +141,16 @@ impl Args {
     }
 }
 
-fn check_out(out: &std::path::Path, force: bool, model: &ModelArgs) -> tfreuse::Result<()> {
-    use tfreuse::checkpoint::index_path;
+/// `--out` must not be the source checkpoint (under any spelling), must not exist unless
+/// `--force`, and must be in a writable directory: checked before any work.
+fn check_out(out: &Path, force: bool, model: &ModelArgs) -> tfreuse::Result<()> {
     let index = index_path(out);
     // The source: the .meta's own prefix and the checkpoint it would restore.
-    let mut sources: Vec<PathBuf> = tfreuse::checkpoint::meta_prefix(&model.meta).iter().map(|p| index_path(p)).collect();
-    if let Ok(r) = tfreuse::checkpoint::resolve(model.checkpoint.as_deref(), &model.meta) {
+    let mut sources: Vec<PathBuf> = meta_prefix(&model.meta).iter().map(|p| index_path(p)).collect();
+    if let Ok(r) = resolve(model.checkpoint.as_deref(), &model.meta) {
         sources.push(index_path(&r.prefix));
     }
-    let same = |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize()) {
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     };
@@ -156,9 +160,9 @@ fn check_out(out: &std::path::Path, force: bool, model: &ModelArgs) -> tfreuse::
     if index.exists() && !force {
         return Err(Error::Invalid(format!("--out {}: a checkpoint exists there; pass --force to replace it", out.display())));
     }
-    let mut probe = tfreuse::fsutil::parent_dir(out);
+    let mut probe = tfreuse::atomic::parent_dir(out);
     while !probe.exists() {
-        probe = probe.parent().unwrap_or(std::path::Path::new("."));
+        probe = probe.parent().unwrap_or(Path::new("."));
     }
     let md = std::fs::metadata(probe).map_err(|e| Error::io(probe, e))?;
     if md.permissions().readonly() || !md.is_dir() {
@@ -167,32 +171,7 @@ fn check_out(out: &std::path::Path, force: bool, model: &ModelArgs) -> tfreuse::
     Ok(())
 }
 
-/// Where an interrupted run saves: beside --out, else in the current directory.
-fn resume_prefix(out: Option<&std::path::Path>) -> PathBuf {
-    match out {
-        Some(o) => PathBuf::from(format!("{}-interrupted", o.display())),
-        None => PathBuf::from("tfreuse-interrupted.ckpt"),
-    }
-}
-
-fn sidecar_path(prefix: &std::path::Path) -> PathBuf {
-    PathBuf::from(format!("{}.resume.json", prefix.display()))
-}
-
-fn read_progress(prefix: &std::path::Path, spec: &TransferSpec) -> tfreuse::Result<Progress> {
-    let path = sidecar_path(prefix);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::bad_file(&path, format!("not a resume file: {e}")))?;
-    if v["fingerprint"].as_str() != Some(spec.fingerprint().as_str()) {
-        return Err(Error::Invalid(format!(
-            "--resume {}: the flags differ from the interrupted run's; resume with the same flags",
-            prefix.display()
-        )));
-    }
-    serde_json::from_value(v["progress"].clone()).map_err(|e| Error::bad_file(&path, format!("bad progress record: {e}")))
-}
-
-fn print_setup(r: &tfreuse::train::SetupReport) {
+fn print_setup(r: &SetupReport, caching: bool) {
     for w in &r.warnings {
         warn(Some(w));
     }
@@ -205,6 +184,102 @@ fn print_setup(r: &tfreuse::train::SetupReport) {
     if !r.frozen.is_empty() {
         eprintln!("not trained (frozen, or not on the path to the loss): {}", r.frozen.join(", "));
     }
+    if let (Some(cut), false) = (&r.cut, caching) {
+        eprintln!("hint: nothing below {cut} trains; --cache-frozen would compute it once and train faster");
+    }
+}
+
+/// What the user sees: the setup, a progress bar on a terminal (plain epoch lines
+/// otherwise), the test result, the save.
+struct Console {
+    tty: bool,
+    caching: bool,
+    metric: String,
+    bar: Option<ProgressBar>,
+}
+
+impl Console {
+    fn bar(&mut self, len: usize, template: &str) -> &ProgressBar {
+        self.bar.get_or_insert_with(|| {
+            let b = ProgressBar::new(len as u64);
+            b.set_style(ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "));
+            b
+        })
+    }
+
+    fn clear(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl EventSink for Console {
+    fn event(&mut self, e: &Event) -> tfreuse::Result<()> {
+        match e {
+            Event::Setup(r) => {
+                self.metric = r.metric.clone().unwrap_or_else(|| "metric".into());
+                print_setup(r, self.caching);
+            }
+            Event::CacheProgress { split, done, total } if self.tty => {
+                let b = self.bar(*total, "caching {msg} [{bar:30}] {pos}/{len}");
+                b.set_length(*total as u64);
+                b.set_position(*done as u64);
+                b.set_message(split.clone());
+            }
+            Event::Cached { tensor, megabytes, seconds } => {
+                self.clear();
+                eprintln!("cached {tensor} for every split: {megabytes:.1} MB in {seconds:.2}s");
+            }
+            Event::Step { epoch, step, steps, loss } if self.tty => {
+                let b = self.bar(*steps, "epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} loss {msg}");
+                b.set_prefix(epoch.to_string());
+                b.set_position(*step as u64);
+                if *step % 10 == 0 || step == steps {
+                    b.set_message(format!("{loss:.4}"));
+                }
+            }
+            Event::Epoch { epoch, train_loss, metric, seconds, .. } => {
+                self.clear();
+                let m = metric.map_or(String::new(), |m| format!("  validation {} {m:.4}", self.metric));
+                eprintln!("epoch {epoch:>3}  train loss {train_loss:.4}{m}  {seconds:.2}s");
+            }
+            Event::Test { loss, metric, examples } => {
+                let m = metric.map_or(String::new(), |m| format!(", {} {m:.4}", self.metric));
+                println!("test: loss {loss:.4}{m} ({examples} examples)");
+            }
+            Event::SaveStep { step } => {
+                if *step == 0 {
+                    self.clear();
+                }
+                test_hooks::save_step(*step)
+            }
+            Event::Saved { prefix, files } => eprintln!("saved {} (+ {files} files)", prefix.display()),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> tfreuse::Result<()> {
+        self.clear();
+        Ok(())
+    }
+}
+
+/// With the `test-hooks` feature, `TFREUSE_TEST_SAVE_PAUSE_MS` makes every step of a save
+/// announce itself on stderr (`save step N`) and pause, so a test can kill the process at
+/// every point of a save. Without the feature, nothing.
+mod test_hooks {
+    #[cfg(feature = "test-hooks")]
+    pub fn save_step(step: usize) {
+        if let Some(ms) = std::env::var("TFREUSE_TEST_SAVE_PAUSE_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+            eprintln!("save step {step}");
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+    }
+
+    #[cfg(not(feature = "test-hooks"))]
+    pub fn save_step(_: usize) {}
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
@@ -221,133 +296,26 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         return Err(Error::Invalid(format!("--batch-size {} is larger than the {n_train} training examples", args.batch_size)).into());
     }
     g.load_tf()?;
-    let mut prepared = prepare(&spec, classes)?;
-    print_setup(&prepared.report);
-    let tty = std::io::stderr().is_terminal();
-    let cached = if args.cache_frozen {
-        let t0 = std::time::Instant::now();
-        let bar = tty.then(|| ProgressBar::new(0));
-        let d = prepared.use_cache(&data, args.cache_max_mb << 20, 1000, &mut |split, done, n| {
-            if let Some(b) = &bar {
-                b.set_length(n as u64);
-                b.set_position(done as u64);
-                b.set_message(split.to_string());
-            }
-        })?;
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
-        let mb = d.splits.values().map(|s| s.x.bytes()).sum::<usize>() as f64 / (1 << 20) as f64;
-        eprintln!("cached {} for every split: {mb:.1} MB in {:.2}s", tfreuse::train::output_name(&prepared.feed), t0.elapsed().as_secs_f64());
-        Some(d)
-    } else {
-        if let Ok(cut) = &prepared.cut {
-            eprintln!("hint: nothing below {} trains; --cache-frozen would compute it once and train faster", tfreuse::train::output_name(cut));
-        }
-        None
-    };
-    let data = cached.as_ref().unwrap_or(&data);
-    let train = data.training_split()?;
-    let validation = data.splits.get("validation");
-    let metric_name = prepared.report.metric.clone().unwrap_or_else(|| "metric".into());
-    let mut json = match &args.json {
-        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| Error::io(p, e))?)),
-        None => None,
-    };
-    let mut bar: Option<ProgressBar> = None;
-    let mut on_event = |e: &Event| {
-        match e {
-            Event::Step { epoch, step, steps, loss } if tty => {
-                let b = bar.get_or_insert_with(|| {
-                    let b = ProgressBar::new(*steps as u64);
-                    b.set_style(ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} loss {msg}").unwrap().progress_chars("=> "));
-                    b
-                });
-                b.set_prefix(epoch.to_string());
-                b.set_position(*step as u64);
-                if *step % 10 == 0 || step == steps {
-                    b.set_message(format!("{loss:.4}"));
-                }
-            }
-            Event::Step { .. } => {}
-            Event::FirstStep { .. } => {
-                if let Some(j) = json.as_mut() {
-                    let _ = writeln!(j, "{}", serde_json::to_string(e).unwrap_or_default());
-                }
-            }
-            Event::Epoch { epoch, train_loss, metric, seconds, .. } => {
-                if let Some(b) = bar.take() {
-                    b.finish_and_clear();
-                }
-                let m = metric.map_or(String::new(), |m| format!("  validation {metric_name} {m:.4}"));
-                eprintln!("epoch {epoch:>3}  train loss {train_loss:.4}{m}  {seconds:.2}s");
-                if let Some(j) = json.as_mut() {
-                    let _ = writeln!(j, "{}", serde_json::to_string(e).unwrap_or_default());
-                }
-            }
-        }
-    };
-    let start = match &args.resume {
-        Some(p) => read_progress(p, &spec)?,
-        None => Progress::default(),
-    };
-    // Ctrl-C / SIGTERM: finish the current step, then save a resumable checkpoint.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone()).map_err(|e| Error::Invalid(format!("cannot handle signals: {e}")))?;
+    let job = Job { spec, cache_max_bytes: args.cache_frozen.then_some(args.cache_max_mb << 20), out: args.out.clone(), save_on_nan: args.save_on_nan };
+    let mut console = Console { tty: std::io::stderr().is_terminal(), caching: args.cache_frozen, metric: "metric".into(), bar: None };
+    let mut json = args.json.as_deref().map(JsonLines::create).transpose()?;
+    let mut sinks: Vec<&mut dyn EventSink> = vec![&mut console];
+    if let Some(j) = json.as_mut() {
+        sinks.push(j);
     }
-    let outcome = prepared.train(&spec, train, validation, start, &stop, &mut on_event)?;
-    if let Some(b) = bar.take() {
-        b.finish_and_clear();
-    }
-    match outcome {
-        Outcome::Finished(_) => {}
-        Outcome::Interrupted(progress) => {
-            let prefix = resume_prefix(args.out.as_deref());
-            prepared.save(&prefix)?;
-            let sidecar = sidecar_path(&prefix);
-            let state = serde_json::json!({"fingerprint": spec.fingerprint(), "progress": progress});
-            tfreuse::fsutil::write_bytes_atomic(&sidecar, serde_json::to_string_pretty(&state)?.as_bytes())?;
+    let stop = tfreuse::train::interrupt::stop_on_signals()?;
+    let ended = run(&job, &data, classes, &stop, &mut Tee(sinks));
+    match ended? {
+        Ended::Finished => Ok(()),
+        Ended::Interrupted { progress, saved_to } => {
             eprintln!(
                 "interrupted at epoch {} step {}: saved a resumable checkpoint to {}; continue with the same flags plus --resume {}",
                 progress.epoch + 1,
                 progress.step,
-                prefix.display(),
-                prefix.display()
+                saved_to.display(),
+                saved_to.display()
             );
-            if let Some(j) = json.as_mut() {
-                let _ = j.flush(); // exit() skips destructors
-            }
             std::process::exit(130);
         }
-        Outcome::Diverged { epoch, step, loss } => {
-            let saved = match (&args.out, args.save_on_nan) {
-                (Some(out), true) => {
-                    prepared.save(out)?;
-                    format!("; saved the model as it is to {} (--save-on-nan)", out.display())
-                }
-                _ => "; nothing saved (--save-on-nan saves anyway)".to_string(),
-            };
-            anyhow::bail!(Error::Diverged(format!(
-                "the loss became {loss} at epoch {epoch} step {step}; try a smaller --lr or --clip{saved}"
-            )));
-        }
     }
-    if let Ok(test) = data.split("test") {
-        let v = prepared.evaluate(test)?;
-        let metric = v.get(1).map_or(String::new(), |m| format!(", {metric_name} {m:.4}"));
-        println!("test: loss {:.4}{metric} ({} examples)", v[0], test.len());
-        if let Some(j) = json.as_mut() {
-            let _ = writeln!(j, "{}", serde_json::json!({"event": "test", "loss": v[0], "metric": v.get(1)}));
-        }
-    }
-    if let Some(j) = json.as_mut() {
-        j.flush().map_err(|e| Error::io(args.json.as_ref().unwrap(), e))?;
-    }
-    if let Some(out) = &args.out {
-        eprintln!("saving {} …", out.display());
-        let files = prepared.save(out)?;
-        eprintln!("saved {} (+ {} files)", out.display(), files.len());
-    }
-    Ok(())
 }

@@ -8,7 +8,7 @@ use ndarray::ArrayD;
 use ndarray_npy::{NpzWriter, ReadNpyError, ReadNpyExt};
 
 use crate::error::{Error, Result};
-use crate::tensors::DynArray;
+use crate::tf::tensors::DynArray;
 
 const UNSUPPORTED: &str =
     "unsupported array dtype (use float32/64, int8/16/32/64, uint8/16 or bool)";
@@ -149,7 +149,7 @@ impl<R: Read + Seek> Npz<R> {
 
 /// Write named arrays as an uncompressed `.npz` (numpy.savez), atomically.
 pub fn write_npz(path: &Path, arrays: &[(String, DynArray)]) -> Result<()> {
-    crate::fsutil::write_atomic(path, |file| {
+    crate::atomic::write_atomic(path, |file| {
         let mut w = NpzWriter::new(BufWriter::new(file));
         for (name, a) in arrays {
             let r = match a {

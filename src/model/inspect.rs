@@ -6,11 +6,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::checkpoint::{self, Resolved};
 use crate::error::Result;
-use crate::metagraph::CollectionValue;
+use crate::graph::VarKind;
+use crate::model::checkpoint::{self, Resolved};
+use crate::model::metagraph::CollectionValue;
 use crate::model::Model;
-use crate::tensors::{dtype_name, shape_dims, shape_string};
+use crate::tf::op_name;
+use crate::tf::tensors::{dtype_name, shape_dims, shape_string};
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -82,7 +84,7 @@ pub fn report(model: &Model, ckpt: Option<&Resolved>) -> Result<Report> {
                 shape: op.get_attr_shape("shape").map(|s| shape_string(&s)).unwrap_or_else(|_| "<unknown>".into()),
                 has_default: ty == "PlaceholderWithDefault",
             }),
-            "VariableV2" | "Variable" | "VarHandleOp" => {
+            t if VarKind::of_op_type(t).is_some() => {
                 let dtype = op.get_attr_type("dtype").map(dtype_name).unwrap_or_default();
                 let shape = op
                     .get_attr_shape("shape")
@@ -99,8 +101,9 @@ pub fn report(model: &Model, ckpt: Option<&Resolved>) -> Result<Report> {
         .variables()?
         .into_iter()
         .map(|v| {
-            let (dtype, shape) = var_shapes.get(&v.name).cloned().unwrap_or_default();
-            Variable { name: v.name, dtype, shape, trainable: v.trainable }
+            let name = op_name(&v.variable_name).to_string();
+            let (dtype, shape) = var_shapes.get(&name).cloned().unwrap_or_default();
+            Variable { name, dtype, shape, trainable: v.trainable }
         })
         .collect::<Vec<_>>();
     let collections = model

@@ -1,11 +1,14 @@
-//! Freezing layers: a StopGradient at a tensor (`tf.stop_gradient`), and choosing which
-//! variables a training op may update (`minimize(var_list=...)`) by regex.
+//! Freezing layers: a StopGradient at a tensor (`tf.stop_gradient`) rewired into the GraphDef
+//! before import, choosing which variables a training op may update (`minimize(var_list=...)`)
+//! by regex, and which variables a loss can reach at all.
 
 use regex::Regex;
 
-use crate::error::{Error, Result};
-use crate::metagraph::{parse_tensor_name, MetaGraph};
+use crate::error::{Error, Result, Role};
+use crate::graph::var::VarKind;
+use crate::model::MetaGraph;
 use crate::proto::{attr_type, NodeDef};
+use crate::tf::parse_tensor_name;
 
 /// Rewrite the MetaGraph's GraphDef so every consumer of `tensor` reads it through a new
 /// StopGradient node named `node_name` instead. Returns the new tensor's name.
@@ -14,10 +17,10 @@ pub fn insert_stop_gradient(meta: &mut MetaGraph, tensor: &str, node_name: &str,
     let mut gd = meta.graph_def()?;
     let (src_op, src_idx) = parse_tensor_name(tensor);
     if !gd.node.iter().any(|n| n.name == src_op) {
-        return Err(Error::NotFound(format!("--freeze-below {tensor}: no such operation in the graph")));
+        return Err(Error::arg(Role::FreezeBelow, Some(tensor), "no such operation in the graph"));
     }
     if gd.node.iter().any(|n| n.name == node_name) {
-        return Err(Error::Invalid(format!("a node named {node_name} already exists; choose another --prefix")));
+        return Err(Error::arg(Role::Prefix, None, format!("a node named {node_name} already exists; choose another prefix")));
     }
     let matches = |inp: &str| {
         if inp.starts_with('^') {
@@ -40,23 +43,26 @@ pub fn insert_stop_gradient(meta: &mut MetaGraph, tensor: &str, node_name: &str,
     attr.insert("T".to_string(), attr_type(dtype));
     gd.node.push(NodeDef { name: node_name.to_string(), op: "StopGradient".into(), input: vec![input], attr, ..Default::default() });
     if rewired == 0 {
-        return Err(Error::Invalid(format!("--freeze-below {tensor}: nothing consumes this tensor, so a stop_gradient there freezes nothing")));
+        return Err(Error::arg(Role::FreezeBelow, Some(tensor), "nothing consumes this tensor, so a stop_gradient there freezes nothing"));
     }
     meta.set_graph_def(&gd);
     Ok(format!("{node_name}:0"))
 }
 
-/// Variable names matching `pattern` (searched anywhere in the name, like
+/// A variable-name regex (`--restore`, `--trainable`), compiled once.
+pub fn compile(pattern: &str, role: Role) -> Result<Regex> {
+    Regex::new(pattern)
+        .map_err(|e| Error::arg(role, Some(&format!("{pattern:?}")), format!("invalid regex: {}", crate::error::first_line(&e.to_string()))))
+}
+
+/// Variable names matching `re` (searched anywhere in the name, like
 /// `get_collection(..., scope=regex)` with re.match on scope prefixes being the common use).
-pub fn select<'a>(pattern: &str, flag: &str, names: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>> {
-    let re = Regex::new(pattern).map_err(|e| Error::Invalid(format!("{flag} {pattern:?}: invalid regex: {}", crate::error::first_line(&e.to_string()))))?;
+pub fn select<'a>(re: &Regex, role: Role, names: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>> {
     let all: Vec<&str> = names.into_iter().collect();
     let chosen: Vec<String> = all.iter().filter(|n| re.is_match(n)).map(|n| n.to_string()).collect();
     if chosen.is_empty() {
-        return Err(Error::Invalid(format!(
-            "{flag} {pattern:?} matches no variable (variables: {})",
-            all.join(", ")
-        )));
+        let pattern = format!("{:?}", re.as_str());
+        return Err(Error::arg(role, Some(&pattern), format!("matches no variable (variables: {})", all.join(", "))));
     }
     Ok(chosen)
 }
@@ -79,16 +85,13 @@ pub fn upstream(from: &tensorflow::Operation, stop: impl Fn(&tensorflow::Operati
     out
 }
 
-fn op_type_in(op: &tensorflow::Operation, types: &[&str]) -> bool {
-    op.op_type().is_ok_and(|t| types.contains(&t.as_str()))
-}
-
 /// Names of the variable ops a gradient from `loss` can reach: upstream through data
 /// inputs, not through StopGradient (the variables below a cut are frozen).
 pub fn variables_reached(loss: &tensorflow::Output) -> std::collections::HashSet<String> {
-    upstream(&loss.operation, |op| op_type_in(op, &["StopGradient", "PreventGradient"]))
+    let blocks = |op: &tensorflow::Operation| op.op_type().is_ok_and(|t| t == "StopGradient" || t == "PreventGradient");
+    upstream(&loss.operation, blocks)
         .into_iter()
-        .filter(|op| op_type_in(op, &["VariableV2", "Variable"]))
+        .filter(|op| op.op_type().is_ok_and(|t| VarKind::of_op_type(&t).is_some()))
         .filter_map(|op| op.name().ok())
         .collect()
 }

@@ -6,7 +6,7 @@ use std::ffi::{c_char, c_int, CStr};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::tflib::{self, OpaqueReader, OpaqueStatus, RawStatus, TfLib};
+use crate::tf::runtime::{self as tflib, OpaqueReader, OpaqueStatus, RawStatus, TfLib};
 
 pub const STATE_FILE: &str = "checkpoint";
 
@@ -207,7 +207,7 @@ pub fn resolve(arg: Option<&Path>, meta: &Path) -> Result<Resolved> {
                 index_path(p).display()
             )));
         }
-        None => crate::fsutil::parent_dir(meta).to_path_buf(),
+        None => crate::atomic::parent_dir(meta).to_path_buf(),
     };
     if let Some(r) = latest_checkpoint(&dir)? {
         return Ok(r);
@@ -277,7 +277,7 @@ pub fn list_tensors(prefix: &Path) -> Result<Vec<StoredTensor>> {
             continue;
         }
         let name = unsafe { CStr::from_ptr(name_ptr) }.to_string_lossy().into_owned();
-        let dtype = crate::tensors::dtype_from_c(unsafe { dtype_of(reader, name_ptr) });
+        let dtype = crate::tf::tensors::dtype_from_c(unsafe { dtype_of(reader, name_ptr) });
         let nd = unsafe { ndims_of(reader, name_ptr) }.max(0);
         let mut dims = vec![0i64; nd as usize];
         let st = RawStatus::new(lib)?;

@@ -1,13 +1,14 @@
-//! Reading (and later rewriting) a `.meta` file: the MetaGraphDef that `tf.train.Saver`
-//! writes beside a checkpoint, as `tf.train.import_meta_graph` sees it: the graph, the
-//! saver_def, and the collections (variables, trainable_variables, train_op, user ones).
+//! A `.meta` file: the MetaGraphDef that `tf.train.Saver` writes beside a checkpoint, as
+//! `tf.train.import_meta_graph` sees it (the graph, the saver_def, the collections: variables,
+//! trainable_variables, train_op, user ones), and the new one written after training.
 
 use std::path::{Path, PathBuf};
 
 use prost::Message;
 
 use crate::error::{Error, Result};
-use crate::proto::{collection_def::Kind, meta_graph_def::MetaInfoDef, CollectionDef, GraphDef, SaverDef, VariableDef};
+use crate::proto::collection_def::{BytesList, Kind, NodeList};
+use crate::proto::{meta_graph_def::MetaInfoDef, CollectionDef, GraphDef, OpDef, OpList, SaverDef, VariableDef};
 use crate::proto::{AssetFileDef, SavedObjectGraph, SignatureDef};
 
 /// TF's MetaGraphDef with the GraphDef left as the bytes it was read as. Decoding and
@@ -38,15 +39,6 @@ pub struct MetaGraphDef {
 pub struct MetaGraph {
     pub path: PathBuf,
     pub def: MetaGraphDef,
-}
-
-/// One variable of the graph, from the `variables` collection.
-#[derive(Clone, Debug, PartialEq)]
-pub struct VariableInfo {
-    /// Operation name, e.g. `hidden1/kernel` (the checkpoint key).
-    pub name: String,
-    pub def: VariableDef,
-    pub trainable: bool,
 }
 
 /// A collection's contents in a printable form.
@@ -164,61 +156,72 @@ impl MetaGraph {
     }
 
     /// Every variable of the `variables` collection (plus any trainable one missing from
-    /// it), in collection order. Trainability comes from `trainable_variables` membership,
-    /// which old TF versions wrote even when VariableDef.trainable was not yet a field.
-    pub fn variables(&self) -> Result<Vec<VariableInfo>> {
+    /// it), in collection order, with `trainable` set from `trainable_variables` membership
+    /// (old TF versions wrote that collection before VariableDef.trainable was a field).
+    pub fn variables(&self) -> Result<Vec<VariableDef>> {
         let all = self.variable_defs("variables")?;
         let trainable = self.variable_defs("trainable_variables")?;
-        let is_trainable =
-            |d: &VariableDef| trainable.iter().any(|t| t.variable_name == d.variable_name);
-        let mut out: Vec<VariableInfo> = all
-            .iter()
-            .map(|d| VariableInfo {
-                name: op_name(&d.variable_name).to_string(),
-                def: d.clone(),
-                trainable: is_trainable(d),
-            })
-            .collect();
+        let is_trainable = |d: &VariableDef| trainable.iter().any(|t| t.variable_name == d.variable_name);
+        let mut out: Vec<VariableDef> = all.iter().map(|d| VariableDef { trainable: is_trainable(d), ..d.clone() }).collect();
         for t in &trainable {
             if !all.iter().any(|d| d.variable_name == t.variable_name) {
-                out.push(VariableInfo {
-                    name: op_name(&t.variable_name).to_string(),
-                    def: t.clone(),
-                    trainable: true,
-                });
+                out.push(VariableDef { trainable: true, ..t.clone() });
             }
         }
         Ok(out)
     }
-}
 
-/// `dnn/hidden1/Relu:0` -> `dnn/hidden1/Relu`; `^init` -> `init`.
-pub fn op_name(tensor: &str) -> &str {
-    parse_tensor_name(tensor.strip_prefix('^').unwrap_or(tensor)).0
-}
-
-/// `name:3` -> ("name", 3); `name` -> ("name", 0).
-pub fn parse_tensor_name(tensor: &str) -> (&str, usize) {
-    match tensor.rsplit_once(':') {
-        Some((op, idx)) if !idx.is_empty() && idx.bytes().all(|b| b.is_ascii_digit()) => {
-            (op, idx.parse().unwrap_or(usize::MAX))
+    /// This `.meta` for `graph` after training: the graph's GraphDef, `ext.saver_def`, the
+    /// new variables and training op added to their collections, everything else kept; the
+    /// stripped op list regenerated so it names every op type the graph now uses.
+    pub fn extended(&self, graph: &tensorflow::Graph, ext: &Extension) -> Result<MetaGraph> {
+        let mut meta = self.clone();
+        meta.def.graph_def = Some(graph.graph_def()?);
+        meta.def.saver_def = Some(ext.saver_def.clone());
+        meta.add_variables("variables", &ext.variables);
+        meta.add_variables("trainable_variables", &ext.variables.iter().filter(|d| d.trainable).cloned().collect::<Vec<_>>());
+        if let Some(op) = &ext.train_op {
+            let entry = meta.def.collection_def.entry("train_op".into()).or_insert(CollectionDef { kind: Some(Kind::NodeList(NodeList::default())) });
+            if let Some(Kind::NodeList(l)) = &mut entry.kind {
+                l.value.push(op.clone());
+            }
         }
-        _ => (tensor, 0),
+        let mut types: Vec<String> = graph.operation_iter().filter_map(|o| o.op_type().ok()).collect();
+        types.sort();
+        types.dedup();
+        let mut op_list = OpList::default();
+        for t in types {
+            let def = graph.get_op_def(&t)?;
+            op_list.op.push(OpDef::decode(def.as_slice()).map_err(|e| Error::Tf(format!("TF wrote an OpDef we cannot decode: {e}")))?);
+        }
+        if let Some(info) = meta.def.meta_info_def.as_mut() {
+            info.stripped_op_list = Some(op_list);
+            info.stripped_default_attrs = false;
+        }
+        Ok(meta)
     }
+
+    fn add_variables(&mut self, key: &str, defs: &[VariableDef]) {
+        let entry = self.def.collection_def.entry(key.to_string()).or_insert(CollectionDef { kind: Some(Kind::BytesList(BytesList::default())) });
+        if let Some(Kind::BytesList(l)) = &mut entry.kind {
+            l.value.extend(defs.iter().map(|d| d.encode_to_vec()));
+        }
+    }
+}
+
+/// What training adds to a `.meta`: a saver over every variable, the new variables (their
+/// VariableDef's `trainable` says which collections they join), the new training op.
+#[derive(Clone, Debug, Default)]
+pub struct Extension {
+    pub saver_def: SaverDef,
+    pub variables: Vec<VariableDef>,
+    pub train_op: Option<String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tensor_names() {
-        assert_eq!(parse_tensor_name("dnn/hidden4/Relu:0"), ("dnn/hidden4/Relu", 0));
-        assert_eq!(parse_tensor_name("a:12"), ("a", 12));
-        assert_eq!(parse_tensor_name("GradientDescent"), ("GradientDescent", 0));
-        assert_eq!(op_name("^init"), "init");
-        assert_eq!(op_name("x:y"), "x:y");
-    }
+    use crate::tf::op_name;
 
     #[test]
     fn every_fixture_re_encodes_byte_for_byte() {
@@ -238,7 +241,7 @@ mod tests {
         let m = MetaGraph::decode(&bytes, &p).unwrap();
         assert!(m.encode() == bytes, "re-encoding must be lossless");
         let vars = m.variables().unwrap();
-        let names: Vec<_> = vars.iter().map(|v| v.name.as_str()).collect();
+        let names: Vec<_> = vars.iter().map(|v| op_name(&v.variable_name)).collect();
         assert_eq!(names, ["hidden1/kernel", "hidden1/bias", "outputs/kernel", "outputs/bias"]);
         assert!(vars.iter().all(|v| v.trainable));
         assert_eq!(m.collection_nodes("train_op"), ["GradientDescent"]);

@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::npy::Npz;
-use crate::tensors::DynArray;
+use crate::data::npy::Npz;
+use crate::error::{Error, Result, Role};
+use crate::tf::tensors::DynArray;
+
+pub mod npy;
 
 /// Feature storage. MNIST stays as bytes and is scaled when a batch is built (4x less
 /// memory than float32, the same floats as input_data computes); everything else is f32.
@@ -111,32 +113,52 @@ pub struct DataSet {
 impl DataSet {
     /// `train`, or for a set with one split (`npz:` with plain x, y) `all`.
     pub fn training_split(&self) -> Result<&Split> {
-        self.split("train").or_else(|e| self.splits.get("all").ok_or(e))
+        self.split(self.training_split_name()?)
+    }
+
+    /// The name of [`DataSet::training_split`].
+    pub fn training_split_name(&self) -> Result<&str> {
+        match ["train", "all"].into_iter().find(|n| self.splits.contains_key(*n)) {
+            Some(n) => Ok(n),
+            None => self.split("train").map(|_| "train"),
+        }
     }
 
     /// A split by name, or an error listing the ones there are.
     pub fn split(&self, name: &str) -> Result<&Split> {
         self.splits.get(name).ok_or_else(|| {
-            Error::Invalid(format!(
-                "--split {name}: {} has no such split (it has: {})",
-                self.source,
-                self.splits.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))
+            let have = self.splits.keys().cloned().collect::<Vec<_>>().join(", ");
+            Error::arg(Role::Split, Some(name), format!("{} has no such split (it has: {have})", self.source))
         })
+    }
+
+    /// SHA-256 of every split's name, shape, features and labels: equal digests, equal data.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for (name, s) in &self.splits {
+            h.update(format!("{name} {:?} {}\n", s.feature_shape, s.len()).as_bytes());
+            match &s.x {
+                Features::U8 { data, scale } => {
+                    h.update(scale.to_le_bytes());
+                    h.update(data);
+                }
+                Features::F32(v) => v.iter().for_each(|f| h.update(f.to_le_bytes())),
+            }
+            s.y.iter().for_each(|l| h.update(l.to_le_bytes()));
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
 /// Load a data set from a spec: `mnist:DIR` or `npz:FILE`.
 pub fn load(spec: &str) -> Result<DataSet> {
-    let (kind, rest) = spec.split_once(':').ok_or_else(|| {
-        Error::Invalid(format!("--data {spec:?}: expected mnist:DIR or npz:FILE"))
-    })?;
+    let quoted = format!("{spec:?}");
+    let (kind, rest) = spec.split_once(':').ok_or_else(|| Error::arg(Role::Data, Some(&quoted), "expected mnist:DIR or npz:FILE"))?;
     match kind {
         "mnist" | "fashion-mnist" => read_mnist(Path::new(rest), 5000),
         "npz" => read_npz(Path::new(rest)),
-        other => Err(Error::Invalid(format!(
-            "--data {spec:?}: unknown kind {other:?} (expected mnist:DIR or npz:FILE)"
-        ))),
+        other => Err(Error::arg(Role::Data, Some(&quoted), format!("unknown kind {other:?} (expected mnist:DIR or npz:FILE)"))),
     }
 }
 
@@ -316,7 +338,7 @@ fn npz_split(x: DynArray, y: DynArray, path: &Path, split: &str) -> Result<Split
     }
     let labels: Vec<i64> = match &y {
         DynArray::F32(_) | DynArray::F64(_) | DynArray::Bool(_) => {
-            return Err(Error::bad_file(path, format!("split {split}: labels y must be integers, found {}", crate::tensors::dtype_name(y.dtype()))))
+            return Err(Error::bad_file(path, format!("split {split}: labels y must be integers, found {}", crate::tf::tensors::dtype_name(y.dtype()))))
         }
         _ => y.to_f64().into_iter().map(|v| v as i64).collect(),
     };

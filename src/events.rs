@@ -1,0 +1,139 @@
+//! What a long operation reports while it runs, and where the reports go. Training sends
+//! [`Event`]s to an [`EventSink`]: the library has a JSON-lines sink (`--json FILE`) and an
+//! in-memory one (tests, embedding programs); the CLI adds its progress bar; TensorBoard event
+//! files will be one more sink.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// What setting up a transfer run did, for the user.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct SetupReport {
+    pub checkpoint: String,
+    pub restored: Vec<String>,
+    pub initialized: Vec<String>,
+    pub trained: Vec<String>,
+    pub frozen: Vec<String>,
+    pub train_op: String,
+    pub loss: String,
+    pub metric: Option<String>,
+    pub warnings: Vec<String>,
+    /// The tensor nothing below which trains, if there is one (what `--cache-frozen` caches).
+    pub cut: Option<String>,
+}
+
+/// One report.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The model is built and its variables restored or initialised.
+    Setup(SetupReport),
+    /// Computing the frozen layers' cache: `done` of `total` examples of `split`.
+    CacheProgress { split: String, done: usize, total: usize },
+    /// The cache is ready.
+    Cached { tensor: String, megabytes: f64, seconds: f64 },
+    /// The first training step finished (wall clock, for start-up benchmarks).
+    FirstStep { unix_time: f64 },
+    Step { epoch: usize, step: usize, steps: usize, loss: f32 },
+    /// `seconds` includes the validation pass; `train_seconds` is the training steps alone.
+    Epoch { epoch: usize, train_loss: f64, metric: Option<f64>, seconds: f64, train_seconds: f64 },
+    /// Loss and metric on the test split after training.
+    Test { loss: f64, metric: Option<f64>, examples: usize },
+    /// Step `step` of a checkpoint save is done (see [`crate::model::save::save_checkpoint`]).
+    SaveStep { step: usize },
+    /// A checkpoint was written.
+    Saved { prefix: PathBuf, files: usize },
+}
+
+/// Where events go.
+pub trait EventSink {
+    fn event(&mut self, e: &Event) -> Result<()>;
+    /// Make everything received so far durable (before an exit that skips destructors).
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Drops everything.
+pub struct NoSink;
+
+impl EventSink for NoSink {
+    fn event(&mut self, _: &Event) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Keeps every event, in order.
+#[derive(Default)]
+pub struct Memory(pub Vec<Event>);
+
+impl EventSink for Memory {
+    fn event(&mut self, e: &Event) -> Result<()> {
+        self.0.push(e.clone());
+        Ok(())
+    }
+}
+
+/// One JSON object per line, for every event but the per-step and progress ones.
+pub struct JsonLines {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl JsonLines {
+    pub fn create(path: &Path) -> Result<Self> {
+        let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+        Ok(JsonLines { path: path.to_path_buf(), out: std::io::BufWriter::new(f) })
+    }
+}
+
+impl EventSink for JsonLines {
+    fn event(&mut self, e: &Event) -> Result<()> {
+        if matches!(e, Event::Step { .. } | Event::CacheProgress { .. } | Event::SaveStep { .. }) {
+            return Ok(());
+        }
+        let line = serde_json::to_string(e).map_err(|err| Error::Invalid(format!("cannot log an event: {err}")))?;
+        writeln!(self.out, "{line}").map_err(|err| Error::io(&self.path, err))
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.out.flush().map_err(|err| Error::io(&self.path, err))
+    }
+}
+
+/// Sends every event to each of several sinks.
+pub struct Tee<'a>(pub Vec<&'a mut dyn EventSink>);
+
+impl EventSink for Tee<'_> {
+    fn event(&mut self, e: &Event) -> Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.event(e))
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.flush())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_lines_skip_steps_and_keep_the_rest() {
+        let path = std::env::temp_dir().join(format!("tfreuse-events-{}.jsonl", std::process::id()));
+        let mut mem = Memory::default();
+        {
+            let mut json = JsonLines::create(&path).unwrap();
+            let mut tee = Tee(vec![&mut json, &mut mem]);
+            tee.event(&Event::Step { epoch: 1, step: 1, steps: 2, loss: 0.5 }).unwrap();
+            tee.event(&Event::Test { loss: 0.25, metric: Some(0.9), examples: 10 }).unwrap();
+            tee.flush().unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "{\"event\":\"test\",\"loss\":0.25,\"metric\":0.9,\"examples\":10}\n");
+        assert_eq!(mem.0.len(), 2, "the memory sink keeps every event");
+        std::fs::remove_file(&path).unwrap();
+    }
+}

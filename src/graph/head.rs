@@ -1,0 +1,33 @@
+//! The head of a new model: a mean softmax cross-entropy loss and an accuracy on logits.
+
+use tensorflow::{DataType, Output, Tensor};
+
+use crate::error::Result;
+use crate::graph::builder::Builder;
+
+/// Mean softmax cross-entropy of `logits` against integer `labels` (via OneHot: the sparse op
+/// has no C++ gradient).
+pub fn softmax_xent_loss(b: &mut Builder, logits: Output, labels: Output, classes: usize) -> Result<Output> {
+    let label_type = labels.operation.output_type(labels.index as usize);
+    let depth = b.constant("loss/depth", Tensor::from(classes as i32))?;
+    let on = b.scalar_f32("loss/on", 1.0)?;
+    let off = b.scalar_f32("loss/off", 0.0)?;
+    let onehot = b.op("OneHot", "loss/one_hot", &[labels, depth, on, off], |d| {
+        d.set_attr_type("TI", label_type)?;
+        Ok(d.set_attr_int("axis", -1)?)
+    })?;
+    let xent = b.op("SoftmaxCrossEntropyWithLogits", "loss/xentropy", &[logits, onehot.into()], |_| Ok(()))?;
+    let axes = b.constant("loss/axes", Tensor::from(&[0i32][..]))?;
+    b.op1("Mean", "loss/loss", &[xent.output(0), axes])
+}
+
+/// Fraction of rows whose arg-max equals the label.
+pub fn accuracy(b: &mut Builder, logits: Output, labels: Output) -> Result<Output> {
+    let label_type = labels.operation.output_type(labels.index as usize);
+    let dim = b.constant("eval/dimension", Tensor::from(1i32))?;
+    let pred = b.op("ArgMax", "eval/ArgMax", &[logits, dim], |d| Ok(d.set_attr_type("output_type", label_type)?))?;
+    let eq = b.op1("Equal", "eval/Equal", &[pred.into(), labels])?;
+    let f = b.op("Cast", "eval/Cast", &[eq], |d| Ok(d.set_attr_type("DstT", DataType::Float)?))?;
+    let axes = b.constant("eval/axes", Tensor::from(&[0i32][..]))?;
+    b.op1("Mean", "eval/accuracy", &[f.into(), axes])
+}

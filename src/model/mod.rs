@@ -1,0 +1,85 @@
+//! Where a model comes from and what it holds: a `.meta` (MetaGraphDef) and a checkpoint,
+//! imported like `tf.train.import_meta_graph` into a graph with a session, restored like
+//! `Saver.restore`, inspected, and saved back in the same format.
+
+pub mod checkpoint;
+pub mod inspect;
+pub mod metagraph;
+pub mod save;
+
+use std::path::Path;
+
+use tensorflow::{Graph, ImportGraphDefOptions, Operation, Output, Session};
+
+use crate::error::{Error, Result};
+use crate::tf::tensors::{DynArray, DynTensor};
+use crate::tf::{find_operation, find_output, SessionConfig};
+pub use metagraph::MetaGraph;
+
+/// A graph imported from a `.meta` file with an open session on it.
+pub struct Model {
+    pub meta: MetaGraph,
+    pub graph: Graph,
+    pub session: Session,
+}
+
+impl Model {
+    /// `tf.train.import_meta_graph(meta)` and a new session (variables not yet restored).
+    pub fn load(meta_path: &Path, cfg: &SessionConfig) -> Result<Model> {
+        let meta = MetaGraph::read(meta_path)?;
+        Self::from_meta(meta, cfg)
+    }
+
+    pub fn from_meta(mut meta: MetaGraph, cfg: &SessionConfig) -> Result<Model> {
+        let mut graph = Graph::new();
+        import_graph(&mut graph, &mut meta)?;
+        let session = Session::new(&cfg.options()?, &graph)?;
+        Ok(Model { meta, graph, session })
+    }
+
+    /// `saver.restore(sess, prefix)` through the graph's own saver_def restore op.
+    pub fn restore(&self, prefix: &Path) -> Result<()> {
+        let saver = self
+            .meta
+            .saver_def()
+            .ok_or_else(|| Error::bad_file(&self.meta.path, "the .meta has no saver_def, so it cannot restore a checkpoint"))?;
+        let filename = self.output(&saver.filename_tensor_name)?;
+        let restore = self.operation(&saver.restore_op_name)?;
+        restore_from(&self.session, &filename, &restore, prefix)
+    }
+
+    /// An operation by name, or an error suggesting the closest names.
+    pub fn operation(&self, name: &str) -> Result<Operation> {
+        find_operation(&self.graph, name)
+    }
+
+    /// A tensor (`op:index`, or `op` for output 0), or an error suggesting the closest names.
+    pub fn output(&self, name: &str) -> Result<Output> {
+        find_output(&self.graph, name)
+    }
+
+    /// One session run: feed tensors, fetch outputs (any dtype), run target ops.
+    pub fn run(&self, feeds: &[(Output, &DynTensor)], fetches: &[Output], targets: &[Operation]) -> Result<Vec<DynArray>> {
+        crate::tf::session::run(&self.session, feeds, fetches, targets)
+    }
+}
+
+/// Run a restore op fed with checkpoint `prefix`; a failure names the checkpoint.
+pub fn restore_from(session: &Session, filename: &Output, restore: &Operation, prefix: &Path) -> Result<()> {
+    crate::tf::session::run_with_prefix(session, filename, restore, prefix)
+        .map_err(|e| Error::bad_file(prefix, format!("cannot restore this checkpoint into the graph: {e}")))
+}
+
+/// Import `meta`'s graph into `graph` (empty). Stale `_output_shapes` hints that today's
+/// shape inference rejects are dropped (from `meta` too) and the import retried.
+pub fn import_graph(graph: &mut Graph, meta: &mut MetaGraph) -> Result<()> {
+    let refused = |path: &Path, s: tensorflow::Status| Error::bad_file(path, format!("TensorFlow cannot import the graph: {}", Error::from(s)));
+    match graph.import_graph_def(meta.graph_def_bytes(), &ImportGraphDefOptions::new()) {
+        Ok(()) => Ok(()),
+        Err(s) if s.to_string().contains("_output_shapes") && meta.strip_output_shapes() > 0 => {
+            *graph = Graph::new();
+            graph.import_graph_def(meta.graph_def_bytes(), &ImportGraphDefOptions::new()).map_err(|s| refused(&meta.path, s))
+        }
+        Err(s) => Err(refused(&meta.path, s)),
+    }
+}

@@ -1,0 +1,113 @@
+//! Saving a model as `tf.train.Saver.save` does — `.data-*`, `.index`, `.meta` and the
+//! `checkpoint` state file — so that a crash at any moment leaves the state file naming a
+//! complete checkpoint.
+
+use std::path::{Path, PathBuf};
+
+use tensorflow::{Graph, Session};
+
+use crate::atomic::{parent_dir, write_bytes_atomic, AtomicDir};
+use crate::error::{Error, Result};
+use crate::model::checkpoint::{CheckpointState, STATE_FILE};
+use crate::model::MetaGraph;
+use crate::proto::SaverDef;
+use crate::tf::find_output;
+
+/// Save the variables through `saver`'s save op, and `meta`, to prefix `out`:
+/// 1. everything is written into a private directory beside `out` ([`AtomicDir`]);
+/// 2. an existing checkpoint at `out` is hard-linked to a backup prefix and the state file
+///    is pointed at the backup (unless a crashed save already left it on a backup);
+/// 3. the new files are renamed into place (data, then index, then meta);
+/// 4. the state file is pointed at `out`, and the backup removed.
+///
+/// `on_step(n)` is called after each of these steps (the write, the backup, each rename), so
+/// a caller can report progress or a test can interrupt the save at every point.
+pub fn save_checkpoint(session: &Session, graph: &Graph, saver: &SaverDef, meta: &MetaGraph, out: &Path, on_step: &mut dyn FnMut(usize)) -> Result<Vec<PathBuf>> {
+    let dir = parent_dir(out).to_path_buf();
+    let base = out.file_name().ok_or_else(|| Error::Invalid(format!("--out {}: not a file prefix", out.display())))?.to_string_lossy().into_owned();
+    let staging = AtomicDir::begin(&dir, &base)?;
+    let mut step = 0;
+    let mut announce = |on_step: &mut dyn FnMut(usize)| {
+        on_step(step);
+        step += 1;
+    };
+    let filename = find_output(graph, &saver.filename_tensor_name)?;
+    let save = find_output(graph, &saver.save_tensor_name)?;
+    crate::tf::session::run_with_prefix(session, &filename, &save.operation, &staging.path().join(&base))
+        .map_err(|e| Error::bad_file(out, format!("saving failed: {e}")))?;
+    write_bytes_atomic(&staging.path().join(format!("{base}.meta")), &meta.encode())?;
+    let new_files = checkpoint_files(staging.path(), &base)?;
+    announce(on_step);
+    let old_files = checkpoint_files(&dir, &base)?;
+    let state = StateFile { path: dir.join(STATE_FILE), backup_tag: format!(".{base}.previous-") };
+    if state.names_complete_backup(&dir).is_none() && !old_files.is_empty() {
+        let backup = format!("{}{}", state.backup_tag, std::process::id());
+        for f in &old_files {
+            let to = dir.join(f.replacen(&base, &backup, 1));
+            let _ = std::fs::remove_file(&to);
+            std::fs::hard_link(dir.join(f), &to).map_err(|e| Error::io(&to, e))?;
+        }
+        state.point_at(&backup)?;
+    }
+    announce(on_step);
+    let mut written = Vec::new();
+    for n in new_files {
+        written.push(staging.publish(&n)?);
+        announce(on_step);
+    }
+    // Files of the old checkpoint that the new one does not have (other shard counts).
+    for f in old_files {
+        if !written.iter().any(|w| w.file_name().is_some_and(|n| n.to_string_lossy() == f)) {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+    }
+    state.point_at(&base)?;
+    state.remove_backups(&dir);
+    written.push(state.path);
+    Ok(written)
+}
+
+/// The `checkpoint` state file of the directory being saved into, and the backups a save
+/// makes while it replaces a checkpoint.
+struct StateFile {
+    path: PathBuf,
+    backup_tag: String,
+}
+
+impl StateFile {
+    fn point_at(&self, name: &str) -> Result<()> {
+        let state = CheckpointState { model_checkpoint_path: name.to_string(), all_model_checkpoint_paths: vec![name.to_string()] };
+        write_bytes_atomic(&self.path, state.to_text().as_bytes())
+    }
+
+    /// The backup the state file names, if a crashed save left it there with its files: that
+    /// backup is the complete checkpoint (`out` may be half-replaced), so it is kept.
+    fn names_complete_backup(&self, dir: &Path) -> Option<String> {
+        let text = std::fs::read_to_string(&self.path).ok()?;
+        let named = CheckpointState::parse(&text, &self.path).ok()?.model_checkpoint_path;
+        (named.starts_with(&self.backup_tag) && !checkpoint_files(dir, &named).unwrap_or_default().is_empty()).then_some(named)
+    }
+
+    /// Ours, and any a crashed save left.
+    fn remove_backups(&self, dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&self.backup_tag) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// `base.data-*`, `base.index`, `base.meta` in `dir`, in the order they are to be renamed
+/// into place: data, index, meta (a reader never sees an index without its data).
+fn checkpoint_files(dir: &Path, base: &str) -> Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.strip_prefix(base).is_some_and(|rest| rest.starts_with(".data-") || rest == ".index" || rest == ".meta"))
+        .collect();
+    names.sort_by_key(|n| if n.contains(".data-") { 0 } else if n.ends_with(".index") { 1 } else { 2 });
+    Ok(names)
+}

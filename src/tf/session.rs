@@ -1,0 +1,74 @@
+//! Sessions: the settings tfreuse opens them with (threads, soft placement, XLA, target) and
+//! runs whose feeds and fetches are only known at run time.
+
+use std::path::Path;
+
+use prost::Message;
+use tensorflow::{Operation, Output, Session, SessionOptions, SessionRunArgs, Tensor};
+
+use crate::error::{Error, Result};
+use crate::tf::tensors::{DynArray, DynTensor};
+
+/// Session settings.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct SessionConfig {
+    /// Threads inside one op (0: TF's default, one per core).
+    pub intra_op_threads: i32,
+    /// Ops run in parallel (0: TF's default).
+    pub inter_op_threads: i32,
+    /// Session target: empty for in-process, `grpc://host:port` for a TF server.
+    pub target: Option<String>,
+    /// Compile the graph's clusters with XLA (`global_jit_level = ON_1`): faster training,
+    /// but sums in another order, so not bit-identical to a Python run without it.
+    pub jit: bool,
+}
+
+impl SessionConfig {
+    /// TF's ConfigProto for these settings (soft placement always on: `--device /gpu:0`
+    /// falls back to the CPU).
+    pub fn config_proto(&self) -> crate::proto::ConfigProto {
+        use crate::proto::{optimizer_options::GlobalJitLevel, ConfigProto, GraphOptions, OptimizerOptions};
+        ConfigProto {
+            intra_op_parallelism_threads: self.intra_op_threads,
+            inter_op_parallelism_threads: self.inter_op_threads,
+            allow_soft_placement: true,
+            graph_options: self.jit.then(|| GraphOptions {
+                optimizer_options: Some(OptimizerOptions { global_jit_level: GlobalJitLevel::On1 as i32, ..Default::default() }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    pub fn options(&self) -> Result<SessionOptions> {
+        let mut opts = SessionOptions::new();
+        opts.set_config(&self.config_proto().encode_to_vec())?;
+        if let Some(t) = &self.target {
+            opts.set_target(t).map_err(|_| Error::Invalid("session target contains a NUL byte".into()))?;
+        }
+        Ok(opts)
+    }
+}
+
+/// One session run: feed tensors, fetch outputs (any dtype), run target ops.
+pub fn run(session: &Session, feeds: &[(Output, &DynTensor)], fetches: &[Output], targets: &[Operation]) -> Result<Vec<DynArray>> {
+    let mut args = SessionRunArgs::new();
+    for (out, t) in feeds {
+        t.feed(&mut args, &out.operation, out.index);
+    }
+    let tokens: Vec<_> = fetches.iter().map(|o| args.request_fetch(&o.operation, o.index)).collect();
+    for t in targets {
+        args.add_target(t);
+    }
+    session.run(&mut args)?;
+    fetches.iter().zip(tokens).map(|(o, tok)| DynArray::fetch(&mut args, tok, o.operation.output_type(o.index as usize))).collect()
+}
+
+/// Run `op` with a checkpoint prefix fed into `filename` (a saver's restore or save).
+pub fn run_with_prefix(session: &Session, filename: &Output, op: &Operation, prefix: &Path) -> Result<()> {
+    let name = Tensor::from(prefix.to_string_lossy().into_owned());
+    let mut args = SessionRunArgs::new();
+    args.add_feed(&filename.operation, filename.index, &name);
+    args.add_target(op);
+    Ok(session.run(&mut args)?)
+}

@@ -1,0 +1,21 @@
+//! Transfer training: keep training an imported model with its own train op, or branch from
+//! a tensor and append new dense layers, a new loss, accuracy and training op; restore a
+//! regex-chosen subset of variables; freeze by var_list or stop_gradient; clip; save.
+//!
+//! [`TransferSpec`] says what to do; [`prepare`] builds the graph and initialises variables in
+//! named stages (see [`prepare`](mod@prepare)); [`Prepared::train`] runs the epochs,
+//! [`Prepared::save`] writes a checkpoint Python reads; [`run::run`] is the whole job with
+//! caching, resuming after an interrupt and the test evaluation, as `tfreuse train` does it.
+
+pub mod interrupt;
+pub mod plan;
+pub mod prepare;
+pub mod resume;
+pub mod run;
+pub mod spec;
+pub mod trainer;
+
+pub use prepare::prepare;
+pub use resume::{History, Progress};
+pub use spec::{Optimizer, TransferSpec};
+pub use trainer::{check_labels, Outcome, Prepared};

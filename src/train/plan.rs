@@ -1,0 +1,43 @@
+//! Stage 2 of [`crate::train::prepare`]: the spec checked and resolved once — numbers in range,
+//! regexes compiled, the shape of the job decided — before any graph is touched.
+
+use regex::Regex;
+
+use crate::error::{Error, Result, Role};
+use crate::graph::freeze::compile;
+use crate::train::spec::TransferSpec;
+
+/// A validated [`TransferSpec`].
+pub struct Plan<'s> {
+    pub spec: &'s TransferSpec,
+    pub restore: Option<Regex>,
+    pub trainable: Option<Regex>,
+    /// tfreuse builds its own training op (else the imported one runs).
+    pub builds_train_op: bool,
+    /// Classes in the data: the width the new logits must have.
+    pub classes: usize,
+}
+
+impl<'s> Plan<'s> {
+    pub fn resolve(spec: &'s TransferSpec, classes: usize) -> Result<Plan<'s>> {
+        if spec.batch_size == 0 {
+            return Err(Error::arg(Role::BatchSize, Some("0"), "must be at least 1"));
+        }
+        if !(spec.lr.is_finite() && spec.lr > 0.0) {
+            return Err(Error::arg(Role::LearningRate, Some(&spec.lr.to_string()), "must be a positive number"));
+        }
+        if let Some(c) = spec.clip.filter(|c| !(c.is_finite() && *c > 0.0)) {
+            return Err(Error::arg(Role::Clip, Some(&c.to_string()), "must be a positive number"));
+        }
+        if spec.branch_from.is_none() && !spec.new_layers.is_empty() {
+            return Err(Error::arg(Role::BranchFrom, None, "missing: the new layers are built on it"));
+        }
+        Ok(Plan {
+            spec,
+            restore: spec.restore.as_deref().map(|r| compile(r, Role::Restore)).transpose()?,
+            trainable: spec.trainable.as_deref().map(|r| compile(r, Role::Trainable)).transpose()?,
+            builds_train_op: spec.builds_train_op(),
+            classes,
+        })
+    }
+}

@@ -1,0 +1,386 @@
+//! [`prepare`]: from a spec to a model ready to train, in stages that each decide one thing and
+//! return what they decided:
+//!
+//! 1. [`open_source`] — the `.meta` decoded once, the checkpoint resolved and listed;
+//! 2. [`Plan::resolve`] — the spec validated, regexes compiled;
+//! 3. [`rewrite`] — GraphDef rewrites before import (the stop-gradient);
+//! 4. [`import`] — graph + session, every variable as a [`Var`], the input and label tensors;
+//! 5. [`head`] — new layers, loss and metric, or the imported loss;
+//! 6. [`training_step`] — which variables train, their gradients, clipping, the update rule;
+//!    or the imported training op;
+//! 7. [`savers`] — a saver over every variable, restore ops for the chosen subset;
+//! 8. [`initialise`] — initialise what is not restored, then restore (or resume everything);
+//! 9. [`find_cut`] — the tensor below which nothing trains.
+//!
+//! The setup report is assembled at the end from what the stages returned.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use tensorflow::{DataType, Graph, Operation, Output};
+
+use crate::error::{Error, Result, Role};
+use crate::events::SetupReport;
+use crate::graph::cut::CutSearch;
+use crate::graph::freeze::{insert_stop_gradient, select, variables_reached};
+use crate::graph::layers::dense;
+use crate::graph::optimizer::{minimize, Pair};
+use crate::graph::saver::{restore_ops, saver_ops, RestoreOps};
+use crate::graph::{head as heads, Builder, Var, VarKind};
+use crate::model::checkpoint::{self, StoredTensor};
+use crate::model::metagraph::Extension;
+use crate::model::{import_graph, restore_from, MetaGraph, Model};
+use crate::proto::SaverDef;
+use crate::tf::tensors::{dtype_code, dtype_name, shape_string};
+use crate::tf::{find_operation, find_output, output_name};
+use crate::train::plan::Plan;
+use crate::train::spec::{Optimizer, TransferSpec};
+use crate::train::Prepared;
+
+/// Stage 1: where the model comes from.
+pub struct Source {
+    pub meta: MetaGraph,
+    pub checkpoint: PathBuf,
+    pub warnings: Vec<String>,
+    pub stored: Vec<StoredTensor>,
+}
+
+/// Read the `.meta`, resolve the checkpoint (prefix, directory or the .meta's own) and list it.
+pub fn open_source(spec: &TransferSpec) -> Result<Source> {
+    let meta = MetaGraph::read(&spec.meta)?;
+    let ckpt = checkpoint::resolve(spec.checkpoint.as_deref(), &spec.meta)?;
+    let stored = checkpoint::list_tensors(&ckpt.prefix)?;
+    Ok(Source { meta, checkpoint: ckpt.prefix, warnings: ckpt.warning.into_iter().collect(), stored })
+}
+
+/// Stage 3: a stop_gradient must be in the GraphDef before import (imported edges are fixed).
+/// Returns the new tensor standing for the frozen one.
+pub fn rewrite(meta: &mut MetaGraph, plan: &Plan) -> Result<Option<String>> {
+    let Some(cut) = &plan.spec.freeze_below else { return Ok(None) };
+    let mut probe = Graph::new();
+    import_graph(&mut probe, meta)?;
+    let out = find_output(&probe, cut).map_err(|e| e.for_arg(Role::FreezeBelow))?;
+    let code = dtype_code(out.operation.output_type(out.index as usize));
+    let name = format!("{}stop_gradient", plan.spec.prefix);
+    insert_stop_gradient(meta, cut, &name, code).map(Some)
+}
+
+/// Stage 4: the imported graph with a session.
+pub struct Imported {
+    pub model: Model,
+    pub vars: Vec<Var>,
+    pub x: Output,
+    pub y: Output,
+}
+
+/// Import the graph, open a session, and find the variables (TF1 ref variables only, for
+/// now), the input tensor and the integer labels tensor.
+pub fn import(meta: MetaGraph, plan: &Plan) -> Result<Imported> {
+    let defs = meta.variables()?;
+    let path = meta.path.clone();
+    let model = Model::from_meta(meta, &plan.spec.session)?;
+    let x = find_output(&model.graph, &plan.spec.input).map_err(|e| e.for_arg(Role::Input))?;
+    let y = find_output(&model.graph, &plan.spec.labels).map_err(|e| e.for_arg(Role::Labels))?;
+    let label_type = y.operation.output_type(y.index as usize);
+    if !matches!(label_type, DataType::Int32 | DataType::Int64) {
+        let msg = format!("dtype {} (integer class labels expected)", dtype_name(label_type));
+        return Err(Error::arg(Role::Labels, Some(&plan.spec.labels), msg));
+    }
+    let mut vars = Vec::new();
+    for d in &defs {
+        let v = Var::imported(&model.graph, d).map_err(|e| match e {
+            Error::Invalid(m) => Error::bad_file(&path, m),
+            other => other,
+        })?;
+        if v.kind != VarKind::Ref {
+            let ty = v.op.op_type()?;
+            return Err(Error::Invalid(format!(
+                "variable {} is a {ty} (resource variable); tfreuse trains TF1 ref variables (VariableV2) only",
+                v.name
+            )));
+        }
+        vars.push(v);
+    }
+    Ok(Imported { model, vars, x, y })
+}
+
+/// Stage 5: what training minimises and reports.
+pub struct Head {
+    pub loss: Output,
+    pub metric: Option<Output>,
+    pub new_vars: Vec<Var>,
+}
+
+/// New dense layers on the branch tensor with a softmax cross-entropy loss and an accuracy;
+/// without a branch, the imported loss (`loss/loss:0` unless named) and accuracy.
+pub fn head(b: &mut Builder, plan: &Plan, y: &Output, frozen_cut: Option<&str>) -> Result<Head> {
+    let spec = plan.spec;
+    let (loss, default_metric, new_vars) = match &spec.branch_from {
+        Some(branch) => {
+            // Branching at the frozen tensor itself builds on its stop_gradient.
+            let at = frozen_cut.filter(|_| spec.freeze_below.as_deref() == Some(branch.as_str())).unwrap_or(branch);
+            let t = find_output(b.graph, at).map_err(|e| e.for_arg(Role::BranchFrom))?;
+            let (logits, new_vars) = new_layers(b, plan, t, branch)?;
+            let loss = heads::softmax_xent_loss(b, logits.clone(), y.clone(), plan.classes)?;
+            let acc = heads::accuracy(b, logits, y.clone())?;
+            (loss, Some(acc), new_vars)
+        }
+        None => {
+            let loss = find_output(b.graph, spec.loss.as_deref().unwrap_or("loss/loss:0")).map_err(|e| e.for_arg(Role::Loss))?;
+            (loss, find_output(b.graph, "eval/accuracy:0").ok(), vec![])
+        }
+    };
+    let metric = match &spec.metric {
+        Some(m) => Some(find_output(b.graph, m).map_err(|e| e.for_arg(Role::Metric))?),
+        None => default_metric,
+    };
+    Ok(Head { loss, metric, new_vars })
+}
+
+/// `--new-layers` on `t` (a float32 [batch, width] tensor); the last layer's width must be the
+/// number of classes. Returns the logits and the new variables.
+fn new_layers(b: &mut Builder, plan: &Plan, mut t: Output, branch: &str) -> Result<(Output, Vec<Var>)> {
+    let shape = b.graph.tensor_shape(t.clone())?;
+    let dtype = t.operation.output_type(t.index as usize);
+    let width = match (shape.dims(), dtype) {
+        (Some(2), DataType::Float) => shape[1],
+        _ => None,
+    };
+    let Some(mut width) = width else {
+        let msg = format!(
+            "shape {} dtype {}; new dense layers need a float32 [batch, features] tensor with known width",
+            shape_string(&shape),
+            dtype_name(dtype)
+        );
+        return Err(Error::arg(Role::BranchFrom, Some(branch), msg));
+    };
+    let layers = &plan.spec.new_layers;
+    let mut vars = Vec::new();
+    for (i, l) in layers.iter().enumerate() {
+        let scope = if i + 1 == layers.len() { "outputs".to_string() } else { format!("hidden{}", i + 1) };
+        let (out, v) = dense(b, t, width as u64, l, &scope)?;
+        t = out;
+        width = l.units as i64;
+        vars.extend(v);
+    }
+    if width as usize != plan.classes {
+        let classes = plan.classes;
+        let msg = format!("the logits have width {width} but the data has {classes} classes; make the last layer {classes} wide");
+        return Err(Error::arg(Role::NewLayers, None, msg));
+    }
+    Ok((t, vars))
+}
+
+/// Stage 6: the op one training step runs.
+pub struct Step {
+    pub op: Operation,
+    /// Its name when tfreuse built it (it joins the `train_op` collection of a saved model).
+    pub built: Option<String>,
+    pub trained: Vec<String>,
+    /// Trainable variables left out: frozen, or not on the path to the loss.
+    pub frozen: Vec<String>,
+    /// Optimizer slots and other variables the step made.
+    pub slots: Vec<Var>,
+}
+
+/// A training op of our own when the spec asks for one, else the imported one.
+pub fn training_step(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph, head: &Head) -> Result<Step> {
+    if plan.builds_train_op {
+        own_training_op(b, plan, vars, head)
+    } else {
+        imported_training_op(b.graph, plan, vars, meta)
+    }
+}
+
+/// Trainable variables (imported and new) narrowed by the trainable regex and to those the
+/// loss reaches; their gradients; the update rule over them.
+fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], head: &Head) -> Result<Step> {
+    let mut candidates: Vec<&Var> = vars.iter().chain(&head.new_vars).filter(|v| v.trainable).collect();
+    if let Some(re) = &plan.trainable {
+        let chosen = select(re, Role::Trainable, candidates.iter().map(|v| v.name.as_str()))?;
+        candidates.retain(|v| chosen.contains(&v.name));
+    }
+    // Variables the loss cannot reach (above the branch, below a stop_gradient) get no
+    // gradient; TF_AddGradients refuses unreachable ones, so leave them out up front.
+    let reached = variables_reached(&head.loss);
+    let (candidates, unreached): (Vec<&Var>, Vec<&Var>) = candidates.into_iter().partition(|v| reached.contains(&v.name));
+    let mut frozen: Vec<String> = unreached.iter().map(|v| v.name.clone()).collect();
+    let nothing = || Error::Invalid("no trainable variable receives a gradient from the loss: nothing to train (check the trainable pattern and the freeze tensor)".into());
+    if candidates.is_empty() {
+        return Err(nothing());
+    }
+    let xs = candidates.iter().map(|v| v.gradient_target()).collect::<Result<Vec<_>>>()?;
+    let grads = b.graph.add_gradients(Some(&format!("{}gradients", plan.spec.prefix)), &[head.loss.clone()], &xs, None).map_err(|s| {
+        Error::Invalid(format!(
+            "cannot differentiate the loss {} ({}); TF's C++ gradients lack some ops (SparseSoftmaxCrossEntropyWithLogits…): \
+             give a branch tensor (the logits) so tfreuse builds a loss it can differentiate",
+            output_name(&head.loss),
+            Error::from(s)
+        ))
+    })?;
+    let mut pairs = Vec::new();
+    for (v, g) in candidates.into_iter().zip(grads) {
+        match g {
+            Some(grad) => pairs.push(Pair { var: v.clone(), grad }),
+            None => frozen.push(v.name.clone()),
+        }
+    }
+    if pairs.is_empty() {
+        return Err(nothing());
+    }
+    let trained = pairs.iter().map(|p| p.var.name.clone()).collect();
+    let rule = plan.spec.optimizer.unwrap_or(Optimizer::Sgd).rule();
+    let (op, slots) = minimize(b, rule.as_ref(), plan.spec.lr, plan.spec.clip, pairs)?;
+    Ok(Step { built: Some(op.name()?), op, trained, frozen, slots })
+}
+
+/// The training op the spec names, else the `train_op` collection's only entry.
+fn imported_training_op(graph: &Graph, plan: &Plan, vars: &[Var], meta: &MetaGraph) -> Result<Step> {
+    let name = match &plan.spec.train_op {
+        Some(n) => n.clone(),
+        None => collection_train_op(graph, meta)?,
+    };
+    let op = find_operation(graph, &name).map_err(|e| e.for_arg(Role::TrainOp))?;
+    let trained = vars.iter().filter(|v| v.trainable).map(|v| v.name.clone()).collect();
+    Ok(Step { op, built: None, trained, frozen: vec![], slots: vec![] })
+}
+
+/// The imported training op: the `train_op` collection's only entry, else a clear error.
+fn collection_train_op(graph: &Graph, meta: &MetaGraph) -> Result<String> {
+    let ops = meta.collection_nodes("train_op");
+    match ops.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => {
+            let applies = |o: &Operation| o.op_type().is_ok_and(|t| t.starts_with("Apply") || t.starts_with("ResourceApply"));
+            let mut candidates: Vec<String> = graph
+                .operation_iter()
+                .filter(|o| o.op_type().is_ok_and(|t| t == "NoOp") && o.control_inputs().iter().any(applies))
+                .filter_map(|o| o.name().ok())
+                .collect();
+            candidates.sort();
+            let listed = if candidates.is_empty() { String::new() } else { format!(" (candidates: {})", candidates.join(", ")) };
+            Err(Error::arg(Role::TrainOp, None, format!("the graph has no `train_op` collection; name the training op{listed}")))
+        }
+        many => Err(Error::arg(Role::TrainOp, None, format!("the `train_op` collection holds several ops ({}); choose one", many.join(", ")))),
+    }
+}
+
+/// Stage 7: how variables get into and out of checkpoints.
+pub struct Savers {
+    pub saver_def: SaverDef,
+    /// Restore of the chosen imported subset, if any.
+    pub restore: Option<RestoreOps>,
+    pub restored: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// A saver over every variable (imported, new, slots), and restore ops for the imported
+/// variables chosen by the restore regex (each must be in the checkpoint) or, by default,
+/// every one the checkpoint holds with the right shape and dtype.
+pub fn savers(b: &mut Builder, plan: &Plan, all: &[&Var], imported: &[Var], stored: &[StoredTensor]) -> Result<Savers> {
+    let saver_def = saver_ops(b, &format!("{}save", plan.spec.prefix), all)?;
+    let mut warnings = Vec::new();
+    let mut chosen: Vec<&Var> = Vec::new();
+    match &plan.restore {
+        Some(re) => {
+            let names = select(re, Role::Restore, imported.iter().map(|v| v.name.as_str()))?;
+            for v in imported.iter().filter(|v| names.contains(&v.name)) {
+                fits(v, stored).map_err(|m| Error::arg(Role::Restore, Some(&format!("{:?}", re.as_str())), m))?;
+                chosen.push(v);
+            }
+        }
+        None => {
+            for v in imported {
+                match fits(v, stored) {
+                    Ok(()) => chosen.push(v),
+                    Err(m) => warnings.push(format!("{m}; initialising it instead")),
+                }
+            }
+        }
+    }
+    let restore = if chosen.is_empty() { None } else { Some(restore_ops(b, &format!("{}restore_subset", plan.spec.prefix), &chosen)?) };
+    Ok(Savers { saver_def, restore, restored: chosen.iter().map(|v| v.name.clone()).collect(), warnings })
+}
+
+/// Whether the checkpoint holds `v` with its shape and dtype; else why not.
+fn fits(v: &Var, stored: &[StoredTensor]) -> std::result::Result<(), String> {
+    match stored.iter().find(|t| t.name == v.name) {
+        None => Err(format!("{} is not in the checkpoint", v.name)),
+        Some(t) if t.shape != v.shape => Err(format!("{}: graph shape {:?} but checkpoint shape {:?}", v.name, v.shape, t.shape)),
+        Some(t) if t.dtype != v.dtype => Err(format!("{}: graph dtype {} but checkpoint dtype {}", v.name, dtype_name(v.dtype), dtype_name(t.dtype))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Stage 8: where every variable's value came from.
+pub struct Initialised {
+    pub checkpoint: String,
+    pub restored: Vec<String>,
+    pub initialized: Vec<String>,
+}
+
+/// Run the initializers of every variable not restored, then the restore; when resuming,
+/// restore every variable (new ones and optimizer slots too) from the interrupted run.
+pub fn initialise(model: &Model, plan: &Plan, checkpoint: &Path, savers: &Savers, imported: &[Var], new: &[&Var]) -> Result<Initialised> {
+    let restored: HashSet<&String> = savers.restored.iter().collect();
+    let fresh: Vec<&Var> = imported.iter().filter(|v| !restored.contains(&v.name)).chain(new.iter().copied()).collect();
+    let inits = fresh.iter().map(|v| v.initializer(&model.graph)).collect::<Result<Vec<_>>>()?;
+    if !inits.is_empty() {
+        model.run(&[], &[], &inits)?;
+    }
+    if let Some(resume) = &plan.spec.resume_from {
+        let filename = find_output(&model.graph, &savers.saver_def.filename_tensor_name)?;
+        let restore = find_operation(&model.graph, &savers.saver_def.restore_op_name)?;
+        restore_from(&model.session, &filename, &restore, resume)?;
+        let everything = imported.iter().chain(new.iter().copied()).map(|v| v.name.clone()).collect();
+        return Ok(Initialised { checkpoint: resume.display().to_string(), restored: everything, initialized: vec![] });
+    }
+    if let Some(r) = &savers.restore {
+        restore_from(&model.session, &r.filename, &r.restore, checkpoint)?;
+    }
+    Ok(Initialised {
+        checkpoint: checkpoint.display().to_string(),
+        restored: savers.restored.clone(),
+        initialized: fresh.iter().map(|v| v.name.clone()).collect(),
+    })
+}
+
+/// Stage 9: the highest tensor between the input and the loss with nothing trained below it.
+pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &[String]) -> std::result::Result<Output, String> {
+    let trained: HashSet<String> = trained.iter().cloned().collect();
+    match crate::graph::cut::find_cut(graph, x, loss, &trained) {
+        CutSearch::Found(c) => Ok(c),
+        CutSearch::None(why) => Err(why),
+    }
+}
+
+/// Build the training graph on the imported model and initialise every variable.
+/// `classes`: number of classes the new output layer must have (from the data).
+pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
+    let mut source = open_source(spec)?;
+    let plan = Plan::resolve(spec, classes)?;
+    let frozen_cut = rewrite(&mut source.meta, &plan)?;
+    let Imported { mut model, vars, x, y } = import(source.meta, &plan)?;
+    let mut b = Builder::new(&mut model.graph, &spec.prefix, spec.device.clone(), spec.seed as i64 & 0x7fff_ffff);
+    let head = head(&mut b, &plan, &y, frozen_cut.as_deref())?;
+    let step = training_step(&mut b, &plan, &vars, &model.meta, &head)?;
+    let all: Vec<&Var> = vars.iter().chain(&head.new_vars).chain(&step.slots).collect();
+    let savers = savers(&mut b, &plan, &all, &vars, &source.stored)?;
+    let new: Vec<&Var> = head.new_vars.iter().chain(&step.slots).collect();
+    let init = initialise(&model, &plan, &source.checkpoint, &savers, &vars, &new)?;
+    let cut = find_cut(&model.graph, &x, &head.loss, &step.trained);
+    let report = SetupReport {
+        checkpoint: init.checkpoint,
+        restored: init.restored,
+        initialized: init.initialized,
+        trained: step.trained,
+        frozen: step.frozen,
+        train_op: step.op.name()?,
+        loss: output_name(&head.loss),
+        metric: head.metric.as_ref().map(output_name),
+        warnings: source.warnings.into_iter().chain(savers.warnings).collect(),
+        cut: cut.as_ref().ok().map(output_name),
+    };
+    let extension = Extension { saver_def: savers.saver_def, variables: new.iter().map(|v| v.def.clone()).collect(), train_op: step.built };
+    Ok(Prepared { model, feed: x.clone(), x, cut, y, loss: head.loss, metric: head.metric, train_op: step.op, report, extension })
+}

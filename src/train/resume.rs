@@ -1,0 +1,145 @@
+//! Interrupted runs and resuming them: where a run stands ([`Progress`]), the sidecar file
+//! saved beside the interrupted checkpoint, and the fingerprint a resumed run must match —
+//! the whole spec (every field, serialized) and the data set's digest, so nothing that changes
+//! the bytes of the result can differ silently.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::data::DataSet;
+use crate::error::{Error, Result, Role};
+use crate::train::spec::TransferSpec;
+
+/// Per-epoch results.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct History {
+    pub train_loss: Vec<f64>,
+    pub metric: Vec<Option<f64>>,
+    pub seconds: Vec<f64>,
+}
+
+/// Where a run stands: the current epoch (0-based), the steps done in it, and the loss summed
+/// over them. Saved beside a resumable checkpoint as JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    pub epoch: usize,
+    pub step: usize,
+    pub loss_sum: f64,
+    pub history: History,
+}
+
+/// What must match between an interrupted run and its resumption: every setting of the spec
+/// (but where to resume from) and the data.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Fingerprint {
+    /// The spec as JSON text: compared as text, since numbers read back from JSON need not
+    /// equal the ones written.
+    pub spec: String,
+    pub data: String,
+    /// `TF_ENABLE_ONEDNN_OPTS` as TF saw it: oneDNN kernels change the last bits of results.
+    pub onednn: Option<String>,
+}
+
+impl Fingerprint {
+    pub fn new(spec: &TransferSpec, data: &DataSet) -> Result<Self> {
+        let spec = serde_json::to_string(spec).map_err(|e| Error::Invalid(format!("cannot record the run's settings: {e}")))?;
+        let digest = Sha256::digest(format!("{}\n{}", data.source, data.digest()).as_bytes());
+        let onednn = std::env::var("TF_ENABLE_ONEDNN_OPTS").ok();
+        Ok(Fingerprint { spec, data: digest.iter().map(|b| format!("{b:02x}")).collect(), onednn })
+    }
+
+    /// The settings that differ from `other`'s, as `name: ours vs theirs`.
+    fn differences(&self, other: &Fingerprint) -> Vec<String> {
+        let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+        let (a, b) = (parse(&self.spec), parse(&other.spec));
+        let mut out: Vec<String> = match (a.as_ref().and_then(|v| v.as_object()), b.as_ref().and_then(|v| v.as_object())) {
+            _ if self.spec == other.spec => vec![],
+            (Some(a), Some(b)) => a
+                .keys()
+                .chain(b.keys().filter(|k| !a.contains_key(*k)))
+                .filter(|k| a.get(*k) != b.get(*k))
+                .map(|k| format!("{k}: {} vs {}", show(a.get(k)), show(b.get(k))))
+                .collect(),
+            _ => vec![],
+        };
+        if self.spec != other.spec && out.is_empty() {
+            out.push("the settings".into());
+        }
+        if self.data != other.data {
+            out.push("the data set".into());
+        }
+        if self.onednn != other.onednn {
+            out.push(format!("oneDNN (TF_ENABLE_ONEDNN_OPTS): {} vs {}", self.onednn.as_deref().unwrap_or("unset"), other.onednn.as_deref().unwrap_or("unset")));
+        }
+        out
+    }
+}
+
+fn show(v: Option<&serde_json::Value>) -> String {
+    v.map_or("none".into(), |v| v.to_string())
+}
+
+/// Where an interrupted run saves: beside `out`, else in the current directory.
+pub fn interrupted_prefix(out: Option<&Path>) -> PathBuf {
+    match out {
+        Some(o) => PathBuf::from(format!("{}-interrupted", o.display())),
+        None => PathBuf::from("tfreuse-interrupted.ckpt"),
+    }
+}
+
+fn sidecar_path(prefix: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.resume.json", prefix.display()))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Sidecar {
+    fingerprint: Fingerprint,
+    progress: Progress,
+}
+
+/// Record, beside the checkpoint at `prefix`, where the run stands and what it was.
+pub fn write_sidecar(prefix: &Path, fingerprint: &Fingerprint, progress: &Progress) -> Result<()> {
+    let state = Sidecar { fingerprint: fingerprint.clone(), progress: progress.clone() };
+    let text = serde_json::to_string_pretty(&state).map_err(|e| Error::Invalid(format!("cannot record progress: {e}")))?;
+    crate::atomic::write_bytes_atomic(&sidecar_path(prefix), text.as_bytes())
+}
+
+/// Where the interrupted run at `prefix` stood, if it was the same run as `fingerprint`.
+pub fn read_progress(prefix: &Path, fingerprint: &Fingerprint) -> Result<Progress> {
+    let path = sidecar_path(prefix);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let saved: Sidecar = serde_json::from_str(&text).map_err(|e| Error::bad_file(&path, format!("not a resume file: {e}")))?;
+    let diff = fingerprint.differences(&saved.fingerprint);
+    if !diff.is_empty() {
+        let value = prefix.display().to_string();
+        let msg = format!("the flags differ from the interrupted run's ({}); resume with the same flags", diff.join("; "));
+        return Err(Error::arg(Role::Resume, Some(&value), msg));
+    }
+    Ok(saved.progress)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Features, Split};
+
+    fn data(label: i64) -> DataSet {
+        let split = Split { x: Features::F32(vec![0.5; 4]), y: vec![0, label], feature_shape: vec![2] };
+        DataSet { source: "npz:x.npz".into(), splits: [("all".to_string(), split)].into() }
+    }
+
+    #[test]
+    fn every_setting_and_the_data_are_part_of_the_fingerprint() {
+        let spec = TransferSpec::new("m.meta");
+        let base = Fingerprint::new(&spec, &data(1)).unwrap();
+        assert!(base.differences(&Fingerprint::new(&spec, &data(1)).unwrap()).is_empty());
+        let mut jit = spec.clone();
+        jit.session.jit = true;
+        assert_eq!(Fingerprint::new(&jit, &data(1)).unwrap().differences(&base), ["session: {\"inter_op_threads\":0,\"intra_op_threads\":0,\"jit\":true,\"target\":null} vs {\"inter_op_threads\":0,\"intra_op_threads\":0,\"jit\":false,\"target\":null}"]);
+        assert_eq!(Fingerprint::new(&spec, &data(0)).unwrap().differences(&base), ["the data set"]);
+        let mut other = spec.clone();
+        other.resume_from = Some("elsewhere".into());
+        assert!(Fingerprint::new(&other, &data(1)).unwrap().differences(&base).is_empty(), "where to resume from is not a setting");
+    }
+}

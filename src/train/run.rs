@@ -1,0 +1,85 @@
+//! A whole training job, as `tfreuse train` runs it: prepare, cache the frozen layers, train
+//! (from where an interrupted run stopped, if resuming), then evaluate on the test split and
+//! save; or, when interrupted, save a resumable checkpoint; or, when the loss diverges, say
+//! where.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use crate::data::DataSet;
+use crate::error::{Error, Result};
+use crate::events::{Event, EventSink};
+use crate::train::prepare::prepare;
+use crate::train::resume::{interrupted_prefix, read_progress, write_sidecar, Fingerprint, Progress};
+use crate::train::trainer::Outcome;
+use crate::train::TransferSpec;
+
+/// What to do around the training itself.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub spec: TransferSpec,
+    /// Cache the frozen layers, in at most this many bytes.
+    pub cache_max_bytes: Option<usize>,
+    /// Save the trained model here.
+    pub out: Option<PathBuf>,
+    /// Save to `out` even when the loss diverged (for inspection).
+    pub save_on_nan: bool,
+}
+
+/// How a job ended, when it did not fail.
+#[derive(Clone, Debug)]
+pub enum Ended {
+    Finished,
+    /// Stopped on request; a resumable checkpoint was saved at `saved_to`.
+    Interrupted { progress: Progress, saved_to: PathBuf },
+}
+
+/// Run `job` on `data` (labels in 0..classes) until it ends or `stop` is set.
+pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &mut dyn EventSink) -> Result<Ended> {
+    let spec = &job.spec;
+    let fingerprint = Fingerprint::new(spec, data)?;
+    // A resume that cannot match is refused before any work.
+    let start = match &spec.resume_from {
+        Some(p) => read_progress(p, &fingerprint)?,
+        None => Progress::default(),
+    };
+    let mut prepared = prepare(spec, classes)?;
+    sink.event(&Event::Setup(prepared.report.clone()))?;
+    let cached = match job.cache_max_bytes {
+        Some(max) => Some(prepared.use_cache(data, max, spec.batch_size, sink)?),
+        None => None,
+    };
+    let data = cached.as_ref().unwrap_or(data);
+    let train = data.training_split()?;
+    let outcome = prepared.train(spec, train, data.splits.get("validation"), start, stop, sink)?;
+    match outcome {
+        Outcome::Finished(_) => {}
+        Outcome::Interrupted(progress) => {
+            let saved_to = interrupted_prefix(job.out.as_deref());
+            prepared.save(&saved_to, sink)?;
+            write_sidecar(&saved_to, &fingerprint, &progress)?;
+            sink.flush()?;
+            return Ok(Ended::Interrupted { progress, saved_to });
+        }
+        Outcome::Diverged { epoch, step, loss } => {
+            let saved = match (&job.out, job.save_on_nan) {
+                (Some(out), true) => {
+                    prepared.save(out, sink)?;
+                    format!("; saved the model as it is to {} (--save-on-nan)", out.display())
+                }
+                _ => "; nothing saved (--save-on-nan saves anyway)".to_string(),
+            };
+            sink.flush()?;
+            return Err(Error::Diverged(format!("the loss became {loss} at epoch {epoch} step {step}; try a smaller learning rate or clipping{saved}")));
+        }
+    }
+    if let Ok(test) = data.split("test") {
+        let v = prepared.evaluate(test)?;
+        sink.event(&Event::Test { loss: v[0], metric: v.get(1).copied(), examples: test.len() })?;
+    }
+    sink.flush()?;
+    if let Some(out) = &job.out {
+        prepared.save(out, sink)?;
+    }
+    Ok(Ended::Finished)
+}

@@ -1,0 +1,106 @@
+//! What a transfer run is asked to do: [`TransferSpec`], every setting in one value, with the
+//! book's defaults. Serialized whole, it is also what a resumed run must match.
+
+use std::path::PathBuf;
+
+use crate::graph::layers::LayerSpec;
+use crate::graph::optimizer::{self, UpdateRule};
+use crate::tf::SessionConfig;
+
+/// Which update rule the new training op uses.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Optimizer {
+    Sgd,
+    Momentum { momentum: f32 },
+    Adam { beta1: f32, beta2: f32, epsilon: f32 },
+}
+
+impl Optimizer {
+    pub fn momentum() -> Self {
+        Optimizer::Momentum { momentum: optimizer::Momentum::default().momentum }
+    }
+
+    pub fn adam() -> Self {
+        let d = optimizer::Adam::default();
+        Optimizer::Adam { beta1: d.beta1, beta2: d.beta2, epsilon: d.epsilon }
+    }
+
+    /// The rule that builds the update ops.
+    pub fn rule(self) -> Box<dyn UpdateRule> {
+        match self {
+            Optimizer::Sgd => Box::new(optimizer::Sgd),
+            Optimizer::Momentum { momentum } => Box::new(optimizer::Momentum { momentum }),
+            Optimizer::Adam { beta1, beta2, epsilon } => Box::new(optimizer::Adam { beta1, beta2, epsilon }),
+        }
+    }
+}
+
+/// Everything a transfer run needs; defaults follow the book.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TransferSpec {
+    pub meta: PathBuf,
+    pub checkpoint: Option<PathBuf>,
+    pub input: String,
+    pub labels: String,
+    pub branch_from: Option<String>,
+    pub new_layers: Vec<LayerSpec>,
+    pub prefix: String,
+    pub restore: Option<String>,
+    pub trainable: Option<String>,
+    pub freeze_below: Option<String>,
+    /// Build a new training op even without a branch (needed for --trainable etc.).
+    pub optimizer: Option<Optimizer>,
+    pub lr: f32,
+    pub clip: Option<f32>,
+    pub train_op: Option<String>,
+    pub loss: Option<String>,
+    pub metric: Option<String>,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub seed: u64,
+    /// Shuffle the training split every epoch (off: batches in file order, like a plain
+    /// Python loop over slices, which makes a run reproducible in Python).
+    pub shuffle: bool,
+    pub device: Option<String>,
+    pub session: SessionConfig,
+    /// Restore every variable (new ones and optimizer slots too) from this checkpoint,
+    /// written by an interrupted run with the same spec. Not part of what must match.
+    #[serde(skip)]
+    pub resume_from: Option<PathBuf>,
+}
+
+impl TransferSpec {
+    pub fn new(meta: impl Into<PathBuf>) -> Self {
+        TransferSpec {
+            meta: meta.into(),
+            checkpoint: None,
+            input: "X:0".into(),
+            labels: "y:0".into(),
+            branch_from: None,
+            new_layers: vec![],
+            prefix: "new_".into(),
+            restore: None,
+            trainable: None,
+            freeze_below: None,
+            optimizer: None,
+            lr: 0.01,
+            clip: None,
+            train_op: None,
+            loss: None,
+            metric: None,
+            epochs: 20,
+            batch_size: 200,
+            seed: 42,
+            shuffle: true,
+            device: None,
+            session: SessionConfig::default(),
+            resume_from: None,
+        }
+    }
+
+    /// Whether tfreuse builds its own training op (else the imported one runs).
+    pub fn builds_train_op(&self) -> bool {
+        self.branch_from.is_some() || self.optimizer.is_some() || self.trainable.is_some() || self.freeze_below.is_some() || self.clip.is_some()
+    }
+}

@@ -1,0 +1,286 @@
+//! The training loop of a [`Prepared`] model: epochs of shuffled batches fed into the
+//! training op, the metric on the validation split after each, events to a sink, a stop flag
+//! checked at every step; and what else a prepared model does: evaluate, cache its frozen
+//! layers, save.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use tensorflow::{DataType, Operation, Output, SessionRunArgs, Tensor, TensorType};
+
+use crate::data::{DataSet, Split};
+use crate::error::{Error, Result, Role};
+use crate::eval::evaluate_outputs;
+use crate::events::{Event, EventSink, SetupReport};
+use crate::model::metagraph::Extension;
+use crate::model::Model;
+use crate::tf::output_name;
+use crate::tf::tensors::dtype_name;
+use crate::train::resume::{History, Progress};
+use crate::train::spec::TransferSpec;
+
+/// A model ready to train.
+pub struct Prepared {
+    pub model: Model,
+    pub x: Output,
+    /// What training feeds the features into: `x`, or the cut when training on a cache.
+    pub feed: Output,
+    /// The tensor below which nothing trains, if there is exactly one (else why not).
+    pub cut: std::result::Result<Output, String>,
+    pub y: Output,
+    pub loss: Output,
+    pub metric: Option<Output>,
+    pub train_op: Operation,
+    pub report: SetupReport,
+    /// What a saved `.meta` adds to the imported one.
+    pub(crate) extension: Extension,
+}
+
+/// How [`Prepared::train`] ended.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Finished(History),
+    /// Stopped at a step boundary on request (Ctrl-C / SIGTERM).
+    Interrupted(Progress),
+    /// The loss became NaN or infinite.
+    Diverged { epoch: usize, step: usize, loss: f32 },
+}
+
+/// Labels are stored as i64; the placeholder may want i32.
+pub trait FromLabel: TensorType + Copy {
+    fn from_label(v: i64) -> Self;
+}
+impl FromLabel for i64 {
+    fn from_label(v: i64) -> Self {
+        v
+    }
+}
+impl FromLabel for i32 {
+    fn from_label(v: i64) -> Self {
+        v as i32
+    }
+}
+
+/// Batches of a split in a seeded order, built into tensors allocated once.
+struct Batches<'a, L: FromLabel> {
+    split: &'a Split,
+    size: usize,
+    order: Vec<usize>,
+    rng: Option<rand_chacha::ChaCha8Rng>,
+    x: Tensor<f32>,
+    y: Tensor<L>,
+}
+
+impl<'a, L: FromLabel> Batches<'a, L> {
+    /// Replaying the shuffles of the epochs already done (`done`) puts the generator, and the
+    /// order, exactly where an interrupted run left them.
+    fn new(split: &'a Split, size: usize, shuffle: bool, seed: u64, done: usize) -> Self {
+        let mut rng = shuffle.then(|| rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+        let mut order: Vec<usize> = (0..split.len()).collect();
+        if let Some(r) = rng.as_mut() {
+            (0..done).for_each(|_| order.shuffle(r));
+        }
+        let (x, y) = Self::tensors(split, size);
+        Batches { split, size, order, rng, x, y }
+    }
+
+    fn tensors(split: &Split, n: usize) -> (Tensor<f32>, Tensor<L>) {
+        let mut dims: Vec<u64> = vec![n as u64];
+        dims.extend(split.feature_shape.iter().map(|&d| d as u64));
+        (Tensor::new(&dims), Tensor::new(&[n as u64]))
+    }
+
+    fn steps(&self) -> usize {
+        self.split.len().div_ceil(self.size)
+    }
+
+    fn next_epoch(&mut self) {
+        if let Some(r) = self.rng.as_mut() {
+            self.order.shuffle(r);
+        }
+    }
+
+    /// Run `f` on batch `step` of this epoch's order; returns its result and the batch size.
+    fn with_batch<T>(&mut self, step: usize, f: impl FnOnce(&Tensor<f32>, &Tensor<L>) -> T) -> (T, usize) {
+        let n = self.split.len();
+        let idx = &self.order[step * self.size..((step + 1) * self.size).min(n)];
+        if idx.len() == self.size {
+            fill(&mut self.x, &mut self.y, self.split, idx);
+            (f(&self.x, &self.y), idx.len())
+        } else {
+            let (mut x, mut y) = Self::tensors(self.split, idx.len());
+            fill(&mut x, &mut y, self.split, idx);
+            (f(&x, &y), idx.len())
+        }
+    }
+}
+
+/// Gather the rows straight into the tensors' buffers.
+fn fill<L: FromLabel>(x: &mut Tensor<f32>, y: &mut Tensor<L>, split: &Split, idx: &[usize]) {
+    let row = split.row_len();
+    for (i, &r) in idx.iter().enumerate() {
+        split.copy_row(r, &mut x[i * row..(i + 1) * row]);
+        y[i] = L::from_label(split.y[r]);
+    }
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Prepared {
+    /// Run the epochs of `spec` on `train` from `start` (a fresh [`Progress`], or one saved
+    /// by an interrupted run), evaluating the metric on `validation` after each epoch.
+    /// Checks `stop` after every step: when set, returns [`Outcome::Interrupted`].
+    pub fn train(&self, spec: &TransferSpec, train: &Split, validation: Option<&Split>, start: Progress, stop: &AtomicBool, sink: &mut dyn EventSink) -> Result<Outcome> {
+        if train.is_empty() {
+            return Err(Error::Invalid("the training split is empty".into()));
+        }
+        if spec.batch_size > train.len() {
+            let msg = format!("is larger than the {} training examples", train.len());
+            return Err(Error::arg(Role::BatchSize, Some(&spec.batch_size.to_string()), msg));
+        }
+        match self.y.operation.output_type(self.y.index as usize) {
+            DataType::Int64 => self.epochs::<i64>(spec, train, validation, start, stop, sink),
+            DataType::Int32 => self.epochs::<i32>(spec, train, validation, start, stop, sink),
+            other => Err(Error::Invalid(format!("labels of dtype {} are not supported", dtype_name(other)))),
+        }
+    }
+
+    fn epochs<L: FromLabel>(&self, spec: &TransferSpec, train: &Split, validation: Option<&Split>, start: Progress, stop: &AtomicBool, sink: &mut dyn EventSink) -> Result<Outcome> {
+        let mut batches = Batches::<L>::new(train, spec.batch_size, spec.shuffle, spec.seed, start.epoch);
+        let mut p = start;
+        let mut first = p.epoch == 0 && p.step == 0;
+        while p.epoch < spec.epochs {
+            let t0 = Instant::now();
+            if p.step == 0 {
+                p.loss_sum = 0.0;
+            }
+            batches.next_epoch();
+            let steps = batches.steps();
+            for step in p.step..steps {
+                if stop.load(Ordering::SeqCst) {
+                    return Ok(Outcome::Interrupted(p));
+                }
+                let (loss, n) = batches.with_batch(step, |x, y| self.step(x, y));
+                let loss = loss?;
+                p.step = step + 1;
+                if !loss.is_finite() {
+                    return Ok(Outcome::Diverged { epoch: p.epoch + 1, step: step + 1, loss });
+                }
+                p.loss_sum += loss as f64 * n as f64;
+                if std::mem::take(&mut first) {
+                    sink.event(&Event::FirstStep { unix_time: unix_now() })?;
+                }
+                sink.event(&Event::Step { epoch: p.epoch + 1, step: step + 1, steps, loss })?;
+            }
+            self.end_epoch(&mut p, train.len(), validation, t0, sink)?;
+        }
+        Ok(Outcome::Finished(p.history))
+    }
+
+    /// The validation metric, the epoch's record and event; on to the next epoch.
+    fn end_epoch(&self, p: &mut Progress, n: usize, validation: Option<&Split>, t0: Instant, sink: &mut dyn EventSink) -> Result<()> {
+        let train_seconds = t0.elapsed().as_secs_f64();
+        let metric = match (&self.metric, validation) {
+            (Some(m), Some(v)) => Some(evaluate_outputs(&self.model, v, &self.feed, &self.y, std::slice::from_ref(m), 0)?[0]),
+            _ => None,
+        };
+        let seconds = t0.elapsed().as_secs_f64();
+        let train_loss = p.loss_sum / n as f64;
+        p.history.train_loss.push(train_loss);
+        p.history.metric.push(metric);
+        p.history.seconds.push(seconds);
+        sink.event(&Event::Epoch { epoch: p.epoch + 1, train_loss, metric, seconds, train_seconds })?;
+        p.epoch += 1;
+        p.step = 0;
+        Ok(())
+    }
+
+    fn step<L: TensorType>(&self, x: &Tensor<f32>, y: &Tensor<L>) -> Result<f32> {
+        let mut args = SessionRunArgs::new();
+        args.add_feed(&self.feed.operation, self.feed.index, x);
+        args.add_feed(&self.y.operation, self.y.index, y);
+        args.add_target(&self.train_op);
+        let tok = args.request_fetch(&self.loss.operation, self.loss.index);
+        self.model.session.run(&mut args)?;
+        let l: Tensor<f32> = args.fetch(tok)?;
+        Ok(l.first().copied().unwrap_or(f32::NAN))
+    }
+
+    /// The loss and the metric (if any) on a split.
+    pub fn evaluate(&self, split: &Split) -> Result<Vec<f64>> {
+        let mut fetches = vec![self.loss.clone()];
+        fetches.extend(self.metric.clone());
+        evaluate_outputs(&self.model, split, &self.feed, &self.y, &fetches, 0)
+    }
+
+    /// Compute the cut for every split of `data` and train on it from now on (splits must
+    /// then be taken from the returned set). Refuses above `max_bytes`.
+    ///
+    /// Each split is computed in the batches it would otherwise run in: the training split in
+    /// `train_batch` rows, the others whole (as evaluation runs them). TF's MatMul may round a
+    /// row differently depending on the batch it is in, so only this makes a cached run
+    /// byte-identical to an uncached one whose batches are the same (`--no-shuffle`).
+    pub fn use_cache(&mut self, data: &DataSet, max_bytes: usize, train_batch: usize, sink: &mut dyn EventSink) -> Result<DataSet> {
+        let t0 = Instant::now();
+        let cut = self.cut.clone().map_err(|why| Error::arg(Role::Cache, None, format!("no single frozen tensor to cache: {why}")))?;
+        let bytes = crate::cache::cache_bytes(&self.model.graph, &cut, data)?;
+        if bytes > max_bytes {
+            let msg = format!(
+                "the cache of {} would take {} MB, over the limit of {} MB; raise it or cache less",
+                output_name(&cut),
+                bytes.div_ceil(1 << 20),
+                max_bytes >> 20
+            );
+            return Err(Error::arg(Role::CacheLimit, None, msg));
+        }
+        let training = data.training_split_name()?;
+        let mut splits = std::collections::BTreeMap::new();
+        for (name, split) in &data.splits {
+            let (n, mut done, mut result) = (split.len(), 0, Ok(()));
+            let batch = if name == training { train_batch } else { n.max(1) };
+            let cached = crate::cache::compute(&self.model, &self.x, &cut, split, batch, &mut |k| {
+                done += k;
+                if result.is_ok() {
+                    result = sink.event(&Event::CacheProgress { split: name.clone(), done, total: n });
+                }
+            })?;
+            result?;
+            splits.insert(name.clone(), cached);
+        }
+        self.feed = cut;
+        let cached = DataSet { source: format!("{} (cached at {})", data.source, output_name(&self.feed)), splits };
+        let megabytes = cached.splits.values().map(|s| s.x.bytes()).sum::<usize>() as f64 / (1 << 20) as f64;
+        sink.event(&Event::Cached { tensor: output_name(&self.feed), megabytes, seconds: t0.elapsed().as_secs_f64() })?;
+        Ok(cached)
+    }
+
+    /// Write `.meta`, `.index`, `.data-*` and `checkpoint` for prefix `out`, atomically
+    /// (each step of the save is reported as an [`Event::SaveStep`]).
+    pub fn save(&self, out: &Path, sink: &mut dyn EventSink) -> Result<Vec<PathBuf>> {
+        let meta = self.model.meta.extended(&self.model.graph, &self.extension)?;
+        let mut result = Ok(());
+        let files = crate::model::save::save_checkpoint(&self.model.session, &self.model.graph, &self.extension.saver_def, &meta, out, &mut |step| {
+            if result.is_ok() {
+                result = sink.event(&Event::SaveStep { step });
+            }
+        })?;
+        result?;
+        sink.event(&Event::Saved { prefix: out.to_path_buf(), files: files.len() })?;
+        Ok(files)
+    }
+}
+
+/// Check a data set against the model before any work: labels in range for `classes`.
+pub fn check_labels(data: &DataSet, classes: usize) -> Result<()> {
+    for (name, s) in &data.splits {
+        if let Some(&bad) = s.y.iter().find(|&&l| l < 0 || l as usize >= classes) {
+            return Err(Error::Invalid(format!("{}: split {name} has label {bad}, outside 0..{classes}", data.source)));
+        }
+    }
+    Ok(())
+}
