@@ -41,7 +41,7 @@ pub enum Event {
     Epoch { epoch: usize, train_loss: f64, metric: Option<f64>, seconds: f64, train_seconds: f64 },
     /// Loss and metric on the test split after training.
     Test { loss: f64, metric: Option<f64>, examples: usize },
-    /// Step `step` of a checkpoint save is done (see [`crate::model::save::save_checkpoint`]).
+    /// Step `step` of a checkpoint save is done (write, backup, each rename).
     SaveStep { step: usize },
     /// A checkpoint was written.
     Saved { prefix: PathBuf, files: usize },

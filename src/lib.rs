@@ -6,9 +6,9 @@
 //!
 //! - [`error`], [`suggest`], [`atomic`] (crash-safe writes), [`proto`] (TF's messages);
 //! - [`tf`]: the runtime — loading libtensorflow, sessions, tensors, names;
-//! - [`model`]: where a model comes from — `.meta` + checkpoint, import, restore, inspect, save;
 //! - [`graph`]: ops on an imported graph — variables, layers, heads, optimizers, saver ops,
 //!   freezing, the cut; never a session;
+//! - [`model`]: where a model comes from — `.meta` + checkpoint, import, restore, inspect, save;
 //! - [`data`]: data sets; [`cache`]: frozen layers computed once; [`eval`]: metrics;
 //! - [`events`]: what long operations report, and sinks for it;
 //! - [`train`]: transfer training in stages, the loop, resuming.

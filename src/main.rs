@@ -6,6 +6,9 @@ mod cli;
 use clap::Parser;
 
 fn main() {
+    // Die quietly when the reader of stdout goes away (`tfreuse inspect … | head`), as Unix
+    // tools do, instead of panicking on the failed write.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let args = cli::Cli::parse();
     if let Err(err) = cli::exec(args) {
         let code = err.downcast_ref::<tfreuse::Error>().map_or(1, |e| e.exit_code());

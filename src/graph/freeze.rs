@@ -6,15 +6,13 @@ use regex::Regex;
 
 use crate::error::{Error, Result, Role};
 use crate::graph::var::VarKind;
-use crate::model::MetaGraph;
-use crate::proto::{attr_type, NodeDef};
+use crate::proto::{attr_type, GraphDef, NodeDef};
 use crate::tf::parse_tensor_name;
 
-/// Rewrite the MetaGraph's GraphDef so every consumer of `tensor` reads it through a new
-/// StopGradient node named `node_name` instead. Returns the new tensor's name.
-/// `dtype` is the tensor's TF dtype code (the StopGradient's `T` attribute).
-pub fn insert_stop_gradient(meta: &mut MetaGraph, tensor: &str, node_name: &str, dtype: i32) -> Result<String> {
-    let mut gd = meta.graph_def()?;
+/// Rewrite `gd` so every consumer of `tensor` reads it through a new StopGradient node named
+/// `node_name` instead. Returns the new tensor's name. `dtype` is the tensor's TF dtype code
+/// (the StopGradient's `T` attribute).
+pub fn insert_stop_gradient(gd: &mut GraphDef, tensor: &str, node_name: &str, dtype: i32) -> Result<String> {
     let (src_op, src_idx) = parse_tensor_name(tensor);
     if !gd.node.iter().any(|n| n.name == src_op) {
         return Err(Error::arg(Role::FreezeBelow, Some(tensor), "no such operation in the graph"));
@@ -45,7 +43,6 @@ pub fn insert_stop_gradient(meta: &mut MetaGraph, tensor: &str, node_name: &str,
     if rewired == 0 {
         return Err(Error::arg(Role::FreezeBelow, Some(tensor), "nothing consumes this tensor, so a stop_gradient there freezes nothing"));
     }
-    meta.set_graph_def(&gd);
     Ok(format!("{node_name}:0"))
 }
 

@@ -1,6 +1,6 @@
 //! Saver ops of our own (`tf.train.Saver(var_list)`): RestoreV2 + assigns for a chosen subset,
 //! SaveV2 over every variable, and a saver_def Python's `import_meta_graph` understands. Ops
-//! only: running them is the session's business (see [`crate::model::save`]).
+//! only: running them is the session's business (the model's save).
 
 use tensorflow::{DataType, Operation, Output, Tensor};
 

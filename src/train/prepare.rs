@@ -62,7 +62,10 @@ pub fn rewrite(meta: &mut MetaGraph, plan: &Plan) -> Result<Option<String>> {
     let out = find_output(&probe, cut).map_err(|e| e.for_arg(Role::FreezeBelow))?;
     let code = dtype_code(out.operation.output_type(out.index as usize));
     let name = format!("{}stop_gradient", plan.spec.prefix);
-    insert_stop_gradient(meta, cut, &name, code).map(Some)
+    let mut gd = meta.graph_def()?;
+    let new = insert_stop_gradient(&mut gd, cut, &name, code)?;
+    meta.set_graph_def(&gd);
+    Ok(Some(new))
 }
 
 /// Stage 4: the imported graph with a session.
