@@ -68,62 +68,82 @@ pub struct CheckpointReport {
 
 /// Build the report. `checkpoint`: None = no checkpoint part; Some(resolved) = compare.
 pub fn report(model: &Model, ckpt: Option<&Resolved>) -> Result<Report> {
-    let mut ops_by_type = BTreeMap::new();
-    let mut placeholders = Vec::new();
-    let mut var_shapes: BTreeMap<String, (String, Vec<i64>)> = BTreeMap::new();
-    let mut op_count = 0;
-    for op in model.graph.operation_iter() {
-        op_count += 1;
-        let ty = op.op_type().unwrap_or_default();
-        *ops_by_type.entry(ty.clone()).or_insert(0) += 1;
-        let name = op.name().unwrap_or_default();
-        match ty.as_str() {
-            "Placeholder" | "PlaceholderWithDefault" => placeholders.push(Placeholder {
-                name: format!("{name}:0"),
-                dtype: op.get_attr_type("dtype").map(dtype_name).unwrap_or_default(),
-                shape: op.get_attr_shape("shape").map(|s| shape_string(&s)).unwrap_or_else(|_| "<unknown>".into()),
-                has_default: ty == "PlaceholderWithDefault",
-            }),
-            t if VarKind::of_op_type(t).is_some() => {
-                let dtype = op.get_attr_type("dtype").map(dtype_name).unwrap_or_default();
-                let shape = op
-                    .get_attr_shape("shape")
-                    .ok()
-                    .and_then(|s| shape_dims(&s))
-                    .unwrap_or_default();
-                var_shapes.insert(name, (dtype, shape));
-            }
-            _ => {}
-        }
-    }
+    let ops = scan_ops(model);
     let variables = model
         .meta
         .variables()?
         .into_iter()
         .map(|v| {
             let name = op_name(&v.variable_name).to_string();
-            let (dtype, shape) = var_shapes.get(&name).cloned().unwrap_or_default();
+            let (dtype, shape) = ops.var_shapes.get(&name).cloned().unwrap_or_default();
             Variable { name, dtype, shape, trainable: v.trainable }
         })
         .collect::<Vec<_>>();
-    let collections = model
-        .meta
-        .def
-        .collection_def
-        .keys()
-        .map(|k| {
-            let v = match model.meta.collection_value(k) {
-                Some(CollectionValue::Nodes(n)) => n.join(", "),
-                Some(CollectionValue::Bytes(n)) => format!("{n} serialized protos"),
-                Some(CollectionValue::Int64(v)) => format!("{v:?}"),
-                Some(CollectionValue::Float(v)) => format!("{v:?}"),
-                Some(CollectionValue::Any(n)) => format!("{n} Any protos"),
-                Some(CollectionValue::Empty) | None => "empty".into(),
-            };
-            (k.clone(), v)
-        })
-        .collect();
-    let saver = model.meta.saver_def().map(|s| Saver {
+    let checkpoint = match ckpt {
+        None => None,
+        Some(r) => Some(compare(&r.prefix, r.warning.clone(), &variables)?),
+    };
+    Ok(Report {
+        meta: model.meta.path.display().to_string(),
+        tensorflow_version: model.meta.tensorflow_version().to_string(),
+        op_count: ops.count,
+        ops_by_type: ops.by_type,
+        placeholders: ops.placeholders,
+        variables,
+        collections: collections(model),
+        saver: model.meta.saver_def().map(saver),
+        checkpoint,
+    })
+}
+
+/// What one pass over the graph's operations finds.
+struct Ops {
+    count: usize,
+    by_type: BTreeMap<String, usize>,
+    placeholders: Vec<Placeholder>,
+    /// Variable op name -> (dtype, shape).
+    var_shapes: BTreeMap<String, (String, Vec<i64>)>,
+}
+
+fn scan_ops(model: &Model) -> Ops {
+    let mut ops = Ops { count: 0, by_type: BTreeMap::new(), placeholders: vec![], var_shapes: BTreeMap::new() };
+    for op in model.graph.operation_iter() {
+        ops.count += 1;
+        let ty = op.op_type().unwrap_or_default();
+        *ops.by_type.entry(ty.clone()).or_insert(0) += 1;
+        let name = op.name().unwrap_or_default();
+        let dtype = || op.get_attr_type("dtype").map(dtype_name).unwrap_or_default();
+        match ty.as_str() {
+            "Placeholder" | "PlaceholderWithDefault" => ops.placeholders.push(Placeholder {
+                name: format!("{name}:0"),
+                dtype: dtype(),
+                shape: op.get_attr_shape("shape").map(|s| shape_string(&s)).unwrap_or_else(|_| "<unknown>".into()),
+                has_default: ty == "PlaceholderWithDefault",
+            }),
+            t if VarKind::of_op_type(t).is_some() => {
+                let shape = op.get_attr_shape("shape").ok().and_then(|s| shape_dims(&s)).unwrap_or_default();
+                ops.var_shapes.insert(name, (dtype(), shape));
+            }
+            _ => {}
+        }
+    }
+    ops
+}
+
+fn collections(model: &Model) -> BTreeMap<String, String> {
+    let describe = |k: &str| match model.meta.collection_value(k) {
+        Some(CollectionValue::Nodes(n)) => n.join(", "),
+        Some(CollectionValue::Bytes(n)) => format!("{n} serialized protos"),
+        Some(CollectionValue::Int64(v)) => format!("{v:?}"),
+        Some(CollectionValue::Float(v)) => format!("{v:?}"),
+        Some(CollectionValue::Any(n)) => format!("{n} Any protos"),
+        Some(CollectionValue::Empty) | None => "empty".into(),
+    };
+    model.meta.def.collection_def.keys().map(|k| (k.clone(), describe(k))).collect()
+}
+
+fn saver(s: &crate::proto::SaverDef) -> Saver {
+    Saver {
         filename_tensor: s.filename_tensor_name.clone(),
         save_tensor: s.save_tensor_name.clone(),
         restore_op: s.restore_op_name.clone(),
@@ -133,22 +153,7 @@ pub fn report(model: &Model, ckpt: Option<&Resolved>) -> Result<Report> {
             2 => "V2".into(),
             v => v.to_string(),
         },
-    });
-    let checkpoint = match ckpt {
-        None => None,
-        Some(r) => Some(compare(&r.prefix, r.warning.clone(), &variables)?),
-    };
-    Ok(Report {
-        meta: model.meta.path.display().to_string(),
-        tensorflow_version: model.meta.tensorflow_version().to_string(),
-        op_count,
-        ops_by_type,
-        placeholders,
-        variables,
-        collections,
-        saver,
-        checkpoint,
-    })
+    }
 }
 
 fn compare(prefix: &Path, warning: Option<String>, vars: &[Variable]) -> Result<CheckpointReport> {

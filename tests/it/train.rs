@@ -1,20 +1,9 @@
 //! `tfreuse train` against the book's fixture, Python TF as the judge. Epochs are few.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 const SRC: &str = "fixtures/mnist_dnn/my_model_final.ckpt";
-
-fn train(extra: &[&str], out: &Path) -> String {
-    let meta = fixture(DNN_META);
-    let data = mnist();
-    let mut args = vec!["train", "--meta", &meta, "--data", &data];
-    let o = out.to_str().unwrap().to_string();
-    args.extend(["--out", &o]);
-    args.extend(extra);
-    ok(&args)
-}
 
 fn digest(prefix: &str) -> serde_json::Value {
     json(&oracle(&["digest", "--checkpoint", prefix]))
@@ -30,7 +19,7 @@ fn whole_model_reuse_improves_validation_accuracy() {
     let before = json(&ok(&["eval", "--meta", &fixture(DNN_META), "--data", &mnist(), "--split", "validation", "--json"]));
     let before = before["values"]["eval/accuracy:0"].as_f64().unwrap();
     let log = tmp.path().join("log.jsonl");
-    train(&["--epochs", "2", "--json", log.to_str().unwrap()], &tmp.path().join("m.ckpt"));
+    Train::dnn().out(tmp.path().join("m.ckpt")).epochs(2).json_log(&log).ok();
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log).unwrap().lines().map(json).collect();
     let epochs: Vec<&serde_json::Value> = lines.iter().filter(|l| l["event"] == "epoch").collect();
     assert_eq!(epochs.len(), 2);
@@ -42,7 +31,13 @@ fn whole_model_reuse_improves_validation_accuracy() {
 fn branch_and_check_with_python(branch: &str, layers: &str, optimizer: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("new.ckpt");
-    train(&["--branch-from", branch, "--new-layers", layers, "--epochs", "1", "--optimizer", optimizer], &out);
+    Train::dnn()
+        .out(&out)
+        .branch(branch)
+        .layers(layers)
+        .epochs(1)
+        .optimizer(optimizer)
+        .ok();
     let meta = format!("{}.meta", out.display());
     let ours = tmp.path().join("ours.npz");
     let theirs = tmp.path().join("theirs.npz");
@@ -81,7 +76,13 @@ fn new_hidden4_on_hidden3_like_the_book() {
 fn trainable_regex_freezes_everything_else() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("t.ckpt");
-    let log = train(&["--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "20:relu,10", "--trainable", "hidden[34]|new_", "--epochs", "1"], &out);
+    Train::dnn()
+        .out(&out)
+        .branch("dnn/hidden4/Relu:0")
+        .layers("20:relu,10")
+        .arg("--trainable", "hidden[34]|new_")
+        .epochs(1)
+        .ok();
     let (a, b) = (digest(&src()), digest(out.to_str().unwrap()));
     for v in ["hidden1/kernel", "hidden1/bias", "hidden2/kernel", "hidden2/bias", "hidden5/kernel", "outputs/kernel"] {
         assert_eq!(a[v], b[v], "{v} is outside --trainable and must be bit-identical");
@@ -89,12 +90,17 @@ fn trainable_regex_freezes_everything_else() {
     for v in ["hidden3/kernel", "hidden3/bias", "hidden4/kernel", "hidden4/bias"] {
         assert_ne!(a[v], b[v], "{v} is inside --trainable and must change");
     }
-    let _ = log;
-    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--branch-from", "dnn/hidden4/Relu:0",
-                      "--new-layers", "10", "--trainable", "nothing_matches"], 2);
+    let err = Train::dnn()
+        .branch("dnn/hidden4/Relu:0")
+        .layers("10")
+        .arg("--trainable", "nothing_matches")
+        .fails(2);
     assert!(err.contains("matches no variable"), "{err}");
-    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--branch-from", "dnn/hidden4/Relu:0",
-                      "--new-layers", "10", "--trainable", "hidden[3"], 2);
+    let err = Train::dnn()
+        .branch("dnn/hidden4/Relu:0")
+        .layers("10")
+        .arg("--trainable", "hidden[3")
+        .fails(2);
     assert!(err.contains("invalid regex"), "{err}");
 }
 
@@ -102,7 +108,13 @@ fn trainable_regex_freezes_everything_else() {
 fn freeze_below_keeps_lower_layers_bit_identical() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("f.ckpt");
-    train(&["--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "20:relu,10", "--freeze-below", "dnn/hidden2/Relu:0", "--epochs", "1"], &out);
+    Train::dnn()
+        .out(&out)
+        .branch("dnn/hidden4/Relu:0")
+        .layers("20:relu,10")
+        .arg("--freeze-below", "dnn/hidden2/Relu:0")
+        .epochs(1)
+        .ok();
     let (a, b) = (digest(&src()), digest(out.to_str().unwrap()));
     for v in ["hidden1/kernel", "hidden1/bias", "hidden2/kernel", "hidden2/bias"] {
         assert_eq!(a[v], b[v], "{v} is below the stop_gradient");
@@ -116,7 +128,7 @@ fn freeze_below_keeps_lower_layers_bit_identical() {
 fn restore_subset_initialises_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("r.ckpt");
-    train(&["--restore", "hidden[123]", "--epochs", "0"], &out);
+    Train::dnn().out(&out).arg("--restore", "hidden[123]").epochs(0).ok();
     let (a, b) = (digest(&src()), digest(out.to_str().unwrap()));
     for v in ["hidden1/kernel", "hidden1/bias", "hidden2/kernel", "hidden3/kernel", "hidden3/bias"] {
         assert_eq!(a[v], b[v], "{v} was restored");
@@ -129,10 +141,16 @@ fn restore_subset_initialises_the_rest() {
 #[test]
 fn same_seed_same_bytes() {
     let tmp = tempfile::tempdir().unwrap();
-    let args = ["--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "20:elu,10", "--optimizer", "adam", "--lr", "0.001", "--epochs", "1", "--seed", "7"];
+    let t = Train::dnn()
+        .branch("dnn/hidden4/Relu:0")
+        .layers("20:elu,10")
+        .optimizer("adam")
+        .lr("0.001")
+        .epochs(1)
+        .seed(7);
     let (p1, p2) = (tmp.path().join("a/m.ckpt"), tmp.path().join("b/m.ckpt"));
-    train(&args, &p1);
-    train(&args, &p2);
+    t.clone().out(&p1).ok();
+    t.clone().out(&p2).ok();
     let data = |p: &Path| sha256(&p.with_file_name("m.ckpt.data-00000-of-00001"));
     assert_eq!(data(&p1), data(&p2), "same seed must give byte-identical .data");
 }
@@ -148,13 +166,13 @@ fn in_order_training_is_python_bit_for_bit_with_and_without_jit() {
     for jit in [false, true] {
         let (ours, theirs) = (tmp.path().join(format!("ours{jit}/m.ckpt")), tmp.path().join(format!("py{jit}/m.ckpt")));
         let t = theirs.to_str().unwrap();
-        let mut args = vec!["--epochs", "1", "--no-shuffle"];
+        let mut ours_t = Train::dnn().out(&ours).epochs(1).flag("--no-shuffle");
         let mut py = vec!["train", "--meta", &meta, "--data", &data, "--train-op", "GradientDescent", "--loss", "loss/loss:0", "--out", t];
         if jit {
-            args.push("--jit");
+            ours_t = ours_t.flag("--jit");
             py.push("--jit");
         }
-        train(&args, &ours);
+        ours_t.ok();
         oracle(&py);
         let (a, b) = (digest(ours.to_str().unwrap()), digest(t));
         assert_eq!(a, b, "tfreuse and Python trained differently (jit: {jit})");
@@ -168,10 +186,14 @@ fn tiny_clip_bounds_every_update() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("c.ckpt");
     // One step (batch = whole tiny set): no element may move more than lr * clip.
-    let meta = fixture("tiny/tiny.ckpt.meta");
-    let data = tiny_data();
-    ok(&["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/outputs/BiasAdd:0", "--clip", "0.001",
-         "--lr", "0.5", "--epochs", "1", "--batch-size", "64", "--out", out.to_str().unwrap()]);
+    Train::tiny()
+        .branch("dnn/outputs/BiasAdd:0")
+        .arg("--clip", "0.001")
+        .lr("0.5")
+        .epochs(1)
+        .batch(64)
+        .out(&out)
+        .ok();
     let src = root().join("fixtures/tiny/tiny.ckpt");
     let d = json(&oracle(&["maxdiff", src.to_str().unwrap(), out.to_str().unwrap()]));
     let mut moved = 0.0f64;
@@ -187,20 +209,19 @@ fn tiny_clip_bounds_every_update() {
 fn refuses_to_overwrite_without_force() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("o.ckpt");
-    train(&["--epochs", "0"], &out);
-    let o = out.to_str().unwrap();
-    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--epochs", "0", "--out", o], 2);
+    Train::dnn().out(&out).epochs(0).ok();
+    let err = Train::dnn().epochs(0).out(&out).fails(2);
     assert!(err.contains("--force"), "{err}");
-    ok(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--epochs", "0", "--out", o, "--force"]);
-    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--epochs", "0", "--out", &src(), "--force"], 2);
+    Train::dnn().epochs(0).out(&out).force().ok();
+    let err = Train::dnn().epochs(0).out(src()).force().fails(2);
     assert!(err.contains("source checkpoint"), "{err}");
     // The same file by another spelling.
     let other = root().join("fixtures/mnist_dnn/../mnist_dnn/./my_model_final.ckpt");
-    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--epochs", "0", "--out", other.to_str().unwrap(), "--force"], 2);
+    let err = Train::dnn().epochs(0).out(&other).force().fails(2);
     assert!(err.contains("source checkpoint"), "{err}");
-    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "20:relu,7"], 2);
+    let err = Train::dnn().branch("dnn/hidden4/Relu:0").layers("20:relu,7").fails(2);
     assert!(err.contains("10 classes"), "{err}");
-    let err = fails(&["train", "--meta", &fixture(DNN_META), "--data", &mnist(), "--branch-from", "loss/loss:0", "--new-layers", "10"], 2);
+    let err = Train::dnn().branch("loss/loss:0").layers("10").fails(2);
     assert!(err.contains("float32 [batch, features]"), "{err}");
 }
 
@@ -211,9 +232,9 @@ fn epochs_of(log: &Path) -> Vec<serde_json::Value> {
 #[test]
 fn cached_and_uncached_training_agree() {
     let tmp = tempfile::tempdir().unwrap();
-    for (freeze, expect_cut) in [
-        (&["--freeze-below", "dnn/hidden2/Relu:0"][..], "new_stop_gradient:0"),
-        (&["--trainable", "hidden3|new_"][..], "dnn/hidden2/Relu:0"),
+    for ((freeze_flag, freeze_value), expect_cut) in [
+        (("--freeze-below", "dnn/hidden2/Relu:0"), "new_stop_gradient:0"),
+        (("--trainable", "hidden3|new_"), "dnn/hidden2/Relu:0"),
     ] {
         let mut runs = Vec::new();
         for cache in [false, true] {
@@ -221,13 +242,18 @@ fn cached_and_uncached_training_agree() {
             let log = dir.with_extension("jsonl");
             // The same batches on both sides: TF's MatMul may round a row differently in
             // another batch, so shuffled runs agree only to rounding (see the next test).
-            let mut extra = vec!["--branch-from", "dnn/hidden3/Relu:0", "--new-layers", "20:relu,10", "--epochs", "2", "--no-shuffle", "--json", log.to_str().unwrap()];
-            extra.extend(freeze);
+            let mut t = Train::dnn()
+                .out(dir.join("m.ckpt"))
+                .branch("dnn/hidden3/Relu:0")
+                .layers("20:relu,10")
+                .epochs(2)
+                .flag("--no-shuffle")
+                .json_log(&log)
+                .arg(freeze_flag, freeze_value);
             if cache {
-                extra.push("--cache-frozen");
+                t = t.flag("--cache-frozen");
             }
-            let out = dir.join("m.ckpt");
-            let o = train_stderr(&extra, &out);
+            let o = train_stderr(&t);
             if cache {
                 assert!(o.contains(&format!("cached {expect_cut}")), "{o}");
             } else {
@@ -247,11 +273,17 @@ fn shuffled_cached_training_agrees_to_rounding() {
     let mut runs = Vec::new();
     for cache in [false, true] {
         let log = tmp.path().join(format!("{cache}.jsonl"));
-        let mut extra = vec!["--branch-from", "dnn/hidden3/Relu:0", "--new-layers", "20:relu,10", "--freeze-below", "dnn/hidden2/Relu:0", "--epochs", "1", "--json", log.to_str().unwrap()];
+        let mut t = Train::dnn()
+            .out(tmp.path().join(format!("{cache}/m.ckpt")))
+            .branch("dnn/hidden3/Relu:0")
+            .layers("20:relu,10")
+            .arg("--freeze-below", "dnn/hidden2/Relu:0")
+            .epochs(1)
+            .json_log(&log);
         if cache {
-            extra.push("--cache-frozen");
+            t = t.flag("--cache-frozen");
         }
-        train_stderr(&extra, &tmp.path().join(format!("{cache}/m.ckpt")));
+        train_stderr(&t);
         runs.push(epochs_of(&log));
     }
     for key in ["metric", "train_loss"] {
@@ -262,23 +294,27 @@ fn shuffled_cached_training_agrees_to_rounding() {
 
 #[test]
 fn cache_limit_and_no_cut_are_clear_errors() {
-    let meta = fixture(DNN_META);
-    let data = mnist();
-    let err = fails(&["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "10",
-                      "--freeze-below", "dnn/hidden1/Relu:0", "--cache-frozen", "--cache-max-mb", "1", "--epochs", "1"], 2);
+    let err = Train::dnn()
+        .branch("dnn/hidden4/Relu:0")
+        .layers("10")
+        .arg("--freeze-below", "dnn/hidden1/Relu:0")
+        .flag("--cache-frozen")
+        .arg("--cache-max-mb", "1")
+        .epochs(1)
+        .fails(2);
     assert!(err.contains("--cache-max-mb"), "{err}");
-    let err = fails(&["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "10",
-                      "--cache-frozen", "--epochs", "1"], 2);
+    let err = Train::dnn()
+        .branch("dnn/hidden4/Relu:0")
+        .layers("10")
+        .flag("--cache-frozen")
+        .epochs(1)
+        .fails(2);
     assert!(err.contains("no single frozen tensor"), "{err}");
 }
 
-fn train_stderr(extra: &[&str], out: &Path) -> String {
-    let meta = fixture(DNN_META);
-    let data = mnist();
-    let o = out.to_str().unwrap().to_string();
-    let mut args = vec!["train", "--meta", &meta, "--data", &data, "--out", &o];
-    args.extend(extra);
-    let r = tfreuse(&args);
+/// Run `t`, assert success, return stderr.
+fn train_stderr(t: &Train) -> String {
+    let r = t.output();
     let err = String::from_utf8_lossy(&r.stderr).into_owned();
     assert!(r.status.success(), "{err}");
     err
@@ -288,18 +324,14 @@ fn train_stderr(extra: &[&str], out: &Path) -> String {
 fn device_placement_falls_back_softly() {
     // No GPU here: soft placement must put /gpu:0 ops on the CPU, with the same result.
     let tmp = tempfile::tempdir().unwrap();
-    let meta = fixture("tiny/tiny.ckpt.meta");
-    let data = tiny_data();
     let mut digests = Vec::new();
     for dev in [None, Some("/cpu:0"), Some("/gpu:0")] {
         let out = tmp.path().join(format!("{}/m.ckpt", dev.unwrap_or("none").replace([':', '/'], "_")));
-        let o = out.to_str().unwrap().to_string();
-        let mut args = vec!["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "2",
-                            "--epochs", "2", "--batch-size", "16", "--out", &o];
+        let mut t = Train::tiny().branch("dnn/hidden1/Relu:0").layers("2").epochs(2).batch(16).out(&out);
         if let Some(d) = dev {
-            args.extend(["--device", d]);
+            t = t.arg("--device", d);
         }
-        ok(&args);
+        t.ok();
         digests.push(sha256(&out.with_file_name("m.ckpt.data-00000-of-00001")));
     }
     assert!(digests.windows(2).all(|w| w[0] == w[1]), "{digests:?}");

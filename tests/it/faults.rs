@@ -1,7 +1,6 @@
 //! Faults during a run: Ctrl-C / SIGTERM and resuming, NaN losses, SIGKILL while saving.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -34,17 +33,24 @@ fn bin() -> Command {
 #[test]
 fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
     let tmp = tempfile::tempdir().unwrap();
-    let meta = fixture(DNN_META);
-    let data = mnist();
-    let args = ["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "20:relu,10",
-                "--optimizer", "adam", "--lr", "0.001", "--epochs", "3", "--seed", "5"];
+    let t = Train::dnn()
+        .branch("dnn/hidden4/Relu:0")
+        .layers("20:relu,10")
+        .optimizer("adam")
+        .lr("0.001")
+        .epochs(3)
+        .seed(5);
     let full = tmp.path().join("full.ckpt");
     let part = tmp.path().join("part.ckpt");
-    ok(&[&args[..], &["--out", full.to_str().unwrap()]].concat());
+    t.clone().out(&full).ok();
 
     let log = tmp.path().join("part.jsonl");
-    let mut child = bin().args(args).args(["--out", part.to_str().unwrap(), "--json", log.to_str().unwrap()])
-        .stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut child = bin()
+        .args(t.clone().out(&part).json_log(&log).args())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut seen = stderr_until(&mut err, |l| l.starts_with("epoch   1"));
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
@@ -56,14 +62,14 @@ fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
     let events = std::fs::read_to_string(&log).unwrap();
     assert!(events.contains("\"epoch\":1"), "the JSON log is flushed before exiting: {events}");
     let resume = format!("{}-interrupted", part.display());
-    ok(&[&args[..], &["--out", part.to_str().unwrap(), "--resume", &resume]].concat());
+    t.clone().out(&part).arg("--resume", &resume).ok();
     assert_eq!(
         sha256(&tmp.path().join("full.ckpt.data-00000-of-00001")),
         sha256(&tmp.path().join("part.ckpt.data-00000-of-00001")),
         "interrupted + resumed must equal one uninterrupted run"
     );
     // Other flags than the interrupted run's are refused.
-    let e = fails(&[&args[..], &["--batch-size", "100", "--out", tmp.path().join("x.ckpt").to_str().unwrap(), "--resume", &resume]].concat(), 2);
+    let e = t.clone().batch(100).out(tmp.path().join("x.ckpt")).arg("--resume", &resume).fails(2);
     assert!(e.contains("flags differ"), "{e}");
 }
 
@@ -71,14 +77,16 @@ fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
 fn nan_loss_names_epoch_and_step_and_saves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("nan.ckpt");
-    let meta = fixture("tiny/tiny.ckpt.meta");
-    let data = tiny_data();
-    let args = ["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/outputs/BiasAdd:0", "--lr", "1e30",
-                "--batch-size", "8", "--epochs", "5", "--out", out.to_str().unwrap()];
-    let e = fails(&args, 6);
+    let t = Train::tiny()
+        .branch("dnn/outputs/BiasAdd:0")
+        .lr("1e30")
+        .batch(8)
+        .epochs(5)
+        .out(&out);
+    let e = t.fails(6);
     assert!(e.contains("epoch 1 step") && e.contains("nothing saved"), "{e}");
     assert!(!tmp.path().join("nan.ckpt.index").exists());
-    let e = fails(&[&args[..], &["--save-on-nan"]].concat(), 6);
+    let e = t.clone().flag("--save-on-nan").fails(6);
     assert!(e.contains("--save-on-nan"), "{e}");
     assert!(tmp.path().join("nan.ckpt.index").exists());
 }
@@ -87,16 +95,19 @@ fn nan_loss_names_epoch_and_step_and_saves_nothing() {
 fn sigkill_while_saving_never_leaves_a_broken_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("k.ckpt");
-    let meta = fixture("tiny/tiny.ckpt.meta");
     let data = tiny_data();
-    let args = |seed: &str| -> Vec<String> {
-        ["train", "--meta", &meta, "--data", &data, "--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "2", "--epochs", "1",
-         "--batch-size", "16", "--seed", seed, "--out", out.to_str().unwrap(), "--force"]
-            .iter().map(|s| s.to_string()).collect()
+    let train = |seed: u64| {
+        Train::tiny()
+            .branch("dnn/hidden1/Relu:0")
+            .layers("2")
+            .epochs(1)
+            .batch(16)
+            .seed(seed)
+            .out(&out)
+            .force()
     };
     // A first complete save.
-    let first: Vec<String> = args("1");
-    ok(&first.iter().map(String::as_str).collect::<Vec<_>>());
+    train(1).ok();
     let check = |round: usize| {
         let name = named_in_state(tmp.path());
         for ext in [".index", ".data-00000-of-00001", ".meta"] {
@@ -110,8 +121,13 @@ fn sigkill_while_saving_never_leaves_a_broken_checkpoint() {
     // the 6 steps: after writing the new files, after the backup, after each rename).
     for round in 0..12 {
         let kill_at = format!("save step {}", round % 6);
-        let mut child = bin().args(args(&(round + 2).to_string())).env("TFREUSE_TEST_SAVE_PAUSE_MS", "30")
-            .stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = bin()
+            .args(train(round as u64 + 2).args())
+            .env("TFREUSE_TEST_SAVE_PAUSE_MS", "30")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         stderr_until(&mut BufReader::new(child.stderr.take().unwrap()), |l| l.starts_with(&kill_at));
         let _ = child.kill();
         let _ = child.wait();
@@ -121,4 +137,37 @@ fn sigkill_while_saving_never_leaves_a_broken_checkpoint() {
     let m = tmp.path().join(format!("{}.meta", named_in_state(tmp.path())));
     oracle(&["eval", "--meta", m.to_str().unwrap(), "--checkpoint", tmp.path().to_str().unwrap(), "--data", &data, "--split", "all",
              "--fetch", "new_eval/accuracy:0"]);
+}
+
+#[test]
+fn resume_refuses_another_jit_setting_or_other_data() {
+    // Both were accepted before the fingerprint covered the whole spec and the data.
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, data) = (tmp.path().join("r.ckpt"), tmp.path().join("data.npz"));
+    std::fs::copy(fixture("tiny/data.npz"), &data).unwrap();
+    let t = Train::new(&fixture(TINY_META), &format!("npz:{}", data.display()))
+        .branch("dnn/hidden1/Relu:0")
+        .layers("2")
+        .batch(8)
+        .epochs(1_000_000)
+        .out(&out);
+    let mut child = bin().args(t.args()).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = stderr_until(&mut err, |l| l.starts_with("epoch   1"));
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    seen += &stderr_until(&mut err, |_| false);
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{seen}");
+    let resume = format!("{}-interrupted", out.display());
+    let e = t.clone().flag("--jit").arg("--resume", &resume).fails(2);
+    assert!(e.contains("flags differ") && e.contains("\"jit\":true"), "{e}");
+    // The same file, one label changed.
+    let mut npz = tfreuse::data::npy::Npz::open(&data).unwrap();
+    let (x, mut y) = (npz.get("x").unwrap(), npz.get("y").unwrap());
+    drop(npz);
+    if let tfreuse::tf::tensors::DynArray::I64(a) = &mut y {
+        a[[0]] = 1 - a[[0]];
+    }
+    tfreuse::data::npy::write_npz(&data, &[("x".into(), x), ("y".into(), y)]).unwrap();
+    let e = t.clone().arg("--resume", &resume).fails(2);
+    assert!(e.contains("flags differ") && e.contains("the data set"), "{e}");
 }

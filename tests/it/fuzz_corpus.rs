@@ -2,12 +2,11 @@
 //! the fuzzers kept must still go through the decoders without a panic. The fuzz targets
 //! themselves (fuzz/fuzz_targets) run with `make fuzz`.
 
-mod common;
 use std::io::Read;
 use std::path::Path;
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = common::root().join("fuzz/corpus").join(target);
+    let dir = crate::common::root().join("fuzz/corpus").join(target);
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .flatten()

@@ -1,7 +1,7 @@
-//! Integration tests: the real binary against the committed fixtures, Python TF as oracle.
+//! `inspect`, `eval` and `run` (and their errors) through the real binary against the
+//! committed fixtures, Python TF as oracle.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn eval_matches_python_on_mnist_test() {

@@ -4,8 +4,7 @@
 //! arguments, 3 bad file, 5 TensorFlow refused) — never a panic, an abort or a hang — and
 //! leave the input files byte-identical.
 
-mod common;
-use common::*;
+use crate::common::*;
 use prost::Message;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -239,23 +238,21 @@ fn bad_flags_and_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let meta = fixture("tiny/tiny.ckpt.meta");
     let data = tiny_data();
-    let train = |extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = ["train", "--meta", &meta, "--data", &data, "--epochs", "1", "--batch-size", "16"].iter().map(|s| s.to_string()).collect();
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
+    let train = || Train::tiny().epochs(1).batch(16);
+    let branched = || train().branch("dnn/hidden1/Relu:0");
+    #[rustfmt::skip]
     let cases: Vec<(&str, Vec<String>, i32, &str)> = vec![
-        ("malformed --new-layers", train(&["--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "3:relu,,2"]), 2, "--new-layers"),
-        ("unknown activation", train(&["--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "3:swish,2"]), 2, "swish"),
-        ("--new-layers without --branch-from", train(&["--new-layers", "2"]), 2, "--branch-from"),
-        ("wrong-dtype branch", train(&["--branch-from", "eval/Cast:0", "--new-layers", "2"]), 2, "float32 [batch, features]"),
-        ("branch typo", train(&["--branch-from", "dnn/hiden1/Relu:0", "--new-layers", "2"]), 2, "did you mean"),
-        ("freeze typo", train(&["--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "2", "--freeze-below", "X:7"]), 2, "output"),
-        ("restore matches nothing", train(&["--restore", "nope"]), 2, "matches no variable"),
-        ("invalid --restore regex", train(&["--restore", "(hidden"]), 2, "invalid regex"),
-        ("batch bigger than data", vec!["train".into(), "--meta".into(), meta.clone(), "--data".into(), data.clone(), "--batch-size".into(), "1000".into()], 2, "larger than"),
-        ("negative lr", train(&["--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "2", "--lr=-1"]), 2, "--lr"),
-        ("unwritable --out", train(&["--out", "/dev/null/x.ckpt"]), 2, "/dev/null"),
+        ("malformed --new-layers", branched().layers("3:relu,,2").args(), 2, "--new-layers"),
+        ("unknown activation", branched().layers("3:swish,2").args(), 2, "swish"),
+        ("--new-layers without --branch-from", train().layers("2").args(), 2, "--branch-from"),
+        ("wrong-dtype branch", train().branch("eval/Cast:0").layers("2").args(), 2, "float32 [batch, features]"),
+        ("branch typo", train().branch("dnn/hiden1/Relu:0").layers("2").args(), 2, "did you mean"),
+        ("freeze typo", branched().layers("2").arg("--freeze-below", "X:7").args(), 2, "output"),
+        ("restore matches nothing", train().arg("--restore", "nope").args(), 2, "matches no variable"),
+        ("invalid --restore regex", train().arg("--restore", "(hidden").args(), 2, "invalid regex"),
+        ("batch bigger than data", Train::tiny().batch(1000).args(), 2, "larger than"),
+        ("negative lr", branched().layers("2").flag("--lr=-1").args(), 2, "--lr"),
+        ("unwritable --out", train().out("/dev/null/x.ckpt").args(), 2, "/dev/null"),
         ("unknown data kind", vec!["eval".into(), "--meta".into(), meta.clone(), "--data".into(), "csv:x".into()], 2, "csv"),
         ("missing --feed file", vec!["run".into(), "--meta".into(), meta.clone(), "--feed".into(), "X:0=/no/x.npy".into(), "--fetch".into(), "X:0".into()], 3, "/no/x.npy"),
         ("--feed without =", vec!["run".into(), "--meta".into(), meta.clone(), "--feed".into(), "X:0".into(), "--fetch".into(), "X:0".into()], 2, "TENSOR=FILE"),
@@ -287,18 +284,18 @@ fn bad_flags_and_outputs() {
     let full = tmp.path().join("full");
     std::fs::create_dir(&full).unwrap();
     let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=64k", "tmpfs", full.to_str().unwrap()]).status().map(|s| s.success()).unwrap_or(false);
-    let big = fixture(DNN_META);
-    let mn = mnist();
     if mounted {
         let out = full.join("m.ckpt");
-        let err = expect_error("disk full", &["train", "--meta", &big, "--data", &mn, "--epochs", "0", "--out", out.to_str().unwrap()], &[3, 5]);
+        let args = Train::dnn().epochs(0).out(&out).args();
+        let err = expect_error("disk full", &strs(&args), &[3, 5]);
         assert!(err.contains("m.ckpt"), "{err}");
         let left: Vec<_> = std::fs::read_dir(&full).unwrap().flatten().map(|e| e.file_name()).collect();
         let _ = Command::new("umount").arg(&full).status();
         assert!(left.is_empty(), "a failed save leaves nothing half-written: {left:?}");
     } else {
         // Without mount rights, /dev/full still fails every write with ENOSPC.
-        let err = expect_error("disk full (json)", &["train", "--meta", &big, "--data", &mn, "--epochs", "1", "--json", "/dev/full"], &[3]);
+        let args = Train::dnn().epochs(1).json_log("/dev/full").args();
+        let err = expect_error("disk full (json)", &strs(&args), &[3]);
         assert!(err.contains("/dev/full"), "{err}");
     }
 }
@@ -319,9 +316,10 @@ fn checkpoint_with_wrong_shapes() {
     let err = expect_error("restore wrong shapes", &["eval", "--meta", &meta, "--checkpoint", p, "--data", &data, "--split", "all"], &[3]);
     assert!(err.contains("cannot restore") && err.contains(p), "{err}");
     // train restores what fits and says what it initialised instead; --restore insists.
-    let (code, err) = run(&["train", "--meta", &meta, "--checkpoint", p, "--data", &data, "--epochs", "0", "--batch-size", "16"]);
+    let train = || Train::tiny().checkpoint(p).epochs(0).batch(16);
+    let (code, err) = run(&strs(&train().args()));
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("hidden1/kernel: graph shape [4, 3] but checkpoint shape [3, 4]; initialising it instead"), "{err}");
-    let err = expect_error("--restore wrong shape", &["train", "--meta", &meta, "--checkpoint", p, "--data", &data, "--epochs", "0", "--batch-size", "16", "--restore", "hidden1"], &[2]);
+    let err = expect_error("--restore wrong shape", &strs(&train().arg("--restore", "hidden1").args()), &[2]);
     assert!(err.contains("--restore") && err.contains("hidden1/kernel"), "{err}");
 }

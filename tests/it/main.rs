@@ -1,0 +1,13 @@
+//! The integration tests, one binary: the real tfreuse binary (through
+//! `CARGO_BIN_EXE_tfreuse`) and the library (in process) against the committed fixtures, Python TF as the
+//! oracle. One module per area; `common` holds the shared helpers and the `Train` builder.
+
+mod common;
+
+mod architecture;
+mod bad_input;
+mod cli;
+mod faults;
+mod fuzz_corpus;
+mod stages;
+mod train;
