@@ -28,7 +28,14 @@ pub fn evaluate(model: &Model, split: &Split, spec: &EvalSpec) -> Result<Vec<(St
 
 /// Scalars `fetches` averaged over `split`, feeding `x` (float32 features) and `y` (labels,
 /// cast to its dtype) `batch_size` rows at a time (0: all at once).
-pub fn evaluate_outputs(model: &Model, split: &Split, x_out: &Output, y_out: &Output, fetches: &[Output], batch_size: usize) -> Result<Vec<f64>> {
+pub fn evaluate_outputs(
+    model: &Model,
+    split: &Split,
+    x_out: &Output,
+    y_out: &Output,
+    fetches: &[Output],
+    batch_size: usize,
+) -> Result<Vec<f64>> {
     if split.is_empty() {
         return Err(Error::Invalid("the split is empty: nothing to evaluate".into()));
     }

@@ -31,20 +31,50 @@ pub enum Event {
     /// The model is built and its variables restored or initialised.
     Setup(SetupReport),
     /// Computing the frozen layers' cache: `done` of `total` examples of `split`.
-    CacheProgress { split: String, done: usize, total: usize },
+    CacheProgress {
+        split: String,
+        done: usize,
+        total: usize,
+    },
     /// The cache is ready.
-    Cached { tensor: String, megabytes: f64, seconds: f64 },
+    Cached {
+        tensor: String,
+        megabytes: f64,
+        seconds: f64,
+    },
     /// The first training step finished (wall clock, for start-up benchmarks).
-    FirstStep { unix_time: f64 },
-    Step { epoch: usize, step: usize, steps: usize, loss: f32 },
+    FirstStep {
+        unix_time: f64,
+    },
+    Step {
+        epoch: usize,
+        step: usize,
+        steps: usize,
+        loss: f32,
+    },
     /// `seconds` includes the validation pass; `train_seconds` is the training steps alone.
-    Epoch { epoch: usize, train_loss: f64, metric: Option<f64>, seconds: f64, train_seconds: f64 },
+    Epoch {
+        epoch: usize,
+        train_loss: f64,
+        metric: Option<f64>,
+        seconds: f64,
+        train_seconds: f64,
+    },
     /// Loss and metric on the test split after training.
-    Test { loss: f64, metric: Option<f64>, examples: usize },
+    Test {
+        loss: f64,
+        metric: Option<f64>,
+        examples: usize,
+    },
     /// Step `step` of a checkpoint save is done (write, backup, each rename).
-    SaveStep { step: usize },
+    SaveStep {
+        step: usize,
+    },
     /// A checkpoint was written.
-    Saved { prefix: PathBuf, files: usize },
+    Saved {
+        prefix: PathBuf,
+        files: usize,
+    },
 }
 
 /// Where events go.

@@ -5,10 +5,7 @@ pub fn closest<'a, I>(wanted: &str, candidates: I, n: usize) -> Vec<String>
 where
     I: IntoIterator<Item = &'a str>,
 {
-    let mut scored: Vec<(usize, &str)> = candidates
-        .into_iter()
-        .map(|c| (strsim::levenshtein(wanted, c), c))
-        .collect();
+    let mut scored: Vec<(usize, &str)> = candidates.into_iter().map(|c| (strsim::levenshtein(wanted, c), c)).collect();
     scored.sort();
     scored.dedup_by(|a, b| a.1 == b.1);
     scored.into_iter().take(n).map(|(_, c)| c.to_string()).collect()

@@ -36,11 +36,8 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let split = data.split(&args.split)?;
     let model = args.model.load_restored(g)?;
     let fetches = if args.fetches.is_empty() {
-        let defaults: Vec<String> = ["eval/accuracy:0", "loss/loss:0"]
-            .into_iter()
-            .filter(|n| model.output(n).is_ok())
-            .map(String::from)
-            .collect();
+        let defaults: Vec<String> =
+            ["eval/accuracy:0", "loss/loss:0"].into_iter().filter(|n| model.output(n).is_ok()).map(String::from).collect();
         if defaults.is_empty() {
             anyhow::bail!(tfreuse::Error::Invalid(
                 "no --fetch given and the graph has neither eval/accuracy:0 nor loss/loss:0; name the metrics with --fetch".into()
@@ -57,8 +54,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         other => other,
     })?;
     if args.json {
-        let obj: serde_json::Map<String, serde_json::Value> =
-            results.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
+        let obj: serde_json::Map<String, serde_json::Value> = results.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
         println!("{}", serde_json::json!({"split": args.split, "examples": split.len(), "values": obj}));
     } else {
         for (name, v) in &results {

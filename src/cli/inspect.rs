@@ -67,7 +67,11 @@ fn print_text(r: &Report) {
     if let Some(c) = &r.checkpoint {
         println!("\ncheckpoint (latest): {}", c.prefix);
         println!("  restorable variables: {}", c.restorable.len());
-        for (label, list) in [("missing from the checkpoint", &c.missing), ("shape mismatch", &c.shape_mismatches), ("in the checkpoint but not the graph", &c.unused)] {
+        for (label, list) in [
+            ("missing from the checkpoint", &c.missing),
+            ("shape mismatch", &c.shape_mismatches),
+            ("in the checkpoint but not the graph", &c.unused),
+        ] {
             if !list.is_empty() {
                 println!("  {label}: {}", list.len());
                 for x in list {

@@ -38,9 +38,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     // Read and check everything the user gave before the (slow) model load.
     let mut feed_arrays = Vec::new();
     for f in &args.feeds {
-        let (name, file) = f
-            .split_once('=')
-            .ok_or_else(|| Error::Invalid(format!("--feed {f:?}: expected TENSOR=FILE.npy")))?;
+        let (name, file) = f.split_once('=').ok_or_else(|| Error::Invalid(format!("--feed {f:?}: expected TENSOR=FILE.npy")))?;
         feed_arrays.push((name.to_string(), tfreuse::data::npy::read_npy(&PathBuf::from(file))?));
     }
     if let Some(spec) = &args.data {
@@ -59,7 +57,8 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     for (name, arr) in &feed_arrays {
         let out = model.output(name)?;
         let want = out.operation.output_type(out.index as usize);
-        let arr = if arr.dtype() == want { arr.clone() } else { arr.cast(want).map_err(|e| Error::Invalid(format!("--feed {name}: {e}")))? };
+        let arr =
+            if arr.dtype() == want { arr.clone() } else { arr.cast(want).map_err(|e| Error::Invalid(format!("--feed {name}: {e}")))? };
         feeds.push((out, arr.to_tensor()));
     }
     let fetches = args.fetches.iter().map(|n| model.output(n)).collect::<tfreuse::Result<Vec<_>>>()?;

@@ -296,7 +296,12 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         return Err(Error::Invalid(format!("--batch-size {} is larger than the {n_train} training examples", args.batch_size)).into());
     }
     g.load_tf()?;
-    let job = Job { spec, cache_max_bytes: args.cache_frozen.then_some(args.cache_max_mb << 20), out: args.out.clone(), save_on_nan: args.save_on_nan };
+    let job = Job {
+        spec,
+        cache_max_bytes: args.cache_frozen.then_some(args.cache_max_mb << 20),
+        out: args.out.clone(),
+        save_on_nan: args.save_on_nan,
+    };
     let mut console = Console { tty: std::io::stderr().is_terminal(), caching: args.cache_frozen, metric: "metric".into(), bar: None };
     let mut json = args.json.as_deref().map(JsonLines::create).transpose()?;
     let mut sinks: Vec<&mut dyn EventSink> = vec![&mut console];

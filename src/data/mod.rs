@@ -19,7 +19,10 @@ pub mod npy;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Features {
     /// `byte as f32 * scale`.
-    U8 { data: Vec<u8>, scale: f32 },
+    U8 {
+        data: Vec<u8>,
+        scale: f32,
+    },
     F32(Vec<f32>),
 }
 
@@ -188,10 +191,7 @@ pub fn read_mnist(dir: &Path, validation_size: usize) -> Result<DataSet> {
     let train = pair(train_x, train_y, dir, "train")?;
     let test = pair(test_x, test_y, dir, "t10k")?;
     if validation_size > train.len() {
-        return Err(Error::Invalid(format!(
-            "validation size {validation_size} is larger than the {} training images",
-            train.len()
-        )));
+        return Err(Error::Invalid(format!("validation size {validation_size} is larger than the {} training images", train.len())));
     }
     let r = train.row_len();
     let Features::U8 { data: mut pixels, scale } = train.x else { unreachable!("IDX images are bytes") };
@@ -212,10 +212,7 @@ pub fn read_mnist(dir: &Path, validation_size: usize) -> Result<DataSet> {
 fn pair(x: (Features, Vec<usize>), y: Vec<i64>, dir: &Path, which: &str) -> Result<Split> {
     let n = x.1[0];
     if n != y.len() {
-        return Err(Error::bad_file(
-            dir,
-            format!("{which}: {n} images but {} labels", y.len()),
-        ));
+        return Err(Error::bad_file(dir, format!("{which}: {n} images but {} labels", y.len())));
     }
     // input_data flattens each image (28x28 -> 784).
     Ok(Split { x: x.0, y, feature_shape: vec![x.1[1..].iter().product()] })
@@ -246,10 +243,7 @@ fn idx_header(bytes: &[u8], path: &Path, magic: u32, ndim: usize) -> Result<Vec<
     let what = if magic == IMAGES_MAGIC { "images" } else { "labels" };
     let word = |i: usize| u32::from_be_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap());
     if bytes.len() >= 4 && word(0) != magic {
-        return Err(Error::bad_file(
-            path,
-            format!("not an IDX {what} file (magic {:#010x}, expected {magic:#010x})", word(0)),
-        ));
+        return Err(Error::bad_file(path, format!("not an IDX {what} file (magic {:#010x}, expected {magic:#010x})", word(0))));
     }
     if bytes.len() < 4 + 4 * ndim {
         return Err(Error::bad_file(path, format!("truncated IDX {what} file (no header)")));
@@ -259,14 +253,10 @@ fn idx_header(bytes: &[u8], path: &Path, magic: u32, ndim: usize) -> Result<Vec<
     let have = bytes.len() - 4 - 4 * ndim;
     match want {
         Some(w) if w == have => Ok(dims),
-        Some(w) if w > have => Err(Error::bad_file(
-            path,
-            format!("truncated IDX {what} file: header says {dims:?} ({w} bytes), {have} present"),
-        )),
-        _ => Err(Error::bad_file(
-            path,
-            format!("IDX {what} file size mismatch: header says {dims:?}, {have} data bytes present"),
-        )),
+        Some(w) if w > have => {
+            Err(Error::bad_file(path, format!("truncated IDX {what} file: header says {dims:?} ({w} bytes), {have} present")))
+        }
+        _ => Err(Error::bad_file(path, format!("IDX {what} file size mismatch: header says {dims:?}, {have} data bytes present"))),
     }
 }
 
@@ -331,14 +321,14 @@ fn npz_split(x: DynArray, y: DynArray, path: &Path, split: &str) -> Result<Split
     let xs = x.shape().to_vec();
     let n = *xs.first().ok_or_else(|| Error::bad_file(path, format!("x of split {split} is a scalar")))?;
     if y.shape().len() != 1 || y.shape()[0] != n {
-        return Err(Error::bad_file(
-            path,
-            format!("split {split}: x has {n} rows but y has shape {:?} (expected [{n}])", y.shape()),
-        ));
+        return Err(Error::bad_file(path, format!("split {split}: x has {n} rows but y has shape {:?} (expected [{n}])", y.shape())));
     }
     let labels: Vec<i64> = match &y {
         DynArray::F32(_) | DynArray::F64(_) | DynArray::Bool(_) => {
-            return Err(Error::bad_file(path, format!("split {split}: labels y must be integers, found {}", crate::tf::tensors::dtype_name(y.dtype()))))
+            return Err(Error::bad_file(
+                path,
+                format!("split {split}: labels y must be integers, found {}", crate::tf::tensors::dtype_name(y.dtype())),
+            ))
         }
         _ => y.to_f64().into_iter().map(|v| v as i64).collect(),
     };

@@ -10,8 +10,7 @@ use ndarray_npy::{NpzWriter, ReadNpyError, ReadNpyExt};
 use crate::error::{Error, Result};
 use crate::tf::tensors::DynArray;
 
-const UNSUPPORTED: &str =
-    "unsupported array dtype (use float32/64, int8/16/32/64, uint8/16 or bool)";
+const UNSUPPORTED: &str = "unsupported array dtype (use float32/64, int8/16/32/64, uint8/16 or bool)";
 
 /// ndarray-npy reads one element type at a time and answers `WrongDescriptor` for the
 /// others, so try each dtype tfreuse handles. `$t` names the element type inside `$read`.
@@ -43,11 +42,7 @@ pub fn read_npy(path: &Path) -> Result<DynArray> {
     File::open(path).map_err(|e| Error::io(path, e))?.take(HEADER_PEEK).read_to_end(&mut head).map_err(|e| Error::io(path, e))?;
     check_header(&head, size, path)?;
     let open = || File::open(path).map(BufReader::new).map_err(|e| Error::io(path, e));
-    read_first_fitting!(
-        |T| ArrayD::<T>::read_npy(open()?),
-        |e: &ReadNpyError| matches!(e, ReadNpyError::WrongDescriptor(_)),
-        path
-    )
+    read_first_fitting!(|T| ArrayD::<T>::read_npy(open()?), |e: &ReadNpyError| matches!(e, ReadNpyError::WrongDescriptor(_)), path)
 }
 
 const HEADER_PEEK: u64 = 4096;

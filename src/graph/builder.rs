@@ -39,7 +39,13 @@ impl<'g> Builder<'g> {
     }
 
     /// Add an op; `attrs` sets attributes, `inputs` are single-tensor inputs in order.
-    pub fn op(&mut self, ty: &str, base: &str, inputs: &[Output], attrs: impl FnOnce(&mut OperationDescription<'_>) -> Result<()>) -> Result<Operation> {
+    pub fn op(
+        &mut self,
+        ty: &str,
+        base: &str,
+        inputs: &[Output],
+        attrs: impl FnOnce(&mut OperationDescription<'_>) -> Result<()>,
+    ) -> Result<Operation> {
         let name = self.name(base);
         let device = self.device.clone();
         let mut d = self.graph.new_operation(ty, &name).map_err(|_| Error::Invalid(format!("bad op name {name:?}")))?;

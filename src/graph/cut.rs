@@ -9,8 +9,16 @@ use crate::graph::var::VarKind;
 
 /// Ops whose output changes from run to run: a cut must have none of them upstream.
 const RANDOM_OPS: &[&str] = &[
-    "RandomUniform", "RandomUniformInt", "RandomStandardNormal", "TruncatedNormal", "Multinomial",
-    "RandomShuffle", "RandomGamma", "RandomPoisson", "RandomPoissonV2", "RandomCrop",
+    "RandomUniform",
+    "RandomUniformInt",
+    "RandomStandardNormal",
+    "TruncatedNormal",
+    "Multinomial",
+    "RandomShuffle",
+    "RandomGamma",
+    "RandomPoisson",
+    "RandomPoissonV2",
+    "RandomCrop",
 ];
 
 fn name(op: &Operation) -> String {
@@ -51,10 +59,7 @@ pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<Stri
             continue;
         }
         for i in 0..op.num_outputs() {
-            let feeds_dirty = op
-                .output_consumers(i)
-                .iter()
-                .any(|(c, _)| path.contains(&name(c)) && !clean(c, &x_name, trained, &mut memo));
+            let feeds_dirty = op.output_consumers(i).iter().any(|(c, _)| path.contains(&name(c)) && !clean(c, &x_name, trained, &mut memo));
             if feeds_dirty {
                 frontier.push(Output { operation: op.clone(), index: i as i32 });
             }

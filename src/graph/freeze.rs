@@ -48,8 +48,9 @@ pub fn insert_stop_gradient(gd: &mut GraphDef, tensor: &str, node_name: &str, dt
 
 /// A variable-name regex (`--restore`, `--trainable`), compiled once.
 pub fn compile(pattern: &str, role: Role) -> Result<Regex> {
-    Regex::new(pattern)
-        .map_err(|e| Error::arg(role, Some(&format!("{pattern:?}")), format!("invalid regex: {}", crate::error::first_line(&e.to_string()))))
+    Regex::new(pattern).map_err(|e| {
+        Error::arg(role, Some(&format!("{pattern:?}")), format!("invalid regex: {}", crate::error::first_line(&e.to_string())))
+    })
 }
 
 /// Variable names matching `re` (searched anywhere in the name, like

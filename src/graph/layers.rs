@@ -122,11 +122,14 @@ mod tests {
     #[test]
     fn layer_specs() {
         let l = parse_layers("20:relu,30:elu,10").unwrap();
-        assert_eq!(l, [
-            LayerSpec { units: 20, activation: Activation::Relu },
-            LayerSpec { units: 30, activation: Activation::Elu },
-            LayerSpec { units: 10, activation: Activation::Linear },
-        ]);
+        assert_eq!(
+            l,
+            [
+                LayerSpec { units: 20, activation: Activation::Relu },
+                LayerSpec { units: 30, activation: Activation::Elu },
+                LayerSpec { units: 10, activation: Activation::Linear },
+            ]
+        );
         assert_eq!(parse_layers("50,10").unwrap()[0].activation, Activation::Relu);
         for bad in ["", "20:relux,10", "0,10", "a,10", "20:relu,,10"] {
             assert!(parse_layers(bad).is_err(), "{bad:?}");

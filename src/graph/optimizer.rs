@@ -122,7 +122,18 @@ impl UpdateRule for Adam {
         for p in pairs {
             let m = slot(b, &p.var, "Adam")?;
             let v = slot(b, &p.var, "Adam_1")?;
-            let inputs = [p.var.handle(), m.handle(), v.handle(), b1p_value.clone(), b2p_value.clone(), lr.clone(), b1.clone(), b2.clone(), eps.clone(), p.grad.clone()];
+            let inputs = [
+                p.var.handle(),
+                m.handle(),
+                v.handle(),
+                b1p_value.clone(),
+                b2p_value.clone(),
+                lr.clone(),
+                b1.clone(),
+                b2.clone(),
+                eps.clone(),
+                p.grad.clone(),
+            ];
             updates.push(b.op(&p.var.kind.apply_op("Adam"), &update_name(&p.var), &inputs, |d| {
                 d.set_attr_bool("use_nesterov", false)?;
                 gate.apply(d)
@@ -154,7 +165,9 @@ impl Adam {
             }
             Ok(())
         })?;
-        b.op(power.kind.assign_op(), &format!("{SCOPE}/{short}_assign"), &[power.handle(), mul.into()], |d| Ok(d.set_attr_bool("use_locking", false)?))
+        b.op(power.kind.assign_op(), &format!("{SCOPE}/{short}_assign"), &[power.handle(), mul.into()], |d| {
+            Ok(d.set_attr_bool("use_locking", false)?)
+        })
     }
 }
 
@@ -170,7 +183,13 @@ pub fn clip(b: &mut Builder, pairs: &mut [Pair], c: f32) -> Result<()> {
 
 /// The training op: clip (optionally), apply `rule` with learning rate `lr` to every pair,
 /// one NoOp (`new_train/step`) over all updates. Returns it and the slot variables made.
-pub fn minimize(b: &mut Builder, rule: &dyn UpdateRule, lr: f32, clip_value: Option<f32>, mut pairs: Vec<Pair>) -> Result<(Operation, Vec<Var>)> {
+pub fn minimize(
+    b: &mut Builder,
+    rule: &dyn UpdateRule,
+    lr: f32,
+    clip_value: Option<f32>,
+    mut pairs: Vec<Pair>,
+) -> Result<(Operation, Vec<Var>)> {
     if let Some(c) = clip_value {
         clip(b, &mut pairs, c)?;
     }

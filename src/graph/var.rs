@@ -72,12 +72,20 @@ impl Var {
             .operation_by_name(&name)?
             .ok_or_else(|| Error::Invalid(format!("collection `variables` names {name} but the graph has no such op")))?;
         let ty = op.op_type()?;
-        let kind = VarKind::of_op_type(&ty).ok_or_else(|| Error::Invalid(format!("collection `variables` names {name}, a {ty} op, not a variable")))?;
+        let kind = VarKind::of_op_type(&ty)
+            .ok_or_else(|| Error::Invalid(format!("collection `variables` names {name}, a {ty} op, not a variable")))?;
         Self::from_op(op, kind, def.clone())
     }
 
     /// A ref variable just built by [`crate::graph::Builder::variable`].
-    pub(crate) fn created(op: Operation, shape: &[u64], initializer: &Operation, snapshot: &Output, initial_value: &Output, trainable: bool) -> Result<Var> {
+    pub(crate) fn created(
+        op: Operation,
+        shape: &[u64],
+        initializer: &Operation,
+        snapshot: &Output,
+        initial_value: &Output,
+        trainable: bool,
+    ) -> Result<Var> {
         let name = op.name()?;
         let def = VariableDef {
             variable_name: format!("{name}:0"),

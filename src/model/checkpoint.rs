@@ -91,8 +91,7 @@ fn unquote(v: &str) -> std::result::Result<String, String> {
                 out.push(u8::try_from(n).map_err(|_| "octal escape out of range")?);
             }
             b'x' => {
-                let hex: String =
-                    b[i..].iter().take(2).take_while(|d| d.is_ascii_hexdigit()).map(|&d| d as char).collect();
+                let hex: String = b[i..].iter().take(2).take_while(|d| d.is_ascii_hexdigit()).map(|&d| d as char).collect();
                 if hex.is_empty() {
                     return Err("\\x without hex digits".into());
                 }
@@ -137,8 +136,7 @@ pub fn latest_checkpoint(dir: impl AsRef<Path>) -> Result<Option<Resolved>> {
     let dir = dir.as_ref();
     let state_path = dir.join(STATE_FILE);
     let text = match std::fs::read(&state_path) {
-        Ok(b) => String::from_utf8(b)
-            .map_err(|_| Error::bad_file(&state_path, "checkpoint state file is not UTF-8 text"))?,
+        Ok(b) => String::from_utf8(b).map_err(|_| Error::bad_file(&state_path, "checkpoint state file is not UTF-8 text"))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(&state_path, e)),
     };
@@ -164,11 +162,7 @@ pub fn latest_checkpoint(dir: impl AsRef<Path>) -> Result<Option<Resolved>> {
     }
     Err(Error::bad_file(
         &state_path,
-        format!(
-            "names checkpoint {} but no {}.index exists (nor beside the state file)",
-            recorded.display(),
-            prefix.display()
-        ),
+        format!("names checkpoint {} but no {}.index exists (nor beside the state file)", recorded.display(), prefix.display()),
     ))
 }
 
@@ -216,10 +210,7 @@ pub fn resolve(arg: Option<&Path>, meta: &Path) -> Result<Resolved> {
     if let Some(prefix) = meta_prefix(meta).filter(|p| arg.is_none() && prefix_exists(p)) {
         return Ok(Resolved { prefix, warning: None });
     }
-    Err(Error::Invalid(format!(
-        "no checkpoint found in {} (no `checkpoint` state file); pass --checkpoint PREFIX",
-        dir.display()
-    )))
+    Err(Error::Invalid(format!("no checkpoint found in {} (no `checkpoint` state file); pass --checkpoint PREFIX", dir.display())))
 }
 
 /// One tensor stored in a checkpoint.
@@ -236,8 +227,7 @@ type SizeFn = unsafe extern "C" fn(*mut OpaqueReader) -> c_int;
 type GetVariableFn = unsafe extern "C" fn(*mut OpaqueReader, c_int) -> *const c_char;
 type DataTypeFn = unsafe extern "C" fn(*mut OpaqueReader, *const c_char) -> c_int;
 type NumDimsFn = unsafe extern "C" fn(*mut OpaqueReader, *const c_char) -> c_int;
-type ShapeFn =
-    unsafe extern "C" fn(*mut OpaqueReader, *const c_char, *mut i64, c_int, *mut OpaqueStatus);
+type ShapeFn = unsafe extern "C" fn(*mut OpaqueReader, *const c_char, *mut i64, c_int, *mut OpaqueStatus);
 
 /// List a checkpoint's tensors with TF's checkpoint reader (`tf.train.list_variables`).
 /// Needs the library loaded. Sorted by name.

@@ -169,16 +169,12 @@ fn compare(prefix: &Path, warning: Option<String>, vars: &[Variable]) -> Result<
     for v in vars {
         match stored.iter().find(|s| s.name == v.name) {
             None => rep.missing.push(v.name.clone()),
-            Some(s) if s.shape != v.shape && !v.shape.contains(&-1) => rep
-                .shape_mismatches
-                .push(format!("{}: graph {:?} vs checkpoint {:?}", v.name, v.shape, s.shape)),
+            Some(s) if s.shape != v.shape && !v.shape.contains(&-1) => {
+                rep.shape_mismatches.push(format!("{}: graph {:?} vs checkpoint {:?}", v.name, v.shape, s.shape))
+            }
             Some(_) => rep.restorable.push(v.name.clone()),
         }
     }
-    rep.unused = stored
-        .iter()
-        .filter(|s| !vars.iter().any(|v| v.name == s.name))
-        .map(|s| s.name.clone())
-        .collect();
+    rep.unused = stored.iter().filter(|s| !vars.iter().any(|v| v.name == s.name)).map(|s| s.name.clone()).collect();
     Ok(rep)
 }

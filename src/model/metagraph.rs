@@ -63,9 +63,7 @@ impl MetaGraph {
 
     /// Decode MetaGraphDef bytes; `path` only names the source in errors.
     pub fn decode(bytes: &[u8], path: &Path) -> Result<Self> {
-        let def = MetaGraphDef::decode(bytes).map_err(|e| {
-            Error::bad_file(path, format!("not a MetaGraphDef (.meta) file: {e}"))
-        })?;
+        let def = MetaGraphDef::decode(bytes).map_err(|e| Error::bad_file(path, format!("not a MetaGraphDef (.meta) file: {e}")))?;
         if def.graph_def.as_ref().map_or(true, |g| g.is_empty()) {
             return Err(Error::bad_file(path, "the MetaGraphDef holds no graph_def"));
         }
@@ -140,18 +138,11 @@ impl MetaGraph {
                 .value
                 .iter()
                 .map(|b| {
-                    VariableDef::decode(b.as_slice()).map_err(|e| {
-                        Error::bad_file(
-                            &self.path,
-                            format!("collection {collection:?} holds a bad VariableDef: {e}"),
-                        )
-                    })
+                    VariableDef::decode(b.as_slice())
+                        .map_err(|e| Error::bad_file(&self.path, format!("collection {collection:?} holds a bad VariableDef: {e}")))
                 })
                 .collect(),
-            Some(_) => Err(Error::bad_file(
-                &self.path,
-                format!("collection {collection:?} is not a list of VariableDef"),
-            )),
+            Some(_) => Err(Error::bad_file(&self.path, format!("collection {collection:?} is not a list of VariableDef"))),
         }
     }
 
@@ -181,7 +172,11 @@ impl MetaGraph {
         meta.add_variables("variables", &ext.variables);
         meta.add_variables("trainable_variables", &ext.variables.iter().filter(|d| d.trainable).cloned().collect::<Vec<_>>());
         if let Some(op) = &ext.train_op {
-            let entry = meta.def.collection_def.entry("train_op".into()).or_insert(CollectionDef { kind: Some(Kind::NodeList(NodeList::default())) });
+            let entry = meta
+                .def
+                .collection_def
+                .entry("train_op".into())
+                .or_insert(CollectionDef { kind: Some(Kind::NodeList(NodeList::default())) });
             if let Some(Kind::NodeList(l)) = &mut entry.kind {
                 l.value.push(op.clone());
             }
@@ -202,7 +197,8 @@ impl MetaGraph {
     }
 
     fn add_variables(&mut self, key: &str, defs: &[VariableDef]) {
-        let entry = self.def.collection_def.entry(key.to_string()).or_insert(CollectionDef { kind: Some(Kind::BytesList(BytesList::default())) });
+        let entry =
+            self.def.collection_def.entry(key.to_string()).or_insert(CollectionDef { kind: Some(Kind::BytesList(BytesList::default())) });
         if let Some(Kind::BytesList(l)) = &mut entry.kind {
             l.value.extend(defs.iter().map(|d| d.encode_to_vec()));
         }

@@ -73,7 +73,8 @@ pub fn restore_from(session: &Session, filename: &Output, restore: &Operation, p
 /// Import `meta`'s graph into `graph` (empty). Stale `_output_shapes` hints that today's
 /// shape inference rejects are dropped (from `meta` too) and the import retried.
 pub fn import_graph(graph: &mut Graph, meta: &mut MetaGraph) -> Result<()> {
-    let refused = |path: &Path, s: tensorflow::Status| Error::bad_file(path, format!("TensorFlow cannot import the graph: {}", Error::from(s)));
+    let refused =
+        |path: &Path, s: tensorflow::Status| Error::bad_file(path, format!("TensorFlow cannot import the graph: {}", Error::from(s)));
     match graph.import_graph_def(meta.graph_def_bytes(), &ImportGraphDefOptions::new()) {
         Ok(()) => Ok(()),
         Err(s) if s.to_string().contains("_output_shapes") && meta.strip_output_shapes() > 0 => {

@@ -22,9 +22,20 @@ use crate::tf::find_output;
 ///
 /// `on_step(n)` is called after each of these steps (the write, the backup, each rename), so
 /// a caller can report progress or a test can interrupt the save at every point.
-pub fn save_checkpoint(session: &Session, graph: &Graph, saver: &SaverDef, meta: &MetaGraph, out: &Path, on_step: &mut dyn FnMut(usize)) -> Result<Vec<PathBuf>> {
+pub fn save_checkpoint(
+    session: &Session,
+    graph: &Graph,
+    saver: &SaverDef,
+    meta: &MetaGraph,
+    out: &Path,
+    on_step: &mut dyn FnMut(usize),
+) -> Result<Vec<PathBuf>> {
     let dir = parent_dir(out).to_path_buf();
-    let base = out.file_name().ok_or_else(|| Error::Invalid(format!("--out {}: not a file prefix", out.display())))?.to_string_lossy().into_owned();
+    let base = out
+        .file_name()
+        .ok_or_else(|| Error::Invalid(format!("--out {}: not a file prefix", out.display())))?
+        .to_string_lossy()
+        .into_owned();
     let staging = AtomicDir::begin(&dir, &base)?;
     let mut step = 0;
     let mut announce = |on_step: &mut dyn FnMut(usize)| {
@@ -108,6 +119,14 @@ fn checkpoint_files(dir: &Path, base: &str) -> Result<Vec<String>> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.strip_prefix(base).is_some_and(|rest| rest.starts_with(".data-") || rest == ".index" || rest == ".meta"))
         .collect();
-    names.sort_by_key(|n| if n.contains(".data-") { 0 } else if n.ends_with(".index") { 1 } else { 2 });
+    names.sort_by_key(|n| {
+        if n.contains(".data-") {
+            0
+        } else if n.ends_with(".index") {
+            1
+        } else {
+            2
+        }
+    });
     Ok(names)
 }

@@ -44,7 +44,11 @@ pub fn find_output(graph: &Graph, name: &str) -> Result<Output> {
     };
     if index >= op.num_outputs() {
         let outs: Vec<String> = (0..op.num_outputs().min(3)).map(|i| format!("{op_name}:{i}")).collect();
-        return Err(Error::NotFound(format!("no tensor {name:?}: operation {op_name} has {} output(s){}", op.num_outputs(), did_you_mean(&outs))));
+        return Err(Error::NotFound(format!(
+            "no tensor {name:?}: operation {op_name} has {} output(s){}",
+            op.num_outputs(),
+            did_you_mean(&outs)
+        )));
     }
     Ok(Output { operation: op, index: index as i32 })
 }

@@ -81,8 +81,7 @@ fn load_uncached(opts: &LoadOptions) -> std::result::Result<TfLib, String> {
     result.map_err(|e| format!("cannot load libtensorflow from {}: {e}", dir.display()))?;
     // dlopen of an already loaded library returns the same handle; we use it for the
     // checkpoint-reader functions that the crate does not declare.
-    let handle = unsafe { libloading::Library::new(&lib_path) }
-        .map_err(|e| format!("cannot open {}: {e}", lib_path.display()))?;
+    let handle = unsafe { libloading::Library::new(&lib_path) }.map_err(|e| format!("cannot open {}: {e}", lib_path.display()))?;
     Ok(TfLib { path: lib_path, handle })
 }
 
@@ -130,11 +129,8 @@ fn repo_venv() -> Option<PathBuf> {
 
 fn site_packages_in(venv: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(venv.join("lib")) else { return vec![] };
-    let mut out: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path().join("site-packages"))
-        .filter(|p| p.join("tensorflow").is_dir())
-        .collect();
+    let mut out: Vec<PathBuf> =
+        entries.flatten().map(|e| e.path().join("site-packages")).filter(|p| p.join("tensorflow").is_dir()).collect();
     out.sort();
     out
 }
@@ -184,8 +180,7 @@ fn shim_dir(wheel_dir: &Path) -> std::result::Result<PathBuf, String> {
 }
 
 fn shim_ok(dir: &Path, real: &Path) -> bool {
-    std::fs::read_link(dir.join(PLAIN_LIB)).map(|t| t == real.join(WHEEL_LIB)).unwrap_or(false)
-        && dir.join(WHEEL_FRAMEWORK).is_file()
+    std::fs::read_link(dir.join(PLAIN_LIB)).map(|t| t == real.join(WHEEL_LIB)).unwrap_or(false) && dir.join(WHEEL_FRAMEWORK).is_file()
 }
 
 fn make_shim(root: &Path, dir: &Path, real: &Path) -> std::io::Result<()> {
@@ -307,4 +302,3 @@ impl TfLib {
 pub(crate) fn cstring(s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::Invalid(format!("name contains a NUL byte: {s:?}")))
 }
-

@@ -71,9 +71,7 @@ pub fn shape_string(shape: &tensorflow::Shape) -> String {
     match shape.dims() {
         None => "<unknown>".into(),
         Some(n) => {
-            let dims: Vec<String> = (0..n)
-                .map(|i| shape[i].map_or("?".to_string(), |d| d.to_string()))
-                .collect();
+            let dims: Vec<String> = (0..n).map(|i| shape[i].map_or("?".to_string(), |d| d.to_string())).collect();
             format!("[{}]", dims.join(", "))
         }
     }
@@ -158,7 +156,11 @@ macro_rules! num_impl {
 num_impl!(f32, f64, i32, i64, u8, i8, i16, u16);
 impl Num for bool {
     fn to_f64(self) -> f64 {
-        if self { 1.0 } else { 0.0 }
+        if self {
+            1.0
+        } else {
+            0.0
+        }
     }
     fn from_f64(v: f64) -> Self {
         v != 0.0

@@ -208,7 +208,12 @@ fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], head: &Head) -> R
     let reached = variables_reached(&head.loss);
     let (candidates, unreached): (Vec<&Var>, Vec<&Var>) = candidates.into_iter().partition(|v| reached.contains(&v.name));
     let mut frozen: Vec<String> = unreached.iter().map(|v| v.name.clone()).collect();
-    let nothing = || Error::Invalid("no trainable variable receives a gradient from the loss: nothing to train (check the trainable pattern and the freeze tensor)".into());
+    let nothing = || {
+        Error::Invalid(
+            "no trainable variable receives a gradient from the loss: nothing to train (check the trainable pattern and the freeze tensor)"
+                .into(),
+        )
+    };
     if candidates.is_empty() {
         return Err(nothing());
     }
@@ -264,7 +269,9 @@ fn collection_train_op(graph: &Graph, meta: &MetaGraph) -> Result<String> {
             let listed = if candidates.is_empty() { String::new() } else { format!(" (candidates: {})", candidates.join(", ")) };
             Err(Error::arg(Role::TrainOp, None, format!("the graph has no `train_op` collection; name the training op{listed}")))
         }
-        many => Err(Error::arg(Role::TrainOp, None, format!("the `train_op` collection holds several ops ({}); choose one", many.join(", ")))),
+        many => {
+            Err(Error::arg(Role::TrainOp, None, format!("the `train_op` collection holds several ops ({}); choose one", many.join(", "))))
+        }
     }
 }
 
@@ -310,7 +317,9 @@ fn fits(v: &Var, stored: &[StoredTensor]) -> std::result::Result<(), String> {
     match stored.iter().find(|t| t.name == v.name) {
         None => Err(format!("{} is not in the checkpoint", v.name)),
         Some(t) if t.shape != v.shape => Err(format!("{}: graph shape {:?} but checkpoint shape {:?}", v.name, v.shape, t.shape)),
-        Some(t) if t.dtype != v.dtype => Err(format!("{}: graph dtype {} but checkpoint dtype {}", v.name, dtype_name(v.dtype), dtype_name(t.dtype))),
+        Some(t) if t.dtype != v.dtype => {
+            Err(format!("{}: graph dtype {} but checkpoint dtype {}", v.name, dtype_name(v.dtype), dtype_name(t.dtype)))
+        }
         Some(_) => Ok(()),
     }
 }

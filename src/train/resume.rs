@@ -70,7 +70,11 @@ impl Fingerprint {
             out.push("the data set".into());
         }
         if self.onednn != other.onednn {
-            out.push(format!("oneDNN (TF_ENABLE_ONEDNN_OPTS): {} vs {}", self.onednn.as_deref().unwrap_or("unset"), other.onednn.as_deref().unwrap_or("unset")));
+            out.push(format!(
+                "oneDNN (TF_ENABLE_ONEDNN_OPTS): {} vs {}",
+                self.onednn.as_deref().unwrap_or("unset"),
+                other.onednn.as_deref().unwrap_or("unset")
+            ));
         }
         out
     }

@@ -31,7 +31,10 @@ pub struct Job {
 pub enum Ended {
     Finished,
     /// Stopped on request; a resumable checkpoint was saved at `saved_to`.
-    Interrupted { progress: Progress, saved_to: PathBuf },
+    Interrupted {
+        progress: Progress,
+        saved_to: PathBuf,
+    },
 }
 
 /// Run `job` on `data` (labels in 0..classes) until it ends or `stop` is set.
@@ -70,7 +73,9 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
                 _ => "; nothing saved (--save-on-nan saves anyway)".to_string(),
             };
             sink.flush()?;
-            return Err(Error::Diverged(format!("the loss became {loss} at epoch {epoch} step {step}; try a smaller learning rate or clipping{saved}")));
+            return Err(Error::Diverged(format!(
+                "the loss became {loss} at epoch {epoch} step {step}; try a smaller learning rate or clipping{saved}"
+            )));
         }
     }
     if let Ok(test) = data.split("test") {

@@ -101,6 +101,10 @@ impl TransferSpec {
 
     /// Whether tfreuse builds its own training op (else the imported one runs).
     pub fn builds_train_op(&self) -> bool {
-        self.branch_from.is_some() || self.optimizer.is_some() || self.trainable.is_some() || self.freeze_below.is_some() || self.clip.is_some()
+        self.branch_from.is_some()
+            || self.optimizer.is_some()
+            || self.trainable.is_some()
+            || self.freeze_below.is_some()
+            || self.clip.is_some()
     }
 }

@@ -46,7 +46,11 @@ pub enum Outcome {
     /// Stopped at a step boundary on request (Ctrl-C / SIGTERM).
     Interrupted(Progress),
     /// The loss became NaN or infinite.
-    Diverged { epoch: usize, step: usize, loss: f32 },
+    Diverged {
+        epoch: usize,
+        step: usize,
+        loss: f32,
+    },
 }
 
 /// Labels are stored as i64; the placeholder may want i32.
@@ -135,7 +139,15 @@ impl Prepared {
     /// Run the epochs of `spec` on `train` from `start` (a fresh [`Progress`], or one saved
     /// by an interrupted run), evaluating the metric on `validation` after each epoch.
     /// Checks `stop` after every step: when set, returns [`Outcome::Interrupted`].
-    pub fn train(&self, spec: &TransferSpec, train: &Split, validation: Option<&Split>, start: Progress, stop: &AtomicBool, sink: &mut dyn EventSink) -> Result<Outcome> {
+    pub fn train(
+        &self,
+        spec: &TransferSpec,
+        train: &Split,
+        validation: Option<&Split>,
+        start: Progress,
+        stop: &AtomicBool,
+        sink: &mut dyn EventSink,
+    ) -> Result<Outcome> {
         if train.is_empty() {
             return Err(Error::Invalid("the training split is empty".into()));
         }
@@ -150,7 +162,15 @@ impl Prepared {
         }
     }
 
-    fn epochs<L: FromLabel>(&self, spec: &TransferSpec, train: &Split, validation: Option<&Split>, start: Progress, stop: &AtomicBool, sink: &mut dyn EventSink) -> Result<Outcome> {
+    fn epochs<L: FromLabel>(
+        &self,
+        spec: &TransferSpec,
+        train: &Split,
+        validation: Option<&Split>,
+        start: Progress,
+        stop: &AtomicBool,
+        sink: &mut dyn EventSink,
+    ) -> Result<Outcome> {
         let mut batches = Batches::<L>::new(train, spec.batch_size, spec.shuffle, spec.seed, start.epoch);
         let mut p = start;
         let mut first = p.epoch == 0 && p.step == 0;
@@ -264,11 +284,18 @@ impl Prepared {
     pub fn save(&self, out: &Path, sink: &mut dyn EventSink) -> Result<Vec<PathBuf>> {
         let meta = self.model.meta.extended(&self.model.graph, &self.extension)?;
         let mut result = Ok(());
-        let files = crate::model::save::save_checkpoint(&self.model.session, &self.model.graph, &self.extension.saver_def, &meta, out, &mut |step| {
-            if result.is_ok() {
-                result = sink.event(&Event::SaveStep { step });
-            }
-        })?;
+        let files = crate::model::save::save_checkpoint(
+            &self.model.session,
+            &self.model.graph,
+            &self.extension.saver_def,
+            &meta,
+            out,
+            &mut |step| {
+                if result.is_ok() {
+                    result = sink.event(&Event::SaveStep { step });
+                }
+            },
+        )?;
         result?;
         sink.event(&Event::Saved { prefix: out.to_path_buf(), files: files.len() })?;
         Ok(files)

@@ -89,10 +89,8 @@ fn corrupted_checkpoint_files() {
     let mut n = 0;
     for f in files {
         let orig = std::fs::read(tiny.join(f)).unwrap();
-        let mut variants: Vec<(String, Vec<u8>, bool)> = vec![
-            ("truncated".into(), orig[..orig.len() / 2].to_vec(), true),
-            ("empty".into(), vec![], true),
-        ];
+        let mut variants: Vec<(String, Vec<u8>, bool)> =
+            vec![("truncated".into(), orig[..orig.len() / 2].to_vec(), true), ("empty".into(), vec![], true)];
         for seed in 0..4 {
             let mut b = orig.clone();
             flip(&mut b, seed + 1, 1 + seed as usize * 2);
@@ -184,7 +182,9 @@ fn corrupted_data_files() {
     let meta = fixture(DNN_META);
     let mnist_dir = root().join("data/mnist");
     let before = hash_tree(&mnist_dir);
-    for (name, kind) in [("train-images-idx3-ubyte.gz", "truncated"), ("train-labels-idx1-ubyte.gz", "flipped"), ("t10k-images-idx3-ubyte.gz", "garbage")] {
+    for (name, kind) in
+        [("train-images-idx3-ubyte.gz", "truncated"), ("train-labels-idx1-ubyte.gz", "flipped"), ("t10k-images-idx3-ubyte.gz", "garbage")]
+    {
         let dir = tmp.path().join(format!("mnist-{kind}"));
         copy_dir(&mnist_dir, &dir);
         let mut b = std::fs::read(dir.join(name)).unwrap();
@@ -206,7 +206,11 @@ fn corrupted_data_files() {
     let tiny_meta = fixture("tiny/tiny.ckpt.meta");
     let write_arrays = |name: &str, x: ndarray::ArrayD<f32>, y: ndarray::ArrayD<i64>| -> String {
         let p = tmp.path().join(name);
-        tfreuse::data::npy::write_npz(&p, &[("x".into(), tfreuse::tf::tensors::DynArray::F32(x)), ("y".into(), tfreuse::tf::tensors::DynArray::I64(y))]).unwrap();
+        tfreuse::data::npy::write_npz(
+            &p,
+            &[("x".into(), tfreuse::tf::tensors::DynArray::F32(x)), ("y".into(), tfreuse::tf::tensors::DynArray::I64(y))],
+        )
+        .unwrap();
         format!("npz:{}", p.display())
     };
     let arr = |shape: &[usize], v: Vec<f32>| ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), v).unwrap();
@@ -283,7 +287,11 @@ fn bad_flags_and_outputs() {
     // Disk full: a 64 KB tmpfs where the model does not fit.
     let full = tmp.path().join("full");
     std::fs::create_dir(&full).unwrap();
-    let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=64k", "tmpfs", full.to_str().unwrap()]).status().map(|s| s.success()).unwrap_or(false);
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs", full.to_str().unwrap()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     if mounted {
         let out = full.join("m.ckpt");
         let args = Train::dnn().epochs(0).out(&out).args();

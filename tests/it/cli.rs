@@ -7,8 +7,17 @@ use crate::common::*;
 fn eval_matches_python_on_mnist_test() {
     let ours = json(&ok(&["eval", "--meta", &fixture(DNN_META), "--data", &mnist(), "--json"]));
     let theirs = json(&oracle(&[
-        "eval", "--meta", &fixture(DNN_META), "--data", &mnist(), "--split", "test",
-        "--fetch", "eval/accuracy:0", "--fetch", "loss/loss:0",
+        "eval",
+        "--meta",
+        &fixture(DNN_META),
+        "--data",
+        &mnist(),
+        "--split",
+        "test",
+        "--fetch",
+        "eval/accuracy:0",
+        "--fetch",
+        "loss/loss:0",
     ]));
     for k in ["eval/accuracy:0", "loss/loss:0"] {
         let a = ours["values"][k].as_f64().unwrap();
@@ -70,14 +79,14 @@ fn inspect_lists_variables_like_the_checkpoint() {
 #[test]
 fn inspect_reports_missing_variables() {
     // The tiny graph against the conv checkpoint: nothing matches.
-    let rep = json(&ok(&[
-        "inspect", "--meta", &fixture("tiny/tiny.ckpt.meta"), "--checkpoint", &fixture("conv_bn"), "--json",
-    ]));
+    let rep = json(&ok(&["inspect", "--meta", &fixture("tiny/tiny.ckpt.meta"), "--checkpoint", &fixture("conv_bn"), "--json"]));
     assert_eq!(rep["checkpoint"]["missing"].as_array().unwrap().len(), 4);
     assert!(!rep["checkpoint"]["unused"].as_array().unwrap().is_empty());
     // …and restoring it for real is a clear error, not a crash.
-    let err = fails(&["eval", "--meta", &fixture("tiny/tiny.ckpt.meta"), "--checkpoint", &fixture("conv_bn"),
-                      "--data", &tiny_data(), "--split", "all"], 3);
+    let err = fails(
+        &["eval", "--meta", &fixture("tiny/tiny.ckpt.meta"), "--checkpoint", &fixture("conv_bn"), "--data", &tiny_data(), "--split", "all"],
+        3,
+    );
     assert!(err.contains("cannot restore"), "{err}");
 }
 
@@ -118,9 +127,9 @@ fn moved_checkpoint_directory_falls_back_with_a_warning() {
     std::fs::write(
         tmp.path().join("checkpoint"),
         "model_checkpoint_path: \"/home/someone/else/tiny.ckpt\"\nall_model_checkpoint_paths: \"/home/someone/else/tiny.ckpt\"\n",
-    ).unwrap();
-    let out = tfreuse(&["eval", "--meta", tmp.path().join("tiny.ckpt.meta").to_str().unwrap(),
-                        "--data", &tiny_data(), "--split", "all"]);
+    )
+    .unwrap();
+    let out = tfreuse(&["eval", "--meta", tmp.path().join("tiny.ckpt.meta").to_str().unwrap(), "--data", &tiny_data(), "--split", "all"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("warning") && err.contains("does not exist"), "{err}");
@@ -133,22 +142,53 @@ fn run_matches_python() {
     // Build the input with Python so the .npy is numpy's own.
     let status = std::process::Command::new(root().join(".venv/bin/python"))
         .args(["-c", &format!("import numpy as np; np.save({:?}, np.load({:?})['x'][:7])", x.to_str().unwrap(), fixture("tiny/data.npz"))])
-        .status().unwrap();
+        .status()
+        .unwrap();
     assert!(status.success());
     let feed = format!("X:0={}", x.display());
     let ours = tmp.path().join("ours.npz");
     let theirs = tmp.path().join("theirs.npz");
     let meta = fixture("tiny/tiny.ckpt.meta");
-    let out = ok(&["run", "--meta", &meta, "--feed", &feed, "--fetch", "dnn/outputs/BiasAdd:0", "--fetch", "dnn/hidden1/Relu:0", "--out", ours.to_str().unwrap()]);
+    let out = ok(&[
+        "run",
+        "--meta",
+        &meta,
+        "--feed",
+        &feed,
+        "--fetch",
+        "dnn/outputs/BiasAdd:0",
+        "--fetch",
+        "dnn/hidden1/Relu:0",
+        "--out",
+        ours.to_str().unwrap(),
+    ]);
     assert!(out.contains("dnn/outputs/BiasAdd:0: float32 [7, 2]"), "{out}");
-    oracle(&["run", "--meta", &meta, "--feed", &feed, "--fetch", "dnn/outputs/BiasAdd:0", "--fetch", "dnn/hidden1/Relu:0", "--out", theirs.to_str().unwrap()]);
+    oracle(&[
+        "run",
+        "--meta",
+        &meta,
+        "--feed",
+        &feed,
+        "--fetch",
+        "dnn/outputs/BiasAdd:0",
+        "--fetch",
+        "dnn/hidden1/Relu:0",
+        "--out",
+        theirs.to_str().unwrap(),
+    ]);
     let cmp = std::process::Command::new(root().join(".venv/bin/python"))
-        .args(["-c", &format!(
-            "import numpy as np; a=np.load({:?}); b=np.load({:?}); \
+        .args([
+            "-c",
+            &format!(
+                "import numpy as np; a=np.load({:?}); b=np.load({:?}); \
              assert sorted(a.files)==sorted(b.files), (a.files, b.files); \
              assert all(np.array_equal(a[k], b[k]) and a[k].dtype==b[k].dtype for k in a.files), 'values differ'",
-            ours.to_str().unwrap(), theirs.to_str().unwrap())])
-        .output().unwrap();
+                ours.to_str().unwrap(),
+                theirs.to_str().unwrap()
+            ),
+        ])
+        .output()
+        .unwrap();
     assert!(cmp.status.success(), "{}", String::from_utf8_lossy(&cmp.stderr));
 }
 
@@ -169,5 +209,8 @@ fn without_tensorflow_one_line_how_to_fix() {
     assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("libtensorflow not found") && err.contains("make setup") && err.contains("pip install tensorflow-cpu==2.21.0"), "{err}");
+    assert!(
+        err.contains("libtensorflow not found") && err.contains("make setup") && err.contains("pip install tensorflow-cpu==2.21.0"),
+        "{err}"
+    );
 }

@@ -28,11 +28,7 @@ pub fn tiny_data() -> String {
 
 /// The tfreuse binary with oneDNN off (as the oracle runs).
 pub fn tfreuse(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tfreuse"))
-        .args(args)
-        .env("TF_ENABLE_ONEDNN_OPTS", "0")
-        .output()
-        .expect("run tfreuse")
+    Command::new(env!("CARGO_BIN_EXE_tfreuse")).args(args).env("TF_ENABLE_ONEDNN_OPTS", "0").output().expect("run tfreuse")
 }
 
 /// Borrow owned arguments (e.g. [`Train::args`]) as the `&[&str]` the helpers take.
@@ -43,12 +39,7 @@ pub fn strs(args: &[String]) -> Vec<&str> {
 /// Run tfreuse, assert success, return stdout.
 pub fn ok(args: &[&str]) -> String {
     let out = tfreuse(args);
-    assert!(
-        out.status.success(),
-        "tfreuse {args:?} failed ({:?}):\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "tfreuse {args:?} failed ({:?}):\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -101,9 +92,7 @@ pub struct Train {
 impl Train {
     /// `train --meta <meta> --data <data>` (a full path and a `--data` spec).
     pub fn new(meta: &str, data: &str) -> Train {
-        Train {
-            args: vec!["train".into(), "--meta".into(), meta.into(), "--data".into(), data.into()],
-        }
+        Train { args: vec!["train".into(), "--meta".into(), meta.into(), "--data".into(), data.into()] }
     }
 
     /// The book's MNIST DNN on the MNIST data.

@@ -33,24 +33,13 @@ fn bin() -> Command {
 #[test]
 fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
     let tmp = tempfile::tempdir().unwrap();
-    let t = Train::dnn()
-        .branch("dnn/hidden4/Relu:0")
-        .layers("20:relu,10")
-        .optimizer("adam")
-        .lr("0.001")
-        .epochs(3)
-        .seed(5);
+    let t = Train::dnn().branch("dnn/hidden4/Relu:0").layers("20:relu,10").optimizer("adam").lr("0.001").epochs(3).seed(5);
     let full = tmp.path().join("full.ckpt");
     let part = tmp.path().join("part.ckpt");
     t.clone().out(&full).ok();
 
     let log = tmp.path().join("part.jsonl");
-    let mut child = bin()
-        .args(t.clone().out(&part).json_log(&log).args())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = bin().args(t.clone().out(&part).json_log(&log).args()).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut seen = stderr_until(&mut err, |l| l.starts_with("epoch   1"));
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
@@ -77,12 +66,7 @@ fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
 fn nan_loss_names_epoch_and_step_and_saves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("nan.ckpt");
-    let t = Train::tiny()
-        .branch("dnn/outputs/BiasAdd:0")
-        .lr("1e30")
-        .batch(8)
-        .epochs(5)
-        .out(&out);
+    let t = Train::tiny().branch("dnn/outputs/BiasAdd:0").lr("1e30").batch(8).epochs(5).out(&out);
     let e = t.fails(6);
     assert!(e.contains("epoch 1 step") && e.contains("nothing saved"), "{e}");
     assert!(!tmp.path().join("nan.ckpt.index").exists());
@@ -96,16 +80,7 @@ fn sigkill_while_saving_never_leaves_a_broken_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("k.ckpt");
     let data = tiny_data();
-    let train = |seed: u64| {
-        Train::tiny()
-            .branch("dnn/hidden1/Relu:0")
-            .layers("2")
-            .epochs(1)
-            .batch(16)
-            .seed(seed)
-            .out(&out)
-            .force()
-    };
+    let train = |seed: u64| Train::tiny().branch("dnn/hidden1/Relu:0").layers("2").epochs(1).batch(16).seed(seed).out(&out).force();
     // A first complete save.
     train(1).ok();
     let check = |round: usize| {
@@ -114,8 +89,19 @@ fn sigkill_while_saving_never_leaves_a_broken_checkpoint() {
             assert!(tmp.path().join(format!("{name}{ext}")).exists(), "round {round}: state names {name} but {name}{ext} is missing");
         }
         let m = tmp.path().join(format!("{name}.meta"));
-        ok(&["eval", "--meta", m.to_str().unwrap(), "--checkpoint", tmp.path().to_str().unwrap(), "--data", &data, "--split", "all",
-             "--fetch", "new_eval/accuracy:0"]);
+        ok(&[
+            "eval",
+            "--meta",
+            m.to_str().unwrap(),
+            "--checkpoint",
+            tmp.path().to_str().unwrap(),
+            "--data",
+            &data,
+            "--split",
+            "all",
+            "--fetch",
+            "new_eval/accuracy:0",
+        ]);
     };
     // Kill at every step of the save in turn (the test hook announces and pauses each of
     // the 6 steps: after writing the new files, after the backup, after each rename).
@@ -135,8 +121,19 @@ fn sigkill_while_saving_never_leaves_a_broken_checkpoint() {
     }
     // Python TF loads what the state file names.
     let m = tmp.path().join(format!("{}.meta", named_in_state(tmp.path())));
-    oracle(&["eval", "--meta", m.to_str().unwrap(), "--checkpoint", tmp.path().to_str().unwrap(), "--data", &data, "--split", "all",
-             "--fetch", "new_eval/accuracy:0"]);
+    oracle(&[
+        "eval",
+        "--meta",
+        m.to_str().unwrap(),
+        "--checkpoint",
+        tmp.path().to_str().unwrap(),
+        "--data",
+        &data,
+        "--split",
+        "all",
+        "--fetch",
+        "new_eval/accuracy:0",
+    ]);
 }
 
 #[test]

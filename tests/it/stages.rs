@@ -142,5 +142,8 @@ fn prepared_model_trains_and_reports_to_a_memory_sink() {
     want.push("epoch");
     assert_eq!(kinds, want, "64 examples in batches of 16, two epochs");
     let stopped = prepared.train(&s, train, None, Progress::default(), &AtomicBool::new(true), &mut Memory::default()).unwrap();
-    assert!(matches!(stopped, tfreuse::train::Outcome::Interrupted(Progress { epoch: 0, step: 0, .. })), "a set stop flag stops before the first step");
+    assert!(
+        matches!(stopped, tfreuse::train::Outcome::Interrupted(Progress { epoch: 0, step: 0, .. })),
+        "a set stop flag stops before the first step"
+    );
 }

@@ -31,22 +31,41 @@ fn whole_model_reuse_improves_validation_accuracy() {
 fn branch_and_check_with_python(branch: &str, layers: &str, optimizer: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("new.ckpt");
-    Train::dnn()
-        .out(&out)
-        .branch(branch)
-        .layers(layers)
-        .epochs(1)
-        .optimizer(optimizer)
-        .ok();
+    Train::dnn().out(&out).branch(branch).layers(layers).epochs(1).optimizer(optimizer).ok();
     let meta = format!("{}.meta", out.display());
     let ours = tmp.path().join("ours.npz");
     let theirs = tmp.path().join("theirs.npz");
     // tfreuse reads its own save back…
-    ok(&["run", "--meta", &meta, "--data", &mnist(), "--split", "test", "--fetch", "new_outputs/BiasAdd:0", "--out", ours.to_str().unwrap()]);
+    ok(&[
+        "run",
+        "--meta",
+        &meta,
+        "--data",
+        &mnist(),
+        "--split",
+        "test",
+        "--fetch",
+        "new_outputs/BiasAdd:0",
+        "--out",
+        ours.to_str().unwrap(),
+    ]);
     // …and Python imports the same files, gives the logits, and keeps training.
     let r = json(&oracle(&[
-        "saved", "--meta", &meta, "--data", &mnist(), "--fetch", "new_outputs/BiasAdd:0",
-        "--loss", "new_loss/loss:0", "--train-op", "new_train/step", "--steps", "30", "--out", theirs.to_str().unwrap(),
+        "saved",
+        "--meta",
+        &meta,
+        "--data",
+        &mnist(),
+        "--fetch",
+        "new_outputs/BiasAdd:0",
+        "--loss",
+        "new_loss/loss:0",
+        "--train-op",
+        "new_train/step",
+        "--steps",
+        "30",
+        "--out",
+        theirs.to_str().unwrap(),
     ]));
     let mut a = tfreuse::data::npy::Npz::open(&ours).unwrap();
     let mut b = tfreuse::data::npy::Npz::open(&theirs).unwrap();
@@ -76,13 +95,7 @@ fn new_hidden4_on_hidden3_like_the_book() {
 fn trainable_regex_freezes_everything_else() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("t.ckpt");
-    Train::dnn()
-        .out(&out)
-        .branch("dnn/hidden4/Relu:0")
-        .layers("20:relu,10")
-        .arg("--trainable", "hidden[34]|new_")
-        .epochs(1)
-        .ok();
+    Train::dnn().out(&out).branch("dnn/hidden4/Relu:0").layers("20:relu,10").arg("--trainable", "hidden[34]|new_").epochs(1).ok();
     let (a, b) = (digest(&src()), digest(out.to_str().unwrap()));
     for v in ["hidden1/kernel", "hidden1/bias", "hidden2/kernel", "hidden2/bias", "hidden5/kernel", "outputs/kernel"] {
         assert_eq!(a[v], b[v], "{v} is outside --trainable and must be bit-identical");
@@ -90,17 +103,9 @@ fn trainable_regex_freezes_everything_else() {
     for v in ["hidden3/kernel", "hidden3/bias", "hidden4/kernel", "hidden4/bias"] {
         assert_ne!(a[v], b[v], "{v} is inside --trainable and must change");
     }
-    let err = Train::dnn()
-        .branch("dnn/hidden4/Relu:0")
-        .layers("10")
-        .arg("--trainable", "nothing_matches")
-        .fails(2);
+    let err = Train::dnn().branch("dnn/hidden4/Relu:0").layers("10").arg("--trainable", "nothing_matches").fails(2);
     assert!(err.contains("matches no variable"), "{err}");
-    let err = Train::dnn()
-        .branch("dnn/hidden4/Relu:0")
-        .layers("10")
-        .arg("--trainable", "hidden[3")
-        .fails(2);
+    let err = Train::dnn().branch("dnn/hidden4/Relu:0").layers("10").arg("--trainable", "hidden[3").fails(2);
     assert!(err.contains("invalid regex"), "{err}");
 }
 
@@ -108,13 +113,7 @@ fn trainable_regex_freezes_everything_else() {
 fn freeze_below_keeps_lower_layers_bit_identical() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("f.ckpt");
-    Train::dnn()
-        .out(&out)
-        .branch("dnn/hidden4/Relu:0")
-        .layers("20:relu,10")
-        .arg("--freeze-below", "dnn/hidden2/Relu:0")
-        .epochs(1)
-        .ok();
+    Train::dnn().out(&out).branch("dnn/hidden4/Relu:0").layers("20:relu,10").arg("--freeze-below", "dnn/hidden2/Relu:0").epochs(1).ok();
     let (a, b) = (digest(&src()), digest(out.to_str().unwrap()));
     for v in ["hidden1/kernel", "hidden1/bias", "hidden2/kernel", "hidden2/bias"] {
         assert_eq!(a[v], b[v], "{v} is below the stop_gradient");
@@ -141,13 +140,7 @@ fn restore_subset_initialises_the_rest() {
 #[test]
 fn same_seed_same_bytes() {
     let tmp = tempfile::tempdir().unwrap();
-    let t = Train::dnn()
-        .branch("dnn/hidden4/Relu:0")
-        .layers("20:elu,10")
-        .optimizer("adam")
-        .lr("0.001")
-        .epochs(1)
-        .seed(7);
+    let t = Train::dnn().branch("dnn/hidden4/Relu:0").layers("20:elu,10").optimizer("adam").lr("0.001").epochs(1).seed(7);
     let (p1, p2) = (tmp.path().join("a/m.ckpt"), tmp.path().join("b/m.ckpt"));
     t.clone().out(&p1).ok();
     t.clone().out(&p2).ok();
@@ -186,14 +179,7 @@ fn tiny_clip_bounds_every_update() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("c.ckpt");
     // One step (batch = whole tiny set): no element may move more than lr * clip.
-    Train::tiny()
-        .branch("dnn/outputs/BiasAdd:0")
-        .arg("--clip", "0.001")
-        .lr("0.5")
-        .epochs(1)
-        .batch(64)
-        .out(&out)
-        .ok();
+    Train::tiny().branch("dnn/outputs/BiasAdd:0").arg("--clip", "0.001").lr("0.5").epochs(1).batch(64).out(&out).ok();
     let src = root().join("fixtures/tiny/tiny.ckpt");
     let d = json(&oracle(&["maxdiff", src.to_str().unwrap(), out.to_str().unwrap()]));
     let mut moved = 0.0f64;
@@ -232,10 +218,9 @@ fn epochs_of(log: &Path) -> Vec<serde_json::Value> {
 #[test]
 fn cached_and_uncached_training_agree() {
     let tmp = tempfile::tempdir().unwrap();
-    for ((freeze_flag, freeze_value), expect_cut) in [
-        (("--freeze-below", "dnn/hidden2/Relu:0"), "new_stop_gradient:0"),
-        (("--trainable", "hidden3|new_"), "dnn/hidden2/Relu:0"),
-    ] {
+    for ((freeze_flag, freeze_value), expect_cut) in
+        [(("--freeze-below", "dnn/hidden2/Relu:0"), "new_stop_gradient:0"), (("--trainable", "hidden3|new_"), "dnn/hidden2/Relu:0")]
+    {
         let mut runs = Vec::new();
         for cache in [false, true] {
             let dir = tmp.path().join(format!("{}-{cache}", expect_cut.replace('/', "_")));
@@ -303,12 +288,7 @@ fn cache_limit_and_no_cut_are_clear_errors() {
         .epochs(1)
         .fails(2);
     assert!(err.contains("--cache-max-mb"), "{err}");
-    let err = Train::dnn()
-        .branch("dnn/hidden4/Relu:0")
-        .layers("10")
-        .flag("--cache-frozen")
-        .epochs(1)
-        .fails(2);
+    let err = Train::dnn().branch("dnn/hidden4/Relu:0").layers("10").flag("--cache-frozen").epochs(1).fails(2);
     assert!(err.contains("no single frozen tensor"), "{err}");
 }
 
