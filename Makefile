@@ -51,7 +51,11 @@ demo: setup
 	$(VPY) python/oracle.py eval --meta runs/my_new_model_final.ckpt.meta --data mnist:data/mnist \
 		--split test --fetch new_eval/accuracy:0 --fetch new_loss/loss:0 2>/dev/null
 
+# Formatting and lints first (cheap), then every test; `test-hooks` lets the fault tests pause
+# the binary at each step of a save.
 test: setup
+	cargo fmt --check
+	cargo clippy --release --all-targets --features test-hooks --quiet -- -D warnings
 	cargo test --release --features test-hooks
 
 # tfreuse vs the Python TF1 loop on this machine (medians, ratios; bench-results/bench.json).

@@ -29,7 +29,7 @@ pub enum Command {
     /// Feed any tensors from .npy files and fetch any tensors (saved as .npz).
     Run(run::Args),
     /// Transfer training: reuse, branch and add layers, partial restore, freeze, save.
-    Train(train::Args),
+    Train(Box<train::Args>),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -148,6 +148,6 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::exec(a, &cli.global),
         Command::Eval(a) => eval::exec(a, &cli.global),
         Command::Run(a) => run::exec(a, &cli.global),
-        Command::Train(a) => train::exec(a, &cli.global),
+        Command::Train(a) => train::exec(*a, &cli.global),
     }
 }

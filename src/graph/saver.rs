@@ -90,7 +90,7 @@ pub fn saver_ops(b: &mut Builder, scope: &str, vars: &[&Var]) -> Result<SaverDef
         d.add_input_list(&tensors);
         Ok(d.set_attr_type_list("dtypes", &keys.dtypes)?)
     })?;
-    let dep = b.op("Identity", &format!("{scope}/control_dependency"), &[filename.clone()], |d| {
+    let dep = b.op("Identity", &format!("{scope}/control_dependency"), std::slice::from_ref(&filename), |d| {
         d.add_control_input(&save);
         Ok(())
     })?;

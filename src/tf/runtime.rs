@@ -223,6 +223,12 @@ impl StderrSilencer {
     }
 }
 
+impl Default for StderrSilencer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Drop for StderrSilencer {
     fn drop(&mut self) {
         if self.saved >= 0 {

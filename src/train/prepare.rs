@@ -218,14 +218,17 @@ fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], head: &Head) -> R
         return Err(nothing());
     }
     let xs = candidates.iter().map(|v| v.gradient_target()).collect::<Result<Vec<_>>>()?;
-    let grads = b.graph.add_gradients(Some(&format!("{}gradients", plan.spec.prefix)), &[head.loss.clone()], &xs, None).map_err(|s| {
-        Error::Invalid(format!(
-            "cannot differentiate the loss {} ({}); TF's C++ gradients lack some ops (SparseSoftmaxCrossEntropyWithLogits…): \
+    let grads = b
+        .graph
+        .add_gradients(Some(&format!("{}gradients", plan.spec.prefix)), std::slice::from_ref(&head.loss), &xs, None)
+        .map_err(|s| {
+            Error::Invalid(format!(
+                "cannot differentiate the loss {} ({}); TF's C++ gradients lack some ops (SparseSoftmaxCrossEntropyWithLogits…): \
              give a branch tensor (the logits) so tfreuse builds a loss it can differentiate",
-            output_name(&head.loss),
-            Error::from(s)
-        ))
-    })?;
+                output_name(&head.loss),
+                Error::from(s)
+            ))
+        })?;
     let mut pairs = Vec::new();
     for (v, g) in candidates.into_iter().zip(grads) {
         match g {
