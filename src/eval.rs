@@ -19,9 +19,9 @@ pub struct EvalSpec {
 
 /// Each fetched scalar averaged over the split (weighted by batch size).
 pub fn evaluate(model: &Model, split: &Split, spec: &EvalSpec) -> Result<Vec<(String, f64)>> {
-    let x_out = model.output(&spec.input)?;
-    let y_out = model.output(&spec.labels)?;
-    let fetches = spec.fetches.iter().map(|f| model.output(f)).collect::<Result<Vec<_>>>()?;
+    let x_out = model.output(&spec.input).map_err(|e| e.for_arg(Role::Input))?;
+    let y_out = model.output(&spec.labels).map_err(|e| e.for_arg(Role::Labels))?;
+    let fetches = spec.fetches.iter().map(|f| model.output(f).map_err(|e| e.for_arg(Role::Fetch))).collect::<Result<Vec<_>>>()?;
     let values = evaluate_outputs(model, split, &x_out, &y_out, &fetches, spec.batch_size)?;
     Ok(spec.fetches.iter().cloned().zip(values).collect())
 }

@@ -50,7 +50,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let spec = EvalSpec { input: args.input, labels: args.labels, fetches, batch_size: args.batch_size };
     let results = evaluate(&model, split, &spec).map_err(|e| match e {
         // Label values out of range, wrong feature widths … surface as TF errors at run time.
-        tfreuse::Error::Tf(m) => tfreuse::Error::Tf(format!("evaluating {} split {}: {m}", data.source, args.split)),
+        tfreuse::Error::Tf(_) => e.context(format!("evaluating {} split {}", data.source, args.split)),
         other => other,
     })?;
     if args.json {

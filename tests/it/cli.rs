@@ -149,33 +149,16 @@ fn run_matches_python() {
     let ours = tmp.path().join("ours.npz");
     let theirs = tmp.path().join("theirs.npz");
     let meta = fixture("tiny/tiny.ckpt.meta");
-    let out = ok(&[
-        "run",
-        "--meta",
-        &meta,
-        "--feed",
-        &feed,
-        "--fetch",
-        "dnn/outputs/BiasAdd:0",
-        "--fetch",
-        "dnn/hidden1/Relu:0",
-        "--out",
-        ours.to_str().unwrap(),
-    ]);
+    let args = |out: &std::path::Path| {
+        let fetches = ["--fetch", "dnn/outputs/BiasAdd:0", "--fetch", "dnn/hidden1/Relu:0"];
+        let mut a = vec!["run".to_string(), "--meta".into(), meta.clone(), "--feed".into(), feed.clone()];
+        a.extend(fetches.iter().map(|s| s.to_string()));
+        a.extend(["--out".to_string(), out.display().to_string()]);
+        a
+    };
+    let out = ok(&strs(&args(&ours)));
     assert!(out.contains("dnn/outputs/BiasAdd:0: float32 [7, 2]"), "{out}");
-    oracle(&[
-        "run",
-        "--meta",
-        &meta,
-        "--feed",
-        &feed,
-        "--fetch",
-        "dnn/outputs/BiasAdd:0",
-        "--fetch",
-        "dnn/hidden1/Relu:0",
-        "--out",
-        theirs.to_str().unwrap(),
-    ]);
+    oracle(&strs(&args(&theirs)));
     let cmp = std::process::Command::new(root().join(".venv/bin/python"))
         .args([
             "-c",

@@ -18,6 +18,16 @@ fn stderr_until(err: &mut BufReader<std::process::ChildStderr>, stop: impl Fn(&s
     seen
 }
 
+/// Run `cmd`, send SIGTERM once it reports its first epoch; its exit code and stderr.
+fn sigterm_after_first_epoch(cmd: &mut Command) -> (Option<i32>, String) {
+    let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = stderr_until(&mut err, |l| l.starts_with("epoch   1"));
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    seen += &stderr_until(&mut err, |_| false);
+    (child.wait().unwrap().code(), seen)
+}
+
 /// The checkpoint prefix the `checkpoint` state file in `dir` names.
 fn named_in_state(dir: &std::path::Path) -> String {
     let state = std::fs::read_to_string(dir.join("checkpoint")).unwrap();
@@ -39,13 +49,8 @@ fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
     t.clone().out(&full).ok();
 
     let log = tmp.path().join("part.jsonl");
-    let mut child = bin().args(t.clone().out(&part).json_log(&log).args()).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = stderr_until(&mut err, |l| l.starts_with("epoch   1"));
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    seen += &stderr_until(&mut err, |_| false);
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{seen}");
+    let (code, seen) = sigterm_after_first_epoch(bin().args(t.clone().out(&part).json_log(&log).args()));
+    assert_eq!(code, Some(130), "{seen}");
     assert!(seen.contains("saved a resumable checkpoint") && seen.contains("--resume"), "{seen}");
     assert!(!part.with_extension("ckpt.index").exists(), "an interrupted run must not write --out itself");
     let events = std::fs::read_to_string(&log).unwrap();
@@ -88,20 +93,7 @@ fn sigkill_while_saving_never_leaves_a_broken_checkpoint() {
         for ext in [".index", ".data-00000-of-00001", ".meta"] {
             assert!(tmp.path().join(format!("{name}{ext}")).exists(), "round {round}: state names {name} but {name}{ext} is missing");
         }
-        let m = tmp.path().join(format!("{name}.meta"));
-        ok(&[
-            "eval",
-            "--meta",
-            m.to_str().unwrap(),
-            "--checkpoint",
-            tmp.path().to_str().unwrap(),
-            "--data",
-            &data,
-            "--split",
-            "all",
-            "--fetch",
-            "new_eval/accuracy:0",
-        ]);
+        ok(&strs(&eval_saved(tmp.path(), &name, &data)));
     };
     // Kill at every step of the save in turn (the test hook announces and pauses each of
     // the 6 steps: after writing the new files, after the backup, after each rename).
@@ -120,51 +112,14 @@ fn sigkill_while_saving_never_leaves_a_broken_checkpoint() {
         check(round);
     }
     // Python TF loads what the state file names.
-    let m = tmp.path().join(format!("{}.meta", named_in_state(tmp.path())));
-    oracle(&[
-        "eval",
-        "--meta",
-        m.to_str().unwrap(),
-        "--checkpoint",
-        tmp.path().to_str().unwrap(),
-        "--data",
-        &data,
-        "--split",
-        "all",
-        "--fetch",
-        "new_eval/accuracy:0",
-    ]);
+    oracle(&strs(&eval_saved(tmp.path(), &named_in_state(tmp.path()), &data)));
 }
 
-#[test]
-fn resume_refuses_another_jit_setting_or_other_data() {
-    // Both were accepted before the fingerprint covered the whole spec and the data.
-    let tmp = tempfile::tempdir().unwrap();
-    let (out, data) = (tmp.path().join("r.ckpt"), tmp.path().join("data.npz"));
-    std::fs::copy(fixture("tiny/data.npz"), &data).unwrap();
-    let t = Train::new(&fixture(TINY_META), &format!("npz:{}", data.display()))
-        .branch("dnn/hidden1/Relu:0")
-        .layers("2")
-        .batch(8)
-        .epochs(1_000_000)
-        .out(&out);
-    let mut child = bin().args(t.args()).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = stderr_until(&mut err, |l| l.starts_with("epoch   1"));
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    seen += &stderr_until(&mut err, |_| false);
-    assert_eq!(child.wait().unwrap().code(), Some(130), "{seen}");
-    let resume = format!("{}-interrupted", out.display());
-    let e = t.clone().flag("--jit").arg("--resume", &resume).fails(2);
-    assert!(e.contains("flags differ") && e.contains("\"jit\":true"), "{e}");
-    // The same file, one label changed.
-    let mut npz = tfreuse::data::npy::Npz::open(&data).unwrap();
-    let (x, mut y) = (npz.get("x").unwrap(), npz.get("y").unwrap());
-    drop(npz);
-    if let tfreuse::tf::tensors::DynArray::I64(a) = &mut y {
-        a[[0]] = 1 - a[[0]];
-    }
-    tfreuse::data::npy::write_npz(&data, &[("x".into(), x), ("y".into(), y)]).unwrap();
-    let e = t.clone().arg("--resume", &resume).fails(2);
-    assert!(e.contains("flags differ") && e.contains("the data set"), "{e}");
+/// `eval` of the checkpoint `name` saved in `dir` (with its own `.meta`) on the whole set.
+fn eval_saved(dir: &std::path::Path, name: &str, data: &str) -> Vec<String> {
+    let meta = dir.join(format!("{name}.meta"));
+    let mut a: Vec<String> =
+        vec!["eval".into(), "--meta".into(), meta.display().to_string(), "--checkpoint".into(), dir.display().to_string()];
+    a.extend(["--data", data, "--split", "all", "--fetch", "new_eval/accuracy:0"].map(String::from));
+    a
 }
