@@ -9,5 +9,6 @@ mod bad_input;
 mod cli;
 mod faults;
 mod fuzz_corpus;
+mod protos;
 mod stages;
 mod train;
