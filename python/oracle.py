@@ -138,6 +138,35 @@ def cmd_wrong_shapes(a):
             tf1.train.Saver(vs).save(s, a.out)
 
 
+def cmd_control_flow(a):
+    """Write a small TF1 model (tiny's shapes: 4 features, 2 classes) whose hidden layer runs
+    inside TF1 control flow: a `while_loop` applying one shared layer three times (as
+    hand-written RNNs do), or a `cond` on a bool placeholder. Its output is `flow/out:0`; the
+    model has a loss, an accuracy, a train op and a saver, like the book's."""
+    tf1.disable_control_flow_v2()
+    with tf1.Graph().as_default():
+        tf1.set_random_seed(1)
+        X = tf1.placeholder(tf.float32, [None, 4], name="X")
+        y = tf1.placeholder(tf.int64, [None], name="y")
+        with tf1.variable_scope("flow"):
+            W = tf1.get_variable("kernel", [4, 4])
+            if a.kind == "loop":
+                _, h = tf1.while_loop(lambda i, h: i < 3, lambda i, h: (i + 1, tf.tanh(tf.matmul(h, W))), [tf.constant(0), X])
+            else:
+                flag = tf1.placeholder_with_default(False, [], name="flag")
+                h = tf1.cond(flag, lambda: tf.tanh(tf.matmul(X, W)), lambda: tf.nn.relu(tf.matmul(X, W)))
+            out = tf.identity(h, name="out")
+        with tf1.variable_scope("outputs"):
+            logits = tf.matmul(out, tf1.get_variable("kernel", [4, 2]), name="logits")
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits), name="loss")
+        tf.identity(tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32)), name="accuracy")
+        train = tf1.train.GradientDescentOptimizer(0.1).minimize(loss)
+        tf1.add_to_collection("train_op", train)
+        with tf1.Session() as s:
+            s.run(tf1.global_variables_initializer())
+            tf1.train.Saver().save(s, os.path.join(a.out, "model.ckpt"))
+
+
 def cmd_variables(a):
     print(json.dumps({n: s for n, s in tf.train.list_variables(a.checkpoint)}))
 
@@ -189,8 +218,11 @@ def main():
     t.add_argument("--batch-size", type=int, default=200)
     t.add_argument("--jit", action="store_true")
     t.add_argument("--out", required=True)
+    c = sub.add_parser("control-flow")
+    c.add_argument("--kind", choices=["loop", "cond"], required=True)
+    c.add_argument("--out", required=True)
     a = ap.parse_args()
-    {"wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
+    {"control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
      "maxdiff": cmd_maxdiff, "saved": cmd_saved, "train": cmd_train}[a.cmd](a)
 
 

@@ -30,6 +30,21 @@ impl<'g> Builder<'g> {
         (1..).map(|i| format!("{first}_{i}")).find(|n| !taken(n)).expect("some name is free")
     }
 
+    /// `prefix + base`, or `prefix + base_1`, `_2` …: the first that names no op and no scope
+    /// of ops (TF refuses a second op of the same name, and a model saved by tfreuse already
+    /// has a `new_save/…`).
+    pub fn free_scope(&self, base: &str) -> String {
+        let first = format!("{}{}", self.prefix, base);
+        let used = |s: &str| {
+            let inner = format!("{s}/");
+            self.graph.operation_iter().any(|o| o.name().is_ok_and(|n| n == s || n.starts_with(&inner)))
+        };
+        if !used(&first) {
+            return first;
+        }
+        (1..).map(|i| format!("{first}_{i}")).find(|n| !used(n)).expect("some scope is free")
+    }
+
     /// Run `f` with no name prefix (for names that must match Python's, like optimizer slots).
     pub fn unprefixed<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         let saved = std::mem::take(&mut self.prefix);

@@ -93,3 +93,73 @@ pub fn variables_reached(loss: &tensorflow::Output) -> std::collections::HashSet
         .filter_map(|op| op.name().ok())
         .collect()
 }
+
+/// Op types TF's C API cannot take gradients through: TF1 control flow (`while_loop`, `cond`:
+/// their gradients need Python's control-flow machinery, and `TF_AddGradients` crashes on a
+/// while loop) and ops whose C++ gradient TF lacks.
+const NO_GRADIENT: &[&str] = &[
+    "Enter",
+    "RefEnter",
+    "Exit",
+    "RefExit",
+    "NextIteration",
+    "RefNextIteration",
+    "Merge",
+    "RefMerge",
+    "Switch",
+    "RefSwitch",
+    "LoopCond",
+    "SparseSoftmaxCrossEntropyWithLogits",
+    "FusedBatchNorm",
+    "OnesLike",
+];
+
+/// Whether TF's C API has no gradient for ops of type `ty` (see [`NO_GRADIENT`]).
+pub fn lacks_gradient(ty: &str) -> bool {
+    NO_GRADIENT.contains(&ty)
+}
+
+/// An op without a gradient on the way from the loss to variables that are to train.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Blocker {
+    pub op: String,
+    pub op_type: String,
+    /// The variables whose gradient would have to pass through it.
+    pub variables: Vec<String>,
+}
+
+/// The ops of [`NO_GRADIENT`] types that lie between `loss` and any of `vars` (through data
+/// inputs, not past a StopGradient), with the variables behind each, in graph order.
+pub fn gradient_blockers(loss: &tensorflow::Output, vars: &[String]) -> Vec<Blocker> {
+    let blocks = |op: &tensorflow::Operation| op.op_type().is_ok_and(|t| t == "StopGradient" || t == "PreventGradient");
+    let mut out = Vec::new();
+    for op in upstream(&loss.operation, blocks) {
+        let ty = op.op_type().unwrap_or_default();
+        if !lacks_gradient(&ty) {
+            continue;
+        }
+        let behind: Vec<String> = upstream(&op, blocks).iter().filter_map(|o| o.name().ok()).filter(|n| vars.contains(n)).collect();
+        if !behind.is_empty() {
+            out.push(Blocker { op: op.name().unwrap_or_default(), op_type: ty, variables: behind });
+        }
+    }
+    out.sort_by(|a, b| a.op.cmp(&b.op));
+    out
+}
+
+/// Why there is no gradient through ops of type `ty`, and what to do instead.
+pub fn no_gradient_hint(ty: &str) -> &'static str {
+    match ty {
+        "SparseSoftmaxCrossEntropyWithLogits" => {
+            "TF has no C++ gradient for it: give the logits as the branch tensor, and tfreuse builds a loss it can differentiate"
+        }
+        "FusedBatchNorm" => {
+            "TF has no C++ gradient for it (FusedBatchNormV3 has one): freeze the layers below it, or leave them out of training"
+        }
+        t if t != "OnesLike" => {
+            "TF1 control flow (while_loop, cond) cannot be differentiated through TF's C API: freeze what is below it (a freeze \
+             tensor where it ends), or leave its variables out of the trainable pattern"
+        }
+        _ => "TF has no C++ gradient for it: freeze the layers below it, or leave them out of training",
+    }
+}

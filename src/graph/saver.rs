@@ -71,16 +71,26 @@ fn restore_all(b: &mut Builder, scope: &str, filename: &Output, keys: &Keys, var
     })
 }
 
-/// Restore ops for `vars` (keys = names), fed a checkpoint prefix.
-pub fn restore_ops(b: &mut Builder, scope: &str, vars: &[&Var]) -> Result<RestoreOps> {
-    let filename = filename_input(b, scope)?;
-    let keys = keys(b, scope, vars)?;
-    let restore = restore_all(b, scope, &filename, &keys, vars)?;
-    Ok(RestoreOps { filename, restore })
+/// Restore ops for `vars` (keys = names), fed a checkpoint prefix, in a free scope named
+/// after `base` (under the builder's prefix).
+pub fn restore_ops(b: &mut Builder, base: &str, vars: &[&Var]) -> Result<RestoreOps> {
+    let scope = b.free_scope(base);
+    b.unprefixed(|b| {
+        let filename = filename_input(b, &scope)?;
+        let keys = keys(b, &scope, vars)?;
+        let restore = restore_all(b, &scope, &filename, &keys, vars)?;
+        Ok(RestoreOps { filename, restore })
+    })
 }
 
-/// A saver over `vars` in the layout Python's Saver builds; returns its SaverDef.
-pub fn saver_ops(b: &mut Builder, scope: &str, vars: &[&Var]) -> Result<SaverDef> {
+/// A saver over `vars` in the layout Python's Saver builds, in a free scope named after
+/// `base` (under the builder's prefix); returns its SaverDef.
+pub fn saver_ops(b: &mut Builder, base: &str, vars: &[&Var]) -> Result<SaverDef> {
+    let scope = b.free_scope(base);
+    b.unprefixed(|b| saver_ops_in(b, &scope, vars))
+}
+
+fn saver_ops_in(b: &mut Builder, scope: &str, vars: &[&Var]) -> Result<SaverDef> {
     let filename = filename_input(b, scope)?;
     let keys = keys(b, scope, vars)?;
     let restore = restore_all(b, scope, &filename, &keys, vars)?;

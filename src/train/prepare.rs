@@ -22,7 +22,7 @@ use tensorflow::{DataType, Graph, Operation, Output};
 use crate::error::{Error, Result, Role};
 use crate::events::SetupReport;
 use crate::graph::cut::CutSearch;
-use crate::graph::freeze::{insert_stop_gradient, select, variables_reached};
+use crate::graph::freeze::{gradient_blockers, insert_stop_gradient, no_gradient_hint, select, variables_reached};
 use crate::graph::layers::dense;
 use crate::graph::optimizer::{minimize, Pair};
 use crate::graph::saver::{restore_ops, saver_ops, RestoreOps};
@@ -120,6 +120,7 @@ pub fn head(b: &mut Builder, plan: &Plan, y: &Output, frozen_cut: Option<&str>) 
     let spec = plan.spec;
     let (loss, default_metric, new_vars) = match &spec.branch_from {
         Some(branch) => {
+            refuse_used_prefix(b.graph, &spec.prefix, frozen_cut)?;
             // Branching at the frozen tensor itself builds on its stop_gradient.
             let at = frozen_cut.filter(|_| spec.freeze_below.as_deref() == Some(branch.as_str())).unwrap_or(branch);
             let t = find_output(b.graph, at).map_err(|e| e.for_arg(Role::BranchFrom))?;
@@ -138,6 +139,18 @@ pub fn head(b: &mut Builder, plan: &Plan, y: &Output, frozen_cut: Option<&str>) 
         None => default_metric,
     };
     Ok(Head { loss, metric, new_vars })
+}
+
+/// New layers, loss and training ops go under the prefix: a graph that already has ops there
+/// (a model tfreuse saved) would get `…_1` names that nobody asked for.
+/// `ours` is the stop-gradient [`rewrite`] put there.
+fn refuse_used_prefix(graph: &Graph, prefix: &str, ours: Option<&str>) -> Result<()> {
+    let ours = ours.map(crate::tf::op_name);
+    let Some(op) = graph.operation_iter().filter_map(|o| o.name().ok()).find(|n| n.starts_with(prefix) && Some(n.as_str()) != ours) else {
+        return Ok(());
+    };
+    let msg = format!("the graph already has ops under it ({op}: a model saved by tfreuse?); choose another prefix for the new ops");
+    Err(Error::arg(Role::Prefix, Some(prefix), msg))
 }
 
 /// `--new-layers` on `t` (a float32 [batch, width] tensor); the last layer's width must be the
@@ -217,18 +230,12 @@ fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], head: &Head) -> R
     if candidates.is_empty() {
         return Err(nothing());
     }
+    refuse_blocked_gradients(&head.loss, &candidates)?;
     let xs = candidates.iter().map(|v| v.gradient_target()).collect::<Result<Vec<_>>>()?;
     let grads = b
         .graph
-        .add_gradients(Some(&format!("{}gradients", plan.spec.prefix)), std::slice::from_ref(&head.loss), &xs, None)
-        .map_err(|s| {
-            Error::Invalid(format!(
-                "cannot differentiate the loss {} ({}); TF's C++ gradients lack some ops (SparseSoftmaxCrossEntropyWithLogits…): \
-             give a branch tensor (the logits) so tfreuse builds a loss it can differentiate",
-                output_name(&head.loss),
-                Error::from(s)
-            ))
-        })?;
+        .add_gradients(Some(&b.free_scope("gradients")), std::slice::from_ref(&head.loss), &xs, None)
+        .map_err(|s| cannot_differentiate(&head.loss, Error::from(s)))?;
     let mut pairs = Vec::new();
     for (v, g) in candidates.into_iter().zip(grads) {
         match g {
@@ -243,6 +250,35 @@ fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], head: &Head) -> R
     let rule = plan.spec.optimizer.unwrap_or(Optimizer::Sgd).rule();
     let (op, slots) = minimize(b, rule.as_ref(), plan.spec.lr, plan.spec.clip, pairs)?;
     Ok(Step { built: Some(op.name()?), op, trained, frozen, slots })
+}
+
+/// Refuse, before asking TF (which crashes on a while loop), when the gradient to a variable
+/// that is to train must pass an op TF's C API cannot differentiate.
+fn refuse_blocked_gradients(loss: &Output, candidates: &[&Var]) -> Result<()> {
+    let names: Vec<String> = candidates.iter().map(|v| v.name.clone()).collect();
+    let Some(b) = gradient_blockers(loss, &names).into_iter().next() else { return Ok(()) };
+    let more = if b.variables.len() > 3 { format!(" and {} more", b.variables.len() - 3) } else { String::new() };
+    Err(Error::Invalid(format!(
+        "cannot train {}{more}: the gradient from the loss reaches it through {}, an op of type {}; {}",
+        b.variables.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+        b.op,
+        b.op_type,
+        no_gradient_hint(&b.op_type)
+    )))
+}
+
+/// TF refused the gradient: say of which op, and what to do about it.
+fn cannot_differentiate(loss: &Output, e: Error) -> Error {
+    let msg = e.to_string();
+    let op_type = msg.split("No gradient defined for op: ").nth(1).map(|r| r.split(['.', ' ']).next().unwrap_or("").to_string());
+    match op_type {
+        Some(t) => Error::Invalid(format!(
+            "cannot differentiate the loss {}: TF has no gradient for {t} ops; {}",
+            output_name(loss),
+            no_gradient_hint(&t)
+        )),
+        None => Error::Invalid(format!("cannot differentiate the loss {} ({msg})", output_name(loss))),
+    }
 }
 
 /// The training op the spec names, else the `train_op` collection's only entry.
@@ -291,7 +327,7 @@ pub struct Savers {
 /// variables chosen by the restore regex (each must be in the checkpoint) or, by default,
 /// every one the checkpoint holds with the right shape and dtype.
 pub fn savers(b: &mut Builder, plan: &Plan, all: &[&Var], imported: &[Var], stored: &[StoredTensor]) -> Result<Savers> {
-    let saver_def = saver_ops(b, &format!("{}save", plan.spec.prefix), all)?;
+    let saver_def = saver_ops(b, "save", all)?;
     let mut warnings = Vec::new();
     let mut chosen: Vec<&Var> = Vec::new();
     match &plan.restore {
@@ -311,7 +347,7 @@ pub fn savers(b: &mut Builder, plan: &Plan, all: &[&Var], imported: &[Var], stor
             }
         }
     }
-    let restore = if chosen.is_empty() { None } else { Some(restore_ops(b, &format!("{}restore_subset", plan.spec.prefix), &chosen)?) };
+    let restore = if chosen.is_empty() { None } else { Some(restore_ops(b, "restore_subset", &chosen)?) };
     Ok(Savers { saver_def, restore, restored: chosen.iter().map(|v| v.name.clone()).collect(), warnings })
 }
 

@@ -9,6 +9,7 @@ mod bad_input;
 mod cli;
 mod faults;
 mod fuzz_corpus;
+mod graphs;
 mod protos;
 mod stages;
 mod train;

@@ -1,0 +1,68 @@
+//! TF1 graphs written by others: control flow, models saved by tfreuse and trained again.
+//! Each ends in Python-equal numbers or one clear error line, never a crash.
+
+use crate::common::*;
+
+/// A model from `oracle.py control-flow --kind KIND` in `dir`; its `.meta`.
+fn control_flow_model(kind: &str, dir: &std::path::Path) -> String {
+    oracle(&["control-flow", "--kind", kind, "--out", dir.to_str().unwrap()]);
+    dir.join("model.ckpt.meta").display().to_string()
+}
+
+#[test]
+fn control_flow_v1_is_refused_before_tf_crashes_and_trains_frozen() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (kind, op_type) in [("loop", "Exit"), ("cond", "Switch")] {
+        let meta = control_flow_model(kind, &tmp.path().join(kind));
+        let eval = ["--data", &tiny_data(), "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
+        let ours = json(&ok(&[&["eval", "--meta", &meta, "--json"][..], &eval].concat()));
+        let theirs = json(&oracle(&[&["eval", "--meta", &meta][..], &eval].concat()));
+        for k in ["loss:0", "accuracy:0"] {
+            assert_eq!(ours["values"][k].as_f64(), theirs[k].as_f64(), "{kind}: {k}");
+        }
+        // Training the variable inside the control flow: TF_AddGradients crashed on the loop.
+        let t = Train::new(&meta, &tiny_data()).branch("flow/out:0").layers("2").batch(16).epochs(1);
+        let err = t.clone().fails(2);
+        assert!(err.contains("cannot train flow/kernel") && err.contains(&format!("an op of type {op_type}")), "{kind}: {err}");
+        assert!(err.contains("freeze"), "{kind}: the error says the way around it: {err}");
+        // Frozen below it, the rest trains, and Python reads the result back.
+        let out = tmp.path().join(format!("{kind}-out/m.ckpt"));
+        t.clone().arg("--freeze-below", "flow/out:0").out(&out).ok();
+        let saved = format!("{}.meta", out.display());
+        let r = json(&oracle(&["eval", "--meta", &saved, "--data", &tiny_data(), "--split", "all", "--fetch", "new_eval/accuracy:0"]));
+        assert!(r["new_eval/accuracy:0"].as_f64().unwrap() > 0.0, "{kind}: {r}");
+    }
+}
+
+#[test]
+fn a_model_saved_by_tfreuse_trains_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = tmp.path().join("a/m.ckpt");
+    Train::tiny().branch("dnn/hidden1/Relu:0").layers("3,2").batch(16).epochs(1).out(&first).ok();
+    let meta = format!("{}.meta", first.display());
+    let rep = json(&ok(&["inspect", "--meta", &meta, "--json"]));
+    assert_eq!(rep["saver"]["restore_op"], "new_save/restore_all", "the saver scope has the prefix once");
+    // The same prefix again would rename every new op with `_1`: refused, naming the cause.
+    let again = Train::new(&meta, &tiny_data()).branch("new_hidden1/Relu:0").layers("2").batch(16).epochs(1);
+    let err = again.clone().fails(2);
+    assert!(err.contains("--prefix new_") && err.contains("already has ops"), "{err}");
+    let second = tmp.path().join("b/m.ckpt");
+    again.arg("--prefix", "b_").out(&second).ok();
+    let saved = format!("{}.meta", second.display());
+    let rep = json(&ok(&["inspect", "--meta", &saved, "--json"]));
+    assert_eq!(rep["saver"]["restore_op"], "b_save/restore_all");
+    // Keep training it with its own (imported) train op: the saver's scope is taken, so the
+    // new saver gets a free one, and Python reads the result.
+    let third = tmp.path().join("c/m.ckpt");
+    Train::new(&saved, &tiny_data())
+        .arg("--train-op", "b_train/step")
+        .arg("--loss", "b_loss/loss:0")
+        .arg("--metric", "b_eval/accuracy:0")
+        .batch(16)
+        .epochs(1)
+        .out(&third)
+        .ok();
+    let meta3 = format!("{}.meta", third.display());
+    assert_eq!(json(&ok(&["inspect", "--meta", &meta3, "--json"]))["saver"]["restore_op"], "new_save_1/restore_all");
+    oracle(&["eval", "--meta", &meta3, "--data", &tiny_data(), "--split", "all", "--fetch", "b_eval/accuracy:0"]);
+}
