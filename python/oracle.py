@@ -56,9 +56,13 @@ def cmd_eval(a):
     x, y = load_data(a.data)[a.split]
     X = graph.get_tensor_by_name(a.input)
     Y = graph.get_tensor_by_name(a.labels)
-    vals = sess.run([graph.get_tensor_by_name(f) for f in a.fetch],
-                    feed_dict={X: x, Y: y.astype(Y.dtype.as_numpy_dtype)})
-    print(json.dumps({f: float(v) for f, v in zip(a.fetch, vals)}))
+    fetches = [graph.get_tensor_by_name(f) for f in a.fetch]
+    bs = a.batch_size or len(x)
+    sums = np.zeros(len(fetches))
+    for i in range(0, len(x), bs):
+        vals = sess.run(fetches, feed_dict={X: x[i:i + bs], Y: y[i:i + bs].astype(Y.dtype.as_numpy_dtype)})
+        sums += np.array(vals, dtype=np.float64) * len(x[i:i + bs])
+    print(json.dumps({f: float(v) for f, v in zip(a.fetch, sums / len(x))}))
 
 
 def cmd_run(a):
@@ -167,6 +171,26 @@ def cmd_control_flow(a):
             tf1.train.Saver().save(s, os.path.join(a.out, "model.ckpt"))
 
 
+def cmd_fixed_batch(a):
+    """Write a small TF1 model (tiny's shapes) whose input has a fixed batch of --batch rows, as
+    graphs exported for serving often do, with a loss that divides by that batch."""
+    with tf1.Graph().as_default():
+        tf1.set_random_seed(2)
+        X = tf1.placeholder(tf.float32, [a.batch, 4], name="X")
+        y = tf1.placeholder(tf.int64, [a.batch], name="y")
+        with tf1.variable_scope("hidden1"):
+            h = tf.nn.relu(tf.matmul(X, tf1.get_variable("kernel", [4, 3])), name="Relu")
+        with tf1.variable_scope("outputs"):
+            logits = tf.matmul(h, tf1.get_variable("kernel", [3, 2]), name="logits")
+        xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+        loss = tf.math.divide(tf.reduce_sum(xent), float(a.batch), name="loss")
+        tf.identity(tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32)), name="accuracy")
+        tf1.add_to_collection("train_op", tf1.train.GradientDescentOptimizer(0.1).minimize(loss))
+        with tf1.Session() as s:
+            s.run(tf1.global_variables_initializer())
+            tf1.train.Saver().save(s, os.path.join(a.out, "model.ckpt"))
+
+
 def cmd_variables(a):
     print(json.dumps({n: s for n, s in tf.train.list_variables(a.checkpoint)}))
 
@@ -187,7 +211,7 @@ def main():
             p.add_argument("--fetch", action="append", required=True)
         return p
 
-    model_on_split("eval")
+    model_on_split("eval").add_argument("--batch-size", type=int, default=0)
     r = sub.add_parser("run")
     r.add_argument("--meta", required=True)
     r.add_argument("--checkpoint")
@@ -221,8 +245,11 @@ def main():
     c = sub.add_parser("control-flow")
     c.add_argument("--kind", choices=["loop", "cond"], required=True)
     c.add_argument("--out", required=True)
+    f = sub.add_parser("fixed-batch")
+    f.add_argument("--batch", type=int, required=True)
+    f.add_argument("--out", required=True)
     a = ap.parse_args()
-    {"control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
+    {"fixed-batch": cmd_fixed_batch, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
      "maxdiff": cmd_maxdiff, "saved": cmd_saved, "train": cmd_train}[a.cmd](a)
 
 

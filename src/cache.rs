@@ -39,6 +39,9 @@ pub fn compute(model: &Model, x: &Output, cut: &Output, split: &Split, batch: us
     let feature_shape = row_shape(&model.graph, cut)?;
     let row: usize = feature_shape.iter().product();
     let n = split.len();
+    let input = crate::feed::InputShape::of(&model.graph, x)?;
+    input.check_rows(crate::Role::Input, &split.feature_shape)?;
+    let batch = input.batch(crate::Role::Input, batch, n)?;
     let mut out = vec![0f32; n * row];
     let mut start = 0;
     while start < n {

@@ -58,6 +58,7 @@ pub enum Role {
     Data,
     Split,
     Fetch,
+    Feed,
 }
 
 impl Role {
@@ -85,6 +86,7 @@ impl Role {
             Role::Data => "the data set",
             Role::Split => "the split",
             Role::Fetch => "the fetched tensor",
+            Role::Feed => "the fed tensor",
         }
     }
 }

@@ -45,7 +45,9 @@ pub fn evaluate_outputs(
         return Err(Error::Invalid(format!("the input tensor has dtype {}, but data features are float32", dtype_name(x_dtype))));
     }
     let n = split.len();
-    let bs = if batch_size == 0 { n } else { batch_size.min(n) };
+    let shape = crate::feed::InputShape::of(&model.graph, x_out)?;
+    shape.check_rows(Role::Input, &split.feature_shape)?;
+    let bs = shape.batch(Role::Input, batch_size, n)?;
     let mut sums = vec![0f64; fetches.len()];
     let mut feature_shape = vec![0usize];
     feature_shape.extend(&split.feature_shape);

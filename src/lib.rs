@@ -9,7 +9,8 @@
 //! - [`graph`]: ops on an imported graph — variables, layers, heads, optimizers, saver ops,
 //!   freezing, the cut; never a session;
 //! - [`model`]: where a model comes from — `.meta` + checkpoint, import, restore, inspect, save;
-//! - [`data`]: data sets; [`cache`]: frozen layers computed once; [`eval`]: metrics;
+//! - [`data`]: data sets; [`feed`]: what an input accepts; [`cache`]: frozen layers computed
+//!   once; [`eval`]: metrics;
 //! - [`events`]: what long operations report, and sinks for it;
 //! - [`train`]: transfer training in stages, the loop, resuming.
 //!
@@ -22,6 +23,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod events;
+pub mod feed;
 pub mod graph;
 pub mod model;
 pub mod proto;

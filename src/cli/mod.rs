@@ -123,6 +123,7 @@ pub fn flag(role: Role) -> &'static str {
         Role::Data => "--data",
         Role::Split => "--split",
         Role::Fetch => "--fetch",
+        Role::Feed => "--feed",
     }
 }
 

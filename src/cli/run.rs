@@ -59,6 +59,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         let want = out.operation.output_type(out.index as usize);
         let arr =
             if arr.dtype() == want { arr.clone() } else { arr.cast(want).map_err(|e| Error::Invalid(format!("--feed {name}: {e}")))? };
+        tfreuse::feed::InputShape::of(&model.graph, &out)?.check_array(tfreuse::Role::Feed, arr.shape())?;
         feeds.push((out, arr.to_tensor()));
     }
     let fetches = args.fetches.iter().map(|n| model.output(n)).collect::<tfreuse::Result<Vec<_>>>()?;

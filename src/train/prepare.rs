@@ -294,7 +294,9 @@ fn imported_training_op(graph: &Graph, plan: &Plan, vars: &[Var], meta: &MetaGra
 
 /// The imported training op: the `train_op` collection's only entry, else a clear error.
 fn collection_train_op(graph: &Graph, meta: &MetaGraph) -> Result<String> {
-    let ops = meta.collection_nodes("train_op");
+    let mut ops = meta.collection_nodes("train_op");
+    // Python's `minimize` adds its op to the collection too: a second add is the same op.
+    ops.dedup();
     match ops.as_slice() {
         [one] => Ok(one.clone()),
         [] => {

@@ -15,6 +15,7 @@ use crate::data::{DataSet, Split};
 use crate::error::{Error, Result, Role};
 use crate::eval::evaluate_outputs;
 use crate::events::{Event, EventSink, SetupReport};
+use crate::feed::InputShape;
 use crate::model::metagraph::Extension;
 use crate::model::Model;
 use crate::tf::output_name;
@@ -155,6 +156,7 @@ impl Prepared {
             let msg = format!("is larger than the {} training examples", train.len());
             return Err(Error::arg(Role::BatchSize, Some(&spec.batch_size.to_string()), msg));
         }
+        self.check_batches(spec.batch_size, train)?;
         match self.y.operation.output_type(self.y.index as usize) {
             DataType::Int64 => self.epochs::<i64>(spec, train, validation, start, stop, sink),
             DataType::Int32 => self.epochs::<i32>(spec, train, validation, start, stop, sink),
@@ -200,6 +202,21 @@ impl Prepared {
             self.end_epoch(&mut p, train.len(), validation, t0, sink)?;
         }
         Ok(Outcome::Finished(p.history))
+    }
+
+    /// The input takes the data's rows, and every training batch has the rows a fixed batch
+    /// dimension demands.
+    fn check_batches(&self, batch_size: usize, train: &Split) -> Result<()> {
+        let shape = InputShape::of(&self.model.graph, &self.feed)?;
+        shape.check_rows(Role::Input, &train.feature_shape)?;
+        match shape.fixed_batch() {
+            Some(b) if b != batch_size => {
+                let msg = format!("must be {b}: the input takes batches of exactly {b} rows");
+                Err(Error::arg(Role::BatchSize, Some(&batch_size.to_string()), msg))
+            }
+            Some(b) => shape.batch(Role::Input, b, train.len()).map(|_| ()),
+            None => Ok(()),
+        }
     }
 
     /// The validation metric, the epoch's record and event; on to the next epoch.

@@ -66,3 +66,31 @@ fn a_model_saved_by_tfreuse_trains_again() {
     assert_eq!(json(&ok(&["inspect", "--meta", &meta3, "--json"]))["saver"]["restore_op"], "new_save_1/restore_all");
     oracle(&["eval", "--meta", &meta3, "--data", &tiny_data(), "--split", "all", "--fetch", "b_eval/accuracy:0"]);
 }
+
+#[test]
+fn fixed_batch_inputs_run_in_their_batches() {
+    // TF's C API fed all 64 rows to a [16, 4] input and the loss (sum / 16) read 4x too high.
+    let tmp = tempfile::tempdir().unwrap();
+    oracle(&["fixed-batch", "--batch", "16", "--out", tmp.path().to_str().unwrap()]);
+    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let data = tiny_data();
+    let eval = ["--meta", &meta, "--data", &data, "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
+    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
+    let theirs = json(&oracle(&[&["eval", "--batch-size", "16"][..], &eval].concat()));
+    for k in ["loss:0", "accuracy:0"] {
+        let (a, b) = (ours["values"][k].as_f64().unwrap(), theirs[k].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-9, "{k}: tfreuse {a} vs Python in batches of 16 {b}");
+    }
+    let t = Train::new(&meta, &data).arg("--loss", "loss:0").arg("--metric", "accuracy:0").epochs(1);
+    let err = t.clone().batch(32).fails(2);
+    assert!(err.contains("--batch-size 32: must be 16"), "{err}");
+    // In batches of 16 and in file order, training is Python's loop byte for byte.
+    let (a, b) = (tmp.path().join("ours/m.ckpt"), tmp.path().join("py/m.ckpt"));
+    t.batch(16).flag("--no-shuffle").out(&a).ok();
+    let py = ["train", "--meta", &meta, "--data", &data, "--split", "all", "--train-op", "GradientDescent", "--loss", "loss:0"];
+    oracle(&[&py[..], &["--batch-size", "16", "--out", b.to_str().unwrap()]].concat());
+    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
+    assert_eq!(digest(&a), digest(&b));
+    let err = fails(&["run", "--meta", &meta, "--data", &data, "--split", "all", "--fetch", "logits:0"], 2);
+    assert!(err.contains("takes [16, 4] but is given [64, 4]"), "{err}");
+}

@@ -1,0 +1,64 @@
+//! What an input tensor accepts: a data set's rows checked against its static shape before
+//! anything runs, and the batch a fixed first dimension imposes. TF's C API feeds any shape
+//! (Python refuses): a graph built for batches of 100 rows would silently compute nonsense on
+//! 10 000 — a loss of `sum / 100` a hundred times too large.
+
+use tensorflow::{Graph, Output};
+
+use crate::error::{Error, Result, Role};
+use crate::tf::output_name;
+use crate::tf::tensors::shape_dims;
+
+/// An input's static shape (`None`: unknown rank; -1: unknown dimension).
+pub struct InputShape {
+    name: String,
+    dims: Option<Vec<i64>>,
+}
+
+fn text(dims: &[i64]) -> String {
+    let d: Vec<String> = dims.iter().map(|&d| if d < 0 { "?".into() } else { d.to_string() }).collect();
+    format!("[{}]", d.join(", "))
+}
+
+impl InputShape {
+    pub fn of(graph: &Graph, x: &Output) -> Result<Self> {
+        Ok(InputShape { name: output_name(x), dims: shape_dims(&graph.tensor_shape(x.clone())?) })
+    }
+
+    /// The number of rows every batch must have, if the graph fixes it.
+    pub fn fixed_batch(&self) -> Option<usize> {
+        self.dims.as_ref()?.first().filter(|&&d| d > 0).map(|&d| d as usize)
+    }
+
+    /// Whether an array of `shape` may be fed (every known dimension equal).
+    pub fn check_array(&self, role: Role, shape: &[usize]) -> Result<()> {
+        let Some(dims) = &self.dims else { return Ok(()) };
+        let fits = dims.len() == shape.len() && dims.iter().zip(shape).all(|(&d, &s)| d < 0 || d as usize == s);
+        match fits {
+            true => Ok(()),
+            false => Err(Error::arg(role, Some(&self.name), format!("takes {} but is given {shape:?}", text(dims)))),
+        }
+    }
+
+    /// Whether rows of `row` shape fit after the batch dimension.
+    pub fn check_rows(&self, role: Role, row: &[usize]) -> Result<()> {
+        let Some(dims) = &self.dims else { return Ok(()) };
+        let fits = dims.len() == row.len() + 1 && dims[1..].iter().zip(row).all(|(&d, &r)| d < 0 || d as usize == r);
+        match fits {
+            true => Ok(()),
+            false => Err(Error::arg(role, Some(&self.name), format!("takes {} but the data's rows are {row:?}", text(dims)))),
+        }
+    }
+
+    /// The rows per run for `n` rows: `wanted` (0: all at once), unless the graph fixes the
+    /// batch, which must then divide `n`.
+    pub fn batch(&self, role: Role, wanted: usize, n: usize) -> Result<usize> {
+        match self.fixed_batch() {
+            None => Ok(if wanted == 0 { n } else { wanted.min(n) }),
+            Some(b) if n % b == 0 => Ok(b),
+            Some(b) => {
+                Err(Error::arg(role, Some(&self.name), format!("takes batches of exactly {b} rows, and {n} rows do not split into them")))
+            }
+        }
+    }
+}
