@@ -60,7 +60,8 @@ def cmd_eval(a):
     bs = a.batch_size or len(x)
     sums = np.zeros(len(fetches))
     for i in range(0, len(x), bs):
-        vals = sess.run(fetches, feed_dict={X: x[i:i + bs], Y: y[i:i + bs].astype(Y.dtype.as_numpy_dtype)})
+        yy = y[i:i + bs].astype(Y.dtype.as_numpy_dtype)
+        vals = sess.run(fetches, feed_dict={X: x[i:i + bs], Y: yy.reshape(-1, 1) if len(Y.shape) == 2 else yy})
         sums += np.array(vals, dtype=np.float64) * len(x[i:i + bs])
     print(json.dumps({f: float(v) for f, v in zip(a.fetch, sums / len(x))}))
 
@@ -171,20 +172,25 @@ def cmd_control_flow(a):
             tf1.train.Saver().save(s, os.path.join(a.out, "model.ckpt"))
 
 
-def cmd_fixed_batch(a):
-    """Write a small TF1 model (tiny's shapes) whose input has a fixed batch of --batch rows, as
-    graphs exported for serving often do, with a loss that divides by that batch."""
+def cmd_small_model(a):
+    """Write a small TF1 model (tiny's shapes) in layouts found in the wild: an input with a
+    fixed batch of --batch rows (0: any), as graphs exported for serving often have, with a loss
+    that divides by that batch; int32 labels as a column [n, 1] (--column-labels)."""
+    batch = a.batch or None
     with tf1.Graph().as_default():
         tf1.set_random_seed(2)
-        X = tf1.placeholder(tf.float32, [a.batch, 4], name="X")
-        y = tf1.placeholder(tf.int64, [a.batch], name="y")
+        X = tf1.placeholder(tf.float32, [batch, 4], name="X")
+        if a.column_labels:
+            y = tf.reshape(tf1.placeholder(tf.int32, [batch, 1], name="y"), [-1])
+        else:
+            y = tf1.placeholder(tf.int64, [batch], name="y")
         with tf1.variable_scope("hidden1"):
             h = tf.nn.relu(tf.matmul(X, tf1.get_variable("kernel", [4, 3])), name="Relu")
         with tf1.variable_scope("outputs"):
             logits = tf.matmul(h, tf1.get_variable("kernel", [3, 2]), name="logits")
         xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-        loss = tf.math.divide(tf.reduce_sum(xent), float(a.batch), name="loss")
-        tf.identity(tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32)), name="accuracy")
+        loss = tf.math.divide(tf.reduce_sum(xent), float(a.batch), name="loss") if batch else tf.reduce_mean(xent, name="loss")
+        tf.identity(tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1, output_type=y.dtype), y), tf.float32)), name="accuracy")
         tf1.add_to_collection("train_op", tf1.train.GradientDescentOptimizer(0.1).minimize(loss))
         with tf1.Session() as s:
             s.run(tf1.global_variables_initializer())
@@ -245,11 +251,12 @@ def main():
     c = sub.add_parser("control-flow")
     c.add_argument("--kind", choices=["loop", "cond"], required=True)
     c.add_argument("--out", required=True)
-    f = sub.add_parser("fixed-batch")
-    f.add_argument("--batch", type=int, required=True)
+    f = sub.add_parser("small-model")
+    f.add_argument("--batch", type=int, default=0)
+    f.add_argument("--column-labels", action="store_true")
     f.add_argument("--out", required=True)
     a = ap.parse_args()
-    {"fixed-batch": cmd_fixed_batch, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
+    {"small-model": cmd_small_model, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
      "maxdiff": cmd_maxdiff, "saved": cmd_saved, "train": cmd_train}[a.cmd](a)
 
 

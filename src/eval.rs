@@ -48,6 +48,7 @@ pub fn evaluate_outputs(
     let shape = crate::feed::InputShape::of(&model.graph, x_out)?;
     shape.check_rows(Role::Input, &split.feature_shape)?;
     let bs = shape.batch(Role::Input, batch_size, n)?;
+    let layout = crate::feed::LabelLayout::of(&model.graph, y_out)?;
     let mut sums = vec![0f64; fetches.len()];
     let mut feature_shape = vec![0usize];
     feature_shape.extend(&split.feature_shape);
@@ -59,8 +60,10 @@ pub fn evaluate_outputs(
         dims[0] = (end - start) as u64;
         let mut xt = tensorflow::Tensor::<f32>::new(&dims);
         split.copy_rows(start, end, &mut xt);
-        let y = DynArray::I64(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[end - start]), split.y[start..end].to_vec()).expect("1-d"))
-            .cast(y_dtype)?;
+        let y = DynArray::I64(
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&layout.dims(end - start)), split.y[start..end].to_vec()).expect("n labels"),
+        )
+        .cast(y_dtype)?;
         let xt = crate::tf::tensors::DynTensor::F32(xt);
         let yt = y.to_tensor();
         let values = model.run(&[(x_out.clone(), &xt), (y_out.clone(), &yt)], fetches, &[])?;

@@ -62,3 +62,33 @@ impl InputShape {
         }
     }
 }
+
+/// How labels are fed: one per row (`[n]`), or as a column (`[n, 1]`) as many exports keep
+/// them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabelLayout {
+    Flat,
+    Column,
+}
+
+impl LabelLayout {
+    /// The layout the labels tensor `y` takes; anything wider than one label a row is refused.
+    pub fn of(graph: &Graph, y: &Output) -> Result<Self> {
+        match shape_dims(&graph.tensor_shape(y.clone())?) {
+            Some(d) if d.len() == 2 && d[1] == 1 => Ok(LabelLayout::Column),
+            Some(d) if d.len() >= 2 => {
+                let msg = format!("takes {}; tfreuse feeds one integer class label a row ([n] or [n, 1])", text(&d));
+                Err(Error::arg(Role::Labels, Some(&output_name(y)), msg))
+            }
+            _ => Ok(LabelLayout::Flat),
+        }
+    }
+
+    /// The dimensions of `n` labels.
+    pub fn dims(self, n: usize) -> Vec<usize> {
+        match self {
+            LabelLayout::Flat => vec![n],
+            LabelLayout::Column => vec![n, 1],
+        }
+    }
+}

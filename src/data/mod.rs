@@ -320,8 +320,12 @@ pub fn npz_dataset<R: std::io::Read + std::io::Seek>(mut npz: Npz<R>, path: &Pat
 fn npz_split(x: DynArray, y: DynArray, path: &Path, split: &str) -> Result<Split> {
     let xs = x.shape().to_vec();
     let n = *xs.first().ok_or_else(|| Error::bad_file(path, format!("x of split {split} is a scalar")))?;
-    if y.shape().len() != 1 || y.shape()[0] != n {
-        return Err(Error::bad_file(path, format!("split {split}: x has {n} rows but y has shape {:?} (expected [{n}])", y.shape())));
+    // One label per row: [n], or a column [n, 1] as Keras-style exports keep them.
+    if !matches!(y.shape(), [m] | [m, 1] if *m == n) {
+        return Err(Error::bad_file(
+            path,
+            format!("split {split}: x has {n} rows but y has shape {:?} (expected [{n}] or [{n}, 1])", y.shape()),
+        ));
     }
     let labels: Vec<i64> = match &y {
         DynArray::F32(_) | DynArray::F64(_) | DynArray::Bool(_) => {

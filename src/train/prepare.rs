@@ -21,6 +21,7 @@ use tensorflow::{DataType, Graph, Operation, Output};
 
 use crate::error::{Error, Result, Role};
 use crate::events::SetupReport;
+use crate::feed::LabelLayout;
 use crate::graph::cut::CutSearch;
 use crate::graph::freeze::{gradient_blockers, insert_stop_gradient, no_gradient_hint, select, variables_reached};
 use crate::graph::layers::dense;
@@ -89,6 +90,7 @@ pub fn import(meta: MetaGraph, plan: &Plan) -> Result<Imported> {
         let msg = format!("dtype {} (integer class labels expected)", dtype_name(label_type));
         return Err(Error::arg(Role::Labels, Some(&plan.spec.labels), msg));
     }
+    LabelLayout::of(&model.graph, &y)?;
     let mut vars = Vec::new();
     for d in &defs {
         let v = Var::imported(&model.graph, d).map_err(|e| match e {
@@ -125,8 +127,9 @@ pub fn head(b: &mut Builder, plan: &Plan, y: &Output, frozen_cut: Option<&str>) 
             let at = frozen_cut.filter(|_| spec.freeze_below.as_deref() == Some(branch.as_str())).unwrap_or(branch);
             let t = find_output(b.graph, at).map_err(|e| e.for_arg(Role::BranchFrom))?;
             let (logits, new_vars) = new_layers(b, plan, t, branch)?;
+            let y = flat_labels(b, y)?;
             let loss = heads::softmax_xent_loss(b, logits.clone(), y.clone(), plan.classes)?;
-            let acc = heads::accuracy(b, logits, y.clone())?;
+            let acc = heads::accuracy(b, logits, y)?;
             (loss, Some(acc), new_vars)
         }
         None => {
@@ -139,6 +142,17 @@ pub fn head(b: &mut Builder, plan: &Plan, y: &Output, frozen_cut: Option<&str>) 
         None => default_metric,
     };
     Ok(Head { loss, metric, new_vars })
+}
+
+/// The labels as one integer a row: a `[n, 1]` column is reshaped to `[n]` for the new head.
+fn flat_labels(b: &mut Builder, y: &Output) -> Result<Output> {
+    match LabelLayout::of(b.graph, y)? {
+        LabelLayout::Flat => Ok(y.clone()),
+        LabelLayout::Column => {
+            let shape = b.constant("labels/shape", tensorflow::Tensor::from(&[-1i32][..]))?;
+            b.op1("Reshape", "labels/flat", &[y.clone(), shape])
+        }
+    }
 }
 
 /// New layers, loss and training ops go under the prefix: a graph that already has ops there

@@ -15,7 +15,7 @@ use crate::data::{DataSet, Split};
 use crate::error::{Error, Result, Role};
 use crate::eval::evaluate_outputs;
 use crate::events::{Event, EventSink, SetupReport};
-use crate::feed::InputShape;
+use crate::feed::{InputShape, LabelLayout};
 use crate::model::metagraph::Extension;
 use crate::model::Model;
 use crate::tf::output_name;
@@ -73,6 +73,7 @@ impl FromLabel for i32 {
 struct Batches<'a, L: FromLabel> {
     split: &'a Split,
     size: usize,
+    labels: LabelLayout,
     order: Vec<usize>,
     rng: Option<rand_chacha::ChaCha8Rng>,
     x: Tensor<f32>,
@@ -82,20 +83,21 @@ struct Batches<'a, L: FromLabel> {
 impl<'a, L: FromLabel> Batches<'a, L> {
     /// Replaying the shuffles of the epochs already done (`done`) puts the generator, and the
     /// order, exactly where an interrupted run left them.
-    fn new(split: &'a Split, size: usize, shuffle: bool, seed: u64, done: usize) -> Self {
+    fn new(split: &'a Split, size: usize, labels: LabelLayout, shuffle: bool, seed: u64, done: usize) -> Self {
         let mut rng = shuffle.then(|| rand_chacha::ChaCha8Rng::seed_from_u64(seed));
         let mut order: Vec<usize> = (0..split.len()).collect();
         if let Some(r) = rng.as_mut() {
             (0..done).for_each(|_| order.shuffle(r));
         }
-        let (x, y) = Self::tensors(split, size);
-        Batches { split, size, order, rng, x, y }
+        let (x, y) = Self::tensors(split, size, labels);
+        Batches { split, size, labels, order, rng, x, y }
     }
 
-    fn tensors(split: &Split, n: usize) -> (Tensor<f32>, Tensor<L>) {
+    fn tensors(split: &Split, n: usize, labels: LabelLayout) -> (Tensor<f32>, Tensor<L>) {
         let mut dims: Vec<u64> = vec![n as u64];
         dims.extend(split.feature_shape.iter().map(|&d| d as u64));
-        (Tensor::new(&dims), Tensor::new(&[n as u64]))
+        let y: Vec<u64> = labels.dims(n).iter().map(|&d| d as u64).collect();
+        (Tensor::new(&dims), Tensor::new(&y))
     }
 
     fn steps(&self) -> usize {
@@ -116,7 +118,7 @@ impl<'a, L: FromLabel> Batches<'a, L> {
             fill(&mut self.x, &mut self.y, self.split, idx);
             (f(&self.x, &self.y), idx.len())
         } else {
-            let (mut x, mut y) = Self::tensors(self.split, idx.len());
+            let (mut x, mut y) = Self::tensors(self.split, idx.len(), self.labels);
             fill(&mut x, &mut y, self.split, idx);
             (f(&x, &y), idx.len())
         }
@@ -173,7 +175,8 @@ impl Prepared {
         stop: &AtomicBool,
         sink: &mut dyn EventSink,
     ) -> Result<Outcome> {
-        let mut batches = Batches::<L>::new(train, spec.batch_size, spec.shuffle, spec.seed, start.epoch);
+        let labels = LabelLayout::of(&self.model.graph, &self.y)?;
+        let mut batches = Batches::<L>::new(train, spec.batch_size, labels, spec.shuffle, spec.seed, start.epoch);
         let mut p = start;
         let mut first = p.epoch == 0 && p.step == 0;
         while p.epoch < spec.epochs {

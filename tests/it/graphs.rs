@@ -71,7 +71,7 @@ fn a_model_saved_by_tfreuse_trains_again() {
 fn fixed_batch_inputs_run_in_their_batches() {
     // TF's C API fed all 64 rows to a [16, 4] input and the loss (sum / 16) read 4x too high.
     let tmp = tempfile::tempdir().unwrap();
-    oracle(&["fixed-batch", "--batch", "16", "--out", tmp.path().to_str().unwrap()]);
+    oracle(&["small-model", "--batch", "16", "--out", tmp.path().to_str().unwrap()]);
     let meta = tmp.path().join("model.ckpt.meta").display().to_string();
     let data = tiny_data();
     let eval = ["--meta", &meta, "--data", &data, "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
@@ -93,4 +93,35 @@ fn fixed_batch_inputs_run_in_their_batches() {
     assert_eq!(digest(&a), digest(&b));
     let err = fails(&["run", "--meta", &meta, "--data", &data, "--split", "all", "--fetch", "logits:0"], 2);
     assert!(err.contains("takes [16, 4] but is given [64, 4]"), "{err}");
+}
+
+#[test]
+fn labels_as_a_column_are_fed_as_one() {
+    // int32 labels of shape [n, 1], as Keras-style exports keep them: eval, a new head, an
+    // npz whose y is a column too; Python reads the trained model back.
+    let tmp = tempfile::tempdir().unwrap();
+    oracle(&["small-model", "--column-labels", "--out", tmp.path().to_str().unwrap()]);
+    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let data = tiny_data();
+    let eval = ["--meta", &meta, "--data", &data, "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
+    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
+    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
+    for k in ["loss:0", "accuracy:0"] {
+        assert!((ours["values"][k].as_f64().unwrap() - theirs[k].as_f64().unwrap()).abs() <= 1e-7, "{k}: {ours} vs {theirs}");
+    }
+    let mut npz = tfreuse::data::npy::Npz::open(std::path::Path::new(&fixture("tiny/data.npz"))).unwrap();
+    let (x, y) = (npz.get("x").unwrap(), npz.get("y").unwrap());
+    let column = match y {
+        tfreuse::tf::tensors::DynArray::I64(a) => tfreuse::tf::tensors::DynArray::I64(a.into_shape_with_order(vec![64, 1]).unwrap()),
+        other => panic!("tiny's labels are int64: {other:?}"),
+    };
+    let col = tmp.path().join("column.npz");
+    tfreuse::data::npy::write_npz(&col, &[("x".into(), x), ("y".into(), column)]).unwrap();
+    let out = tmp.path().join("new/m.ckpt");
+    let col_data = format!("npz:{}", col.display());
+    Train::new(&meta, &col_data).branch("hidden1/Relu:0").layers("2").batch(16).epochs(2).out(&out).ok();
+    let saved = format!("{}.meta", out.display());
+    let ours = json(&ok(&["eval", "--meta", &saved, "--data", &data, "--split", "all", "--fetch", "new_eval/accuracy:0", "--json"]));
+    let theirs = json(&oracle(&["eval", "--meta", &saved, "--data", &data, "--split", "all", "--fetch", "new_eval/accuracy:0"]));
+    assert_eq!(ours["values"]["new_eval/accuracy:0"].as_f64(), theirs["new_eval/accuracy:0"].as_f64());
 }
