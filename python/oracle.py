@@ -57,6 +57,8 @@ def cmd_eval(a):
     X = graph.get_tensor_by_name(a.input)
     Y = graph.get_tensor_by_name(a.labels)
     fetches = [graph.get_tensor_by_name(f) for f in a.fetch]
+    if X.dtype == tf.uint8:  # raw pixels, as they were before scaling
+        x = np.round(x * 255).astype(np.uint8)
     bs = a.batch_size or len(x)
     sums = np.zeros(len(fetches))
     for i in range(0, len(x), bs):
@@ -173,21 +175,26 @@ def cmd_control_flow(a):
 
 
 def cmd_small_model(a):
-    """Write a small TF1 model (tiny's shapes) in layouts found in the wild: an input with a
-    fixed batch of --batch rows (0: any), as graphs exported for serving often have, with a loss
-    that divides by that batch; int32 labels as a column [n, 1] (--column-labels)."""
+    """Write a small TF1 model in layouts found in the wild: an input with a fixed batch of
+    --batch rows (0: any), as graphs exported for serving often have, with a loss that divides
+    by that batch; int32 labels as a column [n, 1] (--column-labels); a uint8 input of raw
+    pixels scaled inside the graph (--uint8-input)."""
     batch = a.batch or None
     with tf1.Graph().as_default():
         tf1.set_random_seed(2)
-        X = tf1.placeholder(tf.float32, [batch, 4], name="X")
+        if a.uint8_input:
+            X = tf1.placeholder(tf.uint8, [batch, a.features], name="X")
+            x = tf.cast(X, tf.float32) / 255.0
+        else:
+            x = X = tf1.placeholder(tf.float32, [batch, a.features], name="X")
         if a.column_labels:
             y = tf.reshape(tf1.placeholder(tf.int32, [batch, 1], name="y"), [-1])
         else:
             y = tf1.placeholder(tf.int64, [batch], name="y")
         with tf1.variable_scope("hidden1"):
-            h = tf.nn.relu(tf.matmul(X, tf1.get_variable("kernel", [4, 3])), name="Relu")
+            h = tf.nn.relu(tf.matmul(x, tf1.get_variable("kernel", [a.features, 3])), name="Relu")
         with tf1.variable_scope("outputs"):
-            logits = tf.matmul(h, tf1.get_variable("kernel", [3, 2]), name="logits")
+            logits = tf.matmul(h, tf1.get_variable("kernel", [3, a.classes]), name="logits")
         xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
         loss = tf.math.divide(tf.reduce_sum(xent), float(a.batch), name="loss") if batch else tf.reduce_mean(xent, name="loss")
         tf.identity(tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1, output_type=y.dtype), y), tf.float32)), name="accuracy")
@@ -254,6 +261,9 @@ def main():
     f = sub.add_parser("small-model")
     f.add_argument("--batch", type=int, default=0)
     f.add_argument("--column-labels", action="store_true")
+    f.add_argument("--uint8-input", action="store_true")
+    f.add_argument("--features", type=int, default=4)
+    f.add_argument("--classes", type=int, default=2)
     f.add_argument("--out", required=True)
     a = ap.parse_args()
     {"small-model": cmd_small_model, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,

@@ -41,6 +41,7 @@ pub fn compute(model: &Model, x: &Output, cut: &Output, split: &Split, batch: us
     let n = split.len();
     let input = crate::feed::InputShape::of(&model.graph, x)?;
     input.check_rows(crate::Role::Input, &split.feature_shape)?;
+    input.check_float(crate::Role::Input, x.operation.output_type(x.index as usize))?;
     let batch = input.batch(crate::Role::Input, batch, n)?;
     let mut out = vec![0f32; n * row];
     let mut start = 0;

@@ -4,7 +4,7 @@
 use crate::data::Split;
 use crate::error::{Error, Result, Role};
 use crate::model::Model;
-use crate::tf::tensors::{dtype_name, DynArray};
+use crate::tf::tensors::DynArray;
 use tensorflow::Output;
 
 /// Which tensors to feed and fetch.
@@ -41,31 +41,19 @@ pub fn evaluate_outputs(
     }
     let y_dtype = y_out.operation.output_type(y_out.index as usize);
     let x_dtype = x_out.operation.output_type(x_out.index as usize);
-    if x_dtype != tensorflow::DataType::Float {
-        return Err(Error::Invalid(format!("the input tensor has dtype {}, but data features are float32", dtype_name(x_dtype))));
-    }
     let n = split.len();
     let shape = crate::feed::InputShape::of(&model.graph, x_out)?;
     shape.check_rows(Role::Input, &split.feature_shape)?;
     let bs = shape.batch(Role::Input, batch_size, n)?;
     let layout = crate::feed::LabelLayout::of(&model.graph, y_out)?;
     let mut sums = vec![0f64; fetches.len()];
-    let mut feature_shape = vec![0usize];
-    feature_shape.extend(&split.feature_shape);
     let mut start = 0;
     while start < n {
         let end = (start + bs).min(n);
-        feature_shape[0] = end - start;
-        let mut dims: Vec<u64> = feature_shape.iter().map(|&d| d as u64).collect();
-        dims[0] = (end - start) as u64;
-        let mut xt = tensorflow::Tensor::<f32>::new(&dims);
-        split.copy_rows(start, end, &mut xt);
-        let y = DynArray::I64(
-            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&layout.dims(end - start)), split.y[start..end].to_vec()).expect("n labels"),
-        )
-        .cast(y_dtype)?;
-        let xt = crate::tf::tensors::DynTensor::F32(xt);
-        let yt = y.to_tensor();
+        let xt = split.rows(start, end, x_dtype).map_err(|e| e.for_arg(Role::Input))?.to_tensor();
+        let labels =
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&layout.dims(end - start)), split.y[start..end].to_vec()).expect("n labels");
+        let yt = DynArray::I64(labels).cast(y_dtype)?.to_tensor();
         let values = model.run(&[(x_out.clone(), &xt), (y_out.clone(), &yt)], fetches, &[])?;
         for (i, v) in values.iter().enumerate() {
             if !v.shape().is_empty() {

@@ -41,18 +41,21 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         let (name, file) = f.split_once('=').ok_or_else(|| Error::Invalid(format!("--feed {f:?}: expected TENSOR=FILE.npy")))?;
         feed_arrays.push((name.to_string(), tfreuse::data::npy::read_npy(&PathBuf::from(file))?));
     }
-    if let Some(spec) = &args.data {
-        let data = tfreuse::data::load(spec)?;
-        let split = data.split(&args.split)?;
-        let mut shape = vec![split.len()];
-        shape.extend(&split.feature_shape);
-        let x = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), split.x_f32()).expect("rows match shape");
-        feed_arrays.push((args.input.clone(), DynArray::F32(x)));
-    }
+    let data = match &args.data {
+        Some(spec) => Some(tfreuse::data::load(spec)?),
+        None => None,
+    };
+    let split = data.as_ref().map(|d| d.split(&args.split)).transpose()?;
     if let Some(out) = &args.out {
         check_writable(out)?;
     }
     let model = args.model.load_restored(g)?;
+    if let Some(split) = split {
+        // The features as the input's dtype wants them (raw pixels for an integer input).
+        let x = model.output(&args.input).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
+        let rows = split.rows(0, split.len(), x.operation.output_type(x.index as usize)).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
+        feed_arrays.push((args.input.clone(), rows));
+    }
     let mut feeds = Vec::new();
     for (name, arr) in &feed_arrays {
         let out = model.output(name)?;

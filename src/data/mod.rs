@@ -100,6 +100,35 @@ impl Split {
         v
     }
 
+    /// Rows `start..end` as an array of `dtype`, shaped `[rows, feature_shape…]`: scaled
+    /// floats for a float input; for an integer input (images exported as uint8) the stored
+    /// integers, e.g. MNIST's raw pixels — scaled floats cast to integers would be 0s and 1s.
+    pub fn rows(&self, start: usize, end: usize, dtype: tensorflow::DataType) -> Result<DynArray> {
+        use tensorflow::DataType as D;
+        let mut shape = vec![end - start];
+        shape.extend(&self.feature_shape);
+        let r = self.row_len();
+        let floats = || {
+            let mut v = vec![0f32; (end - start) * r];
+            self.copy_rows(start, end, &mut v);
+            DynArray::F32(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), v).expect("rows match the shape"))
+        };
+        match (dtype, &self.x) {
+            (D::Float, _) => Ok(floats()),
+            (D::Double | D::Half | D::BFloat16, _) => floats().cast(dtype),
+            (_, Features::U8 { data, .. }) => {
+                let raw = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), data[start * r..end * r].to_vec())
+                    .expect("rows match the shape");
+                DynArray::U8(raw).cast(dtype)
+            }
+            (_, Features::F32(v)) if v[start * r..end * r].iter().all(|x| x.fract() == 0.0) => floats().cast(dtype),
+            (_, Features::F32(_)) => Err(Error::Invalid(format!(
+                "the input takes {} but the data's features are fractional floats; feed a float input, or integer features",
+                crate::tf::tensors::dtype_name(dtype)
+            ))),
+        }
+    }
+
     /// Largest label + 1.
     pub fn num_classes(&self) -> usize {
         self.y.iter().copied().max().map_or(0, |m| m.max(0) as usize + 1)

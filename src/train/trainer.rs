@@ -212,6 +212,7 @@ impl Prepared {
     fn check_batches(&self, batch_size: usize, train: &Split) -> Result<()> {
         let shape = InputShape::of(&self.model.graph, &self.feed)?;
         shape.check_rows(Role::Input, &train.feature_shape)?;
+        shape.check_float(Role::Input, self.feed.operation.output_type(self.feed.index as usize))?;
         match shape.fixed_batch() {
             Some(b) if b != batch_size => {
                 let msg = format!("must be {b}: the input takes batches of exactly {b} rows");

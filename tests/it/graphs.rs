@@ -125,3 +125,39 @@ fn labels_as_a_column_are_fed_as_one() {
     let theirs = json(&oracle(&["eval", "--meta", &saved, "--data", &data, "--split", "all", "--fetch", "new_eval/accuracy:0"]));
     assert_eq!(ours["values"]["new_eval/accuracy:0"].as_f64(), theirs["new_eval/accuracy:0"].as_f64());
 }
+
+#[test]
+fn a_uint8_input_gets_raw_pixels() {
+    // `run --data mnist:` cast the scaled pixels [0, 1] to uint8: 0s and 1s, plausible logits.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    oracle(&["small-model", "--uint8-input", "--features", "784", "--classes", "10", "--out", dir]);
+    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let eval = ["--meta", &meta, "--data", &mnist(), "--split", "test", "--fetch", "loss:0", "--fetch", "accuracy:0"];
+    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
+    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
+    for k in ["loss:0", "accuracy:0"] {
+        assert!((ours["values"][k].as_f64().unwrap() - theirs[k].as_f64().unwrap()).abs() <= 1e-7, "{k}: {ours} vs {theirs}");
+    }
+    // `run --data` feeds the raw pixels: the logits equal Python's fed the same uint8 array.
+    let (a, b, raw) = (tmp.path().join("a.npz"), tmp.path().join("b.npz"), tmp.path().join("raw.npy"));
+    let script = format!(
+        "import sys; sys.path.insert(0, {:?}); import mnist, numpy as np; \
+         np.save({:?}, np.round(mnist.read_data_sets({:?})['test'][0] * 255).astype(np.uint8))",
+        root().join("python").display().to_string(),
+        raw.display().to_string(),
+        root().join("data/mnist").display().to_string()
+    );
+    let status = std::process::Command::new(root().join(".venv/bin/python")).args(["-c", &script]).status().unwrap();
+    assert!(status.success());
+    let fetch = ["--fetch", "outputs/logits:0"];
+    ok(&[&["run", "--meta", &meta, "--data", &mnist(), "--split", "test", "--out", a.to_str().unwrap()][..], &fetch].concat());
+    let feed = format!("X:0={}", raw.display());
+    oracle(&[&["run", "--meta", &meta, "--feed", &feed, "--out", b.to_str().unwrap()][..], &fetch].concat());
+    let ours = tfreuse::data::npy::Npz::open(&a).unwrap().get("outputs/logits:0").unwrap();
+    let theirs = tfreuse::data::npy::Npz::open(&b).unwrap().get("outputs/logits:0").unwrap();
+    assert_eq!(ours.shape(), [10000, 10]);
+    assert!(ours == theirs, "run --data gives the logits Python computes from the raw pixels");
+    let err = Train::new(&meta, &mnist()).arg("--loss", "loss:0").epochs(1).fails(2);
+    assert!(err.contains("takes uint8") && err.contains("float32 features"), "{err}");
+}
