@@ -63,7 +63,7 @@ def cmd_eval(a):
     sums = np.zeros(len(fetches))
     for i in range(0, len(x), bs):
         yy = y[i:i + bs].astype(Y.dtype.as_numpy_dtype)
-        vals = sess.run(fetches, feed_dict={X: x[i:i + bs], Y: yy.reshape(-1, 1) if len(Y.shape) == 2 else yy})
+        vals = sess.run(fetches, feed_dict={X: x[i:i + bs], Y: yy.reshape(-1, 1) if Y.shape.rank == 2 else yy})
         sums += np.array(vals, dtype=np.float64) * len(x[i:i + bs])
     print(json.dumps({f: float(v) for f, v in zip(a.fetch, sums / len(x))}))
 
