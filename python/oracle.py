@@ -122,9 +122,10 @@ def cmd_train(a):
     x = x.astype(np.float32)
     y = y.astype(Y.dtype.as_numpy_dtype)
     op, loss = graph.get_operation_by_name(a.train_op), graph.get_tensor_by_name(a.loss)
+    flags = {graph.get_tensor_by_name(f.split("=")[0]): f.split("=")[1:] != ["false"] for f in a.flag}
     for _ in range(a.epochs):
         for i in range(0, len(x), a.batch_size):
-            sess.run([op, loss], {X: x[i:i + a.batch_size], Y: y[i:i + a.batch_size]})
+            sess.run([op, loss], {X: x[i:i + a.batch_size], Y: y[i:i + a.batch_size], **flags})
     with graph.as_default():
         tf1.train.Saver().save(sess, a.out, write_meta_graph=False)
 
@@ -254,6 +255,7 @@ def main():
     t.add_argument("--epochs", type=int, default=1)
     t.add_argument("--batch-size", type=int, default=200)
     t.add_argument("--jit", action="store_true")
+    t.add_argument("--flag", action="append", default=[], help="TENSOR[=false]: a bool fed true (or false) each step")
     t.add_argument("--out", required=True)
     c = sub.add_parser("control-flow")
     c.add_argument("--kind", choices=["loop", "cond"], required=True)

@@ -35,7 +35,16 @@ fn row_shape(graph: &Graph, cut: &Output) -> Result<Vec<usize>> {
 
 /// Compute `cut` for every row of `split` (feeding `x`), `batch` rows per run; one
 /// contiguous f32 buffer.
-pub fn compute(model: &Model, x: &Output, cut: &Output, split: &Split, batch: usize, progress: &mut dyn FnMut(usize)) -> Result<Split> {
+/// `flags`: bool tensors fed their value (a training flag, false).
+pub fn compute(
+    model: &Model,
+    x: &Output,
+    cut: &Output,
+    split: &Split,
+    batch: usize,
+    flags: &[(Output, bool)],
+    progress: &mut dyn FnMut(usize),
+) -> Result<Split> {
     let feature_shape = row_shape(&model.graph, cut)?;
     let row: usize = feature_shape.iter().product();
     let n = split.len();
@@ -51,8 +60,12 @@ pub fn compute(model: &Model, x: &Output, cut: &Output, split: &Split, batch: us
         dims.extend(split.feature_shape.iter().map(|&d| d as u64));
         let mut xt = Tensor::<f32>::new(&dims);
         split.copy_rows(start, end, &mut xt);
+        let flag_tensors: Vec<Tensor<bool>> = flags.iter().map(|f| Tensor::from(f.1)).collect();
         let mut args = SessionRunArgs::new();
         args.add_feed(&x.operation, x.index, &xt);
+        for ((o, _), t) in flags.iter().zip(&flag_tensors) {
+            args.add_feed(&o.operation, o.index, t);
+        }
         let tok = args.request_fetch(&cut.operation, cut.index);
         model.session.run(&mut args)?;
         let t: Tensor<f32> = args.fetch(tok)?;

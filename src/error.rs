@@ -59,6 +59,7 @@ pub enum Role {
     Split,
     Fetch,
     Feed,
+    TrainingFlag,
 }
 
 impl Role {
@@ -87,6 +88,7 @@ impl Role {
             Role::Split => "the split",
             Role::Fetch => "the fetched tensor",
             Role::Feed => "the fed tensor",
+            Role::TrainingFlag => "the training flag",
         }
     }
 }

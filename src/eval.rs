@@ -4,7 +4,7 @@
 use crate::data::Split;
 use crate::error::{Error, Result, Role};
 use crate::model::Model;
-use crate::tf::tensors::DynArray;
+use crate::tf::tensors::{DynArray, DynTensor};
 use tensorflow::Output;
 
 /// Which tensors to feed and fetch.
@@ -22,12 +22,13 @@ pub fn evaluate(model: &Model, split: &Split, spec: &EvalSpec) -> Result<Vec<(St
     let x_out = model.output(&spec.input).map_err(|e| e.for_arg(Role::Input))?;
     let y_out = model.output(&spec.labels).map_err(|e| e.for_arg(Role::Labels))?;
     let fetches = spec.fetches.iter().map(|f| model.output(f).map_err(|e| e.for_arg(Role::Fetch))).collect::<Result<Vec<_>>>()?;
-    let values = evaluate_outputs(model, split, &x_out, &y_out, &fetches, spec.batch_size)?;
+    let values = evaluate_outputs(model, split, &x_out, &y_out, &fetches, spec.batch_size, &[])?;
     Ok(spec.fetches.iter().cloned().zip(values).collect())
 }
 
-/// Scalars `fetches` averaged over `split`, feeding `x` (float32 features) and `y` (labels,
-/// cast to its dtype) `batch_size` rows at a time (0: all at once).
+/// Scalars `fetches` averaged over `split`, feeding `x` (features, as its dtype wants them)
+/// and `y` (labels, cast to its dtype) `batch_size` rows at a time (0: all at once), and the
+/// bool `flags` their values.
 pub fn evaluate_outputs(
     model: &Model,
     split: &Split,
@@ -35,6 +36,7 @@ pub fn evaluate_outputs(
     y_out: &Output,
     fetches: &[Output],
     batch_size: usize,
+    flags: &[(Output, bool)],
 ) -> Result<Vec<f64>> {
     if split.is_empty() {
         return Err(Error::Invalid("the split is empty: nothing to evaluate".into()));
@@ -54,7 +56,11 @@ pub fn evaluate_outputs(
         let labels =
             ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&layout.dims(end - start)), split.y[start..end].to_vec()).expect("n labels");
         let yt = DynArray::I64(labels).cast(y_dtype)?.to_tensor();
-        let values = model.run(&[(x_out.clone(), &xt), (y_out.clone(), &yt)], fetches, &[])?;
+        let flag_tensors: Vec<(Output, DynTensor)> =
+            flags.iter().map(|(o, v)| (o.clone(), DynTensor::Bool(tensorflow::Tensor::from(*v)))).collect();
+        let mut feeds = vec![(x_out.clone(), &xt), (y_out.clone(), &yt)];
+        feeds.extend(flag_tensors.iter().map(|(o, t)| (o.clone(), t)));
+        let values = model.run(&feeds, fetches, &[])?;
         for (i, v) in values.iter().enumerate() {
             if !v.shape().is_empty() {
                 let name = crate::tf::output_name(&fetches[i]);

@@ -124,6 +124,7 @@ pub fn flag(role: Role) -> &'static str {
         Role::Split => "--split",
         Role::Fetch => "--fetch",
         Role::Feed => "--feed",
+        Role::TrainingFlag => "--training-flag",
     }
 }
 

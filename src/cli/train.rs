@@ -79,6 +79,11 @@ pub struct Args {
     /// slices does; makes a run reproducible outside tfreuse).
     #[arg(long)]
     pub no_shuffle: bool,
+    /// A bool tensor fed true in training steps and false for validation, test and caching,
+    /// e.g. inputs/is_training:0 (so batch norm trains in training mode); TENSOR=false
+    /// reverses it. Repeatable.
+    #[arg(long = "training-flag", value_name = "TENSOR[=true|false]")]
+    pub training_flags: Vec<String>,
     /// Device for new ops, e.g. /cpu:0 or /gpu:0 (soft placement).
     #[arg(long)]
     pub device: Option<String>,
@@ -135,9 +140,20 @@ impl Args {
         s.seed = self.seed;
         s.shuffle = !self.no_shuffle;
         s.device = self.device.clone();
+        s.training_flags = self.training_flags.iter().map(|f| parse_flag(f)).collect::<tfreuse::Result<_>>()?;
         s.session = g.session_config();
         s.resume_from = self.resume.clone();
         Ok(s)
+    }
+}
+
+/// `TENSOR` or `TENSOR=true|false`: the tensor and its value in training steps.
+fn parse_flag(f: &str) -> tfreuse::Result<(String, bool)> {
+    match f.rsplit_once('=') {
+        None => Ok((f.to_string(), true)),
+        Some((t, "true")) => Ok((t.to_string(), true)),
+        Some((t, "false")) => Ok((t.to_string(), false)),
+        Some(_) => Err(Error::Invalid(format!("--training-flag {f}: expected TENSOR or TENSOR=true|false"))),
     }
 }
 

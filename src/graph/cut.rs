@@ -33,7 +33,8 @@ pub enum CutSearch {
 
 /// The highest tensor between `x` and `loss` whose whole upstream holds no trained variable,
 /// no random op and no placeholder but `x`, when the loss depends on `x` only through it.
-pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<String>) -> CutSearch {
+/// Ops named in `constants` (training flags, fed a fixed value while caching) count as clean.
+pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<String>, constants: &[String]) -> CutSearch {
     let anc: HashSet<String> = crate::graph::freeze::upstream(&loss.operation, |_| false).iter().map(name).collect();
     let x_name = name(&x.operation);
     if !anc.contains(&x_name) {
@@ -51,7 +52,7 @@ pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<Stri
             stack.extend(op.output_consumers(i).into_iter().map(|(c, _)| c));
         }
     }
-    let mut memo: HashMap<String, bool> = HashMap::new();
+    let mut memo: HashMap<String, bool> = constants.iter().map(|c| (c.clone(), true)).collect();
     let mut frontier: Vec<Output> = Vec::new();
     for op_name in &path {
         let Some(op) = graph.operation_by_name(op_name).ok().flatten() else { continue };

@@ -182,18 +182,21 @@ pub fn clip(b: &mut Builder, pairs: &mut [Pair], c: f32) -> Result<()> {
 }
 
 /// The training op: clip (optionally), apply `rule` with learning rate `lr` to every pair,
-/// one NoOp (`new_train/step`) over all updates. Returns it and the slot variables made.
+/// one NoOp (`new_train/step`) over all updates. Every update also waits for `after` (batch
+/// norm's statistics updates, as Python's `control_dependencies(update_ops)`). Returns the op
+/// and the slot variables made.
 pub fn minimize(
     b: &mut Builder,
     rule: &dyn UpdateRule,
     lr: f32,
     clip_value: Option<f32>,
     mut pairs: Vec<Pair>,
+    after: Vec<Operation>,
 ) -> Result<(Operation, Vec<Var>)> {
     if let Some(c) = clip_value {
         clip(b, &mut pairs, c)?;
     }
-    let gate = Gate(pairs.iter().map(|p| p.grad.operation.clone()).collect());
+    let gate = Gate(pairs.iter().map(|p| p.grad.operation.clone()).chain(after).collect());
     let lr = b.scalar_f32(&format!("{SCOPE}/learning_rate"), lr)?;
     let (updates, slots) = rule.build(b, &lr, &pairs, &gate)?;
     let step = b.op("NoOp", &format!("{SCOPE}/step"), &[], |d| {

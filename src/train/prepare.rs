@@ -75,6 +75,9 @@ pub struct Imported {
     pub vars: Vec<Var>,
     pub x: Output,
     pub y: Output,
+    /// The training flags (value in training steps).
+    pub flags: Vec<(Output, bool)>,
+    pub warnings: Vec<String>,
 }
 
 /// Import the graph, open a session, and find the variables (TF1 ref variables only, for
@@ -106,7 +109,57 @@ pub fn import(meta: MetaGraph, plan: &Plan) -> Result<Imported> {
         }
         vars.push(v);
     }
-    Ok(Imported { model, vars, x, y })
+    let flags = training_flags(&model.graph, plan)?;
+    let warnings = flag_warning(&model, &flags).into_iter().collect();
+    Ok(Imported { model, vars, x, y, flags, warnings })
+}
+
+/// The spec's training flags as bool tensors of the graph.
+fn training_flags(graph: &Graph, plan: &Plan) -> Result<Vec<(Output, bool)>> {
+    let mut out = Vec::new();
+    for (name, value) in &plan.spec.training_flags {
+        let o = find_output(graph, name).map_err(|e| e.for_arg(Role::TrainingFlag))?;
+        let dtype = o.operation.output_type(o.index as usize);
+        if dtype != DataType::Bool {
+            return Err(Error::arg(Role::TrainingFlag, Some(name), format!("has dtype {}; a training flag is a bool", dtype_name(dtype))));
+        }
+        out.push((o, *value));
+    }
+    Ok(out)
+}
+
+/// A bool placeholder with a default next to UPDATE_OPS is most likely an `is_training` flag
+/// left at false: batch norm would then train in inference mode, its statistics never moving.
+fn flag_warning(model: &Model, flags: &[(Output, bool)]) -> Option<String> {
+    if !flags.is_empty() || update_op_names(&model.meta).is_empty() {
+        return None;
+    }
+    let flag = model.graph.operation_iter().find(|o| {
+        o.op_type().is_ok_and(|t| t == "PlaceholderWithDefault") && o.get_attr_type("dtype").is_ok_and(|d| d == DataType::Bool)
+    })?;
+    let name = format!("{}:0", flag.name().ok()?);
+    Some(format!(
+        "the graph has UPDATE_OPS and a bool placeholder with a default ({name}): if it is an is_training flag, batch norm \
+         trains in inference mode and its moving statistics never move; pass --training-flag {name}"
+    ))
+}
+
+/// The ops of the `update_ops` collection (batch norm's moving-statistics updates).
+fn update_op_names(meta: &MetaGraph) -> Vec<String> {
+    meta.collection_nodes("update_ops").iter().map(|n| crate::tf::op_name(n).to_string()).collect()
+}
+
+/// The update ops of layers that train: those assigning a variable in the scope of a trained
+/// variable (`bn/moving_mean` when `bn/gamma` trains), as Python's
+/// `control_dependencies(update_ops)` around `minimize` runs them with every step.
+fn trained_update_ops(graph: &Graph, meta: &MetaGraph, trained: &[&Var]) -> Vec<Operation> {
+    let scope = |n: &str| n.rsplit_once('/').map(|(s, _)| s.to_string()).unwrap_or_default();
+    let scopes: HashSet<String> = trained.iter().map(|v| scope(&v.name)).collect();
+    update_op_names(meta)
+        .iter()
+        .filter_map(|n| graph.operation_by_name(n).ok().flatten())
+        .filter(|op| op.num_inputs() > 0 && op.input(0).0.name().is_ok_and(|target| scopes.contains(&scope(&target))))
+        .collect()
 }
 
 /// Stage 5: what training minimises and reports.
@@ -216,7 +269,7 @@ pub struct Step {
 /// A training op of our own when the spec asks for one, else the imported one.
 pub fn training_step(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph, head: &Head) -> Result<Step> {
     if plan.builds_train_op {
-        own_training_op(b, plan, vars, head)
+        own_training_op(b, plan, vars, meta, head)
     } else {
         imported_training_op(b.graph, plan, vars, meta)
     }
@@ -224,7 +277,7 @@ pub fn training_step(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGrap
 
 /// Trainable variables (imported and new) narrowed by the trainable regex and to those the
 /// loss reaches; their gradients; the update rule over them.
-fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], head: &Head) -> Result<Step> {
+fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph, head: &Head) -> Result<Step> {
     let mut candidates: Vec<&Var> = vars.iter().chain(&head.new_vars).filter(|v| v.trainable).collect();
     if let Some(re) = &plan.trainable {
         let chosen = select(re, Role::Trainable, candidates.iter().map(|v| v.name.as_str()))?;
@@ -262,7 +315,9 @@ fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], head: &Head) -> R
     }
     let trained = pairs.iter().map(|p| p.var.name.clone()).collect();
     let rule = plan.spec.optimizer.unwrap_or(Optimizer::Sgd).rule();
-    let (op, slots) = minimize(b, rule.as_ref(), plan.spec.lr, plan.spec.clip, pairs)?;
+    let trained_vars: Vec<&Var> = pairs.iter().map(|p| &p.var).collect();
+    let updates = trained_update_ops(b.graph, meta, &trained_vars);
+    let (op, slots) = minimize(b, rule.as_ref(), plan.spec.lr, plan.spec.clip, pairs, updates)?;
     Ok(Step { built: Some(op.name()?), op, trained, frozen, slots })
 }
 
@@ -412,10 +467,11 @@ pub fn initialise(model: &Model, plan: &Plan, checkpoint: &Path, savers: &Savers
     })
 }
 
-/// Stage 9: the highest tensor between the input and the loss with nothing trained below it.
-pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &[String]) -> std::result::Result<Output, String> {
+/// Stage 9: the highest tensor between the input and the loss with nothing trained below it;
+/// `constants` (training flags, fed false while caching) count as constants.
+pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &[String], constants: &[String]) -> std::result::Result<Output, String> {
     let trained: HashSet<String> = trained.iter().cloned().collect();
-    match crate::graph::cut::find_cut(graph, x, loss, &trained) {
+    match crate::graph::cut::find_cut(graph, x, loss, &trained, constants) {
         CutSearch::Found(c) => Ok(c),
         CutSearch::None(why) => Err(why),
     }
@@ -427,7 +483,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let mut source = open_source(spec)?;
     let plan = Plan::resolve(spec, classes)?;
     let frozen_cut = rewrite(&mut source.meta, &plan)?;
-    let Imported { mut model, vars, x, y } = import(source.meta, &plan)?;
+    let Imported { mut model, vars, x, y, flags, warnings } = import(source.meta, &plan)?;
     let mut b = Builder::new(&mut model.graph, &spec.prefix, spec.device.clone(), spec.seed as i64 & 0x7fff_ffff);
     let head = head(&mut b, &plan, &y, frozen_cut.as_deref())?;
     let step = training_step(&mut b, &plan, &vars, &model.meta, &head)?;
@@ -435,7 +491,8 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let savers = savers(&mut b, &plan, &all, &vars, &source.stored)?;
     let new: Vec<&Var> = head.new_vars.iter().chain(&step.slots).collect();
     let init = initialise(&model, &plan, &source.checkpoint, &savers, &vars, &new)?;
-    let cut = find_cut(&model.graph, &x, &head.loss, &step.trained);
+    let constants: Vec<String> = flags.iter().filter_map(|f| f.0.operation.name().ok()).collect();
+    let cut = find_cut(&model.graph, &x, &head.loss, &step.trained, &constants);
     let report = SetupReport {
         checkpoint: init.checkpoint,
         restored: init.restored,
@@ -445,9 +502,9 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         train_op: step.op.name()?,
         loss: output_name(&head.loss),
         metric: head.metric.as_ref().map(output_name),
-        warnings: source.warnings.into_iter().chain(savers.warnings).collect(),
+        warnings: source.warnings.into_iter().chain(warnings).chain(savers.warnings).collect(),
         cut: cut.as_ref().ok().map(output_name),
     };
     let extension = Extension { saver_def: savers.saver_def, variables: new.iter().map(|v| v.def.clone()).collect(), train_op: step.built };
-    Ok(Prepared { model, feed: x.clone(), x, cut, y, loss: head.loss, metric: head.metric, train_op: step.op, report, extension })
+    Ok(Prepared { model, feed: x.clone(), x, cut, y, loss: head.loss, metric: head.metric, train_op: step.op, flags, report, extension })
 }

@@ -63,6 +63,9 @@ pub struct TransferSpec {
     /// Python loop over slices, which makes a run reproducible in Python).
     pub shuffle: bool,
     pub device: Option<String>,
+    /// Bool tensors (`is_training`) fed this value in training steps and the other one in
+    /// validation, test and caching.
+    pub training_flags: Vec<(String, bool)>,
     pub session: SessionConfig,
     /// Restore every variable (new ones and optimizer slots too) from this checkpoint,
     /// written by an interrupted run with the same spec. Not part of what must match.
@@ -94,6 +97,7 @@ impl TransferSpec {
             seed: 42,
             shuffle: true,
             device: None,
+            training_flags: vec![],
             session: SessionConfig::default(),
             resume_from: None,
         }

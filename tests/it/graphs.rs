@@ -161,3 +161,44 @@ fn a_uint8_input_gets_raw_pixels() {
     let err = Train::new(&meta, &mnist()).arg("--loss", "loss:0").epochs(1).fails(2);
     assert!(err.contains("takes uint8") && err.contains("float32 features"), "{err}");
 }
+
+#[test]
+fn a_training_flag_is_fed_true_in_training_steps_only() {
+    // conv_bn has `inputs/is_training` (default false) and batch norm with UPDATE_OPS.
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = fixture("conv_bn/convnet.ckpt.meta");
+    let t = Train::new(&meta, &mnist())
+        .arg("--input", "inputs/pixels:0")
+        .arg("--labels", "inputs/labels:0")
+        .arg("--loss", "metrics/xent:0")
+        .arg("--metric", "metrics/acc:0")
+        .batch(100)
+        .epochs(1)
+        .flag("--no-shuffle");
+    let (plain, flagged, py) = (tmp.path().join("a/m.ckpt"), tmp.path().join("b/m.ckpt"), tmp.path().join("py/m.ckpt"));
+    let out = t.clone().out(&plain).output();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success() && err.contains("pass --training-flag inputs/is_training:0"), "{err}");
+    t.clone().arg("--training-flag", "inputs/is_training:0").out(&flagged).ok();
+    // Python's loop feeding is_training=True in every step: the same bytes.
+    let data = mnist();
+    let args = ["train", "--meta", &meta, "--data", &data, "--input", "inputs/pixels:0", "--labels", "inputs/labels:0"];
+    let more = ["--train-op", "train/step", "--loss", "metrics/xent:0", "--batch-size", "100", "--flag", "inputs/is_training:0"];
+    oracle(&[&args[..], &more, &["--out", py.to_str().unwrap()]].concat());
+    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
+    assert_eq!(digest(&flagged), digest(&py), "trained with the flag as Python trains");
+    assert_ne!(digest(&flagged), digest(&plain), "the flag changes training");
+    // Caching treats the flag as false: the cut lands above the frozen batch norm.
+    let err = t
+        .clone()
+        .branch("net/features/Tanh:0")
+        .layers("10")
+        .arg("--trainable", "new_")
+        .arg("--training-flag", "inputs/is_training:0")
+        .flag("--cache-frozen")
+        .output();
+    let stderr = String::from_utf8_lossy(&err.stderr).into_owned();
+    assert!(err.status.success() && stderr.contains("cached net/features/Tanh:0"), "{stderr}");
+    let bad = t.arg("--training-flag", "inputs/pixels:0").fails(2);
+    assert!(bad.contains("--training-flag inputs/pixels:0: has dtype float32"), "{bad}");
+}

@@ -96,7 +96,7 @@ fn head_step_savers_initialise_and_cut() {
     s.restore = Some("hidden1".into());
     let plan = Plan::resolve(&s, 2).unwrap();
     let source = open_source(&s).unwrap();
-    let tfreuse::train::prepare::Imported { mut model, vars, x, y } = import(source.meta, &plan).unwrap();
+    let tfreuse::train::prepare::Imported { mut model, vars, x, y, .. } = import(source.meta, &plan).unwrap();
     let mut b = Builder::new(&mut model.graph, &s.prefix, None, 42);
     let head = head(&mut b, &plan, &y, None).unwrap();
     assert_eq!(names(&head.new_vars), ["new_outputs/kernel", "new_outputs/bias"]);
@@ -111,7 +111,7 @@ fn head_step_savers_initialise_and_cut() {
     let new: Vec<&Var> = head.new_vars.iter().collect();
     let init = initialise(&model, &plan, &source.checkpoint, &sv, &vars, &new).unwrap();
     assert_eq!(init.initialized, ["outputs/kernel", "outputs/bias", "new_outputs/kernel", "new_outputs/bias"]);
-    let cut = find_cut(&model.graph, &x, &head.loss, &step.trained).unwrap();
+    let cut = find_cut(&model.graph, &x, &head.loss, &step.trained, &[]).unwrap();
     assert_eq!(tfreuse::tf::output_name(&cut), "dnn/hidden1/Relu:0", "nothing below the branch trains");
 }
 
