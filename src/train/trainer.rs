@@ -136,6 +136,15 @@ fn fill<L: FromLabel>(x: &mut Tensor<f32>, y: &mut Tensor<L>, split: &Split, idx
     }
 }
 
+/// What one [`Prepared::train`] call trains on and reports to.
+struct Run<'a> {
+    spec: &'a TransferSpec,
+    train: &'a Split,
+    validation: Option<&'a Split>,
+    stop: &'a AtomicBool,
+    sink: &'a mut dyn EventSink,
+}
+
 fn unix_now() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
@@ -161,22 +170,16 @@ impl Prepared {
             return Err(Error::arg(Role::BatchSize, Some(&spec.batch_size.to_string()), msg));
         }
         self.check_batches(spec.batch_size, train)?;
+        let run = Run { spec, train, validation, stop, sink };
         match self.y.operation.output_type(self.y.index as usize) {
-            DataType::Int64 => self.epochs::<i64>(spec, train, validation, start, stop, sink),
-            DataType::Int32 => self.epochs::<i32>(spec, train, validation, start, stop, sink),
+            DataType::Int64 => self.epochs::<i64>(run, start),
+            DataType::Int32 => self.epochs::<i32>(run, start),
             other => Err(Error::Invalid(format!("labels of dtype {} are not supported", dtype_name(other)))),
         }
     }
 
-    fn epochs<L: FromLabel>(
-        &self,
-        spec: &TransferSpec,
-        train: &Split,
-        validation: Option<&Split>,
-        start: Progress,
-        stop: &AtomicBool,
-        sink: &mut dyn EventSink,
-    ) -> Result<Outcome> {
+    fn epochs<L: FromLabel>(&self, run: Run, start: Progress) -> Result<Outcome> {
+        let Run { spec, train, validation, stop, sink } = run;
         let labels = LabelLayout::of(&self.model.graph, &self.y)?;
         let mut batches = Batches::<L>::new(train, spec.batch_size, labels, spec.shuffle, spec.seed, start.epoch);
         let mut p = start;
