@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = m.collection_nodes(&k);
         }
         let _ = m.saver_def();
+        let _ = m.graph_def();
         let again = m.encode();
         assert!(tfreuse::MetaGraph::decode(&again, Path::new("fuzz.meta")).is_ok());
         m.strip_output_shapes();

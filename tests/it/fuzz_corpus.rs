@@ -22,6 +22,7 @@ fn metagraph_corpus() {
     for (name, data) in corpus("metagraph") {
         if let Ok(mut m) = tfreuse::MetaGraph::decode(&data, Path::new(&name)) {
             let _ = m.variables();
+            let _ = m.graph_def();
             let keys: Vec<String> = m.def.collection_def.keys().cloned().collect();
             for k in keys {
                 let _ = m.collection_value(&k);
