@@ -4,7 +4,7 @@
 //! 1. [`open_source`] — the `.meta` decoded once, the checkpoint resolved and listed;
 //! 2. [`Plan::resolve`] — the spec validated, regexes compiled;
 //! 3. [`rewrite`] — GraphDef rewrites before import (the stop-gradient);
-//! 4. [`import`] — graph + session, every variable as a [`Var`], the input and label tensors;
+//! 4. [`import`] — graph + session, every variable as a [`Var`], the input, label and flag tensors;
 //! 5. [`head`] — new layers, loss and metric, or the imported loss;
 //! 6. [`training_step`] — which variables train, their gradients, clipping, the update rule;
 //!    or the imported training op;
