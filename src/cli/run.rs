@@ -54,6 +54,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         // The features as the input's dtype wants them (raw pixels for an integer input).
         let x = model.output(&args.input).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
         let rows = split.rows(0, split.len(), x.operation.output_type(x.index as usize)).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
+        tfreuse::feed::InputShape::of(&model.graph, &x)?.check_array(tfreuse::Role::Input, rows.shape())?;
         feed_arrays.push((args.input.clone(), rows));
     }
     let mut feeds = Vec::new();

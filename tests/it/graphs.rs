@@ -92,7 +92,7 @@ fn fixed_batch_inputs_run_in_their_batches() {
     let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
     assert_eq!(digest(&a), digest(&b));
     let err = fails(&["run", "--meta", &meta, "--data", &data, "--split", "all", "--fetch", "logits:0"], 2);
-    assert!(err.contains("takes [16, 4] but is given [64, 4]"), "{err}");
+    assert!(err.contains("--input X:0: takes [16, 4] but is given [64, 4]"), "{err}");
 }
 
 #[test]
