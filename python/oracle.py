@@ -59,6 +59,8 @@ def cmd_eval(a):
     fetches = [graph.get_tensor_by_name(f) for f in a.fetch]
     if X.dtype == tf.uint8:  # raw pixels, as they were before scaling
         x = np.round(x * 255).astype(np.uint8)
+    if X.shape.rank is not None and X.shape.rank > 2:  # rows of an image input
+        x = x.reshape([-1] + X.shape.as_list()[1:])
     bs = a.batch_size or len(x)
     sums = np.zeros(len(fetches))
     for i in range(0, len(x), bs):
@@ -186,6 +188,9 @@ def cmd_small_model(a):
         if a.uint8_input:
             X = tf1.placeholder(tf.uint8, [batch, a.features], name="X")
             x = tf.cast(X, tf.float32) / 255.0
+        elif a.image:  # NHWC, as conv nets take it: 2x2 pixels, one channel
+            X = tf1.placeholder(tf.float32, [batch, 2, 2, 1], name="X")
+            x = tf.reshape(X, [-1, a.features])
         else:
             x = X = tf1.placeholder(tf.float32, [batch, a.features], name="X")
         if a.column_labels:
@@ -264,6 +269,7 @@ def main():
     f.add_argument("--batch", type=int, default=0)
     f.add_argument("--column-labels", action="store_true")
     f.add_argument("--uint8-input", action="store_true")
+    f.add_argument("--image", action="store_true")
     f.add_argument("--features", type=int, default=4)
     f.add_argument("--classes", type=int, default=2)
     f.add_argument("--out", required=True)

@@ -49,7 +49,7 @@ pub fn compute(
     let row: usize = feature_shape.iter().product();
     let n = split.len();
     let input = crate::feed::InputShape::of(&model.graph, x)?;
-    input.check_rows(crate::Role::Input, &split.feature_shape)?;
+    let row_dims = input.row_dims(crate::Role::Input, &split.feature_shape)?;
     input.check_float(crate::Role::Input, x.operation.output_type(x.index as usize))?;
     let batch = input.batch(crate::Role::Input, batch, n)?;
     let mut out = vec![0f32; n * row];
@@ -57,7 +57,7 @@ pub fn compute(
     while start < n {
         let end = (start + batch).min(n);
         let mut dims = vec![(end - start) as u64];
-        dims.extend(split.feature_shape.iter().map(|&d| d as u64));
+        dims.extend(row_dims.iter().map(|&d| d as u64));
         let mut xt = Tensor::<f32>::new(&dims);
         split.copy_rows(start, end, &mut xt);
         let flag_tensors: Vec<Tensor<bool>> = flags.iter().map(|f| Tensor::from(f.1)).collect();

@@ -45,14 +45,14 @@ pub fn evaluate_outputs(
     let x_dtype = x_out.operation.output_type(x_out.index as usize);
     let n = split.len();
     let shape = crate::feed::InputShape::of(&model.graph, x_out)?;
-    shape.check_rows(Role::Input, &split.feature_shape)?;
+    let row = shape.row_dims(Role::Input, &split.feature_shape)?;
     let bs = shape.batch(Role::Input, batch_size, n)?;
     let layout = crate::feed::LabelLayout::of(&model.graph, y_out)?;
     let mut sums = vec![0f64; fetches.len()];
     let mut start = 0;
     while start < n {
         let end = (start + bs).min(n);
-        let xt = split.rows(start, end, x_dtype).map_err(|e| e.for_arg(Role::Input))?.to_tensor();
+        let xt = split.rows(start, end, x_dtype, &row).map_err(|e| e.for_arg(Role::Input))?.to_tensor();
         let labels =
             ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&layout.dims(end - start)), split.y[start..end].to_vec()).expect("n labels");
         let yt = DynArray::I64(labels).cast(y_dtype)?.to_tensor();

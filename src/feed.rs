@@ -62,6 +62,19 @@ impl InputShape {
         }
     }
 
+    /// The shape each row is fed in: the data's own when the input takes it, else the input's
+    /// (`[28, 28, 1]` for rows of 784 values: row-major data reshapes as is), else an error.
+    pub fn row_dims(&self, role: Role, row: &[usize]) -> Result<Vec<usize>> {
+        let fits = self.check_rows(role, row);
+        let Some(dims) = &self.dims else { return fits.map(|_| row.to_vec()) };
+        let wanted: Option<Vec<usize>> = dims.iter().skip(1).map(|&d| usize::try_from(d).ok()).collect();
+        match (fits, wanted) {
+            (Ok(()), _) => Ok(row.to_vec()),
+            (Err(_), Some(w)) if w.iter().product::<usize>() == row.iter().product::<usize>() => Ok(w),
+            (Err(e), _) => Err(e),
+        }
+    }
+
     /// The rows per run for `n` rows: `wanted` (0: all at once), unless the graph fixes the
     /// batch, which must then divide `n`.
     pub fn batch(&self, role: Role, wanted: usize, n: usize) -> Result<usize> {

@@ -53,8 +53,11 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if let Some(split) = split {
         // The features as the input's dtype wants them (raw pixels for an integer input).
         let x = model.output(&args.input).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
-        let rows = split.rows(0, split.len(), x.operation.output_type(x.index as usize)).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
-        tfreuse::feed::InputShape::of(&model.graph, &x)?.check_array(tfreuse::Role::Input, rows.shape())?;
+        let shape = tfreuse::feed::InputShape::of(&model.graph, &x)?;
+        let row = shape.row_dims(tfreuse::Role::Input, &split.feature_shape)?;
+        let rows =
+            split.rows(0, split.len(), x.operation.output_type(x.index as usize), &row).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
+        shape.check_array(tfreuse::Role::Input, rows.shape())?;
         feed_arrays.push((args.input.clone(), rows));
     }
     let mut feeds = Vec::new();

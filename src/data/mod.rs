@@ -103,10 +103,12 @@ impl Split {
     /// Rows `start..end` as an array of `dtype`, shaped `[rows, feature_shape…]`: scaled
     /// floats for a float input; for an integer input (images exported as uint8) the stored
     /// integers, e.g. MNIST's raw pixels — scaled floats cast to integers would be 0s and 1s.
-    pub fn rows(&self, start: usize, end: usize, dtype: tensorflow::DataType) -> Result<DynArray> {
+    /// Each row is shaped `row` (the feature shape, or another with as many values).
+    pub fn rows(&self, start: usize, end: usize, dtype: tensorflow::DataType, row: &[usize]) -> Result<DynArray> {
         use tensorflow::DataType as D;
+        debug_assert_eq!(row.iter().product::<usize>(), self.row_len());
         let mut shape = vec![end - start];
-        shape.extend(&self.feature_shape);
+        shape.extend(row);
         let r = self.row_len();
         let floats = || {
             let mut v = vec![0f32; (end - start) * r];

@@ -74,6 +74,8 @@ impl FromLabel for i32 {
 /// Batches of a split in a seeded order, built into tensors allocated once.
 struct Batches<'a, L: FromLabel> {
     split: &'a Split,
+    /// The shape each row is fed in.
+    row: Vec<usize>,
     size: usize,
     labels: LabelLayout,
     order: Vec<usize>,
@@ -85,19 +87,19 @@ struct Batches<'a, L: FromLabel> {
 impl<'a, L: FromLabel> Batches<'a, L> {
     /// Replaying the shuffles of the epochs already done (`done`) puts the generator, and the
     /// order, exactly where an interrupted run left them.
-    fn new(split: &'a Split, size: usize, labels: LabelLayout, shuffle: bool, seed: u64, done: usize) -> Self {
+    fn new(split: &'a Split, row: Vec<usize>, size: usize, labels: LabelLayout, shuffle: bool, seed: u64, done: usize) -> Self {
         let mut rng = shuffle.then(|| rand_chacha::ChaCha8Rng::seed_from_u64(seed));
         let mut order: Vec<usize> = (0..split.len()).collect();
         if let Some(r) = rng.as_mut() {
             (0..done).for_each(|_| order.shuffle(r));
         }
-        let (x, y) = Self::tensors(split, size, labels);
-        Batches { split, size, labels, order, rng, x, y }
+        let (x, y) = Self::tensors(&row, size, labels);
+        Batches { split, row, size, labels, order, rng, x, y }
     }
 
-    fn tensors(split: &Split, n: usize, labels: LabelLayout) -> (Tensor<f32>, Tensor<L>) {
+    fn tensors(row: &[usize], n: usize, labels: LabelLayout) -> (Tensor<f32>, Tensor<L>) {
         let mut dims: Vec<u64> = vec![n as u64];
-        dims.extend(split.feature_shape.iter().map(|&d| d as u64));
+        dims.extend(row.iter().map(|&d| d as u64));
         let y: Vec<u64> = labels.dims(n).iter().map(|&d| d as u64).collect();
         (Tensor::new(&dims), Tensor::new(&y))
     }
@@ -120,7 +122,7 @@ impl<'a, L: FromLabel> Batches<'a, L> {
             fill(&mut self.x, &mut self.y, self.split, idx);
             (f(&self.x, &self.y), idx.len())
         } else {
-            let (mut x, mut y) = Self::tensors(self.split, idx.len(), self.labels);
+            let (mut x, mut y) = Self::tensors(&self.row, idx.len(), self.labels);
             fill(&mut x, &mut y, self.split, idx);
             (f(&x, &y), idx.len())
         }
@@ -140,6 +142,8 @@ fn fill<L: FromLabel>(x: &mut Tensor<f32>, y: &mut Tensor<L>, split: &Split, idx
 struct Run<'a> {
     spec: &'a TransferSpec,
     train: &'a Split,
+    /// The shape each training row is fed in.
+    row: Vec<usize>,
     validation: Option<&'a Split>,
     stop: &'a AtomicBool,
     sink: &'a mut dyn EventSink,
@@ -169,8 +173,8 @@ impl Prepared {
             let msg = format!("is larger than the {} training examples", train.len());
             return Err(Error::arg(Role::BatchSize, Some(&spec.batch_size.to_string()), msg));
         }
-        self.check_batches(spec.batch_size, train)?;
-        let run = Run { spec, train, validation, stop, sink };
+        let row = self.check_batches(spec.batch_size, train)?;
+        let run = Run { spec, train, row, validation, stop, sink };
         match self.y.operation.output_type(self.y.index as usize) {
             DataType::Int64 => self.epochs::<i64>(run, start),
             DataType::Int32 => self.epochs::<i32>(run, start),
@@ -179,9 +183,9 @@ impl Prepared {
     }
 
     fn epochs<L: FromLabel>(&self, run: Run, start: Progress) -> Result<Outcome> {
-        let Run { spec, train, validation, stop, sink } = run;
+        let Run { spec, train, row, validation, stop, sink } = run;
         let labels = LabelLayout::of(&self.model.graph, &self.y)?;
-        let mut batches = Batches::<L>::new(train, spec.batch_size, labels, spec.shuffle, spec.seed, start.epoch);
+        let mut batches = Batches::<L>::new(train, row, spec.batch_size, labels, spec.shuffle, spec.seed, start.epoch);
         let mut p = start;
         let mut first = p.epoch == 0 && p.step == 0;
         while p.epoch < spec.epochs {
@@ -212,19 +216,19 @@ impl Prepared {
         Ok(Outcome::Finished(p.history))
     }
 
-    /// The input takes the data's rows, and every training batch has the rows a fixed batch
-    /// dimension demands.
-    fn check_batches(&self, batch_size: usize, train: &Split) -> Result<()> {
+    /// The input takes the data's rows (returns the shape they are fed in), and every
+    /// training batch has the rows a fixed batch dimension demands.
+    fn check_batches(&self, batch_size: usize, train: &Split) -> Result<Vec<usize>> {
         let shape = InputShape::of(&self.model.graph, &self.feed)?;
-        shape.check_rows(Role::Input, &train.feature_shape)?;
+        let row = shape.row_dims(Role::Input, &train.feature_shape)?;
         shape.check_float(Role::Input, self.feed.operation.output_type(self.feed.index as usize))?;
         match shape.fixed_batch() {
             Some(b) if b != batch_size => {
                 let msg = format!("must be {b}: the input takes batches of exactly {b} rows");
                 Err(Error::arg(Role::BatchSize, Some(&batch_size.to_string()), msg))
             }
-            Some(b) => shape.batch(Role::Input, b, train.len()).map(|_| ()),
-            None => Ok(()),
+            Some(b) => shape.batch(Role::Input, b, train.len()).map(|_| row),
+            None => Ok(row),
         }
     }
 

@@ -202,3 +202,28 @@ fn a_training_flag_is_fed_true_in_training_steps_only() {
     let bad = t.arg("--training-flag", "inputs/pixels:0").fails(2);
     assert!(bad.contains("--training-flag inputs/pixels:0: has dtype float32"), "{bad}");
 }
+
+#[test]
+fn rows_reshape_to_an_image_input() {
+    // An NHWC input [?, 2, 2, 1] fed rows of 4 values (as MNIST rows of 784 feed [?, 28, 28, 1]).
+    let tmp = tempfile::tempdir().unwrap();
+    oracle(&["small-model", "--image", "--out", tmp.path().to_str().unwrap()]);
+    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let data = tiny_data();
+    let eval = ["--meta", &meta, "--data", &data, "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
+    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
+    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
+    for k in ["loss:0", "accuracy:0"] {
+        assert_eq!(ours["values"][k].as_f64(), theirs[k].as_f64(), "{k}");
+    }
+    let out = tmp.path().join("new/m.ckpt");
+    let t = Train::new(&meta, &data).branch("hidden1/Relu:0").layers("2").arg("--trainable", "new_").batch(16).epochs(2);
+    t.flag("--cache-frozen").out(&out).ok();
+    let saved = format!("{}.meta", out.display());
+    let fetch = ["--data", &data, "--split", "all", "--fetch", "new_eval/accuracy:0"];
+    let ours = json(&ok(&[&["eval", "--meta", &saved, "--json"][..], &fetch].concat()));
+    let theirs = json(&oracle(&[&["eval", "--meta", &saved][..], &fetch].concat()));
+    assert_eq!(ours["values"]["new_eval/accuracy:0"].as_f64(), theirs["new_eval/accuracy:0"].as_f64());
+    let run = ok(&["run", "--meta", &meta, "--data", &data, "--split", "all", "--fetch", "outputs/logits:0"]);
+    assert!(run.contains("outputs/logits:0: float32 [64, 2]"), "{run}");
+}
