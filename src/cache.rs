@@ -35,14 +35,14 @@ fn row_shape(graph: &Graph, cut: &Output) -> Result<Vec<usize>> {
 
 /// Compute `cut` for every row of `split` (feeding `x`), `batch` rows per run; one
 /// contiguous f32 buffer.
-/// `flags`: bool tensors fed their value (a training flag, false).
+/// `flags`: bool tensors fed with every run (training flags, false).
 pub fn compute(
     model: &Model,
     x: &Output,
     cut: &Output,
     split: &Split,
     batch: usize,
-    flags: &[(Output, bool)],
+    flags: &crate::feed::FlagFeeds,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Split> {
     let feature_shape = row_shape(&model.graph, cut)?;
@@ -56,16 +56,10 @@ pub fn compute(
     let mut start = 0;
     while start < n {
         let end = (start + batch).min(n);
-        let mut dims = vec![(end - start) as u64];
-        dims.extend(row_dims.iter().map(|&d| d as u64));
-        let mut xt = Tensor::<f32>::new(&dims);
-        split.copy_rows(start, end, &mut xt);
-        let flag_tensors: Vec<Tensor<bool>> = flags.iter().map(|f| Tensor::from(f.1)).collect();
+        let xt = split.tensor(start, end, DataType::Float, &row_dims)?;
         let mut args = SessionRunArgs::new();
-        args.add_feed(&x.operation, x.index, &xt);
-        for ((o, _), t) in flags.iter().zip(&flag_tensors) {
-            args.add_feed(&o.operation, o.index, t);
-        }
+        xt.feed(&mut args, &x.operation, x.index);
+        flags.add_to(&mut args);
         let tok = args.request_fetch(&cut.operation, cut.index);
         model.session.run(&mut args)?;
         let t: Tensor<f32> = args.fetch(tok)?;

@@ -3,8 +3,9 @@
 
 use crate::data::Split;
 use crate::error::{Error, Result, Role};
+use crate::feed::FlagFeeds;
 use crate::model::Model;
-use crate::tf::tensors::{DynArray, DynTensor};
+use crate::tf::tensors::DynArray;
 use tensorflow::Output;
 
 /// Which tensors to feed and fetch.
@@ -22,7 +23,7 @@ pub fn evaluate(model: &Model, split: &Split, spec: &EvalSpec) -> Result<Vec<(St
     let x_out = model.output(&spec.input).map_err(|e| e.for_arg(Role::Input))?;
     let y_out = model.output(&spec.labels).map_err(|e| e.for_arg(Role::Labels))?;
     let fetches = spec.fetches.iter().map(|f| model.output(f).map_err(|e| e.for_arg(Role::Fetch))).collect::<Result<Vec<_>>>()?;
-    let values = evaluate_outputs(model, split, &x_out, &y_out, &fetches, spec.batch_size, &[])?;
+    let values = evaluate_outputs(model, split, &x_out, &y_out, &fetches, spec.batch_size, &FlagFeeds::default())?;
     Ok(spec.fetches.iter().cloned().zip(values).collect())
 }
 
@@ -36,7 +37,7 @@ pub fn evaluate_outputs(
     y_out: &Output,
     fetches: &[Output],
     batch_size: usize,
-    flags: &[(Output, bool)],
+    flags: &FlagFeeds,
 ) -> Result<Vec<f64>> {
     if split.is_empty() {
         return Err(Error::Invalid("the split is empty: nothing to evaluate".into()));
@@ -52,14 +53,12 @@ pub fn evaluate_outputs(
     let mut start = 0;
     while start < n {
         let end = (start + bs).min(n);
-        let xt = split.rows(start, end, x_dtype, &row).map_err(|e| e.for_arg(Role::Input))?.to_tensor();
+        let xt = split.tensor(start, end, x_dtype, &row).map_err(|e| e.for_arg(Role::Input))?;
         let labels =
             ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&layout.dims(end - start)), split.y[start..end].to_vec()).expect("n labels");
         let yt = DynArray::I64(labels).cast(y_dtype)?.to_tensor();
-        let flag_tensors: Vec<(Output, DynTensor)> =
-            flags.iter().map(|(o, v)| (o.clone(), DynTensor::Bool(tensorflow::Tensor::from(*v)))).collect();
         let mut feeds = vec![(x_out.clone(), &xt), (y_out.clone(), &yt)];
-        feeds.extend(flag_tensors.iter().map(|(o, t)| (o.clone(), t)));
+        feeds.extend(flags.pairs());
         let values = model.run(&feeds, fetches, &[])?;
         for (i, v) in values.iter().enumerate() {
             if !v.shape().is_empty() {

@@ -86,15 +86,6 @@ pub trait EventSink {
     }
 }
 
-/// Drops everything.
-pub struct NoSink;
-
-impl EventSink for NoSink {
-    fn event(&mut self, _: &Event) -> Result<()> {
-        Ok(())
-    }
-}
-
 /// Keeps every event, in order.
 #[derive(Default)]
 pub struct Memory(pub Vec<Event>);

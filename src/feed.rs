@@ -3,16 +3,21 @@
 //! (Python refuses): a graph built for batches of 100 rows would silently compute nonsense on
 //! 10 000 — a loss of `sum / 100` a hundred times too large.
 
-use tensorflow::{Graph, Output};
+use tensorflow::{Graph, Output, SessionRunArgs};
 
 use crate::error::{Error, Result, Role};
 use crate::tf::output_name;
-use crate::tf::tensors::{dtype_name, shape_dims};
+use crate::tf::tensors::{dtype_name, shape_dims, DynTensor};
 
 /// An input's static shape (`None`: unknown rank; -1: unknown dimension).
 pub struct InputShape {
     name: String,
     dims: Option<Vec<i64>>,
+}
+
+/// Every dimension of `shape` equals the known one of `dims`.
+fn fits(dims: &[i64], shape: &[usize]) -> bool {
+    dims.len() == shape.len() && dims.iter().zip(shape).all(|(&d, &s)| d < 0 || d as usize == s)
 }
 
 fn text(dims: &[i64]) -> String {
@@ -32,21 +37,21 @@ impl InputShape {
 
     /// Whether an array of `shape` may be fed (every known dimension equal).
     pub fn check_array(&self, role: Role, shape: &[usize]) -> Result<()> {
-        let Some(dims) = &self.dims else { return Ok(()) };
-        let fits = dims.len() == shape.len() && dims.iter().zip(shape).all(|(&d, &s)| d < 0 || d as usize == s);
-        match fits {
-            true => Ok(()),
-            false => Err(Error::arg(role, Some(&self.name), format!("takes {} but is given {shape:?}", text(dims)))),
+        match &self.dims {
+            Some(dims) if !fits(dims, shape) => {
+                Err(Error::arg(role, Some(&self.name), format!("takes {} but is given {shape:?}", text(dims))))
+            }
+            _ => Ok(()),
         }
     }
 
     /// Whether rows of `row` shape fit after the batch dimension.
     pub fn check_rows(&self, role: Role, row: &[usize]) -> Result<()> {
-        let Some(dims) = &self.dims else { return Ok(()) };
-        let fits = dims.len() == row.len() + 1 && dims[1..].iter().zip(row).all(|(&d, &r)| d < 0 || d as usize == r);
-        match fits {
-            true => Ok(()),
-            false => Err(Error::arg(role, Some(&self.name), format!("takes {} but the data's rows are {row:?}", text(dims)))),
+        match &self.dims {
+            Some(dims) if dims.is_empty() || !fits(&dims[1..], row) => {
+                Err(Error::arg(role, Some(&self.name), format!("takes {} but the data's rows are {row:?}", text(dims))))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -115,5 +120,27 @@ impl LabelLayout {
             LabelLayout::Flat => vec![n],
             LabelLayout::Column => vec![n, 1],
         }
+    }
+}
+
+/// Bool tensors fed with every run (training flags), their tensors built once.
+#[derive(Default)]
+pub struct FlagFeeds(Vec<(Output, DynTensor)>);
+
+impl FlagFeeds {
+    /// Each tensor fed `value`, or its negation when `negate` (everything but a training step).
+    pub fn new(flags: &[(Output, bool)], negate: bool) -> Self {
+        FlagFeeds(flags.iter().map(|(o, v)| (o.clone(), DynTensor::Bool(tensorflow::Tensor::from(*v != negate)))).collect())
+    }
+
+    pub fn add_to<'a>(&'a self, args: &mut SessionRunArgs<'a>) {
+        for (o, t) in &self.0 {
+            t.feed(args, &o.operation, o.index);
+        }
+    }
+
+    /// As `(tensor, value)` feeds for [`crate::Model::run`].
+    pub fn pairs(&self) -> impl Iterator<Item = (Output, &DynTensor)> {
+        self.0.iter().map(|(o, t)| (o.clone(), t))
     }
 }

@@ -50,24 +50,28 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         check_writable(out)?;
     }
     let model = args.model.load_restored(g)?;
+    let mut feeds = Vec::new();
     if let Some(split) = split {
         // The features as the input's dtype wants them (raw pixels for an integer input).
         let x = model.output(&args.input).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
         let shape = tfreuse::feed::InputShape::of(&model.graph, &x)?;
-        let row = shape.row_dims(tfreuse::Role::Input, &split.feature_shape)?;
-        let rows =
-            split.rows(0, split.len(), x.operation.output_type(x.index as usize), &row).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
-        shape.check_array(tfreuse::Role::Input, rows.shape())?;
-        feed_arrays.push((args.input.clone(), rows));
+        let mut row = vec![split.len()];
+        row.extend(shape.row_dims(tfreuse::Role::Input, &split.feature_shape)?);
+        shape.check_array(tfreuse::Role::Input, &row)?;
+        let dtype = x.operation.output_type(x.index as usize);
+        let t = split.tensor(0, split.len(), dtype, &row[1..]).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
+        feeds.push((x, t));
     }
-    let mut feeds = Vec::new();
     for (name, arr) in &feed_arrays {
         let out = model.output(name)?;
         let want = out.operation.output_type(out.index as usize);
-        let arr =
-            if arr.dtype() == want { arr.clone() } else { arr.cast(want).map_err(|e| Error::Invalid(format!("--feed {name}: {e}")))? };
         tfreuse::feed::InputShape::of(&model.graph, &out)?.check_array(tfreuse::Role::Feed, arr.shape())?;
-        feeds.push((out, arr.to_tensor()));
+        let t = if arr.dtype() == want {
+            arr.to_tensor()
+        } else {
+            arr.cast(want).map_err(|e| Error::Invalid(format!("--feed {name}: {e}")))?.to_tensor()
+        };
+        feeds.push((out, t));
     }
     let fetches = args.fetches.iter().map(|n| model.output(n)).collect::<tfreuse::Result<Vec<_>>>()?;
     let feed_refs: Vec<_> = feeds.iter().map(|(o, t)| (o.clone(), t)).collect();

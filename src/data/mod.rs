@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::data::npy::Npz;
 use crate::error::{Error, Result, Role};
-use crate::tf::tensors::DynArray;
+use crate::tf::tensors::{DynArray, DynTensor};
 
 pub mod npy;
 
@@ -129,6 +129,18 @@ impl Split {
                 crate::tf::tensors::dtype_name(dtype)
             ))),
         }
+    }
+
+    /// [`Split::rows`] as a tensor to feed; float32 rows are copied straight into it.
+    pub fn tensor(&self, start: usize, end: usize, dtype: tensorflow::DataType, row: &[usize]) -> Result<DynTensor> {
+        if dtype != tensorflow::DataType::Float {
+            return Ok(self.rows(start, end, dtype, row)?.to_tensor());
+        }
+        let mut dims = vec![(end - start) as u64];
+        dims.extend(row.iter().map(|&d| d as u64));
+        let mut t = tensorflow::Tensor::<f32>::new(&dims);
+        self.copy_rows(start, end, &mut t);
+        Ok(DynTensor::F32(t))
     }
 
     /// Largest label + 1.

@@ -25,20 +25,14 @@ fn name(op: &Operation) -> String {
     op.name().unwrap_or_default()
 }
 
-/// Why no cut could be found, or the cut.
-pub enum CutSearch {
-    Found(Output),
-    None(String),
-}
-
 /// The highest tensor between `x` and `loss` whose whole upstream holds no trained variable,
 /// no random op and no placeholder but `x`, when the loss depends on `x` only through it.
 /// Ops named in `constants` (training flags, fed a fixed value while caching) count as clean.
-pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<String>, constants: &[String]) -> CutSearch {
+pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<String>, constants: &[String]) -> Result<Output, String> {
     let anc: HashSet<String> = crate::graph::freeze::upstream(&loss.operation, |_| false).iter().map(name).collect();
     let x_name = name(&x.operation);
     if !anc.contains(&x_name) {
-        return CutSearch::None(format!("the loss does not depend on {x_name}"));
+        return Err(format!("the loss does not depend on {x_name}"));
     }
     // Ops on a path x -> loss.
     let mut path = HashSet::new();
@@ -67,10 +61,10 @@ pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<Stri
         }
     }
     match frontier.as_slice() {
-        [] => CutSearch::None("nothing between the input and the loss is frozen".into()),
-        [one] if name(&one.operation) == x_name => CutSearch::None("the first layer trains, so nothing below it is frozen".into()),
-        [one] => CutSearch::Found(one.clone()),
-        many => CutSearch::None(format!(
+        [] => Err("nothing between the input and the loss is frozen".into()),
+        [one] if name(&one.operation) == x_name => Err("the first layer trains, so nothing below it is frozen".into()),
+        [one] => Ok(one.clone()),
+        many => Err(format!(
             "the frozen part reaches the trained part through {} tensors ({}), not one",
             many.len(),
             many.iter().map(|o| format!("{}:{}", name(&o.operation), o.index)).collect::<Vec<_>>().join(", ")

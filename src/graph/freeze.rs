@@ -94,29 +94,17 @@ pub fn variables_reached(loss: &tensorflow::Output) -> std::collections::HashSet
         .collect()
 }
 
-/// Op types TF's C API cannot take gradients through: TF1 control flow (`while_loop`, `cond`:
-/// their gradients need Python's control-flow machinery, and `TF_AddGradients` crashes on a
-/// while loop) and ops whose C++ gradient TF lacks.
-const NO_GRADIENT: &[&str] = &[
-    "Enter",
-    "RefEnter",
-    "Exit",
-    "RefExit",
-    "NextIteration",
-    "RefNextIteration",
-    "Merge",
-    "RefMerge",
-    "Switch",
-    "RefSwitch",
-    "LoopCond",
-    "SparseSoftmaxCrossEntropyWithLogits",
-    "FusedBatchNorm",
-    "OnesLike",
-];
+/// TF1 control flow (`while_loop`, `cond`): its gradients need Python's control-flow
+/// machinery, and `TF_AddGradients` crashes on a while loop.
+const CONTROL_FLOW: &[&str] =
+    &["Enter", "RefEnter", "Exit", "RefExit", "NextIteration", "RefNextIteration", "Merge", "RefMerge", "Switch", "RefSwitch", "LoopCond"];
 
-/// Whether TF's C API has no gradient for ops of type `ty` (see [`NO_GRADIENT`]).
+/// Ops whose C++ gradient TF lacks.
+const NO_CPP_GRADIENT: &[&str] = &["SparseSoftmaxCrossEntropyWithLogits", "FusedBatchNorm", "OnesLike"];
+
+/// Whether TF's C API cannot take a gradient through ops of type `ty`.
 pub fn lacks_gradient(ty: &str) -> bool {
-    NO_GRADIENT.contains(&ty)
+    CONTROL_FLOW.contains(&ty) || NO_CPP_GRADIENT.contains(&ty)
 }
 
 /// An op without a gradient on the way from the loss to variables that are to train.
@@ -128,7 +116,7 @@ pub struct Blocker {
     pub variables: Vec<String>,
 }
 
-/// The ops of [`NO_GRADIENT`] types that lie between `loss` and any of `vars` (through data
+/// The ops [`lacks_gradient`] names that lie between `loss` and any of `vars` (through data
 /// inputs, not past a StopGradient), with the variables behind each, in graph order.
 pub fn gradient_blockers(loss: &tensorflow::Output, vars: &[String]) -> Vec<Blocker> {
     let blocks = |op: &tensorflow::Operation| op.op_type().is_ok_and(|t| t == "StopGradient" || t == "PreventGradient");
@@ -156,7 +144,7 @@ pub fn no_gradient_hint(ty: &str) -> &'static str {
         "FusedBatchNorm" => {
             "TF has no C++ gradient for it (FusedBatchNormV3 has one): freeze the layers below it, or leave them out of training"
         }
-        t if t != "OnesLike" => {
+        t if CONTROL_FLOW.contains(&t) => {
             "TF1 control flow (while_loop, cond) cannot be differentiated through TF's C API: freeze what is below it (a freeze \
              tensor where it ends), or leave its variables out of the trainable pattern"
         }

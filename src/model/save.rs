@@ -38,7 +38,7 @@ pub fn save_checkpoint(
         .into_owned();
     let staging = AtomicDir::begin(&dir, &base)?;
     let mut step = 0;
-    let mut announce = |on_step: &mut dyn FnMut(usize)| {
+    let mut announce = || {
         on_step(step);
         step += 1;
     };
@@ -48,7 +48,7 @@ pub fn save_checkpoint(
         .map_err(|e| Error::bad_file(out, format!("saving failed: {e}")))?;
     write_bytes_atomic(&staging.path().join(format!("{base}.meta")), &meta.encode())?;
     let new_files = checkpoint_files(staging.path(), &base)?;
-    announce(on_step);
+    announce();
     let old_files = checkpoint_files(&dir, &base)?;
     let state = StateFile { path: dir.join(STATE_FILE), backup_tag: format!(".{base}.previous-") };
     if state.names_complete_backup(&dir).is_none() && !old_files.is_empty() {
@@ -60,11 +60,11 @@ pub fn save_checkpoint(
         }
         state.point_at(&backup)?;
     }
-    announce(on_step);
+    announce();
     let mut written = Vec::new();
     for n in new_files {
         written.push(staging.publish(&n)?);
-        announce(on_step);
+        announce();
     }
     // Files of the old checkpoint that the new one does not have (other shard counts).
     for f in old_files {

@@ -21,8 +21,7 @@ use tensorflow::{DataType, Graph, Operation, Output};
 
 use crate::error::{Error, Result, Role};
 use crate::events::SetupReport;
-use crate::feed::LabelLayout;
-use crate::graph::cut::CutSearch;
+use crate::feed::{FlagFeeds, LabelLayout};
 use crate::graph::freeze::{gradient_blockers, insert_stop_gradient, no_gradient_hint, select, variables_reached};
 use crate::graph::layers::dense;
 use crate::graph::optimizer::{minimize, Pair};
@@ -365,7 +364,8 @@ fn imported_training_op(graph: &Graph, plan: &Plan, vars: &[Var], meta: &MetaGra
 fn collection_train_op(graph: &Graph, meta: &MetaGraph) -> Result<String> {
     let mut ops = meta.collection_nodes("train_op");
     // Python's `minimize` adds its op to the collection too: a second add is the same op.
-    ops.dedup();
+    let mut seen = HashSet::new();
+    ops.retain(|o| seen.insert(o.clone()));
     match ops.as_slice() {
         [one] => Ok(one.clone()),
         [] => {
@@ -471,10 +471,7 @@ pub fn initialise(model: &Model, plan: &Plan, checkpoint: &Path, savers: &Savers
 /// `constants` (training flags, fed false while caching) count as constants.
 pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &[String], constants: &[String]) -> std::result::Result<Output, String> {
     let trained: HashSet<String> = trained.iter().cloned().collect();
-    match crate::graph::cut::find_cut(graph, x, loss, &trained, constants) {
-        CutSearch::Found(c) => Ok(c),
-        CutSearch::None(why) => Err(why),
-    }
+    crate::graph::cut::find_cut(graph, x, loss, &trained, constants)
 }
 
 /// Build the training graph on the imported model and initialise every variable.
@@ -506,5 +503,19 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         cut: cut.as_ref().ok().map(output_name),
     };
     let extension = Extension { saver_def: savers.saver_def, variables: new.iter().map(|v| v.def.clone()).collect(), train_op: step.built };
-    Ok(Prepared { model, feed: x.clone(), x, cut, y, loss: head.loss, metric: head.metric, train_op: step.op, flags, report, extension })
+    let (train_flags, eval_flags) = (FlagFeeds::new(&flags, false), FlagFeeds::new(&flags, true));
+    Ok(Prepared {
+        model,
+        feed: x.clone(),
+        x,
+        cut,
+        y,
+        loss: head.loss,
+        metric: head.metric,
+        train_op: step.op,
+        train_flags,
+        eval_flags,
+        report,
+        extension,
+    })
 }

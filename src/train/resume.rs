@@ -49,22 +49,14 @@ impl Fingerprint {
         Ok(Fingerprint { spec, data: digest.iter().map(|b| format!("{b:02x}")).collect(), onednn })
     }
 
-    /// The settings that differ from `other`'s, as `name: ours vs theirs`.
+    /// What differs from `other`: settings as `name: ours vs theirs`, the data, oneDNN.
     fn differences(&self, other: &Fingerprint) -> Vec<String> {
-        let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
-        let (a, b) = (parse(&self.spec), parse(&other.spec));
-        let mut out: Vec<String> = match (a.as_ref().and_then(|v| v.as_object()), b.as_ref().and_then(|v| v.as_object())) {
-            _ if self.spec == other.spec => vec![],
-            (Some(a), Some(b)) => a
-                .keys()
-                .chain(b.keys().filter(|k| !a.contains_key(*k)))
-                .filter(|k| a.get(*k) != b.get(*k))
-                .map(|k| format!("{k}: {} vs {}", show(a.get(k)), show(b.get(k))))
-                .collect(),
-            _ => vec![],
-        };
-        if self.spec != other.spec && out.is_empty() {
-            out.push("the settings".into());
+        let mut out = Vec::new();
+        if self.spec != other.spec {
+            out = changed_settings(&self.spec, &other.spec);
+            if out.is_empty() {
+                out.push("the settings".into());
+            }
         }
         if self.data != other.data {
             out.push("the data set".into());
@@ -78,6 +70,14 @@ impl Fingerprint {
         }
         out
     }
+}
+
+/// The top-level fields of two JSON objects that differ, as `name: a vs b`.
+fn changed_settings(a: &str, b: &str) -> Vec<String> {
+    let parse = |s: &str| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).unwrap_or_default();
+    let (a, b) = (parse(a), parse(b));
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).map(|k| format!("{k}: {} vs {}", show(a.get(k)), show(b.get(k)))).collect()
 }
 
 fn show(v: Option<&serde_json::Value>) -> String {

@@ -40,10 +40,10 @@ pub enum Ended {
 /// Run `job` on `data` (labels in 0..classes) until it ends or `stop` is set.
 pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &mut dyn EventSink) -> Result<Ended> {
     let spec = &job.spec;
-    let fingerprint = Fingerprint::new(spec, data)?;
-    // A resume that cannot match is refused before any work.
+    // A resume that cannot match is refused before any work. The fingerprint digests the
+    // whole data set, so it is only made when a resume or an interrupt needs it.
     let start = match &spec.resume_from {
-        Some(p) => read_progress(p, &fingerprint)?,
+        Some(p) => read_progress(p, &Fingerprint::new(spec, data)?)?,
         None => Progress::default(),
     };
     let mut prepared = prepare(spec, classes)?;
@@ -60,7 +60,7 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
         Outcome::Interrupted(progress) => {
             let saved_to = interrupted_prefix(job.out.as_deref());
             prepared.save(&saved_to, sink)?;
-            write_sidecar(&saved_to, &fingerprint, &progress)?;
+            write_sidecar(&saved_to, &Fingerprint::new(spec, data)?, &progress)?;
             sink.flush()?;
             return Ok(Ended::Interrupted { progress, saved_to });
         }

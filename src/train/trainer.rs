@@ -15,7 +15,7 @@ use crate::data::{DataSet, Split};
 use crate::error::{Error, Result, Role};
 use crate::eval::evaluate_outputs;
 use crate::events::{Event, EventSink, SetupReport};
-use crate::feed::{InputShape, LabelLayout};
+use crate::feed::{FlagFeeds, InputShape, LabelLayout};
 use crate::model::metagraph::Extension;
 use crate::model::Model;
 use crate::tf::output_name;
@@ -35,8 +35,10 @@ pub struct Prepared {
     pub loss: Output,
     pub metric: Option<Output>,
     pub train_op: Operation,
-    /// Bool tensors fed their value in training steps and the other one everywhere else.
-    pub flags: Vec<(Output, bool)>,
+    /// Training flags as training steps feed them…
+    pub train_flags: FlagFeeds,
+    /// …and as everything else does (validation, test, caching).
+    pub eval_flags: FlagFeeds,
     pub report: SetupReport,
     /// What a saved `.meta` adds to the imported one.
     pub(crate) extension: Extension,
@@ -237,7 +239,7 @@ impl Prepared {
         let train_seconds = t0.elapsed().as_secs_f64();
         let metric = match (&self.metric, validation) {
             (Some(m), Some(v)) => {
-                Some(evaluate_outputs(&self.model, v, &self.feed, &self.y, std::slice::from_ref(m), 0, &self.inference_flags())?[0])
+                Some(evaluate_outputs(&self.model, v, &self.feed, &self.y, std::slice::from_ref(m), 0, &self.eval_flags)?[0])
             }
             _ => None,
         };
@@ -252,19 +254,11 @@ impl Prepared {
         Ok(())
     }
 
-    /// The training flags as everything but a training step feeds them.
-    fn inference_flags(&self) -> Vec<(Output, bool)> {
-        self.flags.iter().map(|(o, v)| (o.clone(), !v)).collect()
-    }
-
     fn step<L: TensorType>(&self, x: &Tensor<f32>, y: &Tensor<L>) -> Result<f32> {
-        let flags: Vec<Tensor<bool>> = self.flags.iter().map(|f| Tensor::from(f.1)).collect();
         let mut args = SessionRunArgs::new();
         args.add_feed(&self.feed.operation, self.feed.index, x);
         args.add_feed(&self.y.operation, self.y.index, y);
-        for ((o, _), t) in self.flags.iter().zip(&flags) {
-            args.add_feed(&o.operation, o.index, t);
-        }
+        self.train_flags.add_to(&mut args);
         args.add_target(&self.train_op);
         let tok = args.request_fetch(&self.loss.operation, self.loss.index);
         self.model.session.run(&mut args)?;
@@ -276,7 +270,7 @@ impl Prepared {
     pub fn evaluate(&self, split: &Split) -> Result<Vec<f64>> {
         let mut fetches = vec![self.loss.clone()];
         fetches.extend(self.metric.clone());
-        evaluate_outputs(&self.model, split, &self.feed, &self.y, &fetches, 0, &self.inference_flags())
+        evaluate_outputs(&self.model, split, &self.feed, &self.y, &fetches, 0, &self.eval_flags)
     }
 
     /// Compute the cut for every split of `data` and train on it from now on (splits must
@@ -304,7 +298,7 @@ impl Prepared {
         for (name, split) in &data.splits {
             let (n, mut done, mut result) = (split.len(), 0, Ok(()));
             let batch = if name == training { train_batch } else { n.max(1) };
-            let cached = crate::cache::compute(&self.model, &self.x, &cut, split, batch, &self.inference_flags(), &mut |k| {
+            let cached = crate::cache::compute(&self.model, &self.x, &cut, split, batch, &self.eval_flags, &mut |k| {
                 done += k;
                 if result.is_ok() {
                     result = sink.event(&Event::CacheProgress { split: name.clone(), done, total: n });

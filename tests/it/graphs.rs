@@ -9,16 +9,23 @@ fn control_flow_model(kind: &str, dir: &std::path::Path) -> String {
     dir.join("model.ckpt.meta").display().to_string()
 }
 
+/// `eval ARGS` by tfreuse and by Python (`python_only` added on its side): each fetched
+/// tensor with tfreuse's value and Python's.
+fn eval_both(args: &[&str], python_only: &[&str]) -> Vec<(String, f64, f64)> {
+    let ours = json(&ok(&[&["eval", "--json"][..], args].concat()));
+    let theirs = json(&oracle(&[&["eval"][..], python_only, args].concat()));
+    let value = |v: &serde_json::Value| v.as_f64().unwrap_or_else(|| panic!("no value: {ours} vs {theirs}"));
+    args.windows(2).filter(|w| w[0] == "--fetch").map(|w| (w[1].to_string(), value(&ours["values"][w[1]]), value(&theirs[w[1]]))).collect()
+}
+
 #[test]
 fn control_flow_v1_is_refused_before_tf_crashes_and_trains_frozen() {
     let tmp = tempfile::tempdir().unwrap();
     for (kind, op_type) in [("loop", "Exit"), ("cond", "Switch")] {
         let meta = control_flow_model(kind, &tmp.path().join(kind));
-        let eval = ["--data", &tiny_data(), "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
-        let ours = json(&ok(&[&["eval", "--meta", &meta, "--json"][..], &eval].concat()));
-        let theirs = json(&oracle(&[&["eval", "--meta", &meta][..], &eval].concat()));
-        for k in ["loss:0", "accuracy:0"] {
-            assert_eq!(ours["values"][k].as_f64(), theirs[k].as_f64(), "{kind}: {k}");
+        let eval = ["--meta", &meta, "--data", &tiny_data(), "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
+        for (k, a, b) in eval_both(&eval, &[]) {
+            assert_eq!(a, b, "{kind}: {k}");
         }
         // Training the variable inside the control flow: TF_AddGradients crashed on the loop.
         let t = Train::new(&meta, &tiny_data()).branch("flow/out:0").layers("2").batch(16).epochs(1);
@@ -75,10 +82,7 @@ fn fixed_batch_inputs_run_in_their_batches() {
     let meta = tmp.path().join("model.ckpt.meta").display().to_string();
     let data = tiny_data();
     let eval = ["--meta", &meta, "--data", &data, "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
-    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
-    let theirs = json(&oracle(&[&["eval", "--batch-size", "16"][..], &eval].concat()));
-    for k in ["loss:0", "accuracy:0"] {
-        let (a, b) = (ours["values"][k].as_f64().unwrap(), theirs[k].as_f64().unwrap());
+    for (k, a, b) in eval_both(&eval, &["--batch-size", "16"]) {
         assert!((a - b).abs() <= 1e-9, "{k}: tfreuse {a} vs Python in batches of 16 {b}");
     }
     let t = Train::new(&meta, &data).arg("--loss", "loss:0").arg("--metric", "accuracy:0").epochs(1);
@@ -104,10 +108,8 @@ fn labels_as_a_column_are_fed_as_one() {
     let meta = tmp.path().join("model.ckpt.meta").display().to_string();
     let data = tiny_data();
     let eval = ["--meta", &meta, "--data", &data, "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
-    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
-    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
-    for k in ["loss:0", "accuracy:0"] {
-        assert!((ours["values"][k].as_f64().unwrap() - theirs[k].as_f64().unwrap()).abs() <= 1e-7, "{k}: {ours} vs {theirs}");
+    for (k, a, b) in eval_both(&eval, &[]) {
+        assert!((a - b).abs() <= 1e-7, "{k}: tfreuse {a} vs Python {b}");
     }
     let mut npz = tfreuse::data::npy::Npz::open(std::path::Path::new(&fixture("tiny/data.npz"))).unwrap();
     let (x, y) = (npz.get("x").unwrap(), npz.get("y").unwrap());
@@ -121,9 +123,9 @@ fn labels_as_a_column_are_fed_as_one() {
     let col_data = format!("npz:{}", col.display());
     Train::new(&meta, &col_data).branch("hidden1/Relu:0").layers("2").batch(16).epochs(2).out(&out).ok();
     let saved = format!("{}.meta", out.display());
-    let ours = json(&ok(&["eval", "--meta", &saved, "--data", &data, "--split", "all", "--fetch", "new_eval/accuracy:0", "--json"]));
-    let theirs = json(&oracle(&["eval", "--meta", &saved, "--data", &data, "--split", "all", "--fetch", "new_eval/accuracy:0"]));
-    assert_eq!(ours["values"]["new_eval/accuracy:0"].as_f64(), theirs["new_eval/accuracy:0"].as_f64());
+    for (k, a, b) in eval_both(&["--meta", &saved, "--data", &data, "--split", "all", "--fetch", "new_eval/accuracy:0"], &[]) {
+        assert_eq!(a, b, "{k}");
+    }
 }
 
 #[test]
@@ -134,10 +136,8 @@ fn a_uint8_input_gets_raw_pixels() {
     oracle(&["small-model", "--uint8-input", "--features", "784", "--classes", "10", "--out", dir]);
     let meta = tmp.path().join("model.ckpt.meta").display().to_string();
     let eval = ["--meta", &meta, "--data", &mnist(), "--split", "test", "--fetch", "loss:0", "--fetch", "accuracy:0"];
-    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
-    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
-    for k in ["loss:0", "accuracy:0"] {
-        assert!((ours["values"][k].as_f64().unwrap() - theirs[k].as_f64().unwrap()).abs() <= 1e-7, "{k}: {ours} vs {theirs}");
+    for (k, a, b) in eval_both(&eval, &[]) {
+        assert!((a - b).abs() <= 1e-7, "{k}: tfreuse {a} vs Python {b}");
     }
     // `run --data` feeds the raw pixels: the logits equal Python's fed the same uint8 array.
     let (a, b, raw) = (tmp.path().join("a.npz"), tmp.path().join("b.npz"), tmp.path().join("raw.npy"));
@@ -211,19 +211,16 @@ fn rows_reshape_to_an_image_input() {
     let meta = tmp.path().join("model.ckpt.meta").display().to_string();
     let data = tiny_data();
     let eval = ["--meta", &meta, "--data", &data, "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
-    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
-    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
-    for k in ["loss:0", "accuracy:0"] {
-        assert_eq!(ours["values"][k].as_f64(), theirs[k].as_f64(), "{k}");
+    for (k, a, b) in eval_both(&eval, &[]) {
+        assert_eq!(a, b, "{k}");
     }
     let out = tmp.path().join("new/m.ckpt");
     let t = Train::new(&meta, &data).branch("hidden1/Relu:0").layers("2").arg("--trainable", "new_").batch(16).epochs(2);
     t.flag("--cache-frozen").out(&out).ok();
     let saved = format!("{}.meta", out.display());
-    let fetch = ["--data", &data, "--split", "all", "--fetch", "new_eval/accuracy:0"];
-    let ours = json(&ok(&[&["eval", "--meta", &saved, "--json"][..], &fetch].concat()));
-    let theirs = json(&oracle(&[&["eval", "--meta", &saved][..], &fetch].concat()));
-    assert_eq!(ours["values"]["new_eval/accuracy:0"].as_f64(), theirs["new_eval/accuracy:0"].as_f64());
+    for (k, a, b) in eval_both(&["--meta", &saved, "--data", &data, "--split", "all", "--fetch", "new_eval/accuracy:0"], &[]) {
+        assert_eq!(a, b, "{k}");
+    }
     let run = ok(&["run", "--meta", &meta, "--data", &data, "--split", "all", "--fetch", "outputs/logits:0"]);
     assert!(run.contains("outputs/logits:0: float32 [64, 2]"), "{run}");
 }
