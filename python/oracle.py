@@ -36,6 +36,20 @@ def load_data(spec):
     return {k[2:]: (d[k], d["y_" + k[2:]]) for k in d.files if k.startswith("x_")}
 
 
+def features_for(X, x, scale=None):
+    """Features as tfreuse feeds them to input X: raw pixels for an integer input, the stored
+    values times --scale if given (MNIST's raw pixels), rows reshaped to an image input's."""
+    whole = np.all(x == np.round(x))  # an npz of integers, else MNIST's scaled pixels
+    raw = x if whole else np.round(x * 255)
+    if X.dtype.is_integer:  # raw pixels, as they were before scaling
+        x = raw.astype(X.dtype.as_numpy_dtype)
+    else:
+        x = (raw.astype(np.float32) * np.float32(scale)) if scale is not None else x.astype(np.float32)
+    if X.shape.rank is not None and X.shape.rank > 2:  # rows of an image input
+        x = x.reshape([-1] + X.shape.as_list()[1:])
+    return x
+
+
 def restored_session(meta, checkpoint, jit=False):
     graph = tf1.Graph()
     with graph.as_default():
@@ -57,10 +71,7 @@ def cmd_eval(a):
     X = graph.get_tensor_by_name(a.input)
     Y = graph.get_tensor_by_name(a.labels)
     fetches = [graph.get_tensor_by_name(f) for f in a.fetch]
-    if X.dtype == tf.uint8:  # raw pixels, as they were before scaling
-        x = np.round(x * 255).astype(np.uint8)
-    if X.shape.rank is not None and X.shape.rank > 2:  # rows of an image input
-        x = x.reshape([-1] + X.shape.as_list()[1:])
+    x = features_for(X, x, a.scale)
     bs = a.batch_size or len(x)
     sums = np.zeros(len(fetches))
     for i in range(0, len(x), bs):
@@ -121,7 +132,7 @@ def cmd_train(a):
     x, y = load_data(a.data)[a.split]
     X = graph.get_tensor_by_name(a.input)
     Y = graph.get_tensor_by_name(a.labels)
-    x = x.astype(np.float32)
+    x = features_for(X, x)
     y = y.astype(Y.dtype.as_numpy_dtype)
     op, loss = graph.get_operation_by_name(a.train_op), graph.get_tensor_by_name(a.loss)
     flags = {graph.get_tensor_by_name(f.split("=")[0]): f.split("=")[1:] != ["false"] for f in a.flag}
@@ -230,7 +241,9 @@ def main():
             p.add_argument("--fetch", action="append", required=True)
         return p
 
-    model_on_split("eval").add_argument("--batch-size", type=int, default=0)
+    e = model_on_split("eval")
+    e.add_argument("--batch-size", type=int, default=0)
+    e.add_argument("--scale", type=float)
     r = sub.add_parser("run")
     r.add_argument("--meta", required=True)
     r.add_argument("--checkpoint")

@@ -50,13 +50,13 @@ pub fn compute(
     let n = split.len();
     let input = crate::feed::InputShape::of(&model.graph, x)?;
     let row_dims = input.row_dims(crate::Role::Input, &split.feature_shape)?;
-    input.check_float(crate::Role::Input, x.operation.output_type(x.index as usize))?;
+    let dtype = x.operation.output_type(x.index as usize);
     let batch = input.batch(crate::Role::Input, batch, n)?;
     let mut out = vec![0f32; n * row];
     let mut start = 0;
     while start < n {
         let end = (start + batch).min(n);
-        let xt = split.tensor(start, end, DataType::Float, &row_dims)?;
+        let xt = split.tensor(start, end, dtype, &row_dims)?;
         let mut args = SessionRunArgs::new();
         xt.feed(&mut args, &x.operation, x.index);
         flags.add_to(&mut args);

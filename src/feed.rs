@@ -7,7 +7,7 @@ use tensorflow::{Graph, Output, SessionRunArgs};
 
 use crate::error::{Error, Result, Role};
 use crate::tf::output_name;
-use crate::tf::tensors::{dtype_name, shape_dims, DynTensor};
+use crate::tf::tensors::{shape_dims, DynTensor};
 
 /// An input's static shape (`None`: unknown rank; -1: unknown dimension).
 pub struct InputShape {
@@ -52,18 +52,6 @@ impl InputShape {
                 Err(Error::arg(role, Some(&self.name), format!("takes {} but the data's rows are {row:?}", text(dims))))
             }
             _ => Ok(()),
-        }
-    }
-
-    /// Training and caching feed float32 features (eval and run also feed integer inputs).
-    pub fn check_float(&self, role: Role, dtype: tensorflow::DataType) -> Result<()> {
-        match dtype {
-            tensorflow::DataType::Float => Ok(()),
-            other => Err(Error::arg(
-                role,
-                Some(&self.name),
-                format!("takes {}; training and caching feed float32 features (eval and run feed other dtypes)", dtype_name(other)),
-            )),
         }
     }
 

@@ -11,6 +11,11 @@ pub struct Args {
     /// Data set: mnist:DIR or npz:FILE.
     #[arg(long, value_name = "SPEC")]
     pub data: String,
+    /// Multiply the features by this: MNIST's raw pixels are 0..255 (default 1/255, as
+    /// input_data), an npz's values are taken as they are (default 1). Integer inputs get
+    /// MNIST's raw pixels whatever the scale.
+    #[arg(long, value_name = "S")]
+    pub scale: Option<f32>,
     /// Which split to evaluate.
     #[arg(long, default_value = "test")]
     pub split: String,
@@ -32,7 +37,7 @@ pub struct Args {
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
-    let data = tfreuse::data::load(&args.data)?;
+    let data = super::load_data(&args.data, args.scale)?;
     let split = data.split(&args.split)?;
     let model = args.model.load_restored(g)?;
     let fetches = if args.fetches.is_empty() {

@@ -63,6 +63,15 @@ fn parse_on_off(s: &str) -> Result<bool, String> {
     }
 }
 
+/// A data set from its spec, rescaled when `--scale` says so.
+fn load_data(spec: &str, scale: Option<f32>) -> tfreuse::Result<tfreuse::data::DataSet> {
+    let mut data = tfreuse::data::load(spec)?;
+    if let Some(s) = scale {
+        data.rescale(s)?;
+    }
+    Ok(data)
+}
+
 impl Global {
     /// Load libtensorflow (once) as these options say.
     pub fn load_tf(&self) -> tfreuse::Result<()> {
@@ -121,6 +130,7 @@ pub fn flag(role: Role) -> &'static str {
         Role::Out => "--out",
         Role::Device => "--device",
         Role::Data => "--data",
+        Role::Scale => "--scale",
         Role::Split => "--split",
         Role::Fetch => "--fetch",
         Role::Feed => "--feed",

@@ -17,6 +17,11 @@ pub struct Args {
     /// Feed --input with the features of a data split (mnist:DIR or npz:FILE).
     #[arg(long, value_name = "SPEC")]
     pub data: Option<String>,
+    /// Multiply the features by this: MNIST's raw pixels are 0..255 (default 1/255, as
+    /// input_data), an npz's values are taken as they are (default 1). Integer inputs get
+    /// MNIST's raw pixels whatever the scale.
+    #[arg(long, value_name = "S", requires = "data")]
+    pub scale: Option<f32>,
     /// Split of --data to feed.
     #[arg(long, default_value = "test", requires = "data")]
     pub split: String,
@@ -42,7 +47,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         feed_arrays.push((name.to_string(), tfreuse::data::npy::read_npy(&PathBuf::from(file))?));
     }
     let data = match &args.data {
-        Some(spec) => Some(tfreuse::data::load(spec)?),
+        Some(spec) => Some(super::load_data(spec, args.scale)?),
         None => None,
     };
     let split = data.as_ref().map(|d| d.split(&args.split)).transpose()?;

@@ -20,6 +20,11 @@ pub struct Args {
     /// Data set: mnist:DIR or npz:FILE (splits train, validation, test).
     #[arg(long, value_name = "SPEC", default_value = "mnist:data/mnist")]
     pub data: String,
+    /// Multiply the features by this: MNIST's raw pixels are 0..255 (default 1/255, as
+    /// input_data), an npz's values are taken as they are (default 1). Integer inputs get
+    /// MNIST's raw pixels whatever the scale.
+    #[arg(long, value_name = "S")]
+    pub scale: Option<f32>,
     /// Tensor fed with the features.
     #[arg(long, default_value = "X:0", value_name = "TENSOR")]
     pub input: String,
@@ -303,7 +308,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         check_out(out, args.force, &args.model)?;
     }
-    let data = tfreuse::data::load(&args.data)?;
+    let data = super::load_data(&args.data, args.scale)?;
     let classes = data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0);
     check_labels(&data, classes)?;
     // Fail fast, before loading TensorFlow.

@@ -143,6 +143,18 @@ impl Split {
         Ok(DynTensor::F32(t))
     }
 
+    /// The rows `idx`, in that order, as a split of their own (kept as stored).
+    pub fn gather(&self, idx: &[usize]) -> Split {
+        let r = self.row_len();
+        let x = match &self.x {
+            Features::U8 { data, scale } => {
+                Features::U8 { data: idx.iter().flat_map(|&i| &data[i * r..(i + 1) * r]).copied().collect(), scale: *scale }
+            }
+            Features::F32(v) => Features::F32(idx.iter().flat_map(|&i| &v[i * r..(i + 1) * r]).copied().collect()),
+        };
+        Split { x, y: idx.iter().map(|&i| self.y[i]).collect(), feature_shape: self.feature_shape.clone() }
+    }
+
     /// Largest label + 1.
     pub fn num_classes(&self) -> usize {
         self.y.iter().copied().max().map_or(0, |m| m.max(0) as usize + 1)
@@ -176,6 +188,22 @@ impl DataSet {
             let have = self.splits.keys().cloned().collect::<Vec<_>>().join(", ");
             Error::arg(Role::Split, Some(name), format!("{} has no such split (it has: {have})", self.source))
         })
+    }
+
+    /// Features are the stored values times `scale` from now on: MNIST's raw pixels
+    /// (input_data's 1/255 by default), an npz's array values (1 by default). Integer inputs
+    /// still get MNIST's raw pixels (the scale is applied where floats are made).
+    pub fn rescale(&mut self, scale: f32) -> Result<()> {
+        if !scale.is_finite() || scale == 0.0 {
+            return Err(Error::arg(Role::Scale, Some(&scale.to_string()), "must be a finite number other than 0"));
+        }
+        for s in self.splits.values_mut() {
+            match &mut s.x {
+                Features::U8 { scale: old, .. } => *old = scale,
+                Features::F32(v) => v.iter_mut().for_each(|x| *x *= scale),
+            }
+        }
+        Ok(())
     }
 
     /// SHA-256 of every split's name, shape, features and labels: equal digests, equal data.

@@ -19,7 +19,7 @@ use crate::feed::{FlagFeeds, InputShape, LabelLayout};
 use crate::model::metagraph::Extension;
 use crate::model::Model;
 use crate::tf::output_name;
-use crate::tf::tensors::dtype_name;
+use crate::tf::tensors::{dtype_name, DynTensor};
 use crate::train::resume::{History, Progress};
 use crate::train::spec::TransferSpec;
 
@@ -73,30 +73,41 @@ impl FromLabel for i32 {
     }
 }
 
-/// Batches of a split in a seeded order, built into tensors allocated once.
+/// Batches of a split in a seeded order, built into tensors allocated once (float32
+/// features are gathered straight into the tensor; other dtypes are converted per batch).
 struct Batches<'a, L: FromLabel> {
     split: &'a Split,
-    /// The shape each row is fed in.
+    /// The shape each row is fed in, and the input's dtype.
     row: Vec<usize>,
+    dtype: DataType,
     size: usize,
     labels: LabelLayout,
     order: Vec<usize>,
     rng: Option<rand_chacha::ChaCha8Rng>,
-    x: Tensor<f32>,
+    x: DynTensor,
     y: Tensor<L>,
 }
 
 impl<'a, L: FromLabel> Batches<'a, L> {
     /// Replaying the shuffles of the epochs already done (`done`) puts the generator, and the
     /// order, exactly where an interrupted run left them.
-    fn new(split: &'a Split, row: Vec<usize>, size: usize, labels: LabelLayout, shuffle: bool, seed: u64, done: usize) -> Self {
+    fn new(
+        split: &'a Split,
+        feed: (Vec<usize>, DataType),
+        size: usize,
+        labels: LabelLayout,
+        shuffle: bool,
+        seed: u64,
+        done: usize,
+    ) -> Self {
+        let (row, dtype) = feed;
         let mut rng = shuffle.then(|| rand_chacha::ChaCha8Rng::seed_from_u64(seed));
         let mut order: Vec<usize> = (0..split.len()).collect();
         if let Some(r) = rng.as_mut() {
             (0..done).for_each(|_| order.shuffle(r));
         }
         let (x, y) = Self::tensors(&row, size, labels);
-        Batches { split, row, size, labels, order, rng, x, y }
+        Batches { split, row, dtype, size, labels, order, rng, x: DynTensor::F32(x), y }
     }
 
     fn tensors(row: &[usize], n: usize, labels: LabelLayout) -> (Tensor<f32>, Tensor<L>) {
@@ -117,27 +128,34 @@ impl<'a, L: FromLabel> Batches<'a, L> {
     }
 
     /// Run `f` on batch `step` of this epoch's order; returns its result and the batch size.
-    fn with_batch<T>(&mut self, step: usize, f: impl FnOnce(&Tensor<f32>, &Tensor<L>) -> T) -> (T, usize) {
+    fn with_batch<T>(&mut self, step: usize, f: impl FnOnce(&DynTensor, &Tensor<L>) -> Result<T>) -> Result<(T, usize)> {
         let n = self.split.len();
         let idx = &self.order[step * self.size..((step + 1) * self.size).min(n)];
-        if idx.len() == self.size {
-            fill(&mut self.x, &mut self.y, self.split, idx);
-            (f(&self.x, &self.y), idx.len())
-        } else {
-            let (mut x, mut y) = Self::tensors(&self.row, idx.len(), self.labels);
-            fill(&mut x, &mut y, self.split, idx);
-            (f(&x, &y), idx.len())
+        if idx.len() != self.size {
+            let (x, mut y) = Self::tensors(&self.row, idx.len(), self.labels);
+            let mut x = DynTensor::F32(x);
+            fill(&mut x, &mut y, self.split, idx, self.dtype, &self.row)?;
+            return Ok((f(&x, &y)?, idx.len()));
         }
+        fill(&mut self.x, &mut self.y, self.split, idx, self.dtype, &self.row)?;
+        Ok((f(&self.x, &self.y)?, idx.len()))
     }
 }
 
-/// Gather the rows straight into the tensors' buffers.
-fn fill<L: FromLabel>(x: &mut Tensor<f32>, y: &mut Tensor<L>, split: &Split, idx: &[usize]) {
-    let row = split.row_len();
+/// Gather the rows: float32 straight into the tensor's buffer, other dtypes converted (raw
+/// pixels for an integer input, see [`Split::rows`]).
+fn fill<L: FromLabel>(x: &mut DynTensor, y: &mut Tensor<L>, split: &Split, idx: &[usize], dtype: DataType, row: &[usize]) -> Result<()> {
     for (i, &r) in idx.iter().enumerate() {
-        split.copy_row(r, &mut x[i * row..(i + 1) * row]);
         y[i] = L::from_label(split.y[r]);
     }
+    match x {
+        DynTensor::F32(t) if dtype == DataType::Float => {
+            let len = split.row_len();
+            idx.iter().enumerate().for_each(|(i, &r)| split.copy_row(r, &mut t[i * len..(i + 1) * len]));
+        }
+        _ => *x = split.gather(idx).tensor(0, idx.len(), dtype, row)?,
+    }
+    Ok(())
 }
 
 /// What one [`Prepared::train`] call trains on and reports to.
@@ -187,7 +205,8 @@ impl Prepared {
     fn epochs<L: FromLabel>(&self, run: Run, start: Progress) -> Result<Outcome> {
         let Run { spec, train, row, validation, stop, sink } = run;
         let labels = LabelLayout::of(&self.model.graph, &self.y)?;
-        let mut batches = Batches::<L>::new(train, row, spec.batch_size, labels, spec.shuffle, spec.seed, start.epoch);
+        let dtype = self.feed.operation.output_type(self.feed.index as usize);
+        let mut batches = Batches::<L>::new(train, (row, dtype), spec.batch_size, labels, spec.shuffle, spec.seed, start.epoch);
         let mut p = start;
         let mut first = p.epoch == 0 && p.step == 0;
         while p.epoch < spec.epochs {
@@ -201,8 +220,7 @@ impl Prepared {
                 if stop.load(Ordering::SeqCst) {
                     return Ok(Outcome::Interrupted(p));
                 }
-                let (loss, n) = batches.with_batch(step, |x, y| self.step(x, y));
-                let loss = loss?;
+                let (loss, n) = batches.with_batch(step, |x, y| self.step(x, y))?;
                 p.step = step + 1;
                 if !loss.is_finite() {
                     return Ok(Outcome::Diverged { epoch: p.epoch + 1, step: step + 1, loss });
@@ -223,7 +241,6 @@ impl Prepared {
     fn check_batches(&self, batch_size: usize, train: &Split) -> Result<Vec<usize>> {
         let shape = InputShape::of(&self.model.graph, &self.feed)?;
         let row = shape.row_dims(Role::Input, &train.feature_shape)?;
-        shape.check_float(Role::Input, self.feed.operation.output_type(self.feed.index as usize))?;
         match shape.fixed_batch() {
             Some(b) if b != batch_size => {
                 let msg = format!("must be {b}: the input takes batches of exactly {b} rows");
@@ -254,9 +271,9 @@ impl Prepared {
         Ok(())
     }
 
-    fn step<L: TensorType>(&self, x: &Tensor<f32>, y: &Tensor<L>) -> Result<f32> {
+    fn step<L: TensorType>(&self, x: &DynTensor, y: &Tensor<L>) -> Result<f32> {
         let mut args = SessionRunArgs::new();
-        args.add_feed(&self.feed.operation, self.feed.index, x);
+        x.feed(&mut args, &self.feed.operation, self.feed.index);
         args.add_feed(&self.y.operation, self.y.index, y);
         self.train_flags.add_to(&mut args);
         args.add_target(&self.train_op);

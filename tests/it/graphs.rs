@@ -158,8 +158,31 @@ fn a_uint8_input_gets_raw_pixels() {
     let theirs = tfreuse::data::npy::Npz::open(&b).unwrap().get("outputs/logits:0").unwrap();
     assert_eq!(ours.shape(), [10000, 10]);
     assert!(ours == theirs, "run --data gives the logits Python computes from the raw pixels");
-    let err = Train::new(&meta, &mnist()).arg("--loss", "loss:0").epochs(1).fails(2);
-    assert!(err.contains("takes uint8") && err.contains("float32 features"), "{err}");
+    // Training feeds the raw pixels too: Python's loop fed them gives the same bytes.
+    let (ours, py) = (tmp.path().join("ours/m.ckpt"), tmp.path().join("py/m.ckpt"));
+    Train::new(&meta, &mnist()).arg("--loss", "loss:0").batch(1000).epochs(1).flag("--no-shuffle").out(&ours).ok();
+    let args = ["train", "--meta", &meta, "--data", &mnist(), "--split", "train", "--train-op", "GradientDescent", "--loss", "loss:0"];
+    oracle(&[&args[..], &["--batch-size", "1000", "--out", py.to_str().unwrap()]].concat());
+    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
+    assert_eq!(digest(&ours), digest(&py), "trained on raw pixels as Python trains");
+    // So does caching the frozen layers under a new head.
+    let cached = Train::new(&meta, &mnist()).branch("hidden1/Relu:0").layers("10").arg("--trainable", "new_").batch(1000).epochs(1);
+    let log = cached.flag("--cache-frozen").flag("--no-shuffle").output();
+    assert!(log.status.success() && String::from_utf8_lossy(&log.stderr).contains("cached hidden1/Relu:0"), "{log:?}");
+}
+
+#[test]
+fn scale_sets_what_float_inputs_get() {
+    // A float model trained on raw pixels 0..255: `--scale 1` feeds them as they are.
+    let (fixture, data) = (fixture("mnist_dnn/my_model_final.ckpt.meta"), mnist());
+    for scale in ["1", "0.5"] {
+        let eval = ["--meta", &fixture, "--data", &data, "--scale", scale, "--fetch", "eval/accuracy:0", "--fetch", "loss/loss:0"];
+        for (k, a, b) in eval_both(&eval, &[]) {
+            assert_eq!(a, b, "--scale {scale}: {k}");
+        }
+    }
+    let err = fails(&["eval", "--meta", &fixture, "--data", &data, "--scale", "0"], 2);
+    assert!(err.contains("--scale 0: must be a finite number"), "{err}");
 }
 
 #[test]
