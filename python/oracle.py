@@ -50,6 +50,11 @@ def features_for(X, x, scale=None):
     return x
 
 
+def scalars(graph, sets):
+    """--set TENSOR=VALUE feeds."""
+    return {graph.get_tensor_by_name(s.rsplit("=", 1)[0]): float(s.rsplit("=", 1)[1]) for s in sets}
+
+
 def restored_session(meta, checkpoint, jit=False):
     graph = tf1.Graph()
     with graph.as_default():
@@ -76,7 +81,8 @@ def cmd_eval(a):
     sums = np.zeros(len(fetches))
     for i in range(0, len(x), bs):
         yy = y[i:i + bs].astype(Y.dtype.as_numpy_dtype)
-        vals = sess.run(fetches, feed_dict={X: x[i:i + bs], Y: yy.reshape(-1, 1) if Y.shape.rank == 2 else yy})
+        feed = {X: x[i:i + bs], Y: yy.reshape(-1, 1) if Y.shape.rank == 2 else yy, **scalars(graph, a.set)}
+        vals = sess.run(fetches, feed_dict=feed)
         sums += np.array(vals, dtype=np.float64) * len(x[i:i + bs])
     print(json.dumps({f: float(v) for f, v in zip(a.fetch, sums / len(x))}))
 
@@ -136,6 +142,7 @@ def cmd_train(a):
     y = y.astype(Y.dtype.as_numpy_dtype)
     op, loss = graph.get_operation_by_name(a.train_op), graph.get_tensor_by_name(a.loss)
     flags = {graph.get_tensor_by_name(f.split("=")[0]): f.split("=")[1:] != ["false"] for f in a.flag}
+    flags.update(scalars(graph, a.set))
     for _ in range(a.epochs):
         for i in range(0, len(x), a.batch_size):
             sess.run([op, loss], {X: x[i:i + a.batch_size], Y: y[i:i + a.batch_size], **flags})
@@ -202,9 +209,17 @@ def cmd_small_model(a):
         elif a.image:  # NHWC, as conv nets take it: 2x2 pixels, one channel
             X = tf1.placeholder(tf.float32, [batch, 2, 2, 1], name="X")
             x = tf.reshape(X, [-1, a.features])
+        elif a.rank3:  # sequences: 2 steps of features/2 values
+            X = tf1.placeholder(tf.float32, [batch, 2, a.features // 2], name="X")
+            x = tf.reshape(X, [-1, a.features])
         else:
-            x = X = tf1.placeholder(tf.float32, [batch, a.features], name="X")
-        if a.column_labels:
+            X = tf1.placeholder(getattr(tf, a.input_dtype), [batch, a.features], name="X")
+            x = tf.cast(X, tf.float32)
+        if a.keep_prob:  # a second input with no default, as dropout models often have
+            x = tf.nn.dropout(x, rate=1 - tf1.placeholder(tf.float32, [], name="keep_prob"))
+        if a.no_labels:  # an exported classifier: logits only, nothing to train with
+            y = tf.zeros([tf.shape(x)[0]], tf.int64)
+        elif a.column_labels:
             y = tf.reshape(tf1.placeholder(tf.int32, [batch, 1], name="y"), [-1])
         else:
             y = tf1.placeholder(tf.int64, [batch], name="y")
@@ -237,6 +252,7 @@ def main():
         p.add_argument("--split", default="test")
         p.add_argument("--input", default="X:0")
         p.add_argument("--labels", default="y:0")
+        p.add_argument("--set", action="append", default=[])
         if fetch:
             p.add_argument("--fetch", action="append", required=True)
         return p
@@ -283,6 +299,10 @@ def main():
     f.add_argument("--column-labels", action="store_true")
     f.add_argument("--uint8-input", action="store_true")
     f.add_argument("--image", action="store_true")
+    f.add_argument("--rank3", action="store_true")
+    f.add_argument("--keep-prob", action="store_true")
+    f.add_argument("--no-labels", action="store_true")
+    f.add_argument("--input-dtype", default="float32")
     f.add_argument("--features", type=int, default=4)
     f.add_argument("--classes", type=int, default=2)
     f.add_argument("--out", required=True)

@@ -42,7 +42,7 @@ pub fn compute(
     cut: &Output,
     split: &Split,
     batch: usize,
-    flags: &crate::feed::FlagFeeds,
+    flags: &crate::feed::FixedFeeds,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Split> {
     let feature_shape = row_shape(&model.graph, cut)?;

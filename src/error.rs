@@ -61,6 +61,8 @@ pub enum Role {
     Fetch,
     Feed,
     TrainingFlag,
+    Set,
+    SetInTraining,
 }
 
 impl Role {
@@ -87,6 +89,8 @@ impl Role {
             Role::Device => "the device",
             Role::Data => "the data set",
             Role::Scale => "the feature scale",
+            Role::Set => "a set tensor",
+            Role::SetInTraining => "a tensor set in training",
             Role::Split => "the split",
             Role::Fetch => "the fetched tensor",
             Role::Feed => "the fed tensor",

@@ -3,7 +3,7 @@
 
 use crate::data::Split;
 use crate::error::{Error, Result, Role};
-use crate::feed::FlagFeeds;
+use crate::feed::FixedFeeds;
 use crate::model::Model;
 use crate::tf::tensors::DynArray;
 use tensorflow::Output;
@@ -16,6 +16,8 @@ pub struct EvalSpec {
     pub fetches: Vec<String>,
     /// Examples per run; 0 = the whole split in one run (what Python's `.eval` does).
     pub batch_size: usize,
+    /// Scalar tensors fed a value in every run (`keep_prob:0` = 1).
+    pub set: Vec<(String, f64)>,
 }
 
 /// Each fetched scalar averaged over the split (weighted by batch size).
@@ -23,7 +25,8 @@ pub fn evaluate(model: &Model, split: &Split, spec: &EvalSpec) -> Result<Vec<(St
     let x_out = model.output(&spec.input).map_err(|e| e.for_arg(Role::Input))?;
     let y_out = model.output(&spec.labels).map_err(|e| e.for_arg(Role::Labels))?;
     let fetches = spec.fetches.iter().map(|f| model.output(f).map_err(|e| e.for_arg(Role::Fetch))).collect::<Result<Vec<_>>>()?;
-    let values = evaluate_outputs(model, split, &x_out, &y_out, &fetches, spec.batch_size, &FlagFeeds::default())?;
+    let set = crate::feed::Setting::resolve_all(&model.graph, Role::Set, &spec.set)?;
+    let values = evaluate_outputs(model, split, &x_out, &y_out, &fetches, spec.batch_size, &FixedFeeds::default().with(&set))?;
     Ok(spec.fetches.iter().cloned().zip(values).collect())
 }
 
@@ -37,7 +40,7 @@ pub fn evaluate_outputs(
     y_out: &Output,
     fetches: &[Output],
     batch_size: usize,
-    flags: &FlagFeeds,
+    flags: &FixedFeeds,
 ) -> Result<Vec<f64>> {
     if split.is_empty() {
         return Err(Error::Invalid("the split is empty: nothing to evaluate".into()));

@@ -111,14 +111,24 @@ impl LabelLayout {
     }
 }
 
-/// Bool tensors fed with every run (training flags), their tensors built once.
+/// Tensors fed the same value in every run, built once: training flags, and scalars the
+/// user sets (`--set keep_prob:0=1`, as dropout models need).
 #[derive(Default)]
-pub struct FlagFeeds(Vec<(Output, DynTensor)>);
+pub struct FixedFeeds(Vec<(Output, DynTensor)>);
 
-impl FlagFeeds {
+impl FixedFeeds {
     /// Each tensor fed `value`, or its negation when `negate` (everything but a training step).
     pub fn new(flags: &[(Output, bool)], negate: bool) -> Self {
-        FlagFeeds(flags.iter().map(|(o, v)| (o.clone(), DynTensor::Bool(tensorflow::Tensor::from(*v != negate)))).collect())
+        FixedFeeds(flags.iter().map(|(o, v)| (o.clone(), DynTensor::Bool(tensorflow::Tensor::from(*v != negate)))).collect())
+    }
+
+    /// These feeds and `sets` (a later value for the same tensor wins).
+    pub fn with(mut self, sets: &[Setting]) -> Self {
+        for s in sets {
+            self.0.retain(|(o, _)| output_name(o) != output_name(&s.tensor));
+            self.0.push((s.tensor.clone(), s.value.to_tensor()));
+        }
+        self
     }
 
     pub fn add_to<'a>(&'a self, args: &mut SessionRunArgs<'a>) {
@@ -130,5 +140,31 @@ impl FlagFeeds {
     /// As `(tensor, value)` feeds for [`crate::Model::run`].
     pub fn pairs(&self) -> impl Iterator<Item = (Output, &DynTensor)> {
         self.0.iter().map(|(o, t)| (o.clone(), t))
+    }
+}
+
+/// A scalar tensor the user sets to one value (`--set TENSOR=VALUE`).
+#[derive(Clone)]
+pub struct Setting {
+    pub tensor: Output,
+    pub value: crate::tf::tensors::DynArray,
+}
+
+impl Setting {
+    /// `name` found in `graph`, `value` cast to its dtype; it must take a scalar.
+    pub fn resolve(graph: &Graph, role: Role, name: &str, value: f64) -> Result<Setting> {
+        let tensor = crate::tf::find_output(graph, name).map_err(|e| e.for_arg(role))?;
+        if let Some(dims) = shape_dims(&graph.tensor_shape(tensor.clone())?).filter(|d| !d.is_empty()) {
+            return Err(Error::arg(role, Some(name), format!("takes {}; a set value is a scalar", text(&dims))));
+        }
+        let dtype = tensor.operation.output_type(tensor.index as usize);
+        let scalar = crate::tf::tensors::DynArray::F64(ndarray::arr0(value).into_dyn());
+        let value = scalar.cast(dtype).map_err(|e| Error::arg(role, Some(name), e.to_string()))?;
+        Ok(Setting { tensor, value })
+    }
+
+    /// Each `(name, value)` resolved (see [`Setting::resolve`]).
+    pub fn resolve_all(graph: &Graph, role: Role, sets: &[(String, f64)]) -> Result<Vec<Setting>> {
+        sets.iter().map(|(n, v)| Setting::resolve(graph, role, n, *v)).collect()
     }
 }

@@ -31,12 +31,17 @@ pub struct Args {
     /// Examples per session run (0: the whole split at once, as Python's `.eval` does).
     #[arg(long, default_value_t = 0)]
     pub batch_size: usize,
+    /// TENSOR=VALUE: feed a scalar tensor this value in every run, e.g. keep_prob:0=1 for a
+    /// dropout model (cast to the tensor's dtype; true/false for a bool). Repeatable.
+    #[arg(long = "set", value_name = "TENSOR=VALUE")]
+    pub set: Vec<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
+    let set = super::parse_sets("--set", &args.set)?;
     let data = super::load_data(&args.data, args.scale)?;
     let split = data.split(&args.split)?;
     let model = args.model.load_restored(g)?;
@@ -52,7 +57,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     } else {
         args.fetches.clone()
     };
-    let spec = EvalSpec { input: args.input, labels: args.labels, fetches, batch_size: args.batch_size };
+    let spec = EvalSpec { input: args.input, labels: args.labels, fetches, batch_size: args.batch_size, set };
     let results = evaluate(&model, split, &spec).map_err(|e| match e {
         // Label values out of range, wrong feature widths … surface as TF errors at run time.
         tfreuse::Error::Tf(_) => e.context(format!("evaluating {} split {}", data.source, args.split)),

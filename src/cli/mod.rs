@@ -63,6 +63,22 @@ fn parse_on_off(s: &str) -> Result<bool, String> {
     }
 }
 
+/// `TENSOR=VALUE` of `--set`-like flags.
+fn parse_set(flag: &str, s: &str) -> tfreuse::Result<(String, f64)> {
+    let bad = || tfreuse::Error::Invalid(format!("{flag} {s}: expected TENSOR=NUMBER (true/false for a bool)"));
+    let (t, v) = s.rsplit_once('=').ok_or_else(bad)?;
+    let v = match v {
+        "true" => 1.0,
+        "false" => 0.0,
+        v => v.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(bad)?,
+    };
+    Ok((t.to_string(), v))
+}
+
+fn parse_sets(flag: &str, sets: &[String]) -> tfreuse::Result<Vec<(String, f64)>> {
+    sets.iter().map(|s| parse_set(flag, s)).collect()
+}
+
 /// A data set from its spec, rescaled when `--scale` says so.
 fn load_data(spec: &str, scale: Option<f32>) -> tfreuse::Result<tfreuse::data::DataSet> {
     let mut data = tfreuse::data::load(spec)?;
@@ -135,6 +151,8 @@ pub fn flag(role: Role) -> &'static str {
         Role::Fetch => "--fetch",
         Role::Feed => "--feed",
         Role::TrainingFlag => "--training-flag",
+        Role::Set => "--set",
+        Role::SetInTraining => "--set-in-training",
     }
 }
 
@@ -145,7 +163,16 @@ pub fn render(err: &anyhow::Error) -> String {
             Some(v) => format!("{} {v}: {msg}", flag(*role)),
             None => format!("{}: {msg}", flag(*role)),
         },
-        _ => err.to_string(),
+        _ => with_feed_hint(err.to_string()),
+    }
+}
+
+/// TF's "You must feed a value for placeholder tensor 'keep_prob'" names no way to do it.
+fn with_feed_hint(msg: String) -> String {
+    const MUST: &str = "You must feed a value for placeholder tensor '";
+    match msg.split_once(MUST).and_then(|(_, rest)| rest.split_once('\'')) {
+        Some((name, _)) => format!("{msg} (a second input: give it a value with --set {name}:0=VALUE)"),
+        None => msg,
     }
 }
 

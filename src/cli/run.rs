@@ -28,10 +28,14 @@ pub struct Args {
     /// Tensor fed with --data's features.
     #[arg(long, default_value = "X:0", value_name = "TENSOR")]
     pub input: String,
+    /// TENSOR=VALUE: feed a scalar tensor this value in every run, e.g. keep_prob:0=1 for a
+    /// dropout model (cast to the tensor's dtype; true/false for a bool). Repeatable.
+    #[arg(long = "set", value_name = "TENSOR=VALUE")]
+    pub set: Vec<String>,
     /// Tensor to fetch (repeatable).
     #[arg(long = "fetch", value_name = "TENSOR", required = true)]
     pub fetches: Vec<String>,
-    /// Save the fetched arrays here as .npz (keys are the tensor names).
+    /// Save the fetched arrays here as .npz (keys are the tensor names; float16 ones as float32).
     #[arg(long, value_name = "FILE.npz")]
     pub out: Option<PathBuf>,
     /// Print JSON instead of text.
@@ -46,6 +50,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         let (name, file) = f.split_once('=').ok_or_else(|| Error::Invalid(format!("--feed {f:?}: expected TENSOR=FILE.npy")))?;
         feed_arrays.push((name.to_string(), tfreuse::data::npy::read_npy(&PathBuf::from(file))?));
     }
+    let sets = super::parse_sets("--set", &args.set)?;
     let data = match &args.data {
         Some(spec) => Some(super::load_data(spec, args.scale)?),
         None => None,
@@ -77,6 +82,9 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
             arr.cast(want).map_err(|e| Error::Invalid(format!("--feed {name}: {e}")))?.to_tensor()
         };
         feeds.push((out, t));
+    }
+    for s in tfreuse::feed::Setting::resolve_all(&model.graph, tfreuse::Role::Set, &sets)? {
+        feeds.push((s.tensor, s.value.to_tensor()));
     }
     let fetches = args.fetches.iter().map(|n| model.output(n)).collect::<tfreuse::Result<Vec<_>>>()?;
     let feed_refs: Vec<_> = feeds.iter().map(|(o, t)| (o.clone(), t)).collect();

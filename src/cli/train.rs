@@ -28,9 +28,10 @@ pub struct Args {
     /// Tensor fed with the features.
     #[arg(long, default_value = "X:0", value_name = "TENSOR")]
     pub input: String,
-    /// Tensor fed with the labels.
-    #[arg(long, default_value = "y:0", value_name = "TENSOR")]
-    pub labels: String,
+    /// Tensor fed with the labels [default: y:0; for new layers on a graph without one (an
+    /// exported classifier, a frozen graph) tfreuse makes its own, <prefix>labels:0].
+    #[arg(long, value_name = "TENSOR")]
+    pub labels: Option<String>,
     /// Build new layers (or, without --new-layers, a new loss) on this tensor, e.g. dnn/hidden4/Relu:0.
     #[arg(long, value_name = "TENSOR")]
     pub branch_from: Option<String>,
@@ -89,6 +90,14 @@ pub struct Args {
     /// reverses it. Repeatable.
     #[arg(long = "training-flag", value_name = "TENSOR[=true|false]")]
     pub training_flags: Vec<String>,
+    /// TENSOR=VALUE: feed a scalar tensor this value in every run (training, validation, test, caching), e.g. keep_prob:0=1 for a
+    /// dropout model (cast to the tensor's dtype; true/false for a bool). Repeatable.
+    #[arg(long = "set", value_name = "TENSOR=VALUE")]
+    pub set: Vec<String>,
+    /// TENSOR=VALUE: feed this value in training steps instead of --set's, e.g.
+    /// keep_prob:0=0.5. Repeatable.
+    #[arg(long = "set-in-training", value_name = "TENSOR=VALUE")]
+    pub set_in_training: Vec<String>,
     /// Device for new ops, e.g. /cpu:0 or /gpu:0 (soft placement).
     #[arg(long)]
     pub device: Option<String>,
@@ -146,6 +155,8 @@ impl Args {
         s.shuffle = !self.no_shuffle;
         s.device = self.device.clone();
         s.training_flags = self.training_flags.iter().map(|f| parse_flag(f)).collect::<tfreuse::Result<_>>()?;
+        s.set = super::parse_sets("--set", &self.set)?;
+        s.set_in_training = super::parse_sets("--set-in-training", &self.set_in_training)?;
         s.session = g.session_config();
         s.resume_from = self.resume.clone();
         Ok(s)

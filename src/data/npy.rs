@@ -150,6 +150,8 @@ pub fn write_npz(path: &Path, arrays: &[(String, DynArray)]) -> Result<()> {
             let r = match a {
                 DynArray::F32(a) => w.add_array(name.as_str(), a),
                 DynArray::F64(a) => w.add_array(name.as_str(), a),
+                // ndarray-npy writes no float16; every float16 is exactly a float32.
+                DynArray::F16(a) => w.add_array(name.as_str(), &a.mapv(f32::from)),
                 DynArray::I32(a) => w.add_array(name.as_str(), a),
                 DynArray::I64(a) => w.add_array(name.as_str(), a),
                 DynArray::U8(a) => w.add_array(name.as_str(), a),

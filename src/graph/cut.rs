@@ -63,6 +63,9 @@ pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<Stri
     match frontier.as_slice() {
         [] => Err("nothing between the input and the loss is frozen".into()),
         [one] if name(&one.operation) == x_name => Err("the first layer trains, so nothing below it is frozen".into()),
+        [one] if !crate::graph::freeze::upstream(&one.operation, |_| false).iter().any(is_variable) => {
+            Err(format!("no frozen layer lies below {}:{}: caching it would save nothing", name(&one.operation), one.index))
+        }
         [one] => Ok(one.clone()),
         many => Err(format!(
             "the frozen part reaches the trained part through {} tensors ({}), not one",
@@ -70,6 +73,10 @@ pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<Stri
             many.iter().map(|o| format!("{}:{}", name(&o.operation), o.index)).collect::<Vec<_>>().join(", ")
         )),
     }
+}
+
+fn is_variable(op: &Operation) -> bool {
+    VarKind::of_op_type(&op.op_type().unwrap_or_default()).is_some()
 }
 
 fn clean(op: &Operation, x_name: &str, trained: &HashSet<String>, memo: &mut HashMap<String, bool>) -> bool {

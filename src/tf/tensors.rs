@@ -134,6 +134,7 @@ macro_rules! dyn_array {
 dyn_array! {
     F32 => f32, Float,
     F64 => f64, Double,
+    F16 => half::f16, Half,
     I32 => i32, Int32,
     I64 => i64, Int64,
     U8 => u8, UInt8,
@@ -164,6 +165,14 @@ impl Num for bool {
     }
     fn from_f64(v: f64) -> Self {
         v != 0.0
+    }
+}
+impl Num for half::f16 {
+    fn to_f64(self) -> f64 {
+        half::f16::to_f64(self)
+    }
+    fn from_f64(v: f64) -> Self {
+        half::f16::from_f64(v)
     }
 }
 fn num_f64<T: Num>(v: T) -> f64 {

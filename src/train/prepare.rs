@@ -21,7 +21,7 @@ use tensorflow::{DataType, Graph, Operation, Output};
 
 use crate::error::{Error, Result, Role};
 use crate::events::SetupReport;
-use crate::feed::{FlagFeeds, LabelLayout};
+use crate::feed::{FixedFeeds, LabelLayout, Setting};
 use crate::graph::freeze::{gradient_blockers, insert_stop_gradient, no_gradient_hint, select, variables_reached};
 use crate::graph::layers::dense;
 use crate::graph::optimizer::{minimize, Pair};
@@ -73,7 +73,8 @@ pub struct Imported {
     pub model: Model,
     pub vars: Vec<Var>,
     pub x: Output,
-    pub y: Output,
+    /// The labels tensor; `None`: tfreuse makes its own (see [`TransferSpec::labels`]).
+    pub y: Option<Output>,
     /// The training flags (value in training steps).
     pub flags: Vec<(Output, bool)>,
     pub warnings: Vec<String>,
@@ -86,13 +87,7 @@ pub fn import(meta: MetaGraph, plan: &Plan) -> Result<Imported> {
     let path = meta.path.clone();
     let model = Model::from_meta(meta, &plan.spec.session)?;
     let x = find_output(&model.graph, &plan.spec.input).map_err(|e| e.for_arg(Role::Input))?;
-    let y = find_output(&model.graph, &plan.spec.labels).map_err(|e| e.for_arg(Role::Labels))?;
-    let label_type = y.operation.output_type(y.index as usize);
-    if !matches!(label_type, DataType::Int32 | DataType::Int64) {
-        let msg = format!("dtype {} (integer class labels expected)", dtype_name(label_type));
-        return Err(Error::arg(Role::Labels, Some(&plan.spec.labels), msg));
-    }
-    LabelLayout::of(&model.graph, &y)?;
+    let y = labels(&model.graph, plan.spec)?;
     let mut vars = Vec::new();
     for d in &defs {
         let v = Var::imported(&model.graph, d).map_err(|e| match e {
@@ -111,6 +106,32 @@ pub fn import(meta: MetaGraph, plan: &Plan) -> Result<Imported> {
     let flags = training_flags(&model.graph, plan)?;
     let warnings = flag_warning(&model, &flags).into_iter().collect();
     Ok(Imported { model, vars, x, y, flags, warnings })
+}
+
+/// The integer labels tensor, or `None` when tfreuse is to make its own: none named, no `y:0`,
+/// and a new head to take them.
+fn labels(graph: &Graph, spec: &TransferSpec) -> Result<Option<Output>> {
+    let name = spec.labels.as_deref().unwrap_or("y:0");
+    let y = match find_output(graph, name) {
+        Err(_) if spec.labels.is_none() && spec.branch_from.is_some() => return Ok(None),
+        found => found.map_err(|e| e.for_arg(Role::Labels))?,
+    };
+    let label_type = y.operation.output_type(y.index as usize);
+    if !matches!(label_type, DataType::Int32 | DataType::Int64) {
+        let msg = format!("dtype {} (integer class labels expected)", dtype_name(label_type));
+        return Err(Error::arg(Role::Labels, Some(name), msg));
+    }
+    LabelLayout::of(graph, &y)?;
+    Ok(Some(y))
+}
+
+/// A labels placeholder of tfreuse's own (int64, one a row) for a graph without one.
+fn labels_placeholder(b: &mut Builder) -> Result<Output> {
+    let op = b.op("Placeholder", "labels", &[], |d| {
+        d.set_attr_type("dtype", DataType::Int64)?;
+        Ok(d.set_attr_shape("shape", &tensorflow::Shape::from(Some(vec![None])))?)
+    })?;
+    Ok(op.into())
 }
 
 /// The spec's training flags as bool tensors of the graph.
@@ -166,34 +187,43 @@ pub struct Head {
     pub loss: Output,
     pub metric: Option<Output>,
     pub new_vars: Vec<Var>,
+    /// The labels fed, and whether tfreuse made them (the graph had none).
+    pub y: Output,
+    pub own_labels: bool,
 }
 
 /// New dense layers on the branch tensor with a softmax cross-entropy loss and an accuracy;
 /// without a branch, the imported loss (`loss/loss:0` unless named) and accuracy.
-pub fn head(b: &mut Builder, plan: &Plan, y: &Output, frozen_cut: Option<&str>) -> Result<Head> {
+pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<&str>) -> Result<Head> {
     let spec = plan.spec;
-    let (loss, default_metric, new_vars) = match &spec.branch_from {
-        Some(branch) => {
+    let own_labels = y.is_none();
+    let (loss, default_metric, new_vars, y) = match (&spec.branch_from, y) {
+        (Some(branch), y) => {
             refuse_used_prefix(b.graph, &spec.prefix, frozen_cut)?;
+            let y = match y {
+                Some(y) => y,
+                None => labels_placeholder(b)?,
+            };
             // Branching at the frozen tensor itself builds on its stop_gradient.
             let at = frozen_cut.filter(|_| spec.freeze_below.as_deref() == Some(branch.as_str())).unwrap_or(branch);
             let t = find_output(b.graph, at).map_err(|e| e.for_arg(Role::BranchFrom))?;
             let (logits, new_vars) = new_layers(b, plan, t, branch)?;
-            let y = flat_labels(b, y)?;
-            let loss = heads::softmax_xent_loss(b, logits.clone(), y.clone(), plan.classes)?;
-            let acc = heads::accuracy(b, logits, y)?;
-            (loss, Some(acc), new_vars)
+            let flat = flat_labels(b, &y)?;
+            let loss = heads::softmax_xent_loss(b, logits.clone(), flat.clone(), plan.classes)?;
+            let acc = heads::accuracy(b, logits, flat)?;
+            (loss, Some(acc), new_vars, y)
         }
-        None => {
+        (None, y) => {
+            let y = y.ok_or_else(|| Error::arg(Role::Labels, Some("y:0"), "no such tensor"))?;
             let loss = find_output(b.graph, spec.loss.as_deref().unwrap_or("loss/loss:0")).map_err(|e| e.for_arg(Role::Loss))?;
-            (loss, find_output(b.graph, "eval/accuracy:0").ok(), vec![])
+            (loss, find_output(b.graph, "eval/accuracy:0").ok(), vec![], y)
         }
     };
     let metric = match &spec.metric {
         Some(m) => Some(find_output(b.graph, m).map_err(|e| e.for_arg(Role::Metric))?),
         None => default_metric,
     };
-    Ok(Head { loss, metric, new_vars })
+    Ok(Head { loss, metric, new_vars, y, own_labels })
 }
 
 /// The labels as one integer a row: a `[n, 1]` column is reshaped to `[n]` for the new head.
@@ -474,21 +504,44 @@ pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &[String], co
     crate::graph::cut::find_cut(graph, x, loss, &trained, constants)
 }
 
+/// What every run feeds besides the data, and which of those tensors are constants to the cut.
+struct Feeds {
+    train_flags: FixedFeeds,
+    eval_flags: FixedFeeds,
+    constants: Vec<String>,
+}
+
+/// Training flags and `--set` values in training steps and elsewhere; tensors fed one value
+/// everywhere (flags are false while caching) are constants to the cut.
+fn feeds(graph: &Graph, spec: &TransferSpec, flags: &[(Output, bool)]) -> Result<Feeds> {
+    let set = Setting::resolve_all(graph, Role::Set, &spec.set)?;
+    let in_training = Setting::resolve_all(graph, Role::SetInTraining, &spec.set_in_training)?;
+    let varies: HashSet<String> = in_training.iter().map(|s| output_name(&s.tensor)).collect();
+    let fixed = set.iter().map(|s| &s.tensor).filter(|t| !varies.contains(&output_name(t)));
+    let constants = flags.iter().map(|f| &f.0).chain(fixed).filter_map(|o| o.operation.name().ok()).collect();
+    let train_flags = FixedFeeds::new(flags, false).with(&set).with(&in_training);
+    Ok(Feeds { train_flags, eval_flags: FixedFeeds::new(flags, true).with(&set), constants })
+}
+
 /// Build the training graph on the imported model and initialise every variable.
 /// `classes`: number of classes the new output layer must have (from the data).
 pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let mut source = open_source(spec)?;
     let plan = Plan::resolve(spec, classes)?;
     let frozen_cut = rewrite(&mut source.meta, &plan)?;
-    let Imported { mut model, vars, x, y, flags, warnings } = import(source.meta, &plan)?;
+    let Imported { mut model, vars, x, y, flags, mut warnings } = import(source.meta, &plan)?;
     let mut b = Builder::new(&mut model.graph, &spec.prefix, spec.device.clone(), spec.seed as i64 & 0x7fff_ffff);
-    let head = head(&mut b, &plan, &y, frozen_cut.as_deref())?;
+    let head = head(&mut b, &plan, y, frozen_cut.as_deref())?;
+    if head.own_labels {
+        warnings.push(format!("the graph has no y:0: the new head takes its labels from {} (int64)", output_name(&head.y)));
+    }
+    let y = head.y.clone();
     let step = training_step(&mut b, &plan, &vars, &model.meta, &head)?;
     let all: Vec<&Var> = vars.iter().chain(&head.new_vars).chain(&step.slots).collect();
     let savers = savers(&mut b, &plan, &all, &vars, &source.stored)?;
     let new: Vec<&Var> = head.new_vars.iter().chain(&step.slots).collect();
     let init = initialise(&model, &plan, &source.checkpoint, &savers, &vars, &new)?;
-    let constants: Vec<String> = flags.iter().filter_map(|f| f.0.operation.name().ok()).collect();
+    let Feeds { train_flags, eval_flags, constants } = feeds(&model.graph, spec, &flags)?;
     let cut = find_cut(&model.graph, &x, &head.loss, &step.trained, &constants);
     let report = SetupReport {
         checkpoint: init.checkpoint,
@@ -503,7 +556,6 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         cut: cut.as_ref().ok().map(output_name),
     };
     let extension = Extension { saver_def: savers.saver_def, variables: new.iter().map(|v| v.def.clone()).collect(), train_op: step.built };
-    let (train_flags, eval_flags) = (FlagFeeds::new(&flags, false), FlagFeeds::new(&flags, true));
     Ok(Prepared {
         model,
         feed: x.clone(),

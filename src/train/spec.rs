@@ -42,7 +42,9 @@ pub struct TransferSpec {
     pub meta: PathBuf,
     pub checkpoint: Option<PathBuf>,
     pub input: String,
-    pub labels: String,
+    /// The labels tensor; `None`: `y:0`, or when the graph has none and a new head is built,
+    /// a placeholder of tfreuse's own (`<prefix>labels:0`).
+    pub labels: Option<String>,
     pub branch_from: Option<String>,
     pub new_layers: Vec<LayerSpec>,
     pub prefix: String,
@@ -66,6 +68,12 @@ pub struct TransferSpec {
     /// Bool tensors (`is_training`) fed this value in training steps and the other one in
     /// validation, test and caching.
     pub training_flags: Vec<(String, bool)>,
+    /// Scalar tensors fed this value in every run (`keep_prob:0` = 1)…
+    #[serde(default)]
+    pub set: Vec<(String, f64)>,
+    /// …and these in training steps instead (`keep_prob:0` = 0.5).
+    #[serde(default)]
+    pub set_in_training: Vec<(String, f64)>,
     pub session: SessionConfig,
     /// Restore every variable (new ones and optimizer slots too) from this checkpoint,
     /// written by an interrupted run with the same spec. Not part of what must match.
@@ -79,7 +87,7 @@ impl TransferSpec {
             meta: meta.into(),
             checkpoint: None,
             input: "X:0".into(),
-            labels: "y:0".into(),
+            labels: None,
             branch_from: None,
             new_layers: vec![],
             prefix: "new_".into(),
@@ -98,6 +106,8 @@ impl TransferSpec {
             shuffle: true,
             device: None,
             training_flags: vec![],
+            set: vec![],
+            set_in_training: vec![],
             session: SessionConfig::default(),
             resume_from: None,
         }

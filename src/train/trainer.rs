@@ -15,7 +15,7 @@ use crate::data::{DataSet, Split};
 use crate::error::{Error, Result, Role};
 use crate::eval::evaluate_outputs;
 use crate::events::{Event, EventSink, SetupReport};
-use crate::feed::{FlagFeeds, InputShape, LabelLayout};
+use crate::feed::{FixedFeeds, InputShape, LabelLayout};
 use crate::model::metagraph::Extension;
 use crate::model::Model;
 use crate::tf::output_name;
@@ -36,9 +36,9 @@ pub struct Prepared {
     pub metric: Option<Output>,
     pub train_op: Operation,
     /// Training flags as training steps feed them…
-    pub train_flags: FlagFeeds,
+    pub train_flags: FixedFeeds,
     /// …and as everything else does (validation, test, caching).
-    pub eval_flags: FlagFeeds,
+    pub eval_flags: FixedFeeds,
     pub report: SetupReport,
     /// What a saved `.meta` adds to the imported one.
     pub(crate) extension: Extension,

@@ -247,3 +247,76 @@ fn rows_reshape_to_an_image_input() {
     let run = ok(&["run", "--meta", &meta, "--data", &data, "--split", "all", "--fetch", "outputs/logits:0"]);
     assert!(run.contains("outputs/logits:0: float32 [64, 2]"), "{run}");
 }
+
+/// Train `meta` with its own train op (`GradientDescent`, `loss:0`) on tiny's data in file
+/// order, in tfreuse and in Python's loop (each given its extra flags): the variables' digests.
+fn train_both(meta: &str, dir: &std::path::Path, ours: &[&str], python: &[&str]) -> (serde_json::Value, serde_json::Value) {
+    let (a, b) = (dir.join("ours/m.ckpt"), dir.join("py/m.ckpt"));
+    let mut t = Train::new(meta, &tiny_data()).arg("--loss", "loss:0").batch(16).epochs(2).flag("--no-shuffle").out(&a);
+    for w in ours.chunks(2) {
+        t = t.arg(w[0], w[1]);
+    }
+    let log = t.output();
+    let err = String::from_utf8_lossy(&log.stderr);
+    assert!(log.status.success() && !err.contains("hint: nothing below"), "no pointless cache hint: {err}");
+    let py = ["train", "--meta", meta, "--data", &tiny_data(), "--split", "all", "--train-op", "GradientDescent", "--loss", "loss:0"];
+    oracle(&[&py[..], &["--batch-size", "16", "--epochs", "2", "--out", b.to_str().unwrap()], python].concat());
+    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
+    (digest(&a), digest(&b))
+}
+
+#[test]
+fn float16_float64_and_rank3_inputs_match_python() {
+    // float16 could not be fed at all; every layout evaluates and trains as Python does.
+    let tmp = tempfile::tempdir().unwrap();
+    for (kind, args) in [("f16", &["--input-dtype", "float16"][..]), ("f64", &["--input-dtype", "float64"]), ("rank3", &["--rank3"])] {
+        let dir = tmp.path().join(kind);
+        oracle(&[&["small-model", "--features", "4", "--classes", "2", "--out", dir.to_str().unwrap()][..], args].concat());
+        let meta = dir.join("model.ckpt.meta").display().to_string();
+        let eval = ["--meta", &meta, "--data", &tiny_data(), "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
+        for (k, a, b) in eval_both(&eval, &[]) {
+            assert_eq!(a, b, "{kind}: {k}");
+        }
+        let (ours, py) = train_both(&meta, &dir, &[], &[]);
+        assert_eq!(ours, py, "{kind}: trained as Python trains");
+    }
+}
+
+#[test]
+fn a_second_input_is_set_and_dropout_trains_as_in_python() {
+    let tmp = tempfile::tempdir().unwrap();
+    oracle(&["small-model", "--keep-prob", "--features", "4", "--classes", "2", "--out", tmp.path().to_str().unwrap()]);
+    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let eval = ["--meta", &meta, "--data", &tiny_data(), "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
+    let err = fails(&[&["eval"][..], &eval].concat(), 5);
+    assert!(err.contains("placeholder tensor 'keep_prob'") && err.contains("--set keep_prob:0=VALUE"), "{err}");
+    for (k, a, b) in eval_both(&[&eval[..], &["--set", "keep_prob:0=1"]].concat(), &[]) {
+        assert_eq!(a, b, "{k}");
+    }
+    // keep_prob 0.5 in training steps: the same dropout masks as Python's (seeded ops).
+    let (ours, py) =
+        train_both(&meta, tmp.path(), &["--set", "keep_prob:0=1", "--set-in-training", "keep_prob:0=0.5"], &["--set", "keep_prob:0=0.5"]);
+    assert_eq!(ours, py);
+    let err = fails(&[&["eval"][..], &eval, &["--set", "X:0=1"]].concat(), 2);
+    assert!(err.contains("--set X:0: takes [?, 4]; a set value is a scalar"), "{err}");
+}
+
+#[test]
+fn a_graph_without_labels_gets_its_own_for_a_new_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    oracle(&["small-model", "--no-labels", "--features", "4", "--classes", "2", "--out", tmp.path().to_str().unwrap()]);
+    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let out = tmp.path().join("out/m.ckpt");
+    let log = Train::new(&meta, &tiny_data()).branch("hidden1/Relu:0").layers("2").batch(16).epochs(2).out(&out).output();
+    let err = String::from_utf8_lossy(&log.stderr);
+    assert!(log.status.success() && err.contains("labels from new_labels:0"), "{err}");
+    // Python imports the saved model and feeds the new labels placeholder: the same numbers.
+    let saved = format!("{}.meta", out.display());
+    let eval = ["--meta", &saved, "--data", &tiny_data(), "--split", "all", "--labels", "new_labels:0"];
+    for (k, a, b) in eval_both(&[&eval[..], &["--fetch", "new_eval/accuracy:0", "--fetch", "new_loss/loss:0"]].concat(), &[]) {
+        assert_eq!(a, b, "{k}");
+    }
+    // Its own loss needs labels it does not have: named, not guessed.
+    let err = Train::new(&meta, &tiny_data()).arg("--loss", "loss:0").batch(16).epochs(1).fails(2);
+    assert!(err.contains("--labels: no tensor \"y:0\""), "{err}");
+}
