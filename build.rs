@@ -17,6 +17,9 @@ const ROOTS: &[&str] = &[
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(ROOTS, ["proto"])?;
+    // The descriptors too, for parsing text-format protos (.pbtxt) at run time.
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out.join("tf_descriptors.bin"), prost::Message::encode_to_vec(&fds))?;
     let mut cfg = prost_build::Config::new();
     // Sorted maps: encoding is deterministic, and equals what Python's deterministic
     // serialization (graph_io.write_graph) writes, so a .meta re-encodes byte for byte.

@@ -8,6 +8,8 @@ Fixtures (each a directory with .meta, .index, .data-00000-of-00001 and `checkpo
   conv_bn/    another shape on purpose: other names, a conv layer, batch norm with a
               training-flag placeholder, ELU/tanh, int32 labels, Adam.
   tiny/       a few-KB 4-3-2 classifier for fast unit tests.
+  tiny_frozen/ tiny frozen as retrain.py froze Inception: weights made constants, only what
+              its logits need kept (no labels, no loss): tiny.pb (binary) and tiny.pbtxt (text).
 Runs single-threaded with op determinism and oneDNN off, so a rerun gives the same files.
 """
 import argparse
@@ -189,17 +191,31 @@ def make_tiny(outdir, steps=50):
     np.savez(os.path.join(outdir, "data.npz"), x=x, y=labels)
 
 
+def make_frozen(tiny_dir, outdir):
+    tf1.reset_default_graph()
+    with tf1.Session(config=session_config()) as sess:
+        saver = tf1.train.import_meta_graph(os.path.join(tiny_dir, "tiny.ckpt.meta"))
+        saver.restore(sess, os.path.join(tiny_dir, "tiny.ckpt"))
+        gd = tf1.graph_util.convert_variables_to_constants(sess, sess.graph_def, ["dnn/outputs/BiasAdd"])
+    if os.path.isdir(outdir):
+        shutil.rmtree(outdir)
+    tf.io.write_graph(gd, outdir, "tiny.pb", as_text=False)
+    tf.io.write_graph(gd, outdir, "tiny.pbtxt", as_text=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/mnist")
     ap.add_argument("--out", default="fixtures")
-    ap.add_argument("--only", choices=["mnist_dnn", "conv_bn", "tiny"])
+    ap.add_argument("--only", choices=["mnist_dnn", "conv_bn", "tiny", "tiny_frozen"])
     args = ap.parse_args()
     data = None
     if args.only in (None, "mnist_dnn", "conv_bn"):
         data = mnist.read_data_sets(args.data)
     if args.only in (None, "tiny"):
         make_tiny(os.path.join(args.out, "tiny"))
+    if args.only in (None, "tiny", "tiny_frozen"):
+        make_frozen(os.path.join(args.out, "tiny"), os.path.join(args.out, "tiny_frozen"))
     if args.only in (None, "conv_bn"):
         make_conv_bn(data, os.path.join(args.out, "conv_bn"))
     if args.only in (None, "mnist_dnn"):

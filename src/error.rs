@@ -63,6 +63,7 @@ pub enum Role {
     TrainingFlag,
     Set,
     SetInTraining,
+    Checkpoint,
 }
 
 impl Role {
@@ -90,6 +91,7 @@ impl Role {
             Role::Data => "the data set",
             Role::Scale => "the feature scale",
             Role::Set => "a set tensor",
+            Role::Checkpoint => "the checkpoint",
             Role::SetInTraining => "a tensor set in training",
             Role::Split => "the split",
             Role::Fetch => "the fetched tensor",

@@ -19,26 +19,30 @@ pub struct Args {
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     g.load_tf()?;
-    let model = Model::load(&args.model.meta, &g.session_config())?;
-    let ckpt = if args.no_checkpoint {
-        None
-    } else {
-        Some(tfreuse::model::checkpoint::resolve(args.model.checkpoint.as_deref(), &args.model.meta)?)
+    let model = Model::from_meta(args.model.source().read()?, &g.session_config())?;
+    let ckpt = match (&args.model.meta, args.no_checkpoint) {
+        (Some(meta), false) => Some(tfreuse::model::checkpoint::resolve(args.model.checkpoint.as_deref(), meta)?),
+        _ => None,
     };
     let rep = report(&model, ckpt.as_ref())?;
+    let frozen = args.model.graph.is_some();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rep)?);
     } else {
         if let Some(c) = &rep.checkpoint {
             warn(c.warning.as_deref());
         }
-        print_text(&rep);
+        print_text(&rep, frozen);
     }
     Ok(())
 }
 
-fn print_text(r: &Report) {
-    println!("meta: {}  (written by TensorFlow {})", r.meta, if r.tensorflow_version.is_empty() { "?" } else { &r.tensorflow_version });
+fn print_text(r: &Report, frozen: bool) {
+    if frozen {
+        println!("graph: {}  (a frozen GraphDef: weights are constants, no checkpoint)", r.meta);
+    } else {
+        println!("meta: {}  (written by TensorFlow {})", r.meta, if r.tensorflow_version.is_empty() { "?" } else { &r.tensorflow_version });
+    }
     println!("\noperations: {}", r.op_count);
     let mut by: Vec<_> = r.ops_by_type.iter().collect();
     by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use tfreuse::model::ModelSource;
 use tfreuse::tf::runtime::{self as tflib, LoadOptions};
 use tfreuse::{Model, Role, SessionConfig};
 
@@ -104,8 +105,12 @@ impl Global {
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
     /// The MetaGraphDef written by tf.train.Saver (e.g. my_model_final.ckpt.meta).
-    #[arg(long, value_name = "FILE")]
-    pub meta: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "graph", conflicts_with = "graph")]
+    pub meta: Option<PathBuf>,
+    /// A frozen GraphDef instead (.pb binary, .pbtxt text; weights as constants, no checkpoint),
+    /// as retrain.py reused Inception's.
+    #[arg(long, value_name = "FILE", conflicts_with = "checkpoint")]
+    pub graph: Option<PathBuf>,
     /// Checkpoint prefix, or a directory with a `checkpoint` file (default: the .meta's directory).
     #[arg(long, value_name = "PREFIX|DIR")]
     pub checkpoint: Option<PathBuf>,
@@ -113,10 +118,19 @@ pub struct ModelArgs {
 
 impl ModelArgs {
     /// Load TF, import the graph and restore the checkpoint; warnings go to stderr.
+    pub fn source(&self) -> ModelSource {
+        match (&self.meta, &self.graph) {
+            (_, Some(g)) => ModelSource::Graph(g.clone()),
+            (Some(m), None) => ModelSource::Meta(m.clone()),
+            (None, None) => unreachable!("clap requires --meta or --graph"),
+        }
+    }
+
     pub fn load_restored(&self, g: &Global) -> anyhow::Result<Model> {
         g.load_tf()?;
-        let model = Model::load(&self.meta, &g.session_config())?;
-        let ckpt = tfreuse::model::checkpoint::resolve(self.checkpoint.as_deref(), &self.meta)?;
+        let model = Model::from_meta(self.source().read()?, &g.session_config())?;
+        let Some(meta) = &self.meta else { return Ok(model) };
+        let ckpt = tfreuse::model::checkpoint::resolve(self.checkpoint.as_deref(), meta)?;
         warn(ckpt.warning.as_deref());
         model.restore(&ckpt.prefix)?;
         Ok(model)
@@ -152,6 +166,7 @@ pub fn flag(role: Role) -> &'static str {
         Role::Feed => "--feed",
         Role::TrainingFlag => "--training-flag",
         Role::Set => "--set",
+        Role::Checkpoint => "--checkpoint",
         Role::SetInTraining => "--set-in-training",
     }
 }

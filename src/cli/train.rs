@@ -126,7 +126,7 @@ pub struct Args {
 
 impl Args {
     fn spec(&self, g: &Global) -> anyhow::Result<TransferSpec> {
-        let mut s = TransferSpec::new(&self.model.meta);
+        let mut s = TransferSpec::from_source(self.model.source());
         s.checkpoint = self.model.checkpoint.clone();
         s.input = self.input.clone();
         s.labels = self.labels.clone();
@@ -178,9 +178,12 @@ fn parse_flag(f: &str) -> tfreuse::Result<(String, bool)> {
 fn check_out(out: &Path, force: bool, model: &ModelArgs) -> tfreuse::Result<()> {
     let index = index_path(out);
     // The source: the .meta's own prefix and the checkpoint it would restore.
-    let mut sources: Vec<PathBuf> = meta_prefix(&model.meta).iter().map(|p| index_path(p)).collect();
-    if let Ok(r) = resolve(model.checkpoint.as_deref(), &model.meta) {
-        sources.push(index_path(&r.prefix));
+    let mut sources: Vec<PathBuf> = Vec::new();
+    if let Some(meta) = &model.meta {
+        sources.extend(meta_prefix(meta).iter().map(|p| index_path(p)));
+        if let Ok(r) = resolve(model.checkpoint.as_deref(), meta) {
+            sources.push(index_path(&r.prefix));
+        }
     }
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,

@@ -63,7 +63,7 @@ pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<Stri
     match frontier.as_slice() {
         [] => Err("nothing between the input and the loss is frozen".into()),
         [one] if name(&one.operation) == x_name => Err("the first layer trains, so nothing below it is frozen".into()),
-        [one] if !crate::graph::freeze::upstream(&one.operation, |_| false).iter().any(is_variable) => {
+        [one] if !crate::graph::freeze::upstream(&one.operation, |_| false).iter().any(computes) => {
             Err(format!("no frozen layer lies below {}:{}: caching it would save nothing", name(&one.operation), one.index))
         }
         [one] => Ok(one.clone()),
@@ -75,8 +75,13 @@ pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<Stri
     }
 }
 
-fn is_variable(op: &Operation) -> bool {
-    VarKind::of_op_type(&op.op_type().unwrap_or_default()).is_some()
+/// Ops that only move or relabel their input: a cut with nothing else below it (a cast or
+/// reshape of the input) is not worth caching.
+const MOVES: &[&str] =
+    &["Placeholder", "PlaceholderWithDefault", "Const", "Identity", "Cast", "Reshape", "Squeeze", "ExpandDims", "Shape", "StopGradient"];
+
+fn computes(op: &Operation) -> bool {
+    !MOVES.contains(&op.op_type().unwrap_or_default().as_str())
 }
 
 fn clean(op: &Operation, x_name: &str, trained: &HashSet<String>, memo: &mut HashMap<String, bool>) -> bool {

@@ -63,10 +63,47 @@ impl MetaGraph {
 
     /// Decode MetaGraphDef bytes; `path` only names the source in errors.
     pub fn decode(bytes: &[u8], path: &Path) -> Result<Self> {
-        let def = MetaGraphDef::decode(bytes).map_err(|e| Error::bad_file(path, format!("not a MetaGraphDef (.meta) file: {e}")))?;
+        let def = MetaGraphDef::decode(bytes)
+            .map_err(|e| Error::bad_file(path, format!("not a MetaGraphDef (.meta) file: {e}{}", graph_hint(bytes))))?;
         if def.graph_def.as_ref().map_or(true, |g| g.is_empty()) {
-            return Err(Error::bad_file(path, "the MetaGraphDef holds no graph_def"));
+            return Err(Error::bad_file(path, format!("the MetaGraphDef holds no graph_def{}", graph_hint(bytes))));
         }
+        Ok(MetaGraph { path: path.to_path_buf(), def })
+    }
+
+    /// A frozen graph (a GraphDef, binary `.pb` or text `.pbtxt`, everything in it constant)
+    /// as a MetaGraph with no saver and no collections: the normal form every source becomes.
+    pub fn from_graph_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let text = path.extension().is_some_and(|e| e == "pbtxt" || e == "txt");
+        Self::from_graph_bytes(bytes, text, path)
+    }
+
+    /// [`MetaGraph::from_graph_file`] on the file's bytes (`text`: protobuf text format);
+    /// `path` only names the source.
+    pub fn from_graph_bytes(bytes: Vec<u8>, text: bool, path: &Path) -> Result<Self> {
+        let binary = if text {
+            let s = std::str::from_utf8(&bytes).map_err(|_| Error::bad_file(path, "a .pbtxt GraphDef must be UTF-8 text"))?;
+            crate::proto::text_to_binary("tensorflow.GraphDef", s)
+                .map_err(|e| Error::bad_file(path, format!("not a text-format GraphDef: {e}")))?
+        } else {
+            bytes
+        };
+        let gd = GraphDef::decode(binary.as_slice()).map_err(|e| {
+            let hint = if MetaGraph::decode(&binary, path).is_ok() { "; it is a MetaGraphDef: pass it with --meta" } else { "" };
+            Error::bad_file(path, format!("not a binary GraphDef (.pb; a text one must be named .pbtxt): {e}{hint}"))
+        })?;
+        if gd.node.is_empty() {
+            return Err(Error::bad_file(path, "the GraphDef holds no nodes"));
+        }
+        if let Some(v) = gd.node.iter().find(|n| crate::graph::VarKind::of_op_type(&n.op).is_some()) {
+            let msg =
+                format!("the GraphDef has variables ({}, a {}): it is not frozen; pass its .meta and checkpoint instead", v.name, v.op);
+            return Err(Error::bad_file(path, msg));
+        }
+        let info = MetaInfoDef { tensorflow_version: String::new(), ..Default::default() };
+        let def = MetaGraphDef { meta_info_def: Some(info), graph_def: Some(binary), ..Default::default() };
         Ok(MetaGraph { path: path.to_path_buf(), def })
     }
 
@@ -202,6 +239,16 @@ impl MetaGraph {
         if let Some(Kind::BytesList(l)) = &mut entry.kind {
             l.value.extend(defs.iter().map(|d| d.encode_to_vec()));
         }
+    }
+}
+
+/// "; it is a GraphDef …" when `bytes` decode as a GraphDef with named nodes.
+fn graph_hint(bytes: &[u8]) -> &'static str {
+    match GraphDef::decode(bytes) {
+        Ok(g) if !g.node.is_empty() && g.node.iter().all(|n| !n.name.is_empty() && !n.op.is_empty()) => {
+            "; it is a GraphDef (a frozen graph?): pass it with --graph"
+        }
+        _ => "",
     }
 }
 

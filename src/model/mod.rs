@@ -7,7 +7,7 @@ pub mod inspect;
 pub mod metagraph;
 pub mod save;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tensorflow::{Graph, ImportGraphDefOptions, Operation, Output, Session};
 
@@ -15,6 +15,32 @@ use crate::error::{Error, Result};
 use crate::tf::tensors::{DynArray, DynTensor};
 use crate::tf::{find_operation, find_output, SessionConfig};
 pub use metagraph::MetaGraph;
+
+/// Where a model is read from: a `.meta` beside its checkpoint, or a frozen GraphDef (`.pb`,
+/// `.pbtxt`) whose weights are constants, so there is no checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum ModelSource {
+    Meta(PathBuf),
+    Graph(PathBuf),
+}
+
+impl ModelSource {
+    /// The graph as a [`MetaGraph`] (a frozen graph's has no saver and no collections).
+    pub fn read(&self) -> Result<MetaGraph> {
+        match self {
+            ModelSource::Meta(p) => MetaGraph::read(p),
+            ModelSource::Graph(p) => MetaGraph::from_graph_file(p),
+        }
+    }
+
+    /// The `.meta`, if that is the source (a frozen graph has no checkpoint).
+    pub fn meta(&self) -> Option<&Path> {
+        match self {
+            ModelSource::Meta(p) => Some(p),
+            ModelSource::Graph(_) => None,
+        }
+    }
+}
 
 /// A graph imported from a `.meta` file with an open session on it.
 pub struct Model {

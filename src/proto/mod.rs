@@ -14,3 +14,14 @@ pub use generated::tensorflow::*;
 pub fn attr_type(dtype: i32) -> AttrValue {
     AttrValue { value: Some(attr_value::Value::Type(dtype)) }
 }
+
+/// A message of type `full_name` (e.g. `tensorflow.GraphDef`) parsed from protobuf text format
+/// (what `tf.io.write_graph(..., as_text=True)` writes), as binary.
+pub fn text_to_binary(full_name: &str, text: &str) -> std::result::Result<Vec<u8>, String> {
+    use prost_reflect::{DescriptorPool, DynamicMessage};
+    static DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tf_descriptors.bin"));
+    let pool = DescriptorPool::decode(DESCRIPTORS).map_err(|e| format!("descriptors: {e}"))?;
+    let desc = pool.get_message_by_name(full_name).ok_or_else(|| format!("no message {full_name}"))?;
+    let msg = DynamicMessage::parse_text_format(desc, text).map_err(|e| e.to_string())?;
+    Ok(prost::Message::encode_to_vec(&msg))
+}

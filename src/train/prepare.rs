@@ -40,17 +40,33 @@ use crate::train::Prepared;
 /// Stage 1: where the model comes from.
 pub struct Source {
     pub meta: MetaGraph,
-    pub checkpoint: PathBuf,
+    /// `None` for a frozen graph: its weights are constants.
+    pub checkpoint: Option<PathBuf>,
     pub warnings: Vec<String>,
     pub stored: Vec<StoredTensor>,
 }
 
-/// Read the `.meta`, resolve the checkpoint (prefix, directory or the .meta's own) and list it.
+/// Read the `.meta`, resolve the checkpoint (prefix, directory or the .meta's own) and list
+/// it; or read a frozen graph, which has none.
 pub fn open_source(spec: &TransferSpec) -> Result<Source> {
-    let meta = MetaGraph::read(&spec.meta)?;
-    let ckpt = checkpoint::resolve(spec.checkpoint.as_deref(), &spec.meta)?;
+    let meta = spec.source.read()?;
+    let Some(meta_path) = spec.source.meta() else {
+        if spec.branch_from.is_none() {
+            let msg = "missing: a frozen graph has no variables to train; build new layers on one of its tensors";
+            return Err(Error::arg(Role::BranchFrom, None, msg));
+        }
+        if let Some(c) = &spec.checkpoint {
+            return Err(Error::arg(
+                Role::Checkpoint,
+                Some(&c.display().to_string()),
+                "a frozen graph has no checkpoint (its weights are constants)",
+            ));
+        }
+        return Ok(Source { meta, checkpoint: None, warnings: vec![], stored: vec![] });
+    };
+    let ckpt = checkpoint::resolve(spec.checkpoint.as_deref(), meta_path)?;
     let stored = checkpoint::list_tensors(&ckpt.prefix)?;
-    Ok(Source { meta, checkpoint: ckpt.prefix, warnings: ckpt.warning.into_iter().collect(), stored })
+    Ok(Source { meta, checkpoint: Some(ckpt.prefix), warnings: ckpt.warning.into_iter().collect(), stored })
 }
 
 /// Stage 3: a stop_gradient must be in the GraphDef before import (imported edges are fixed).
@@ -473,7 +489,14 @@ pub struct Initialised {
 
 /// Run the initializers of every variable not restored, then the restore; when resuming,
 /// restore every variable (new ones and optimizer slots too) from the interrupted run.
-pub fn initialise(model: &Model, plan: &Plan, checkpoint: &Path, savers: &Savers, imported: &[Var], new: &[&Var]) -> Result<Initialised> {
+pub fn initialise(
+    model: &Model,
+    plan: &Plan,
+    checkpoint: Option<&Path>,
+    savers: &Savers,
+    imported: &[Var],
+    new: &[&Var],
+) -> Result<Initialised> {
     let restored: HashSet<&String> = savers.restored.iter().collect();
     let fresh: Vec<&Var> = imported.iter().filter(|v| !restored.contains(&v.name)).chain(new.iter().copied()).collect();
     let inits = fresh.iter().map(|v| v.initializer(&model.graph)).collect::<Result<Vec<_>>>()?;
@@ -487,11 +510,11 @@ pub fn initialise(model: &Model, plan: &Plan, checkpoint: &Path, savers: &Savers
         let everything = imported.iter().chain(new.iter().copied()).map(|v| v.name.clone()).collect();
         return Ok(Initialised { checkpoint: resume.display().to_string(), restored: everything, initialized: vec![] });
     }
-    if let Some(r) = &savers.restore {
-        restore_from(&model.session, &r.filename, &r.restore, checkpoint)?;
+    if let (Some(r), Some(c)) = (&savers.restore, checkpoint) {
+        restore_from(&model.session, &r.filename, &r.restore, c)?;
     }
     Ok(Initialised {
-        checkpoint: checkpoint.display().to_string(),
+        checkpoint: checkpoint.map_or("none (a frozen graph: its weights are constants)".into(), |c| c.display().to_string()),
         restored: savers.restored.clone(),
         initialized: fresh.iter().map(|v| v.name.clone()).collect(),
     })
@@ -540,7 +563,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let all: Vec<&Var> = vars.iter().chain(&head.new_vars).chain(&step.slots).collect();
     let savers = savers(&mut b, &plan, &all, &vars, &source.stored)?;
     let new: Vec<&Var> = head.new_vars.iter().chain(&step.slots).collect();
-    let init = initialise(&model, &plan, &source.checkpoint, &savers, &vars, &new)?;
+    let init = initialise(&model, &plan, source.checkpoint.as_deref(), &savers, &vars, &new)?;
     let Feeds { train_flags, eval_flags, constants } = feeds(&model.graph, spec, &flags)?;
     let cut = find_cut(&model.graph, &x, &head.loss, &step.trained, &constants);
     let report = SetupReport {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::graph::layers::LayerSpec;
 use crate::graph::optimizer::{self, UpdateRule};
+use crate::model::ModelSource;
 use crate::tf::SessionConfig;
 
 /// Which update rule the new training op uses.
@@ -39,7 +40,7 @@ impl Optimizer {
 /// Everything a transfer run needs; defaults follow the book.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct TransferSpec {
-    pub meta: PathBuf,
+    pub source: ModelSource,
     pub checkpoint: Option<PathBuf>,
     pub input: String,
     /// The labels tensor; `None`: `y:0`, or when the graph has none and a new head is built,
@@ -82,9 +83,14 @@ pub struct TransferSpec {
 }
 
 impl TransferSpec {
+    /// A spec for the model of a `.meta` (see [`TransferSpec::from_source`]).
     pub fn new(meta: impl Into<PathBuf>) -> Self {
+        Self::from_source(ModelSource::Meta(meta.into()))
+    }
+
+    pub fn from_source(source: ModelSource) -> Self {
         TransferSpec {
-            meta: meta.into(),
+            source,
             checkpoint: None,
             input: "X:0".into(),
             labels: None,

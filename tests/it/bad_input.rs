@@ -331,3 +331,42 @@ fn checkpoint_with_wrong_shapes() {
     let err = expect_error("--restore wrong shape", &strs(&train().arg("--restore", "hidden1").args()), &[2]);
     assert!(err.contains("--restore") && err.contains("hidden1/kernel"), "{err}");
 }
+
+#[test]
+fn corrupted_frozen_graphs() {
+    // .pb and .pbtxt truncated, bit-flipped, empty; a .meta given as --graph and back.
+    let tmp = tempfile::tempdir().unwrap();
+    let frozen = root().join("fixtures/tiny_frozen");
+    let data = tiny_data();
+    for f in ["tiny.pb", "tiny.pbtxt"] {
+        let orig = std::fs::read(frozen.join(f)).unwrap();
+        let mut variants = vec![("truncated", orig[..orig.len() / 2].to_vec(), true), ("empty", vec![], true)];
+        for seed in 0..4u64 {
+            let mut b = orig.clone();
+            flip(&mut b, seed + 11, 1 + seed as usize);
+            variants.push(("flipped", b, false));
+        }
+        for (i, (kind, bytes, must_fail)) in variants.into_iter().enumerate() {
+            let p = tmp.path().join(format!("{i}-{f}"));
+            std::fs::write(&p, &bytes).unwrap();
+            let args = ["run", "--graph", p.to_str().unwrap(), "--data", &data, "--split", "all", "--fetch", "dnn/outputs/BiasAdd:0"];
+            let (code, _) = run(&args);
+            if must_fail || code != 0 {
+                let err = expect_error(&format!("{f} {kind}"), &args, &[2, 3, 5]);
+                assert!(err.contains(p.to_str().unwrap()) || code == 2, "{f} {kind}: the error names the file: {err}");
+            }
+            assert_eq!(std::fs::read(&p).unwrap(), bytes, "{f} {kind}: inputs must not change");
+        }
+    }
+    let meta = root().join("fixtures/tiny/tiny.ckpt.meta");
+    let err = expect_error("meta as graph", &["inspect", "--graph", meta.to_str().unwrap()], &[3]);
+    assert!(err.contains("it is a MetaGraphDef: pass it with --meta"), "{err}");
+    let pb = frozen.join("tiny.pb");
+    let err = expect_error("graph as meta", &["inspect", "--meta", pb.to_str().unwrap()], &[3]);
+    assert!(err.contains("it is a GraphDef (a frozen graph?): pass it with --graph"), "{err}");
+    let not_frozen = tmp.path().join("graph.pb");
+    let gd = tfreuse::MetaGraph::read(&meta).unwrap().graph_def().unwrap();
+    std::fs::write(&not_frozen, prost::Message::encode_to_vec(&gd)).unwrap();
+    let err = expect_error("not frozen", &["inspect", "--graph", not_frozen.to_str().unwrap()], &[3]);
+    assert!(err.contains("it is not frozen; pass its .meta and checkpoint"), "{err}");
+}

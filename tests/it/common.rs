@@ -95,6 +95,11 @@ impl Train {
         Train { args: vec!["train".into(), "--meta".into(), meta.into(), "--data".into(), data.into()] }
     }
 
+    /// `train --graph FROZEN.pb --data DATA`.
+    pub fn frozen(graph: &str, data: &str) -> Train {
+        Train { args: vec!["train".into(), "--graph".into(), graph.into(), "--data".into(), data.into()] }
+    }
+
     /// The book's MNIST DNN on the MNIST data.
     pub fn dnn() -> Train {
         Train::new(&fixture(DNN_META), &mnist())

@@ -67,3 +67,14 @@ fn npz_corpus() {
         }
     }
 }
+
+#[test]
+fn graphdef_corpus() {
+    for (name, data) in corpus("graphdef") {
+        let Some((&pick, rest)) = data.split_first() else { continue };
+        if let Ok(m) = tfreuse::MetaGraph::from_graph_bytes(rest.to_vec(), pick & 1 == 1, Path::new(&name)) {
+            assert!(!m.graph_def().unwrap().node.is_empty(), "{name}");
+            assert!(tfreuse::MetaGraph::decode(&m.encode(), Path::new(&name)).is_ok(), "{name}");
+        }
+    }
+}

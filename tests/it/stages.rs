@@ -109,7 +109,7 @@ fn head_step_savers_initialise_and_cut() {
     let sv = savers(&mut b, &plan, &all, &vars, &source.stored).unwrap();
     assert_eq!(sv.restored, ["hidden1/kernel", "hidden1/bias"]);
     let new: Vec<&Var> = head.new_vars.iter().collect();
-    let init = initialise(&model, &plan, &source.checkpoint, &sv, &vars, &new).unwrap();
+    let init = initialise(&model, &plan, source.checkpoint.as_deref(), &sv, &vars, &new).unwrap();
     assert_eq!(init.initialized, ["outputs/kernel", "outputs/bias", "new_outputs/kernel", "new_outputs/bias"]);
     let cut = find_cut(&model.graph, &x, &head.loss, &step.trained, &[]).unwrap();
     assert_eq!(tfreuse::tf::output_name(&cut), "dnn/hidden1/Relu:0", "nothing below the branch trains");

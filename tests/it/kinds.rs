@@ -1,0 +1,58 @@
+//! Kinds of TF1 model beyond a `.meta` + V2 checkpoint: frozen GraphDefs (`--graph`, binary
+//! and text), each against Python TF.
+
+use crate::common::*;
+
+const FROZEN: &str = "tiny_frozen/tiny.pb";
+const FROZEN_TEXT: &str = "tiny_frozen/tiny.pbtxt";
+const LOGITS: &str = "dnn/outputs/BiasAdd:0";
+
+#[test]
+fn a_frozen_graph_runs_as_the_model_it_was_frozen_from() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inspect = ok(&["inspect", "--graph", &fixture(FROZEN)]);
+    assert!(inspect.contains("a frozen GraphDef") && inspect.contains("variables: 0"), "{inspect}");
+    // Python on the unfrozen tiny model, fed the same rows: the same logits, bit for bit.
+    let x = tmp.path().join("x.npy");
+    let data = tfreuse::data::npy::Npz::open(&root().join("fixtures/tiny/data.npz")).unwrap().get("x").unwrap();
+    let tfreuse::tf::tensors::DynArray::F32(a) = data else { panic!("tiny's x is float32") };
+    ndarray_npy::write_npy(&x, &a).unwrap();
+    let py = tmp.path().join("py.npz");
+    let feed = format!("X:0={}", x.display());
+    oracle(&["run", "--meta", &fixture("tiny/tiny.ckpt.meta"), "--feed", &feed, "--fetch", LOGITS, "--out", py.to_str().unwrap()]);
+    let theirs = tfreuse::data::npy::Npz::open(&py).unwrap().get(LOGITS).unwrap();
+    for f in [FROZEN, FROZEN_TEXT] {
+        let out = tmp.path().join(format!("{}.npz", f.replace('/', "_")));
+        ok(&["run", "--graph", &fixture(f), "--data", &tiny_data(), "--split", "all", "--fetch", LOGITS, "--out", out.to_str().unwrap()]);
+        let ours = tfreuse::data::npy::Npz::open(&out).unwrap().get(LOGITS).unwrap();
+        assert!(ours == theirs, "{f}: the logits of the model it was frozen from");
+    }
+}
+
+#[test]
+fn a_frozen_graph_is_a_feature_extractor_for_a_new_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("cached/m.ckpt"), tmp.path().join("text/m.ckpt"));
+    let t = |graph: &str| Train::frozen(&fixture(graph), &tiny_data()).branch("dnn/hidden1/Relu:0").layers("2").batch(16).epochs(3);
+    let log = t(FROZEN).flag("--cache-frozen").flag("--no-shuffle").out(&a).output();
+    let err = String::from_utf8_lossy(&log.stderr);
+    assert!(log.status.success() && err.contains("cached dnn/hidden1/Relu:0") && err.contains("labels from new_labels:0"), "{err}");
+    t(FROZEN_TEXT).flag("--no-shuffle").out(&b).ok();
+    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
+    assert_eq!(digest(&a), digest(&b), "cached from .pb = uncached from .pbtxt");
+    // Python imports the saved .meta (frozen graph + new head) and restores it: the same numbers.
+    let saved = format!("{}.meta", a.display());
+    let args = ["--meta", &saved, "--data", &tiny_data(), "--split", "all", "--labels", "new_labels:0"];
+    let fetch = ["--fetch", "new_eval/accuracy:0", "--fetch", "new_loss/loss:0"];
+    let ours = json(&ok(&[&["eval", "--json"][..], &args, &fetch].concat()));
+    let theirs = json(&oracle(&[&["eval"][..], &args, &fetch].concat()));
+    for k in ["new_eval/accuracy:0", "new_loss/loss:0"] {
+        assert_eq!(ours["values"][k].as_f64(), theirs[k].as_f64(), "{k}");
+    }
+    // Nothing to train without a new head, and no checkpoint to take.
+    let err = fails(&["train", "--graph", &fixture(FROZEN), "--data", &tiny_data(), "--batch-size", "16"], 2);
+    assert!(err.contains("--branch-from: missing: a frozen graph has no variables to train"), "{err}");
+    let out = tfreuse(&["eval", "--graph", &fixture(FROZEN), "--checkpoint", "x", "--data", &tiny_data()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(2) && err.contains("'--graph <FILE>' cannot be used with '--checkpoint"), "{err}");
+}
