@@ -10,6 +10,8 @@ Fixtures (each a directory with .meta, .index, .data-00000-of-00001 and `checkpo
   tiny/       a few-KB 4-3-2 classifier for fast unit tests.
   tiny_frozen/ tiny frozen as retrain.py froze Inception: weights made constants, only what
               its logits need kept (no labels, no loss): tiny.pb (binary) and tiny.pbtxt (text).
+  tiny_v1/    tiny saved by a V1 saver (`write_version=V1`): one tiny.ckpt file, no .index,
+              as classic TF-Slim releases shipped.
 Runs single-threaded with op determinism and oneDNN off, so a rerun gives the same files.
 """
 import argparse
@@ -203,11 +205,19 @@ def make_frozen(tiny_dir, outdir):
     tf.io.write_graph(gd, outdir, "tiny.pbtxt", as_text=True)
 
 
+def make_v1(tiny_dir, outdir):
+    tf1.reset_default_graph()
+    with tf1.Session(config=session_config()) as sess:
+        tf1.train.import_meta_graph(os.path.join(tiny_dir, "tiny.ckpt.meta")).restore(sess, os.path.join(tiny_dir, "tiny.ckpt"))
+        # A V1 saver of its own, as the graph would have had if written that way.
+        save(sess, tf1.train.Saver(write_version=tf1.train.SaverDef.V1, name="save_v1"), outdir, "tiny.ckpt")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/mnist")
     ap.add_argument("--out", default="fixtures")
-    ap.add_argument("--only", choices=["mnist_dnn", "conv_bn", "tiny", "tiny_frozen"])
+    ap.add_argument("--only", choices=["mnist_dnn", "conv_bn", "tiny", "tiny_frozen", "tiny_v1"])
     args = ap.parse_args()
     data = None
     if args.only in (None, "mnist_dnn", "conv_bn"):
@@ -216,6 +226,8 @@ def main():
         make_tiny(os.path.join(args.out, "tiny"))
     if args.only in (None, "tiny", "tiny_frozen"):
         make_frozen(os.path.join(args.out, "tiny"), os.path.join(args.out, "tiny_frozen"))
+    if args.only in (None, "tiny", "tiny_v1"):
+        make_v1(os.path.join(args.out, "tiny"), os.path.join(args.out, "tiny_v1"))
     if args.only in (None, "conv_bn"):
         make_conv_bn(data, os.path.join(args.out, "conv_bn"))
     if args.only in (None, "mnist_dnn"):

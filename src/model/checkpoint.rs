@@ -162,13 +162,37 @@ pub fn latest_checkpoint(dir: impl AsRef<Path>) -> Result<Option<Resolved>> {
     }
     Err(Error::bad_file(
         &state_path,
-        format!("names checkpoint {} but no {}.index exists (nor beside the state file)", recorded.display(), prefix.display()),
+        format!(
+            "names checkpoint {} but no {}.index (nor a V1 checkpoint file) exists, nor beside the state file",
+            recorded.display(),
+            prefix.display()
+        ),
     ))
 }
 
-/// Does a V2 checkpoint with this prefix exist (its `.index` file)?
+/// Does a checkpoint with this prefix exist: V2 (its `.index` file) or V1 (one file, the
+/// prefix itself, as `Saver(write_version=V1)` and classic TF-Slim releases wrote)?
 pub fn prefix_exists(prefix: &Path) -> bool {
-    index_path(prefix).is_file()
+    index_path(prefix).is_file() || is_v1_file(prefix)
+}
+
+/// A V1 checkpoint is one file in TF's table format, which ends with the table magic number.
+fn is_v1_file(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    const TABLE_MAGIC: [u8; 8] = 0xdb47_7524_8b80_fb57u64.to_le_bytes();
+    let Ok(mut f) = std::fs::File::open(path) else { return false };
+    let mut tail = [0u8; 8];
+    let is_table = f.seek(SeekFrom::End(-8)).is_ok() && f.read_exact(&mut tail).is_ok() && tail == TABLE_MAGIC;
+    is_table && !path.to_string_lossy().ends_with(".index")
+}
+
+/// The file that holds a checkpoint's table: `PREFIX.index` (V2) or the V1 file itself.
+pub fn table_path(prefix: &Path) -> PathBuf {
+    if is_v1_file(prefix) {
+        prefix.to_path_buf()
+    } else {
+        index_path(prefix)
+    }
 }
 
 pub fn index_path(prefix: &Path) -> PathBuf {
@@ -234,7 +258,11 @@ type ShapeFn = unsafe extern "C" fn(*mut OpaqueReader, *const c_char, *mut i64, 
 pub fn list_tensors(prefix: &Path) -> Result<Vec<StoredTensor>> {
     let lib: &TfLib = tflib::loaded().ok_or_else(|| Error::TfLibrary("libtensorflow is not loaded".into()))?;
     if !prefix_exists(prefix) {
-        return Err(Error::Invalid(format!("no checkpoint {} ({} missing)", prefix.display(), index_path(prefix).display())));
+        return Err(Error::Invalid(format!(
+            "no checkpoint {} ({} missing, nor a V1 file)",
+            prefix.display(),
+            index_path(prefix).display()
+        )));
     }
     let new_reader: NewReaderFn = lib.sym(b"TF_NewCheckpointReader\0")?;
     let delete_reader: DeleteReaderFn = lib.sym(b"TF_DeleteCheckpointReader\0")?;
@@ -248,10 +276,10 @@ pub fn list_tensors(prefix: &Path) -> Result<Vec<StoredTensor>> {
     let status = RawStatus::new(lib)?;
     let reader = unsafe { new_reader(c_prefix.as_ptr(), status.ptr) };
     if let Err(msg) = status.check() {
-        return Err(Error::bad_file(index_path(prefix), format!("unreadable checkpoint: {}", crate::error::first_line(&msg))));
+        return Err(Error::bad_file(table_path(prefix), format!("unreadable checkpoint: {}", crate::error::first_line(&msg))));
     }
     if reader.is_null() {
-        return Err(Error::bad_file(index_path(prefix), "unreadable checkpoint"));
+        return Err(Error::bad_file(table_path(prefix), "unreadable checkpoint"));
     }
     struct Guard(*mut OpaqueReader, DeleteReaderFn);
     impl Drop for Guard {
@@ -272,7 +300,7 @@ pub fn list_tensors(prefix: &Path) -> Result<Vec<StoredTensor>> {
         let mut dims = vec![0i64; nd as usize];
         let st = RawStatus::new(lib)?;
         unsafe { shape_of(reader, name_ptr, dims.as_mut_ptr(), nd, st.ptr) };
-        st.check().map_err(|m| Error::bad_file(index_path(prefix), m))?;
+        st.check().map_err(|m| Error::bad_file(table_path(prefix), m))?;
         out.push(StoredTensor { name, dtype, shape: dims });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

@@ -370,3 +370,30 @@ fn corrupted_frozen_graphs() {
     let err = expect_error("not frozen", &["inspect", "--graph", not_frozen.to_str().unwrap()], &[3]);
     assert!(err.contains("it is not frozen; pass its .meta and checkpoint"), "{err}");
 }
+
+#[test]
+fn corrupted_v1_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v1 = root().join("fixtures/tiny_v1");
+    let orig = std::fs::read(v1.join("tiny.ckpt")).unwrap();
+    let mut variants = vec![("truncated", orig[..orig.len() / 2].to_vec(), true), ("empty", vec![], true)];
+    for seed in 0..4u64 {
+        let mut b = orig.clone();
+        flip(&mut b, seed + 21, 1 + seed as usize);
+        variants.push(("flipped", b, false));
+    }
+    for (i, (kind, bytes, must_fail)) in variants.into_iter().enumerate() {
+        let dir = tmp.path().join(format!("{i}-{kind}"));
+        copy_dir(&v1, &dir);
+        std::fs::write(dir.join("tiny.ckpt"), &bytes).unwrap();
+        let before = hash_tree(&dir);
+        let meta = dir.join("tiny.ckpt.meta");
+        let args = ["eval", "--meta", meta.to_str().unwrap(), "--data", &tiny_data(), "--split", "all"];
+        let (code, _) = run(&args);
+        if must_fail || code != 0 {
+            let err = expect_error(&format!("v1 {kind}"), &args, &[2, 3, 5]);
+            assert!(err.contains(dir.to_str().unwrap()), "v1 {kind}: the error names the file: {err}");
+        }
+        assert_eq!(before, hash_tree(&dir), "v1 {kind}: inputs must not change");
+    }
+}

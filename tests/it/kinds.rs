@@ -1,5 +1,5 @@
 //! Kinds of TF1 model beyond a `.meta` + V2 checkpoint: frozen GraphDefs (`--graph`, binary
-//! and text), each against Python TF.
+//! and text) and V1 checkpoints, each against Python TF.
 
 use crate::common::*;
 
@@ -55,4 +55,27 @@ fn a_frozen_graph_is_a_feature_extractor_for_a_new_head() {
     let out = tfreuse(&["eval", "--graph", &fixture(FROZEN), "--checkpoint", "x", "--data", &tiny_data()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.code() == Some(2) && err.contains("'--graph <FILE>' cannot be used with '--checkpoint"), "{err}");
+}
+
+#[test]
+fn a_v1_checkpoint_restores_and_trains() {
+    // One tiny.ckpt file, no .index: every command looked for the .index and failed.
+    let meta = fixture("tiny_v1/tiny.ckpt.meta");
+    let inspect = ok(&["inspect", "--meta", &meta]);
+    assert!(inspect.contains("saver: V1") && inspect.contains("restorable variables: 4"), "{inspect}");
+    let eval = ["--meta", &meta, "--data", &tiny_data(), "--split", "all", "--fetch", "loss/loss:0", "--fetch", "eval/accuracy:0"];
+    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
+    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
+    for k in ["loss/loss:0", "eval/accuracy:0"] {
+        assert_eq!(ours["values"][k].as_f64(), theirs[k].as_f64(), "{k}");
+    }
+    // Training from it (a new V2 checkpoint out) is Python's loop restored from the V1 file.
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("ours/m.ckpt"), tmp.path().join("py/m.ckpt"));
+    Train::new(&meta, &tiny_data()).batch(16).epochs(2).flag("--no-shuffle").out(&a).ok();
+    let py = ["train", "--meta", &meta, "--data", &tiny_data(), "--split", "all", "--train-op", "GradientDescent", "--loss", "loss/loss:0"];
+    oracle(&[&py[..], &["--batch-size", "16", "--epochs", "2", "--out", b.to_str().unwrap()]].concat());
+    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
+    assert_eq!(digest(&a), digest(&b));
+    assert!(a.with_extension("ckpt.index").is_file(), "tfreuse writes V2");
 }
