@@ -236,6 +236,14 @@ def cmd_small_model(a):
             tf1.train.Saver().save(s, os.path.join(a.out, "model.ckpt"))
 
 
+def cmd_resave(a):
+    """Import --meta, restore it and save it again at --out, as Python names it (a prefix
+    ending in / gives files .index, .meta … inside that directory)."""
+    graph, sess = restored_session(a.meta, a.checkpoint)
+    with graph.as_default():
+        tf1.train.Saver().save(sess, a.out)
+
+
 def cmd_variables(a):
     print(json.dumps({n: s for n, s in tf.train.list_variables(a.checkpoint)}))
 
@@ -266,6 +274,10 @@ def main():
     r.add_argument("--feed", action="append", default=[])
     r.add_argument("--fetch", action="append", required=True)
     r.add_argument("--out", required=True)
+    rs = sub.add_parser("resave")
+    rs.add_argument("--meta", required=True)
+    rs.add_argument("--checkpoint")
+    rs.add_argument("--out", required=True)
     v = sub.add_parser("variables")
     v.add_argument("--checkpoint", required=True)
     d = sub.add_parser("digest")
@@ -308,7 +320,7 @@ def main():
     f.add_argument("--out", required=True)
     a = ap.parse_args()
     {"small-model": cmd_small_model, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
-     "maxdiff": cmd_maxdiff, "saved": cmd_saved, "train": cmd_train}[a.cmd](a)
+     "maxdiff": cmd_maxdiff, "saved": cmd_saved, "train": cmd_train, "resave": cmd_resave}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ fn print_text(r: &Report, frozen: bool) {
         None => println!("\nsaver: none"),
     }
     if let Some(c) = &r.checkpoint {
-        println!("\ncheckpoint (latest): {}", c.prefix);
+        println!("\ncheckpoint: {}", c.prefix);
         println!("  restorable variables: {}", c.restorable.len());
         for (label, list) in [
             ("missing from the checkpoint", &c.missing),

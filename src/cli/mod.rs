@@ -133,6 +133,7 @@ impl ModelArgs {
         let ckpt = tfreuse::model::checkpoint::resolve(self.checkpoint.as_deref(), meta)?;
         warn(ckpt.warning.as_deref());
         model.restore(&ckpt.prefix)?;
+        eprintln!("restored {}", ckpt.prefix.display());
         Ok(model)
     }
 }

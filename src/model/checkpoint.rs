@@ -146,8 +146,11 @@ pub fn latest_checkpoint(dir: impl AsRef<Path>) -> Result<Option<Resolved>> {
     if prefix_exists(&prefix) {
         return Ok(Some(Resolved { prefix, warning: None }));
     }
-    if let Some(name) = recorded.file_name() {
-        let beside = dir.join(name);
+    // `…/d/` (an empty basename: files `d/.index`, `d/.meta`) stands for the directory itself.
+    let empty_basename = st.model_checkpoint_path.ends_with('/');
+    let name = if empty_basename { Some(std::ffi::OsStr::new("")) } else { recorded.file_name() };
+    if let Some(name) = name {
+        let beside = if empty_basename { PathBuf::from(format!("{}/", dir.display())) } else { dir.join(name) };
         if prefix_exists(&beside) {
             return Ok(Some(Resolved {
                 warning: Some(format!(
@@ -206,8 +209,9 @@ pub fn meta_prefix(meta: &Path) -> Option<PathBuf> {
     meta.to_string_lossy().strip_suffix(".meta").map(PathBuf::from)
 }
 
-/// What `--checkpoint` may be: a prefix, a directory (its latest checkpoint), or nothing
-/// (the `.meta` file's directory).
+/// What `--checkpoint` may be: a prefix, a directory (its latest checkpoint), or nothing: the
+/// `.meta`'s own prefix when it exists (`x.ckpt-120.meta` → `x.ckpt-120`), else the latest
+/// checkpoint of its directory.
 pub fn resolve(arg: Option<&Path>, meta: &Path) -> Result<Resolved> {
     let dir = match arg {
         Some(p) if p.is_dir() => p.to_path_buf(),
@@ -225,14 +229,16 @@ pub fn resolve(arg: Option<&Path>, meta: &Path) -> Result<Resolved> {
                 index_path(p).display()
             )));
         }
-        None => crate::atomic::parent_dir(meta).to_path_buf(),
+        None => {
+            // `model.ckpt-120.meta` means `model.ckpt-120`, not whatever is latest beside it.
+            if let Some(prefix) = meta_prefix(meta).filter(|p| prefix_exists(p)) {
+                return Ok(Resolved { prefix, warning: None });
+            }
+            crate::atomic::parent_dir(meta).to_path_buf()
+        }
     };
     if let Some(r) = latest_checkpoint(&dir)? {
         return Ok(r);
-    }
-    // No state file: a .meta `x.meta` usually sits beside checkpoint prefix `x`.
-    if let Some(prefix) = meta_prefix(meta).filter(|p| arg.is_none() && prefix_exists(p)) {
-        return Ok(Resolved { prefix, warning: None });
     }
     Err(Error::Invalid(format!("no checkpoint found in {} (no `checkpoint` state file); pass --checkpoint PREFIX", dir.display())))
 }

@@ -129,10 +129,39 @@ fn moved_checkpoint_directory_falls_back_with_a_warning() {
         "model_checkpoint_path: \"/home/someone/else/tiny.ckpt\"\nall_model_checkpoint_paths: \"/home/someone/else/tiny.ckpt\"\n",
     )
     .unwrap();
-    let out = tfreuse(&["eval", "--meta", tmp.path().join("tiny.ckpt.meta").to_str().unwrap(), "--data", &tiny_data(), "--split", "all"]);
+    let meta = tmp.path().join("tiny.ckpt.meta");
+    let dir = ["--checkpoint", tmp.path().to_str().unwrap()];
+    let out = tfreuse(&[&["eval", "--meta", meta.to_str().unwrap(), "--data", &tiny_data(), "--split", "all"][..], &dir].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("warning") && err.contains("does not exist"), "{err}");
+    // Without --checkpoint the .meta's own prefix is taken; the state file is not read.
+    let out = tfreuse(&["eval", "--meta", meta.to_str().unwrap(), "--data", &tiny_data(), "--split", "all"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.trim() == format!("restored {}", tmp.path().join("tiny.ckpt").display()), "{err}");
+}
+
+#[test]
+fn a_numbered_meta_restores_its_own_checkpoint_not_the_latest() {
+    // m.ckpt-1 is tiny; m.ckpt-2 (trained on, and the state file's latest) differs.
+    let tmp = tempfile::tempdir().unwrap();
+    for ext in ["meta", "index", "data-00000-of-00001"] {
+        std::fs::copy(fixture(&format!("tiny/tiny.ckpt.{ext}")), tmp.path().join(format!("m.ckpt-1.{ext}"))).unwrap();
+    }
+    Train::tiny().arg("--loss", "loss/loss:0").batch(16).epochs(3).out(tmp.path().join("m.ckpt-2")).ok();
+    let eval = |meta: &str| {
+        let out = tfreuse(&["eval", "--json", "--meta", meta, "--data", &tiny_data(), "--split", "all"]);
+        (
+            json(&String::from_utf8_lossy(&out.stdout))["values"]["loss/loss:0"].as_f64().unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (first, err) = eval(tmp.path().join("m.ckpt-1.meta").to_str().unwrap());
+    assert!(err.contains("restored ") && err.contains("m.ckpt-1"), "{err}");
+    let (tiny, _) = eval(&fixture("tiny/tiny.ckpt.meta"));
+    assert_eq!(first, tiny, "m.ckpt-1.meta restores m.ckpt-1");
+    let (second, err) = eval(tmp.path().join("m.ckpt-2.meta").to_str().unwrap());
+    assert!(err.contains("m.ckpt-2") && second != first, "{err}");
 }
 
 #[test]

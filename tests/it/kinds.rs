@@ -79,3 +79,23 @@ fn a_v1_checkpoint_restores_and_trains() {
     assert_eq!(digest(&a), digest(&b));
     assert!(a.with_extension("ckpt.index").is_file(), "tfreuse writes V2");
 }
+
+#[test]
+fn a_checkpoint_with_an_empty_basename_in_a_moved_directory() {
+    // Python's saver.save(sess, "d/") writes d/.index, d/.meta … and a state file naming
+    // "<abs>/d/"; moved elsewhere, Python's latest_checkpoint fails. tfreuse does not.
+    let tmp = tempfile::tempdir().unwrap();
+    let written = tmp.path().join("d");
+    oracle(&["resave", "--meta", &fixture("tiny/tiny.ckpt.meta"), "--out", &format!("{}/", written.display())]);
+    let moved = tmp.path().join("elsewhere");
+    std::fs::rename(&written, &moved).unwrap();
+    let meta = moved.join(".meta");
+    let eval = ["eval", "--json", "--meta", meta.to_str().unwrap(), "--data", &tiny_data(), "--split", "all"];
+    let tiny = json(&ok(&["eval", "--json", "--meta", &fixture("tiny/tiny.ckpt.meta"), "--data", &tiny_data(), "--split", "all"]));
+    let own = json(&ok(&eval));
+    assert_eq!(own["values"], tiny["values"]);
+    let out = tfreuse(&[&eval[..], &["--checkpoint", moved.to_str().unwrap()]].concat());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.contains("does not exist; using"), "{err}");
+    assert_eq!(json(&String::from_utf8_lossy(&out.stdout))["values"], tiny["values"]);
+}
