@@ -35,7 +35,9 @@ pub struct Args {
     /// Build new layers (or, without --new-layers, a new loss) on this tensor, e.g. dnn/hidden4/Relu:0.
     #[arg(long, value_name = "TENSOR")]
     pub branch_from: Option<String>,
-    /// New dense layers, UNITS[:ACTIVATION],… (relu elu selu leaky_relu tanh sigmoid linear); the last is the logits.
+    /// New layers: dense UNITS[:ACTIVATION] (relu elu selu leaky_relu tanh sigmoid linear), flatten, gap (global
+    /// average pooling of feature maps), dropout:RATE (training steps only); the last is a dense logits layer,
+    /// e.g. gap,128:relu,dropout:0.5,5.
     #[arg(long, value_name = "LAYERS")]
     pub new_layers: Option<String>,
     /// Name prefix of every new op and variable.

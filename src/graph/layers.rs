@@ -1,11 +1,13 @@
-//! New dense layers on an imported tensor (`--new-layers 20:relu,10`): their spec, and the
-//! ops Python's `tf.layers.dense` with Glorot-uniform kernels and zero biases builds.
+//! New layers on an imported tensor (`--new-layers gap,20:relu,dropout:0.5,10`): their spec,
+//! and the ops Python's `tf.layers.dense` (Glorot-uniform kernels, zero biases), `flatten`,
+//! global average pooling and dropout build.
 
 use tensorflow::{DataType, Output, Tensor};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 use crate::graph::builder::Builder;
 use crate::graph::var::Var;
+use crate::tf::tensors::dtype_name;
 
 /// Activation of a dense layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -47,30 +49,54 @@ impl Activation {
     }
 }
 
-/// One layer of `--new-layers 20:relu,10`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct LayerSpec {
-    pub units: usize,
-    pub activation: Activation,
+/// One layer of `--new-layers gap,128:relu,dropout:0.5,10`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerSpec {
+    /// `UNITS[:ACTIVATION]`: a dense layer.
+    Dense { units: usize, activation: Activation },
+    /// `flatten`: `[batch, h, w, c]` to `[batch, h*w*c]` (tf.layers.flatten).
+    Flatten,
+    /// `gap`: global average pooling, the mean over every axis but the batch and the last.
+    Gap,
+    /// `dropout:RATE`: drops a share RATE of the values in training steps only.
+    Dropout { rate: f32 },
 }
 
-/// Parse `20:relu,30:elu,10` (the last layer defaults to linear, others to relu).
+/// Parse `20:relu,30:elu,10` (a dense layer's activation defaults to linear for the last,
+/// relu for the others), with `flatten`, `gap` and `dropout:RATE` between; the last layer is
+/// dense (the logits).
 pub fn parse_layers(s: &str) -> Result<Vec<LayerSpec>> {
     let parts: Vec<&str> = s.split(',').map(str::trim).collect();
     let n = parts.len();
-    parts
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let (u, a) = match p.split_once(':') {
-                Some((u, a)) => (u, Some(a)),
-                None => (*p, None),
-            };
-            let units: usize = u.parse().ok().filter(|&u| u > 0).ok_or_else(|| {
-                Error::Invalid(format!("--new-layers {s:?}: {p:?} is not UNITS[:ACTIVATION] with UNITS a positive integer"))
-            })?;
+    let layers = parts.iter().enumerate().map(|(i, p)| parse_layer(s, p, i + 1 == n)).collect::<Result<Vec<_>>>()?;
+    match layers.last() {
+        Some(LayerSpec::Dense { .. }) => Ok(layers),
+        _ => Err(Error::Invalid(format!("--new-layers {s:?}: the last layer must be dense (UNITS: the logits)"))),
+    }
+}
+
+fn parse_layer(s: &str, p: &str, last: bool) -> Result<LayerSpec> {
+    let bad = |why: &str| Error::Invalid(format!("--new-layers {s:?}: {p:?} {why}"));
+    let (head, arg) = match p.split_once(':') {
+        Some((h, a)) => (h, Some(a)),
+        None => (p, None),
+    };
+    match (head, arg) {
+        ("flatten", None) => Ok(LayerSpec::Flatten),
+        ("gap", None) => Ok(LayerSpec::Gap),
+        ("dropout", Some(r)) => match r.parse::<f32>() {
+            Ok(rate) if rate > 0.0 && rate < 1.0 => Ok(LayerSpec::Dropout { rate }),
+            _ => Err(bad("needs a rate between 0 and 1 (dropout:0.5)")),
+        },
+        (u, a) => {
+            let units: usize = u
+                .parse()
+                .ok()
+                .filter(|&u| u > 0)
+                .ok_or_else(|| bad("is not UNITS[:ACTIVATION] with UNITS a positive integer, nor flatten, gap or dropout:RATE"))?;
             let activation = match a {
-                None if i + 1 == n => Activation::Linear,
+                None if last => Activation::Linear,
                 None => Activation::Relu,
                 Some(a) => Activation::parse(a).ok_or_else(|| {
                     Error::Invalid(format!(
@@ -78,9 +104,9 @@ pub fn parse_layers(s: &str) -> Result<Vec<LayerSpec>> {
                     ))
                 })?,
             };
-            Ok(LayerSpec { units, activation })
-        })
-        .collect()
+            Ok(LayerSpec::Dense { units, activation })
+        }
+    }
 }
 
 /// tf.glorot_uniform_initializer: U(-l, l), l = sqrt(6 / (fan_in + fan_out)).
@@ -99,9 +125,51 @@ fn glorot_uniform(b: &mut Builder, base: &str, fan_in: u64, fan_out: u64) -> Res
     b.op1("AddV2", &format!("{base}/value"), &[scaled, min])
 }
 
+/// `[batch, d1, d2, …]` to `[batch, d1*d2*…]`.
+pub fn flatten(b: &mut Builder, x: Output, width: i64, scope: &str) -> Result<Output> {
+    let shape = b.constant(&format!("{scope}/shape"), Tensor::from(&[-1i32, width as i32][..]))?;
+    b.op1("Reshape", &format!("{scope}/Reshape"), &[x, shape])
+}
+
+/// The mean over axes `1..rank-1` (global average pooling of NHWC feature maps).
+pub fn global_average_pool(b: &mut Builder, x: Output, rank: usize, scope: &str) -> Result<Output> {
+    let axes: Vec<i32> = (1..rank as i32 - 1).collect();
+    let axes = b.constant(&format!("{scope}/axes"), Tensor::from(&axes[..]))?;
+    b.op1("Mean", &format!("{scope}/Mean"), &[x, axes])
+}
+
+/// Dropout where `training` (a bool scalar) is true: `x * mask / (1 - rate)`, mask 1 with
+/// probability 1 - rate; `x` unchanged elsewhere. Arithmetic, not control flow, so TF's C++
+/// gradients go through it.
+pub fn dropout(b: &mut Builder, x: Output, rate: f32, training: Output, scope: &str) -> Result<Output> {
+    let shape = b.op1("Shape", &format!("{scope}/Shape"), &[x.clone()])?;
+    let (seed, seed2) = b.next_seed();
+    let rnd = b.op("RandomUniform", &format!("{scope}/random_uniform"), &[shape], |d| {
+        d.set_attr_type("dtype", DataType::Float)?;
+        d.set_attr_int("seed", seed)?;
+        Ok(d.set_attr_int("seed2", seed2)?)
+    })?;
+    let rate_t = b.scalar_f32(&format!("{scope}/rate"), rate)?;
+    let keep = b.op1("GreaterEqual", &format!("{scope}/GreaterEqual"), &[rnd.into(), rate_t])?;
+    let mask = cast_float(b, keep, &format!("{scope}/mask"))?;
+    let scale = b.scalar_f32(&format!("{scope}/scale"), 1.0 / (1.0 - rate))?;
+    // factor = on * mask * scale + (1 - on): the mask in training, 1 elsewhere.
+    let on = cast_float(b, training, &format!("{scope}/on"))?;
+    let one = b.scalar_f32(&format!("{scope}/one"), 1.0)?;
+    let off = b.op1("Sub", &format!("{scope}/off"), &[one, on.clone()])?;
+    let scaled = b.op1("Mul", &format!("{scope}/scaled_mask"), &[mask, scale])?;
+    let masked = b.op1("Mul", &format!("{scope}/on_mask"), &[on, scaled])?;
+    let factor = b.op1("AddV2", &format!("{scope}/factor"), &[masked, off])?;
+    b.op1("Mul", &format!("{scope}/mul"), &[x, factor])
+}
+
+fn cast_float(b: &mut Builder, x: Output, name: &str) -> Result<Output> {
+    Ok(b.op("Cast", name, &[x], |d| Ok(d.set_attr_type("DstT", DataType::Float)?))?.into())
+}
+
 /// A dense layer `act(x @ kernel + bias)` with variables `<scope>/kernel`, `<scope>/bias`.
-pub fn dense(b: &mut Builder, x: Output, fan_in: u64, spec: &LayerSpec, scope: &str) -> Result<(Output, Vec<Var>)> {
-    let units = spec.units as u64;
+pub fn dense(b: &mut Builder, x: Output, fan_in: u64, units: usize, activation: Activation, scope: &str) -> Result<(Output, Vec<Var>)> {
+    let units = units as u64;
     let kinit = glorot_uniform(b, &format!("{scope}/kernel/Initializer"), fan_in, units)?;
     let kernel = b.variable(&format!("{scope}/kernel"), &[fan_in, units], kinit, true)?;
     let binit = b.zeros(&format!("{scope}/bias/Initializer/zeros"), &[units])?;
@@ -109,10 +177,88 @@ pub fn dense(b: &mut Builder, x: Output, fan_in: u64, spec: &LayerSpec, scope: &
     let (kread, bread) = (kernel.value(b.graph)?, bias.value(b.graph)?);
     let mm = b.op1("MatMul", &format!("{scope}/MatMul"), &[x, kread])?;
     let mut out = b.op1("BiasAdd", &format!("{scope}/BiasAdd"), &[mm, bread])?;
-    if let Some(ty) = spec.activation.op_type() {
+    if let Some(ty) = activation.op_type() {
         out = b.op1(ty, &format!("{scope}/{ty}"), &[out])?;
     }
     Ok((out, vec![kernel, bias]))
+}
+
+/// What [`build`] made.
+pub struct Built {
+    /// The last layer's output and its width.
+    pub output: Output,
+    pub width: i64,
+    pub vars: Vec<Var>,
+    /// The bool placeholder (default false) dropout layers read: fed true in training steps.
+    pub training: Option<Output>,
+}
+
+/// The static dimensions of `t` (`None`: unknown).
+fn dims_of(b: &Builder, t: &Output) -> Result<Option<Vec<Option<i64>>>> {
+    let shape = b.graph.tensor_shape(t.clone())?;
+    Ok(shape.dims().map(|n| (0..n).map(|i| shape[i]).collect()))
+}
+
+/// Build `layers` on `t` (float32) in order: dense layers `hidden<i>` and `outputs` (the last),
+/// `flatten<i>`, `gap<i>`, `dropout<i>`, `i` counting from 1 over all layers.
+pub fn build(b: &mut Builder, layers: &[LayerSpec], mut t: Output, branch: &str) -> Result<Built> {
+    let dtype = t.operation.output_type(t.index as usize);
+    let mut dims = dims_of(b, &t)?.filter(|_| dtype == DataType::Float).ok_or_else(|| {
+        Error::arg(
+            Role::BranchFrom,
+            Some(branch),
+            format!("has dtype {} or unknown rank; new layers need a float32 tensor", dtype_name(dtype)),
+        )
+    })?;
+    let (mut vars, mut training) = (Vec::new(), None);
+    for (i, l) in layers.iter().enumerate() {
+        let where_ =
+            |what: &str| Error::arg(Role::NewLayers, None, format!("layer {} ({what}) gets a tensor of shape {}", i + 1, text(&dims)));
+        t = match l {
+            LayerSpec::Dense { units, activation } => {
+                let [_, Some(width)] = dims[..] else { return Err(where_("dense: needs [batch, width]; put flatten or gap before it")) };
+                let scope = if i + 1 == layers.len() { "outputs".to_string() } else { format!("hidden{}", i + 1) };
+                let (out, v) = dense(b, t, width as u64, *units, *activation, &scope)?;
+                vars.extend(v);
+                out
+            }
+            LayerSpec::Flatten => {
+                let rest: Option<i64> = dims.iter().skip(1).copied().product();
+                let Some(width) = rest.filter(|_| dims.len() >= 2) else {
+                    return Err(where_("flatten: needs every dimension but the batch known"));
+                };
+                flatten(b, t, width, &format!("flatten{}", i + 1))?
+            }
+            LayerSpec::Gap if dims.len() >= 3 => global_average_pool(b, t, dims.len(), &format!("gap{}", i + 1))?,
+            LayerSpec::Gap => return Err(where_("gap: needs [batch, …, channels] feature maps")),
+            LayerSpec::Dropout { rate } => {
+                let flag = match &training {
+                    Some(f) => f,
+                    None => training.insert(training_flag(b)?),
+                };
+                dropout(b, t, *rate, flag.clone(), &format!("dropout{}", i + 1))?
+            }
+        };
+        dims = dims_of(b, &t)?.unwrap_or_default();
+    }
+    let width = dims.get(1).copied().flatten().filter(|_| dims.len() == 2).unwrap_or(-1);
+    Ok(Built { output: t, width, vars, training })
+}
+
+/// `[?, 7, 7, 64]` style.
+fn text(dims: &[Option<i64>]) -> String {
+    let d: Vec<String> = dims.iter().map(|d| d.map_or("?".into(), |d| d.to_string())).collect();
+    format!("[{}]", d.join(", "))
+}
+
+/// `training`: a bool scalar placeholder that is false unless fed.
+fn training_flag(b: &mut Builder) -> Result<Output> {
+    let no = b.constant("training/default", Tensor::from(false))?;
+    let op = b.op("PlaceholderWithDefault", "training", &[no], |d| {
+        d.set_attr_type("dtype", DataType::Bool)?;
+        Ok(d.set_attr_shape("shape", &tensorflow::Shape::from(Some(vec![])))?)
+    })?;
+    Ok(op.into())
 }
 
 #[cfg(test)]
@@ -125,13 +271,17 @@ mod tests {
         assert_eq!(
             l,
             [
-                LayerSpec { units: 20, activation: Activation::Relu },
-                LayerSpec { units: 30, activation: Activation::Elu },
-                LayerSpec { units: 10, activation: Activation::Linear },
+                LayerSpec::Dense { units: 20, activation: Activation::Relu },
+                LayerSpec::Dense { units: 30, activation: Activation::Elu },
+                LayerSpec::Dense { units: 10, activation: Activation::Linear },
             ]
         );
-        assert_eq!(parse_layers("50,10").unwrap()[0].activation, Activation::Relu);
-        for bad in ["", "20:relux,10", "0,10", "a,10", "20:relu,,10"] {
+        assert_eq!(parse_layers("50,10").unwrap()[0], LayerSpec::Dense { units: 50, activation: Activation::Relu });
+        let conv = parse_layers("gap,128:relu,dropout:0.5,5").unwrap();
+        assert_eq!(conv[0], LayerSpec::Gap);
+        assert_eq!(conv[2], LayerSpec::Dropout { rate: 0.5 });
+        assert_eq!(parse_layers("flatten,10").unwrap()[0], LayerSpec::Flatten);
+        for bad in ["", "20:relux,10", "0,10", "a,10", "20:relu,,10", "10,gap", "dropout:1,10", "dropout,10", "gap:2,10"] {
             assert!(parse_layers(bad).is_err(), "{bad:?}");
         }
     }

@@ -23,7 +23,6 @@ use crate::error::{Error, Result, Role};
 use crate::events::SetupReport;
 use crate::feed::{FixedFeeds, LabelLayout, Setting};
 use crate::graph::freeze::{gradient_blockers, insert_stop_gradient, no_gradient_hint, select, variables_reached};
-use crate::graph::layers::dense;
 use crate::graph::optimizer::{minimize, Pair};
 use crate::graph::saver::{restore_ops, saver_ops, RestoreOps};
 use crate::graph::{head as heads, Builder, Var, VarKind};
@@ -31,7 +30,7 @@ use crate::model::checkpoint::{self, StoredTensor};
 use crate::model::metagraph::Extension;
 use crate::model::{import_graph, restore_from, MetaGraph, Model};
 use crate::proto::SaverDef;
-use crate::tf::tensors::{dtype_code, dtype_name, shape_string};
+use crate::tf::tensors::{dtype_code, dtype_name};
 use crate::tf::{find_operation, find_output, output_name};
 use crate::train::plan::Plan;
 use crate::train::spec::{Optimizer, TransferSpec};
@@ -120,7 +119,7 @@ pub fn import(meta: MetaGraph, plan: &Plan) -> Result<Imported> {
         vars.push(v);
     }
     let flags = training_flags(&model.graph, plan)?;
-    let warnings = flag_warning(&model, &flags).into_iter().collect();
+    let warnings = flag_warning(&model, &flags, plan.builds_train_op).into_iter().collect();
     Ok(Imported { model, vars, x, y, flags, warnings })
 }
 
@@ -166,18 +165,26 @@ fn training_flags(graph: &Graph, plan: &Plan) -> Result<Vec<(Output, bool)>> {
 
 /// A bool placeholder with a default next to UPDATE_OPS is most likely an `is_training` flag
 /// left at false: batch norm would then train in inference mode, its statistics never moving.
-fn flag_warning(model: &Model, flags: &[(Output, bool)]) -> Option<String> {
-    if !flags.is_empty() || update_op_names(&model.meta).is_empty() {
+fn flag_warning(model: &Model, flags: &[(Output, bool)], builds_train_op: bool) -> Option<String> {
+    if !flags.is_empty() {
         return None;
     }
-    let flag = model.graph.operation_iter().find(|o| {
+    let bool_default = |o: &Operation| {
         o.op_type().is_ok_and(|t| t == "PlaceholderWithDefault") && o.get_attr_type("dtype").is_ok_and(|d| d == DataType::Bool)
-    })?;
+    };
+    let flag = model.graph.operation_iter().find(bool_default)?;
     let name = format!("{}:0", flag.name().ok()?);
-    Some(format!(
-        "the graph has UPDATE_OPS and a bool placeholder with a default ({name}): if it is an is_training flag, batch norm \
-         trains in inference mode and its moving statistics never move; pass --training-flag {name}"
-    ))
+    if !update_op_names(&model.meta).is_empty() {
+        return Some(format!(
+            "the graph has UPDATE_OPS and a bool placeholder with a default ({name}): if it is an is_training flag, batch norm \
+             trains in inference mode and its moving statistics never move; pass --training-flag {name}"
+        ));
+    }
+    // Dropout a model saved by tfreuse reads from `<prefix>training`, off unless fed.
+    let dropout = model.graph.operation_iter().find(|o| bool_default(o) && o.name().is_ok_and(|n| n.ends_with("training")))?;
+    let name = format!("{}:0", dropout.name().ok()?);
+    (!builds_train_op)
+        .then(|| format!("{name} looks like a training flag (dropout is off unless it is fed true); pass --training-flag {name}"))
 }
 
 /// The ops of the `update_ops` collection (batch norm's moving-statistics updates).
@@ -206,13 +213,16 @@ pub struct Head {
     /// The labels fed, and whether tfreuse made them (the graph had none).
     pub y: Output,
     pub own_labels: bool,
+    /// The flag the new dropout layers read (fed true in training steps), if any.
+    pub training: Option<Output>,
 }
 
-/// New dense layers on the branch tensor with a softmax cross-entropy loss and an accuracy;
+/// New layers on the branch tensor with a softmax cross-entropy loss and an accuracy;
 /// without a branch, the imported loss (`loss/loss:0` unless named) and accuracy.
 pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<&str>) -> Result<Head> {
     let spec = plan.spec;
     let own_labels = y.is_none();
+    let mut training = None;
     let (loss, default_metric, new_vars, y) = match (&spec.branch_from, y) {
         (Some(branch), y) => {
             refuse_used_prefix(b.graph, &spec.prefix, frozen_cut)?;
@@ -223,7 +233,9 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
             // Branching at the frozen tensor itself builds on its stop_gradient.
             let at = frozen_cut.filter(|_| spec.freeze_below.as_deref() == Some(branch.as_str())).unwrap_or(branch);
             let t = find_output(b.graph, at).map_err(|e| e.for_arg(Role::BranchFrom))?;
-            let (logits, new_vars) = new_layers(b, plan, t, branch)?;
+            let built = new_layers(b, plan, t, branch)?;
+            let (logits, new_vars) = (built.output, built.vars);
+            training = built.training;
             let flat = flat_labels(b, &y)?;
             let loss = heads::softmax_xent_loss(b, logits.clone(), flat.clone(), plan.classes)?;
             let acc = heads::accuracy(b, logits, flat)?;
@@ -239,7 +251,7 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
         Some(m) => Some(find_output(b.graph, m).map_err(|e| e.for_arg(Role::Metric))?),
         None => default_metric,
     };
-    Ok(Head { loss, metric, new_vars, y, own_labels })
+    Ok(Head { loss, metric, new_vars, y, own_labels, training })
 }
 
 /// The labels as one integer a row: a `[n, 1]` column is reshaped to `[n]` for the new head.
@@ -265,38 +277,15 @@ fn refuse_used_prefix(graph: &Graph, prefix: &str, ours: Option<&str>) -> Result
     Err(Error::arg(Role::Prefix, Some(prefix), msg))
 }
 
-/// `--new-layers` on `t` (a float32 [batch, width] tensor); the last layer's width must be the
-/// number of classes. Returns the logits and the new variables.
-fn new_layers(b: &mut Builder, plan: &Plan, mut t: Output, branch: &str) -> Result<(Output, Vec<Var>)> {
-    let shape = b.graph.tensor_shape(t.clone())?;
-    let dtype = t.operation.output_type(t.index as usize);
-    let width = match (shape.dims(), dtype) {
-        (Some(2), DataType::Float) => shape[1],
-        _ => None,
-    };
-    let Some(mut width) = width else {
-        let msg = format!(
-            "shape {} dtype {}; new dense layers need a float32 [batch, features] tensor with known width",
-            shape_string(&shape),
-            dtype_name(dtype)
-        );
-        return Err(Error::arg(Role::BranchFrom, Some(branch), msg));
-    };
-    let layers = &plan.spec.new_layers;
-    let mut vars = Vec::new();
-    for (i, l) in layers.iter().enumerate() {
-        let scope = if i + 1 == layers.len() { "outputs".to_string() } else { format!("hidden{}", i + 1) };
-        let (out, v) = dense(b, t, width as u64, l, &scope)?;
-        t = out;
-        width = l.units as i64;
-        vars.extend(v);
-    }
-    if width as usize != plan.classes {
-        let classes = plan.classes;
+/// `--new-layers` on `t`; the last layer's width must be the number of classes.
+fn new_layers(b: &mut Builder, plan: &Plan, t: Output, branch: &str) -> Result<crate::graph::layers::Built> {
+    let built = crate::graph::layers::build(b, &plan.spec.new_layers, t, branch)?;
+    if built.width as usize != plan.classes {
+        let (classes, width) = (plan.classes, built.width);
         let msg = format!("the logits have width {width} but the data has {classes} classes; make the last layer {classes} wide");
         return Err(Error::arg(Role::NewLayers, None, msg));
     }
-    Ok((t, vars))
+    Ok(built)
 }
 
 /// Stage 6: the op one training step runs.
@@ -535,13 +524,23 @@ struct Feeds {
 }
 
 /// Training flags and `--set` values in training steps and elsewhere; tensors fed one value
-/// everywhere (flags are false while caching) are constants to the cut.
+/// everywhere (flags are false while caching), and placeholders with a default nothing
+/// feeds, are constants to the cut.
 fn feeds(graph: &Graph, spec: &TransferSpec, flags: &[(Output, bool)]) -> Result<Feeds> {
     let set = Setting::resolve_all(graph, Role::Set, &spec.set)?;
     let in_training = Setting::resolve_all(graph, Role::SetInTraining, &spec.set_in_training)?;
     let varies: HashSet<String> = in_training.iter().map(|s| output_name(&s.tensor)).collect();
     let fixed = set.iter().map(|s| &s.tensor).filter(|t| !varies.contains(&output_name(t)));
-    let constants = flags.iter().map(|f| &f.0).chain(fixed).filter_map(|o| o.operation.name().ok()).collect();
+    let mut constants: Vec<String> = flags.iter().map(|f| &f.0).chain(fixed).filter_map(|o| o.operation.name().ok()).collect();
+    // A placeholder with a default that nothing feeds holds its default in every run.
+    let varied: HashSet<String> = in_training.iter().filter_map(|s| s.tensor.operation.name().ok()).collect();
+    constants.extend(
+        graph
+            .operation_iter()
+            .filter(|o| o.op_type().is_ok_and(|t| t == "PlaceholderWithDefault"))
+            .filter_map(|o| o.name().ok())
+            .filter(|n| !varied.contains(n)),
+    );
     let train_flags = FixedFeeds::new(flags, false).with(&set).with(&in_training);
     Ok(Feeds { train_flags, eval_flags: FixedFeeds::new(flags, true).with(&set), constants })
 }
@@ -552,9 +551,10 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let mut source = open_source(spec)?;
     let plan = Plan::resolve(spec, classes)?;
     let frozen_cut = rewrite(&mut source.meta, &plan)?;
-    let Imported { mut model, vars, x, y, flags, mut warnings } = import(source.meta, &plan)?;
+    let Imported { mut model, vars, x, y, mut flags, mut warnings } = import(source.meta, &plan)?;
     let mut b = Builder::new(&mut model.graph, &spec.prefix, spec.device.clone(), spec.seed as i64 & 0x7fff_ffff);
     let head = head(&mut b, &plan, y, frozen_cut.as_deref())?;
+    flags.extend(head.training.clone().map(|t| (t, true)));
     if head.own_labels {
         warnings.push(format!("the graph has no y:0: the new head takes its labels from {} (int64)", output_name(&head.y)));
     }

@@ -99,3 +99,57 @@ fn a_checkpoint_with_an_empty_basename_in_a_moved_directory() {
     assert!(out.status.success() && err.contains("does not exist; using"), "{err}");
     assert_eq!(json(&String::from_utf8_lossy(&out.stdout))["values"], tiny["values"]);
 }
+
+#[test]
+fn heads_on_feature_maps_flatten_pool_and_drop_out_in_training_only() {
+    // An image input [?, 2, 2, 1] stands for a conv feature map.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    oracle(&["small-model", "--image", "--features", "4", "--classes", "2", "--out", dir]);
+    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let err = Train::new(&meta, &tiny_data()).branch("X:0").layers("2").batch(16).fails(2);
+    assert!(
+        err.contains("layer 1 (dense: needs [batch, width]; put flatten or gap before it) gets a tensor of shape [?, 2, 2, 1]"),
+        "{err}"
+    );
+    for (name, layers) in [("flatten", "flatten,3:relu,2"), ("gap", "gap,3:relu,dropout:0.5,2")] {
+        let out = tmp.path().join(format!("{name}/m.ckpt"));
+        Train::new(&meta, &tiny_data()).branch("X:0").layers(layers).batch(16).epochs(2).out(&out).ok();
+        // Python imports the saved model: the same numbers (dropout off: its flag defaults to false).
+        let saved = format!("{}.meta", out.display());
+        let eval =
+            ["--meta", &saved, "--data", &tiny_data(), "--split", "all", "--fetch", "new_loss/loss:0", "--fetch", "new_eval/accuracy:0"];
+        let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
+        let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
+        for k in ["new_loss/loss:0", "new_eval/accuracy:0"] {
+            assert_eq!(ours["values"][k].as_f64(), theirs[k].as_f64(), "{name}: {k}");
+        }
+        if name == "gap" {
+            // Outside training the dropout layer passes its input through unchanged…
+            let npz = tmp.path().join("drop.npz");
+            let fetch = ["--fetch", "new_hidden2/Relu:0", "--fetch", "new_dropout3/mul:0", "--out", npz.to_str().unwrap()];
+            ok(&[&["run", "--meta", &saved, "--data", &tiny_data(), "--split", "all"][..], &fetch].concat());
+            let mut z = tfreuse::data::npy::Npz::open(&npz).unwrap();
+            assert!(z.get("new_hidden2/Relu:0").unwrap() == z.get("new_dropout3/mul:0").unwrap());
+            // …and in training steps drops, as Python's loop feeding new_training=True does.
+            let (a, b) = (tmp.path().join("again/m.ckpt"), tmp.path().join("py/m.ckpt"));
+            let own = ["--train-op", "new_train/step", "--loss", "new_loss/loss:0"];
+            let warned = Train::new(&saved, &tiny_data()).arg(own[0], own[1]).arg(own[2], own[3]).batch(16).epochs(1).output();
+            let err = String::from_utf8_lossy(&warned.stderr);
+            assert!(err.contains("new_training:0 looks like a training flag"), "{err}");
+            Train::new(&saved, &tiny_data())
+                .arg(own[0], own[1])
+                .arg(own[2], own[3])
+                .arg("--training-flag", "new_training:0")
+                .batch(16)
+                .epochs(1)
+                .flag("--no-shuffle")
+                .out(&a)
+                .ok();
+            let py = ["train", "--meta", &saved, "--data", &tiny_data(), "--split", "all", "--flag", "new_training:0"];
+            oracle(&[&py[..], &own, &["--batch-size", "16", "--out", b.to_str().unwrap()]].concat());
+            let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
+            assert_eq!(digest(&a), digest(&b));
+        }
+    }
+}
