@@ -142,7 +142,7 @@ pub fn global_average_pool(b: &mut Builder, x: Output, rank: usize, scope: &str)
 /// probability 1 - rate; `x` unchanged elsewhere. Arithmetic, not control flow, so TF's C++
 /// gradients go through it.
 pub fn dropout(b: &mut Builder, x: Output, rate: f32, training: Output, scope: &str) -> Result<Output> {
-    let shape = b.op1("Shape", &format!("{scope}/Shape"), &[x.clone()])?;
+    let shape = b.op1("Shape", &format!("{scope}/Shape"), std::slice::from_ref(&x))?;
     let (seed, seed2) = b.next_seed();
     let rnd = b.op("RandomUniform", &format!("{scope}/random_uniform"), &[shape], |d| {
         d.set_attr_type("dtype", DataType::Float)?;
