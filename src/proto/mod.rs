@@ -20,7 +20,8 @@ pub fn attr_type(dtype: i32) -> AttrValue {
 pub fn text_to_binary(full_name: &str, text: &str) -> std::result::Result<Vec<u8>, String> {
     use prost_reflect::{DescriptorPool, DynamicMessage};
     static DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tf_descriptors.bin"));
-    let pool = DescriptorPool::decode(DESCRIPTORS).map_err(|e| format!("descriptors: {e}"))?;
+    static POOL: std::sync::OnceLock<std::result::Result<DescriptorPool, String>> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| DescriptorPool::decode(DESCRIPTORS).map_err(|e| format!("descriptors: {e}"))).as_ref()?;
     let desc = pool.get_message_by_name(full_name).ok_or_else(|| format!("no message {full_name}"))?;
     let msg = DynamicMessage::parse_text_format(desc, text).map_err(|e| e.to_string())?;
     Ok(prost::Message::encode_to_vec(&msg))
