@@ -223,9 +223,9 @@ def cmd_small_model(a):
             y = tf.reshape(tf1.placeholder(tf.int32, [batch, 1], name="y"), [-1])
         else:
             y = tf1.placeholder(tf.int64, [batch], name="y")
-        with tf1.variable_scope("hidden1"):
+        with tf1.variable_scope("hidden1", use_resource=a.resource):
             h = tf.nn.relu(tf.matmul(x, tf1.get_variable("kernel", [a.features, 3])), name="Relu")
-        with tf1.variable_scope("outputs"):
+        with tf1.variable_scope("outputs", use_resource=a.resource):
             logits = tf.matmul(h, tf1.get_variable("kernel", [3, a.classes]), name="logits")
         xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
         loss = tf.math.divide(tf.reduce_sum(xent), float(a.batch), name="loss") if batch else tf.reduce_mean(xent, name="loss")
@@ -314,6 +314,7 @@ def main():
     f.add_argument("--rank3", action="store_true")
     f.add_argument("--keep-prob", action="store_true")
     f.add_argument("--no-labels", action="store_true")
+    f.add_argument("--resource", action="store_true", help="resource variables (use_resource=True)")
     f.add_argument("--input-dtype", default="float32")
     f.add_argument("--features", type=int, default=4)
     f.add_argument("--classes", type=int, default=2)

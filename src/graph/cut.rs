@@ -92,7 +92,7 @@ fn clean(op: &Operation, x_name: &str, trained: &HashSet<String>, memo: &mut Has
     let ty = op.op_type().unwrap_or_default();
     let c = if n == x_name {
         true
-    } else if VarKind::of_op_type(&ty) == Some(VarKind::Ref) {
+    } else if VarKind::of_op_type(&ty).is_some() {
         !trained.contains(&n)
     } else if ty.starts_with("Placeholder") || RANDOM_OPS.contains(&ty.as_str()) || VarKind::of_op_type(&ty).is_some() {
         false

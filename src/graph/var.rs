@@ -130,15 +130,20 @@ impl Var {
         }
     }
 
-    /// What gradients are taken with respect to; only ref variables are trained today (TF's
-    /// gradients reach a resource variable through each of its reads).
-    pub fn gradient_target(&self) -> Result<Output> {
+    /// What gradients are taken with respect to: a ref variable's buffer; a resource
+    /// variable's reads among `on_path` (op names upstream of the loss), whose gradients sum
+    /// to the variable's (TF's gradients stop at a read; the handle has none).
+    pub fn gradient_targets(&self, on_path: &std::collections::HashSet<String>) -> Vec<Output> {
         match self.kind {
-            VarKind::Ref => Ok(self.handle()),
-            VarKind::Resource => Err(Error::Invalid(format!(
-                "variable {} is a resource variable (VarHandleOp); tfreuse trains TF1 ref variables (VariableV2) only",
-                self.name
-            ))),
+            VarKind::Ref => vec![self.handle()],
+            VarKind::Resource => self
+                .op
+                .output_consumers(0)
+                .into_iter()
+                .map(|(op, _)| op)
+                .filter(|op| op.op_type().is_ok_and(|t| t == "ReadVariableOp") && op.name().is_ok_and(|n| on_path.contains(&n)))
+                .map(|op| op.output(0))
+                .collect(),
         }
     }
 }

@@ -109,13 +109,6 @@ pub fn import(meta: MetaGraph, plan: &Plan) -> Result<Imported> {
             Error::Invalid(m) => Error::bad_file(&path, m),
             other => other,
         })?;
-        if v.kind != VarKind::Ref {
-            let ty = v.op.op_type()?;
-            return Err(Error::Invalid(format!(
-                "variable {} is a {ty} (resource variable); tfreuse trains TF1 ref variables (VariableV2) only",
-                v.name
-            )));
-        }
         vars.push(v);
     }
     let flags = training_flags(&model.graph, plan)?;
@@ -332,18 +325,9 @@ fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph,
         return Err(nothing());
     }
     refuse_blocked_gradients(&head.loss, &candidates)?;
-    let xs = candidates.iter().map(|v| v.gradient_target()).collect::<Result<Vec<_>>>()?;
-    let grads = b
-        .graph
-        .add_gradients(Some(&b.free_scope("gradients")), std::slice::from_ref(&head.loss), &xs, None)
-        .map_err(|s| cannot_differentiate(&head.loss, Error::from(s)))?;
-    let mut pairs = Vec::new();
-    for (v, g) in candidates.into_iter().zip(grads) {
-        match g {
-            Some(grad) => pairs.push(Pair { var: v.clone(), grad }),
-            None => frozen.push(v.name.clone()),
-        }
-    }
+    refuse_resource_slots(plan, &candidates)?;
+    let (pairs, no_grad) = gradients(b, &head.loss, candidates)?;
+    frozen.extend(no_grad);
     if pairs.is_empty() {
         return Err(nothing());
     }
@@ -353,6 +337,48 @@ fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph,
     let updates = trained_update_ops(b.graph, meta, &trained_vars);
     let (op, slots) = minimize(b, rule.as_ref(), plan.spec.lr, plan.spec.clip, pairs, updates)?;
     Ok(Step { built: Some(op.name()?), op, trained, frozen, slots })
+}
+
+/// Momentum and Adam slots are ref variables, which `ResourceApplyAdam` does not take.
+fn refuse_resource_slots(plan: &Plan, candidates: &[&Var]) -> Result<()> {
+    let rule = plan.spec.optimizer.unwrap_or(Optimizer::Sgd);
+    match candidates.iter().find(|v| v.kind == VarKind::Resource) {
+        Some(v) if rule != Optimizer::Sgd => Err(Error::Invalid(format!(
+            "{} is a resource variable: tfreuse trains resource variables with --optimizer sgd only (its momentum and adam \
+             slots are ref variables); use sgd, or freeze it (--trainable)",
+            v.name
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Each candidate's gradient (a resource variable's: the sum over its reads the loss
+/// depends on); the names of those that get none.
+fn gradients(b: &mut Builder, loss: &Output, candidates: Vec<&Var>) -> Result<(Vec<Pair>, Vec<String>)> {
+    let upstream: HashSet<String> =
+        crate::graph::freeze::upstream(&loss.operation, |_| false).iter().filter_map(|o| o.name().ok()).collect();
+    let targets: Vec<Vec<Output>> = candidates.iter().map(|v| v.gradient_targets(&upstream)).collect();
+    let xs: Vec<Output> = targets.iter().flatten().cloned().collect();
+    let grads = b
+        .graph
+        .add_gradients(Some(&b.free_scope("gradients")), std::slice::from_ref(loss), &xs, None)
+        .map_err(|s| cannot_differentiate(loss, Error::from(s)))?;
+    let (mut pairs, mut none, mut grads) = (Vec::new(), Vec::new(), grads.into_iter());
+    for (v, t) in candidates.into_iter().zip(&targets) {
+        let parts: Vec<Output> = grads.by_ref().take(t.len()).flatten().collect();
+        match parts.len() {
+            0 => none.push(v.name.clone()),
+            1 => pairs.push(Pair { var: v.clone(), grad: parts[0].clone() }),
+            _ => {
+                let sum = b.op("AddN", &format!("{}/grad_sum", v.name), &[], |d| {
+                    d.add_input_list(&parts);
+                    Ok(())
+                })?;
+                pairs.push(Pair { var: v.clone(), grad: sum.into() });
+            }
+        }
+    }
+    Ok((pairs, none))
 }
 
 /// Refuse, before asking TF (which crashes on a while loop), when the gradient to a variable

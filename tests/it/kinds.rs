@@ -1,5 +1,6 @@
 //! Kinds of TF1 model beyond a `.meta` + V2 checkpoint: frozen GraphDefs (`--graph`, binary
-//! and text) and V1 checkpoints, each against Python TF.
+//! and text), V1 checkpoints, resource variables, heads on feature maps, layouts found in the
+//! wild — each against Python TF.
 
 use crate::common::*;
 
@@ -152,4 +153,40 @@ fn heads_on_feature_maps_flatten_pool_and_drop_out_in_training_only() {
             assert_eq!(digest(&a), digest(&b));
         }
     }
+}
+
+#[test]
+fn resource_variables_restore_train_and_save() {
+    // use_resource=True (VarHandleOp / ReadVariableOp): every train form refused them.
+    let tmp = tempfile::tempdir().unwrap();
+    oracle(&["small-model", "--resource", "--features", "4", "--classes", "2", "--out", tmp.path().to_str().unwrap()]);
+    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let eval = ["--meta", &meta, "--data", &tiny_data(), "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
+    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
+    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
+    assert_eq!(ours["values"]["loss:0"].as_f64(), theirs["loss:0"].as_f64());
+    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
+    // Its own train op (ResourceApplyGradientDescent), as Python's loop runs it.
+    let py = tmp.path().join("py/m.ckpt");
+    let args = ["train", "--meta", &meta, "--data", &tiny_data(), "--split", "all", "--train-op", "GradientDescent", "--loss", "loss:0"];
+    oracle(&[&args[..], &["--batch-size", "16", "--epochs", "2", "--out", py.to_str().unwrap()]].concat());
+    let imported = tmp.path().join("imported/m.ckpt");
+    Train::new(&meta, &tiny_data()).arg("--loss", "loss:0").batch(16).epochs(2).flag("--no-shuffle").out(&imported).ok();
+    assert_eq!(digest(&imported), digest(&py));
+    // tfreuse's own gradients through the variables' reads: a new loss on the logits, SGD at
+    // Python's rate, gives Python's bytes too.
+    let own = tmp.path().join("own/m.ckpt");
+    Train::new(&meta, &tiny_data()).branch("outputs/logits:0").lr("0.1").batch(16).epochs(2).flag("--no-shuffle").out(&own).ok();
+    assert_eq!(digest(&own), digest(&py));
+    // Frozen below new (ref) layers, cached; Python reads the mixed model back.
+    let mixed = tmp.path().join("mixed/m.ckpt");
+    let t = Train::new(&meta, &tiny_data()).branch("hidden1/Relu:0").layers("2").batch(16).epochs(2);
+    t.clone().arg("--trainable", "new_").flag("--cache-frozen").out(&mixed).ok();
+    let saved = format!("{}.meta", mixed.display());
+    let eval = ["--meta", &saved, "--data", &tiny_data(), "--split", "all", "--fetch", "new_loss/loss:0"];
+    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
+    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
+    assert_eq!(ours["values"]["new_loss/loss:0"].as_f64(), theirs["new_loss/loss:0"].as_f64());
+    let err = t.arg("--optimizer", "adam").fails(2);
+    assert!(err.contains("hidden1/kernel is a resource variable: tfreuse trains resource variables with --optimizer sgd only"), "{err}");
 }
