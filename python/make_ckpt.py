@@ -10,6 +10,8 @@ Fixtures (each a directory with .meta, .index, .data-00000-of-00001 and `checkpo
   tiny/       a few-KB 4-3-2 classifier for fast unit tests.
   tiny_frozen/ tiny frozen as retrain.py froze Inception: weights made constants, only what
               its logits need kept (no labels, no loss): tiny.pb (binary) and tiny.pbtxt (text).
+  tiny_saved_model/ tiny as a TF1 SavedModel (tag serve; signature serving_default: input
+              `x`, outputs `logits` and `classes`), as tf.compat.v1.saved_model.Builder writes it.
   tiny_v1/    tiny saved by a V1 saver (`write_version=V1`): one tiny.ckpt file, no .index,
               as classic TF-Slim releases shipped.
 Runs single-threaded with op determinism and oneDNN off, so a rerun gives the same files.
@@ -213,11 +215,27 @@ def make_v1(tiny_dir, outdir):
         save(sess, tf1.train.Saver(write_version=tf1.train.SaverDef.V1, name="save_v1"), outdir, "tiny.ckpt")
 
 
+def make_saved_model(tiny_dir, outdir):
+    tf1.reset_default_graph()
+    if os.path.isdir(outdir):
+        shutil.rmtree(outdir)
+    with tf1.Session(config=session_config()) as sess:
+        tf1.train.import_meta_graph(os.path.join(tiny_dir, "tiny.ckpt.meta")).restore(sess, os.path.join(tiny_dir, "tiny.ckpt"))
+        g = sess.graph
+        logits = g.get_tensor_by_name("dnn/outputs/BiasAdd:0")
+        classes = tf.argmax(logits, 1, name="classes")
+        sig = tf1.saved_model.predict_signature_def(inputs={"x": g.get_tensor_by_name("X:0")},
+                                                    outputs={"logits": logits, "classes": classes})
+        b = tf1.saved_model.Builder(outdir)
+        b.add_meta_graph_and_variables(sess, ["serve"], signature_def_map={"serving_default": sig})
+        b.save()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/mnist")
     ap.add_argument("--out", default="fixtures")
-    ap.add_argument("--only", choices=["mnist_dnn", "conv_bn", "tiny", "tiny_frozen", "tiny_v1"])
+    ap.add_argument("--only", choices=["mnist_dnn", "conv_bn", "tiny", "tiny_frozen", "tiny_v1", "tiny_saved_model"])
     args = ap.parse_args()
     data = None
     if args.only in (None, "mnist_dnn", "conv_bn"):
@@ -226,6 +244,8 @@ def main():
         make_tiny(os.path.join(args.out, "tiny"))
     if args.only in (None, "tiny", "tiny_frozen"):
         make_frozen(os.path.join(args.out, "tiny"), os.path.join(args.out, "tiny_frozen"))
+    if args.only in (None, "tiny", "tiny_saved_model"):
+        make_saved_model(os.path.join(args.out, "tiny"), os.path.join(args.out, "tiny_saved_model"))
     if args.only in (None, "tiny", "tiny_v1"):
         make_v1(os.path.join(args.out, "tiny"), os.path.join(args.out, "tiny_v1"))
     if args.only in (None, "conv_bn"):

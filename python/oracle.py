@@ -56,6 +56,12 @@ def scalars(graph, sets):
 
 
 def restored_session(meta, checkpoint, jit=False):
+    if os.path.isdir(meta):  # a SavedModel directory, loaded as TF Serving users load it
+        graph = tf1.Graph()
+        sess = tf1.Session(graph=graph)
+        with graph.as_default():
+            tf1.saved_model.loader.load(sess, ["serve"], meta)
+        return graph, sess
     graph = tf1.Graph()
     with graph.as_default():
         saver = tf1.train.import_meta_graph(meta)

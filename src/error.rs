@@ -64,6 +64,7 @@ pub enum Role {
     Set,
     SetInTraining,
     Checkpoint,
+    Tag,
 }
 
 impl Role {
@@ -92,6 +93,7 @@ impl Role {
             Role::Scale => "the feature scale",
             Role::Set => "a set tensor",
             Role::Checkpoint => "the checkpoint",
+            Role::Tag => "the SavedModel tag",
             Role::SetInTraining => "a tensor set in training",
             Role::Split => "the split",
             Role::Fetch => "the fetched tensor",

@@ -22,9 +22,9 @@ pub struct EvalSpec {
 
 /// Each fetched scalar averaged over the split (weighted by batch size).
 pub fn evaluate(model: &Model, split: &Split, spec: &EvalSpec) -> Result<Vec<(String, f64)>> {
-    let x_out = model.output(&spec.input).map_err(|e| e.for_arg(Role::Input))?;
-    let y_out = model.output(&spec.labels).map_err(|e| e.for_arg(Role::Labels))?;
-    let fetches = spec.fetches.iter().map(|f| model.output(f).map_err(|e| e.for_arg(Role::Fetch))).collect::<Result<Vec<_>>>()?;
+    let x_out = model.tensor(&spec.input).map_err(|e| e.for_arg(Role::Input))?;
+    let y_out = model.tensor(&spec.labels).map_err(|e| e.for_arg(Role::Labels))?;
+    let fetches = spec.fetches.iter().map(|f| model.tensor(f).map_err(|e| e.for_arg(Role::Fetch))).collect::<Result<Vec<_>>>()?;
     let set = crate::feed::Setting::resolve_all(&model.graph, Role::Set, &spec.set)?;
     let values = evaluate_outputs(model, split, &x_out, &y_out, &fetches, spec.batch_size, &FixedFeeds::default().with(&set))?;
     Ok(spec.fetches.iter().cloned().zip(values).collect())

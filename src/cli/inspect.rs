@@ -20,9 +20,11 @@ pub struct Args {
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     g.load_tf()?;
     let model = Model::from_meta(args.model.source().read()?, &g.session_config())?;
+    let own = args.model.source().own_checkpoint().map(|prefix| tfreuse::model::checkpoint::Resolved { prefix, warning: None });
     let ckpt = match (&args.model.meta, args.no_checkpoint) {
+        (_, true) => None,
         (Some(meta), false) => Some(tfreuse::model::checkpoint::resolve(args.model.checkpoint.as_deref(), meta)?),
-        _ => None,
+        (None, false) => own,
     };
     let rep = report(&model, ckpt.as_ref())?;
     let frozen = args.model.graph.is_some();
@@ -60,6 +62,14 @@ fn print_text(r: &Report, frozen: bool) {
     println!("\ncollections:");
     for (k, v) in &r.collections {
         println!("  {k}: {v}");
+    }
+    for (key, s) in &r.signatures {
+        println!("\nsignature {key} ({}):", s.method);
+        for (side, ts) in [("in ", &s.inputs), ("out", &s.outputs)] {
+            for t in ts {
+                println!("  {side} @{key}/{:<20} {:<28} {:<8} {}", t.key, t.name, t.dtype, t.shape);
+            }
+        }
     }
     match &r.saver {
         Some(s) => println!(

@@ -105,12 +105,19 @@ impl Global {
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
     /// The MetaGraphDef written by tf.train.Saver (e.g. my_model_final.ckpt.meta).
-    #[arg(long, value_name = "FILE", required_unless_present = "graph", conflicts_with = "graph")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["graph", "saved_model"], conflicts_with_all = ["graph", "saved_model"])]
     pub meta: Option<PathBuf>,
     /// A frozen GraphDef instead (.pb binary, .pbtxt text; weights as constants, no checkpoint),
     /// as retrain.py reused Inception's.
-    #[arg(long, value_name = "FILE", conflicts_with = "checkpoint")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["checkpoint", "saved_model"])]
     pub graph: Option<PathBuf>,
+    /// A TF1 SavedModel directory instead (saved_model.pb + variables/); tensor names may then
+    /// be given by signature key: @KEY (serving_default) or @SIGNATURE/KEY.
+    #[arg(long, value_name = "DIR", conflicts_with = "checkpoint")]
+    pub saved_model: Option<PathBuf>,
+    /// The tags of the SavedModel's MetaGraph to take (comma-separated).
+    #[arg(long, default_value = "serve", requires = "saved_model")]
+    pub tag: String,
     /// Checkpoint prefix, or a directory with a `checkpoint` file (default: the .meta's directory).
     #[arg(long, value_name = "PREFIX|DIR")]
     pub checkpoint: Option<PathBuf>,
@@ -119,16 +126,22 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// Load TF, import the graph and restore the checkpoint; warnings go to stderr.
     pub fn source(&self) -> ModelSource {
-        match (&self.meta, &self.graph) {
-            (_, Some(g)) => ModelSource::Graph(g.clone()),
-            (Some(m), None) => ModelSource::Meta(m.clone()),
-            (None, None) => unreachable!("clap requires --meta or --graph"),
+        match (&self.meta, &self.graph, &self.saved_model) {
+            (_, _, Some(d)) => ModelSource::SavedModel(d.clone(), self.tag.clone()),
+            (_, Some(g), None) => ModelSource::Graph(g.clone()),
+            (Some(m), None, None) => ModelSource::Meta(m.clone()),
+            (None, None, None) => unreachable!("clap requires --meta, --graph or --saved-model"),
         }
     }
 
     pub fn load_restored(&self, g: &Global) -> anyhow::Result<Model> {
         g.load_tf()?;
-        let model = Model::from_meta(self.source().read()?, &g.session_config())?;
+        let source = self.source();
+        let model = Model::from_meta(source.read()?, &g.session_config())?;
+        if let Some(prefix) = source.own_checkpoint() {
+            model.restore(&prefix)?;
+            eprintln!("restored {}", prefix.display());
+        }
         let Some(meta) = &self.meta else { return Ok(model) };
         let ckpt = tfreuse::model::checkpoint::resolve(self.checkpoint.as_deref(), meta)?;
         warn(ckpt.warning.as_deref());
@@ -168,6 +181,7 @@ pub fn flag(role: Role) -> &'static str {
         Role::TrainingFlag => "--training-flag",
         Role::Set => "--set",
         Role::Checkpoint => "--checkpoint",
+        Role::Tag => "--tag",
         Role::SetInTraining => "--set-in-training",
     }
 }

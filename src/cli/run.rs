@@ -63,7 +63,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let mut feeds = Vec::new();
     if let Some(split) = split {
         // The features as the input's dtype wants them (raw pixels for an integer input).
-        let x = model.output(&args.input).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
+        let x = model.tensor(&args.input).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
         let shape = tfreuse::feed::InputShape::of(&model.graph, &x)?;
         let mut row = vec![split.len()];
         row.extend(shape.row_dims(tfreuse::Role::Input, &split.feature_shape)?);
@@ -73,7 +73,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         feeds.push((x, t));
     }
     for (name, arr) in &feed_arrays {
-        let out = model.output(name)?;
+        let out = model.tensor(name)?;
         let want = out.operation.output_type(out.index as usize);
         tfreuse::feed::InputShape::of(&model.graph, &out)?.check_array(tfreuse::Role::Feed, arr.shape())?;
         let t = if arr.dtype() == want {
@@ -86,7 +86,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     for s in tfreuse::feed::Setting::resolve_all(&model.graph, tfreuse::Role::Set, &sets)? {
         feeds.push((s.tensor, s.value.to_tensor()));
     }
-    let fetches = args.fetches.iter().map(|n| model.output(n)).collect::<tfreuse::Result<Vec<_>>>()?;
+    let fetches = args.fetches.iter().map(|n| model.tensor(n)).collect::<tfreuse::Result<Vec<_>>>()?;
     let feed_refs: Vec<_> = feeds.iter().map(|(o, t)| (o.clone(), t)).collect();
     let values = model.run(&feed_refs, &fetches, &[])?;
     if args.json {

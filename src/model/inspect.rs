@@ -24,7 +24,51 @@ pub struct Report {
     pub variables: Vec<Variable>,
     pub collections: BTreeMap<String, String>,
     pub saver: Option<Saver>,
+    /// A SavedModel's signatures: each key's tensor (what `@SIGNATURE/KEY` stands for).
+    pub signatures: BTreeMap<String, Signature>,
     pub checkpoint: Option<CheckpointReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Signature {
+    pub method: String,
+    pub inputs: Vec<SignatureTensor>,
+    pub outputs: Vec<SignatureTensor>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SignatureTensor {
+    pub key: String,
+    /// The tensor's name (empty for a sparse or composite one).
+    pub name: String,
+    pub dtype: String,
+    pub shape: String,
+}
+
+fn signatures(model: &Model) -> BTreeMap<String, Signature> {
+    let tensors = |m: &BTreeMap<String, crate::proto::TensorInfo>| {
+        m.iter()
+            .map(|(key, t)| SignatureTensor {
+                key: key.clone(),
+                name: match &t.encoding {
+                    Some(crate::proto::tensor_info::Encoding::Name(n)) => n.clone(),
+                    _ => String::new(),
+                },
+                dtype: dtype_name(crate::tf::tensors::dtype_from_c(t.dtype)),
+                shape: t.tensor_shape.as_ref().map_or("<unknown>".into(), |s| {
+                    if s.unknown_rank {
+                        return "<unknown>".into();
+                    }
+                    let d: Vec<String> = s.dim.iter().map(|d| if d.size < 0 { "?".into() } else { d.size.to_string() }).collect();
+                    format!("[{}]", d.join(", "))
+                }),
+            })
+            .collect()
+    };
+    let sigs = &model.meta.def.signature_def;
+    sigs.iter()
+        .map(|(k, s)| (k.clone(), Signature { method: s.method_name.clone(), inputs: tensors(&s.inputs), outputs: tensors(&s.outputs) }))
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +136,7 @@ pub fn report(model: &Model, ckpt: Option<&Resolved>) -> Result<Report> {
         variables,
         collections: collections(model),
         saver: model.meta.saver_def().map(saver),
+        signatures: signatures(model),
         checkpoint,
     })
 }

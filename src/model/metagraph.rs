@@ -34,6 +34,15 @@ pub struct MetaGraphDef {
     pub object_graph_def: Option<SavedObjectGraph>,
 }
 
+/// TF's SavedModel, its MetaGraphDefs kept as [`MetaGraphDef`] (GraphDefs raw).
+#[derive(Clone, PartialEq, prost::Message)]
+struct SavedModel {
+    #[prost(int64, tag = "1")]
+    saved_model_schema_version: i64,
+    #[prost(message, repeated, tag = "2")]
+    meta_graphs: Vec<MetaGraphDef>,
+}
+
 /// A decoded `.meta` file.
 #[derive(Clone, Debug)]
 pub struct MetaGraph {
@@ -69,6 +78,57 @@ impl MetaGraph {
             return Err(Error::bad_file(path, format!("the MetaGraphDef holds no graph_def{}", graph_hint(bytes))));
         }
         Ok(MetaGraph { path: path.to_path_buf(), def })
+    }
+
+    /// The MetaGraphDef of a TF1 SavedModel (`DIR/saved_model.pb`) whose tags include every
+    /// one of `tags` (comma-separated, e.g. `serve`).
+    pub fn from_saved_model(dir: &Path, tags: &str) -> Result<Self> {
+        let path = dir.join("saved_model.pb");
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        Self::from_saved_model_bytes(&bytes, tags, path)
+    }
+
+    /// [`MetaGraph::from_saved_model`] on the bytes of `path` (a `saved_model.pb`).
+    pub fn from_saved_model_bytes(bytes: &[u8], tags: &str, path: PathBuf) -> Result<Self> {
+        let sm = SavedModel::decode(bytes).map_err(|e| Error::bad_file(&path, format!("not a SavedModel: {e}")))?;
+        let wanted: Vec<&str> = tags.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+        let tags_of = |m: &MetaGraphDef| m.meta_info_def.as_ref().map(|i| i.tags.clone()).unwrap_or_default();
+        let Some(def) = sm.meta_graphs.iter().find(|m| wanted.iter().all(|w| tags_of(m).iter().any(|t| t == w))) else {
+            let have: Vec<String> = sm.meta_graphs.iter().map(|m| format!("[{}]", tags_of(m).join(","))).collect();
+            let msg = format!("no MetaGraph tagged {tags} (it has: {})", if have.is_empty() { "none".into() } else { have.join(" ") });
+            return Err(Error::arg(crate::error::Role::Tag, Some(tags), format!("{}: {msg}", path.display())));
+        };
+        if def.graph_def.as_ref().is_none_or(|g| g.is_empty()) {
+            return Err(Error::bad_file(&path, "the MetaGraphDef holds no graph_def"));
+        }
+        Ok(MetaGraph { path, def: def.clone() })
+    }
+
+    /// `@KEY` or `@SIGNATURE/KEY` (`serving_default` when none is named): the tensor a
+    /// signature's input or output `KEY` stands for; any other name as it is. Tensor names
+    /// never start with `@`, so the two cannot be confused.
+    pub fn resolve_name(&self, name: &str) -> Result<String> {
+        let Some(reference) = name.strip_prefix('@') else { return Ok(name.to_string()) };
+        let (sig, key) = reference.split_once('/').unwrap_or(("serving_default", reference));
+        let sigs = &self.def.signature_def;
+        let Some(s) = sigs.get(sig) else {
+            let have = sigs.keys().cloned().collect::<Vec<_>>().join(", ");
+            return Err(Error::Invalid(format!(
+                "{name}: no signature {sig:?} (the model has: {})",
+                if have.is_empty() { "none" } else { &have }
+            )));
+        };
+        let info = s.inputs.get(key).or_else(|| s.outputs.get(key)).ok_or_else(|| {
+            let keys: Vec<&String> = s.inputs.keys().chain(s.outputs.keys()).collect();
+            Error::Invalid(format!(
+                "{name}: signature {sig} has no key {key:?} (it has: {})",
+                keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        match &info.encoding {
+            Some(crate::proto::tensor_info::Encoding::Name(n)) => Ok(n.clone()),
+            _ => Err(Error::Invalid(format!("{name}: a sparse or composite tensor; tfreuse feeds and fetches dense tensors"))),
+        }
     }
 
     /// A frozen graph (a GraphDef, binary `.pb` or text `.pbtxt`, everything in it constant)

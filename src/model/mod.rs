@@ -22,6 +22,8 @@ pub use metagraph::MetaGraph;
 pub enum ModelSource {
     Meta(PathBuf),
     Graph(PathBuf),
+    /// A TF1 SavedModel directory and the tags of the MetaGraph to take (`serve`).
+    SavedModel(PathBuf, String),
 }
 
 impl ModelSource {
@@ -30,6 +32,7 @@ impl ModelSource {
         match self {
             ModelSource::Meta(p) => MetaGraph::read(p),
             ModelSource::Graph(p) => MetaGraph::from_graph_file(p),
+            ModelSource::SavedModel(dir, tags) => MetaGraph::from_saved_model(dir, tags),
         }
     }
 
@@ -37,7 +40,16 @@ impl ModelSource {
     pub fn meta(&self) -> Option<&Path> {
         match self {
             ModelSource::Meta(p) => Some(p),
-            ModelSource::Graph(_) => None,
+            _ => None,
+        }
+    }
+
+    /// Where the variables are, when the source says so itself: a SavedModel's
+    /// `variables/variables` (`None` too when it has no variables).
+    pub fn own_checkpoint(&self) -> Option<PathBuf> {
+        match self {
+            ModelSource::SavedModel(dir, _) => Some(dir.join("variables/variables")).filter(|p| crate::model::checkpoint::prefix_exists(p)),
+            _ => None,
         }
     }
 }
@@ -72,6 +84,11 @@ impl Model {
         let filename = self.output(&saver.filename_tensor_name)?;
         let restore = self.operation(&saver.restore_op_name)?;
         restore_from(&self.session, &filename, &restore, prefix)
+    }
+
+    /// A tensor by name or by signature key (`@KEY`, `@SIGNATURE/KEY`).
+    pub fn tensor(&self, name: &str) -> Result<Output> {
+        find_output(&self.graph, &self.meta.resolve_name(name)?)
     }
 
     /// An operation by name, or an error suggesting the closest names.

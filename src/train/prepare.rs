@@ -49,6 +49,13 @@ pub struct Source {
 /// it; or read a frozen graph, which has none.
 pub fn open_source(spec: &TransferSpec) -> Result<Source> {
     let meta = spec.source.read()?;
+    if let Some(prefix) = spec.source.own_checkpoint() {
+        if let Some(c) = &spec.checkpoint {
+            return Err(Error::arg(Role::Checkpoint, Some(&c.display().to_string()), "a SavedModel keeps its own (variables/variables)"));
+        }
+        let stored = checkpoint::list_tensors(&prefix)?;
+        return Ok(Source { meta, checkpoint: Some(prefix), warnings: vec![], stored });
+    }
     let Some(meta_path) = spec.source.meta() else {
         if spec.branch_from.is_none() {
             let msg = "missing: a frozen graph has no variables to train; build new layers on one of its tensors";
@@ -66,6 +73,28 @@ pub fn open_source(spec: &TransferSpec) -> Result<Source> {
     let ckpt = checkpoint::resolve(spec.checkpoint.as_deref(), meta_path)?;
     let stored = checkpoint::list_tensors(&ckpt.prefix)?;
     Ok(Source { meta, checkpoint: Some(ckpt.prefix), warnings: ckpt.warning.into_iter().collect(), stored })
+}
+
+/// The spec with every signature reference (`@KEY`, `@SIGNATURE/KEY`) replaced by the tensor
+/// name the model's signatures give it.
+pub fn resolve_names(spec: &TransferSpec, meta: &MetaGraph) -> Result<TransferSpec> {
+    let mut s = spec.clone();
+    let one = |v: &mut String, role: Role| -> Result<()> {
+        *v = meta.resolve_name(v).map_err(|e| e.for_arg(role))?;
+        Ok(())
+    };
+    one(&mut s.input, Role::Input)?;
+    for (v, role) in [(&mut s.labels, Role::Labels), (&mut s.branch_from, Role::BranchFrom), (&mut s.freeze_below, Role::FreezeBelow)] {
+        if let Some(v) = v.as_mut() {
+            one(v, role)?;
+        }
+    }
+    for (v, role) in [(&mut s.loss, Role::Loss), (&mut s.metric, Role::Metric)] {
+        if let Some(v) = v.as_mut() {
+            one(v, role)?;
+        }
+    }
+    Ok(s)
 }
 
 /// Stage 3: a stop_gradient must be in the GraphDef before import (imported edges are fixed).
@@ -575,6 +604,7 @@ fn feeds(graph: &Graph, spec: &TransferSpec, flags: &[(Output, bool)]) -> Result
 /// `classes`: number of classes the new output layer must have (from the data).
 pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let mut source = open_source(spec)?;
+    let spec = &resolve_names(spec, &source.meta)?;
     let plan = Plan::resolve(spec, classes)?;
     let frozen_cut = rewrite(&mut source.meta, &plan)?;
     let Imported { mut model, vars, x, y, mut flags, mut warnings } = import(source.meta, &plan)?;

@@ -52,7 +52,11 @@ fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
     }
 }
 
@@ -400,4 +404,43 @@ fn corrupted_v1_checkpoint() {
         }
         assert_eq!(before, hash_tree(&dir), "v1 {kind}: inputs must not change");
     }
+}
+
+#[test]
+fn corrupted_savedmodels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sm = root().join("fixtures/tiny_saved_model");
+    let orig = std::fs::read(sm.join("saved_model.pb")).unwrap();
+    let mut variants = vec![("truncated", orig[..orig.len() / 2].to_vec(), true), ("empty", vec![], true)];
+    for seed in 0..4u64 {
+        let mut b = orig.clone();
+        flip(&mut b, seed + 31, 1 + seed as usize);
+        variants.push(("flipped", b, false));
+    }
+    for (i, (kind, bytes, must_fail)) in variants.into_iter().enumerate() {
+        let dir = tmp.path().join(format!("{i}-{kind}"));
+        copy_dir(&sm, &dir);
+        std::fs::write(dir.join("saved_model.pb"), &bytes).unwrap();
+        let before = hash_tree(&dir);
+        let args = [
+            "run",
+            "--saved-model",
+            dir.to_str().unwrap(),
+            "--data",
+            &tiny_data(),
+            "--split",
+            "all",
+            "--input",
+            "@x",
+            "--fetch",
+            "@logits",
+        ];
+        let (code, _) = run(&args);
+        if must_fail || code != 0 {
+            expect_error(&format!("saved_model.pb {kind}"), &args, &[2, 3, 5]);
+        }
+        assert_eq!(before, hash_tree(&dir), "saved_model.pb {kind}: inputs must not change");
+    }
+    let err = expect_error("no such dir", &["inspect", "--saved-model", "/no/such/dir"], &[3]);
+    assert!(err.contains("/no/such/dir/saved_model.pb"), "{err}");
 }

@@ -78,3 +78,14 @@ fn graphdef_corpus() {
         }
     }
 }
+
+#[test]
+fn savedmodel_corpus() {
+    for (name, data) in corpus("savedmodel") {
+        if let Ok(m) = tfreuse::MetaGraph::from_saved_model_bytes(&data, "serve", name.clone().into()) {
+            assert!(m.resolve_name("X:0").is_ok(), "{name}");
+            let _ = m.resolve_name("@x");
+            assert!(tfreuse::MetaGraph::decode(&m.encode(), Path::new(&name)).is_ok(), "{name}");
+        }
+    }
+}

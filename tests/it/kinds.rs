@@ -190,3 +190,54 @@ fn resource_variables_restore_train_and_save() {
     let err = t.arg("--optimizer", "adam").fails(2);
     assert!(err.contains("hidden1/kernel is a resource variable: tfreuse trains resource variables with --optimizer sgd only"), "{err}");
 }
+
+#[test]
+fn a_savedmodel_by_tags_and_signature_keys() {
+    let sm = fixture("tiny_saved_model");
+    let inspect = ok(&["inspect", "--saved-model", &sm]);
+    assert!(inspect.contains("@serving_default/logits") && inspect.contains("dnn/outputs/BiasAdd:0"), "{inspect}");
+    assert!(inspect.contains("restorable variables: 4"), "{inspect}");
+    // Signature keys where tensor names go; the logits Python's saved_model.loader.load gives.
+    let tmp = tempfile::tempdir().unwrap();
+    let (ours, theirs) = (tmp.path().join("ours.npz"), tmp.path().join("py.npz"));
+    let run = ["run", "--saved-model", &sm, "--data", &tiny_data(), "--split", "all", "--input", "@x", "--fetch", "@logits"];
+    ok(&[&run[..], &["--out", ours.to_str().unwrap()]].concat());
+    let x = tmp.path().join("x.npy");
+    let data = tfreuse::data::npy::Npz::open(&root().join("fixtures/tiny/data.npz")).unwrap().get("x").unwrap();
+    let tfreuse::tf::tensors::DynArray::F32(a) = data else { panic!("tiny's x is float32") };
+    ndarray_npy::write_npy(&x, &a).unwrap();
+    oracle(&["run", "--meta", &sm, "--feed", &format!("X:0={}", x.display()), "--fetch", LOGITS, "--out", theirs.to_str().unwrap()]);
+    let a = tfreuse::data::npy::Npz::open(&ours).unwrap().get("@logits").unwrap();
+    assert!(a == tfreuse::data::npy::Npz::open(&theirs).unwrap().get(LOGITS).unwrap());
+    // Trained from, by signature keys; Python reads the result back.
+    let out = tmp.path().join("m/m.ckpt");
+    ok(&[
+        "train",
+        "--saved-model",
+        &sm,
+        "--data",
+        &tiny_data(),
+        "--input",
+        "@x",
+        "--branch-from",
+        "@logits",
+        "--lr",
+        "0.1",
+        "--batch-size",
+        "16",
+        "--epochs",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let saved = format!("{}.meta", out.display());
+    let eval = ["--meta", &saved, "--data", &tiny_data(), "--split", "all", "--fetch", "new_loss/loss:0"];
+    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
+    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
+    assert_eq!(ours["values"]["new_loss/loss:0"].as_f64(), theirs["new_loss/loss:0"].as_f64());
+    // Wrong tags and keys are named with what there is.
+    let err = fails(&["inspect", "--saved-model", &sm, "--tag", "train"], 2);
+    assert!(err.contains("--tag train:") && err.contains("no MetaGraph tagged train (it has: [serve])"), "{err}");
+    let err = fails(&[&run[..5], &["--split", "all", "--input", "@nope", "--fetch", "@logits"]].concat(), 2);
+    assert!(err.contains("signature serving_default has no key \"nope\" (it has: x, classes, logits)"), "{err}");
+}
