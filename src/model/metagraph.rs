@@ -98,7 +98,7 @@ impl MetaGraph {
             let msg = format!("no MetaGraph tagged {tags} (it has: {})", if have.is_empty() { "none".into() } else { have.join(" ") });
             return Err(Error::arg(crate::error::Role::Tag, Some(tags), format!("{}: {msg}", path.display())));
         };
-        if def.graph_def.as_ref().is_none_or(|g| g.is_empty()) {
+        if def.graph_def.as_ref().map_or(true, |g| g.is_empty()) {
             return Err(Error::bad_file(&path, "the MetaGraphDef holds no graph_def"));
         }
         Ok(MetaGraph { path, def: def.clone() })
