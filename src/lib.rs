@@ -12,7 +12,8 @@
 //! - [`data`]: data sets; [`feed`]: what an input accepts; [`cache`]: frozen layers computed
 //!   once; [`eval`]: metrics;
 //! - [`events`]: what long operations report, and sinks for it;
-//! - [`train`]: transfer training in stages, the loop, resuming.
+//! - [`train`]: transfer training in stages, the loop, resuming;
+//! - [`export`]: a trained model written out for serving (SavedModel).
 //!
 //! Start with [`Model::load`], which imports a `.meta` like `tf.train.import_meta_graph`, or
 //! [`train::prepare`] for transfer training.
@@ -23,6 +24,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod events;
+pub mod export;
 pub mod feed;
 pub mod graph;
 pub mod model;

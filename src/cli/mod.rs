@@ -8,6 +8,7 @@ use tfreuse::tf::runtime::{self as tflib, LoadOptions};
 use tfreuse::{Model, Role, SessionConfig};
 
 mod eval;
+mod export;
 mod inspect;
 mod run;
 mod train;
@@ -31,6 +32,8 @@ pub enum Command {
     Run(run::Args),
     /// Transfer training: reuse, branch and add layers, partial restore, freeze, save.
     Train(Box<train::Args>),
+    /// Write a trained model out as a TF1 SavedModel for serving (x -> logits, probabilities, classes).
+    Export(export::Args),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -217,6 +220,7 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::exec(a, &cli.global),
         Command::Eval(a) => eval::exec(a, &cli.global),
         Command::Run(a) => run::exec(a, &cli.global),
+        Command::Export(a) => export::exec(a, &cli.global),
         Command::Train(a) => train::exec(*a, &cli.global),
     }
 }

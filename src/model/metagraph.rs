@@ -36,11 +36,11 @@ pub struct MetaGraphDef {
 
 /// TF's SavedModel, its MetaGraphDefs kept as [`MetaGraphDef`] (GraphDefs raw).
 #[derive(Clone, PartialEq, prost::Message)]
-struct SavedModel {
+pub(crate) struct SavedModel {
     #[prost(int64, tag = "1")]
-    saved_model_schema_version: i64,
+    pub saved_model_schema_version: i64,
     #[prost(message, repeated, tag = "2")]
-    meta_graphs: Vec<MetaGraphDef>,
+    pub meta_graphs: Vec<MetaGraphDef>,
 }
 
 /// A decoded `.meta` file.

@@ -241,3 +241,42 @@ fn a_savedmodel_by_tags_and_signature_keys() {
     let err = fails(&[&run[..5], &["--split", "all", "--input", "@nope", "--fetch", "@logits"]].concat(), 2);
     assert!(err.contains("signature serving_default has no key \"nope\" (it has: x, classes, logits)"), "{err}");
 }
+
+#[test]
+fn export_writes_a_savedmodel_python_serves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("m/m.ckpt");
+    Train::tiny().branch("dnn/hidden1/Relu:0").layers("2").batch(16).epochs(2).out(&out).ok();
+    let sm = tmp.path().join("served");
+    let meta = format!("{}.meta", out.display());
+    let export = ["export", "--meta", &meta, "--logits", "new_outputs/BiasAdd:0", "--saved-model", sm.to_str().unwrap()];
+    ok(&export);
+    // Python's saved_model.loader.load(sess, ["serve"], dir) gives tfreuse's numbers.
+    let (ours, theirs) = (tmp.path().join("ours.npz"), tmp.path().join("py.npz"));
+    let fetch = ["--fetch", "export/probabilities:0", "--fetch", "export/classes:0"];
+    ok(&[
+        &["run", "--saved-model", sm.to_str().unwrap(), "--data", &tiny_data(), "--split", "all", "--out", ours.to_str().unwrap()][..],
+        &fetch,
+    ]
+    .concat());
+    let x = tmp.path().join("x.npy");
+    let data = tfreuse::data::npy::Npz::open(&root().join("fixtures/tiny/data.npz")).unwrap().get("x").unwrap();
+    let tfreuse::tf::tensors::DynArray::F32(a) = data else { panic!("tiny's x is float32") };
+    ndarray_npy::write_npy(&x, &a).unwrap();
+    oracle(
+        &[
+            &["run", "--meta", sm.to_str().unwrap(), "--feed", &format!("X:0={}", x.display()), "--out", theirs.to_str().unwrap()][..],
+            &fetch,
+        ]
+        .concat(),
+    );
+    let (mut a, mut b) = (tfreuse::data::npy::Npz::open(&ours).unwrap(), tfreuse::data::npy::Npz::open(&theirs).unwrap());
+    for k in ["export/probabilities:0", "export/classes:0"] {
+        assert!(a.get(k).unwrap() == b.get(k).unwrap(), "{k}");
+    }
+    // The signature names them; a second export never overwrites the first.
+    let inspect = ok(&["inspect", "--saved-model", sm.to_str().unwrap()]);
+    assert!(inspect.contains("@serving_default/probabilities") && inspect.contains("@serving_default/classes"), "{inspect}");
+    let err = fails(&export, 2);
+    assert!(err.contains("exists; a SavedModel is written to a new directory"), "{err}");
+}

@@ -1,0 +1,88 @@
+//! Writing a trained model out for serving, the way back from TF1: a SavedModel
+//! (`saved_model.pb` + `variables/`) tagged `serve` with a `serving_default` signature —
+//! input → logits, probabilities and class ids — as `tf.compat.v1.saved_model.Builder`
+//! writes it, for `saved_model.loader.load` and TF Serving.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use prost::Message;
+use tensorflow::{DataType, Output, Tensor};
+
+use crate::atomic::{parent_dir, AtomicDir};
+use crate::error::{Error, Result};
+use crate::graph::{Builder, Var};
+use crate::model::metagraph::Extension;
+use crate::model::Model;
+use crate::proto::{tensor_info, tensor_shape_proto, SignatureDef, TensorInfo, TensorShapeProto};
+use crate::tf::tensors::{dtype_code, shape_dims};
+
+/// The serving signature's tensors: the input, and the logits the outputs are computed from.
+pub struct Serving {
+    pub input: Output,
+    pub logits: Output,
+}
+
+/// What a signature says of a tensor: its name, dtype and static shape.
+fn info(model: &Model, o: &Output) -> Result<TensorInfo> {
+    let dims = shape_dims(&model.graph.tensor_shape(o.clone())?);
+    let tensor_shape = Some(match dims {
+        None => TensorShapeProto { unknown_rank: true, ..Default::default() },
+        Some(d) => TensorShapeProto {
+            dim: d.into_iter().map(|size| tensor_shape_proto::Dim { size, name: String::new() }).collect(),
+            unknown_rank: false,
+        },
+    });
+    let dtype = dtype_code(o.operation.output_type(o.index as usize));
+    Ok(TensorInfo { dtype, tensor_shape, encoding: Some(tensor_info::Encoding::Name(crate::tf::output_name(o))) })
+}
+
+/// Softmax probabilities and int64 class ids of the logits, under a free `export` scope.
+fn serving_outputs(b: &mut Builder, logits: &Output) -> Result<(Output, Output)> {
+    let scope = b.free_scope("export");
+    b.unprefixed(|b| {
+        let probs = b.op1("Softmax", &format!("{scope}/probabilities"), std::slice::from_ref(logits))?;
+        let axis = b.constant(&format!("{scope}/axis"), Tensor::from(1i32))?;
+        let classes =
+            b.op("ArgMax", &format!("{scope}/classes"), &[logits.clone(), axis], |d| Ok(d.set_attr_type("output_type", DataType::Int64)?))?;
+        Ok((probs, classes.into()))
+    })
+}
+
+/// Write `model` (restored) as a SavedModel directory `out`, which must not exist; the
+/// directory appears whole or not at all.
+pub fn saved_model(model: &mut Model, serving: &Serving, out: &Path) -> Result<PathBuf> {
+    if out.exists() {
+        return Err(Error::Invalid(format!("{}: exists; a SavedModel is written to a new directory", out.display())));
+    }
+    let name = out.file_name().ok_or_else(|| Error::Invalid(format!("{}: not a directory name", out.display())))?.to_owned();
+    let defs = model.meta.variables()?;
+    let vars = defs.iter().map(|d| Var::imported(&model.graph, d)).collect::<Result<Vec<_>>>()?;
+    let mut b = Builder::new(&mut model.graph, "", None, 0);
+    let (probs, classes) = serving_outputs(&mut b, &serving.logits)?;
+    let saver_def = crate::graph::saver::saver_ops(&mut b, "save", &vars.iter().collect::<Vec<_>>())?;
+    let mut meta = model.meta.extended(&model.graph, &Extension { saver_def: saver_def.clone(), variables: vec![], train_op: None })?;
+    let sig = SignatureDef {
+        inputs: BTreeMap::from([("x".to_string(), info(model, &serving.input)?)]),
+        outputs: BTreeMap::from([
+            ("logits".to_string(), info(model, &serving.logits)?),
+            ("probabilities".to_string(), info(model, &probs)?),
+            ("classes".to_string(), info(model, &classes)?),
+        ]),
+        method_name: "tensorflow/serving/predict".into(),
+        defaults: BTreeMap::new(),
+    };
+    meta.def.signature_def = BTreeMap::from([("serving_default".to_string(), sig)]);
+    if let Some(info) = meta.def.meta_info_def.as_mut() {
+        info.tags = vec!["serve".into()];
+    }
+    let staging = AtomicDir::begin(parent_dir(out), &name.to_string_lossy())?;
+    let root = staging.path().join(&name);
+    std::fs::create_dir_all(root.join("variables")).map_err(|e| Error::io(&root, e))?;
+    let filename = crate::tf::find_output(&model.graph, &saver_def.filename_tensor_name)?;
+    let save = crate::tf::find_output(&model.graph, &saver_def.save_tensor_name)?;
+    crate::tf::session::run_with_prefix(&model.session, &filename, &save.operation, &root.join("variables/variables"))?;
+    let saved = crate::model::metagraph::SavedModel { saved_model_schema_version: 1, meta_graphs: vec![meta.def] };
+    crate::atomic::write_bytes_atomic(&root.join("saved_model.pb"), &saved.encode_to_vec())?;
+    staging.publish(&name.to_string_lossy())
+}
