@@ -109,19 +109,25 @@ fn parse_layer(s: &str, p: &str, last: bool) -> Result<LayerSpec> {
     }
 }
 
-/// tf.glorot_uniform_initializer: U(-l, l), l = sqrt(6 / (fan_in + fan_out)).
-fn glorot_uniform(b: &mut Builder, base: &str, fan_in: u64, fan_out: u64) -> Result<Output> {
-    let limit = (6.0 / (fan_in + fan_out) as f64).sqrt() as f32;
-    let shape = b.constant(&format!("{base}/shape"), Tensor::from(&[fan_in as i32, fan_out as i32][..]))?;
+/// U(0, 1) floats of `shape`, seeded from the builder (same seed, same numbers).
+fn random_uniform(b: &mut Builder, name: &str, shape: Output) -> Result<Output> {
     let (seed, seed2) = b.next_seed();
-    let rnd = b.op("RandomUniform", &format!("{base}/RandomUniform"), &[shape], |d| {
+    let op = b.op("RandomUniform", name, &[shape], |d| {
         d.set_attr_type("dtype", DataType::Float)?;
         d.set_attr_int("seed", seed)?;
         Ok(d.set_attr_int("seed2", seed2)?)
     })?;
+    Ok(op.into())
+}
+
+/// tf.glorot_uniform_initializer: U(-l, l), l = sqrt(6 / (fan_in + fan_out)).
+fn glorot_uniform(b: &mut Builder, base: &str, fan_in: u64, fan_out: u64) -> Result<Output> {
+    let limit = (6.0 / (fan_in + fan_out) as f64).sqrt() as f32;
+    let shape = b.constant(&format!("{base}/shape"), Tensor::from(&[fan_in as i32, fan_out as i32][..]))?;
+    let rnd = random_uniform(b, &format!("{base}/RandomUniform"), shape)?;
     let range = b.scalar_f32(&format!("{base}/range"), 2.0 * limit)?;
     let min = b.scalar_f32(&format!("{base}/min"), -limit)?;
-    let scaled = b.op1("Mul", &format!("{base}/mul"), &[rnd.into(), range])?;
+    let scaled = b.op1("Mul", &format!("{base}/mul"), &[rnd, range])?;
     b.op1("AddV2", &format!("{base}/value"), &[scaled, min])
 }
 
@@ -143,14 +149,9 @@ pub fn global_average_pool(b: &mut Builder, x: Output, rank: usize, scope: &str)
 /// gradients go through it.
 pub fn dropout(b: &mut Builder, x: Output, rate: f32, training: Output, scope: &str) -> Result<Output> {
     let shape = b.op1("Shape", &format!("{scope}/Shape"), std::slice::from_ref(&x))?;
-    let (seed, seed2) = b.next_seed();
-    let rnd = b.op("RandomUniform", &format!("{scope}/random_uniform"), &[shape], |d| {
-        d.set_attr_type("dtype", DataType::Float)?;
-        d.set_attr_int("seed", seed)?;
-        Ok(d.set_attr_int("seed2", seed2)?)
-    })?;
+    let rnd = random_uniform(b, &format!("{scope}/random_uniform"), shape)?;
     let rate_t = b.scalar_f32(&format!("{scope}/rate"), rate)?;
-    let keep = b.op1("GreaterEqual", &format!("{scope}/GreaterEqual"), &[rnd.into(), rate_t])?;
+    let keep = b.op1("GreaterEqual", &format!("{scope}/GreaterEqual"), &[rnd, rate_t])?;
     let mask = cast_float(b, keep, &format!("{scope}/mask"))?;
     let scale = b.scalar_f32(&format!("{scope}/scale"), 1.0 / (1.0 - rate))?;
     // factor = on * mask * scale + (1 - on): the mask in training, 1 elsewhere.

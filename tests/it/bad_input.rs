@@ -71,6 +71,18 @@ fn flip(bytes: &mut [u8], seed: u64, n: usize) {
     }
 }
 
+/// `orig` truncated and emptied (must fail), and bit-flipped four ways (may pass, where a
+/// flip lands on bytes nothing checks).
+fn corruptions(orig: &[u8], seed: u64) -> Vec<(&'static str, Vec<u8>, bool)> {
+    let mut variants = vec![("truncated", orig[..orig.len() / 2].to_vec(), true), ("empty", vec![], true)];
+    for i in 0..4u64 {
+        let mut b = orig.to_vec();
+        flip(&mut b, seed + i, 1 + i as usize);
+        variants.push(("flipped", b, false));
+    }
+    variants
+}
+
 fn hash_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     for e in std::fs::read_dir(dir).unwrap() {
@@ -348,12 +360,7 @@ fn corrupted_frozen_graphs() {
     let data = tiny_data();
     for f in ["tiny.pb", "tiny.pbtxt"] {
         let orig = std::fs::read(frozen.join(f)).unwrap();
-        let mut variants = vec![("truncated", orig[..orig.len() / 2].to_vec(), true), ("empty", vec![], true)];
-        for seed in 0..4u64 {
-            let mut b = orig.clone();
-            flip(&mut b, seed + 11, 1 + seed as usize);
-            variants.push(("flipped", b, false));
-        }
+        let variants = corruptions(&orig, 11);
         for (i, (kind, bytes, must_fail)) in variants.into_iter().enumerate() {
             let p = tmp.path().join(format!("{i}-{f}"));
             std::fs::write(&p, &bytes).unwrap();
@@ -384,12 +391,7 @@ fn corrupted_v1_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let v1 = root().join("fixtures/tiny_v1");
     let orig = std::fs::read(v1.join("tiny.ckpt")).unwrap();
-    let mut variants = vec![("truncated", orig[..orig.len() / 2].to_vec(), true), ("empty", vec![], true)];
-    for seed in 0..4u64 {
-        let mut b = orig.clone();
-        flip(&mut b, seed + 21, 1 + seed as usize);
-        variants.push(("flipped", b, false));
-    }
+    let variants = corruptions(&orig, 21);
     for (i, (kind, bytes, must_fail)) in variants.into_iter().enumerate() {
         let dir = tmp.path().join(format!("{i}-{kind}"));
         copy_dir(&v1, &dir);
@@ -411,12 +413,7 @@ fn corrupted_savedmodels() {
     let tmp = tempfile::tempdir().unwrap();
     let sm = root().join("fixtures/tiny_saved_model");
     let orig = std::fs::read(sm.join("saved_model.pb")).unwrap();
-    let mut variants = vec![("truncated", orig[..orig.len() / 2].to_vec(), true), ("empty", vec![], true)];
-    for seed in 0..4u64 {
-        let mut b = orig.clone();
-        flip(&mut b, seed + 31, 1 + seed as usize);
-        variants.push(("flipped", b, false));
-    }
+    let variants = corruptions(&orig, 31);
     for (i, (kind, bytes, must_fail)) in variants.into_iter().enumerate() {
         let dir = tmp.path().join(format!("{i}-{kind}"));
         copy_dir(&sm, &dir);
