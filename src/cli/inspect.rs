@@ -23,7 +23,15 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let own = args.model.source().own_checkpoint().map(|prefix| tfreuse::model::checkpoint::Resolved { prefix, warning: None });
     let ckpt = match (&args.model.meta, args.no_checkpoint) {
         (_, true) => None,
-        (Some(meta), false) => Some(tfreuse::model::checkpoint::resolve(args.model.checkpoint.as_deref(), meta)?),
+        // Without a checkpoint the graph is still worth showing (an explicit one must exist).
+        (Some(meta), false) => match tfreuse::model::checkpoint::resolve(args.model.checkpoint.as_deref(), meta) {
+            Ok(r) => Some(r),
+            Err(e) if args.model.checkpoint.is_none() => {
+                warn(Some(&format!("{e}; showing the graph alone")));
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
         (None, false) => own,
     };
     let rep = report(&model, ckpt.as_ref())?;

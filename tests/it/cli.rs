@@ -77,6 +77,16 @@ fn inspect_lists_variables_like_the_checkpoint() {
 }
 
 #[test]
+fn inspect_shows_the_graph_when_no_checkpoint_resolves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = tmp.path().join("lonely.meta");
+    std::fs::copy(fixture("tiny/tiny.ckpt.meta"), &meta).unwrap();
+    let out = tfreuse(&["inspect", "--meta", meta.to_str().unwrap()]);
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && stdout.contains("hidden1/kernel") && err.contains("warning: no checkpoint found"), "{err}");
+}
+
+#[test]
 fn inspect_reports_missing_variables() {
     // The tiny graph against the conv checkpoint: nothing matches.
     let rep = json(&ok(&["inspect", "--meta", &fixture("tiny/tiny.ckpt.meta"), "--checkpoint", &fixture("conv_bn"), "--json"]));
