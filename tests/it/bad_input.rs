@@ -269,7 +269,7 @@ fn bad_flags_and_outputs() {
         ("malformed --new-layers", branched().layers("3:relu,,2").args(), 2, "--new-layers"),
         ("unknown activation", branched().layers("3:swish,2").args(), 2, "swish"),
         ("--new-layers without --branch-from", train().layers("2").args(), 2, "--branch-from"),
-        ("wrong-dtype branch", train().branch("eval/Cast:0").layers("2").args(), 2, "float32 [batch, features]"),
+        ("wrong-dtype branch", train().branch("eval/Cast:0").layers("2").args(), 2, "needs [batch, width]"),
         ("branch typo", train().branch("dnn/hiden1/Relu:0").layers("2").args(), 2, "did you mean"),
         ("freeze typo", branched().layers("2").arg("--freeze-below", "X:7").args(), 2, "output"),
         ("restore matches nothing", train().arg("--restore", "nope").args(), 2, "matches no variable"),
