@@ -208,7 +208,7 @@ fn refuses_to_overwrite_without_force() {
     let err = Train::dnn().branch("dnn/hidden4/Relu:0").layers("20:relu,7").fails(2);
     assert!(err.contains("10 classes"), "{err}");
     let err = Train::dnn().branch("loss/loss:0").layers("10").fails(2);
-    assert!(err.contains("float32 [batch, features]"), "{err}");
+    assert!(err.contains("needs [batch, width]"), "{err}");
 }
 
 fn epochs_of(log: &Path) -> Vec<serde_json::Value> {
