@@ -39,14 +39,14 @@ use crate::train::Prepared;
 /// Stage 1: where the model comes from.
 pub struct Source {
     pub meta: MetaGraph,
-    /// `None` for a frozen graph: its weights are constants.
+    /// `None` for a frozen graph (or a SavedModel without variables): weights are constants.
     pub checkpoint: Option<PathBuf>,
     pub warnings: Vec<String>,
     pub stored: Vec<StoredTensor>,
 }
 
 /// Read the `.meta`, resolve the checkpoint (prefix, directory or the .meta's own) and list
-/// it; or read a frozen graph, which has none.
+/// it; a SavedModel lists its own `variables/variables`; a frozen graph has none.
 pub fn open_source(spec: &TransferSpec) -> Result<Source> {
     let meta = spec.source.read()?;
     if let Some(prefix) = spec.source.own_checkpoint() {
