@@ -7,7 +7,7 @@ use tensorflow::{Graph, Output, SessionRunArgs};
 
 use crate::error::{Error, Result, Role};
 use crate::tf::output_name;
-use crate::tf::tensors::{shape_dims, DynTensor};
+use crate::tf::tensors::{dims_text as text, shape_dims, DynTensor};
 
 /// An input's static shape (`None`: unknown rank; -1: unknown dimension).
 pub struct InputShape {
@@ -18,11 +18,6 @@ pub struct InputShape {
 /// Every dimension of `shape` equals the known one of `dims`.
 fn fits(dims: &[i64], shape: &[usize]) -> bool {
     dims.len() == shape.len() && dims.iter().zip(shape).all(|(&d, &s)| d < 0 || d as usize == s)
-}
-
-fn text(dims: &[i64]) -> String {
-    let d: Vec<String> = dims.iter().map(|&d| if d < 0 { "?".into() } else { d.to_string() }).collect();
-    format!("[{}]", d.join(", "))
 }
 
 impl InputShape {

@@ -20,19 +20,15 @@ pub struct Args {
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     g.load_tf()?;
     let model = Model::from_meta(args.model.source().read()?, &g.session_config())?;
-    let own = args.model.source().own_checkpoint().map(|prefix| tfreuse::model::checkpoint::Resolved { prefix, warning: None });
-    let ckpt = match (&args.model.meta, args.no_checkpoint) {
-        (_, true) => None,
+    let ckpt = if args.no_checkpoint { Ok(None) } else { args.model.checkpoint() };
+    let ckpt = match ckpt {
+        Ok(r) => r,
         // Without a checkpoint the graph is still worth showing (an explicit one must exist).
-        (Some(meta), false) => match tfreuse::model::checkpoint::resolve(args.model.checkpoint.as_deref(), meta) {
-            Ok(r) => Some(r),
-            Err(e) if args.model.checkpoint.is_none() => {
-                warn(Some(&format!("{e}; showing the graph alone")));
-                None
-            }
-            Err(e) => return Err(e.into()),
-        },
-        (None, false) => own,
+        Err(e) if args.model.checkpoint.is_none() => {
+            warn(Some(&format!("{e}; showing the graph alone")));
+            None
+        }
+        Err(e) => return Err(e.into()),
     };
     let rep = report(&model, ckpt.as_ref())?;
     let frozen = args.model.graph.is_some();

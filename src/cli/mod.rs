@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use tfreuse::model::checkpoint::{resolve, Resolved};
 use tfreuse::model::ModelSource;
 use tfreuse::tf::runtime::{self as tflib, LoadOptions};
 use tfreuse::{Model, Role, SessionConfig};
@@ -137,19 +138,24 @@ impl ModelArgs {
         }
     }
 
+    /// The checkpoint to restore: a SavedModel's own, the one `--checkpoint` / the `.meta`
+    /// resolve to, or none (a frozen graph).
+    pub fn checkpoint(&self) -> tfreuse::Result<Option<Resolved>> {
+        let source = self.source();
+        match (source.meta(), source.own_checkpoint()) {
+            (Some(meta), _) => resolve(self.checkpoint.as_deref(), meta).map(Some),
+            (None, own) => Ok(own.map(|prefix| Resolved { prefix, warning: None })),
+        }
+    }
+
     pub fn load_restored(&self, g: &Global) -> anyhow::Result<Model> {
         g.load_tf()?;
-        let source = self.source();
-        let model = Model::from_meta(source.read()?, &g.session_config())?;
-        if let Some(prefix) = source.own_checkpoint() {
-            model.restore(&prefix)?;
-            eprintln!("restored {}", prefix.display());
+        let model = Model::from_meta(self.source().read()?, &g.session_config())?;
+        if let Some(ckpt) = self.checkpoint()? {
+            warn(ckpt.warning.as_deref());
+            model.restore(&ckpt.prefix)?;
+            eprintln!("restored {}", ckpt.prefix.display());
         }
-        let Some(meta) = &self.meta else { return Ok(model) };
-        let ckpt = tfreuse::model::checkpoint::resolve(self.checkpoint.as_deref(), meta)?;
-        warn(ckpt.warning.as_deref());
-        model.restore(&ckpt.prefix)?;
-        eprintln!("restored {}", ckpt.prefix.display());
         Ok(model)
     }
 }

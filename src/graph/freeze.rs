@@ -5,7 +5,6 @@
 use regex::Regex;
 
 use crate::error::{Error, Result, Role};
-use crate::graph::var::VarKind;
 use crate::proto::{attr_type, GraphDef, NodeDef};
 use crate::tf::parse_tensor_name;
 
@@ -83,15 +82,14 @@ pub fn upstream(from: &tensorflow::Operation, stop: impl Fn(&tensorflow::Operati
     out
 }
 
-/// Names of the variable ops a gradient from `loss` can reach: upstream through data
-/// inputs, not through StopGradient (the variables below a cut are frozen).
-pub fn variables_reached(loss: &tensorflow::Output) -> std::collections::HashSet<String> {
-    let blocks = |op: &tensorflow::Operation| op.op_type().is_ok_and(|t| t == "StopGradient" || t == "PreventGradient");
-    upstream(&loss.operation, blocks)
-        .into_iter()
-        .filter(|op| op.op_type().is_ok_and(|t| VarKind::of_op_type(&t).is_some()))
-        .filter_map(|op| op.name().ok())
-        .collect()
+/// The ops a gradient from `loss` passes: upstream through data inputs, not through
+/// StopGradient (the variables below a cut are frozen).
+pub fn gradient_path(loss: &tensorflow::Output) -> Vec<tensorflow::Operation> {
+    upstream(&loss.operation, stops_gradient)
+}
+
+fn stops_gradient(op: &tensorflow::Operation) -> bool {
+    op.op_type().is_ok_and(|t| t == "StopGradient" || t == "PreventGradient")
 }
 
 /// TF1 control flow (`while_loop`, `cond`): its gradients need Python's control-flow
@@ -119,14 +117,13 @@ pub struct Blocker {
 /// The ops [`lacks_gradient`] names that lie between `loss` and any of `vars` (through data
 /// inputs, not past a StopGradient), with the variables behind each, in graph order.
 pub fn gradient_blockers(loss: &tensorflow::Output, vars: &[String]) -> Vec<Blocker> {
-    let blocks = |op: &tensorflow::Operation| op.op_type().is_ok_and(|t| t == "StopGradient" || t == "PreventGradient");
     let mut out = Vec::new();
-    for op in upstream(&loss.operation, blocks) {
+    for op in gradient_path(loss) {
         let ty = op.op_type().unwrap_or_default();
         if !lacks_gradient(&ty) {
             continue;
         }
-        let behind: Vec<String> = upstream(&op, blocks).iter().filter_map(|o| o.name().ok()).filter(|n| vars.contains(n)).collect();
+        let behind: Vec<String> = upstream(&op, stops_gradient).iter().filter_map(|o| o.name().ok()).filter(|n| vars.contains(n)).collect();
         if !behind.is_empty() {
             out.push(Blocker { op: op.name().unwrap_or_default(), op_type: ty, variables: behind });
         }

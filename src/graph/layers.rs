@@ -7,7 +7,7 @@ use tensorflow::{DataType, Output, Tensor};
 use crate::error::{Error, Result, Role};
 use crate::graph::builder::Builder;
 use crate::graph::var::Var;
-use crate::tf::tensors::dtype_name;
+use crate::tf::tensors::{dims_text as text, dtype_name, shape_dims};
 
 /// Activation of a dense layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -194,10 +194,9 @@ pub struct Built {
     pub training: Option<Output>,
 }
 
-/// The static dimensions of `t` (`None`: unknown).
-fn dims_of(b: &Builder, t: &Output) -> Result<Option<Vec<Option<i64>>>> {
-    let shape = b.graph.tensor_shape(t.clone())?;
-    Ok(shape.dims().map(|n| (0..n).map(|i| shape[i]).collect()))
+/// The static dimensions of `t` (-1: unknown; `None`: unknown rank).
+fn dims_of(b: &Builder, t: &Output) -> Result<Option<Vec<i64>>> {
+    Ok(shape_dims(&b.graph.tensor_shape(t.clone())?))
 }
 
 /// Build `layers` on `t` (float32) in order: dense layers `hidden<i>` and `outputs` (the last),
@@ -217,15 +216,18 @@ pub fn build(b: &mut Builder, layers: &[LayerSpec], mut t: Output, branch: &str)
             |what: &str| Error::arg(Role::NewLayers, None, format!("layer {} ({what}) gets a tensor of shape {}", i + 1, text(&dims)));
         t = match l {
             LayerSpec::Dense { units, activation } => {
-                let [_, Some(width)] = dims[..] else { return Err(where_("dense: needs [batch, width]; put flatten or gap before it")) };
+                let width = match dims[..] {
+                    [_, w] if w >= 0 => w,
+                    _ => return Err(where_("dense: needs [batch, width]; put flatten or gap before it")),
+                };
                 let scope = if i + 1 == layers.len() { "outputs".to_string() } else { format!("hidden{}", i + 1) };
                 let (out, v) = dense(b, t, width as u64, *units, *activation, &scope)?;
                 vars.extend(v);
                 out
             }
             LayerSpec::Flatten => {
-                let rest: Option<i64> = dims.iter().skip(1).copied().product();
-                let Some(width) = rest.filter(|_| dims.len() >= 2) else {
+                let known = dims.len() >= 2 && dims[1..].iter().all(|&d| d >= 0);
+                let Some(width) = known.then(|| dims[1..].iter().product()) else {
                     return Err(where_("flatten: needs every dimension but the batch known"));
                 };
                 flatten(b, t, width, &format!("flatten{}", i + 1))?
@@ -242,14 +244,8 @@ pub fn build(b: &mut Builder, layers: &[LayerSpec], mut t: Output, branch: &str)
         };
         dims = dims_of(b, &t)?.unwrap_or_default();
     }
-    let width = dims.get(1).copied().flatten().filter(|_| dims.len() == 2).unwrap_or(-1);
+    let width = if dims.len() == 2 { dims[1] } else { -1 };
     Ok(Built { output: t, width, vars, training })
-}
-
-/// `[?, 7, 7, 64]` style.
-fn text(dims: &[Option<i64>]) -> String {
-    let d: Vec<String> = dims.iter().map(|d| d.map_or("?".into(), |d| d.to_string())).collect();
-    format!("[{}]", d.join(", "))
 }
 
 /// `training`: a bool scalar placeholder that is false unless fed.

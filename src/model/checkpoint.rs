@@ -147,21 +147,15 @@ pub fn latest_checkpoint(dir: impl AsRef<Path>) -> Result<Option<Resolved>> {
         return Ok(Some(Resolved { prefix, warning: None }));
     }
     // `…/d/` (an empty basename: files `d/.index`, `d/.meta`) stands for the directory itself.
-    let empty_basename = st.model_checkpoint_path.ends_with('/');
-    let name = if empty_basename { Some(std::ffi::OsStr::new("")) } else { recorded.file_name() };
-    if let Some(name) = name {
-        let beside = if empty_basename { PathBuf::from(format!("{}/", dir.display())) } else { dir.join(name) };
-        if prefix_exists(&beside) {
-            return Ok(Some(Resolved {
-                warning: Some(format!(
-                    "{} names {} which does not exist; using {} beside it",
-                    state_path.display(),
-                    recorded.display(),
-                    beside.display()
-                )),
-                prefix: beside,
-            }));
-        }
+    let beside = if st.model_checkpoint_path.ends_with('/') {
+        Some(PathBuf::from(format!("{}/", dir.display())))
+    } else {
+        recorded.file_name().map(|name| dir.join(name))
+    };
+    if let Some(beside) = beside.filter(|b| prefix_exists(b)) {
+        let warning =
+            format!("{} names {} which does not exist; using {} beside it", state_path.display(), recorded.display(), beside.display());
+        return Ok(Some(Resolved { warning: Some(warning), prefix: beside }));
     }
     Err(Error::bad_file(
         &state_path,

@@ -55,13 +55,10 @@ fn signatures(model: &Model) -> BTreeMap<String, Signature> {
                     _ => String::new(),
                 },
                 dtype: dtype_name(crate::tf::tensors::dtype_from_c(t.dtype)),
-                shape: t.tensor_shape.as_ref().map_or("<unknown>".into(), |s| {
-                    if s.unknown_rank {
-                        return "<unknown>".into();
-                    }
-                    let d: Vec<String> = s.dim.iter().map(|d| if d.size < 0 { "?".into() } else { d.size.to_string() }).collect();
-                    format!("[{}]", d.join(", "))
-                }),
+                shape: match &t.tensor_shape {
+                    Some(s) if !s.unknown_rank => crate::tf::tensors::dims_text(&s.dim.iter().map(|d| d.size).collect::<Vec<_>>()),
+                    _ => "<unknown>".into(),
+                },
             })
             .collect()
     };

@@ -74,10 +74,15 @@ impl MetaGraph {
     pub fn decode(bytes: &[u8], path: &Path) -> Result<Self> {
         let def = MetaGraphDef::decode(bytes)
             .map_err(|e| Error::bad_file(path, format!("not a MetaGraphDef (.meta) file: {e}{}", graph_hint(bytes))))?;
+        Self::with_graph(def, path.to_path_buf(), graph_hint(bytes))
+    }
+
+    /// `def` read from `path`, which must hold a graph (else the error ends with `hint`).
+    fn with_graph(def: MetaGraphDef, path: PathBuf, hint: &str) -> Result<Self> {
         if def.graph_def.as_ref().map_or(true, |g| g.is_empty()) {
-            return Err(Error::bad_file(path, format!("the MetaGraphDef holds no graph_def{}", graph_hint(bytes))));
+            return Err(Error::bad_file(&path, format!("the MetaGraphDef holds no graph_def{hint}")));
         }
-        Ok(MetaGraph { path: path.to_path_buf(), def })
+        Ok(MetaGraph { path, def })
     }
 
     /// The MetaGraphDef of a TF1 SavedModel (`DIR/saved_model.pb`) whose tags include every
@@ -93,15 +98,12 @@ impl MetaGraph {
         let sm = SavedModel::decode(bytes).map_err(|e| Error::bad_file(&path, format!("not a SavedModel: {e}")))?;
         let wanted: Vec<&str> = tags.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
         let tags_of = |m: &MetaGraphDef| m.meta_info_def.as_ref().map(|i| i.tags.clone()).unwrap_or_default();
-        let Some(def) = sm.meta_graphs.iter().find(|m| wanted.iter().all(|w| tags_of(m).iter().any(|t| t == w))) else {
-            let have: Vec<String> = sm.meta_graphs.iter().map(|m| format!("[{}]", tags_of(m).join(","))).collect();
+        let have: Vec<String> = sm.meta_graphs.iter().map(|m| format!("[{}]", tags_of(m).join(","))).collect();
+        let Some(def) = sm.meta_graphs.into_iter().find(|m| wanted.iter().all(|w| tags_of(m).iter().any(|t| t == w))) else {
             let msg = format!("no MetaGraph tagged {tags} (it has: {})", if have.is_empty() { "none".into() } else { have.join(" ") });
             return Err(Error::arg(crate::error::Role::Tag, Some(tags), format!("{}: {msg}", path.display())));
         };
-        if def.graph_def.as_ref().map_or(true, |g| g.is_empty()) {
-            return Err(Error::bad_file(&path, "the MetaGraphDef holds no graph_def"));
-        }
-        Ok(MetaGraph { path, def: def.clone() })
+        Self::with_graph(def, path, "")
     }
 
     /// `@KEY` or `@SIGNATURE/KEY` (`serving_default` when none is named): the tensor a

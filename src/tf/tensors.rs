@@ -68,13 +68,13 @@ pub fn shape_dims(shape: &tensorflow::Shape) -> Option<Vec<i64>> {
 
 /// `[?, 784]` style, `<unknown>` for unknown rank.
 pub fn shape_string(shape: &tensorflow::Shape) -> String {
-    match shape.dims() {
-        None => "<unknown>".into(),
-        Some(n) => {
-            let dims: Vec<String> = (0..n).map(|i| shape[i].map_or("?".to_string(), |d| d.to_string())).collect();
-            format!("[{}]", dims.join(", "))
-        }
-    }
+    shape_dims(shape).map_or("<unknown>".into(), |d| dims_text(&d))
+}
+
+/// `[?, 784]` for dimensions as [`shape_dims`] gives them (-1: unknown).
+pub fn dims_text(dims: &[i64]) -> String {
+    let d: Vec<String> = dims.iter().map(|&d| if d < 0 { "?".into() } else { d.to_string() }).collect();
+    format!("[{}]", d.join(", "))
 }
 
 macro_rules! dyn_array {

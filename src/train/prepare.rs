@@ -22,7 +22,7 @@ use tensorflow::{DataType, Graph, Operation, Output};
 use crate::error::{Error, Result, Role};
 use crate::events::SetupReport;
 use crate::feed::{FixedFeeds, LabelLayout, Setting};
-use crate::graph::freeze::{gradient_blockers, insert_stop_gradient, no_gradient_hint, select, variables_reached};
+use crate::graph::freeze::{gradient_blockers, gradient_path, insert_stop_gradient, no_gradient_hint, select};
 use crate::graph::optimizer::{minimize, Pair};
 use crate::graph::saver::{restore_ops, saver_ops, RestoreOps};
 use crate::graph::{head as heads, Builder, Var, VarKind};
@@ -84,12 +84,14 @@ pub fn resolve_names(spec: &TransferSpec, meta: &MetaGraph) -> Result<TransferSp
         Ok(())
     };
     one(&mut s.input, Role::Input)?;
-    for (v, role) in [(&mut s.labels, Role::Labels), (&mut s.branch_from, Role::BranchFrom), (&mut s.freeze_below, Role::FreezeBelow)] {
-        if let Some(v) = v.as_mut() {
-            one(v, role)?;
-        }
-    }
-    for (v, role) in [(&mut s.loss, Role::Loss), (&mut s.metric, Role::Metric)] {
+    let optional = [
+        (&mut s.labels, Role::Labels),
+        (&mut s.branch_from, Role::BranchFrom),
+        (&mut s.freeze_below, Role::FreezeBelow),
+        (&mut s.loss, Role::Loss),
+        (&mut s.metric, Role::Metric),
+    ];
+    for (v, role) in optional {
         if let Some(v) = v.as_mut() {
             one(v, role)?;
         }
@@ -341,8 +343,8 @@ fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph,
     }
     // Variables the loss cannot reach (above the branch, below a stop_gradient) get no
     // gradient; TF_AddGradients refuses unreachable ones, so leave them out up front.
-    let reached = variables_reached(&head.loss);
-    let (candidates, unreached): (Vec<&Var>, Vec<&Var>) = candidates.into_iter().partition(|v| reached.contains(&v.name));
+    let path: HashSet<String> = gradient_path(&head.loss).iter().filter_map(|o| o.name().ok()).collect();
+    let (candidates, unreached): (Vec<&Var>, Vec<&Var>) = candidates.into_iter().partition(|v| path.contains(&v.name));
     let mut frozen: Vec<String> = unreached.iter().map(|v| v.name.clone()).collect();
     let nothing = || {
         Error::Invalid(
@@ -355,7 +357,7 @@ fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph,
     }
     refuse_blocked_gradients(&head.loss, &candidates)?;
     refuse_resource_slots(plan, &candidates)?;
-    let (pairs, no_grad) = gradients(b, &head.loss, candidates)?;
+    let (pairs, no_grad) = gradients(b, &head.loss, candidates, &path)?;
     frozen.extend(no_grad);
     if pairs.is_empty() {
         return Err(nothing());
@@ -381,12 +383,10 @@ fn refuse_resource_slots(plan: &Plan, candidates: &[&Var]) -> Result<()> {
     }
 }
 
-/// Each candidate's gradient (a resource variable's: the sum over its reads the loss
-/// depends on); the names of those that get none.
-fn gradients(b: &mut Builder, loss: &Output, candidates: Vec<&Var>) -> Result<(Vec<Pair>, Vec<String>)> {
-    let upstream: HashSet<String> =
-        crate::graph::freeze::upstream(&loss.operation, |_| false).iter().filter_map(|o| o.name().ok()).collect();
-    let targets: Vec<Vec<Output>> = candidates.iter().map(|v| v.gradient_targets(&upstream)).collect();
+/// Each candidate's gradient (a resource variable's: the sum over its reads on `path`, the
+/// ops the loss's gradient passes); the names of those that get none.
+fn gradients(b: &mut Builder, loss: &Output, candidates: Vec<&Var>, path: &HashSet<String>) -> Result<(Vec<Pair>, Vec<String>)> {
+    let targets: Vec<Vec<Output>> = candidates.iter().map(|v| v.gradient_targets(path)).collect();
     let xs: Vec<Output> = targets.iter().flatten().cloned().collect();
     let grads = b
         .graph

@@ -83,6 +83,10 @@ fn corruptions(orig: &[u8], seed: u64) -> Vec<(&'static str, Vec<u8>, bool)> {
     variants
 }
 
+fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
 fn hash_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     for e in std::fs::read_dir(dir).unwrap() {
@@ -386,58 +390,40 @@ fn corrupted_frozen_graphs() {
     assert!(err.contains("it is not frozen; pass its .meta and checkpoint"), "{err}");
 }
 
-#[test]
-fn corrupted_v1_checkpoint() {
+/// Each corruption of `file` in a copy of fixture directory `src`: `args(copy)` fails with
+/// one clear line (a flip nothing checks may pass) and leaves the copy unchanged; when
+/// `names_it`, the error names the copy.
+fn check_corruptions(src: &str, file: &str, seed: u64, args: impl Fn(&str) -> Vec<String>, names_it: bool) {
     let tmp = tempfile::tempdir().unwrap();
-    let v1 = root().join("fixtures/tiny_v1");
-    let orig = std::fs::read(v1.join("tiny.ckpt")).unwrap();
-    let variants = corruptions(&orig, 21);
-    for (i, (kind, bytes, must_fail)) in variants.into_iter().enumerate() {
+    let src = root().join("fixtures").join(src);
+    let orig = std::fs::read(src.join(file)).unwrap();
+    for (i, (kind, bytes, must_fail)) in corruptions(&orig, seed).into_iter().enumerate() {
         let dir = tmp.path().join(format!("{i}-{kind}"));
-        copy_dir(&v1, &dir);
-        std::fs::write(dir.join("tiny.ckpt"), &bytes).unwrap();
+        copy_dir(&src, &dir);
+        std::fs::write(dir.join(file), &bytes).unwrap();
         let before = hash_tree(&dir);
-        let meta = dir.join("tiny.ckpt.meta");
-        let args = ["eval", "--meta", meta.to_str().unwrap(), "--data", &tiny_data(), "--split", "all"];
+        let args = args(dir.to_str().unwrap());
+        let args = strs(&args);
         let (code, _) = run(&args);
         if must_fail || code != 0 {
-            let err = expect_error(&format!("v1 {kind}"), &args, &[2, 3, 5]);
-            assert!(err.contains(dir.to_str().unwrap()), "v1 {kind}: the error names the file: {err}");
+            let err = expect_error(&format!("{file} {kind}"), &args, &[2, 3, 5]);
+            assert!(!names_it || err.contains(dir.to_str().unwrap()), "{file} {kind}: the error names the file: {err}");
         }
-        assert_eq!(before, hash_tree(&dir), "v1 {kind}: inputs must not change");
+        assert_eq!(before, hash_tree(&dir), "{file} {kind}: inputs must not change");
     }
 }
 
 #[test]
+fn corrupted_v1_checkpoint() {
+    let eval = |dir: &str| owned(&["eval", "--meta", &format!("{dir}/tiny.ckpt.meta"), "--data", &tiny_data(), "--split", "all"]);
+    check_corruptions("tiny_v1", "tiny.ckpt", 21, eval, true);
+}
+
+#[test]
 fn corrupted_savedmodels() {
-    let tmp = tempfile::tempdir().unwrap();
-    let sm = root().join("fixtures/tiny_saved_model");
-    let orig = std::fs::read(sm.join("saved_model.pb")).unwrap();
-    let variants = corruptions(&orig, 31);
-    for (i, (kind, bytes, must_fail)) in variants.into_iter().enumerate() {
-        let dir = tmp.path().join(format!("{i}-{kind}"));
-        copy_dir(&sm, &dir);
-        std::fs::write(dir.join("saved_model.pb"), &bytes).unwrap();
-        let before = hash_tree(&dir);
-        let args = [
-            "run",
-            "--saved-model",
-            dir.to_str().unwrap(),
-            "--data",
-            &tiny_data(),
-            "--split",
-            "all",
-            "--input",
-            "@x",
-            "--fetch",
-            "@logits",
-        ];
-        let (code, _) = run(&args);
-        if must_fail || code != 0 {
-            expect_error(&format!("saved_model.pb {kind}"), &args, &[2, 3, 5]);
-        }
-        assert_eq!(before, hash_tree(&dir), "saved_model.pb {kind}: inputs must not change");
-    }
+    let run =
+        |dir: &str| owned(&["run", "--saved-model", dir, "--data", &tiny_data(), "--split", "all", "--input", "@x", "--fetch", "@logits"]);
+    check_corruptions("tiny_saved_model", "saved_model.pb", 31, run, false);
     let err = expect_error("no such dir", &["inspect", "--saved-model", "/no/such/dir"], &[3]);
     assert!(err.contains("/no/such/dir/saved_model.pb"), "{err}");
 }

@@ -193,3 +193,23 @@ impl Train {
 fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// `eval ARGS` by tfreuse and by Python (`python_only` added on its side): each fetched
+/// tensor with tfreuse's value and Python's.
+pub fn eval_both(args: &[&str], python_only: &[&str]) -> Vec<(String, f64, f64)> {
+    let ours = json(&ok(&[&["eval", "--json"][..], args].concat()));
+    let theirs = json(&oracle(&[&["eval"][..], python_only, args].concat()));
+    let value = |v: &serde_json::Value| v.as_f64().unwrap_or_else(|| panic!("no value: {ours} vs {theirs}"));
+    args.windows(2).filter(|w| w[0] == "--fetch").map(|w| (w[1].to_string(), value(&ours["values"][w[1]]), value(&theirs[w[1]]))).collect()
+}
+
+/// Python's digest of every variable of a checkpoint: equal digests, equal bytes.
+pub fn digest(prefix: &Path) -> serde_json::Value {
+    json(&oracle(&["digest", "--checkpoint", prefix.to_str().unwrap()]))
+}
+
+/// `oracle.py small-model ARGS` written into `dir`: its `.meta`.
+pub fn small_model(dir: &Path, args: &[&str]) -> String {
+    oracle(&[&["small-model", "--out", dir.to_str().unwrap()][..], args].concat());
+    dir.join("model.ckpt.meta").display().to_string()
+}

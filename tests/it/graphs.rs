@@ -9,15 +9,6 @@ fn control_flow_model(kind: &str, dir: &std::path::Path) -> String {
     dir.join("model.ckpt.meta").display().to_string()
 }
 
-/// `eval ARGS` by tfreuse and by Python (`python_only` added on its side): each fetched
-/// tensor with tfreuse's value and Python's.
-fn eval_both(args: &[&str], python_only: &[&str]) -> Vec<(String, f64, f64)> {
-    let ours = json(&ok(&[&["eval", "--json"][..], args].concat()));
-    let theirs = json(&oracle(&[&["eval"][..], python_only, args].concat()));
-    let value = |v: &serde_json::Value| v.as_f64().unwrap_or_else(|| panic!("no value: {ours} vs {theirs}"));
-    args.windows(2).filter(|w| w[0] == "--fetch").map(|w| (w[1].to_string(), value(&ours["values"][w[1]]), value(&theirs[w[1]]))).collect()
-}
-
 #[test]
 fn control_flow_v1_is_refused_before_tf_crashes_and_trains_frozen() {
     let tmp = tempfile::tempdir().unwrap();
@@ -78,8 +69,7 @@ fn a_model_saved_by_tfreuse_trains_again() {
 fn fixed_batch_inputs_run_in_their_batches() {
     // TF's C API fed all 64 rows to a [16, 4] input and the loss (sum / 16) read 4x too high.
     let tmp = tempfile::tempdir().unwrap();
-    oracle(&["small-model", "--batch", "16", "--out", tmp.path().to_str().unwrap()]);
-    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let meta = small_model(tmp.path(), &["--batch", "16"]);
     let data = tiny_data();
     let eval = ["--meta", &meta, "--data", &data, "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
     for (k, a, b) in eval_both(&eval, &["--batch-size", "16"]) {
@@ -93,7 +83,6 @@ fn fixed_batch_inputs_run_in_their_batches() {
     t.batch(16).flag("--no-shuffle").out(&a).ok();
     let py = ["train", "--meta", &meta, "--data", &data, "--split", "all", "--train-op", "GradientDescent", "--loss", "loss:0"];
     oracle(&[&py[..], &["--batch-size", "16", "--out", b.to_str().unwrap()]].concat());
-    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
     assert_eq!(digest(&a), digest(&b));
     let err = fails(&["run", "--meta", &meta, "--data", &data, "--split", "all", "--fetch", "logits:0"], 2);
     assert!(err.contains("--input X:0: takes [16, 4] but is given [64, 4]"), "{err}");
@@ -104,8 +93,7 @@ fn labels_as_a_column_are_fed_as_one() {
     // int32 labels of shape [n, 1], as Keras-style exports keep them: eval, a new head, an
     // npz whose y is a column too; Python reads the trained model back.
     let tmp = tempfile::tempdir().unwrap();
-    oracle(&["small-model", "--column-labels", "--out", tmp.path().to_str().unwrap()]);
-    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let meta = small_model(tmp.path(), &["--column-labels"]);
     let data = tiny_data();
     let eval = ["--meta", &meta, "--data", &data, "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
     for (k, a, b) in eval_both(&eval, &[]) {
@@ -132,9 +120,7 @@ fn labels_as_a_column_are_fed_as_one() {
 fn a_uint8_input_gets_raw_pixels() {
     // `run --data mnist:` cast the scaled pixels [0, 1] to uint8: 0s and 1s, plausible logits.
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_str().unwrap();
-    oracle(&["small-model", "--uint8-input", "--features", "784", "--classes", "10", "--out", dir]);
-    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let meta = small_model(tmp.path(), &["--uint8-input", "--features", "784", "--classes", "10"]);
     let eval = ["--meta", &meta, "--data", &mnist(), "--split", "test", "--fetch", "loss:0", "--fetch", "accuracy:0"];
     for (k, a, b) in eval_both(&eval, &[]) {
         assert!((a - b).abs() <= 1e-7, "{k}: tfreuse {a} vs Python {b}");
@@ -163,7 +149,6 @@ fn a_uint8_input_gets_raw_pixels() {
     Train::new(&meta, &mnist()).arg("--loss", "loss:0").batch(1000).epochs(1).flag("--no-shuffle").out(&ours).ok();
     let args = ["train", "--meta", &meta, "--data", &mnist(), "--split", "train", "--train-op", "GradientDescent", "--loss", "loss:0"];
     oracle(&[&args[..], &["--batch-size", "1000", "--out", py.to_str().unwrap()]].concat());
-    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
     assert_eq!(digest(&ours), digest(&py), "trained on raw pixels as Python trains");
     // So does caching the frozen layers under a new head.
     let cached = Train::new(&meta, &mnist()).branch("hidden1/Relu:0").layers("10").arg("--trainable", "new_").batch(1000).epochs(1);
@@ -208,7 +193,6 @@ fn a_training_flag_is_fed_true_in_training_steps_only() {
     let args = ["train", "--meta", &meta, "--data", &data, "--input", "inputs/pixels:0", "--labels", "inputs/labels:0"];
     let more = ["--train-op", "train/step", "--loss", "metrics/xent:0", "--batch-size", "100", "--flag", "inputs/is_training:0"];
     oracle(&[&args[..], &more, &["--out", py.to_str().unwrap()]].concat());
-    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
     assert_eq!(digest(&flagged), digest(&py), "trained with the flag as Python trains");
     assert_ne!(digest(&flagged), digest(&plain), "the flag changes training");
     // Caching treats the flag as false: the cut lands above the frozen batch norm.
@@ -230,8 +214,7 @@ fn a_training_flag_is_fed_true_in_training_steps_only() {
 fn rows_reshape_to_an_image_input() {
     // An NHWC input [?, 2, 2, 1] fed rows of 4 values (as MNIST rows of 784 feed [?, 28, 28, 1]).
     let tmp = tempfile::tempdir().unwrap();
-    oracle(&["small-model", "--image", "--out", tmp.path().to_str().unwrap()]);
-    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let meta = small_model(tmp.path(), &["--image"]);
     let data = tiny_data();
     let eval = ["--meta", &meta, "--data", &data, "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
     for (k, a, b) in eval_both(&eval, &[]) {
@@ -261,7 +244,6 @@ fn train_both(meta: &str, dir: &std::path::Path, ours: &[&str], python: &[&str])
     assert!(log.status.success() && !err.contains("hint: nothing below"), "no pointless cache hint: {err}");
     let py = ["train", "--meta", meta, "--data", &tiny_data(), "--split", "all", "--train-op", "GradientDescent", "--loss", "loss:0"];
     oracle(&[&py[..], &["--batch-size", "16", "--epochs", "2", "--out", b.to_str().unwrap()], python].concat());
-    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
     (digest(&a), digest(&b))
 }
 
@@ -271,8 +253,7 @@ fn float16_float64_and_rank3_inputs_match_python() {
     let tmp = tempfile::tempdir().unwrap();
     for (kind, args) in [("f16", &["--input-dtype", "float16"][..]), ("f64", &["--input-dtype", "float64"]), ("rank3", &["--rank3"])] {
         let dir = tmp.path().join(kind);
-        oracle(&[&["small-model", "--features", "4", "--classes", "2", "--out", dir.to_str().unwrap()][..], args].concat());
-        let meta = dir.join("model.ckpt.meta").display().to_string();
+        let meta = small_model(&dir, &[&["--features", "4", "--classes", "2"][..], args].concat());
         let eval = ["--meta", &meta, "--data", &tiny_data(), "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
         for (k, a, b) in eval_both(&eval, &[]) {
             assert_eq!(a, b, "{kind}: {k}");
@@ -285,8 +266,7 @@ fn float16_float64_and_rank3_inputs_match_python() {
 #[test]
 fn a_second_input_is_set_and_dropout_trains_as_in_python() {
     let tmp = tempfile::tempdir().unwrap();
-    oracle(&["small-model", "--keep-prob", "--features", "4", "--classes", "2", "--out", tmp.path().to_str().unwrap()]);
-    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let meta = small_model(tmp.path(), &["--keep-prob", "--features", "4", "--classes", "2"]);
     let eval = ["--meta", &meta, "--data", &tiny_data(), "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
     let err = fails(&[&["eval"][..], &eval].concat(), 5);
     assert!(err.contains("placeholder tensor 'keep_prob'") && err.contains("--set keep_prob:0=VALUE"), "{err}");
@@ -304,8 +284,7 @@ fn a_second_input_is_set_and_dropout_trains_as_in_python() {
 #[test]
 fn a_graph_without_labels_gets_its_own_for_a_new_head() {
     let tmp = tempfile::tempdir().unwrap();
-    oracle(&["small-model", "--no-labels", "--features", "4", "--classes", "2", "--out", tmp.path().to_str().unwrap()]);
-    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let meta = small_model(tmp.path(), &["--no-labels", "--features", "4", "--classes", "2"]);
     let out = tmp.path().join("out/m.ckpt");
     let log = Train::new(&meta, &tiny_data()).branch("hidden1/Relu:0").layers("2").batch(16).epochs(2).out(&out).output();
     let err = String::from_utf8_lossy(&log.stderr);

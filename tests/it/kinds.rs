@@ -8,16 +8,22 @@ const FROZEN: &str = "tiny_frozen/tiny.pb";
 const FROZEN_TEXT: &str = "tiny_frozen/tiny.pbtxt";
 const LOGITS: &str = "dnn/outputs/BiasAdd:0";
 
+/// tiny's features as `dir/x.npy`, to feed Python the rows tfreuse feeds from the npz.
+fn tiny_x_npy(dir: &std::path::Path) -> std::path::PathBuf {
+    let x = dir.join("x.npy");
+    let data = tfreuse::data::npy::Npz::open(&root().join("fixtures/tiny/data.npz")).unwrap().get("x").unwrap();
+    let tfreuse::tf::tensors::DynArray::F32(a) = data else { panic!("tiny's x is float32") };
+    ndarray_npy::write_npy(&x, &a).unwrap();
+    x
+}
+
 #[test]
 fn a_frozen_graph_runs_as_the_model_it_was_frozen_from() {
     let tmp = tempfile::tempdir().unwrap();
     let inspect = ok(&["inspect", "--graph", &fixture(FROZEN)]);
     assert!(inspect.contains("a frozen GraphDef") && inspect.contains("variables: 0"), "{inspect}");
     // Python on the unfrozen tiny model, fed the same rows: the same logits, bit for bit.
-    let x = tmp.path().join("x.npy");
-    let data = tfreuse::data::npy::Npz::open(&root().join("fixtures/tiny/data.npz")).unwrap().get("x").unwrap();
-    let tfreuse::tf::tensors::DynArray::F32(a) = data else { panic!("tiny's x is float32") };
-    ndarray_npy::write_npy(&x, &a).unwrap();
+    let x = tiny_x_npy(tmp.path());
     let py = tmp.path().join("py.npz");
     let feed = format!("X:0={}", x.display());
     oracle(&["run", "--meta", &fixture("tiny/tiny.ckpt.meta"), "--feed", &feed, "--fetch", LOGITS, "--out", py.to_str().unwrap()]);
@@ -39,16 +45,13 @@ fn a_frozen_graph_is_a_feature_extractor_for_a_new_head() {
     let err = String::from_utf8_lossy(&log.stderr);
     assert!(log.status.success() && err.contains("cached dnn/hidden1/Relu:0") && err.contains("labels from new_labels:0"), "{err}");
     t(FROZEN_TEXT).flag("--no-shuffle").out(&b).ok();
-    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
     assert_eq!(digest(&a), digest(&b), "cached from .pb = uncached from .pbtxt");
     // Python imports the saved .meta (frozen graph + new head) and restores it: the same numbers.
     let saved = format!("{}.meta", a.display());
     let args = ["--meta", &saved, "--data", &tiny_data(), "--split", "all", "--labels", "new_labels:0"];
     let fetch = ["--fetch", "new_eval/accuracy:0", "--fetch", "new_loss/loss:0"];
-    let ours = json(&ok(&[&["eval", "--json"][..], &args, &fetch].concat()));
-    let theirs = json(&oracle(&[&["eval"][..], &args, &fetch].concat()));
-    for k in ["new_eval/accuracy:0", "new_loss/loss:0"] {
-        assert_eq!(ours["values"][k].as_f64(), theirs[k].as_f64(), "{k}");
+    for (k, a, b) in eval_both(&[&args[..], &fetch].concat(), &[]) {
+        assert_eq!(a, b, "{k}");
     }
     // Nothing to train without a new head, and no checkpoint to take.
     let err = fails(&["train", "--graph", &fixture(FROZEN), "--data", &tiny_data(), "--batch-size", "16"], 2);
@@ -65,10 +68,8 @@ fn a_v1_checkpoint_restores_and_trains() {
     let inspect = ok(&["inspect", "--meta", &meta]);
     assert!(inspect.contains("saver: V1") && inspect.contains("restorable variables: 4"), "{inspect}");
     let eval = ["--meta", &meta, "--data", &tiny_data(), "--split", "all", "--fetch", "loss/loss:0", "--fetch", "eval/accuracy:0"];
-    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
-    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
-    for k in ["loss/loss:0", "eval/accuracy:0"] {
-        assert_eq!(ours["values"][k].as_f64(), theirs[k].as_f64(), "{k}");
+    for (k, a, b) in eval_both(&eval, &[]) {
+        assert_eq!(a, b, "{k}");
     }
     // Training from it (a new V2 checkpoint out) is Python's loop restored from the V1 file.
     let tmp = tempfile::tempdir().unwrap();
@@ -76,7 +77,6 @@ fn a_v1_checkpoint_restores_and_trains() {
     Train::new(&meta, &tiny_data()).batch(16).epochs(2).flag("--no-shuffle").out(&a).ok();
     let py = ["train", "--meta", &meta, "--data", &tiny_data(), "--split", "all", "--train-op", "GradientDescent", "--loss", "loss/loss:0"];
     oracle(&[&py[..], &["--batch-size", "16", "--epochs", "2", "--out", b.to_str().unwrap()]].concat());
-    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
     assert_eq!(digest(&a), digest(&b));
     assert!(a.with_extension("ckpt.index").is_file(), "tfreuse writes V2");
 }
@@ -105,9 +105,7 @@ fn a_checkpoint_with_an_empty_basename_in_a_moved_directory() {
 fn heads_on_feature_maps_flatten_pool_and_drop_out_in_training_only() {
     // An image input [?, 2, 2, 1] stands for a conv feature map.
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_str().unwrap();
-    oracle(&["small-model", "--image", "--features", "4", "--classes", "2", "--out", dir]);
-    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let meta = small_model(tmp.path(), &["--image", "--features", "4", "--classes", "2"]);
     let err = Train::new(&meta, &tiny_data()).branch("X:0").layers("2").batch(16).fails(2);
     assert!(
         err.contains("layer 1 (dense: needs [batch, width]; put flatten or gap before it) gets a tensor of shape [?, 2, 2, 1]"),
@@ -120,10 +118,8 @@ fn heads_on_feature_maps_flatten_pool_and_drop_out_in_training_only() {
         let saved = format!("{}.meta", out.display());
         let eval =
             ["--meta", &saved, "--data", &tiny_data(), "--split", "all", "--fetch", "new_loss/loss:0", "--fetch", "new_eval/accuracy:0"];
-        let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
-        let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
-        for k in ["new_loss/loss:0", "new_eval/accuracy:0"] {
-            assert_eq!(ours["values"][k].as_f64(), theirs[k].as_f64(), "{name}: {k}");
+        for (k, a, b) in eval_both(&eval, &[]) {
+            assert_eq!(a, b, "{name}: {k}");
         }
         if name == "gap" {
             // Outside training the dropout layer passes its input through unchanged…
@@ -149,7 +145,6 @@ fn heads_on_feature_maps_flatten_pool_and_drop_out_in_training_only() {
                 .ok();
             let py = ["train", "--meta", &saved, "--data", &tiny_data(), "--split", "all", "--flag", "new_training:0"];
             oracle(&[&py[..], &own, &["--batch-size", "16", "--out", b.to_str().unwrap()]].concat());
-            let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
             assert_eq!(digest(&a), digest(&b));
         }
     }
@@ -159,13 +154,11 @@ fn heads_on_feature_maps_flatten_pool_and_drop_out_in_training_only() {
 fn resource_variables_restore_train_and_save() {
     // use_resource=True (VarHandleOp / ReadVariableOp): every train form refused them.
     let tmp = tempfile::tempdir().unwrap();
-    oracle(&["small-model", "--resource", "--features", "4", "--classes", "2", "--out", tmp.path().to_str().unwrap()]);
-    let meta = tmp.path().join("model.ckpt.meta").display().to_string();
+    let meta = small_model(tmp.path(), &["--resource", "--features", "4", "--classes", "2"]);
     let eval = ["--meta", &meta, "--data", &tiny_data(), "--split", "all", "--fetch", "loss:0", "--fetch", "accuracy:0"];
-    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
-    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
-    assert_eq!(ours["values"]["loss:0"].as_f64(), theirs["loss:0"].as_f64());
-    let digest = |p: &std::path::Path| json(&oracle(&["digest", "--checkpoint", p.to_str().unwrap()]));
+    for (k, a, b) in eval_both(&eval, &[]) {
+        assert_eq!(a, b, "{k}");
+    }
     // Its own train op (ResourceApplyGradientDescent), as Python's loop runs it.
     let py = tmp.path().join("py/m.ckpt");
     let args = ["train", "--meta", &meta, "--data", &tiny_data(), "--split", "all", "--train-op", "GradientDescent", "--loss", "loss:0"];
@@ -184,9 +177,9 @@ fn resource_variables_restore_train_and_save() {
     t.clone().arg("--trainable", "new_").flag("--cache-frozen").out(&mixed).ok();
     let saved = format!("{}.meta", mixed.display());
     let eval = ["--meta", &saved, "--data", &tiny_data(), "--split", "all", "--fetch", "new_loss/loss:0"];
-    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
-    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
-    assert_eq!(ours["values"]["new_loss/loss:0"].as_f64(), theirs["new_loss/loss:0"].as_f64());
+    for (k, a, b) in eval_both(&eval, &[]) {
+        assert_eq!(a, b, "{k}");
+    }
     let err = t.arg("--optimizer", "adam").fails(2);
     assert!(err.contains("hidden1/kernel is a resource variable: tfreuse trains resource variables with --optimizer sgd only"), "{err}");
 }
@@ -202,10 +195,7 @@ fn a_savedmodel_by_tags_and_signature_keys() {
     let (ours, theirs) = (tmp.path().join("ours.npz"), tmp.path().join("py.npz"));
     let run = ["run", "--saved-model", &sm, "--data", &tiny_data(), "--split", "all", "--input", "@x", "--fetch", "@logits"];
     ok(&[&run[..], &["--out", ours.to_str().unwrap()]].concat());
-    let x = tmp.path().join("x.npy");
-    let data = tfreuse::data::npy::Npz::open(&root().join("fixtures/tiny/data.npz")).unwrap().get("x").unwrap();
-    let tfreuse::tf::tensors::DynArray::F32(a) = data else { panic!("tiny's x is float32") };
-    ndarray_npy::write_npy(&x, &a).unwrap();
+    let x = tiny_x_npy(tmp.path());
     oracle(&["run", "--meta", &sm, "--feed", &format!("X:0={}", x.display()), "--fetch", LOGITS, "--out", theirs.to_str().unwrap()]);
     let a = tfreuse::data::npy::Npz::open(&ours).unwrap().get("@logits").unwrap();
     assert!(a == tfreuse::data::npy::Npz::open(&theirs).unwrap().get(LOGITS).unwrap());
@@ -232,9 +222,9 @@ fn a_savedmodel_by_tags_and_signature_keys() {
     ]);
     let saved = format!("{}.meta", out.display());
     let eval = ["--meta", &saved, "--data", &tiny_data(), "--split", "all", "--fetch", "new_loss/loss:0"];
-    let ours = json(&ok(&[&["eval", "--json"][..], &eval].concat()));
-    let theirs = json(&oracle(&[&["eval"][..], &eval].concat()));
-    assert_eq!(ours["values"]["new_loss/loss:0"].as_f64(), theirs["new_loss/loss:0"].as_f64());
+    for (k, a, b) in eval_both(&eval, &[]) {
+        assert_eq!(a, b, "{k}");
+    }
     // Wrong tags and keys are named with what there is.
     let err = fails(&["inspect", "--saved-model", &sm, "--tag", "train"], 2);
     assert!(err.contains("--tag train:") && err.contains("no MetaGraph tagged train (it has: [serve])"), "{err}");
@@ -259,10 +249,7 @@ fn export_writes_a_savedmodel_python_serves() {
         &fetch,
     ]
     .concat());
-    let x = tmp.path().join("x.npy");
-    let data = tfreuse::data::npy::Npz::open(&root().join("fixtures/tiny/data.npz")).unwrap().get("x").unwrap();
-    let tfreuse::tf::tensors::DynArray::F32(a) = data else { panic!("tiny's x is float32") };
-    ndarray_npy::write_npy(&x, &a).unwrap();
+    let x = tiny_x_npy(tmp.path());
     oracle(
         &[
             &["run", "--meta", sm.to_str().unwrap(), "--feed", &format!("X:0={}", x.display()), "--out", theirs.to_str().unwrap()][..],
