@@ -56,6 +56,19 @@ def scalars(graph, sets):
 
 
 def restored_session(meta, checkpoint, jit=False):
+    if meta.endswith((".pb", ".pbtxt")):  # a frozen GraphDef, imported as label_image does
+        from google.protobuf import text_format
+        gd = tf1.GraphDef()
+        with open(meta, "rb") as f:
+            data = f.read()
+        if meta.endswith(".pbtxt"):
+            text_format.Merge(data.decode(), gd)
+        else:
+            gd.ParseFromString(data)
+        graph = tf1.Graph()
+        with graph.as_default():
+            tf1.import_graph_def(gd, name="")
+        return graph, tf1.Session(graph=graph)
     if os.path.isdir(meta):  # a SavedModel directory, loaded as TF Serving users load it
         graph = tf1.Graph()
         sess = tf1.Session(graph=graph)

@@ -20,7 +20,7 @@ pub fn cache_bytes(graph: &Graph, cut: &Output, data: &DataSet) -> Result<usize>
 
 /// Shape of one row of `cut` (float32, every dimension but the batch known).
 fn row_shape(graph: &Graph, cut: &Output) -> Result<Vec<usize>> {
-    let dtype = cut.operation.output_type(cut.index as usize);
+    let dtype = crate::tf::tensors::output_dtype(cut);
     if dtype != DataType::Float {
         return Err(Error::Invalid(format!("cannot cache {}: dtype is not float32", name(&cut.operation))));
     }
@@ -50,7 +50,7 @@ pub fn compute(
     let n = split.len();
     let input = crate::feed::InputShape::of(&model.graph, x)?;
     let row_dims = input.row_dims(crate::Role::Input, &split.feature_shape)?;
-    let dtype = x.operation.output_type(x.index as usize);
+    let dtype = crate::tf::tensors::output_dtype(x);
     let batch = input.batch(crate::Role::Input, batch, n)?;
     let mut out = vec![0f32; n * row];
     let mut start = 0;

@@ -45,8 +45,8 @@ pub fn evaluate_outputs(
     if split.is_empty() {
         return Err(Error::Invalid("the split is empty: nothing to evaluate".into()));
     }
-    let y_dtype = y_out.operation.output_type(y_out.index as usize);
-    let x_dtype = x_out.operation.output_type(x_out.index as usize);
+    let y_dtype = crate::tf::tensors::output_dtype(y_out);
+    let x_dtype = crate::tf::tensors::output_dtype(x_out);
     let n = split.len();
     let shape = crate::feed::InputShape::of(&model.graph, x_out)?;
     let row = shape.row_dims(Role::Input, &split.feature_shape)?;

@@ -152,7 +152,7 @@ impl Setting {
         if let Some(dims) = shape_dims(&graph.tensor_shape(tensor.clone())?).filter(|d| !d.is_empty()) {
             return Err(Error::arg(role, Some(name), format!("takes {}; a set value is a scalar", text(&dims))));
         }
-        let dtype = tensor.operation.output_type(tensor.index as usize);
+        let dtype = crate::tf::tensors::output_dtype(&tensor);
         let scalar = crate::tf::tensors::DynArray::F64(ndarray::arr0(value).into_dyn());
         let value = scalar.cast(dtype).map_err(|e| Error::arg(role, Some(name), e.to_string()))?;
         Ok(Setting { tensor, value })

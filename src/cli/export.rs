@@ -1,10 +1,12 @@
-//! `tfreuse export`: a trained model written out as a TF1 SavedModel for serving.
+//! `tfreuse export`: a trained model written out for serving, as a TF1 SavedModel and/or a
+//! frozen GraphDef.
 
 use std::path::PathBuf;
 
 use super::{Global, ModelArgs};
 
 #[derive(clap::Args, Debug)]
+#[command(group = clap::ArgGroup::new("outputs").required(true).multiple(true).args(["out", "frozen"]))]
 pub struct Args {
     /// The trained model's .meta (e.g. runs/x.ckpt.meta).
     #[arg(long, value_name = "FILE")]
@@ -20,7 +22,11 @@ pub struct Args {
     pub logits: String,
     /// Write a SavedModel directory here (tag serve, signature serving_default); it must not exist.
     #[arg(long = "saved-model", value_name = "DIR")]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
+    /// Write a frozen GraphDef here (.pb binary, .pbtxt text): the ops the outputs need, weights
+    /// as constants, no device pins; it must not exist.
+    #[arg(long, value_name = "FILE")]
+    pub frozen: Option<PathBuf>,
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
@@ -31,10 +37,30 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         tag: "serve".into(),
         checkpoint: args.checkpoint.clone(),
     };
+    // Both are refused before either is written.
+    for out in args.frozen.iter().chain(&args.out) {
+        if out.exists() {
+            return Err(tfreuse::Error::Invalid(format!("{}: exists; export writes to a new path", out.display())).into());
+        }
+    }
     let mut model = source.load_restored(g)?;
     let input = model.tensor(&args.input).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
     let logits = model.tensor(&args.logits).map_err(|e| e.for_arg(tfreuse::Role::Fetch))?;
-    let dir = tfreuse::export::saved_model(&mut model, &tfreuse::export::Serving { input, logits }, &args.out)?;
-    eprintln!("saved a SavedModel to {} (tag serve, signature serving_default: x -> logits, probabilities, classes)", dir.display());
+    let serving = tfreuse::export::Serving::build(&mut model, input, logits)?;
+    if let Some(out) = &args.frozen {
+        let f = tfreuse::export::frozen(&model, &serving, out)?;
+        let names = serving.outputs().map(|(_, o)| tfreuse::tf::output_name(o)).join(", ");
+        eprintln!(
+            "wrote a frozen graph to {} ({} ops, {} variables as constants): {} -> {names}",
+            out.display(),
+            f.ops,
+            f.constants,
+            tfreuse::tf::output_name(&serving.input)
+        );
+    }
+    if let Some(out) = &args.out {
+        let dir = tfreuse::export::saved_model(&mut model, &serving, out)?;
+        eprintln!("saved a SavedModel to {} (tag serve, signature serving_default: x -> logits, probabilities, classes)", dir.display());
+    }
     Ok(())
 }

@@ -68,13 +68,13 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         let mut row = vec![split.len()];
         row.extend(shape.row_dims(tfreuse::Role::Input, &split.feature_shape)?);
         shape.check_array(tfreuse::Role::Input, &row)?;
-        let dtype = x.operation.output_type(x.index as usize);
+        let dtype = tfreuse::tf::tensors::output_dtype(&x);
         let t = split.tensor(0, split.len(), dtype, &row[1..]).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
         feeds.push((x, t));
     }
     for (name, arr) in &feed_arrays {
         let out = model.tensor(name)?;
-        let want = out.operation.output_type(out.index as usize);
+        let want = tfreuse::tf::tensors::output_dtype(&out);
         tfreuse::feed::InputShape::of(&model.graph, &out)?.check_array(tfreuse::Role::Feed, arr.shape())?;
         let t = if arr.dtype() == want {
             arr.to_tensor()

@@ -8,7 +8,7 @@ use crate::graph::builder::Builder;
 /// Mean softmax cross-entropy of `logits` against integer `labels` (via OneHot: the sparse op
 /// has no C++ gradient).
 pub fn softmax_xent_loss(b: &mut Builder, logits: Output, labels: Output, classes: usize) -> Result<Output> {
-    let label_type = labels.operation.output_type(labels.index as usize);
+    let label_type = crate::tf::tensors::output_dtype(&labels);
     let depth = b.constant("loss/depth", Tensor::from(classes as i32))?;
     let on = b.scalar_f32("loss/on", 1.0)?;
     let off = b.scalar_f32("loss/off", 0.0)?;
@@ -23,7 +23,7 @@ pub fn softmax_xent_loss(b: &mut Builder, logits: Output, labels: Output, classe
 
 /// Fraction of rows whose arg-max equals the label.
 pub fn accuracy(b: &mut Builder, logits: Output, labels: Output) -> Result<Output> {
-    let label_type = labels.operation.output_type(labels.index as usize);
+    let label_type = crate::tf::tensors::output_dtype(&labels);
     let dim = b.constant("eval/dimension", Tensor::from(1i32))?;
     let pred = b.op("ArgMax", "eval/ArgMax", &[logits, dim], |d| Ok(d.set_attr_type("output_type", label_type)?))?;
     let eq = b.op1("Equal", "eval/Equal", &[pred.into(), labels])?;

@@ -202,7 +202,7 @@ fn dims_of(b: &Builder, t: &Output) -> Result<Option<Vec<i64>>> {
 /// Build `layers` on `t` (float32) in order: dense layers `hidden<i>` and `outputs` (the last),
 /// `flatten<i>`, `gap<i>`, `dropout<i>`, `i` counting from 1 over all layers.
 pub fn build(b: &mut Builder, layers: &[LayerSpec], mut t: Output, branch: &str) -> Result<Built> {
-    let dtype = t.operation.output_type(t.index as usize);
+    let dtype = crate::tf::tensors::output_dtype(&t);
     let mut dims = dims_of(b, &t)?.filter(|_| dtype == DataType::Float).ok_or_else(|| {
         Error::arg(
             Role::BranchFrom,

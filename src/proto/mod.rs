@@ -18,11 +18,21 @@ pub fn attr_type(dtype: i32) -> AttrValue {
 /// A message of type `full_name` (e.g. `tensorflow.GraphDef`) parsed from protobuf text format
 /// (what `tf.io.write_graph(..., as_text=True)` writes), as binary.
 pub fn text_to_binary(full_name: &str, text: &str) -> std::result::Result<Vec<u8>, String> {
-    use prost_reflect::{DescriptorPool, DynamicMessage};
+    let msg = prost_reflect::DynamicMessage::parse_text_format(descriptor(full_name)?, text).map_err(|e| e.to_string())?;
+    Ok(prost::Message::encode_to_vec(&msg))
+}
+
+/// A binary message of type `full_name` in protobuf text format.
+pub fn binary_to_text(full_name: &str, bytes: &[u8]) -> std::result::Result<String, String> {
+    let msg = prost_reflect::DynamicMessage::decode(descriptor(full_name)?, bytes).map_err(|e| e.to_string())?;
+    Ok(msg.to_text_format_with_options(&prost_reflect::text_format::FormatOptions::new().pretty(true)))
+}
+
+/// The descriptor of message `full_name`, from the descriptors build.rs wrote.
+fn descriptor(full_name: &str) -> std::result::Result<prost_reflect::MessageDescriptor, String> {
+    use prost_reflect::DescriptorPool;
     static DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tf_descriptors.bin"));
     static POOL: std::sync::OnceLock<std::result::Result<DescriptorPool, String>> = std::sync::OnceLock::new();
     let pool = POOL.get_or_init(|| DescriptorPool::decode(DESCRIPTORS).map_err(|e| format!("descriptors: {e}"))).as_ref()?;
-    let desc = pool.get_message_by_name(full_name).ok_or_else(|| format!("no message {full_name}"))?;
-    let msg = DynamicMessage::parse_text_format(desc, text).map_err(|e| e.to_string())?;
-    Ok(prost::Message::encode_to_vec(&msg))
+    pool.get_message_by_name(full_name).ok_or_else(|| format!("no message {full_name}"))
 }

@@ -7,7 +7,7 @@ use prost::Message;
 use tensorflow::{Operation, Output, Session, SessionOptions, SessionRunArgs, Tensor};
 
 use crate::error::{Error, Result};
-use crate::tf::tensors::{DynArray, DynTensor};
+use crate::tf::tensors::{output_dtype, DynArray, DynTensor};
 
 /// Session settings.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -61,7 +61,7 @@ pub fn run(session: &Session, feeds: &[(Output, &DynTensor)], fetches: &[Output]
         args.add_target(t);
     }
     session.run(&mut args)?;
-    fetches.iter().zip(tokens).map(|(o, tok)| DynArray::fetch(&mut args, tok, o.operation.output_type(o.index as usize))).collect()
+    fetches.iter().zip(tokens).map(|(o, tok)| DynArray::fetch(&mut args, tok, output_dtype(o))).collect()
 }
 
 /// Run `op` with a checkpoint prefix fed into `filename` (a saver's restore or save).

@@ -2,7 +2,7 @@
 //! feeding / fetching them in a session when the dtype is only known at run time.
 
 use ndarray::{ArrayD, IxDyn};
-use tensorflow::{DataType, FetchToken, Operation, SessionRunArgs, Tensor};
+use tensorflow::{DataType, FetchToken, Operation, Output, SessionRunArgs, Tensor};
 
 use crate::error::{Error, Result};
 
@@ -53,12 +53,61 @@ pub fn dtype_name(d: DataType) -> String {
         DataType::BFloat16 => "bfloat16".into(),
         DataType::Resource => "resource".into(),
         DataType::Variant => "variant".into(),
-        other => {
-            // Reference dtypes (ref variables) are the base code + 100.
-            let s = other.to_string();
-            s.to_lowercase()
-        }
+        // The crate's Display of an unrecognized dtype crashes: never call it.
+        DataType::UnrecognizedEnumValue(c) if c > 100 => format!("{}_ref", dtype_name(dtype_from_c(c as i32 - 100))),
+        DataType::UnrecognizedEnumValue(c) => format!("dtype {c}"),
+        _ => "another dtype".into(),
     }
+}
+
+/// The dtype of output `o`; for a ref output (a ref variable's, an `Assign`'s) the dtype of
+/// the value it holds, which is what fetching it returns. The crate's `output_type` reads TF's
+/// code into a Rust enum, undefined behaviour for a ref code (base + 100; it crashed `run
+/// --fetch kernel:0`), so it is asked only about outputs the op's OpDef says are no refs.
+pub fn output_dtype(o: &Output) -> DataType {
+    ref_output_dtype(o).unwrap_or_else(|| o.operation.output_type(o.index as usize))
+}
+
+/// The value dtype of `o` when its OpDef makes it a ref output.
+fn ref_output_dtype(o: &Output) -> Option<DataType> {
+    let def = op_def(&o.operation.op_type().ok()?)?;
+    let mut first = 0i64;
+    for arg in &def.output_arg {
+        let count = if !arg.number_attr.is_empty() {
+            o.operation.get_attr_int(&arg.number_attr).ok()?
+        } else if !arg.type_list_attr.is_empty() {
+            o.operation.get_attr_type_list(&arg.type_list_attr).ok()?.len() as i64
+        } else {
+            1
+        };
+        if (o.index as i64) < first + count {
+            return match (arg.is_ref, arg.type_attr.is_empty()) {
+                (false, _) => None,
+                (true, true) => Some(dtype_from_c(arg.r#type)),
+                (true, false) => o.operation.get_attr_type(&arg.type_attr).ok(),
+            };
+        }
+        first += count;
+    }
+    None
+}
+
+/// Registered OpDefs by op type, and the graph that looks them up.
+type OpDefs = (tensorflow::Graph, std::collections::HashMap<String, Option<std::rc::Rc<crate::proto::OpDef>>>);
+
+/// The registered OpDef of op type `ty` (None for a graph's own functions), cached per thread.
+fn op_def(ty: &str) -> Option<std::rc::Rc<crate::proto::OpDef>> {
+    use prost::Message;
+    thread_local! {
+        static DEFS: std::cell::RefCell<OpDefs> = std::cell::RefCell::new((tensorflow::Graph::new(), Default::default()));
+    }
+    DEFS.with(|d| {
+        let (graph, cache) = &mut *d.borrow_mut();
+        cache
+            .entry(ty.to_string())
+            .or_insert_with(|| graph.get_op_def(ty).ok().and_then(|b| crate::proto::OpDef::decode(b.as_slice()).ok()).map(std::rc::Rc::new))
+            .clone()
+    })
 }
 
 /// Dimensions of a shape, -1 for unknown ones; None for unknown rank.
@@ -99,6 +148,15 @@ macro_rules! dyn_array {
             /// Values as f64 (for summaries and comparisons).
             pub fn to_f64(&self) -> Vec<f64> {
                 match self { $( DynArray::$variant(a) => a.iter().map(|v| num_f64(*v)).collect(), )* }
+            }
+            /// The values as little-endian bytes in row-major order: a TensorProto's
+            /// `tensor_content` (bool as one byte each).
+            pub fn to_le_bytes(&self) -> Vec<u8> {
+                match self { $( DynArray::$variant(a) => {
+                    let mut out = Vec::with_capacity(a.len() * std::mem::size_of::<$t>());
+                    a.iter().for_each(|v| v.put_le(&mut out));
+                    out
+                } )* }
             }
             /// Convert to another dtype (feeding int64 labels to an int32 placeholder…).
             pub fn cast(&self, to: DataType) -> Result<DynArray> {
@@ -145,17 +203,22 @@ dyn_array! {
 }
 
 trait Num: Copy {
+    fn put_le(self, out: &mut Vec<u8>);
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;
 }
 macro_rules! num_impl {
     ($($t:ty),*) => { $( impl Num for $t {
+        fn put_le(self, out: &mut Vec<u8>) { out.extend_from_slice(&self.to_le_bytes()) }
         fn to_f64(self) -> f64 { self as f64 }
         fn from_f64(v: f64) -> Self { v as $t }
     } )* };
 }
 num_impl!(f32, f64, i32, i64, u8, i8, i16, u16);
 impl Num for bool {
+    fn put_le(self, out: &mut Vec<u8>) {
+        out.push(self as u8)
+    }
     fn to_f64(self) -> f64 {
         if self {
             1.0
@@ -168,6 +231,9 @@ impl Num for bool {
     }
 }
 impl Num for half::f16 {
+    fn put_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes())
+    }
     fn to_f64(self) -> f64 {
         half::f16::to_f64(self)
     }

@@ -106,7 +106,7 @@ pub fn rewrite(meta: &mut MetaGraph, plan: &Plan) -> Result<Option<String>> {
     let mut probe = Graph::new();
     import_graph(&mut probe, meta)?;
     let out = find_output(&probe, cut).map_err(|e| e.for_arg(Role::FreezeBelow))?;
-    let code = dtype_code(out.operation.output_type(out.index as usize));
+    let code = dtype_code(crate::tf::tensors::output_dtype(&out));
     let name = format!("{}stop_gradient", plan.spec.prefix);
     let mut gd = meta.graph_def()?;
     let new = insert_stop_gradient(&mut gd, cut, &name, code)?;
@@ -155,7 +155,7 @@ fn labels(graph: &Graph, spec: &TransferSpec) -> Result<Option<Output>> {
         Err(_) if spec.labels.is_none() && spec.branch_from.is_some() => return Ok(None),
         found => found.map_err(|e| e.for_arg(Role::Labels))?,
     };
-    let label_type = y.operation.output_type(y.index as usize);
+    let label_type = crate::tf::tensors::output_dtype(&y);
     if !matches!(label_type, DataType::Int32 | DataType::Int64) {
         let msg = format!("dtype {} (integer class labels expected)", dtype_name(label_type));
         return Err(Error::arg(Role::Labels, Some(name), msg));
@@ -178,7 +178,7 @@ fn training_flags(graph: &Graph, plan: &Plan) -> Result<Vec<(Output, bool)>> {
     let mut out = Vec::new();
     for (name, value) in &plan.spec.training_flags {
         let o = find_output(graph, name).map_err(|e| e.for_arg(Role::TrainingFlag))?;
-        let dtype = o.operation.output_type(o.index as usize);
+        let dtype = crate::tf::tensors::output_dtype(&o);
         if dtype != DataType::Bool {
             return Err(Error::arg(Role::TrainingFlag, Some(name), format!("has dtype {}; a training flag is a bool", dtype_name(dtype))));
         }

@@ -195,7 +195,7 @@ impl Prepared {
         }
         let row = self.check_batches(spec.batch_size, train)?;
         let run = Run { spec, train, row, validation, stop, sink };
-        match self.y.operation.output_type(self.y.index as usize) {
+        match crate::tf::tensors::output_dtype(&self.y) {
             DataType::Int64 => self.epochs::<i64>(run, start),
             DataType::Int32 => self.epochs::<i32>(run, start),
             other => Err(Error::Invalid(format!("labels of dtype {} are not supported", dtype_name(other)))),
@@ -205,7 +205,7 @@ impl Prepared {
     fn epochs<L: FromLabel>(&self, run: Run, start: Progress) -> Result<Outcome> {
         let Run { spec, train, row, validation, stop, sink } = run;
         let labels = LabelLayout::of(&self.model.graph, &self.y)?;
-        let dtype = self.feed.operation.output_type(self.feed.index as usize);
+        let dtype = crate::tf::tensors::output_dtype(&self.feed);
         let mut batches = Batches::<L>::new(train, (row, dtype), spec.batch_size, labels, spec.shuffle, spec.seed, start.epoch);
         let mut p = start;
         let mut first = p.epoch == 0 && p.step == 0;

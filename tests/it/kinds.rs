@@ -17,6 +17,24 @@ fn tiny_x_npy(dir: &std::path::Path) -> std::path::PathBuf {
     x
 }
 
+/// `fetch` from `tfreuse run MODEL_ARGS` on tiny's data, by name.
+fn run_ours(model: &[&str], fetch: &[&str], out: &std::path::Path) -> Vec<tfreuse::tf::tensors::DynArray> {
+    let fetches: Vec<&str> = fetch.iter().flat_map(|f| ["--fetch", f]).collect();
+    let args = ["run", "--data", &tiny_data(), "--split", "all", "--out", out.to_str().unwrap()];
+    ok(&[&args[..], model, &fetches].concat());
+    let mut npz = tfreuse::data::npy::Npz::open(out).unwrap();
+    fetch.iter().map(|f| npz.get(f).unwrap()).collect()
+}
+
+/// `fetch` from Python's session on `model` (.meta, SavedModel dir or frozen .pb/.pbtxt), fed `x`.
+fn run_python(model: &str, x: &std::path::Path, fetch: &[&str], out: &std::path::Path) -> Vec<tfreuse::tf::tensors::DynArray> {
+    let fetches: Vec<&str> = fetch.iter().flat_map(|f| ["--fetch", f]).collect();
+    let feed = format!("X:0={}", x.display());
+    oracle(&[&["run", "--meta", model, "--feed", &feed, "--out", out.to_str().unwrap()][..], &fetches].concat());
+    let mut npz = tfreuse::data::npy::Npz::open(out).unwrap();
+    fetch.iter().map(|f| npz.get(f).unwrap()).collect()
+}
+
 #[test]
 fn a_frozen_graph_runs_as_the_model_it_was_frozen_from() {
     let tmp = tempfile::tempdir().unwrap();
@@ -180,6 +198,14 @@ fn resource_variables_restore_train_and_save() {
     for (k, a, b) in eval_both(&eval, &[]) {
         assert_eq!(a, b, "{k}");
     }
+    // Frozen for serving: each resource read becomes an Identity of the constant; Python runs it.
+    let frozen = tmp.path().join("own.pb");
+    let own_meta = format!("{}.meta", own.display());
+    ok(&["export", "--meta", &own_meta, "--logits", "outputs/logits:0", "--frozen", frozen.to_str().unwrap()]);
+    let x = tiny_x_npy(tmp.path());
+    let theirs = run_python(frozen.to_str().unwrap(), &x, &["outputs/logits:0"], &tmp.path().join("frozen_py.npz"));
+    let ours = run_ours(&["--meta", &own_meta], &["outputs/logits:0"], &tmp.path().join("own.npz"));
+    assert!(ours == theirs, "the frozen resource model's logits");
     let err = t.arg("--optimizer", "adam").fails(2);
     assert!(err.contains("hidden1/kernel is a resource variable: tfreuse trains resource variables with --optimizer sgd only"), "{err}");
 }
@@ -265,5 +291,48 @@ fn export_writes_a_savedmodel_python_serves() {
     let inspect = ok(&["inspect", "--saved-model", sm.to_str().unwrap()]);
     assert!(inspect.contains("@serving_default/probabilities") && inspect.contains("@serving_default/classes"), "{inspect}");
     let err = fails(&export, 2);
-    assert!(err.contains("exists; a SavedModel is written to a new directory"), "{err}");
+    assert!(err.contains("exists; export writes to a new path"), "{err}");
+}
+
+#[test]
+fn export_writes_a_frozen_graph_python_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("m/m.ckpt");
+    Train::tiny().branch("dnn/hidden1/Relu:0").layers("2").batch(16).epochs(2).out(&out).ok();
+    let meta = format!("{}.meta", out.display());
+    let x = tiny_x_npy(tmp.path());
+    let fetch = ["new_outputs/BiasAdd:0", "export/probabilities:0", "export/classes:0"];
+    let trained = run_ours(&["--meta", &meta], &fetch[..1], &tmp.path().join("trained.npz"));
+    for name in ["f.pb", "f.pbtxt"] {
+        let frozen = tmp.path().join(name);
+        let export = ["export", "--meta", &meta, "--logits", fetch[0], "--frozen", frozen.to_str().unwrap()];
+        let log = tfreuse(&export);
+        let err = String::from_utf8_lossy(&log.stderr);
+        assert!(log.status.success() && err.contains("4 variables as constants"), "{err}");
+        // Python imports it as label_image did; tfreuse reads it with --graph: the same outputs,
+        // and the logits of the model it was frozen from.
+        let theirs = run_python(frozen.to_str().unwrap(), &x, &fetch, &tmp.path().join(format!("py_{name}.npz")));
+        let ours = run_ours(&["--graph", frozen.to_str().unwrap()], &fetch, &tmp.path().join(format!("ours_{name}.npz")));
+        assert!(ours == theirs, "{name}: tfreuse and Python on the frozen graph");
+        assert!(ours[0] == trained[0], "{name}: the trained model's logits");
+        let inspect = ok(&["inspect", "--graph", frozen.to_str().unwrap()]);
+        assert!(inspect.contains("variables: 0") && !inspect.contains("Assign") && !inspect.contains("Save"), "{inspect}");
+        // Never over an existing file, and nothing written when one of two outputs exists.
+        let err = fails(&export, 2);
+        assert!(err.contains("exists; export writes to a new path"), "{err}");
+        let sm = tmp.path().join("sm");
+        fails(&[&export[..], &["--saved-model", sm.to_str().unwrap()]].concat(), 2);
+        assert!(!sm.exists());
+    }
+}
+
+#[test]
+fn a_ref_variable_is_fetched_as_its_value() {
+    // The crate's dtype of a ref output is undefined behaviour; `run --fetch kernel:0` crashed.
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = fixture("tiny/tiny.ckpt.meta");
+    let fetch = ["hidden1/kernel:0", "hidden1/kernel/read:0"];
+    let theirs = run_python(&meta, &tiny_x_npy(tmp.path()), &fetch, &tmp.path().join("py.npz"));
+    let ours = run_ours(&["--meta", &meta], &fetch, &tmp.path().join("ours.npz"));
+    assert!(ours == theirs && ours[0] == ours[1], "a ref variable's value, as Python fetches it");
 }

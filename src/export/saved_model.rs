@@ -1,14 +1,14 @@
-//! Writing a trained model out for serving, the way back from TF1: a SavedModel
-//! (`saved_model.pb` + `variables/`) tagged `serve` with a `serving_default` signature —
-//! input → logits, probabilities and class ids — as `tf.compat.v1.saved_model.Builder`
-//! writes it, for `saved_model.loader.load` and TF Serving.
+//! A SavedModel (`saved_model.pb` + `variables/`) tagged `serve` with a `serving_default`
+//! signature — input → logits, probabilities and class ids — as
+//! `tf.compat.v1.saved_model.Builder` writes it, for `saved_model.loader.load` and TF Serving.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use prost::Message;
-use tensorflow::{DataType, Output, Tensor};
+use tensorflow::Output;
 
+use super::Serving;
 use crate::atomic::{parent_dir, AtomicDir};
 use crate::error::{Error, Result};
 use crate::graph::{Builder, Var};
@@ -16,12 +16,6 @@ use crate::model::metagraph::Extension;
 use crate::model::Model;
 use crate::proto::{tensor_info, tensor_shape_proto, SignatureDef, TensorInfo, TensorShapeProto};
 use crate::tf::tensors::{dtype_code, shape_dims};
-
-/// The serving signature's tensors: the input, and the logits the outputs are computed from.
-pub struct Serving {
-    pub input: Output,
-    pub logits: Output,
-}
 
 /// What a signature says of a tensor: its name, dtype and static shape.
 fn info(model: &Model, o: &Output) -> Result<TensorInfo> {
@@ -33,20 +27,8 @@ fn info(model: &Model, o: &Output) -> Result<TensorInfo> {
             unknown_rank: false,
         },
     });
-    let dtype = dtype_code(o.operation.output_type(o.index as usize));
+    let dtype = dtype_code(crate::tf::tensors::output_dtype(o));
     Ok(TensorInfo { dtype, tensor_shape, encoding: Some(tensor_info::Encoding::Name(crate::tf::output_name(o))) })
-}
-
-/// Softmax probabilities and int64 class ids of the logits, under a free `export` scope.
-fn serving_outputs(b: &mut Builder, logits: &Output) -> Result<(Output, Output)> {
-    let scope = b.free_scope("export");
-    b.unprefixed(|b| {
-        let probs = b.op1("Softmax", &format!("{scope}/probabilities"), std::slice::from_ref(logits))?;
-        let axis = b.constant(&format!("{scope}/axis"), Tensor::from(1i32))?;
-        let classes =
-            b.op("ArgMax", &format!("{scope}/classes"), &[logits.clone(), axis], |d| Ok(d.set_attr_type("output_type", DataType::Int64)?))?;
-        Ok((probs, classes.into()))
-    })
 }
 
 /// Write `model` (restored) as a SavedModel directory `out`, which must not exist; the
@@ -59,16 +41,11 @@ pub fn saved_model(model: &mut Model, serving: &Serving, out: &Path) -> Result<P
     let defs = model.meta.variables()?;
     let vars = defs.iter().map(|d| Var::imported(&model.graph, d)).collect::<Result<Vec<_>>>()?;
     let mut b = Builder::new(&mut model.graph, "", None, 0);
-    let (probs, classes) = serving_outputs(&mut b, &serving.logits)?;
     let saver_def = crate::graph::saver::saver_ops(&mut b, "save", &vars.iter().collect::<Vec<_>>())?;
     let mut meta = model.meta.extended(&model.graph, &Extension { saver_def: saver_def.clone(), variables: vec![], train_op: None })?;
     let sig = SignatureDef {
         inputs: BTreeMap::from([("x".to_string(), info(model, &serving.input)?)]),
-        outputs: BTreeMap::from([
-            ("logits".to_string(), info(model, &serving.logits)?),
-            ("probabilities".to_string(), info(model, &probs)?),
-            ("classes".to_string(), info(model, &classes)?),
-        ]),
+        outputs: serving.outputs().into_iter().map(|(k, o)| Ok((k.to_string(), info(model, o)?))).collect::<Result<_>>()?,
         method_name: "tensorflow/serving/predict".into(),
         defaults: BTreeMap::new(),
     };
