@@ -249,7 +249,9 @@ def cmd_small_model(a):
         xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
         loss = tf.math.divide(tf.reduce_sum(xent), float(a.batch), name="loss") if batch else tf.reduce_mean(xent, name="loss")
         tf.identity(tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1, output_type=y.dtype), y), tf.float32)), name="accuracy")
-        tf1.add_to_collection("train_op", tf1.train.GradientDescentOptimizer(0.1).minimize(loss))
+        opt = {"sgd": lambda: tf1.train.GradientDescentOptimizer(0.1), "momentum": lambda: tf1.train.MomentumOptimizer(0.1, 0.9),
+               "adam": lambda: tf1.train.AdamOptimizer(0.1)}[a.optimizer]()
+        tf1.add_to_collection("train_op", opt.minimize(loss))
         with tf1.Session() as s:
             s.run(tf1.global_variables_initializer())
             tf1.train.Saver().save(s, os.path.join(a.out, "model.ckpt"))
@@ -335,6 +337,7 @@ def main():
     f.add_argument("--no-labels", action="store_true")
     f.add_argument("--resource", action="store_true", help="resource variables (use_resource=True)")
     f.add_argument("--input-dtype", default="float32")
+    f.add_argument("--optimizer", default="sgd", choices=["sgd", "momentum", "adam"], help="of its train op (lr 0.1)")
     f.add_argument("--features", type=int, default=4)
     f.add_argument("--classes", type=int, default=2)
     f.add_argument("--out", required=True)

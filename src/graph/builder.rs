@@ -4,7 +4,7 @@
 use tensorflow::{DataType, Graph, Operation, OperationDescription, Output, Shape, Tensor, TensorType};
 
 use crate::error::{Error, Result};
-use crate::graph::var::Var;
+use crate::graph::var::{Var, VarKind};
 
 /// Adds ops to a graph under a prefix, on an optional device, with deterministic seeds.
 pub struct Builder<'g> {
@@ -118,6 +118,31 @@ impl<'g> Builder<'g> {
             let snapshot = b.op1("Identity", &format!("{name}/read"), &[op.output(0)])?;
             Ok((initializer, snapshot))
         })?;
-        Var::created(op, shape, &initializer, &snapshot, &init, trainable)
+        Var::created(op, VarKind::Ref, shape, &initializer, &snapshot, &init, trainable)
+    }
+
+    /// A float32 resource variable (VarHandleOp) with an AssignVariableOp initializer and a
+    /// `Read/ReadVariableOp` snapshot, as `use_resource=True` makes them: the kind
+    /// `ResourceApply*` ops need for the slots of a resource variable.
+    pub fn resource_variable(&mut self, base: &str, shape: &[u64], init: Output, trainable: bool) -> Result<Var> {
+        let dims: Vec<Option<i64>> = shape.iter().map(|&d| Some(d as i64)).collect();
+        let name = self.name(base);
+        let op = self.unprefixed(|b| {
+            b.op("VarHandleOp", &name, &[], |d| {
+                d.set_attr_type("dtype", DataType::Float)?;
+                d.set_attr_shape("shape", &Shape::from(Some(dims)))?;
+                Ok(d.set_attr_string("shared_name", &name)?)
+            })
+        })?;
+        let (initializer, snapshot) = self.unprefixed(|b| {
+            let initializer = b.op("AssignVariableOp", &format!("{name}/Assign"), &[op.output(0), init.clone()], |d| {
+                Ok(d.set_attr_type("dtype", DataType::Float)?)
+            })?;
+            let snapshot = b.op("ReadVariableOp", &format!("{name}/Read/ReadVariableOp"), &[op.output(0)], |d| {
+                Ok(d.set_attr_type("dtype", DataType::Float)?)
+            })?;
+            Ok((initializer, snapshot.into()))
+        })?;
+        Var::created(op, VarKind::Resource, shape, &initializer, &snapshot, &init, trainable)
     }
 }

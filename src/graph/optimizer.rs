@@ -8,7 +8,7 @@ use tensorflow::{Operation, OperationDescription, Output};
 
 use crate::error::Result;
 use crate::graph::builder::Builder;
-use crate::graph::var::Var;
+use crate::graph::var::{Var, VarKind};
 
 /// Scope of the training ops (under the builder's prefix: `new_train/…`).
 const SCOPE: &str = "train";
@@ -71,13 +71,18 @@ fn update_name(var: &Var) -> String {
     format!("{SCOPE}/update_{}", var.name.replace('/', "_"))
 }
 
-/// A zero-initialised slot variable shaped like `var`, named like Python's
-/// (`hidden1/kernel/Momentum`, without our prefix).
+/// A zero-initialised slot variable shaped like `var` and of its kind (`ResourceApplyAdam`
+/// takes resource slots only), named like Python's (`hidden1/kernel/Momentum`, without our
+/// prefix).
 fn slot(b: &mut Builder, var: &Var, suffix: &str) -> Result<Var> {
     let dims: Vec<u64> = var.shape.iter().map(|&d| d.max(1) as u64).collect();
     b.unprefixed(|b| {
         let z = b.zeros(&format!("{}/{suffix}/Initializer/zeros", var.name), &dims)?;
-        b.variable(&format!("{}/{suffix}", var.name), &dims, z, false)
+        let name = format!("{}/{suffix}", var.name);
+        match var.kind {
+            VarKind::Ref => b.variable(&name, &dims, z, false),
+            VarKind::Resource => b.resource_variable(&name, &dims, z, false),
+        }
     })
 }
 

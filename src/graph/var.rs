@@ -77,9 +77,10 @@ impl Var {
         Self::from_op(op, kind, def.clone())
     }
 
-    /// A ref variable just built by [`crate::graph::Builder::variable`].
+    /// A variable just built by [`crate::graph::Builder::variable`] or `resource_variable`.
     pub(crate) fn created(
         op: Operation,
+        kind: VarKind,
         shape: &[u64],
         initializer: &Operation,
         snapshot: &Output,
@@ -93,9 +94,10 @@ impl Var {
             snapshot_name: output_name(snapshot),
             initial_value_name: output_name(initial_value),
             trainable,
+            is_resource: kind == VarKind::Resource,
             ..Default::default()
         };
-        let mut v = Self::from_op(op, VarKind::Ref, def)?;
+        let mut v = Self::from_op(op, kind, def)?;
         v.shape = shape.iter().map(|&d| d as i64).collect();
         Ok(v)
     }

@@ -25,7 +25,7 @@ use crate::feed::{FixedFeeds, LabelLayout, Setting};
 use crate::graph::freeze::{gradient_blockers, gradient_path, insert_stop_gradient, no_gradient_hint, select};
 use crate::graph::optimizer::{minimize, Pair};
 use crate::graph::saver::{restore_ops, saver_ops, RestoreOps};
-use crate::graph::{head as heads, Builder, Var, VarKind};
+use crate::graph::{head as heads, Builder, Var};
 use crate::model::checkpoint::{self, StoredTensor};
 use crate::model::metagraph::Extension;
 use crate::model::{import_graph, restore_from, MetaGraph, Model};
@@ -356,7 +356,6 @@ fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph,
         return Err(nothing());
     }
     refuse_blocked_gradients(&head.loss, &candidates)?;
-    refuse_resource_slots(plan, &candidates)?;
     let (pairs, no_grad) = gradients(b, &head.loss, candidates, &path)?;
     frozen.extend(no_grad);
     if pairs.is_empty() {
@@ -368,19 +367,6 @@ fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph,
     let updates = trained_update_ops(b.graph, meta, &trained_vars);
     let (op, slots) = minimize(b, rule.as_ref(), plan.spec.lr, plan.spec.clip, pairs, updates)?;
     Ok(Step { built: Some(op.name()?), op, trained, frozen, slots })
-}
-
-/// Momentum and Adam slots are ref variables, which `ResourceApplyAdam` does not take.
-fn refuse_resource_slots(plan: &Plan, candidates: &[&Var]) -> Result<()> {
-    let rule = plan.spec.optimizer.unwrap_or(Optimizer::Sgd);
-    match candidates.iter().find(|v| v.kind == VarKind::Resource) {
-        Some(v) if rule != Optimizer::Sgd => Err(Error::Invalid(format!(
-            "{} is a resource variable: tfreuse trains resource variables with --optimizer sgd only (its momentum and adam \
-             slots are ref variables); use sgd, or freeze it (--trainable)",
-            v.name
-        ))),
-        _ => Ok(()),
-    }
 }
 
 /// Each candidate's gradient (a resource variable's: the sum over its reads on `path`, the
