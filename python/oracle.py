@@ -55,7 +55,7 @@ def scalars(graph, sets):
     return {graph.get_tensor_by_name(s.rsplit("=", 1)[0]): float(s.rsplit("=", 1)[1]) for s in sets}
 
 
-def restored_session(meta, checkpoint, jit=False):
+def restored_session(meta, checkpoint, jit=False, soft=False):
     if meta.endswith((".pb", ".pbtxt")):  # a frozen GraphDef, imported as label_image does
         from google.protobuf import text_format
         gd = tf1.GraphDef()
@@ -78,7 +78,7 @@ def restored_session(meta, checkpoint, jit=False):
     graph = tf1.Graph()
     with graph.as_default():
         saver = tf1.train.import_meta_graph(meta)
-    config = tf1.ConfigProto()
+    config = tf1.ConfigProto(allow_soft_placement=soft)
     if jit:
         config.graph_options.optimizer_options.global_jit_level = tf1.OptimizerOptions.ON_1
     sess = tf1.Session(graph=graph, config=config)
@@ -90,7 +90,7 @@ def restored_session(meta, checkpoint, jit=False):
 
 
 def cmd_eval(a):
-    graph, sess = restored_session(a.meta, a.checkpoint)
+    graph, sess = restored_session(a.meta, a.checkpoint, soft=a.soft_placement)
     x, y = load_data(a.data)[a.split]
     X = graph.get_tensor_by_name(a.input)
     Y = graph.get_tensor_by_name(a.labels)
@@ -218,7 +218,9 @@ def cmd_small_model(a):
     """Write a small TF1 model in layouts found in the wild: an input with a fixed batch of
     --batch rows (0: any), as graphs exported for serving often have, with a loss that divides
     by that batch; int32 labels as a column [n, 1] (--column-labels); a uint8 input of raw
-    pixels scaled inside the graph (--uint8-input)."""
+    pixels scaled inside the graph (--uint8-input); hidden1 pinned to a device (--pin
+    /device:CPU:1, saved sharded, as a two-device session writes it; --job-pins prefixes the pins
+    with /job:ps/task:0)."""
     batch = a.batch or None
     with tf1.Graph().as_default():
         tf1.set_random_seed(2)
@@ -242,7 +244,7 @@ def cmd_small_model(a):
             y = tf.reshape(tf1.placeholder(tf.int32, [batch, 1], name="y"), [-1])
         else:
             y = tf1.placeholder(tf.int64, [batch], name="y")
-        with tf1.variable_scope("hidden1", use_resource=a.resource):
+        with tf.device(a.pin), tf1.variable_scope("hidden1", use_resource=a.resource):
             h = tf.nn.relu(tf.matmul(x, tf1.get_variable("kernel", [a.features, 3])), name="Relu")
         with tf1.variable_scope("outputs", use_resource=a.resource):
             logits = tf.matmul(h, tf1.get_variable("kernel", [3, a.classes]), name="logits")
@@ -252,9 +254,19 @@ def cmd_small_model(a):
         opt = {"sgd": lambda: tf1.train.GradientDescentOptimizer(0.1), "momentum": lambda: tf1.train.MomentumOptimizer(0.1, 0.9),
                "adam": lambda: tf1.train.AdamOptimizer(0.1)}[a.optimizer]()
         tf1.add_to_collection("train_op", opt.minimize(loss))
-        with tf1.Session() as s:
+        with tf1.Session(config=tf1.ConfigProto(device_count={"CPU": 2}) if a.pin else None) as s:
             s.run(tf1.global_variables_initializer())
-            tf1.train.Saver().save(s, os.path.join(a.out, "model.ckpt"))
+            tf1.train.Saver(sharded=bool(a.pin)).save(s, os.path.join(a.out, "model.ckpt"))
+    if a.job_pins:  # as a cluster's chief writes it (TF 2.21 graph mode won't build job pins here)
+        from tensorflow.core.protobuf import meta_graph_pb2
+        path = os.path.join(a.out, "model.ckpt.meta")
+        m = meta_graph_pb2.MetaGraphDef()
+        with open(path, "rb") as f:
+            m.ParseFromString(f.read())
+        for node in m.graph_def.node:
+            node.device = "/job:ps/task:0" + node.device if node.device else node.device
+        with open(path, "wb") as f:
+            f.write(m.SerializeToString())
 
 
 def cmd_resave(a):
@@ -289,6 +301,7 @@ def main():
     e = model_on_split("eval")
     e.add_argument("--batch-size", type=int, default=0)
     e.add_argument("--scale", type=float)
+    e.add_argument("--soft-placement", action="store_true", help="place pinned ops where they can go")
     r = sub.add_parser("run")
     r.add_argument("--meta", required=True)
     r.add_argument("--checkpoint")
@@ -337,6 +350,8 @@ def main():
     f.add_argument("--no-labels", action="store_true")
     f.add_argument("--resource", action="store_true", help="resource variables (use_resource=True)")
     f.add_argument("--input-dtype", default="float32")
+    f.add_argument("--pin", default="", help="device of hidden1 (e.g. /device:CPU:1)")
+    f.add_argument("--job-pins", action="store_true")
     f.add_argument("--optimizer", default="sgd", choices=["sgd", "momentum", "adam"], help="of its train op (lr 0.1)")
     f.add_argument("--features", type=int, default=4)
     f.add_argument("--classes", type=int, default=2)

@@ -19,7 +19,7 @@ pub struct Args {
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     g.load_tf()?;
-    let model = Model::from_meta(args.model.source().read()?, &g.session_config())?;
+    let model = Model::from_meta(args.model.read()?, &g.session_config())?;
     let ckpt = if args.no_checkpoint { Ok(None) } else { args.model.checkpoint() };
     let ckpt = match ckpt {
         Ok(r) => r,

@@ -148,9 +148,16 @@ impl ModelArgs {
         }
     }
 
+    /// The source's graph; what reading changed goes to stderr.
+    pub fn read(&self) -> tfreuse::Result<tfreuse::MetaGraph> {
+        let meta = self.source().read()?;
+        meta.notes.iter().for_each(|n| warn(Some(n)));
+        Ok(meta)
+    }
+
     pub fn load_restored(&self, g: &Global) -> anyhow::Result<Model> {
         g.load_tf()?;
-        let model = Model::from_meta(self.source().read()?, &g.session_config())?;
+        let model = Model::from_meta(self.read()?, &g.session_config())?;
         if let Some(ckpt) = self.checkpoint()? {
             warn(ckpt.warning.as_deref());
             model.restore(&ckpt.prefix)?;

@@ -48,6 +48,8 @@ pub(crate) struct SavedModel {
 pub struct MetaGraph {
     pub path: PathBuf,
     pub def: MetaGraphDef,
+    /// What reading changed in the graph, for the user (device pins cleared).
+    pub notes: Vec<String>,
 }
 
 /// A collection's contents in a printable form.
@@ -82,7 +84,7 @@ impl MetaGraph {
         if def.graph_def.as_ref().map_or(true, |g| g.is_empty()) {
             return Err(Error::bad_file(&path, format!("the MetaGraphDef holds no graph_def{hint}")));
         }
-        Ok(MetaGraph { path, def })
+        Ok(MetaGraph { path, def, notes: vec![] })
     }
 
     /// The MetaGraphDef of a TF1 SavedModel (`DIR/saved_model.pb`) whose tags include every
@@ -166,7 +168,7 @@ impl MetaGraph {
         }
         let info = MetaInfoDef { tensorflow_version: String::new(), ..Default::default() };
         let def = MetaGraphDef { meta_info_def: Some(info), graph_def: Some(binary), ..Default::default() };
-        Ok(MetaGraph { path: path.to_path_buf(), def })
+        Ok(MetaGraph { path: path.to_path_buf(), def, notes: vec![] })
     }
 
     /// Drop `_output_shapes` attributes; returns how many. Saver exports carry these shape
@@ -179,6 +181,27 @@ impl MetaGraph {
             self.set_graph_def(&g);
         }
         n
+    }
+
+    /// Clear device pins that name a cluster's job (`/job:ps/task:0/…`): a local session cannot
+    /// place them, even softly (TF fails with "Cannot assign a device"), so they run here, as
+    /// after `import_meta_graph(clear_devices=True)`. Local pins (`/device:CPU:1`, `/gpu:0`)
+    /// stay: soft placement finds them a device. A note says what was cleared.
+    pub fn clear_cluster_devices(&mut self) {
+        let Ok(mut g) = self.graph_def() else { return }; // TF will report it
+        let mut cleared = std::collections::BTreeSet::new();
+        for node in g.node.iter_mut().filter(|n| names_cluster_job(&n.device)) {
+            cleared.insert(std::mem::take(&mut node.device));
+        }
+        if !cleared.is_empty() {
+            self.set_graph_def(&g);
+            let list: Vec<&str> = cleared.iter().map(String::as_str).take(3).collect();
+            self.notes.push(format!(
+                "cleared the device pins naming a cluster's tasks ({}{}): this session runs those ops here",
+                list.join(", "),
+                if cleared.len() > 3 { ", …" } else { "" }
+            ));
+        }
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -267,6 +290,7 @@ impl MetaGraph {
     pub fn extended(&self, graph: &tensorflow::Graph, ext: &Extension) -> Result<MetaGraph> {
         let mut meta = self.clone();
         meta.def.graph_def = Some(graph.graph_def()?);
+        meta.clear_devices()?;
         meta.def.saver_def = Some(ext.saver_def.clone());
         meta.add_variables("variables", &ext.variables);
         meta.add_variables("trainable_variables", &ext.variables.iter().filter(|d| d.trainable).cloned().collect::<Vec<_>>());
@@ -295,6 +319,17 @@ impl MetaGraph {
         Ok(meta)
     }
 
+    /// Clear every device pin: what tfreuse writes is placed by its reader (Python's default
+    /// session refuses a pin to a device it lacks, such as `/device:CPU:1` of a sharded save).
+    fn clear_devices(&mut self) -> Result<()> {
+        let mut g = self.graph_def()?;
+        if g.node.iter().any(|n| !n.device.is_empty()) {
+            g.node.iter_mut().for_each(|n| n.device.clear());
+            self.set_graph_def(&g);
+        }
+        Ok(())
+    }
+
     fn add_variables(&mut self, key: &str, defs: &[VariableDef]) {
         let entry =
             self.def.collection_def.entry(key.to_string()).or_insert(CollectionDef { kind: Some(Kind::BytesList(BytesList::default())) });
@@ -302,6 +337,11 @@ impl MetaGraph {
             l.value.extend(defs.iter().map(|d| d.encode_to_vec()));
         }
     }
+}
+
+/// Whether a device string names a job other than this process's (`localhost`).
+fn names_cluster_job(device: &str) -> bool {
+    device.split('/').filter_map(|part| part.strip_prefix("job:")).any(|job| job != "localhost")
 }
 
 /// "; it is a GraphDef …" when `bytes` decode as a GraphDef with named nodes.

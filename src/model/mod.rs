@@ -28,12 +28,15 @@ pub enum ModelSource {
 
 impl ModelSource {
     /// The graph as a [`MetaGraph`] (a frozen graph's has no saver and no collections).
+    /// Pins to a cluster's devices are cleared (see [`MetaGraph::clear_cluster_devices`]).
     pub fn read(&self) -> Result<MetaGraph> {
-        match self {
+        let mut meta = match self {
             ModelSource::Meta(p) => MetaGraph::read(p),
             ModelSource::Graph(p) => MetaGraph::from_graph_file(p),
             ModelSource::SavedModel(dir, tags) => MetaGraph::from_saved_model(dir, tags),
-        }
+        }?;
+        meta.clear_cluster_devices();
+        Ok(meta)
     }
 
     /// The `.meta`, if that is the source (a frozen graph has no checkpoint).

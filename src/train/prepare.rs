@@ -49,12 +49,13 @@ pub struct Source {
 /// it; a SavedModel lists its own `variables/variables`; a frozen graph has none.
 pub fn open_source(spec: &TransferSpec) -> Result<Source> {
     let meta = spec.source.read()?;
+    let notes = meta.notes.clone();
     if let Some(prefix) = spec.source.own_checkpoint() {
         if let Some(c) = &spec.checkpoint {
             return Err(Error::arg(Role::Checkpoint, Some(&c.display().to_string()), "a SavedModel keeps its own (variables/variables)"));
         }
         let stored = checkpoint::list_tensors(&prefix)?;
-        return Ok(Source { meta, checkpoint: Some(prefix), warnings: vec![], stored });
+        return Ok(Source { meta, checkpoint: Some(prefix), warnings: notes, stored });
     }
     let Some(meta_path) = spec.source.meta() else {
         if spec.branch_from.is_none() {
@@ -68,11 +69,11 @@ pub fn open_source(spec: &TransferSpec) -> Result<Source> {
                 "a frozen graph has no checkpoint (its weights are constants)",
             ));
         }
-        return Ok(Source { meta, checkpoint: None, warnings: vec![], stored: vec![] });
+        return Ok(Source { meta, checkpoint: None, warnings: notes, stored: vec![] });
     };
     let ckpt = checkpoint::resolve(spec.checkpoint.as_deref(), meta_path)?;
     let stored = checkpoint::list_tensors(&ckpt.prefix)?;
-    Ok(Source { meta, checkpoint: Some(ckpt.prefix), warnings: ckpt.warning.into_iter().collect(), stored })
+    Ok(Source { meta, checkpoint: Some(ckpt.prefix), warnings: notes.into_iter().chain(ckpt.warning).collect(), stored })
 }
 
 /// The spec with every signature reference (`@KEY`, `@SIGNATURE/KEY`) replaced by the tensor

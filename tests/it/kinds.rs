@@ -368,3 +368,42 @@ fn momentum_and_adam_train_resource_variables_as_python() {
         }
     }
 }
+
+#[test]
+fn device_pins_of_sharded_and_cluster_saves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (local, cluster) = (tmp.path().join("local"), tmp.path().join("cluster"));
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::create_dir_all(&cluster).unwrap();
+    let args = ["--features", "4", "--classes", "2", "--pin", "/device:CPU:1"];
+    // tf.device("/device:CPU:1") + Saver(sharded=True): soft placement runs it, as Python's with it.
+    let meta = small_model(&local, &args);
+    let eval = |meta: &str| ["--meta", meta, "--data", &tiny_data(), "--split", "all", "--fetch", "loss:0"].map(str::to_string);
+    let local_eval = eval(&meta);
+    let (_, ours, theirs) = eval_both(&strs(&local_eval), &["--soft-placement"]).remove(0);
+    assert_eq!(ours, theirs);
+    // Pins to a cluster's tasks cannot be placed here: cleared, with a note; the same numbers.
+    let job_meta = small_model(&cluster, &[&args[..], &["--job-pins"]].concat());
+    let out = tfreuse(&[&["eval", "--json"][..], &strs(&eval(&job_meta))].concat());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let note = "cleared the device pins naming a cluster's tasks (/job:ps/task:0/device:CPU:*";
+    assert!(out.status.success() && err.contains(note) && err.contains("/job:ps/task:0/device:CPU:1"), "{err}");
+    assert_eq!(json(&String::from_utf8_lossy(&out.stdout))["values"]["loss:0"].as_f64(), Some(ours));
+    // What tfreuse writes has no pins: Python's default session (no soft placement, one CPU)
+    // restores it, which it cannot do with the model Python itself saved.
+    let saved = tmp.path().join("out/m.ckpt");
+    Train::new(&job_meta, &tiny_data()).arg("--loss", "loss:0").batch(16).epochs(1).out(&saved).ok();
+    let meta_text = String::from_utf8_lossy(&std::fs::read(format!("{}.meta", saved.display())).unwrap()).into_owned();
+    assert!(!meta_text.contains("/device:") && !meta_text.contains("/job:"), "no device pins in the saved graph");
+    let saved_meta = format!("{}.meta", saved.display());
+    for (k, a, b) in eval_both(&strs(&eval(&saved_meta)), &[]) {
+        assert_eq!(a, b, "{k}");
+    }
+    let py = std::process::Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("python/oracle.py"))
+        .args(["eval"])
+        .args(&local_eval)
+        .output()
+        .unwrap();
+    assert!(!py.status.success() && String::from_utf8_lossy(&py.stderr).contains("CPU:1"), "Python's default session refuses the pin");
+}
