@@ -246,6 +246,8 @@ def cmd_small_model(a):
             y = tf1.placeholder(tf.int64, [batch], name="y")
         with tf.device(a.pin), tf1.variable_scope("hidden1", use_resource=a.resource):
             h = tf.nn.relu(tf.matmul(x, tf1.get_variable("kernel", [a.features, 3])), name="Relu")
+            if a.dynamic_width:  # a reshape to a computed shape: TF's shape inference gives [?, ?]
+                h = tf.reshape(h, [tf.shape(h)[0], -1], name="flat")
         with tf1.variable_scope("outputs", use_resource=a.resource):
             logits = tf.matmul(h, tf1.get_variable("kernel", [3, a.classes]), name="logits")
         xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
@@ -352,6 +354,7 @@ def main():
     f.add_argument("--input-dtype", default="float32")
     f.add_argument("--pin", default="", help="device of hidden1 (e.g. /device:CPU:1)")
     f.add_argument("--job-pins", action="store_true")
+    f.add_argument("--dynamic-width", action="store_true", help="hidden1/flat:0 of static shape [?, ?]")
     f.add_argument("--optimizer", default="sgd", choices=["sgd", "momentum", "adam"], help="of its train op (lr 0.1)")
     f.add_argument("--features", type=int, default=4)
     f.add_argument("--classes", type=int, default=2)

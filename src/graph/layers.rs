@@ -248,6 +248,17 @@ pub fn build(b: &mut Builder, layers: &[LayerSpec], mut t: Output, branch: &str)
     Ok(Built { output: t, width, vars, training })
 }
 
+/// `t` declared to have `dims` (-1: any), for a branch whose shape only a run could tell:
+/// `EnsureShape` checks it in every run, and a `Reshape` to that checked shape carries it to
+/// shape inference (EnsureShape itself has no C++ gradient; Reshape does, and the gradient
+/// does not flow into a shape).
+pub fn with_shape(b: &mut Builder, t: Output, dims: &[i64]) -> Result<Output> {
+    let shape = tensorflow::Shape::from(Some(dims.iter().map(|&d| (d >= 0).then_some(d)).collect::<Vec<_>>()));
+    let checked = b.op("EnsureShape", "branch_shape/check", std::slice::from_ref(&t), |d| Ok(d.set_attr_shape("shape", &shape)?))?;
+    let size = b.op1("Shape", "branch_shape/shape", &[checked.into()])?;
+    b.op1("Reshape", "branch_shape", &[t, size])
+}
+
 /// `training`: a bool scalar placeholder that is false unless fed.
 fn training_flag(b: &mut Builder) -> Result<Output> {
     let no = b.constant("training/default", Tensor::from(false))?;

@@ -10,6 +10,7 @@
 pub mod interrupt;
 pub mod plan;
 pub mod prepare;
+pub mod probe;
 pub mod resume;
 pub mod run;
 pub mod spec;

@@ -124,6 +124,8 @@ pub struct Imported {
     pub y: Option<Output>,
     /// The training flags (value in training steps).
     pub flags: Vec<(Output, bool)>,
+    /// The branch tensor's dimensions when only a run could tell them (see [`super::probe`]).
+    pub branch_dims: Option<Vec<i64>>,
     pub warnings: Vec<String>,
 }
 
@@ -144,8 +146,16 @@ pub fn import(meta: MetaGraph, plan: &Plan) -> Result<Imported> {
         vars.push(v);
     }
     let flags = training_flags(&model.graph, plan)?;
-    let warnings = flag_warning(&model, &flags, plan.builds_train_op).into_iter().collect();
-    Ok(Imported { model, vars, x, y, flags, warnings })
+    let mut warnings: Vec<String> = flag_warning(&model, &flags, plan.builds_train_op).into_iter().collect();
+    let probed = match &plan.spec.branch_from {
+        Some(branch) => super::probe::branch_dims(&model, &x, branch, &plan.spec.set)?,
+        None => None,
+    };
+    let branch_dims = probed.map(|(dims, note)| {
+        warnings.push(note);
+        dims
+    });
+    Ok(Imported { model, vars, x, y, flags, branch_dims, warnings })
 }
 
 /// The integer labels tensor, or `None` when tfreuse is to make its own: none named, no `y:0`,
@@ -244,7 +254,7 @@ pub struct Head {
 
 /// New layers on the branch tensor with a softmax cross-entropy loss and an accuracy;
 /// without a branch, the imported loss (`loss/loss:0` unless named) and accuracy.
-pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<&str>) -> Result<Head> {
+pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<&str>, branch_dims: Option<&[i64]>) -> Result<Head> {
     let spec = plan.spec;
     let own_labels = y.is_none();
     let mut training = None;
@@ -257,7 +267,10 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
             };
             // Branching at the frozen tensor itself builds on its stop_gradient.
             let at = frozen_cut.filter(|_| spec.freeze_below.as_deref() == Some(branch.as_str())).unwrap_or(branch);
-            let t = find_output(b.graph, at).map_err(|e| e.for_arg(Role::BranchFrom))?;
+            let mut t = find_output(b.graph, at).map_err(|e| e.for_arg(Role::BranchFrom))?;
+            if let Some(dims) = branch_dims {
+                t = crate::graph::layers::with_shape(b, t, dims)?;
+            }
             let built = new_layers(b, plan, t, branch)?;
             let (logits, new_vars) = (built.output, built.vars);
             training = built.training;
@@ -594,9 +607,9 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let spec = &resolve_names(spec, &source.meta)?;
     let plan = Plan::resolve(spec, classes)?;
     let frozen_cut = rewrite(&mut source.meta, &plan)?;
-    let Imported { mut model, vars, x, y, mut flags, mut warnings } = import(source.meta, &plan)?;
+    let Imported { mut model, vars, x, y, mut flags, branch_dims, mut warnings } = import(source.meta, &plan)?;
     let mut b = Builder::new(&mut model.graph, &spec.prefix, spec.device.clone(), spec.seed as i64 & 0x7fff_ffff);
-    let head = head(&mut b, &plan, y, frozen_cut.as_deref())?;
+    let head = head(&mut b, &plan, y, frozen_cut.as_deref(), branch_dims.as_deref())?;
     flags.extend(head.training.clone().map(|t| (t, true)));
     if head.own_labels {
         warnings.push(format!("the graph has no y:0: the new head takes its labels from {} (int64)", output_name(&head.y)));

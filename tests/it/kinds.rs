@@ -407,3 +407,37 @@ fn device_pins_of_sharded_and_cluster_saves() {
         .unwrap();
     assert!(!py.status.success() && String::from_utf8_lossy(&py.stderr).contains("CPU:1"), "Python's default session refuses the pin");
 }
+
+#[test]
+fn a_branch_of_unknown_width_gets_it_from_one_probe_run() {
+    // hidden1/flat = reshape(h, [shape(h)[0], -1]): TF's shape inference says [?, ?].
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = small_model(tmp.path(), &["--dynamic-width", "--keep-prob", "--features", "4", "--classes", "2"]);
+    let t = |branch: &str| Train::new(&meta, &tiny_data()).branch(branch).layers("5,2").batch(16).epochs(2).flag("--no-shuffle");
+    let keep = ["--set", "keep_prob:0=1"];
+    let (flat, relu) = (tmp.path().join("flat/m.ckpt"), tmp.path().join("relu/m.ckpt"));
+    let log = t("hidden1/flat:0").arg(keep[0], keep[1]).out(&flat).output();
+    let err = String::from_utf8_lossy(&log.stderr);
+    assert!(
+        log.status.success() && err.contains("hidden1/flat:0 has [?, ?] to TF's shape inference; one run on zeros gave [?, 3]"),
+        "{err}"
+    );
+    // The same training as from the tensor it reshapes, whose width TF knows; gradients pass the
+    // shape check into hidden1.
+    t("hidden1/Relu:0").arg(keep[0], keep[1]).out(&relu).ok();
+    let (a, b) = (digest(&flat), digest(&relu));
+    assert!(a["hidden1/kernel"].is_string() && a == b, "{a} vs {b}");
+    // Python imports the saved model and gets the same loss.
+    let saved = format!("{}.meta", flat.display());
+    let eval = ["--meta", &saved, "--data", &tiny_data(), "--split", "all", "--fetch", "new_loss/loss:0", "--set", "keep_prob:0=1"];
+    for (k, x, y) in eval_both(&eval, &[]) {
+        assert_eq!(x, y, "{k}");
+    }
+    // A probe that cannot run says why.
+    let err = t("hidden1/flat:0").fails(2);
+    assert!(
+        err.contains("--branch-from hidden1/flat:0: has [?, ?] to TF, and one run on zeros to learn it failed")
+            && err.contains("keep_prob"),
+        "{err}"
+    );
+}

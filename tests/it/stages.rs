@@ -98,7 +98,7 @@ fn head_step_savers_initialise_and_cut() {
     let source = open_source(&s).unwrap();
     let tfreuse::train::prepare::Imported { mut model, vars, x, y, .. } = import(source.meta, &plan).unwrap();
     let mut b = Builder::new(&mut model.graph, &s.prefix, None, 42);
-    let head = head(&mut b, &plan, y, None).unwrap();
+    let head = head(&mut b, &plan, y, None, None).unwrap();
     assert_eq!(names(&head.new_vars), ["new_outputs/kernel", "new_outputs/bias"]);
     assert_eq!(tfreuse::tf::output_name(&head.loss), "new_loss/loss:0");
     let step = training_step(&mut b, &plan, &vars, &model.meta, &head).unwrap();
