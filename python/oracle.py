@@ -279,6 +279,66 @@ def cmd_resave(a):
         tf1.train.Saver().save(sess, a.out)
 
 
+def bmp24(rgb):
+    """A 24-bit BMP of an HxWx3 uint8 array (TF encodes no BMP)."""
+    import struct
+    h, w, _ = rgb.shape
+    stride = (w * 3 + 3) // 4 * 4
+    rows = b"".join(rgb[y, :, ::-1].tobytes().ljust(stride, b"\0") for y in range(h - 1, -1, -1))
+    header = struct.pack("<2sIHHI", b"BM", 54 + len(rows), 0, 0, 54)
+    info = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(rows), 2835, 2835, 0, 0)
+    return header + info + rows
+
+
+def cmd_image_folder(a):
+    """MNIST test digits as a folder of pictures, one subfolder per class (0…9): --per-class
+    of each, resized to --size with tf.image.resize, gray or (--color) RGB, as PNG, JPEG, BMP
+    and a PNG named .jpg in turn; --broken adds a truncated JPEG and a text file. Writes
+    <out>_python.npz: what Python makes of the readable ones (decode_image, rgb_to_grayscale,
+    resize to 28x28 with antialias, /255), in tfreuse's row order (class, then file name)."""
+    x, y = load_data(a.data)["test"]
+    pixels = np.round(x.reshape(-1, 28, 28, 1) * 255).astype(np.uint8)
+    sess = tf1.Session()
+    src = tf1.placeholder(tf.uint8, [28, 28, 1])
+    img = tf.cast(tf.round(tf.image.resize(src, [a.size, a.size])), tf.uint8)
+    if a.color:
+        img = tf.cast(tf.round(tf.cast(tf.image.grayscale_to_rgb(img), tf.float32) * [1.0, 0.8, 0.6]), tf.uint8)
+    png, jpeg = tf.io.encode_png(img), tf.io.encode_jpeg(img, quality=95)
+    files = []
+    for digit in range(10):
+        os.makedirs(os.path.join(a.out, str(digit)), exist_ok=True)
+        for k, i in enumerate(np.flatnonzero(y == digit)[a.first:a.first + a.per_class]):
+            n = a.first + k
+            name = os.path.join(a.out, str(digit), f"{n:05d}." + ["png", "jpg", "bmp", "jpg"][n % 4])
+            if n % 4 == 2:
+                rgb = sess.run(img, {src: pixels[i]})
+                data = bmp24(rgb if a.color else np.repeat(rgb, 3, axis=2))
+            else:
+                data = sess.run(jpeg if n % 4 == 1 else png, {src: pixels[i]})
+            with open(name, "wb") as f:
+                f.write(data)
+            files.append(name)
+    if a.broken:
+        with open(os.path.join(a.out, "3", "zz_truncated.jpg"), "wb") as f:
+            f.write(sess.run(jpeg, {src: pixels[0]})[:40])
+        with open(os.path.join(a.out, "5", "zz_notes.txt"), "w") as f:
+            f.write("not a picture\n")
+    raw = tf1.placeholder(tf.string, [])
+    decoded = tf.io.decode_image(raw, expand_animations=False)
+    picture = tf1.placeholder(tf.float32, [None, None, None])
+    gray = tf.image.rgb_to_grayscale(picture)
+    small = tf.image.resize(tf1.placeholder_with_default(picture, [None, None, None]), [28, 28], antialias=True)
+    rows, labels = [], []
+    for name in sorted(files, key=lambda n: (int(os.path.basename(os.path.dirname(n))), os.path.basename(n))):
+        d = sess.run(decoded, {raw: open(name, "rb").read()}).astype(np.float32)
+        if d.shape[-1] == 3:
+            d = sess.run(gray, {picture: d})
+        rows.append(sess.run(small, {picture: d}).reshape(-1) / 255.0)
+        labels.append(int(os.path.basename(os.path.dirname(name))))
+    out = os.path.normpath(a.out) + "_python.npz"
+    np.savez(out, x=np.array(rows, np.float32), y=np.array(labels))
+
+
 def cmd_variables(a):
     print(json.dumps({n: s for n, s in tf.train.list_variables(a.checkpoint)}))
 
@@ -359,9 +419,17 @@ def main():
     f.add_argument("--features", type=int, default=4)
     f.add_argument("--classes", type=int, default=2)
     f.add_argument("--out", required=True)
+    im = sub.add_parser("image-folder")
+    im.add_argument("--data", required=True)
+    im.add_argument("--out", required=True)
+    im.add_argument("--per-class", type=int, default=20)
+    im.add_argument("--first", type=int, default=0, help="skip this many of each class (to add pictures later)")
+    im.add_argument("--size", type=int, default=32)
+    im.add_argument("--color", action="store_true")
+    im.add_argument("--broken", action="store_true")
     a = ap.parse_args()
     {"small-model": cmd_small_model, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
-     "maxdiff": cmd_maxdiff, "saved": cmd_saved, "train": cmd_train, "resave": cmd_resave}[a.cmd](a)
+     "maxdiff": cmd_maxdiff, "image-folder": cmd_image_folder, "saved": cmd_saved, "train": cmd_train, "resave": cmd_resave}[a.cmd](a)
 
 
 if __name__ == "__main__":

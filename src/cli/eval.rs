@@ -8,7 +8,7 @@ use super::{Global, ModelArgs};
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Data set: mnist:DIR or npz:FILE.
+    /// Data set: mnist:DIR, npz:FILE or images:DIR (one folder of pictures per class).
     #[arg(long, value_name = "SPEC")]
     pub data: String,
     /// Multiply the features by this: MNIST's raw pixels are 0..255 (default 1/255, as
@@ -16,6 +16,8 @@ pub struct Args {
     /// MNIST's raw pixels whatever the scale.
     #[arg(long, value_name = "S")]
     pub scale: Option<f32>,
+    #[command(flatten)]
+    pub images: super::ImageArgs,
     /// Which split to evaluate.
     #[arg(long, default_value = "test")]
     pub split: String,
@@ -42,7 +44,7 @@ pub struct Args {
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let set = super::parse_sets("--set", &args.set)?;
-    let data = super::load_data(&args.data, args.scale)?;
+    let data = super::load_data(&args.data, args.scale, &args.images, &args.model, &args.input, g)?;
     let split = data.split(&args.split)?;
     let model = args.model.load_restored(g)?;
     let fetches = if args.fetches.is_empty() {

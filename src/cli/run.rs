@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use tfreuse::tf::output_name;
 use tfreuse::tf::tensors::{dtype_name, summary, DynArray};
 use tfreuse::Error;
 
@@ -14,7 +15,7 @@ pub struct Args {
     /// TENSOR=FILE.npy: feed a tensor (repeatable). The array is cast to the tensor's dtype.
     #[arg(long = "feed", value_name = "TENSOR=FILE")]
     pub feeds: Vec<String>,
-    /// Feed --input with the features of a data split (mnist:DIR or npz:FILE).
+    /// Feed --input with the features of a data split (mnist:DIR, npz:FILE or images:DIR).
     #[arg(long, value_name = "SPEC")]
     pub data: Option<String>,
     /// Multiply the features by this: MNIST's raw pixels are 0..255 (default 1/255, as
@@ -22,6 +23,8 @@ pub struct Args {
     /// MNIST's raw pixels whatever the scale.
     #[arg(long, value_name = "S", requires = "data")]
     pub scale: Option<f32>,
+    #[command(flatten)]
+    pub images: super::ImageArgs,
     /// Split of --data to feed.
     #[arg(long, default_value = "test", requires = "data")]
     pub split: String,
@@ -52,7 +55,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let sets = super::parse_sets("--set", &args.set)?;
     let data = match &args.data {
-        Some(spec) => Some(super::load_data(spec, args.scale)?),
+        Some(spec) => Some(super::load_data(spec, args.scale, &args.images, &args.model, &args.input, g)?),
         None => None,
     };
     let split = data.as_ref().map(|d| d.split(&args.split)).transpose()?;
@@ -61,6 +64,9 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let model = args.model.load_restored(g)?;
     let mut feeds = Vec::new();
+    // TF refuses to fetch a fed tensor; such a fetch gets what was fed (the pictures as rows).
+    let mut fed: Vec<(String, DynArray)> = Vec::new();
+    let asked = |o: &tensorflow::Output| args.fetches.iter().any(|n| model.tensor(n).is_ok_and(|f| output_name(&f) == output_name(o)));
     if let Some(split) = split {
         // The features as the input's dtype wants them (raw pixels for an integer input).
         let x = model.tensor(&args.input).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
@@ -70,6 +76,9 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         shape.check_array(tfreuse::Role::Input, &row)?;
         let dtype = tfreuse::tf::tensors::output_dtype(&x);
         let t = split.tensor(0, split.len(), dtype, &row[1..]).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
+        if asked(&x) {
+            fed.push((output_name(&x), split.rows(0, split.len(), dtype, &row[1..])?));
+        }
         feeds.push((x, t));
     }
     for (name, arr) in &feed_arrays {
@@ -81,14 +90,24 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         } else {
             arr.cast(want).map_err(|e| Error::Invalid(format!("--feed {name}: {e}")))?.to_tensor()
         };
+        if asked(&out) {
+            fed.push((output_name(&out), arr.cast(want)?));
+        }
         feeds.push((out, t));
     }
     for s in tfreuse::feed::Setting::resolve_all(&model.graph, tfreuse::Role::Set, &sets)? {
+        if asked(&s.tensor) {
+            fed.push((output_name(&s.tensor), s.value.clone()));
+        }
         feeds.push((s.tensor, s.value.to_tensor()));
     }
     let fetches = args.fetches.iter().map(|n| model.tensor(n)).collect::<tfreuse::Result<Vec<_>>>()?;
+    let fed_value = |o: &tensorflow::Output| fed.iter().rev().find(|(n, _)| *n == output_name(o)).map(|(_, a)| a.clone());
+    let to_run: Vec<_> = fetches.iter().filter(|o| fed_value(o).is_none()).cloned().collect();
     let feed_refs: Vec<_> = feeds.iter().map(|(o, t)| (o.clone(), t)).collect();
-    let values = model.run(&feed_refs, &fetches, &[])?;
+    let ran = if to_run.is_empty() { vec![] } else { model.run(&feed_refs, &to_run, &[])? };
+    let mut ran = ran.into_iter();
+    let values: Vec<DynArray> = fetches.iter().map(|o| fed_value(o).or_else(|| ran.next()).expect("one value per fetch")).collect();
     if args.json {
         let items: Vec<_> = args
             .fetches

@@ -17,7 +17,7 @@ use super::{warn, Global, ModelArgs};
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Data set: mnist:DIR or npz:FILE (splits train, validation, test).
+    /// Data set: mnist:DIR, npz:FILE or images:DIR (a folder per class; splits train, validation, test).
     #[arg(long, value_name = "SPEC", default_value = "mnist:data/mnist")]
     pub data: String,
     /// Multiply the features by this: MNIST's raw pixels are 0..255 (default 1/255, as
@@ -25,6 +25,8 @@ pub struct Args {
     /// MNIST's raw pixels whatever the scale.
     #[arg(long, value_name = "S")]
     pub scale: Option<f32>,
+    #[command(flatten)]
+    pub images: super::ImageArgs,
     /// Tensor fed with the features.
     #[arg(long, default_value = "X:0", value_name = "TENSOR")]
     pub input: String,
@@ -324,8 +326,11 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         check_out(out, args.force, &args.model)?;
     }
-    let data = super::load_data(&args.data, args.scale)?;
-    let classes = data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0);
+    let data = super::load_data(&args.data, args.scale, &args.images, &args.model, &args.input, g)?;
+    let classes = match data.classes.len() {
+        0 => data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0),
+        named => named,
+    };
     check_labels(&data, classes)?;
     // Fail fast, before loading TensorFlow.
     let n_train = data.training_split()?.len();

@@ -12,6 +12,7 @@ use crate::data::npy::Npz;
 use crate::error::{Error, Result, Role};
 use crate::tf::tensors::{DynArray, DynTensor};
 
+pub mod images;
 pub mod npy;
 
 /// Feature storage. MNIST stays as bytes and is scaled when a batch is built (4x less
@@ -162,10 +163,16 @@ impl Split {
 }
 
 /// A named set of splits (`train`, `validation`, `test`, or `all`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct DataSet {
     pub source: String,
     pub splits: BTreeMap<String, Split>,
+    /// Class names by label id, when the data names them (picture folders).
+    pub classes: Vec<String>,
+    /// Each split's example files in row order, when examples are files.
+    pub files: BTreeMap<String, Vec<PathBuf>>,
+    /// Files left out, and why (unreadable pictures).
+    pub skipped: Vec<(PathBuf, String)>,
 }
 
 impl DataSet {
@@ -225,14 +232,28 @@ impl DataSet {
     }
 }
 
-/// Load a data set from a spec: `mnist:DIR` or `npz:FILE`.
+const KINDS: &str = "mnist:DIR, npz:FILE or images:DIR";
+
+/// Load a data set from a spec: `mnist:DIR` or `npz:FILE` (pictures need [`load_with`]).
 pub fn load(spec: &str) -> Result<DataSet> {
+    load_with(spec, None)
+}
+
+/// The kind of data a spec names (`mnist`, `npz`, `images`).
+pub fn kind(spec: &str) -> Option<&str> {
+    spec.split_once(':').map(|(k, _)| k)
+}
+
+/// Load a data set from a spec; `images:DIR` takes `images`, how pictures become rows.
+pub fn load_with(spec: &str, images: Option<&images::ImageOptions>) -> Result<DataSet> {
     let quoted = format!("{spec:?}");
-    let (kind, rest) = spec.split_once(':').ok_or_else(|| Error::arg(Role::Data, Some(&quoted), "expected mnist:DIR or npz:FILE"))?;
-    match kind {
-        "mnist" | "fashion-mnist" => read_mnist(Path::new(rest), 5000),
-        "npz" => read_npz(Path::new(rest)),
-        other => Err(Error::arg(Role::Data, Some(&quoted), format!("unknown kind {other:?} (expected mnist:DIR or npz:FILE)"))),
+    let (kind, rest) = spec.split_once(':').ok_or_else(|| Error::arg(Role::Data, Some(&quoted), format!("expected {KINDS}")))?;
+    match (kind, images) {
+        ("mnist" | "fashion-mnist", _) => read_mnist(Path::new(rest), 5000),
+        ("npz", _) => read_npz(Path::new(rest)),
+        ("images", Some(opts)) => images::read_images(Path::new(rest), opts),
+        ("images", None) => Err(Error::arg(Role::Data, Some(&quoted), "pictures need a size to be resized to (the model's input)")),
+        (other, _) => Err(Error::arg(Role::Data, Some(&quoted), format!("unknown kind {other:?} (expected {KINDS})"))),
     }
 }
 
@@ -277,7 +298,7 @@ pub fn read_mnist(dir: &Path, validation_size: usize) -> Result<DataSet> {
     splits.insert("train".into(), train);
     splits.insert("validation".into(), validation);
     splits.insert("test".into(), test);
-    Ok(DataSet { source: format!("mnist:{}", dir.display()), splits })
+    Ok(DataSet { source: format!("mnist:{}", dir.display()), splits, ..Default::default() })
 }
 
 fn pair(x: (Features, Vec<usize>), y: Vec<i64>, dir: &Path, which: &str) -> Result<Split> {
@@ -385,7 +406,7 @@ pub fn npz_dataset<R: std::io::Read + std::io::Seek>(mut npz: Npz<R>, path: &Pat
             format!("no x/y arrays (expected `x` and `y`, or `x_train` and `y_train` …; it has: {})", names.join(", ")),
         ));
     }
-    Ok(DataSet { source: format!("npz:{}", path.display()), splits })
+    Ok(DataSet { source: format!("npz:{}", path.display()), splits, ..Default::default() })
 }
 
 fn npz_split(x: DynArray, y: DynArray, path: &Path, split: &str) -> Result<Split> {

@@ -204,6 +204,17 @@ impl MetaGraph {
         }
     }
 
+    /// The static shape a placeholder-like op declares for `tensor` (its `shape` attribute), read
+    /// from the GraphDef without TF; `None` when unknown.
+    pub fn static_dims(&self, tensor: &str) -> Option<Vec<i64>> {
+        let g = self.graph_def().ok()?;
+        let node = g.node.iter().find(|n| n.name == crate::tf::op_name(tensor))?;
+        match node.attr.get("shape")?.value.as_ref()? {
+            crate::proto::attr_value::Value::Shape(s) if !s.unknown_rank => Some(s.dim.iter().map(|d| d.size).collect()),
+            _ => None,
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         self.def.encode_to_vec()
     }

@@ -130,7 +130,7 @@ mod tests {
 
     fn data(label: i64) -> DataSet {
         let split = Split { x: Features::F32(vec![0.5; 4]), y: vec![0, label], feature_shape: vec![2] };
-        DataSet { source: "npz:x.npz".into(), splits: [("all".to_string(), split)].into() }
+        DataSet { source: "npz:x.npz".into(), splits: [("all".to_string(), split)].into(), ..Default::default() }
     }
 
     #[test]

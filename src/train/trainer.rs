@@ -325,7 +325,12 @@ impl Prepared {
             splits.insert(name.clone(), cached);
         }
         self.feed = cut;
-        let cached = DataSet { source: format!("{} (cached at {})", data.source, output_name(&self.feed)), splits };
+        let cached = DataSet {
+            source: format!("{} (cached at {})", data.source, output_name(&self.feed)),
+            splits,
+            classes: data.classes.clone(),
+            ..Default::default()
+        };
         let megabytes = cached.splits.values().map(|s| s.x.bytes()).sum::<usize>() as f64 / (1 << 20) as f64;
         sink.event(&Event::Cached { tensor: output_name(&self.feed), megabytes, seconds: t0.elapsed().as_secs_f64() })?;
         Ok(cached)

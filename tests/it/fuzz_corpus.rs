@@ -89,3 +89,11 @@ fn savedmodel_corpus() {
         }
     }
 }
+
+#[test]
+fn picture_corpus() {
+    use tfreuse::data::images::{decode_bytes, ImageOptions, Preprocess, ResizeMode};
+    let opts = ImageOptions::new(Preprocess { height: 8, width: 6, channels: 3, mode: ResizeMode::Pad });
+    let decoded = corpus("picture").into_iter().filter(|(_, data)| decode_bytes(data, &opts).is_ok_and(|px| px.len() == 144)).count();
+    assert!(decoded >= 4, "the seed pictures decode");
+}

@@ -10,6 +10,7 @@ mod cli;
 mod faults;
 mod fuzz_corpus;
 mod graphs;
+mod images;
 mod kinds;
 mod protos;
 mod stages;

@@ -1,0 +1,318 @@
+//! Picture folders as a data set (`images:DIR`), the job TF's retrain.py did: one subfolder per
+//! class (sorted names are label ids 0…n-1), or `train/`, `validation/`, `test/` folders each
+//! holding class folders. Splits are stable: by a hash of each file's name within its class
+//! folder, so adding pictures never moves old ones and moving the folder changes nothing;
+//! retrain.py's `_nohash_` convention keeps shots of one object together. Pictures are decoded
+//! by content (JPEG, PNG, BMP, GIF's first frame, WebP) with the `image` crate on every core,
+//! refused before decoding when their header announces too many pixels, and resized to the
+//! model's input; unreadable files are skipped and counted.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use image::{imageops::FilterType, DynamicImage, ImageReader, Limits};
+use rayon::prelude::*;
+
+use crate::data::{DataSet, Features, Split};
+use crate::error::{Error, Result, Role};
+
+/// How a picture is fitted to the input size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResizeMode {
+    /// Scaled to the size, aspect ratio not kept.
+    Stretch,
+    /// The centred largest part of the input's aspect ratio, scaled.
+    Crop,
+    /// Scaled to fit inside, the rest black (letterbox).
+    Pad,
+}
+
+impl ResizeMode {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "stretch" => Ok(Self::Stretch),
+            "crop" => Ok(Self::Crop),
+            "pad" => Ok(Self::Pad),
+            _ => Err(Error::Invalid(format!("--resize-mode {s}: expected stretch, crop or pad"))),
+        }
+    }
+}
+
+/// What pictures become: `height × width × channels` bytes each, fed as pixel / 255.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Preprocess {
+    pub height: u32,
+    pub width: u32,
+    /// 1 (gray) or 3 (RGB).
+    pub channels: u8,
+    pub mode: ResizeMode,
+}
+
+impl Preprocess {
+    /// The preprocessing an input of static shape `dims` takes: `[?, H, W, C]` gives the size
+    /// and channels; a flat `[?, N]` a square of `channels` (1 unless given) with N values.
+    /// `size` (`--resize`) and `channels` (`--channels`) override.
+    pub fn for_input(dims: Option<&[i64]>, size: Option<(u32, u32)>, channels: Option<u8>, mode: ResizeMode) -> Result<Self> {
+        let need = |why: &str| Error::arg(Role::Input, None, format!("{why}; say the picture size with --resize HxW"));
+        let (h, w, c) = match dims {
+            Some([_, h, w, c]) => (*h, *w, channels.map_or(*c, i64::from)),
+            Some([_, n]) if *n > 0 => {
+                let c = i64::from(channels.unwrap_or(1));
+                let side = ((*n / c) as f64).sqrt().round() as i64;
+                match size {
+                    Some((h, w)) => (i64::from(h), i64::from(w), c),
+                    None if side * side * c == *n => (side, side, c),
+                    None => return Err(need(&format!("takes rows of {n} values, not a square picture of {c} channel(s)"))),
+                }
+            }
+            _ => (-1, -1, i64::from(channels.unwrap_or(3))),
+        };
+        let (h, w) = match size {
+            Some((sh, sw)) => (i64::from(sh), i64::from(sw)),
+            None if h > 0 && w > 0 => (h, w),
+            None => return Err(need("has no static picture size")),
+        };
+        if c != 1 && c != 3 {
+            return Err(Error::arg(Role::Input, None, format!("takes {c} channels; pictures give 1 (gray) or 3 (RGB)")));
+        }
+        Ok(Preprocess { height: h as u32, width: w as u32, channels: c as u8, mode })
+    }
+}
+
+/// How a folder becomes splits, and what is refused.
+#[derive(Clone, Debug)]
+pub struct ImageOptions {
+    pub preprocess: Preprocess,
+    /// Shares of each class for validation and test, in percent (hash splits only).
+    pub validation_pct: f64,
+    pub test_pct: f64,
+    /// Unreadable files are errors instead of skipped.
+    pub strict: bool,
+    /// Pictures announcing more pixels than this are refused before decoding.
+    pub max_pixels: u64,
+}
+
+impl ImageOptions {
+    pub fn new(preprocess: Preprocess) -> Self {
+        ImageOptions { preprocess, validation_pct: 10.0, test_pct: 10.0, strict: false, max_pixels: 100_000_000 }
+    }
+}
+
+const SPLITS: [&str; 3] = ["train", "validation", "test"];
+
+/// The files of each split, with their label ids.
+struct Listing {
+    classes: Vec<String>,
+    splits: BTreeMap<String, Vec<(PathBuf, i64)>>,
+}
+
+/// Read `dir` into a data set of `train` / `validation` / `test` splits.
+pub fn read_images(dir: &Path, opts: &ImageOptions) -> Result<DataSet> {
+    let listing = list(dir, opts)?;
+    let mut splits = BTreeMap::new();
+    let mut skipped = Vec::new();
+    let mut files = BTreeMap::new();
+    for (name, entries) in listing.splits {
+        let decoded: Vec<std::result::Result<Vec<u8>, String>> = entries.par_iter().map(|(p, _)| decode(p, opts)).collect();
+        let (mut x, mut y, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+        for ((path, label), d) in entries.into_iter().zip(decoded) {
+            match d {
+                Ok(pixels) => {
+                    x.extend_from_slice(&pixels);
+                    y.push(label);
+                    kept.push(path);
+                }
+                Err(why) if opts.strict => return Err(Error::bad_file(&path, format!("{} (--strict)", why.trim()))),
+                Err(why) => skipped.push((path, why.trim().to_string())),
+            }
+        }
+        if y.is_empty() {
+            continue;
+        }
+        let p = &opts.preprocess;
+        let feature_shape = vec![p.height as usize, p.width as usize, p.channels as usize];
+        splits.insert(name.clone(), Split { x: Features::U8 { data: x, scale: 1.0 / 255.0 }, y, feature_shape });
+        files.insert(name, kept);
+    }
+    if !splits.contains_key("train") {
+        return Err(Error::bad_file(dir, "no readable picture in the training split"));
+    }
+    Ok(DataSet { source: format!("images:{}", dir.display()), splits, classes: listing.classes, files, skipped })
+}
+
+/// The class folders and their files, split by folder (`train/` …) or by hash.
+fn list(dir: &Path, opts: &ImageOptions) -> Result<Listing> {
+    if !dir.is_dir() {
+        return Err(Error::bad_file(dir, "not a directory (images:DIR takes a folder of class folders)"));
+    }
+    if dir.join("train").is_dir() {
+        return list_presplit(dir);
+    }
+    let classes = class_folders(dir)?;
+    let mut splits: BTreeMap<String, Vec<(PathBuf, i64)>> = BTreeMap::new();
+    for (label, class) in classes.iter().enumerate() {
+        let files = pictures(&dir.join(class), 2)?;
+        for f in files {
+            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            splits.entry(split_of(&name, opts.validation_pct, opts.test_pct).to_string()).or_default().push((f, label as i64));
+        }
+    }
+    Ok(Listing { classes, splits })
+}
+
+/// `train/`, `validation/`, `test/` each holding class folders; labels by the training split's.
+fn list_presplit(dir: &Path) -> Result<Listing> {
+    let classes = class_folders(&dir.join("train"))?;
+    let mut splits = BTreeMap::new();
+    for split in SPLITS.iter().filter(|s| dir.join(s).is_dir()) {
+        let mut entries = Vec::new();
+        for class in class_folders(&dir.join(split))? {
+            let label = classes
+                .iter()
+                .position(|c| *c == class)
+                .ok_or_else(|| Error::bad_file(dir.join(split).join(&class), "a class the training split does not have"))?;
+            let min = if *split == "train" { 2 } else { 0 };
+            entries.extend(pictures(&dir.join(split).join(&class), min)?.into_iter().map(|f| (f, label as i64)));
+        }
+        splits.insert(split.to_string(), entries);
+    }
+    Ok(Listing { classes, splits })
+}
+
+/// The sorted names of the visible subfolders of `dir`; at least two.
+fn class_folders(dir: &Path) -> Result<Vec<String>> {
+    let mut names: Vec<String> = read_dir(dir)?
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    match names.len() {
+        0 => Err(Error::bad_file(dir, "has no class folders (one subfolder of pictures per class)")),
+        1 => Err(Error::bad_file(dir, format!("has one class folder only ({}); a classifier needs two or more", names[0]))),
+        _ => Ok(names),
+    }
+}
+
+/// The visible files of a class folder, sorted; at least `min`.
+fn pictures(dir: &Path, min: usize) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = read_dir(dir)?
+        .into_iter()
+        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .collect();
+    files.sort();
+    if files.len() < min {
+        return Err(Error::bad_file(dir, format!("has {} picture(s); each class needs at least {min}", files.len())));
+    }
+    Ok(files)
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<PathBuf>> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    rd.map(|e| e.map(|e| e.path()).map_err(|e| Error::io(dir, e))).collect()
+}
+
+/// The split of a file by its name within the class folder: retrain.py's rule with SHA-256 of
+/// the name (up to `_nohash_`) for its SHA-1 of the whole path.
+pub fn split_of(file_name: &str, validation_pct: f64, test_pct: f64) -> &'static str {
+    use sha2::{Digest, Sha256};
+    let key = file_name.find("_nohash_").map_or(file_name, |i| &file_name[..i]);
+    let h = Sha256::digest(key.as_bytes());
+    let n = u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+    let pct = (n % 1_000_000) as f64 / 10_000.0;
+    if pct < validation_pct {
+        "validation"
+    } else if pct < validation_pct + test_pct {
+        "test"
+    } else {
+        "train"
+    }
+}
+
+/// One picture file as `height × width × channels` bytes, or why it cannot be.
+pub fn decode(path: &Path, opts: &ImageOptions) -> std::result::Result<Vec<u8>, String> {
+    decode_bytes(&std::fs::read(path).map_err(|e| e.to_string())?, opts)
+}
+
+/// [`decode`] on a file's bytes; the format is told by content, never by the file name.
+pub fn decode_bytes(bytes: &[u8], opts: &ImageOptions) -> std::result::Result<Vec<u8>, String> {
+    let reader = ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
+    if reader.format().is_none() {
+        return Err("not a picture (JPEG, PNG, BMP, GIF or WebP)".into());
+    }
+    let mut reader = reader;
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(opts.max_pixels.saturating_mul(4));
+    let side = u32::try_from(opts.max_pixels).unwrap_or(u32::MAX);
+    (limits.max_image_width, limits.max_image_height) = (Some(side), Some(side));
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| e.to_string())?;
+    if u64::from(img.width()) * u64::from(img.height()) > opts.max_pixels {
+        return Err(format!("{}×{} pixels: over the limit of {}", img.width(), img.height(), opts.max_pixels));
+    }
+    Ok(fit(img, &opts.preprocess))
+}
+
+/// Resize as `p.mode` says and convert to `p.channels`.
+pub fn fit(img: DynamicImage, p: &Preprocess) -> Vec<u8> {
+    let (w, h) = (p.width, p.height);
+    let img = match p.mode {
+        ResizeMode::Stretch => img.resize_exact(w, h, FilterType::Triangle),
+        ResizeMode::Crop => img.resize_to_fill(w, h, FilterType::Triangle),
+        ResizeMode::Pad => {
+            let inner = img.resize(w, h, FilterType::Triangle);
+            let mut canvas = image::RgbImage::new(w, h);
+            let (x, y) = ((w - inner.width()) / 2, (h - inner.height()) / 2);
+            image::imageops::overlay(&mut canvas, &inner.to_rgb8(), i64::from(x), i64::from(y));
+            DynamicImage::ImageRgb8(canvas)
+        }
+    };
+    match (p.channels, img.color().has_color()) {
+        (1, true) => gray_601(&img.to_rgb8()),
+        (1, false) => img.to_luma8().into_raw(),
+        _ => img.to_rgb8().into_raw(),
+    }
+}
+
+/// Gray by ITU-R 601 weights, as TF's `rgb_to_grayscale` and PIL's `convert("L")` make it (the
+/// `image` crate's luma uses Rec. 709's).
+fn gray_601(rgb: &image::RgbImage) -> Vec<u8> {
+    rgb.pixels().map(|p| ((299 * u32::from(p[0]) + 587 * u32::from(p[1]) + 114 * u32::from(p[2]) + 500) / 1000) as u8).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gif_and_webp_decode_by_content_whatever_the_name() {
+        let mut img = image::RgbImage::new(10, 4);
+        img.put_pixel(3, 1, image::Rgb([200, 100, 50]));
+        let opts = ImageOptions::new(Preprocess { height: 4, width: 10, channels: 3, mode: ResizeMode::Stretch });
+        for format in [image::ImageFormat::Gif, image::ImageFormat::WebP, image::ImageFormat::Bmp] {
+            let mut bytes = std::io::Cursor::new(Vec::new());
+            DynamicImage::ImageRgb8(img.clone()).write_to(&mut bytes, format).unwrap();
+            let px = decode_bytes(bytes.get_ref(), &opts).unwrap();
+            assert_eq!(px.len(), 120, "{format:?}");
+            assert!(px[(10 + 3) * 3] > 150, "{format:?}: the bright pixel is where it was");
+        }
+        let mut big = opts.clone();
+        big.max_pixels = 39;
+        assert!(decode_bytes(&std::fs::read_to_string(file!()).unwrap().into_bytes(), &opts).unwrap_err().contains("not a picture"));
+        let mut png = std::io::Cursor::new(Vec::new());
+        DynamicImage::ImageRgb8(img).write_to(&mut png, image::ImageFormat::Png).unwrap();
+        assert!(decode_bytes(png.get_ref(), &big).is_err(), "40 pixels over a limit of 39");
+    }
+
+    #[test]
+    fn splits_are_stable_and_nohash_groups() {
+        let a = split_of("cat_nohash_1.jpg", 30.0, 30.0);
+        assert_eq!(a, split_of("cat_nohash_2.png", 30.0, 30.0));
+        let names: Vec<String> = (0..2000).map(|i| format!("p{i}.png")).collect();
+        let count = |s: &str| names.iter().filter(|n| split_of(n, 10.0, 20.0) == s).count();
+        let (v, t) = (count("validation"), count("test"));
+        assert!((150..250).contains(&v) && (330..470).contains(&t), "{v} {t}");
+    }
+}
