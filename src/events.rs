@@ -22,6 +22,8 @@ pub struct SetupReport {
     pub warnings: Vec<String>,
     /// The tensor nothing below which trains, if there is one (what `--cache-frozen` caches).
     pub cut: Option<String>,
+    /// The new layers' logits (what `export --logits` and `predict` take).
+    pub logits: Option<String>,
 }
 
 /// One report.

@@ -9,11 +9,12 @@
 //! - [`graph`]: ops on an imported graph — variables, layers, heads, optimizers, saver ops,
 //!   freezing, the cut; never a session;
 //! - [`model`]: where a model comes from — `.meta` + checkpoint, import, restore, inspect, save;
-//! - [`data`]: data sets; [`feed`]: what an input accepts; [`cache`]: frozen layers computed
+//! - [`data`]: data sets (MNIST, npz, picture folders); [`feed`]: what an input accepts; [`cache`]: frozen layers computed
 //!   once; [`eval`]: metrics;
 //! - [`events`]: what long operations report, and sinks for it;
 //! - [`train`]: transfer training in stages, the loop, resuming;
-//! - [`export`]: a trained model written out for serving (SavedModel).
+//! - [`export`]: a trained model written out for serving (SavedModel, frozen GraphDef);
+//!   [`predict`]: new pictures classified by a trained model.
 //!
 //! Start with [`Model::load`], which imports a `.meta` like `tf.train.import_meta_graph`, or
 //! [`train::prepare`] for transfer training.
@@ -28,6 +29,7 @@ pub mod export;
 pub mod feed;
 pub mod graph;
 pub mod model;
+pub mod predict;
 pub mod proto;
 pub mod suggest;
 pub mod tf;

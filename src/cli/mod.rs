@@ -13,6 +13,7 @@ use tfreuse::{Model, Role, SessionConfig};
 mod eval;
 mod export;
 mod inspect;
+mod predict;
 mod run;
 mod train;
 
@@ -35,8 +36,10 @@ pub enum Command {
     Run(run::Args),
     /// Transfer training: reuse, branch and add layers, partial restore, freeze, save.
     Train(Box<train::Args>),
-    /// Write a trained model out as a TF1 SavedModel for serving (x -> logits, probabilities, classes).
+    /// Write a trained model out for serving: a TF1 SavedModel and/or a frozen GraphDef (x -> logits, probabilities, classes).
     Export(export::Args),
+    /// Classify pictures with a trained model: the likeliest labels and their probabilities.
+    Predict(predict::Args),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -119,7 +122,7 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 
 impl ImageArgs {
     /// The options for pictures fed to `input` of the model `model` names.
-    fn options(&self, model: &ModelArgs, input: &str) -> tfreuse::Result<ImageOptions> {
+    pub fn options(&self, model: &ModelArgs, input: &str) -> tfreuse::Result<ImageOptions> {
         let pct_ok = |p: f64| (0.0..100.0).contains(&p);
         if !pct_ok(self.validation_pct) || !pct_ok(self.test_pct) || self.validation_pct + self.test_pct >= 100.0 {
             return Err(tfreuse::Error::Invalid("--validation-pct and --test-pct must leave some pictures for training".into()));
@@ -322,6 +325,7 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::exec(a, &cli.global),
         Command::Run(a) => run::exec(a, &cli.global),
         Command::Export(a) => export::exec(a, &cli.global),
+        Command::Predict(a) => predict::exec(a, &cli.global),
         Command::Train(a) => train::exec(*a, &cli.global),
     }
 }

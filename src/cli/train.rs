@@ -223,6 +223,9 @@ fn print_setup(r: &SetupReport, caching: bool) {
     if !r.frozen.is_empty() {
         eprintln!("not trained (frozen, or not on the path to the loss): {}", r.frozen.join(", "));
     }
+    if let Some(logits) = &r.logits {
+        eprintln!("new logits: {logits} (export --logits, predict)");
+    }
     if let (Some(cut), false) = (&r.cut, caching) {
         eprintln!("hint: nothing below {cut} trains; --cache-frozen would compute it once and train faster");
     }

@@ -80,6 +80,76 @@ impl Preprocess {
     }
 }
 
+/// What a model trained on pictures records beside its checkpoint (`<prefix>.preprocess.json`),
+/// so `predict` feeds new pictures as training fed them.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Record {
+    #[serde(flatten)]
+    pub preprocess: Preprocess,
+    /// What a pixel value is multiplied by (1/255 unless `--scale` said otherwise).
+    pub scale: f32,
+    pub input: String,
+    /// The logits the class probabilities come from, when tfreuse built them.
+    pub logits: Option<String>,
+}
+
+impl Record {
+    /// The record saved beside checkpoint `prefix`, with its class names; `None` when there is none.
+    pub fn read(prefix: &Path) -> Result<Option<(Record, Vec<String>)>> {
+        let json = side_path(prefix, ".preprocess.json");
+        if !json.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&json).map_err(|e| Error::io(&json, e))?;
+        let record: Record = serde_json::from_str(&text).map_err(|e| Error::bad_file(&json, format!("not a preprocessing record: {e}")))?;
+        record.check().map_err(|why| Error::bad_file(&json, format!("not a preprocessing record: {why}")))?;
+        let labels = side_path(prefix, ".labels.txt");
+        let names = std::fs::read_to_string(&labels).map_err(|e| Error::io(&labels, e))?;
+        Ok(Some((record, names.lines().map(str::to_string).collect())))
+    }
+}
+
+impl Record {
+    /// Sizes a picture can be resized to, channels pictures have, a usable scale.
+    fn check(&self) -> std::result::Result<(), String> {
+        let p = &self.preprocess;
+        let side = 1..=MAX_SIDE;
+        if !side.contains(&p.height) || !side.contains(&p.width) {
+            return Err(format!("size {}x{} is not within 1..{MAX_SIDE}", p.height, p.width));
+        }
+        if p.channels != 1 && p.channels != 3 {
+            return Err(format!("{} channels (1 or 3)", p.channels));
+        }
+        if !self.scale.is_finite() || self.scale == 0.0 {
+            return Err(format!("scale {}", self.scale));
+        }
+        Ok(())
+    }
+}
+
+/// The largest side a picture is resized to.
+const MAX_SIDE: u32 = 16_384;
+
+fn side_path(prefix: &Path, suffix: &str) -> PathBuf {
+    let mut s = prefix.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// The files saved beside a checkpoint trained on `data`: for pictures, the class names a line
+/// each (`.labels.txt`, as retrain.py's output_labels.txt) and the [`Record`]; else none.
+pub fn side_files(data: &DataSet, input: &str, logits: Option<&str>) -> Result<Vec<(String, Vec<u8>)>> {
+    let Some(preprocess) = data.preprocess.clone() else { return Ok(vec![]) };
+    let scale = match data.training_split()?.x {
+        Features::U8 { scale, .. } => scale,
+        Features::F32(_) => 1.0,
+    };
+    let record = Record { preprocess, scale, input: input.to_string(), logits: logits.map(str::to_string) };
+    let json = serde_json::to_vec_pretty(&record).map_err(|e| Error::Invalid(e.to_string()))?;
+    let labels: String = data.classes.iter().map(|c| format!("{c}\n")).collect();
+    Ok(vec![(".labels.txt".into(), labels.into_bytes()), (".preprocess.json".into(), json)])
+}
+
 /// How a folder becomes splits, and what is refused.
 #[derive(Clone, Debug)]
 pub struct ImageOptions {
@@ -138,7 +208,8 @@ pub fn read_images(dir: &Path, opts: &ImageOptions) -> Result<DataSet> {
     if !splits.contains_key("train") {
         return Err(Error::bad_file(dir, "no readable picture in the training split"));
     }
-    Ok(DataSet { source: format!("images:{}", dir.display()), splits, classes: listing.classes, files, skipped })
+    let (source, classes, preprocess) = (format!("images:{}", dir.display()), listing.classes, Some(opts.preprocess.clone()));
+    Ok(DataSet { source, splits, classes, files, skipped, preprocess })
 }
 
 /// The class folders and their files, split by folder (`train/` …) or by hash.

@@ -173,6 +173,8 @@ pub struct DataSet {
     pub files: BTreeMap<String, Vec<PathBuf>>,
     /// Files left out, and why (unreadable pictures).
     pub skipped: Vec<(PathBuf, String)>,
+    /// How pictures became rows (picture folders).
+    pub preprocess: Option<images::Preprocess>,
 }
 
 impl DataSet {

@@ -13,6 +13,10 @@ use crate::model::MetaGraph;
 use crate::proto::SaverDef;
 use crate::tf::find_output;
 
+/// What may be saved beside a checkpoint: the class names and preprocessing of pictures
+/// (see [`crate::data::images::side_files`]). A save replaces or removes them with the rest.
+pub const SIDE_FILES: [&str; 2] = [".labels.txt", ".preprocess.json"];
+
 /// Save the variables through `saver`'s save op, and `meta`, to prefix `out`:
 /// 1. everything is written into a private directory beside `out` ([`AtomicDir`]);
 /// 2. an existing checkpoint at `out` is hard-linked to a backup prefix and the state file
@@ -28,6 +32,7 @@ pub fn save_checkpoint(
     saver: &SaverDef,
     meta: &MetaGraph,
     out: &Path,
+    extras: &[(String, Vec<u8>)],
     on_step: &mut dyn FnMut(usize),
 ) -> Result<Vec<PathBuf>> {
     let dir = parent_dir(out).to_path_buf();
@@ -46,6 +51,12 @@ pub fn save_checkpoint(
     let save = find_output(graph, &saver.save_tensor_name)?;
     crate::tf::session::run_with_prefix(session, &filename, &save.operation, &staging.path().join(&base))
         .map_err(|e| Error::bad_file(out, format!("saving failed: {e}")))?;
+    for (suffix, bytes) in extras {
+        if !SIDE_FILES.contains(&suffix.as_str()) {
+            return Err(Error::Invalid(format!("{suffix}: not a file saved beside a checkpoint")));
+        }
+        write_bytes_atomic(&staging.path().join(format!("{base}{suffix}")), bytes)?;
+    }
     write_bytes_atomic(&staging.path().join(format!("{base}.meta")), &meta.encode())?;
     let new_files = checkpoint_files(staging.path(), &base)?;
     announce();
@@ -117,13 +128,18 @@ fn checkpoint_files(dir: &Path, base: &str) -> Result<Vec<String>> {
         .map_err(|e| Error::io(dir, e))?
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.strip_prefix(base).is_some_and(|rest| rest.starts_with(".data-") || rest == ".index" || rest == ".meta"))
+        .filter(|n| {
+            n.strip_prefix(base)
+                .is_some_and(|rest| rest.starts_with(".data-") || rest == ".index" || rest == ".meta" || SIDE_FILES.contains(&rest))
+        })
         .collect();
     names.sort_by_key(|n| {
         if n.contains(".data-") {
             0
         } else if n.ends_with(".index") {
             1
+        } else if n.ends_with(".meta") {
+            3
         } else {
             2
         }

@@ -250,6 +250,8 @@ pub struct Head {
     pub own_labels: bool,
     /// The flag the new dropout layers read (fed true in training steps), if any.
     pub training: Option<Output>,
+    /// The new layers' logits, when tfreuse built them.
+    pub logits: Option<Output>,
 }
 
 /// New layers on the branch tensor with a softmax cross-entropy loss and an accuracy;
@@ -257,7 +259,7 @@ pub struct Head {
 pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<&str>, branch_dims: Option<&[i64]>) -> Result<Head> {
     let spec = plan.spec;
     let own_labels = y.is_none();
-    let mut training = None;
+    let (mut training, mut new_logits) = (None, None);
     let (loss, default_metric, new_vars, y) = match (&spec.branch_from, y) {
         (Some(branch), y) => {
             refuse_used_prefix(b.graph, &spec.prefix, frozen_cut)?;
@@ -274,6 +276,7 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
             let built = new_layers(b, plan, t, branch)?;
             let (logits, new_vars) = (built.output, built.vars);
             training = built.training;
+            new_logits = Some(logits.clone());
             let flat = flat_labels(b, &y)?;
             let loss = heads::softmax_xent_loss(b, logits.clone(), flat.clone(), plan.classes)?;
             let acc = heads::accuracy(b, logits, flat)?;
@@ -289,7 +292,7 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
         Some(m) => Some(find_output(b.graph, m).map_err(|e| e.for_arg(Role::Metric))?),
         None => default_metric,
     };
-    Ok(Head { loss, metric, new_vars, y, own_labels, training })
+    Ok(Head { loss, metric, new_vars, y, own_labels, training, logits: new_logits })
 }
 
 /// The labels as one integer a row: a `[n, 1]` column is reshaped to `[n]` for the new head.
@@ -633,9 +636,11 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         metric: head.metric.as_ref().map(output_name),
         warnings: source.warnings.into_iter().chain(warnings).chain(savers.warnings).collect(),
         cut: cut.as_ref().ok().map(output_name),
+        logits: head.logits.as_ref().map(output_name),
     };
     let extension = Extension { saver_def: savers.saver_def, variables: new.iter().map(|v| v.def.clone()).collect(), train_op: step.built };
     Ok(Prepared {
+        logits: head.logits,
         model,
         feed: x.clone(),
         x,

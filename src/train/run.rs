@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicBool;
 use crate::data::DataSet;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventSink};
+use crate::tf::output_name;
 use crate::train::prepare::prepare;
 use crate::train::resume::{interrupted_prefix, read_progress, write_sidecar, Fingerprint, Progress};
 use crate::train::trainer::Outcome;
@@ -48,6 +49,7 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
     };
     let mut prepared = prepare(spec, classes)?;
     sink.event(&Event::Setup(prepared.report.clone()))?;
+    let extras = crate::data::images::side_files(data, &output_name(&prepared.x), prepared.logits.as_ref().map(output_name).as_deref())?;
     let cached = match job.cache_max_bytes {
         Some(max) => Some(prepared.use_cache(data, max, spec.batch_size, sink)?),
         None => None,
@@ -59,7 +61,7 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
         Outcome::Finished(_) => {}
         Outcome::Interrupted(progress) => {
             let saved_to = interrupted_prefix(job.out.as_deref());
-            prepared.save(&saved_to, sink)?;
+            prepared.save(&saved_to, &extras, sink)?;
             write_sidecar(&saved_to, &Fingerprint::new(spec, data)?, &progress)?;
             sink.flush()?;
             return Ok(Ended::Interrupted { progress, saved_to });
@@ -67,7 +69,7 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
         Outcome::Diverged { epoch, step, loss } => {
             let saved = match (&job.out, job.save_on_nan) {
                 (Some(out), true) => {
-                    prepared.save(out, sink)?;
+                    prepared.save(out, &extras, sink)?;
                     format!("; saved the model as it is to {} (--save-on-nan)", out.display())
                 }
                 _ => "; nothing saved (--save-on-nan saves anyway)".to_string(),
@@ -84,7 +86,7 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
     }
     sink.flush()?;
     if let Some(out) = &job.out {
-        prepared.save(out, sink)?;
+        prepared.save(out, &extras, sink)?;
     }
     Ok(Ended::Finished)
 }

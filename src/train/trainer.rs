@@ -34,6 +34,8 @@ pub struct Prepared {
     pub y: Output,
     pub loss: Output,
     pub metric: Option<Output>,
+    /// The new layers' logits, when tfreuse built them.
+    pub logits: Option<Output>,
     pub train_op: Operation,
     /// Training flags as training steps feed them…
     pub train_flags: FixedFeeds,
@@ -338,7 +340,8 @@ impl Prepared {
 
     /// Write `.meta`, `.index`, `.data-*` and `checkpoint` for prefix `out`, atomically
     /// (each step of the save is reported as an [`Event::SaveStep`]).
-    pub fn save(&self, out: &Path, sink: &mut dyn EventSink) -> Result<Vec<PathBuf>> {
+    /// Save to prefix `out`, with `extras` (`(suffix, bytes)`: `.labels.txt` …) beside it.
+    pub fn save(&self, out: &Path, extras: &[(String, Vec<u8>)], sink: &mut dyn EventSink) -> Result<Vec<PathBuf>> {
         let meta = self.model.meta.extended(&self.model.graph, &self.extension)?;
         let mut result = Ok(());
         let files = crate::model::save::save_checkpoint(
@@ -347,6 +350,7 @@ impl Prepared {
             &self.extension.saver_def,
             &meta,
             out,
+            extras,
             &mut |step| {
                 if result.is_ok() {
                     result = sink.event(&Event::SaveStep { step });

@@ -87,9 +87,71 @@ fn picture_folders_train_a_new_head_and_bad_folders_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let pics = folder(tmp.path(), &["--per-class", "20", "--size", "36"]);
     let data = format!("images:{pics}");
-    let log = Train::new(&fixture(DNN_META), &data).branch("dnn/hidden4/Relu:0").layers("10").batch(20).epochs(3).output();
+    let out = tmp.path().join("runs/digits.ckpt");
+    let t = Train::new(&fixture(DNN_META), &data).branch("dnn/hidden4/Relu:0").layers("10").batch(20).epochs(8).lr("0.05");
+    let log = t.out(&out).output();
     let err = String::from_utf8_lossy(&log.stderr);
     assert!(log.status.success() && err.contains("pictures: 10 classes"), "{err}");
+    assert!(err.contains("new logits: new_outputs/BiasAdd:0"), "{err}");
+    let prefix = out.display().to_string();
+    assert_eq!(std::fs::read_to_string(format!("{prefix}.labels.txt")).unwrap(), "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n");
+    // predict, with the preprocessing recorded beside the checkpoint and no flags, says what
+    // the model's own logits say of each picture (run on the same folder, rows in file order).
+    let meta = format!("{prefix}.meta");
+    let class_dirs: Vec<String> = (0..10).map(|c| format!("{pics}/{c}")).collect();
+    let predicted = json(&ok(&[&["predict", "--meta", &meta, "--json", "--top-k", "10"][..], &strs(&class_dirs)].concat()));
+    let predicted = predicted.as_array().unwrap();
+    let all = ["--validation-pct", "0", "--test-pct", "0"];
+    let logits_npz = tmp.path().join("logits.npz");
+    let args = [
+        "run",
+        "--meta",
+        &meta,
+        "--data",
+        &data,
+        "--split",
+        "train",
+        "--fetch",
+        "new_outputs/BiasAdd:0",
+        "--out",
+        logits_npz.to_str().unwrap(),
+    ];
+    ok(&[&args[..], &all].concat());
+    let logits = floats(tfreuse::data::npy::Npz::open(&logits_npz).unwrap().get("new_outputs/BiasAdd:0").unwrap());
+    assert_eq!(predicted.len() * 10, logits.len());
+    for (p, l) in predicted.iter().zip(logits.chunks(10)) {
+        let probs = tfreuse::predict::softmax(l);
+        let best = (0..10).max_by(|&a, &b| l[a].total_cmp(&l[b]).then(b.cmp(&a))).unwrap();
+        let top = &p["top"];
+        assert_eq!(top[0]["label"], best.to_string(), "{p}");
+        for t in top.as_array().unwrap() {
+            let id = t["id"].as_u64().unwrap() as usize;
+            assert!((t["probability"].as_f64().unwrap() as f32 - probs[id]).abs() < 1e-6, "{p}");
+        }
+    }
+    let correct =
+        predicted.iter().filter(|p| p["file"].as_str().unwrap().contains(&format!("/{}/", p["top"][0]["label"].as_str().unwrap()))).count();
+    assert!(correct * 10 >= predicted.len() * 8, "{correct} of {} pictures right after 8 epochs", predicted.len());
+    // A file that is no picture gets an error line and a failing exit.
+    let notes = tmp.path().join("notes.txt");
+    std::fs::write(&notes, "hello").unwrap();
+    let o = tfreuse(&["predict", "--meta", &meta, notes.to_str().unwrap(), &format!("{pics}/3/00000.png")]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.code() == Some(2) && stdout.contains("notes.txt\terror: ") && stdout.contains("00000.png\t"), "{stdout}");
+    assert!(stderr.contains("1 of 2 file(s) are no readable picture"), "{stderr}");
+    // A damaged record is named, one line, exit 3 (each corruption on a copy of the model).
+    let good = std::fs::read_to_string(format!("{prefix}.preprocess.json")).unwrap();
+    for bad in [
+        &good[..good.len() / 2],
+        "[]",
+        &good.replace("28", "0"),
+        &good.replace("\"channels\": 1", "\"channels\": 2"),
+        &good.replace("28", "99999"),
+    ] {
+        std::fs::write(format!("{prefix}.preprocess.json"), bad).unwrap();
+        let err = fails(&["predict", "--meta", &meta, &format!("{pics}/3/00000.png")], 3);
+        assert!(err.contains("preprocess.json: not a preprocessing record") && err.trim().lines().count() <= 2, "{bad}: {err}");
+    }
     // A folder that cannot be a classifier's data.
     let one = tmp.path().join("one");
     std::fs::create_dir_all(one.join("cats")).unwrap();

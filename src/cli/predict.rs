@@ -1,0 +1,88 @@
+//! `tfreuse predict`: class labels and probabilities for pictures, preprocessed as the
+//! model's training pictures were (the record saved beside its checkpoint).
+
+use std::path::PathBuf;
+
+use tfreuse::data::images::Record;
+use tfreuse::predict::{label, picture_files, predict};
+use tfreuse::Error;
+
+use super::{Global, ImageArgs, ModelArgs};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Pictures, or folders of them.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub files: Vec<PathBuf>,
+    /// How many of the likeliest classes to show.
+    #[arg(long, default_value_t = 3)]
+    pub top_k: usize,
+    /// The input tensor (default: the recorded one, else X:0).
+    #[arg(long, value_name = "TENSOR")]
+    pub input: Option<String>,
+    /// The logits (default: the recorded new layers' logits).
+    #[arg(long, value_name = "TENSOR")]
+    pub logits: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// For a model with no record: how pictures are fitted (and --scale S, default 1/255).
+    #[command(flatten)]
+    pub images: ImageArgs,
+    #[arg(long, value_name = "S")]
+    pub scale: Option<f32>,
+}
+
+pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
+    if args.top_k == 0 {
+        return Err(Error::Invalid("--top-k must be at least 1".into()).into());
+    }
+    let files = picture_files(&args.files)?;
+    let record = match args.model.checkpoint()? {
+        Some(c) => Record::read(&c.prefix)?,
+        None => None,
+    };
+    let input_name = args.input.clone().or_else(|| record.as_ref().map(|r| r.0.input.clone())).unwrap_or_else(|| "X:0".into());
+    let logits_name = args.logits.clone().or_else(|| record.as_ref().and_then(|r| r.0.logits.clone())).ok_or_else(|| {
+        Error::Invalid("--logits: missing: the model has no record of its logits (not trained by tfreuse on pictures); name them".into())
+    })?;
+    let (opts, scale, names) = match record {
+        Some((r, names)) => (tfreuse::data::images::ImageOptions::new(r.preprocess), r.scale, names),
+        None => (args.images.options(&args.model, &input_name)?, args.scale.unwrap_or(1.0 / 255.0), vec![]),
+    };
+    let model = args.model.load_restored(g)?;
+    let input = model.tensor(&input_name).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
+    let logits = model.tensor(&logits_name).map_err(|e| e.for_arg(tfreuse::Role::Fetch))?;
+    let results = predict(&model, &input, &logits, &files, &opts, scale, args.top_k)?;
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    if args.json {
+        let items: Vec<_> = files.iter().zip(&results).map(|(f, r)| json_item(f, r, &names)).collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+    } else {
+        for (f, r) in files.iter().zip(&results) {
+            match r {
+                Ok(top) => {
+                    let shown: Vec<String> = top.iter().map(|&(id, p)| format!("{} ({p:.4})", label(&names, id))).collect();
+                    println!("{}\t{}", f.display(), shown.join("  "));
+                }
+                Err(why) => println!("{}\terror: {why}", f.display()),
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Error::Invalid(format!("{failed} of {} file(s) are no readable picture", files.len())).into());
+    }
+    Ok(())
+}
+
+fn json_item(file: &std::path::Path, r: &tfreuse::predict::Prediction, names: &[String]) -> serde_json::Value {
+    match r {
+        Ok(top) => serde_json::json!({
+            "file": file,
+            "top": top.iter().map(|&(id, p)| serde_json::json!({"id": id, "label": label(names, id), "probability": p})).collect::<Vec<_>>(),
+        }),
+        Err(why) => serde_json::json!({"file": file, "error": why}),
+    }
+}
