@@ -31,7 +31,7 @@ pub struct SetupReport {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// The model is built and its variables restored or initialised.
-    Setup(SetupReport),
+    Setup(Box<SetupReport>),
     /// Computing the frozen layers' cache: `done` of `total` examples of `split`.
     CacheProgress {
         split: String,

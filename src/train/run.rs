@@ -48,7 +48,7 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
         None => Progress::default(),
     };
     let mut prepared = prepare(spec, classes)?;
-    sink.event(&Event::Setup(prepared.report.clone()))?;
+    sink.event(&Event::Setup(Box::new(prepared.report.clone())))?;
     let extras = crate::data::images::side_files(data, &output_name(&prepared.x), prepared.logits.as_ref().map(output_name).as_deref())?;
     let cached = match job.cache_max_bytes {
         Some(max) => Some(prepared.use_cache(data, max, spec.batch_size, sink)?),
