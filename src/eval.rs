@@ -75,3 +75,74 @@ pub fn evaluate_outputs(
     }
     Ok(sums.into_iter().map(|s| s / n as f64).collect())
 }
+
+/// The class each row of `split` is predicted to be (argmax of `logits`), `batch_size` rows a
+/// run (0: all at once).
+pub fn predictions(
+    model: &Model,
+    split: &Split,
+    x_out: &Output,
+    logits: &Output,
+    batch_size: usize,
+    flags: &FixedFeeds,
+) -> Result<Vec<usize>> {
+    let x_dtype = crate::tf::tensors::output_dtype(x_out);
+    let shape = crate::feed::InputShape::of(&model.graph, x_out)?;
+    let row = shape.row_dims(Role::Input, &split.feature_shape)?;
+    let (n, bs) = (split.len(), shape.batch(Role::Input, batch_size, split.len())?);
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0;
+    while start < n {
+        let end = (start + bs).min(n);
+        let xt = split.tensor(start, end, x_dtype, &row).map_err(|e| e.for_arg(Role::Input))?;
+        let mut feeds = vec![(x_out.clone(), &xt)];
+        feeds.extend(flags.pairs());
+        let v = model.run(&feeds, std::slice::from_ref(logits), &[])?;
+        match &v[0] {
+            DynArray::F32(l) if l.ndim() == 2 && l.shape()[0] == end - start => {
+                out.extend(l.outer_iter().map(|r| (0..r.len()).fold(0, |best, i| if r[i] > r[best] { i } else { best })));
+            }
+            other => {
+                return Err(Error::arg(Role::Fetch, None, format!("the logits must be float32 [batch, classes], got {:?}", other.shape())))
+            }
+        }
+        start = end;
+    }
+    Ok(out)
+}
+
+/// Counts of (true class, predicted class): accuracy, and precision and recall per class.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Confusion {
+    /// `matrix[t][p]`: examples of class `t` predicted as `p`.
+    pub matrix: Vec<Vec<usize>>,
+}
+
+impl Confusion {
+    pub fn new(truth: &[i64], predicted: &[usize], classes: usize) -> Self {
+        let k = classes.max(predicted.iter().map(|p| p + 1).max().unwrap_or(0));
+        let mut matrix = vec![vec![0; k]; k];
+        for (&t, &p) in truth.iter().zip(predicted) {
+            matrix[t as usize][p] += 1;
+        }
+        Confusion { matrix }
+    }
+
+    pub fn accuracy(&self) -> f64 {
+        let total: usize = self.matrix.iter().flatten().sum();
+        let right: usize = (0..self.matrix.len()).map(|i| self.matrix[i][i]).sum();
+        right as f64 / total.max(1) as f64
+    }
+
+    /// Of the examples predicted as `c`, the share that are `c` (None: none predicted).
+    pub fn precision(&self, c: usize) -> Option<f64> {
+        let predicted: usize = self.matrix.iter().map(|r| r[c]).sum();
+        (predicted > 0).then(|| self.matrix[c][c] as f64 / predicted as f64)
+    }
+
+    /// Of the examples of class `c`, the share predicted as `c` (None: no such example).
+    pub fn recall(&self, c: usize) -> Option<f64> {
+        let actual: usize = self.matrix[c].iter().sum();
+        (actual > 0).then(|| self.matrix[c][c] as f64 / actual as f64)
+    }
+}

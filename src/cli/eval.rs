@@ -1,6 +1,9 @@
 //! `tfreuse eval`: average scalar metrics over a data split.
 
-use tfreuse::eval::{evaluate, EvalSpec};
+use tfreuse::data::images::Record;
+use tfreuse::data::DataSet;
+use tfreuse::eval::{evaluate, predictions, Confusion, EvalSpec};
+use tfreuse::predict::label;
 
 use super::{Global, ModelArgs};
 
@@ -37,6 +40,13 @@ pub struct Args {
     /// dropout model (cast to the tensor's dtype; true/false for a bool). Repeatable.
     #[arg(long = "set", value_name = "TENSOR=VALUE")]
     pub set: Vec<String>,
+    /// The logits, for the per-class report of a picture folder (default, when no --fetch is
+    /// given: those recorded beside a checkpoint tfreuse trained on pictures).
+    #[arg(long, value_name = "TENSOR")]
+    pub logits: Option<String>,
+    /// With the per-class report, list the pictures predicted wrong.
+    #[arg(long)]
+    pub misclassified: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -46,7 +56,22 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let set = super::parse_sets("--set", &args.set)?;
     let data = super::load_data(&args.data, args.scale, &args.images, &args.model, &args.input, g)?;
     let split = data.split(&args.split)?;
+    let record = match args.model.checkpoint()? {
+        Some(c) => Record::read(&c.prefix)?,
+        None => None,
+    };
+    // The report comes with pictures: by default when no metric is asked for, or on --logits.
+    let recorded = record.as_ref().and_then(|r| r.0.logits.clone()).filter(|_| args.fetches.is_empty());
+    let report_logits = args.logits.clone().or(recorded).filter(|_| !data.classes.is_empty());
     let model = args.model.load_restored(g)?;
+    if let Some(logits) = &report_logits {
+        let set = tfreuse::feed::Setting::resolve_all(&model.graph, tfreuse::Role::Set, &set)?;
+        let report = Report::new(&model, &data, &args, logits, &tfreuse::feed::FixedFeeds::default().with(&set))?;
+        report.print(&data, &args);
+        if args.fetches.is_empty() {
+            return Ok(());
+        }
+    }
     let fetches = if args.fetches.is_empty() {
         let defaults: Vec<String> =
             ["eval/accuracy:0", "loss/loss:0"].into_iter().filter(|n| model.output(n).is_ok()).map(String::from).collect();
@@ -74,4 +99,77 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Accuracy, precision and recall per class, the confusion matrix and the pictures predicted
+/// wrong, from the logits.
+struct Report {
+    confusion: Confusion,
+    wrong: Vec<(std::path::PathBuf, usize, usize)>,
+}
+
+impl Report {
+    fn new(model: &tfreuse::Model, data: &DataSet, args: &Args, logits: &str, flags: &tfreuse::feed::FixedFeeds) -> anyhow::Result<Report> {
+        let split = data.split(&args.split)?;
+        let x = model.tensor(&args.input).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
+        let l = model.tensor(logits).map_err(|e| e.for_arg(tfreuse::Role::Fetch))?;
+        let predicted = predictions(model, split, &x, &l, args.batch_size, flags)?;
+        let confusion = Confusion::new(&split.y, &predicted, data.classes.len());
+        let files = data.files.get(&args.split).cloned().unwrap_or_default();
+        let wrong = files
+            .into_iter()
+            .zip(split.y.iter().zip(&predicted))
+            .filter(|(_, (t, p))| **t as usize != **p)
+            .map(|(f, (t, p))| (f, *t as usize, *p))
+            .collect();
+        Ok(Report { confusion, wrong })
+    }
+
+    fn print(&self, data: &DataSet, args: &Args) {
+        let (c, names) = (&self.confusion, &data.classes);
+        let n: usize = c.matrix.iter().flatten().sum();
+        let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+        if args.json {
+            let classes: Vec<_> = (0..c.matrix.len())
+                .map(|i| serde_json::json!({"label": label(names, i), "precision": c.precision(i), "recall": c.recall(i), "examples": c.matrix[i].iter().sum::<usize>()}))
+                .collect();
+            let wrong: Vec<_> = self
+                .wrong
+                .iter()
+                .map(|(f, t, p)| serde_json::json!({"file": f, "label": label(names, *t), "predicted": label(names, *p)}))
+                .collect();
+            let mut out = serde_json::json!({"split": args.split, "examples": n, "accuracy": c.accuracy(), "classes": classes, "confusion": c.matrix});
+            if args.misclassified {
+                out["misclassified"] = serde_json::json!(wrong);
+            }
+            println!("{out}");
+            return;
+        }
+        println!("accuracy = {:.9}  ({} split, {n} examples)", c.accuracy(), args.split);
+        let width = names.iter().map(|s| s.len()).max().unwrap_or(5).max(5);
+        println!("\n{:<width$}  precision  recall  examples", "class");
+        for i in 0..c.matrix.len() {
+            println!(
+                "{:<width$}  {:>9}  {:>6}  {:>8}",
+                label(names, i),
+                pct(c.precision(i)),
+                pct(c.recall(i)),
+                c.matrix[i].iter().sum::<usize>()
+            );
+        }
+        println!("\nconfusion (rows: true class, columns: predicted)");
+        let cell = c.matrix.iter().flatten().max().map_or(1, |m| m.to_string().len()).max(names.iter().map(|s| s.len()).max().unwrap_or(1));
+        let head: Vec<String> = (0..c.matrix.len()).map(|i| format!("{:>cell$}", label(names, i))).collect();
+        println!("{:<width$}  {}", "", head.join(" "));
+        for (i, row) in c.matrix.iter().enumerate() {
+            let cells: Vec<String> = row.iter().map(|v| format!("{v:>cell$}")).collect();
+            println!("{:<width$}  {}", label(names, i), cells.join(" "));
+        }
+        if args.misclassified {
+            println!("\nmisclassified ({}):", self.wrong.len());
+            for (f, t, p) in &self.wrong {
+                println!("  {}: {} predicted as {}", f.display(), label(names, *t), label(names, *p));
+            }
+        }
+    }
 }

@@ -95,9 +95,9 @@ pub struct ImageArgs {
     /// images:DIR: the size pictures are resized to, HxW (default: the input's static shape).
     #[arg(long, value_name = "HxW", value_parser = parse_size)]
     pub resize: Option<(u32, u32)>,
-    /// images:DIR: stretch (aspect not kept), crop (centre) or pad (letterbox).
-    #[arg(long, default_value = "stretch", value_name = "MODE")]
-    pub resize_mode: String,
+    /// images:DIR: stretch (aspect not kept; the default), crop (centre) or pad (letterbox).
+    #[arg(long, value_name = "MODE")]
+    pub resize_mode: Option<String>,
     /// images:DIR: 1 (gray) or 3 (RGB) (default: the input's last dimension; 1 for a flat input).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub channels: Option<u8>,
@@ -110,6 +110,12 @@ pub struct ImageArgs {
     /// images:DIR: an unreadable picture is an error (default: skipped and counted).
     #[arg(long)]
     pub strict: bool,
+}
+
+/// The preprocessing recorded beside the model's checkpoint, if any.
+fn recorded(model: &ModelArgs) -> tfreuse::Result<Option<Preprocess>> {
+    let Ok(Some(ckpt)) = model.checkpoint() else { return Ok(None) };
+    Ok(tfreuse::data::images::Record::read(&ckpt.prefix)?.map(|(r, _)| r.preprocess))
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -130,10 +136,22 @@ impl ImageArgs {
         if self.channels == Some(2) {
             return Err(tfreuse::Error::Invalid("--channels 2: pictures give 1 (gray) or 3 (RGB)".into()));
         }
-        let meta = model.source().read()?;
-        let dims = meta.resolve_name(input).ok().and_then(|n| meta.static_dims(&n));
-        let mode = ResizeMode::parse(&self.resize_mode)?;
-        let preprocess = Preprocess::for_input(dims.as_deref(), self.resize, self.channels, mode).map_err(|e| e.for_arg(Role::Input))?;
+        let mode = self.resize_mode.as_deref().map(ResizeMode::parse).transpose()?;
+        let preprocess = match recorded(model)? {
+            // A model trained on pictures fits new ones as it was trained, unless told otherwise.
+            Some(mut p) => {
+                (p.height, p.width) = self.resize.unwrap_or((p.height, p.width));
+                p.channels = self.channels.unwrap_or(p.channels);
+                p.mode = mode.unwrap_or(p.mode);
+                p
+            }
+            None => {
+                let meta = model.source().read()?;
+                let dims = meta.resolve_name(input).ok().and_then(|n| meta.static_dims(&n));
+                let mode = mode.unwrap_or(ResizeMode::Stretch);
+                Preprocess::for_input(dims.as_deref(), self.resize, self.channels, mode).map_err(|e| e.for_arg(Role::Input))?
+            }
+        };
         Ok(ImageOptions {
             validation_pct: self.validation_pct,
             test_pct: self.test_pct,

@@ -132,6 +132,22 @@ fn picture_folders_train_a_new_head_and_bad_folders_are_refused() {
     let correct =
         predicted.iter().filter(|p| p["file"].as_str().unwrap().contains(&format!("/{}/", p["top"][0]["label"].as_str().unwrap()))).count();
     assert!(correct * 10 >= predicted.len() * 8, "{correct} of {} pictures right after 8 epochs", predicted.len());
+    // eval's per-class report agrees with predict, and its accuracy with the graph's own.
+    let eval = ["eval", "--meta", &meta, "--data", &data, "--split", "train", "--json"];
+    let report = json(&ok(&[&eval[..], &all, &["--misclassified"]].concat()));
+    let n = predicted.len() as u64;
+    assert_eq!(report["examples"].as_u64(), Some(n));
+    assert!((report["accuracy"].as_f64().unwrap() - correct as f64 / n as f64).abs() < 1e-12, "{report}");
+    let wrong = report["misclassified"].as_array().unwrap();
+    assert_eq!(wrong.len(), predicted.len() - correct);
+    for w in wrong {
+        let p = predicted.iter().find(|p| p["file"] == w["file"]).unwrap();
+        assert_eq!(p["top"][0]["label"], w["predicted"], "{w}");
+    }
+    let matrix: u64 = report["confusion"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap()).map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(matrix, n);
+    let graph = json(&ok(&[&eval[..], &all, &["--fetch", "new_eval/accuracy:0"]].concat()));
+    assert!((graph["values"]["new_eval/accuracy:0"].as_f64().unwrap() - report["accuracy"].as_f64().unwrap()).abs() < 1e-6, "{graph}");
     // A file that is no picture gets an error line and a failing exit.
     let notes = tmp.path().join("notes.txt");
     std::fs::write(&notes, "hello").unwrap();
