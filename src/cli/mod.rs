@@ -164,7 +164,7 @@ impl ImageArgs {
 /// A data set from its spec, rescaled when `--scale` says so; pictures are fitted to `input`.
 fn load_data(spec: &str, scale: Option<f32>, images: &ImageArgs, model: &ModelArgs, input: &str, g: &Global) -> tfreuse::Result<DataSet> {
     let opts = match tfreuse::data::kind(spec) {
-        Some("images") => Some(images.options(model, input)?),
+        Some("images" | "csv") => Some(images.options(model, input)?),
         _ => None,
     };
     let mut data = tfreuse::data::load_with(spec, opts.as_ref())?;

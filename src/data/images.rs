@@ -179,7 +179,16 @@ struct Listing {
 
 /// Read `dir` into a data set of `train` / `validation` / `test` splits.
 pub fn read_images(dir: &Path, opts: &ImageOptions) -> Result<DataSet> {
-    let listing = list(dir, opts)?;
+    read_listing(list(dir, opts)?, dir, &format!("images:{}", dir.display()), opts)
+}
+
+/// Read the pictures a table names (`csv:FILE`: `path,label` rows, paths relative to the
+/// file, an optional `path,label` header); labels are class names, sorted into ids.
+pub fn read_csv(file: &Path, opts: &ImageOptions) -> Result<DataSet> {
+    read_listing(list_csv(file, opts)?, file, &format!("csv:{}", file.display()), opts)
+}
+
+fn read_listing(listing: Listing, dir: &Path, source: &str, opts: &ImageOptions) -> Result<DataSet> {
     let mut splits = BTreeMap::new();
     let mut skipped = Vec::new();
     let mut files = BTreeMap::new();
@@ -208,7 +217,7 @@ pub fn read_images(dir: &Path, opts: &ImageOptions) -> Result<DataSet> {
     if !splits.contains_key("train") {
         return Err(Error::bad_file(dir, "no readable picture in the training split"));
     }
-    let (source, classes, preprocess) = (format!("images:{}", dir.display()), listing.classes, Some(opts.preprocess.clone()));
+    let (source, classes, preprocess) = (source.to_string(), listing.classes, Some(opts.preprocess.clone()));
     Ok(DataSet { source, splits, classes, files, skipped, preprocess })
 }
 
@@ -230,6 +239,45 @@ fn list(dir: &Path, opts: &ImageOptions) -> Result<Listing> {
         }
     }
     Ok(Listing { classes, splits })
+}
+
+/// The rows of a `path,label` table, split by a hash of each path as written.
+fn list_csv(file: &Path, opts: &ImageOptions) -> Result<Listing> {
+    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+    let rows = parse_table(&bytes, file)?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    let mut classes: Vec<String> = rows.iter().map(|(_, l)| l.clone()).collect();
+    classes.sort();
+    classes.dedup();
+    if classes.len() < 2 {
+        return Err(Error::bad_file(file, format!("names {} class(es); a classifier needs two or more", classes.len())));
+    }
+    if let Some(c) = classes.iter().find(|c| rows.iter().filter(|(_, l)| l == *c).count() < 2) {
+        return Err(Error::bad_file(file, format!("class {c} has 1 picture; each class needs at least 2")));
+    }
+    let mut splits: BTreeMap<String, Vec<(PathBuf, i64)>> = BTreeMap::new();
+    for (path, l) in rows {
+        let label = classes.iter().position(|c| *c == l).expect("a listed class") as i64;
+        let split = split_of(&path, opts.validation_pct, opts.test_pct);
+        splits.entry(split.to_string()).or_default().push((base.join(&path), label));
+    }
+    Ok(Listing { classes, splits })
+}
+
+/// The `(path, label)` rows of a table (`file` names it in errors).
+pub fn parse_table(bytes: &[u8], file: &Path) -> Result<Vec<(String, String)>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(|e| Error::bad_file(file, e.to_string()))?;
+        let bad = |why: &str| Error::bad_file(file, format!("row {}: {why}", i + 1));
+        match (rec.get(0).map(str::trim), rec.get(1).map(str::trim), rec.len()) {
+            (Some("path"), Some("label"), 2) if i == 0 => continue,
+            (Some(p), Some(l), 2) if !p.is_empty() && !l.is_empty() => rows.push((p.to_string(), l.to_string())),
+            _ => return Err(bad("expected path,label")),
+        }
+    }
+    Ok(rows)
 }
 
 /// `train/`, `validation/`, `test/` each holding class folders; labels by the training split's.

@@ -234,7 +234,7 @@ impl DataSet {
     }
 }
 
-const KINDS: &str = "mnist:DIR, npz:FILE or images:DIR";
+const KINDS: &str = "mnist:DIR, npz:FILE, images:DIR or csv:FILE";
 
 /// Load a data set from a spec: `mnist:DIR` or `npz:FILE` (pictures need [`load_with`]).
 pub fn load(spec: &str) -> Result<DataSet> {
@@ -254,7 +254,8 @@ pub fn load_with(spec: &str, images: Option<&images::ImageOptions>) -> Result<Da
         ("mnist" | "fashion-mnist", _) => read_mnist(Path::new(rest), 5000),
         ("npz", _) => read_npz(Path::new(rest)),
         ("images", Some(opts)) => images::read_images(Path::new(rest), opts),
-        ("images", None) => Err(Error::arg(Role::Data, Some(&quoted), "pictures need a size to be resized to (the model's input)")),
+        ("csv", Some(opts)) => images::read_csv(Path::new(rest), opts),
+        ("images" | "csv", None) => Err(Error::arg(Role::Data, Some(&quoted), "pictures need a size to be resized to (the model's input)")),
         (other, _) => Err(Error::arg(Role::Data, Some(&quoted), format!("unknown kind {other:?} (expected {KINDS})"))),
     }
 }

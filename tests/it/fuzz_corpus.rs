@@ -97,3 +97,10 @@ fn picture_corpus() {
     let decoded = corpus("picture").into_iter().filter(|(_, data)| decode_bytes(data, &opts).is_ok_and(|px| px.len() == 144)).count();
     assert!(decoded >= 4, "the seed pictures decode");
 }
+
+#[test]
+fn table_corpus() {
+    let parsed =
+        corpus("table").into_iter().filter(|(_, d)| tfreuse::data::images::parse_table(d, std::path::Path::new("t.csv")).is_ok()).count();
+    assert!(parsed >= 1, "the seed table parses");
+}

@@ -21,9 +21,9 @@ fn floats(a: DynArray) -> Vec<f32> {
     }
 }
 
-/// The rows tfreuse feeds the book's MLP for split `split` of `images:DIR`.
+/// The rows tfreuse feeds the book's MLP for split `split` of `images:DIR` (or a `csv:FILE`).
 fn rows(dir: &str, split: &str, extra: &[&str], out: &Path) -> (Vec<f32>, String) {
-    let data = format!("images:{dir}");
+    let data = if dir.starts_with("csv:") { dir.to_string() } else { format!("images:{dir}") };
     let args = ["run", "--meta", &fixture(DNN_META), "--data", &data, "--split", split, "--fetch", "X:0", "--out", out.to_str().unwrap()];
     let o = tfreuse(&[&args[..], extra].concat());
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
@@ -39,6 +39,7 @@ fn picture_folders_decode_resize_and_feed_as_python_does() {
     // (stated tolerance: JPEG decoders and resampling filters differ in the last bits).
     let all = ["--validation-pct", "0", "--test-pct", "0"];
     let (ours, err) = rows(&pics, "train", &all, &tmp.path().join("ours.npz"));
+    let ours_rows = ours.clone();
     assert!(err.contains("pictures: 10 classes (0, 1, 2, 3, 4, 5, 6, 7, 8, 9); train 120; resized to 28x28x1"), "{err}");
     assert!(err.contains("skipped 2 file(s) that are no readable picture"), "{err}");
     let theirs = floats(tfreuse::data::npy::Npz::open(&tmp.path().join("pics_python.npz")).unwrap().get("x").unwrap());
@@ -55,6 +56,23 @@ fn picture_folders_decode_resize_and_feed_as_python_does() {
     let theirs = json(&oracle(&py));
     let (a, b) = (ours["values"]["eval/accuracy:0"].as_f64().unwrap(), theirs["eval/accuracy:0"].as_f64().unwrap());
     assert!(a > 0.8 && (a - b).abs() <= 1.0 / 120.0 + 1e-9, "ours {a} vs Python {b}");
+    // The same pictures named in a table (csv:FILE, paths relative to it, a header, names for
+    // labels) give the same rows; a malformed row is named.
+    let mut table = String::from("path,label\n");
+    for c in 0..10 {
+        let mut names: Vec<String> =
+            std::fs::read_dir(format!("{pics}/{c}")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names.iter().filter(|n| !n.starts_with("zz_")).for_each(|n| table.push_str(&format!("pics/{c}/{n},\"digit {c}\"\n")));
+    }
+    let csv = tmp.path().join("labels.csv");
+    std::fs::write(&csv, &table).unwrap();
+    let (from_csv, err) = rows(&format!("csv:{}", csv.display()), "train", &all, &tmp.path().join("csv.npz"));
+    assert!(err.contains("pictures: 10 classes (digit 0, digit 1,"), "{err}");
+    assert!(from_csv == ours_rows, "csv:FILE rows equal images:DIR rows");
+    std::fs::write(&csv, format!("{table}pics/1/00001.jpg,one,extra\n")).unwrap();
+    let err = fails(&["eval", "--meta", &fixture(DNN_META), "--data", &format!("csv:{}", csv.display())], 3);
+    assert!(err.contains("labels.csv: row 122: expected path,label"), "{err}");
     // --strict: a broken file is an error naming it; -v lists what was skipped.
     let err = fails(&["eval", "--meta", &fixture(DNN_META), "--data", &data, "--strict"], 3);
     assert!(err.contains("zz_truncated.jpg") && err.contains("(--strict)"), "{err}");
