@@ -102,29 +102,44 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         feeds.push((s.tensor, s.value.to_tensor()));
     }
     let fetches = args.fetches.iter().map(|n| model.tensor(n)).collect::<tfreuse::Result<Vec<_>>>()?;
+    let values = fetch_values(&model, &fetches, &feeds, &fed)?;
+    print_values(&args, &values)?;
+    if let Some(out) = &args.out {
+        let named: Vec<(String, DynArray)> = args.fetches.iter().cloned().zip(values).collect();
+        tfreuse::data::npy::write_npz(out, &named)?;
+        eprintln!("saved {} array(s) to {}", named.len(), out.display());
+    }
+    Ok(())
+}
+
+/// One run for the fetches; a fetch of a fed tensor gets its fed value from `fed` instead.
+fn fetch_values(
+    model: &tfreuse::Model,
+    fetches: &[tensorflow::Output],
+    feeds: &[(tensorflow::Output, tfreuse::tf::tensors::DynTensor)],
+    fed: &[(String, DynArray)],
+) -> tfreuse::Result<Vec<DynArray>> {
     let fed_value = |o: &tensorflow::Output| fed.iter().rev().find(|(n, _)| *n == output_name(o)).map(|(_, a)| a.clone());
     let to_run: Vec<_> = fetches.iter().filter(|o| fed_value(o).is_none()).cloned().collect();
     let feed_refs: Vec<_> = feeds.iter().map(|(o, t)| (o.clone(), t)).collect();
     let ran = if to_run.is_empty() { vec![] } else { model.run(&feed_refs, &to_run, &[])? };
     let mut ran = ran.into_iter();
-    let values: Vec<DynArray> = fetches.iter().map(|o| fed_value(o).or_else(|| ran.next()).expect("one value per fetch")).collect();
+    Ok(fetches.iter().map(|o| fed_value(o).or_else(|| ran.next()).expect("one value per fetch")).collect())
+}
+
+fn print_values(args: &Args, values: &[DynArray]) -> anyhow::Result<()> {
     if args.json {
         let items: Vec<_> = args
             .fetches
             .iter()
-            .zip(&values)
+            .zip(values)
             .map(|(n, v)| serde_json::json!({"name": n, "dtype": dtype_name(v.dtype()), "shape": v.shape(), "summary": summary(v)}))
             .collect();
         println!("{}", serde_json::to_string_pretty(&items)?);
     } else {
-        for (n, v) in args.fetches.iter().zip(&values) {
+        for (n, v) in args.fetches.iter().zip(values) {
             println!("{n}: {} {:?} {}", dtype_name(v.dtype()), v.shape(), summary(v));
         }
-    }
-    if let Some(out) = &args.out {
-        let named: Vec<(String, DynArray)> = args.fetches.iter().cloned().zip(values).collect();
-        tfreuse::data::npy::write_npz(out, &named)?;
-        eprintln!("saved {} array(s) to {}", named.len(), out.display());
     }
     Ok(())
 }
