@@ -71,8 +71,8 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
             }
         }
     }
-    if failed > 0 {
-        return Err(Error::Invalid(format!("{failed} of {} file(s) are no readable picture", files.len())).into());
+    if let Some((first, _)) = files.iter().zip(&results).find(|(_, r)| r.is_err()) {
+        return Err(Error::bad_file(first, format!("{failed} of {} file(s) are no readable picture (this one first)", files.len())).into());
     }
     Ok(())
 }

@@ -171,7 +171,7 @@ fn picture_folders_train_a_new_head_and_bad_folders_are_refused() {
     std::fs::write(&notes, "hello").unwrap();
     let o = tfreuse(&["predict", "--meta", &meta, notes.to_str().unwrap(), &format!("{pics}/3/00000.png")]);
     let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(o.status.code() == Some(2) && stdout.contains("notes.txt\terror: ") && stdout.contains("00000.png\t"), "{stdout}");
+    assert!(o.status.code() == Some(3) && stdout.contains("notes.txt\terror: ") && stdout.contains("00000.png\t"), "{stdout}");
     assert!(stderr.contains("1 of 2 file(s) are no readable picture"), "{stderr}");
     // A damaged record is named, one line, exit 3 (each corruption on a copy of the model).
     let good = std::fs::read_to_string(format!("{prefix}.preprocess.json")).unwrap();
