@@ -63,6 +63,7 @@ pub enum Role {
     TrainingFlag,
     Set,
     SetInTraining,
+    ClassWeight,
     Checkpoint,
     Tag,
 }
@@ -95,6 +96,7 @@ impl Role {
             Role::Checkpoint => "the checkpoint",
             Role::Tag => "the SavedModel tag",
             Role::SetInTraining => "a tensor set in training",
+            Role::ClassWeight => "the class weights",
             Role::Split => "the split",
             Role::Fetch => "the fetched tensor",
             Role::Feed => "the fed tensor",

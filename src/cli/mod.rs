@@ -308,6 +308,7 @@ pub fn flag(role: Role) -> &'static str {
         Role::Checkpoint => "--checkpoint",
         Role::Tag => "--tag",
         Role::SetInTraining => "--set-in-training",
+        Role::ClassWeight => "--class-weight",
     }
 }
 

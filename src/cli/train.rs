@@ -82,6 +82,10 @@ pub struct Args {
     /// Examples per training step.
     #[arg(long, default_value_t = 200)]
     pub batch_size: usize,
+    /// Weigh each example's loss in the new head by its class: `balanced` gives class c the
+    /// weight n / (classes × n_c) of the training split, so rare classes count as much as common ones.
+    #[arg(long, value_name = "balanced", value_parser = ["balanced"])]
+    pub class_weight: Option<String>,
     /// Seeds the shuffles and the new layers' initial weights: same seed, same bytes.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -340,6 +344,14 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if args.batch_size > n_train {
         return Err(Error::Invalid(format!("--batch-size {} is larger than the {n_train} training examples", args.batch_size)).into());
     }
+    let mut spec = spec;
+    if args.class_weight.is_some() {
+        let w = balanced_weights(&data.training_split()?.y, classes);
+        let shown: Vec<String> =
+            w.iter().enumerate().map(|(c, v)| format!("{}: {v:.4}", tfreuse::predict::label(&data.classes, c))).collect();
+        eprintln!("class weights (balanced): {}", shown.join(", "));
+        spec.class_weights = Some(w);
+    }
     g.load_tf()?;
     let job = Job {
         spec,
@@ -368,4 +380,12 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
             std::process::exit(130);
         }
     }
+}
+
+/// n / (classes × n_c) for each class c of `labels` (scikit-learn's "balanced"); 0 for a class
+/// with no example (its weight never applies in training).
+fn balanced_weights(labels: &[i64], classes: usize) -> Vec<f32> {
+    let mut counts = vec![0usize; classes];
+    labels.iter().filter(|&&l| l >= 0 && (l as usize) < classes).for_each(|&l| counts[l as usize] += 1);
+    counts.iter().map(|&c| if c == 0 { 0.0 } else { (labels.len() as f64 / (classes * c) as f64) as f32 }).collect()
 }

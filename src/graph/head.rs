@@ -6,19 +6,32 @@ use crate::error::Result;
 use crate::graph::builder::Builder;
 
 /// Mean softmax cross-entropy of `logits` against integer `labels` (via OneHot: the sparse op
-/// has no C++ gradient).
-pub fn softmax_xent_loss(b: &mut Builder, logits: Output, labels: Output, classes: usize) -> Result<Output> {
+/// has no C++ gradient), each row's times its class's weight when `weights` are given
+/// (`reduce_mean(xent * gather(weights, labels))`).
+pub fn softmax_xent_loss(b: &mut Builder, logits: Output, labels: Output, classes: usize, weights: Option<&[f32]>) -> Result<Output> {
     let label_type = crate::tf::tensors::output_dtype(&labels);
     let depth = b.constant("loss/depth", Tensor::from(classes as i32))?;
     let on = b.scalar_f32("loss/on", 1.0)?;
     let off = b.scalar_f32("loss/off", 0.0)?;
-    let onehot = b.op("OneHot", "loss/one_hot", &[labels, depth, on, off], |d| {
+    let onehot = b.op("OneHot", "loss/one_hot", &[labels.clone(), depth, on, off], |d| {
         d.set_attr_type("TI", label_type)?;
         Ok(d.set_attr_int("axis", -1)?)
     })?;
     let xent = b.op("SoftmaxCrossEntropyWithLogits", "loss/xentropy", &[logits, onehot.into()], |_| Ok(()))?;
+    let per_row = match weights {
+        None => xent.output(0),
+        Some(w) => {
+            let table = b.constant("loss/class_weights", Tensor::from(w))?;
+            let idx = match label_type {
+                DataType::Int32 | DataType::Int64 => labels,
+                _ => b.op("Cast", "loss/label_index", &[labels], |d| Ok(d.set_attr_type("DstT", DataType::Int64)?))?.into(),
+            };
+            let row_weights = b.op1("Gather", "loss/row_weights", &[table, idx])?;
+            b.op1("Mul", "loss/weighted", &[xent.output(0), row_weights])?
+        }
+    };
     let axes = b.constant("loss/axes", Tensor::from(&[0i32][..]))?;
-    b.op1("Mean", "loss/loss", &[xent.output(0), axes])
+    b.op1("Mean", "loss/loss", &[per_row, axes])
 }
 
 /// Fraction of rows whose arg-max equals the label.

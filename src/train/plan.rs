@@ -29,6 +29,13 @@ impl<'s> Plan<'s> {
         if let Some(c) = spec.clip.filter(|c| !(c.is_finite() && *c > 0.0)) {
             return Err(Error::arg(Role::Clip, Some(&c.to_string()), "must be a positive number"));
         }
+        match (&spec.class_weights, &spec.branch_from) {
+            (Some(_), None) => return Err(Error::arg(Role::ClassWeight, None, "weights the loss of a new head; it needs --branch-from")),
+            (Some(w), Some(_)) if w.len() != classes || w.iter().any(|v| !v.is_finite() || *v < 0.0) => {
+                return Err(Error::arg(Role::ClassWeight, None, format!("needs {classes} finite weights ≥ 0, got {w:?}")));
+            }
+            _ => {}
+        }
         if spec.branch_from.is_none() && !spec.new_layers.is_empty() {
             return Err(Error::arg(Role::BranchFrom, None, "missing: the new layers are built on it"));
         }

@@ -278,7 +278,7 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
             training = built.training;
             new_logits = Some(logits.clone());
             let flat = flat_labels(b, &y)?;
-            let loss = heads::softmax_xent_loss(b, logits.clone(), flat.clone(), plan.classes)?;
+            let loss = heads::softmax_xent_loss(b, logits.clone(), flat.clone(), plan.classes, spec.class_weights.as_deref())?;
             let acc = heads::accuracy(b, logits, flat)?;
             (loss, Some(acc), new_vars, y)
         }

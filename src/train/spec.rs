@@ -75,6 +75,10 @@ pub struct TransferSpec {
     /// …and these in training steps instead (`keep_prob:0` = 0.5).
     #[serde(default)]
     pub set_in_training: Vec<(String, f64)>,
+    /// A weight per class multiplying each example's loss in the new head (`--class-weight
+    /// balanced`: n / (classes × count), as scikit-learn's "balanced").
+    #[serde(default)]
+    pub class_weights: Option<Vec<f32>>,
     pub session: SessionConfig,
     /// Restore every variable (new ones and optimizer slots too) from this checkpoint,
     /// written by an interrupted run with the same spec. Not part of what must match.
@@ -114,6 +118,7 @@ impl TransferSpec {
             training_flags: vec![],
             set: vec![],
             set_in_training: vec![],
+            class_weights: None,
             session: SessionConfig::default(),
             resume_from: None,
         }

@@ -199,3 +199,76 @@ fn picture_folders_train_a_new_head_and_bad_folders_are_refused() {
     assert!(eval(&one).contains("dogs: has 1 picture(s); each class needs at least 2"));
     assert!(eval(&tmp.path().join("nothing")).contains("not a directory"));
 }
+
+#[test]
+fn balanced_class_weights_weigh_each_row_of_the_loss() {
+    // tiny's 32 + 32 rows made 32 + 8: weights 40 / (2 × 32) = 0.625 and 40 / (2 × 8) = 2.5.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut all = tfreuse::data::npy::Npz::open(&root().join("fixtures/tiny/data.npz")).unwrap();
+    let (DynArray::F32(x), DynArray::I64(y)) = (all.get("x").unwrap(), all.get("y").unwrap().cast(tensorflow::DataType::Int64).unwrap())
+    else {
+        panic!("tiny holds float32 x and integer y")
+    };
+    let mut ones = 0;
+    let keep: Vec<usize> = (0..y.len())
+        .filter(|&i| {
+            y[i] == 0
+                || (y[i] == 1 && {
+                    ones += 1;
+                    ones <= 8
+                })
+        })
+        .collect();
+    let x = x.select(ndarray::Axis(0), &keep);
+    let y = y.select(ndarray::Axis(0), &keep);
+    let npz = tmp.path().join("imbalanced.npz");
+    tfreuse::data::npy::write_npz(&npz, &[("x".to_string(), DynArray::F32(x)), ("y".to_string(), DynArray::I64(y.clone()))]).unwrap();
+    let data = format!("npz:{}", npz.display());
+    let out = tmp.path().join("w/m.ckpt");
+    let log = Train::new(&fixture(TINY_META), &data)
+        .branch("dnn/hidden1/Relu:0")
+        .layers("2")
+        .batch(8)
+        .epochs(2)
+        .arg("--class-weight", "balanced")
+        .out(&out)
+        .output();
+    let err = String::from_utf8_lossy(&log.stderr);
+    assert!(log.status.success() && err.contains("class weights (balanced): 0: 0.6250, 1: 2.5000"), "{err}");
+    // The saved loss is mean(w[y] × xent) of the saved logits, and Python reads the same.
+    let meta = format!("{}.meta", out.display());
+    let logits_npz = tmp.path().join("logits.npz");
+    ok(&[
+        "run",
+        "--meta",
+        &meta,
+        "--data",
+        &data,
+        "--split",
+        "all",
+        "--fetch",
+        "new_outputs/BiasAdd:0",
+        "--out",
+        logits_npz.to_str().unwrap(),
+    ]);
+    let logits = floats(tfreuse::data::npy::Npz::open(&logits_npz).unwrap().get("new_outputs/BiasAdd:0").unwrap());
+    let w = [0.625f64, 2.5];
+    let expected = logits
+        .chunks(2)
+        .zip(y.iter())
+        .map(|(l, &c)| {
+            let (a, b) = (l[0] as f64, l[1] as f64);
+            let lse = a.max(b) + ((a - a.max(b)).exp() + (b - a.max(b)).exp()).ln();
+            w[c as usize] * (lse - l[c as usize] as f64)
+        })
+        .sum::<f64>()
+        / 40.0;
+    let eval = ["--meta", &meta, "--data", &data, "--split", "all", "--fetch", "new_loss/loss:0"];
+    for (k, ours, theirs) in eval_both(&eval, &[]) {
+        assert_eq!(ours, theirs, "{k}");
+        assert!((ours - expected).abs() < 1e-5, "{k}: {ours} vs mean(w[y] xent) {expected}");
+    }
+    // Without a new head there is no loss of tfreuse's to weigh.
+    let err = Train::new(&fixture(TINY_META), &data).batch(8).arg("--class-weight", "balanced").fails(2);
+    assert!(err.contains("--class-weight: weights the loss of a new head; it needs --branch-from"), "{err}");
+}
