@@ -237,7 +237,7 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// Load TF, import the graph and restore the checkpoint; warnings go to stderr.
+    /// Where the model comes from, as the flags say.
     pub fn source(&self) -> ModelSource {
         match (&self.meta, &self.graph, &self.saved_model) {
             (_, _, Some(d)) => ModelSource::SavedModel(d.clone(), self.tag.clone()),
@@ -264,6 +264,7 @@ impl ModelArgs {
         Ok(meta)
     }
 
+    /// Load TF, import the graph and restore the checkpoint; warnings go to stderr.
     pub fn load_restored(&self, g: &Global) -> anyhow::Result<Model> {
         g.load_tf()?;
         let model = Model::from_meta(self.read()?, &g.session_config())?;
