@@ -46,11 +46,8 @@ pub fn evaluate_outputs(
         return Err(Error::Invalid("the split is empty: nothing to evaluate".into()));
     }
     let y_dtype = crate::tf::tensors::output_dtype(y_out);
-    let x_dtype = crate::tf::tensors::output_dtype(x_out);
+    let (x_dtype, row, bs) = input_batches(model, split, x_out, batch_size)?;
     let n = split.len();
-    let shape = crate::feed::InputShape::of(&model.graph, x_out)?;
-    let row = shape.row_dims(Role::Input, &split.feature_shape)?;
-    let bs = shape.batch(Role::Input, batch_size, n)?;
     let layout = crate::feed::LabelLayout::of(&model.graph, y_out)?;
     let mut sums = vec![0f64; fetches.len()];
     let mut start = 0;
@@ -76,20 +73,25 @@ pub fn evaluate_outputs(
     Ok(sums.into_iter().map(|s| s / n as f64).collect())
 }
 
-/// The class each row of `split` is predicted to be (argmax of `logits`), `batch_size` rows a
-/// run (0: all at once).
-pub fn predictions(
+/// How `split` is fed to `x_out`: the input's dtype, each row's dimensions, and the rows per
+/// run for `batch_size` (0: all at once).
+fn input_batches(model: &Model, split: &Split, x_out: &Output, batch_size: usize) -> Result<(tensorflow::DataType, Vec<usize>, usize)> {
+    let shape = crate::feed::InputShape::of(&model.graph, x_out)?;
+    let row = shape.row_dims(Role::Input, &split.feature_shape)?;
+    Ok((crate::tf::tensors::output_dtype(x_out), row, shape.batch(Role::Input, batch_size, split.len())?))
+}
+
+/// The logits of every row of `split`, a row each, `batch_size` rows a run (0: all at once).
+pub fn logits(
     model: &Model,
     split: &Split,
     x_out: &Output,
     logits: &Output,
     batch_size: usize,
     flags: &FixedFeeds,
-) -> Result<Vec<usize>> {
-    let x_dtype = crate::tf::tensors::output_dtype(x_out);
-    let shape = crate::feed::InputShape::of(&model.graph, x_out)?;
-    let row = shape.row_dims(Role::Input, &split.feature_shape)?;
-    let (n, bs) = (split.len(), shape.batch(Role::Input, batch_size, split.len())?);
+) -> Result<Vec<Vec<f32>>> {
+    let (x_dtype, row, bs) = input_batches(model, split, x_out, batch_size)?;
+    let n = split.len();
     let mut out = Vec::with_capacity(n);
     let mut start = 0;
     while start < n {
@@ -97,10 +99,9 @@ pub fn predictions(
         let xt = split.tensor(start, end, x_dtype, &row).map_err(|e| e.for_arg(Role::Input))?;
         let mut feeds = vec![(x_out.clone(), &xt)];
         feeds.extend(flags.pairs());
-        let v = model.run(&feeds, std::slice::from_ref(logits), &[])?;
-        match &v[0] {
+        match &model.run(&feeds, std::slice::from_ref(logits), &[])?[0] {
             DynArray::F32(l) if l.ndim() == 2 && l.shape()[0] == end - start => {
-                out.extend(l.outer_iter().map(|r| (0..r.len()).fold(0, |best, i| if r[i] > r[best] { i } else { best })));
+                out.extend(l.outer_iter().map(|r| r.iter().copied().collect::<Vec<f32>>()))
             }
             other => {
                 return Err(Error::arg(Role::Fetch, None, format!("the logits must be float32 [batch, classes], got {:?}", other.shape())))
@@ -109,6 +110,12 @@ pub fn predictions(
         start = end;
     }
     Ok(out)
+}
+
+/// The class each row of `split` is predicted to be: the first arg-max of its logits.
+pub fn predictions(model: &Model, split: &Split, x_out: &Output, l: &Output, batch_size: usize, flags: &FixedFeeds) -> Result<Vec<usize>> {
+    let rows = logits(model, split, x_out, l, batch_size, flags)?;
+    Ok(rows.iter().map(|r| (0..r.len()).fold(0, |best, i| if r[i] > r[best] { i } else { best })).collect())
 }
 
 /// Counts of (true class, predicted class): accuracy, and precision and recall per class.

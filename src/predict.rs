@@ -9,10 +9,9 @@ use tensorflow::Output;
 
 use crate::data::images::{decode, ImageOptions};
 use crate::data::{Features, Split};
-use crate::error::{Error, Result, Role};
-use crate::feed::InputShape;
+use crate::error::{Error, Result};
+use crate::feed::FixedFeeds;
 use crate::model::Model;
-use crate::tf::tensors::{output_dtype, DynArray};
 
 /// Pictures per session run.
 const BATCH: usize = 64;
@@ -26,14 +25,7 @@ pub fn picture_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let rd = std::fs::read_dir(p).map_err(|e| Error::io(p, e))?;
-            let mut files: Vec<PathBuf> = rd
-                .flatten()
-                .map(|e| e.path())
-                .filter(|f| f.is_file() && !f.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
-                .collect();
-            files.sort();
-            out.extend(files);
+            out.extend(crate::data::images::pictures(p, 0)?);
         } else if p.is_file() {
             out.push(p.clone());
         } else {
@@ -54,47 +46,24 @@ pub fn predict(
     scale: f32,
     k: usize,
 ) -> Result<Vec<Prediction>> {
-    let shape = InputShape::of(&model.graph, input)?;
     let p = &opts.preprocess;
-    let picture = [p.height as usize, p.width as usize, p.channels as usize];
-    let row = shape.row_dims(Role::Input, &picture)?;
+    let picture = vec![p.height as usize, p.width as usize, p.channels as usize];
     let mut out = Vec::with_capacity(files.len());
     for chunk in files.chunks(BATCH) {
         let decoded: Vec<std::result::Result<Vec<u8>, String>> = chunk.par_iter().map(|f| decode(f, opts)).collect();
-        let ok: Vec<&Vec<u8>> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
-        let mut probs = if ok.is_empty() { vec![] } else { batch_probabilities(model, input, logits, &ok, scale, &row)? };
-        probs.reverse();
+        let data: Vec<u8> = decoded.iter().filter_map(|d| d.as_ref().ok()).flatten().copied().collect();
+        let n = decoded.iter().filter(|d| d.is_ok()).count();
+        let pictures = Split { x: Features::U8 { data, scale }, y: vec![0; n], feature_shape: picture.clone() };
+        let mut rows =
+            if n == 0 { vec![] } else { crate::eval::logits(model, &pictures, input, logits, 0, &FixedFeeds::default())? }.into_iter();
         for d in decoded {
             out.push(match d {
-                Ok(_) => Ok(top_k(&probs.pop().expect("one row a picture"), k)),
+                Ok(_) => Ok(top_k(&softmax(&rows.next().expect("one row a picture")), k)),
                 Err(why) => Err(why.trim().to_string()),
             });
         }
     }
     Ok(out)
-}
-
-/// Softmax of the logits of `pictures`, a row each.
-fn batch_probabilities(
-    model: &Model,
-    input: &Output,
-    logits: &Output,
-    pictures: &[&Vec<u8>],
-    scale: f32,
-    row: &[usize],
-) -> Result<Vec<Vec<f32>>> {
-    let data: Vec<u8> = pictures.iter().flat_map(|p| p.iter().copied()).collect();
-    let split = Split { x: Features::U8 { data, scale }, y: vec![0; pictures.len()], feature_shape: row.to_vec() };
-    let t = split.tensor(0, split.len(), output_dtype(input), row)?;
-    let values = model.run(&[(input.clone(), &t)], std::slice::from_ref(logits), &[])?;
-    let DynArray::F32(l) = &values[0] else {
-        return Err(Error::arg(Role::Fetch, None, "the logits must be float32"));
-    };
-    let n = pictures.len();
-    if l.ndim() != 2 || l.shape()[0] != n {
-        return Err(Error::arg(Role::Fetch, None, format!("the logits must be [batch, classes], got {:?}", l.shape())));
-    }
-    Ok(l.outer_iter().map(|r| softmax(r.as_slice().expect("rows of a standard array"))).collect())
 }
 
 /// Probabilities of logits `l` (computed in f64: no overflow, sums to 1).

@@ -1,6 +1,5 @@
 //! `tfreuse eval`: average scalar metrics over a data split.
 
-use tfreuse::data::images::Record;
 use tfreuse::data::DataSet;
 use tfreuse::eval::{evaluate, predictions, Confusion, EvalSpec};
 use tfreuse::predict::label;
@@ -54,12 +53,8 @@ pub struct Args {
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let set = super::parse_sets("--set", &args.set)?;
-    let data = super::load_data(&args.data, args.scale, &args.images, &args.model, &args.input, g)?;
+    let (data, record) = super::load_data(&args.data, args.scale, &args.images, &args.model, &args.input, g)?;
     let split = data.split(&args.split)?;
-    let record = match args.model.checkpoint()? {
-        Some(c) => Record::read(&c.prefix)?,
-        None => None,
-    };
     // The report comes with pictures: by default when no metric is asked for, or on --logits.
     let recorded = record.as_ref().and_then(|r| r.0.logits.clone()).filter(|_| args.fetches.is_empty());
     let report_logits = args.logits.clone().or(recorded).filter(|_| !data.classes.is_empty());

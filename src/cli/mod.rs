@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use tfreuse::data::images::{ImageOptions, Preprocess, ResizeMode};
+use tfreuse::data::images::{ImageOptions, Preprocess, Record, ResizeMode};
 use tfreuse::data::DataSet;
 use tfreuse::model::checkpoint::{resolve, Resolved};
 use tfreuse::model::ModelSource;
@@ -112,12 +112,6 @@ pub struct ImageArgs {
     pub strict: bool,
 }
 
-/// The preprocessing recorded beside the model's checkpoint, if any.
-fn recorded(model: &ModelArgs) -> tfreuse::Result<Option<Preprocess>> {
-    let Ok(Some(ckpt)) = model.checkpoint() else { return Ok(None) };
-    Ok(tfreuse::data::images::Record::read(&ckpt.prefix)?.map(|(r, _)| r.preprocess))
-}
-
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let (h, w) = s.split_once(['x', 'X']).ok_or("expected HxW, e.g. 224x224")?;
     match (h.parse::<u32>(), w.parse::<u32>()) {
@@ -127,8 +121,9 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 }
 
 impl ImageArgs {
-    /// The options for pictures fed to `input` of the model `model` names.
-    pub fn options(&self, model: &ModelArgs, input: &str) -> tfreuse::Result<ImageOptions> {
+    /// The options for pictures fed to `input` of the model `model` names: as `recorded` (a
+    /// model trained on pictures), else as the input's shape says; flags override either.
+    pub fn options(&self, recorded: Option<&Preprocess>, model: &ModelArgs, input: &str) -> tfreuse::Result<ImageOptions> {
         let pct_ok = |p: f64| (0.0..100.0).contains(&p);
         if !pct_ok(self.validation_pct) || !pct_ok(self.test_pct) || self.validation_pct + self.test_pct >= 100.0 {
             return Err(tfreuse::Error::Invalid("--validation-pct and --test-pct must leave some pictures for training".into()));
@@ -137,8 +132,7 @@ impl ImageArgs {
             return Err(tfreuse::Error::Invalid("--channels 2: pictures give 1 (gray) or 3 (RGB)".into()));
         }
         let mode = self.resize_mode.as_deref().map(ResizeMode::parse).transpose()?;
-        let preprocess = match recorded(model)? {
-            // A model trained on pictures fits new ones as it was trained, unless told otherwise.
+        let preprocess = match recorded.cloned() {
             Some(mut p) => {
                 (p.height, p.width) = self.resize.unwrap_or((p.height, p.width));
                 p.channels = self.channels.unwrap_or(p.channels);
@@ -161,11 +155,22 @@ impl ImageArgs {
     }
 }
 
-/// A data set from its spec, rescaled when `--scale` says so; pictures are fitted to `input`.
-fn load_data(spec: &str, scale: Option<f32>, images: &ImageArgs, model: &ModelArgs, input: &str, g: &Global) -> tfreuse::Result<DataSet> {
-    let opts = match tfreuse::data::kind(spec) {
-        Some("images" | "csv") => Some(images.options(model, input)?),
-        _ => None,
+/// A data set from its spec, rescaled when `--scale` says so; pictures are fitted to `input`,
+/// as the record beside the model's checkpoint says if it has one (returned too).
+fn load_data(
+    spec: &str,
+    scale: Option<f32>,
+    images: &ImageArgs,
+    model: &ModelArgs,
+    input: &str,
+    g: &Global,
+) -> tfreuse::Result<(DataSet, Option<Recorded>)> {
+    let (opts, record) = match tfreuse::data::kind(spec) {
+        Some("images" | "csv") => {
+            let record = model.record()?;
+            (Some(images.options(record.as_ref().map(|r| &r.0.preprocess), model, input)?), record)
+        }
+        _ => (None, None),
     };
     let mut data = tfreuse::data::load_with(spec, opts.as_ref())?;
     if let Some(opts) = &opts {
@@ -174,8 +179,11 @@ fn load_data(spec: &str, scale: Option<f32>, images: &ImageArgs, model: &ModelAr
     if let Some(s) = scale {
         data.rescale(s)?;
     }
-    Ok(data)
+    Ok((data, record))
 }
+
+/// A picture model's record and class names (see [`Record`]).
+type Recorded = (Record, Vec<String>);
 
 /// Classes, pictures per split and what was skipped, on stderr.
 fn report_pictures(data: &DataSet, p: &Preprocess, verbose: bool) {
@@ -265,6 +273,15 @@ impl ModelArgs {
     }
 
     /// Load TF, import the graph and restore the checkpoint; warnings go to stderr.
+    /// The record saved beside the checkpoint of a model trained on pictures, if any (an
+    /// unresolvable checkpoint is reported when the model loads).
+    pub fn record(&self) -> tfreuse::Result<Option<Recorded>> {
+        match self.checkpoint() {
+            Ok(Some(c)) => Record::read(&c.prefix),
+            _ => Ok(None),
+        }
+    }
+
     pub fn load_restored(&self, g: &Global) -> anyhow::Result<Model> {
         g.load_tf()?;
         let model = Model::from_meta(self.read()?, &g.session_config())?;

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use tfreuse::data::images::Record;
 use tfreuse::predict::{label, picture_files, predict};
 use tfreuse::Error;
 
@@ -28,7 +27,7 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-    /// For a model with no record: how pictures are fitted (and --scale S, default 1/255).
+    /// How pictures are fitted: the record says, for a model trained on pictures; these override it.
     #[command(flatten)]
     pub images: ImageArgs,
     #[arg(long, value_name = "S")]
@@ -40,17 +39,15 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         return Err(Error::Invalid("--top-k must be at least 1".into()).into());
     }
     let files = picture_files(&args.files)?;
-    let record = match args.model.checkpoint()? {
-        Some(c) => Record::read(&c.prefix)?,
-        None => None,
-    };
+    let record = args.model.record()?;
     let input_name = args.input.clone().or_else(|| record.as_ref().map(|r| r.0.input.clone())).unwrap_or_else(|| "X:0".into());
     let logits_name = args.logits.clone().or_else(|| record.as_ref().and_then(|r| r.0.logits.clone())).ok_or_else(|| {
         Error::Invalid("--logits: missing: the model has no record of its logits (not trained by tfreuse on pictures); name them".into())
     })?;
-    let (opts, scale, names) = match record {
-        Some((r, names)) => (tfreuse::data::images::ImageOptions::new(r.preprocess), r.scale, names),
-        None => (args.images.options(&args.model, &input_name)?, args.scale.unwrap_or(1.0 / 255.0), vec![]),
+    let opts = args.images.options(record.as_ref().map(|r| &r.0.preprocess), &args.model, &input_name)?;
+    let (scale, names) = match record {
+        Some((r, names)) => (args.scale.unwrap_or(r.scale), names),
+        None => (args.scale.unwrap_or(1.0 / 255.0), vec![]),
     };
     let model = args.model.load_restored(g)?;
     let input = model.tensor(&input_name).map_err(|e| e.for_arg(tfreuse::Role::Input))?;

@@ -333,7 +333,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         check_out(out, args.force, &args.model)?;
     }
-    let data = super::load_data(&args.data, args.scale, &args.images, &args.model, &args.input, g)?;
+    let (data, _) = super::load_data(&args.data, args.scale, &args.images, &args.model, &args.input, g)?;
     let classes = match data.classes.len() {
         0 => data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0),
         named => named,

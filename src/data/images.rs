@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use crate::data::{DataSet, Features, Split};
 use crate::error::{Error, Result, Role};
+use crate::model::checkpoint::prefix_file;
 
 /// How a picture is fitted to the input size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -96,14 +97,14 @@ pub struct Record {
 impl Record {
     /// The record saved beside checkpoint `prefix`, with its class names; `None` when there is none.
     pub fn read(prefix: &Path) -> Result<Option<(Record, Vec<String>)>> {
-        let json = side_path(prefix, ".preprocess.json");
+        let json = prefix_file(prefix, ".preprocess.json");
         if !json.exists() {
             return Ok(None);
         }
         let text = std::fs::read_to_string(&json).map_err(|e| Error::io(&json, e))?;
         let record: Record = serde_json::from_str(&text).map_err(|e| Error::bad_file(&json, format!("not a preprocessing record: {e}")))?;
         record.check().map_err(|why| Error::bad_file(&json, format!("not a preprocessing record: {why}")))?;
-        let labels = side_path(prefix, ".labels.txt");
+        let labels = prefix_file(prefix, ".labels.txt");
         let names = std::fs::read_to_string(&labels).map_err(|e| Error::io(&labels, e))?;
         Ok(Some((record, names.lines().map(str::to_string).collect())))
     }
@@ -129,12 +130,6 @@ impl Record {
 
 /// The largest side a picture is resized to.
 const MAX_SIDE: u32 = 16_384;
-
-fn side_path(prefix: &Path, suffix: &str) -> PathBuf {
-    let mut s = prefix.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
 
 /// The files saved beside a checkpoint trained on `data`: for pictures, the class names a line
 /// each (`.labels.txt`, as retrain.py's output_labels.txt) and the [`Record`]; else none.
@@ -316,7 +311,7 @@ fn class_folders(dir: &Path) -> Result<Vec<String>> {
 }
 
 /// The visible files of a class folder, sorted; at least `min`.
-fn pictures(dir: &Path, min: usize) -> Result<Vec<PathBuf>> {
+pub(crate) fn pictures(dir: &Path, min: usize) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = read_dir(dir)?
         .into_iter()
         .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))

@@ -76,7 +76,7 @@ fn needed(gd: &GraphDef, outputs: &[&Output]) -> Result<HashSet<String>> {
 }
 
 /// A kept variable's value, by variable op name.
-type Values = HashMap<String, (i32, DynArray)>;
+type Values = HashMap<String, DynArray>;
 
 /// The restored value of every variable among `gd`'s nodes: a ref variable's own output, a
 /// resource variable's through one of its kept reads.
@@ -93,7 +93,7 @@ fn variable_values(model: &Model, gd: &GraphDef) -> Result<Values> {
         names.push(node.name.clone());
     }
     let arrays = crate::tf::session::run(&model.session, &[], &fetches, &[])?;
-    Ok(names.into_iter().zip(arrays).map(|(n, a)| (n, (dtype_code(a.dtype()), a))).collect())
+    Ok(names.into_iter().zip(arrays).collect())
 }
 
 /// The kept `ReadVariableOp` of resource variable `var`; other ops on its handle (gathers,
@@ -117,20 +117,17 @@ fn resource_read(gd: &GraphDef, var: &str) -> Result<String> {
 /// Identity; devices go, and colocation with ops that were dropped.
 fn freeze_node(node: &mut NodeDef, values: &Values, keep: &HashSet<String>) -> Result<()> {
     node.device.clear();
-    if let Some((dtype, value)) = values.get(&node.name) {
-        let dims: Vec<i64> = value.shape().iter().map(|&d| d as i64).collect();
+    if let Some(value) = values.get(&node.name) {
+        let (dtype, dims) = (dtype_code(value.dtype()), value.shape().iter().map(|&d| d as i64).collect::<Vec<_>>());
         let tensor = TensorProto {
-            dtype: *dtype,
-            tensor_shape: Some(crate::proto::TensorShapeProto {
-                dim: dims.iter().map(|&size| crate::proto::tensor_shape_proto::Dim { size, name: String::new() }).collect(),
-                unknown_rank: false,
-            }),
+            dtype,
+            tensor_shape: Some(crate::proto::tensor_shape(Some(&dims))),
             tensor_content: value.to_le_bytes(),
             ..Default::default()
         };
         node.op = "Const".into();
         node.attr = BTreeMap::from([
-            ("dtype".to_string(), attr_type(*dtype)),
+            ("dtype".to_string(), attr_type(dtype)),
             ("value".to_string(), AttrValue { value: Some(attr_value::Value::Tensor(tensor)) }),
         ]);
     } else if node.op == "ReadVariableOp" && node.input.first().is_some_and(|i| values.contains_key(op_name(i))) {

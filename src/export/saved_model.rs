@@ -14,19 +14,13 @@ use crate::error::{Error, Result};
 use crate::graph::{Builder, Var};
 use crate::model::metagraph::Extension;
 use crate::model::Model;
-use crate::proto::{tensor_info, tensor_shape_proto, SignatureDef, TensorInfo, TensorShapeProto};
+use crate::proto::{tensor_info, SignatureDef, TensorInfo};
 use crate::tf::tensors::{dtype_code, shape_dims};
 
 /// What a signature says of a tensor: its name, dtype and static shape.
 fn info(model: &Model, o: &Output) -> Result<TensorInfo> {
     let dims = shape_dims(&model.graph.tensor_shape(o.clone())?);
-    let tensor_shape = Some(match dims {
-        None => TensorShapeProto { unknown_rank: true, ..Default::default() },
-        Some(d) => TensorShapeProto {
-            dim: d.into_iter().map(|size| tensor_shape_proto::Dim { size, name: String::new() }).collect(),
-            unknown_rank: false,
-        },
-    });
+    let tensor_shape = Some(crate::proto::tensor_shape(dims.as_deref()));
     let dtype = dtype_code(crate::tf::tensors::output_dtype(o));
     Ok(TensorInfo { dtype, tensor_shape, encoding: Some(tensor_info::Encoding::Name(crate::tf::output_name(o))) })
 }

@@ -193,8 +193,13 @@ pub fn table_path(prefix: &Path) -> PathBuf {
 }
 
 pub fn index_path(prefix: &Path) -> PathBuf {
+    prefix_file(prefix, ".index")
+}
+
+/// The file of checkpoint `prefix` ending in `suffix` (`.index`, `.labels.txt` …).
+pub fn prefix_file(prefix: &Path, suffix: &str) -> PathBuf {
     let mut s = prefix.as_os_str().to_os_string();
-    s.push(".index");
+    s.push(suffix);
     PathBuf::from(s)
 }
 

@@ -13,8 +13,8 @@ use crate::model::MetaGraph;
 use crate::proto::SaverDef;
 use crate::tf::find_output;
 
-/// What may be saved beside a checkpoint: the class names and preprocessing of pictures
-/// (see [`crate::data::images::side_files`]). A save replaces or removes them with the rest.
+/// What may be saved beside a checkpoint: the class names and preprocessing of pictures a
+/// model was trained on. A save replaces or removes them with the rest.
 pub const SIDE_FILES: [&str; 2] = [".labels.txt", ".preprocess.json"];
 
 /// Save the variables through `saver`'s save op, and `meta`, to prefix `out`:

@@ -15,6 +15,17 @@ pub fn attr_type(dtype: i32) -> AttrValue {
     AttrValue { value: Some(attr_value::Value::Type(dtype)) }
 }
 
+/// A TensorShapeProto of `dims` (-1: unknown), or of unknown rank.
+pub fn tensor_shape(dims: Option<&[i64]>) -> TensorShapeProto {
+    match dims {
+        None => TensorShapeProto { unknown_rank: true, ..Default::default() },
+        Some(d) => TensorShapeProto {
+            dim: d.iter().map(|&size| tensor_shape_proto::Dim { size, name: String::new() }).collect(),
+            unknown_rank: false,
+        },
+    }
+}
+
 /// A message of type `full_name` (e.g. `tensorflow.GraphDef`) parsed from protobuf text format
 /// (what `tf.io.write_graph(..., as_text=True)` writes), as binary.
 pub fn text_to_binary(full_name: &str, text: &str) -> std::result::Result<Vec<u8>, String> {

@@ -93,7 +93,7 @@ pub fn interrupted_prefix(out: Option<&Path>) -> PathBuf {
 }
 
 fn sidecar_path(prefix: &Path) -> PathBuf {
-    PathBuf::from(format!("{}.resume.json", prefix.display()))
+    crate::model::checkpoint::prefix_file(prefix, ".resume.json")
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]

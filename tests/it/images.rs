@@ -31,6 +31,13 @@ fn rows(dir: &str, split: &str, extra: &[&str], out: &Path) -> (Vec<f32>, String
     (floats(tfreuse::data::npy::Npz::open(out).unwrap().get("X:0").unwrap()), err)
 }
 
+/// The new head's logits of a model tfreuse saved, on split `split` of `data`, rows in order.
+fn new_logits(meta: &str, data: &str, split: &str, extra: &[&str], out: &Path) -> Vec<f32> {
+    let fetch = "new_outputs/BiasAdd:0";
+    ok(&[&["run", "--meta", meta, "--data", data, "--split", split, "--fetch", fetch, "--out", out.to_str().unwrap()][..], extra].concat());
+    floats(tfreuse::data::npy::Npz::open(out).unwrap().get(fetch).unwrap())
+}
+
 #[test]
 fn picture_folders_decode_resize_and_feed_as_python_does() {
     let tmp = tempfile::tempdir().unwrap();
@@ -120,22 +127,7 @@ fn picture_folders_train_a_new_head_and_bad_folders_are_refused() {
     let predicted = json(&ok(&[&["predict", "--meta", &meta, "--json", "--top-k", "10"][..], &strs(&class_dirs)].concat()));
     let predicted = predicted.as_array().unwrap();
     let all = ["--validation-pct", "0", "--test-pct", "0"];
-    let logits_npz = tmp.path().join("logits.npz");
-    let args = [
-        "run",
-        "--meta",
-        &meta,
-        "--data",
-        &data,
-        "--split",
-        "train",
-        "--fetch",
-        "new_outputs/BiasAdd:0",
-        "--out",
-        logits_npz.to_str().unwrap(),
-    ];
-    ok(&[&args[..], &all].concat());
-    let logits = floats(tfreuse::data::npy::Npz::open(&logits_npz).unwrap().get("new_outputs/BiasAdd:0").unwrap());
+    let logits = new_logits(&meta, &data, "train", &all, &tmp.path().join("logits.npz"));
     assert_eq!(predicted.len() * 10, logits.len());
     for (p, l) in predicted.iter().zip(logits.chunks(10)) {
         let probs = tfreuse::predict::softmax(l);
@@ -237,21 +229,7 @@ fn balanced_class_weights_weigh_each_row_of_the_loss() {
     assert!(log.status.success() && err.contains("class weights (balanced): 0: 0.6250, 1: 2.5000"), "{err}");
     // The saved loss is mean(w[y] × xent) of the saved logits, and Python reads the same.
     let meta = format!("{}.meta", out.display());
-    let logits_npz = tmp.path().join("logits.npz");
-    ok(&[
-        "run",
-        "--meta",
-        &meta,
-        "--data",
-        &data,
-        "--split",
-        "all",
-        "--fetch",
-        "new_outputs/BiasAdd:0",
-        "--out",
-        logits_npz.to_str().unwrap(),
-    ]);
-    let logits = floats(tfreuse::data::npy::Npz::open(&logits_npz).unwrap().get("new_outputs/BiasAdd:0").unwrap());
+    let logits = new_logits(&meta, &data, "all", &[], &tmp.path().join("logits.npz"));
     let w = [0.625f64, 2.5];
     let expected = logits
         .chunks(2)

@@ -266,24 +266,11 @@ fn export_writes_a_savedmodel_python_serves() {
     let export = ["export", "--meta", &meta, "--logits", "new_outputs/BiasAdd:0", "--saved-model", sm.to_str().unwrap()];
     ok(&export);
     // Python's saved_model.loader.load(sess, ["serve"], dir) gives tfreuse's numbers.
-    let (ours, theirs) = (tmp.path().join("ours.npz"), tmp.path().join("py.npz"));
-    let fetch = ["--fetch", "export/probabilities:0", "--fetch", "export/classes:0"];
-    ok(&[
-        &["run", "--saved-model", sm.to_str().unwrap(), "--data", &tiny_data(), "--split", "all", "--out", ours.to_str().unwrap()][..],
-        &fetch,
-    ]
-    .concat());
-    let x = tiny_x_npy(tmp.path());
-    oracle(
-        &[
-            &["run", "--meta", sm.to_str().unwrap(), "--feed", &format!("X:0={}", x.display()), "--out", theirs.to_str().unwrap()][..],
-            &fetch,
-        ]
-        .concat(),
-    );
-    let (mut a, mut b) = (tfreuse::data::npy::Npz::open(&ours).unwrap(), tfreuse::data::npy::Npz::open(&theirs).unwrap());
-    for k in ["export/probabilities:0", "export/classes:0"] {
-        assert!(a.get(k).unwrap() == b.get(k).unwrap(), "{k}");
+    let fetch = ["export/probabilities:0", "export/classes:0"];
+    let ours = run_ours(&["--saved-model", sm.to_str().unwrap()], &fetch, &tmp.path().join("ours.npz"));
+    let theirs = run_python(sm.to_str().unwrap(), &tiny_x_npy(tmp.path()), &fetch, &tmp.path().join("py.npz"));
+    for (k, (a, b)) in fetch.iter().zip(ours.iter().zip(&theirs)) {
+        assert!(a == b, "{k}");
     }
     // The signature names them; a second export never overwrites the first.
     let inspect = ok(&["inspect", "--saved-model", sm.to_str().unwrap()]);
