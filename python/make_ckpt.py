@@ -7,6 +7,10 @@ Fixtures (each a directory with .meta, .index, .data-00000-of-00001 and `checkpo
               loss/loss, eval/accuracy, GradientDescent with clipping; 20 epochs on MNIST.
   conv_bn/    another shape on purpose: other names, a conv layer, batch norm with a
               training-flag placeholder, ELU/tanh, int32 labels, Adam.
+  cnn_rgb/    a small CNN on an NHWC picture input, as image models take them: `images`
+              [?, 32, 32, 3] in [0, 1], cnn/conv1 → pool1 → conv2 → pool2 (8×8×32 feature
+              maps) → cnn/features (global average pooling) → cnn/logits; labels int64,
+              loss/loss, eval/accuracy, Adam; one epoch on MNIST padded to 32×32 and tinted.
   tiny/       a few-KB 4-3-2 classifier for fast unit tests.
   tiny_frozen/ tiny frozen as retrain.py froze Inception: weights made constants, only what
               its logits need kept (no labels, no loss): tiny.pb (binary) and tiny.pbtxt (text).
@@ -167,6 +171,60 @@ def make_conv_bn(data, outdir, epochs=2, batch_size=100):
         save(sess, saver, outdir, "convnet.ckpt")
 
 
+def conv(x, out, name):
+    """3x3 SAME convolution + bias + ReLU, variables <name>/kernel, <name>/bias."""
+    with tf1.variable_scope(name):
+        kernel = tf1.get_variable("kernel", [3, 3, int(x.shape[-1]), out],
+                                  initializer=tf1.glorot_uniform_initializer())
+        bias = tf1.get_variable("bias", [out], initializer=tf1.zeros_initializer())
+        return tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, [1, 1, 1, 1], "SAME"), bias))
+
+
+def tinted(x, rng):
+    """MNIST rows as 32x32 RGB pictures: padded by 2, each digit in a random colour."""
+    img = np.pad(x.reshape(-1, 28, 28, 1), ((0, 0), (2, 2), (2, 2), (0, 0)))
+    tint = rng.uniform(0.3, 1.0, size=(len(x), 1, 1, 3)).astype(np.float32)
+    return img * tint
+
+
+def make_cnn_rgb(data, outdir, epochs=1, batch_size=100):
+    tf1.reset_default_graph()
+    tf1.set_random_seed(3)
+    images = tf1.placeholder(tf.float32, shape=(None, 32, 32, 3), name="images")
+    labels = tf1.placeholder(tf.int64, shape=(None,), name="labels")
+    with tf1.variable_scope("cnn"):
+        h = conv(images, 16, "conv1")
+        h = tf.nn.max_pool2d(h, 2, 2, "VALID", name="pool1")
+        h = conv(h, 32, "conv2")
+        h = tf.nn.max_pool2d(h, 2, 2, "VALID", name="pool2")
+        features = tf.reduce_mean(h, axis=[1, 2], name="features")
+        logits = dense(features, 10, "logits")
+    with tf.name_scope("loss"):
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits),
+                              name="loss")
+    with tf.name_scope("eval"):
+        accuracy = tf.reduce_mean(tf.cast(tf1.nn.in_top_k(logits, labels, 1), tf.float32), name="accuracy")
+    train = tf1.train.AdamOptimizer(3e-3).minimize(loss, name="train")
+    tf1.add_to_collection("train_op", train)
+    init = tf1.global_variables_initializer()
+    saver = tf1.train.Saver()
+
+    rng = np.random.RandomState(3)
+    xt, yt = data["train"]
+    xv, yv = data["validation"]
+    xt, xv = tinted(xt, rng), tinted(xv, rng)
+    with tf1.Session(config=session_config()) as sess:
+        init.run()
+        for epoch in range(epochs):
+            perm = rng.permutation(len(xt))
+            for i in range(0, len(xt), batch_size):
+                idx = perm[i:i + batch_size]
+                sess.run(train, feed_dict={images: xt[idx], labels: yt[idx]})
+            a = accuracy.eval(feed_dict={images: xv, labels: yv})
+            print(f"cnn_rgb epoch {epoch} validation accuracy {a:.4f}", flush=True)
+        save(sess, saver, outdir, "cnn.ckpt")
+
+
 def make_tiny(outdir, steps=50):
     tf1.reset_default_graph()
     tf1.set_random_seed(3)
@@ -235,10 +293,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/mnist")
     ap.add_argument("--out", default="fixtures")
-    ap.add_argument("--only", choices=["mnist_dnn", "conv_bn", "tiny", "tiny_frozen", "tiny_v1", "tiny_saved_model"])
+    ap.add_argument("--only", choices=["mnist_dnn", "conv_bn", "cnn_rgb", "tiny", "tiny_frozen", "tiny_v1", "tiny_saved_model"])
     args = ap.parse_args()
     data = None
-    if args.only in (None, "mnist_dnn", "conv_bn"):
+    if args.only in (None, "mnist_dnn", "conv_bn", "cnn_rgb"):
         data = mnist.read_data_sets(args.data)
     if args.only in (None, "tiny"):
         make_tiny(os.path.join(args.out, "tiny"))
@@ -250,6 +308,8 @@ def main():
         make_v1(os.path.join(args.out, "tiny"), os.path.join(args.out, "tiny_v1"))
     if args.only in (None, "conv_bn"):
         make_conv_bn(data, os.path.join(args.out, "conv_bn"))
+    if args.only in (None, "cnn_rgb"):
+        make_cnn_rgb(data, os.path.join(args.out, "cnn_rgb"))
     if args.only in (None, "mnist_dnn"):
         make_mnist_dnn(data, os.path.join(args.out, "mnist_dnn"))
 

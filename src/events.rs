@@ -44,6 +44,19 @@ pub enum Event {
         megabytes: f64,
         seconds: f64,
     },
+    /// The feature cache on disk is read: `hits` rows were there, `misses` were computed
+    /// (`tf_seconds` of `seconds` inside TensorFlow); `skipped` pictures could not be decoded.
+    DiskCache {
+        tensor: String,
+        dir: PathBuf,
+        hits: usize,
+        misses: usize,
+        damaged: usize,
+        skipped: Vec<String>,
+        megabytes: f64,
+        seconds: f64,
+        tf_seconds: f64,
+    },
     /// The first training step finished (wall clock, for start-up benchmarks).
     FirstStep {
         unix_time: f64,

@@ -108,33 +108,44 @@ impl LabelLayout {
 
 /// Tensors fed the same value in every run, built once: training flags, and scalars the
 /// user sets (`--set keep_prob:0=1`, as dropout models need).
+/// Each feed comes with its value as text (what a feature cache's key records).
 #[derive(Default)]
-pub struct FixedFeeds(Vec<(Output, DynTensor)>);
+pub struct FixedFeeds(Vec<(Output, DynTensor, String)>);
 
 impl FixedFeeds {
     /// Each tensor fed `value`, or its negation when `negate` (everything but a training step).
     pub fn new(flags: &[(Output, bool)], negate: bool) -> Self {
-        FixedFeeds(flags.iter().map(|(o, v)| (o.clone(), DynTensor::Bool(tensorflow::Tensor::from(*v != negate)))).collect())
+        FixedFeeds(
+            flags
+                .iter()
+                .map(|(o, v)| (o.clone(), DynTensor::Bool(tensorflow::Tensor::from(*v != negate)), (*v != negate).to_string()))
+                .collect(),
+        )
     }
 
     /// These feeds and `sets` (a later value for the same tensor wins).
     pub fn with(mut self, sets: &[Setting]) -> Self {
         for s in sets {
-            self.0.retain(|(o, _)| output_name(o) != output_name(&s.tensor));
-            self.0.push((s.tensor.clone(), s.value.to_tensor()));
+            self.0.retain(|(o, _, _)| output_name(o) != output_name(&s.tensor));
+            self.0.push((s.tensor.clone(), s.value.to_tensor(), crate::tf::tensors::summary(&s.value)));
         }
         self
     }
 
+    /// `tensor=value` for each feed.
+    pub fn describe(&self) -> Vec<String> {
+        self.0.iter().map(|(o, _, v)| format!("{}={v}", output_name(o))).collect()
+    }
+
     pub fn add_to<'a>(&'a self, args: &mut SessionRunArgs<'a>) {
-        for (o, t) in &self.0 {
+        for (o, t, _) in &self.0 {
             t.feed(args, &o.operation, o.index);
         }
     }
 
     /// As `(tensor, value)` feeds for [`crate::Model::run`].
     pub fn pairs(&self) -> impl Iterator<Item = (Output, &DynTensor)> {
-        self.0.iter().map(|(o, t)| (o.clone(), t))
+        self.0.iter().map(|(o, t, _)| (o.clone(), t))
     }
 }
 

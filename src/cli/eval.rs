@@ -53,7 +53,7 @@ pub struct Args {
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let set = super::parse_sets("--set", &args.set)?;
-    let (data, record) = super::load_data(&args.data, args.scale, &args.images, &args.model, &args.input, g)?;
+    let (data, record) = super::load_data(&args.data, args.scale, &args.images, &args.model, &args.input, g, false)?;
     let split = data.split(&args.split)?;
     // The report comes with pictures: by default when no metric is asked for, or on --logits.
     let recorded = record.as_ref().and_then(|r| r.0.logits.clone()).filter(|_| args.fetches.is_empty());

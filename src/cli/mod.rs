@@ -10,6 +10,7 @@ use tfreuse::model::ModelSource;
 use tfreuse::tf::runtime::{self as tflib, LoadOptions};
 use tfreuse::{Model, Role, SessionConfig};
 
+mod cache;
 mod eval;
 mod export;
 mod inspect;
@@ -40,6 +41,8 @@ pub enum Command {
     Export(export::Args),
     /// Classify pictures with a trained model: the likeliest labels and their probabilities.
     Predict(predict::Args),
+    /// The feature cache on disk (train --cache-frozen on pictures): info, clear.
+    Cache(cache::Args),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -164,11 +167,14 @@ fn load_data(
     model: &ModelArgs,
     input: &str,
     g: &Global,
+    lazy: bool,
 ) -> tfreuse::Result<(DataSet, Option<Recorded>)> {
     let (opts, record) = match tfreuse::data::kind(spec) {
         Some("images" | "csv") => {
             let record = model.record()?;
-            (Some(images.options(record.as_ref().map(|r| &r.0.preprocess), model, input)?), record)
+            let mut opts = images.options(record.as_ref().map(|r| &r.0.preprocess), model, input)?;
+            opts.lazy = lazy;
+            (Some(opts), record)
         }
         _ => (None, None),
     };
@@ -253,6 +259,23 @@ impl ModelArgs {
             (Some(m), None, None) => ModelSource::Meta(m.clone()),
             (None, None, None) => unreachable!("clap requires --meta, --graph or --saved-model"),
         }
+    }
+
+    /// The files whose bytes decide the model: its graph, and its checkpoint's index (which
+    /// holds a checksum of every tensor) or, for a V1 checkpoint, the checkpoint itself.
+    pub fn files(&self) -> tfreuse::Result<Vec<PathBuf>> {
+        let mut files = match self.source() {
+            ModelSource::Meta(m) => vec![m],
+            ModelSource::Graph(g) => vec![g],
+            ModelSource::SavedModel(d, _) => {
+                ["saved_model.pb", "saved_model.pbtxt"].iter().map(|n| d.join(n)).filter(|p| p.exists()).collect()
+            }
+        };
+        if let Some(r) = self.checkpoint()? {
+            let index = tfreuse::model::checkpoint::index_path(&r.prefix);
+            files.push(if index.exists() { index } else { r.prefix });
+        }
+        Ok(files)
     }
 
     /// The checkpoint to restore: a SavedModel's own, the one `--checkpoint` / the `.meta`
@@ -363,6 +386,7 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
         Command::Run(a) => run::exec(a, &cli.global),
         Command::Export(a) => export::exec(a, &cli.global),
         Command::Predict(a) => predict::exec(a, &cli.global),
+        Command::Cache(a) => cache::exec(a),
         Command::Train(a) => train::exec(*a, &cli.global),
     }
 }

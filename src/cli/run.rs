@@ -55,7 +55,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let sets = super::parse_sets("--set", &args.set)?;
     let data = match &args.data {
-        Some(spec) => Some(super::load_data(spec, args.scale, &args.images, &args.model, &args.input, g)?.0),
+        Some(spec) => Some(super::load_data(spec, args.scale, &args.images, &args.model, &args.input, g, false)?.0),
         None => None,
     };
     let split = data.as_ref().map(|d| d.split(&args.split)).transpose()?;

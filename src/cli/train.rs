@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tfreuse::events::{Event, EventSink, JsonLines, SetupReport, Tee};
 use tfreuse::graph::layers::parse_layers;
 use tfreuse::model::checkpoint::{index_path, meta_prefix, resolve};
-use tfreuse::train::run::{run, Ended, Job};
+use tfreuse::train::run::{run, DiskCache, Ended, Job};
 use tfreuse::train::{check_labels, Optimizer, TransferSpec};
 use tfreuse::Error;
 
@@ -112,7 +112,11 @@ pub struct Args {
     /// Compute the frozen layers once for every split and train the upper layers on the cache.
     #[arg(long)]
     pub cache_frozen: bool,
-    /// Largest cache --cache-frozen may build, in MB.
+    /// Where --cache-frozen keeps the features of pictures (images:, csv:) across runs [default:
+    /// $TFREUSE_CACHE_DIR, else $XDG_CACHE_HOME/tfreuse/features or ~/.cache/tfreuse/features].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Largest cache --cache-frozen may build in memory (MNIST, npz), in MB.
     #[arg(long, default_value_t = 4096, value_name = "MB")]
     pub cache_max_mb: usize,
     /// Save the trained model to this checkpoint prefix (e.g. runs/my_new_model_final.ckpt).
@@ -277,6 +281,21 @@ impl EventSink for Console {
                 self.clear();
                 eprintln!("cached {tensor} for every split: {megabytes:.1} MB in {seconds:.2}s");
             }
+            Event::DiskCache { tensor, dir, hits, misses, damaged, skipped, megabytes, seconds, .. } => {
+                self.clear();
+                if *damaged > 0 {
+                    warn(Some(&format!(
+                        "{damaged} damaged record(s) in the feature cache were ignored; their pictures were computed again"
+                    )));
+                }
+                if !skipped.is_empty() {
+                    warn(Some(&format!("skipped {} file(s) that are no readable picture: {}", skipped.len(), skipped.join("; "))));
+                }
+                eprintln!(
+                    "feature cache ({}): {tensor}: {hits} hit(s), {misses} computed; {megabytes:.1} MB; {seconds:.2}s",
+                    dir.display()
+                );
+            }
             Event::Step { epoch, step, steps, loss } if self.tty => {
                 let b = self.bar(*steps, "epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} loss {msg}");
                 b.set_prefix(epoch.to_string());
@@ -333,7 +352,9 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         check_out(out, args.force, &args.model)?;
     }
-    let (data, _) = super::load_data(&args.data, args.scale, &args.images, &args.model, &args.input, g)?;
+    // With a feature cache on disk, pictures are only listed and digested here: the cache
+    // decodes the ones it lacks.
+    let (data, _) = super::load_data(&args.data, args.scale, &args.images, &args.model, &args.input, g, args.cache_frozen)?;
     let classes = match data.classes.len() {
         0 => data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0),
         named => named,
@@ -353,9 +374,14 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         spec.class_weights = Some(w);
     }
     g.load_tf()?;
+    let disk_cache = match data.is_pending() {
+        true => Some(disk_cache(&args, &spec)?),
+        false => None,
+    };
     let job = Job {
         spec,
         cache_max_bytes: args.cache_frozen.then_some(args.cache_max_mb << 20),
+        disk_cache,
         out: args.out.clone(),
         save_on_nan: args.save_on_nan,
     };
@@ -380,6 +406,24 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
             std::process::exit(130);
         }
     }
+}
+
+/// Where the feature cache on disk is, and what its values depend on besides the graph below
+/// the cut: the model's files, which variables are restored (the others get the seed's
+/// initial values), oneDNN and XLA (they round differently).
+fn disk_cache(args: &Args, spec: &TransferSpec) -> tfreuse::Result<DiskCache> {
+    let root = match &args.cache_dir {
+        Some(d) => d.clone(),
+        None => tfreuse::cache::store::default_root()?,
+    };
+    let mut key = vec![("model".to_string(), tfreuse::cache::store::files_digest(&args.model.files()?)?)];
+    if let Some(r) = &spec.restore {
+        key.push(("restore".into(), r.clone()));
+        key.push(("seed".into(), spec.seed.to_string()));
+    }
+    key.push(("onednn".into(), std::env::var("TF_ENABLE_ONEDNN_OPTS").unwrap_or_default()));
+    key.push(("jit".into(), spec.session.jit.to_string()));
+    Ok(DiskCache { root, key })
 }
 
 /// n / (classes × n_c) for each class c of `labels` (scikit-learn's "balanced"); 0 for a class

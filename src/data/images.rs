@@ -79,6 +79,11 @@ impl Preprocess {
         }
         Ok(Preprocess { height: h as u32, width: w as u32, channels: c as u8, mode })
     }
+
+    /// `[height, width, channels]`.
+    pub fn feature_shape(&self) -> Vec<usize> {
+        vec![self.height as usize, self.width as usize, self.channels as usize]
+    }
 }
 
 /// What a model trained on pictures records beside its checkpoint (`<prefix>.preprocess.json`),
@@ -135,9 +140,10 @@ const MAX_SIDE: u32 = 16_384;
 /// each (`.labels.txt`, as retrain.py's output_labels.txt) and the [`Record`]; else none.
 pub fn side_files(data: &DataSet, input: &str, logits: Option<&str>) -> Result<Vec<(String, Vec<u8>)>> {
     let Some(preprocess) = data.preprocess.clone() else { return Ok(vec![]) };
-    let scale = match data.training_split()?.x {
-        Features::U8 { scale, .. } => scale,
-        Features::F32(_) => 1.0,
+    let scale = match &data.training_split()?.x {
+        Features::U8 { scale, .. } => *scale,
+        Features::Pictures(p) => p.scale,
+        Features::F32(_) | Features::Mapped(_) => 1.0,
     };
     let record = Record { preprocess, scale, input: input.to_string(), logits: logits.map(str::to_string) };
     let json = serde_json::to_vec_pretty(&record).map_err(|e| Error::Invalid(e.to_string()))?;
@@ -146,7 +152,7 @@ pub fn side_files(data: &DataSet, input: &str, logits: Option<&str>) -> Result<V
 }
 
 /// How a folder becomes splits, and what is refused.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImageOptions {
     pub preprocess: Preprocess,
     /// Shares of each class for validation and test, in percent (hash splits only).
@@ -156,11 +162,14 @@ pub struct ImageOptions {
     pub strict: bool,
     /// Pictures announcing more pixels than this are refused before decoding.
     pub max_pixels: u64,
+    /// Only list and digest the pictures ([`Pending`]): a feature cache on disk decodes those
+    /// it lacks.
+    pub lazy: bool,
 }
 
 impl ImageOptions {
     pub fn new(preprocess: Preprocess) -> Self {
-        ImageOptions { preprocess, validation_pct: 10.0, test_pct: 10.0, strict: false, max_pixels: 100_000_000 }
+        ImageOptions { preprocess, validation_pct: 10.0, test_pct: 10.0, strict: false, max_pixels: 100_000_000, lazy: false }
     }
 }
 
@@ -184,36 +193,125 @@ pub fn read_csv(file: &Path, opts: &ImageOptions) -> Result<DataSet> {
 }
 
 fn read_listing(listing: Listing, dir: &Path, source: &str, opts: &ImageOptions) -> Result<DataSet> {
-    let mut splits = BTreeMap::new();
-    let mut skipped = Vec::new();
-    let mut files = BTreeMap::new();
+    let mut data =
+        DataSet { source: source.to_string(), classes: listing.classes, preprocess: Some(opts.preprocess.clone()), ..Default::default() };
     for (name, entries) in listing.splits {
-        let decoded: Vec<std::result::Result<Vec<u8>, String>> = entries.par_iter().map(|(p, _)| decode(p, opts)).collect();
-        let (mut x, mut y, mut kept) = (Vec::new(), Vec::new(), Vec::new());
-        for ((path, label), d) in entries.into_iter().zip(decoded) {
-            match d {
-                Ok(pixels) => {
-                    x.extend_from_slice(&pixels);
-                    y.push(label);
-                    kept.push(path);
-                }
-                Err(why) if opts.strict => return Err(Error::bad_file(&path, format!("{} (--strict)", why.trim()))),
-                Err(why) => skipped.push((path, why.trim().to_string())),
-            }
+        let split = if opts.lazy {
+            digest_split(entries, opts, &mut data.skipped)?
+        } else {
+            decode_split(entries, opts, 1.0 / 255.0, &mut data.skipped)?
+        };
+        if let Some((split, kept)) = split {
+            data.splits.insert(name.clone(), split);
+            data.files.insert(name, kept);
         }
-        if y.is_empty() {
-            continue;
-        }
-        let p = &opts.preprocess;
-        let feature_shape = vec![p.height as usize, p.width as usize, p.channels as usize];
-        splits.insert(name.clone(), Split { x: Features::U8 { data: x, scale: 1.0 / 255.0 }, y, feature_shape });
-        files.insert(name, kept);
     }
-    if !splits.contains_key("train") {
+    if !data.splits.contains_key("train") {
         return Err(Error::bad_file(dir, "no readable picture in the training split"));
     }
-    let (source, classes, preprocess) = (source.to_string(), listing.classes, Some(opts.preprocess.clone()));
-    Ok(DataSet { source, splits, classes, files, skipped, preprocess })
+    Ok(data)
+}
+
+/// Decode `entries` on every core into a split of pixel bytes (fed times `scale`) and the files
+/// kept; unreadable ones are added to `skipped` (errors with `--strict`). `None` when none is left.
+fn decode_split(
+    entries: Vec<(PathBuf, i64)>,
+    opts: &ImageOptions,
+    scale: f32,
+    skipped: &mut Vec<(PathBuf, String)>,
+) -> Result<Option<(Split, Vec<PathBuf>)>> {
+    let decoded: Vec<std::result::Result<Vec<u8>, String>> = entries.par_iter().map(|(p, _)| decode(p, opts)).collect();
+    let (mut x, mut y, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+    for ((path, label), d) in entries.into_iter().zip(decoded) {
+        match d {
+            Ok(pixels) => {
+                x.extend_from_slice(&pixels);
+                y.push(label);
+                kept.push(path);
+            }
+            Err(why) => skip(skipped, path, &why, opts.strict)?,
+        }
+    }
+    let feature_shape = opts.preprocess.feature_shape();
+    Ok((!y.is_empty()).then(|| (Split { x: Features::U8 { data: x, scale }, y, feature_shape }, kept)))
+}
+
+/// A file that is no readable picture: an error with `--strict`, else counted.
+pub(crate) fn skip(skipped: &mut Vec<(PathBuf, String)>, path: PathBuf, why: &str, strict: bool) -> Result<()> {
+    if strict {
+        return Err(Error::bad_file(&path, format!("{} (--strict)", why.trim())));
+    }
+    skipped.push((path, why.trim().to_string()));
+    Ok(())
+}
+
+/// Read `entries` on every core for their content digests only ([`Pending`]); decoding waits
+/// for the feature cache, which decodes only the pictures it lacks.
+fn digest_split(
+    entries: Vec<(PathBuf, i64)>,
+    opts: &ImageOptions,
+    skipped: &mut Vec<(PathBuf, String)>,
+) -> Result<Option<(Split, Vec<PathBuf>)>> {
+    use sha2::{Digest, Sha256};
+    let digests: Vec<std::io::Result<[u8; 32]>> =
+        entries.par_iter().map(|(p, _)| std::fs::read(p).map(|b| Sha256::digest(&b).into())).collect();
+    let (mut files, mut ds, mut y) = (Vec::new(), Vec::new(), Vec::new());
+    for ((path, label), d) in entries.into_iter().zip(digests) {
+        match d {
+            Ok(d) => {
+                files.push(path);
+                ds.push(d);
+                y.push(label);
+            }
+            Err(e) => skip(skipped, path, &e.to_string(), opts.strict)?,
+        }
+    }
+    let pending = Pending { files: files.clone(), digests: ds, opts: opts.clone(), scale: 1.0 / 255.0 };
+    let feature_shape = opts.preprocess.feature_shape();
+    Ok((!y.is_empty()).then(|| (Split { x: Features::Pictures(std::sync::Arc::new(pending)), y, feature_shape }, files)))
+}
+
+/// Pictures listed and digested but not decoded (see [`ImageOptions::lazy`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pending {
+    pub files: Vec<PathBuf>,
+    /// SHA-256 of each file's bytes when listed.
+    pub digests: Vec<[u8; 32]>,
+    pub opts: ImageOptions,
+    /// What a pixel value is multiplied by.
+    pub scale: f32,
+}
+
+impl Pending {
+    pub fn row_len(&self) -> usize {
+        self.opts.preprocess.feature_shape().iter().product()
+    }
+
+    /// The pictures `idx`, in that order.
+    pub fn gather(&self, idx: &[usize]) -> Pending {
+        Pending {
+            files: idx.iter().map(|&i| self.files[i].clone()).collect(),
+            digests: idx.iter().map(|&i| self.digests[i]).collect(),
+            opts: self.opts.clone(),
+            scale: self.scale,
+        }
+    }
+}
+
+/// `data` with every [`Pending`] split decoded (unreadable pictures skipped and counted).
+pub fn decode_pending(mut data: DataSet) -> Result<DataSet> {
+    for (name, split) in std::mem::take(&mut data.splits) {
+        let Features::Pictures(p) = &split.x else {
+            data.splits.insert(name, split);
+            continue;
+        };
+        let entries = p.files.iter().cloned().zip(split.y.iter().copied()).collect();
+        if let Some((split, kept)) = decode_split(entries, &p.opts, p.scale, &mut data.skipped)? {
+            data.splits.insert(name.clone(), split);
+            data.files.insert(name, kept);
+        }
+    }
+    Ok(data)
 }
 
 /// The class folders and their files, split by folder (`train/` …) or by hash.

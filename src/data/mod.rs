@@ -7,12 +7,14 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::data::npy::Npz;
 use crate::error::{Error, Result, Role};
 use crate::tf::tensors::{DynArray, DynTensor};
 
 pub mod images;
+pub mod mapped;
 pub mod npy;
 
 /// Feature storage. MNIST stays as bytes and is scaled when a batch is built (4x less
@@ -25,6 +27,11 @@ pub enum Features {
         scale: f32,
     },
     F32(Vec<f32>),
+    /// Pictures not decoded yet (a feature cache on disk decodes only those it lacks): their
+    /// rows are read through the cache, never directly (see [`DataSet::decoded`]).
+    Pictures(Arc<images::Pending>),
+    /// Rows of a feature cache on disk.
+    Mapped(Arc<mapped::MappedRows>),
 }
 
 impl Features {
@@ -32,6 +39,8 @@ impl Features {
         match self {
             Features::U8 { data, .. } => data.len(),
             Features::F32(v) => v.len(),
+            Features::Pictures(p) => p.files.len() * p.row_len(),
+            Features::Mapped(m) => m.len() * m.row_len(),
         }
     }
 
@@ -49,6 +58,15 @@ impl Features {
                 }
             }
             Features::F32(v) => dst.copy_from_slice(&v[start..start + dst.len()]),
+            Features::Mapped(m) => {
+                // Mapped rows are only ever read whole.
+                let r = m.row_len();
+                debug_assert!(start % r == 0 && dst.len() % r == 0);
+                for (k, chunk) in dst.chunks_mut(r).enumerate() {
+                    m.copy_row(start / r + k, chunk);
+                }
+            }
+            Features::Pictures(_) => unreachable!("pictures are decoded or cached before their rows are read"),
         }
     }
 
@@ -57,6 +75,7 @@ impl Features {
         match self {
             Features::U8 { data, .. } => data.len(),
             Features::F32(v) => v.len() * 4,
+            Features::Pictures(_) | Features::Mapped(_) => 0,
         }
     }
 }
@@ -125,7 +144,7 @@ impl Split {
                 DynArray::U8(raw).cast(dtype)
             }
             (_, Features::F32(v)) if v[start * r..end * r].iter().all(|x| x.fract() == 0.0) => floats().cast(dtype),
-            (_, Features::F32(_)) => Err(Error::Invalid(format!(
+            (_, _) => Err(Error::Invalid(format!(
                 "the input takes {} but the data's features are fractional floats; feed a float input, or integer features",
                 crate::tf::tensors::dtype_name(dtype)
             ))),
@@ -152,6 +171,8 @@ impl Split {
                 Features::U8 { data: idx.iter().flat_map(|&i| &data[i * r..(i + 1) * r]).copied().collect(), scale: *scale }
             }
             Features::F32(v) => Features::F32(idx.iter().flat_map(|&i| &v[i * r..(i + 1) * r]).copied().collect()),
+            Features::Pictures(p) => Features::Pictures(Arc::new(p.gather(idx))),
+            Features::Mapped(m) => Features::Mapped(Arc::new(m.gather(idx))),
         };
         Split { x, y: idx.iter().map(|&i| self.y[i]).collect(), feature_shape: self.feature_shape.clone() }
     }
@@ -183,6 +204,11 @@ impl DataSet {
         self.split(self.training_split_name()?)
     }
 
+    /// Whether some split holds pictures not yet decoded.
+    pub fn is_pending(&self) -> bool {
+        self.splits.values().any(|s| matches!(s.x, Features::Pictures(_)))
+    }
+
     /// The name of [`DataSet::training_split`].
     pub fn training_split_name(&self) -> Result<&str> {
         match ["train", "all"].into_iter().find(|n| self.splits.contains_key(*n)) {
@@ -210,6 +236,8 @@ impl DataSet {
             match &mut s.x {
                 Features::U8 { scale: old, .. } => *old = scale,
                 Features::F32(v) => v.iter_mut().for_each(|x| *x *= scale),
+                Features::Pictures(p) => Arc::make_mut(p).scale = scale,
+                Features::Mapped(_) => return Err(Error::Invalid("cached features cannot be rescaled".into())),
             }
         }
         Ok(())
@@ -227,6 +255,18 @@ impl DataSet {
                     h.update(data);
                 }
                 Features::F32(v) => v.iter().for_each(|f| h.update(f.to_le_bytes())),
+                // Equal files, equal pictures: their content digests stand for them.
+                Features::Pictures(p) => {
+                    h.update(p.scale.to_le_bytes());
+                    p.digests.iter().for_each(|d| h.update(d));
+                }
+                Features::Mapped(m) => {
+                    let mut row = vec![0f32; m.row_len()];
+                    for i in 0..m.len() {
+                        m.copy_row(i, &mut row);
+                        row.iter().for_each(|f| h.update(f.to_le_bytes()));
+                    }
+                }
             }
             s.y.iter().for_each(|l| h.update(l.to_le_bytes()));
         }

@@ -21,10 +21,19 @@ pub struct Job {
     pub spec: TransferSpec,
     /// Cache the frozen layers, in at most this many bytes.
     pub cache_max_bytes: Option<usize>,
+    /// Pictures go through the feature cache on disk (with `cache_max_bytes` set).
+    pub disk_cache: Option<DiskCache>,
     /// Save the trained model here.
     pub out: Option<PathBuf>,
     /// Save to `out` even when the loss diverged (for inspection).
     pub save_on_nan: bool,
+}
+
+/// Where the feature cache on disk is, and what its values depend on outside the graph.
+#[derive(Clone, Debug)]
+pub struct DiskCache {
+    pub root: PathBuf,
+    pub key: Vec<(String, String)>,
 }
 
 /// How a job ended, when it did not fail.
@@ -41,6 +50,16 @@ pub enum Ended {
 /// Run `job` on `data` (labels in 0..classes) until it ends or `stop` is set.
 pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &mut dyn EventSink) -> Result<Ended> {
     let spec = &job.spec;
+    let disk_cache = job.disk_cache.as_ref().filter(|_| job.cache_max_bytes.is_some() && data.is_pending());
+    let decoded;
+    let data = match data.is_pending() && disk_cache.is_none() {
+        true => {
+            decoded = crate::data::images::decode_pending(data.clone())?;
+            &decoded
+        }
+        false => data,
+    };
+    let source = data;
     // A resume that cannot match is refused before any work. The fingerprint digests the
     // whole data set, so it is only made when a resume or an interrupt needs it.
     let start = match &spec.resume_from {
@@ -50,9 +69,10 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
     let mut prepared = prepare(spec, classes)?;
     sink.event(&Event::Setup(Box::new(prepared.report.clone())))?;
     let extras = crate::data::images::side_files(data, &output_name(&prepared.x), prepared.logits.as_ref().map(output_name).as_deref())?;
-    let cached = match job.cache_max_bytes {
-        Some(max) => Some(prepared.use_cache(data, max, spec.batch_size, sink)?),
-        None => None,
+    let cached = match (disk_cache, job.cache_max_bytes) {
+        (Some(d), _) => Some(prepared.use_disk_cache(data, &d.root, d.key.clone(), sink)?),
+        (None, Some(max)) => Some(prepared.use_cache(data, max, spec.batch_size, sink)?),
+        (None, None) => None,
     };
     let data = cached.as_ref().unwrap_or(data);
     let train = data.training_split()?;
@@ -62,7 +82,7 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
         Outcome::Interrupted(progress) => {
             let saved_to = interrupted_prefix(job.out.as_deref());
             prepared.save(&saved_to, &extras, sink)?;
-            write_sidecar(&saved_to, &Fingerprint::new(spec, data)?, &progress)?;
+            write_sidecar(&saved_to, &Fingerprint::new(spec, source)?, &progress)?;
             sink.flush()?;
             return Ok(Ended::Interrupted { progress, saved_to });
         }

@@ -292,6 +292,50 @@ impl Prepared {
         evaluate_outputs(&self.model, split, &self.feed, &self.y, &fetches, 0, &self.eval_flags)
     }
 
+    /// Train on the cut's rows from the feature cache on disk under `root` from now on,
+    /// computing (and adding) those it lacks; `data` holds pictures not yet decoded. `key`
+    /// names what the values depend on outside the graph (model files, restore settings);
+    /// the cut, the preprocessing, the scale and every fixed feed are added here.
+    pub fn use_disk_cache(
+        &mut self,
+        data: &DataSet,
+        root: &Path,
+        mut key: Vec<(String, String)>,
+        sink: &mut dyn EventSink,
+    ) -> Result<DataSet> {
+        let t0 = Instant::now();
+        let cut = self.cut.clone().map_err(|why| Error::arg(Role::Cache, None, format!("no single frozen tensor to cache: {why}")))?;
+        key.push(("cut".into(), output_name(&cut)));
+        key.push(("preprocess".into(), serde_json::to_string(&data.preprocess).unwrap_or_default()));
+        let scale = match &data.training_split()?.x {
+            crate::data::Features::Pictures(p) => p.scale,
+            _ => 1.0,
+        };
+        key.push(("scale".into(), scale.to_string()));
+        key.push(("feeds".into(), self.eval_flags.describe().join(" ")));
+        let net = crate::cache::pictures::Net { model: &self.model, x: &self.x, cut: &cut, flags: &self.eval_flags };
+        let mut result = Ok(());
+        let (cached, report) = crate::cache::through_store(&net, data, root, key, &mut |split, done, total| {
+            if result.is_ok() {
+                result = sink.event(&Event::CacheProgress { split: split.to_string(), done, total });
+            }
+        })?;
+        result?;
+        self.feed = cut;
+        sink.event(&Event::DiskCache {
+            tensor: output_name(&self.feed),
+            dir: report.dir,
+            hits: report.hits,
+            misses: report.misses,
+            damaged: report.damaged,
+            skipped: report.skipped.iter().map(|(f, why)| format!("{}: {why}", f.display())).collect(),
+            megabytes: report.megabytes,
+            seconds: t0.elapsed().as_secs_f64(),
+            tf_seconds: report.tf_seconds,
+        })?;
+        Ok(cached)
+    }
+
     /// Compute the cut for every split of `data` and train on it from now on (splits must
     /// then be taken from the returned set). Refuses above `max_bytes`.
     ///

@@ -250,3 +250,93 @@ fn balanced_class_weights_weigh_each_row_of_the_loss() {
     let err = Train::new(&fixture(TINY_META), &data).batch(8).arg("--class-weight", "balanced").fails(2);
     assert!(err.contains("--class-weight: weights the loss of a new head; it needs --branch-from"), "{err}");
 }
+
+/// `events` of a `--json` log of one kind.
+fn event(log: &Path, kind: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(log).unwrap();
+    text.lines().map(json).find(|e| e["event"] == kind).unwrap_or_else(|| panic!("no {kind} event in {text}"))
+}
+
+/// The one segment file of the feature cache under `cache`.
+fn segment(cache: &Path) -> std::path::PathBuf {
+    let dirs: Vec<_> = std::fs::read_dir(cache).unwrap().map(|e| e.unwrap().path()).filter(|p| p.join("about.json").exists()).collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let segs: Vec<_> =
+        std::fs::read_dir(&dirs[0]).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "bin")).collect();
+    assert_eq!(segs.len(), 1, "{segs:?}");
+    segs[0].clone()
+}
+
+#[test]
+fn the_feature_cache_on_disk_is_reused_checked_grown_and_cleared() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pics = folder(tmp.path(), &["--per-class", "12", "--size", "48", "--color", "--broken"]);
+    let cache = tmp.path().join("cache");
+    let cache_dir = cache.to_str().unwrap();
+    // The CNN fixture's NHWC input; its feature maps averaged by the new head's gap layer (which
+    // has no weights, so the cut nothing below trains is above it).
+    let train = |name: &str, cached: bool| {
+        let log = tmp.path().join(format!("{name}.json"));
+        let mut t = Train::new(&fixture("cnn_rgb/cnn.ckpt.meta"), &format!("images:{pics}"))
+            .arg("--input", "images:0")
+            .arg("--labels", "labels:0")
+            .branch("cnn/pool2:0")
+            .arg("--freeze-below", "cnn/pool2:0")
+            .layers("gap,10")
+            .batch(10)
+            .epochs(3)
+            .lr("0.1")
+            .flag("--no-shuffle")
+            .out(tmp.path().join(format!("{name}.ckpt")))
+            .json_log(&log);
+        if cached {
+            t = t.flag("--cache-frozen").arg("--cache-dir", cache_dir);
+        }
+        let o = t.output();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let weights = std::fs::read(tmp.path().join(format!("{name}.ckpt.data-00000-of-00001"))).unwrap();
+        (if cached { event(&log, "disk_cache") } else { serde_json::Value::Null }, weights)
+    };
+    let n = 120;
+    // Cold: every picture computed; the two broken files are skipped (and tried again next time).
+    let (cold, cold_weights) = train("cold", true);
+    assert_eq!((cold["hits"].as_u64(), cold["misses"].as_u64()), (Some(0), Some(n + 2)), "{cold}");
+    assert_eq!(cold["skipped"].as_array().unwrap().len(), 2, "{cold}");
+    assert_eq!(cold["tensor"], "new_gap1/Mean:0");
+    // Warm: every picture read back, and training gives the same bytes.
+    let (warm, warm_weights) = train("warm", true);
+    assert_eq!((warm["hits"].as_u64(), warm["misses"].as_u64(), warm["damaged"].as_u64()), (Some(n), Some(2), Some(0)), "{warm}");
+    assert!(warm_weights == cold_weights, "a warm cache trains to other weights");
+    // Without the cache: the same training, within float rounding (the cache computes its rows
+    // in batches of 256, training in batches of 10).
+    let (_, plain) = train("plain", false);
+    let floats = |b: &[u8]| b.chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect::<Vec<f32>>();
+    let diff = floats(&plain).iter().zip(floats(&cold_weights)).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert!(plain.len() == cold_weights.len() && diff < 1e-4, "cached and uncached training differ by {diff}");
+    // A damaged record is found by its checksum and computed again; a torn tail likewise.
+    let seg = segment(&cache);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[16 + 40] ^= 0x40;
+    std::fs::write(&seg, &bytes).unwrap();
+    let (mended, mended_weights) = train("mended", true);
+    assert_eq!((mended["damaged"].as_u64(), mended["misses"].as_u64()), (Some(1), Some(3)), "{mended}");
+    assert!(mended_weights == cold_weights);
+    let seg = segment(&cache); // merged into one sound segment
+    let len = std::fs::metadata(&seg).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&seg).unwrap().set_len(len - 10).unwrap();
+    let (torn, _) = train("torn", true);
+    assert_eq!((torn["damaged"].as_u64(), torn["misses"].as_u64()), (Some(1), Some(3)), "{torn}");
+    // Pictures added later only add entries.
+    oracle(&["image-folder", "--data", &mnist(), "--out", &pics, "--per-class", "3", "--first", "12", "--size", "48", "--color"]);
+    let (grown, _) = train("grown", true);
+    assert_eq!((grown["hits"].as_u64(), grown["misses"].as_u64()), (Some(n), Some(30 + 2)), "{grown}");
+    // info names the cut and counts the pictures; clear removes only the cache's own folders.
+    let info = json(&ok(&["cache", "info", "--json", "--cache-dir", cache_dir]));
+    assert_eq!(info.as_array().unwrap().len(), 1, "{info}");
+    assert_eq!(info[0]["entries"].as_u64(), Some(n + 30), "{info}");
+    assert_eq!(info[0]["damaged"].as_u64(), Some(0), "{info}");
+    std::fs::create_dir_all(cache.join("mine")).unwrap();
+    assert!(ok(&["cache", "clear", "--cache-dir", cache_dir]).contains("MB freed"));
+    assert!(cache.join("mine").exists());
+    assert_eq!(json(&ok(&["cache", "info", "--json", "--cache-dir", cache_dir])).as_array().map(Vec::len), Some(0));
+}

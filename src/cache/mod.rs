@@ -1,0 +1,145 @@
+//! Caching frozen layers: compute the cut (see [`crate::graph::cut`]) once for every split, in
+//! one contiguous buffer, and train the upper layers by feeding it, as the book does with
+//! `hidden2`. Pictures go through a feature cache on disk instead ([`store`], [`pictures`]),
+//! kept across runs.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tensorflow::{DataType, Graph, Output, SessionRunArgs, Tensor};
+
+use crate::data::{DataSet, Features, Split};
+use crate::error::{Error, Result};
+use crate::model::Model;
+
+pub mod pictures;
+pub mod store;
+
+/// What a run of the feature cache on disk found and did.
+#[derive(Clone, Debug, Default)]
+pub struct DiskReport {
+    pub dir: PathBuf,
+    pub hits: usize,
+    pub misses: usize,
+    /// Damaged records found (their pictures were computed again).
+    pub damaged: usize,
+    pub skipped: Vec<(PathBuf, String)>,
+    pub tf_seconds: f64,
+    /// Size of the store's rows for this data set.
+    pub megabytes: f64,
+}
+
+/// Every split of `data` (pictures not yet decoded) as rows of `net.cut`, read from the store
+/// under `root` for `key` (plus the cut's row length); missing rows are computed and added.
+/// `progress` gets (split, done, to do).
+pub fn through_store(
+    net: &pictures::Net,
+    data: &DataSet,
+    root: &Path,
+    key: Vec<(String, String)>,
+    progress: &mut dyn FnMut(&str, usize, usize),
+) -> Result<(DataSet, DiskReport)> {
+    let feature_shape = row_shape(&net.model.graph, net.cut)?;
+    let key = store::Key { parts: key, row_len: feature_shape.iter().product() };
+    let store = store::Store::open(root, &key)?;
+    let index = store.load()?;
+    let mut report = DiskReport { dir: store.dir.clone(), damaged: index.damaged, ..Default::default() };
+    let mut seg = store.segment()?;
+    let mut added = HashSet::new();
+    for (name, split) in &data.splits {
+        let p = pending(split)?;
+        let c = pictures::compute_missing(net, p, &index, &mut added, &mut seg, &mut |done| progress(name, done, p.files.len()))?;
+        report.hits += p.files.len() - c.misses;
+        report.misses += c.misses;
+        report.skipped.extend(c.skipped);
+        report.tf_seconds += c.tf_seconds;
+    }
+    let wrote = seg.rows > 0;
+    seg.finish()?;
+    if wrote || index.damaged > 0 {
+        store.compact_if_needed()?;
+    }
+    let index = store.load()?;
+    let mut cached =
+        DataSet { source: data.source.clone(), classes: data.classes.clone(), preprocess: data.preprocess.clone(), ..Default::default() };
+    for (name, split) in &data.splits {
+        let p = pending(split)?;
+        let keep: Vec<usize> = (0..p.files.len()).filter(|&i| index.contains(&p.digests[i])).collect();
+        let rows = index.rows(&keep.iter().map(|&i| &p.digests[i]).collect::<Vec<_>>());
+        report.megabytes += rows.bytes() as f64 / (1 << 20) as f64;
+        let y = keep.iter().map(|&i| split.y[i]).collect();
+        cached.splits.insert(name.clone(), Split { x: Features::Mapped(Arc::new(rows)), y, feature_shape: feature_shape.clone() });
+        cached.files.insert(name.clone(), keep.iter().map(|&i| p.files[i].clone()).collect());
+    }
+    Ok((cached, report))
+}
+
+fn pending(split: &Split) -> Result<&crate::data::images::Pending> {
+    match &split.x {
+        Features::Pictures(p) => Ok(p),
+        _ => Err(Error::Invalid("the feature cache on disk holds pictures only".into())),
+    }
+}
+
+fn name(op: &tensorflow::Operation) -> String {
+    op.name().unwrap_or_default()
+}
+
+/// Bytes a cache of `cut` for `data` would take, if its shape is known.
+pub fn cache_bytes(graph: &Graph, cut: &Output, data: &DataSet) -> Result<usize> {
+    let row: usize = row_shape(graph, cut)?.iter().product();
+    Ok(data.splits.values().map(|s| s.len() * row * 4).sum())
+}
+
+/// Shape of one row of `cut` (float32, every dimension but the batch known).
+fn row_shape(graph: &Graph, cut: &Output) -> Result<Vec<usize>> {
+    let dtype = crate::tf::tensors::output_dtype(cut);
+    if dtype != DataType::Float {
+        return Err(Error::Invalid(format!("cannot cache {}: dtype is not float32", name(&cut.operation))));
+    }
+    let shape = graph.tensor_shape(cut.clone())?;
+    let dims = crate::tf::tensors::shape_dims(&shape).ok_or_else(|| Error::Invalid("cannot cache a tensor of unknown rank".into()))?;
+    dims.iter()
+        .skip(1)
+        .map(|&d| usize::try_from(d).ok())
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| Error::Invalid(format!("cannot cache {}: its shape {dims:?} is not known", name(&cut.operation))))
+}
+
+/// Compute `cut` for every row of `split` (feeding `x`), `batch` rows per run; one
+/// contiguous f32 buffer.
+/// `flags`: bool tensors fed with every run (training flags, false).
+pub fn compute(
+    model: &Model,
+    x: &Output,
+    cut: &Output,
+    split: &Split,
+    batch: usize,
+    flags: &crate::feed::FixedFeeds,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Split> {
+    let feature_shape = row_shape(&model.graph, cut)?;
+    let row: usize = feature_shape.iter().product();
+    let n = split.len();
+    let input = crate::feed::InputShape::of(&model.graph, x)?;
+    let row_dims = input.row_dims(crate::Role::Input, &split.feature_shape)?;
+    let dtype = crate::tf::tensors::output_dtype(x);
+    let batch = input.batch(crate::Role::Input, batch, n)?;
+    let mut out = vec![0f32; n * row];
+    let mut start = 0;
+    while start < n {
+        let end = (start + batch).min(n);
+        let xt = split.tensor(start, end, dtype, &row_dims)?;
+        let mut args = SessionRunArgs::new();
+        xt.feed(&mut args, &x.operation, x.index);
+        flags.add_to(&mut args);
+        let tok = args.request_fetch(&cut.operation, cut.index);
+        model.session.run(&mut args)?;
+        let t: Tensor<f32> = args.fetch(tok)?;
+        out[start * row..end * row].copy_from_slice(&t);
+        progress(end - start);
+        start = end;
+    }
+    Ok(Split { x: crate::data::Features::F32(out), y: split.y.clone(), feature_shape })
+}
