@@ -86,6 +86,12 @@ pub struct Args {
     /// weight n / (classes × n_c) of the training split, so rare classes count as much as common ones.
     #[arg(long, value_name = "balanced", value_parser = ["balanced"])]
     pub class_weight: Option<String>,
+    /// Change the training pictures at random in every batch (validation and test are left
+    /// alone): flip (left-right), rotate=DEG, crop=F (a window of 1-F..1 of each side, scaled
+    /// back), brightness=F, contrast=F; e.g. flip,rotate=10,crop=0.1. Drawn from --seed. Not
+    /// with --cache-frozen: the frozen layers must then see every changed picture.
+    #[arg(long, value_name = "CHANGES")]
+    pub augment: Option<String>,
     /// Seeds the shuffles and the new layers' initial weights: same seed, same bytes.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -171,6 +177,13 @@ impl Args {
         s.set_in_training = super::parse_sets("--set-in-training", &self.set_in_training)?;
         s.session = g.session_config();
         s.resume_from = self.resume.clone();
+        s.augment = self.augment.as_deref().map(tfreuse::data::augment::Augment::parse).transpose()?;
+        if s.augment.is_some() && self.cache_frozen {
+            return Err(Error::Invalid(
+                "--augment with --cache-frozen: augmented pictures change every step, so the frozen layers must run on each; drop --cache-frozen (or --augment)".into(),
+            )
+            .into());
+        }
         Ok(s)
     }
 }

@@ -13,6 +13,7 @@ use crate::data::npy::Npz;
 use crate::error::{Error, Result, Role};
 use crate::tf::tensors::{DynArray, DynTensor};
 
+pub mod augment;
 pub mod images;
 pub mod mapped;
 pub mod npy;

@@ -79,6 +79,8 @@ pub struct TransferSpec {
     /// balanced`: n / (classes × count), as scikit-learn's "balanced").
     #[serde(default)]
     pub class_weights: Option<Vec<f32>>,
+    /// Change the training pictures at random in every batch (`--augment`).
+    pub augment: Option<crate::data::augment::Augment>,
     pub session: SessionConfig,
     /// Restore every variable (new ones and optimizer slots too) from this checkpoint,
     /// written by an interrupted run with the same spec. Not part of what must match.
@@ -119,6 +121,7 @@ impl TransferSpec {
             set: vec![],
             set_in_training: vec![],
             class_weights: None,
+            augment: None,
             session: SessionConfig::default(),
             resume_from: None,
         }

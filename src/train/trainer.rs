@@ -88,6 +88,30 @@ struct Batches<'a, L: FromLabel> {
     rng: Option<rand_chacha::ChaCha8Rng>,
     x: DynTensor,
     y: Tensor<L>,
+    augmenting: Option<Augmenting>,
+}
+
+/// Augmentation of training batches: the changes, the pictures' geometry and value range, and
+/// what seeds each batch's draws (seed, epoch, step: a resumed run draws the same).
+struct Augmenting {
+    augment: crate::data::augment::Augment,
+    geometry: (usize, usize, usize),
+    range: Option<(f32, f32)>,
+    seed: u64,
+    epoch: usize,
+}
+
+impl Augmenting {
+    /// Change each row of `x` (float32 batches only: augmentation works on values).
+    fn apply(&self, x: &mut DynTensor, step: usize) {
+        let DynTensor::F32(t) = x else { return };
+        let mix = self.seed ^ ((self.epoch as u64) << 40) ^ ((step as u64) << 8) ^ 0xA5A5;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(mix);
+        let (h, w, c) = self.geometry;
+        for row in t.chunks_mut(h * w * c) {
+            self.augment.apply(row, self.geometry, self.range, &mut rng);
+        }
+    }
 }
 
 impl<'a, L: FromLabel> Batches<'a, L> {
@@ -109,7 +133,24 @@ impl<'a, L: FromLabel> Batches<'a, L> {
             (0..done).for_each(|_| order.shuffle(r));
         }
         let (x, y) = Self::tensors(&row, size, labels);
-        Batches { split, row, dtype, size, labels, order, rng, x: DynTensor::F32(x), y }
+        Batches { split, row, dtype, size, labels, order, rng, x: DynTensor::F32(x), y, augmenting: None }
+    }
+
+    /// Augment every training batch (`done` epochs already done).
+    fn augmented(mut self, augment: Option<&crate::data::augment::Augment>, seed: u64, done: usize) -> Result<Self> {
+        let Some(augment) = augment else { return Ok(self) };
+        let geometry = crate::data::augment::geometry(&self.split.feature_shape).ok_or_else(|| {
+            Error::Invalid(format!("--augment needs pictures; the training rows are shaped {:?}", self.split.feature_shape))
+        })?;
+        if self.dtype != DataType::Float {
+            return Err(Error::Invalid("--augment needs a float32 input".into()));
+        }
+        let range = match &self.split.x {
+            crate::data::Features::U8 { scale, .. } => Some((0f32.min(255.0 * scale), 0f32.max(255.0 * scale))),
+            _ => None,
+        };
+        self.augmenting = Some(Augmenting { augment: augment.clone(), geometry, range, seed, epoch: done });
+        Ok(self)
     }
 
     fn tensors(row: &[usize], n: usize, labels: LabelLayout) -> (Tensor<f32>, Tensor<L>) {
@@ -127,6 +168,9 @@ impl<'a, L: FromLabel> Batches<'a, L> {
         if let Some(r) = self.rng.as_mut() {
             self.order.shuffle(r);
         }
+        if let Some(a) = self.augmenting.as_mut() {
+            a.epoch += 1;
+        }
     }
 
     /// Run `f` on batch `step` of this epoch's order; returns its result and the batch size.
@@ -137,9 +181,15 @@ impl<'a, L: FromLabel> Batches<'a, L> {
             let (x, mut y) = Self::tensors(&self.row, idx.len(), self.labels);
             let mut x = DynTensor::F32(x);
             fill(&mut x, &mut y, self.split, idx, self.dtype, &self.row)?;
+            if let Some(a) = &self.augmenting {
+                a.apply(&mut x, step);
+            }
             return Ok((f(&x, &y)?, idx.len()));
         }
         fill(&mut self.x, &mut self.y, self.split, idx, self.dtype, &self.row)?;
+        if let Some(a) = &self.augmenting {
+            a.apply(&mut self.x, step);
+        }
         Ok((f(&self.x, &self.y)?, idx.len()))
     }
 }
@@ -208,7 +258,11 @@ impl Prepared {
         let Run { spec, train, row, validation, stop, sink } = run;
         let labels = LabelLayout::of(&self.model.graph, &self.y)?;
         let dtype = crate::tf::tensors::output_dtype(&self.feed);
-        let mut batches = Batches::<L>::new(train, (row, dtype), spec.batch_size, labels, spec.shuffle, spec.seed, start.epoch);
+        let mut batches = Batches::<L>::new(train, (row, dtype), spec.batch_size, labels, spec.shuffle, spec.seed, start.epoch).augmented(
+            spec.augment.as_ref(),
+            spec.seed,
+            start.epoch,
+        )?;
         let mut p = start;
         let mut first = p.epoch == 0 && p.step == 0;
         while p.epoch < spec.epochs {
