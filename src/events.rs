@@ -112,7 +112,15 @@ impl EventSink for Memory {
     }
 }
 
-/// One JSON object per line, for every event but the per-step and progress ones.
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Note when the process started (the first thing `main` does), for [`JsonLines`]' `elapsed`.
+pub fn mark_start() {
+    START.get_or_init(std::time::Instant::now);
+}
+
+/// One JSON object per line, for every event but the per-step and progress ones, each with
+/// `elapsed`: seconds since the process started (start-up benchmarks read it).
 pub struct JsonLines {
     path: PathBuf,
     out: std::io::BufWriter<std::fs::File>,
@@ -130,7 +138,9 @@ impl EventSink for JsonLines {
         if matches!(e, Event::Step { .. } | Event::CacheProgress { .. } | Event::SaveStep { .. }) {
             return Ok(());
         }
-        let line = serde_json::to_string(e).map_err(|err| Error::Invalid(format!("cannot log an event: {err}")))?;
+        let mut value = serde_json::to_value(e).map_err(|err| Error::Invalid(format!("cannot log an event: {err}")))?;
+        value["elapsed"] = START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64().into();
+        let line = value.to_string();
         writeln!(self.out, "{line}").map_err(|err| Error::io(&self.path, err))
     }
 

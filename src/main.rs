@@ -6,6 +6,7 @@ mod cli;
 use clap::Parser;
 
 fn main() {
+    tfreuse::events::mark_start();
     // Die quietly when the reader of stdout goes away (`tfreuse inspect … | head`), as Unix
     // tools do, instead of panicking on the failed write.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
