@@ -153,6 +153,14 @@ fn segments(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The sound and damaged records of a segment's bytes for rows of `row_len` (the fuzz target's
+/// way in).
+pub fn check_segment(bytes: &[u8], row_len: usize) -> (usize, usize) {
+    let mut entries = HashMap::new();
+    let damaged = index_records(bytes, 0, row_len, &mut entries);
+    (entries.len(), damaged)
+}
+
 /// Index the sound records of segment `m` into `entries`; returns how many were damaged (a
 /// bad header or a torn tail counts as one).
 fn index_records(map: &[u8], m: u32, row_len: usize, entries: &mut HashMap<[u8; 32], (u32, usize)>) -> usize {

@@ -104,3 +104,15 @@ fn table_corpus() {
         corpus("table").into_iter().filter(|(_, d)| tfreuse::data::images::parse_table(d, std::path::Path::new("t.csv")).is_ok()).count();
     assert!(parsed >= 1, "the seed table parses");
 }
+
+#[test]
+fn segment_corpus() {
+    use tfreuse::cache::store::check_segment;
+    let counts: Vec<(String, (usize, usize))> = corpus("segment").into_iter().map(|(n, d)| (n, check_segment(&d, 8))).collect();
+    let seed = |name: &str, row_len: usize| {
+        check_segment(&std::fs::read(crate::common::root().join("fuzz/corpus/segment").join(name)).unwrap(), row_len)
+    };
+    assert_eq!(seed("sound8", 8), (3, 0), "{counts:?}");
+    assert_eq!(seed("damaged2", 2), (2, 1));
+    assert_eq!(seed("torn1", 1), (3, 1));
+}
