@@ -43,7 +43,7 @@ pub fn predict(
     logits: &Output,
     files: &[PathBuf],
     opts: &ImageOptions,
-    scale: f32,
+    scale: crate::data::Scale,
     k: usize,
 ) -> Result<Vec<Prediction>> {
     let p = &opts.preprocess;

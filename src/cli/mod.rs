@@ -68,6 +68,11 @@ pub struct Global {
     pub jit: bool,
 }
 
+/// `--scale`, as [`tfreuse::data::Scale::parse`] reads it.
+fn parse_scale(s: &str) -> Result<tfreuse::data::Scale, String> {
+    tfreuse::data::Scale::parse(s).map_err(|e| e.to_string())
+}
+
 fn parse_on_off(s: &str) -> Result<bool, String> {
     match s {
         "on" | "1" | "true" => Ok(true),
@@ -158,11 +163,11 @@ impl ImageArgs {
     }
 }
 
-/// A data set from its spec, rescaled when `--scale` says so; pictures are fitted to `input`,
+/// A data set from its spec, rescaled when `--scale` (or a record) says so; pictures are fitted to `input`,
 /// as the record beside the model's checkpoint says if it has one (returned too).
 fn load_data(
     spec: &str,
-    scale: Option<f32>,
+    scale: Option<tfreuse::data::Scale>,
     images: &ImageArgs,
     model: &ModelArgs,
     input: &str,
@@ -182,7 +187,8 @@ fn load_data(
     if let Some(opts) = &opts {
         report_pictures(&data, &opts.preprocess, g.verbose);
     }
-    if let Some(s) = scale {
+    // Pictures are fed as the model's record says unless --scale says otherwise.
+    if let Some(s) = scale.or(record.as_ref().map(|r| r.0.scale)) {
         data.rescale(s)?;
     }
     Ok((data, record))

@@ -30,8 +30,9 @@ pub struct Args {
     /// How pictures are fitted: the record says, for a model trained on pictures; these override it.
     #[command(flatten)]
     pub images: ImageArgs,
-    #[arg(long, value_name = "S")]
-    pub scale: Option<f32>,
+    /// How pixel bytes become values (default: as recorded, else times 1/255); see train --scale.
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", value_parser = super::parse_scale, allow_hyphen_values = true)]
+    pub scale: Option<tfreuse::data::Scale>,
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
@@ -47,7 +48,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let opts = args.images.options(record.as_ref().map(|r| &r.0.preprocess), &args.model, &input_name)?;
     let (scale, names) = match record {
         Some((r, names)) => (args.scale.unwrap_or(r.scale), names),
-        None => (args.scale.unwrap_or(1.0 / 255.0), vec![]),
+        None => (args.scale.unwrap_or_default(), vec![]),
     };
     let model = args.model.load_restored(g)?;
     let input = model.tensor(&input_name).map_err(|e| e.for_arg(tfreuse::Role::Input))?;

@@ -18,11 +18,12 @@ pub struct Args {
     /// Feed --input with the features of a data split (mnist:DIR, npz:FILE or images:DIR).
     #[arg(long, value_name = "SPEC")]
     pub data: Option<String>,
-    /// Multiply the features by this: MNIST's raw pixels are 0..255 (default 1/255, as
-    /// input_data), an npz's values are taken as they are (default 1). Integer inputs get
-    /// MNIST's raw pixels whatever the scale.
-    #[arg(long, value_name = "S", requires = "data")]
-    pub scale: Option<f32>,
+    /// How features become the values fed: S multiplies (MNIST's raw pixels 0..255 by 1/255
+    /// by default, as input_data; an npz's values by 1); pictures also take LO,HI (e.g. -1,1)
+    /// or mean=M[,M,M],std=S[,S,S] (per channel, on values in [0, 1]). Integer inputs get the
+    /// raw pixels whatever the scale.
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", requires = "data", value_parser = super::parse_scale, allow_hyphen_values = true)]
+    pub scale: Option<tfreuse::data::Scale>,
     #[command(flatten)]
     pub images: super::ImageArgs,
     /// Split of --data to feed.

@@ -92,8 +92,8 @@ impl Preprocess {
 pub struct Record {
     #[serde(flatten)]
     pub preprocess: Preprocess,
-    /// What a pixel value is multiplied by (1/255 unless `--scale` said otherwise).
-    pub scale: f32,
+    /// How pixel bytes become values (times 1/255 unless `--scale` said otherwise).
+    pub scale: crate::data::Scale,
     pub input: String,
     /// The logits the class probabilities come from, when tfreuse built them.
     pub logits: Option<String>,
@@ -126,8 +126,8 @@ impl Record {
         if p.channels != 1 && p.channels != 3 {
             return Err(format!("{} channels (1 or 3)", p.channels));
         }
-        if !self.scale.is_finite() || self.scale == 0.0 {
-            return Err(format!("scale {}", self.scale));
+        if ![1, p.channels as usize].contains(&self.scale.channels()) {
+            return Err(format!("scale {} for {} channel(s)", self.scale.spec(), p.channels));
         }
         Ok(())
     }
@@ -143,7 +143,7 @@ pub fn side_files(data: &DataSet, input: &str, logits: Option<&str>) -> Result<V
     let scale = match &data.training_split()?.x {
         Features::U8 { scale, .. } => *scale,
         Features::Pictures(p) => p.scale,
-        Features::F32(_) | Features::Mapped(_) => 1.0,
+        Features::F32(_) | Features::Mapped(_) => crate::data::Scale::Times(1.0),
     };
     let record = Record { preprocess, scale, input: input.to_string(), logits: logits.map(str::to_string) };
     let json = serde_json::to_vec_pretty(&record).map_err(|e| Error::Invalid(e.to_string()))?;
@@ -199,7 +199,7 @@ fn read_listing(listing: Listing, dir: &Path, source: &str, opts: &ImageOptions)
         let split = if opts.lazy {
             digest_split(entries, opts, &mut data.skipped)?
         } else {
-            decode_split(entries, opts, 1.0 / 255.0, &mut data.skipped)?
+            decode_split(entries, opts, Default::default(), &mut data.skipped)?
         };
         if let Some((split, kept)) = split {
             data.splits.insert(name.clone(), split);
@@ -212,12 +212,12 @@ fn read_listing(listing: Listing, dir: &Path, source: &str, opts: &ImageOptions)
     Ok(data)
 }
 
-/// Decode `entries` on every core into a split of pixel bytes (fed times `scale`) and the files
+/// Decode `entries` on every core into a split of pixel bytes (fed as `scale` maps them) and the files
 /// kept; unreadable ones are added to `skipped` (errors with `--strict`). `None` when none is left.
 fn decode_split(
     entries: Vec<(PathBuf, i64)>,
     opts: &ImageOptions,
-    scale: f32,
+    scale: crate::data::Scale,
     skipped: &mut Vec<(PathBuf, String)>,
 ) -> Result<Option<(Split, Vec<PathBuf>)>> {
     let decoded: Vec<std::result::Result<Vec<u8>, String>> = entries.par_iter().map(|(p, _)| decode(p, opts)).collect();
@@ -266,7 +266,7 @@ fn digest_split(
             Err(e) => skip(skipped, path, &e.to_string(), opts.strict)?,
         }
     }
-    let pending = Pending { files: files.clone(), digests: ds, opts: opts.clone(), scale: 1.0 / 255.0 };
+    let pending = Pending { files: files.clone(), digests: ds, opts: opts.clone(), scale: Default::default() };
     let feature_shape = opts.preprocess.feature_shape();
     Ok((!y.is_empty()).then(|| (Split { x: Features::Pictures(std::sync::Arc::new(pending)), y, feature_shape }, files)))
 }
@@ -278,8 +278,8 @@ pub struct Pending {
     /// SHA-256 of each file's bytes when listed.
     pub digests: Vec<[u8; 32]>,
     pub opts: ImageOptions,
-    /// What a pixel value is multiplied by.
-    pub scale: f32,
+    /// How pixel bytes become values.
+    pub scale: crate::data::Scale,
 }
 
 impl Pending {

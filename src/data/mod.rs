@@ -17,15 +17,18 @@ pub mod augment;
 pub mod images;
 pub mod mapped;
 pub mod npy;
+pub mod scale;
+
+pub use scale::Scale;
 
 /// Feature storage. MNIST stays as bytes and is scaled when a batch is built (4x less
 /// memory than float32, the same floats as input_data computes); everything else is f32.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Features {
-    /// `byte as f32 * scale`.
+    /// Bytes, fed as `scale` maps them.
     U8 {
         data: Vec<u8>,
-        scale: f32,
+        scale: Scale,
     },
     F32(Vec<f32>),
     /// Pictures not decoded yet (a feature cache on disk decodes only those it lacks): their
@@ -52,12 +55,7 @@ impl Features {
     /// Copy elements `start..start + dst.len()` into `dst` as f32.
     pub fn copy_into(&self, start: usize, dst: &mut [f32]) {
         match self {
-            Features::U8 { data, scale } => {
-                let n = dst.len();
-                for (d, &b) in dst.iter_mut().zip(&data[start..start + n]) {
-                    *d = b as f32 * scale;
-                }
-            }
+            Features::U8 { data, scale } => scale.apply(&data[start..start + dst.len()], start, dst),
             Features::F32(v) => dst.copy_from_slice(&v[start..start + dst.len()]),
             Features::Mapped(m) => {
                 // Mapped rows are only ever read whole.
@@ -226,19 +224,23 @@ impl DataSet {
         })
     }
 
-    /// Features are the stored values times `scale` from now on: MNIST's raw pixels
-    /// (input_data's 1/255 by default), an npz's array values (1 by default). Integer inputs
-    /// still get MNIST's raw pixels (the scale is applied where floats are made).
-    pub fn rescale(&mut self, scale: f32) -> Result<()> {
-        if !scale.is_finite() || scale == 0.0 {
-            return Err(Error::arg(Role::Scale, Some(&scale.to_string()), "must be a finite number other than 0"));
-        }
+    /// Features are the stored values mapped by `scale` from now on: MNIST's raw pixels
+    /// (input_data's 1/255 by default) and pictures' bytes in any form, an npz's array values
+    /// times a number (1 by default). Integer inputs still get MNIST's raw pixels (the scale
+    /// is applied where floats are made).
+    pub fn rescale(&mut self, scale: Scale) -> Result<()> {
+        let refuse = |why: String| Err(Error::arg(Role::Scale, Some(&scale.spec()), why));
         for s in self.splits.values_mut() {
-            match &mut s.x {
-                Features::U8 { scale: old, .. } => *old = scale,
-                Features::F32(v) => v.iter_mut().for_each(|x| *x *= scale),
-                Features::Pictures(p) => Arc::make_mut(p).scale = scale,
-                Features::Mapped(_) => return Err(Error::Invalid("cached features cannot be rescaled".into())),
+            let channels = s.feature_shape.last().copied().unwrap_or(1);
+            if scale.channels() != 1 && (s.feature_shape.len() != 3 || channels != scale.channels()) {
+                return refuse(format!("has {} channels; the rows are shaped {:?}", scale.channels(), s.feature_shape));
+            }
+            match (&mut s.x, scale) {
+                (Features::U8 { scale: old, .. }, _) => *old = scale,
+                (Features::F32(v), Scale::Times(m)) => v.iter_mut().for_each(|x| *x *= m),
+                (Features::F32(_), _) => return refuse("maps pixel bytes; these features are numbers (give a multiplier)".into()),
+                (Features::Pictures(p), _) => Arc::make_mut(p).scale = scale,
+                (Features::Mapped(_), _) => return Err(Error::Invalid("cached features cannot be rescaled".into())),
             }
         }
         Ok(())
@@ -252,13 +254,13 @@ impl DataSet {
             h.update(format!("{name} {:?} {}\n", s.feature_shape, s.len()).as_bytes());
             match &s.x {
                 Features::U8 { data, scale } => {
-                    h.update(scale.to_le_bytes());
+                    h.update(scale.digest_bytes());
                     h.update(data);
                 }
                 Features::F32(v) => v.iter().for_each(|f| h.update(f.to_le_bytes())),
                 // Equal files, equal pictures: their content digests stand for them.
                 Features::Pictures(p) => {
-                    h.update(p.scale.to_le_bytes());
+                    h.update(p.scale.digest_bytes());
                     p.digests.iter().for_each(|d| h.update(d));
                 }
                 Features::Mapped(m) => {
@@ -406,7 +408,7 @@ pub fn read_idx_images(path: &Path) -> Result<(Features, Vec<usize>)> {
 pub fn parse_idx_images(mut bytes: Vec<u8>, path: &Path) -> Result<(Features, Vec<usize>)> {
     let dims = idx_header(&bytes, path, IMAGES_MAGIC, 3)?;
     bytes.drain(..16);
-    Ok((Features::U8 { data: bytes, scale: (1.0f64 / 255.0) as f32 }, dims))
+    Ok((Features::U8 { data: bytes, scale: Scale::Times((1.0f64 / 255.0) as f32) }, dims))
 }
 
 pub fn read_idx_labels(path: &Path) -> Result<Vec<i64>> {

@@ -146,7 +146,7 @@ impl<'a, L: FromLabel> Batches<'a, L> {
             return Err(Error::Invalid("--augment needs a float32 input".into()));
         }
         let range = match &self.split.x {
-            crate::data::Features::U8 { scale, .. } => Some((0f32.min(255.0 * scale), 0f32.max(255.0 * scale))),
+            crate::data::Features::U8 { scale, .. } => Some(scale.range()),
             _ => None,
         };
         self.augmenting = Some(Augmenting { augment: augment.clone(), geometry, range, seed, epoch: done });
@@ -362,10 +362,10 @@ impl Prepared {
         key.push(("cut".into(), output_name(&cut)));
         key.push(("preprocess".into(), serde_json::to_string(&data.preprocess).unwrap_or_default()));
         let scale = match &data.training_split()?.x {
-            crate::data::Features::Pictures(p) => p.scale,
-            _ => 1.0,
+            crate::data::Features::Pictures(p) => p.scale.spec(),
+            _ => String::new(),
         };
-        key.push(("scale".into(), scale.to_string()));
+        key.push(("scale".into(), scale));
         key.push(("feeds".into(), self.eval_flags.describe().join(" ")));
         let net = crate::cache::pictures::Net { model: &self.model, x: &self.x, cut: &cut, flags: &self.eval_flags };
         let mut result = Ok(());

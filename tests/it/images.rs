@@ -340,3 +340,85 @@ fn the_feature_cache_on_disk_is_reused_checked_grown_and_cleared() {
     assert!(cache.join("mine").exists());
     assert_eq!(json(&ok(&["cache", "info", "--json", "--cache-dir", cache_dir])).as_array().map(Vec::len), Some(0));
 }
+
+#[test]
+fn augmentation_is_drawn_from_the_seed_and_refused_with_a_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pics = folder(tmp.path(), &["--per-class", "6", "--size", "40", "--color"]);
+    let run = |name: &str, seed: u64, augment: Option<&str>| {
+        let out = tmp.path().join(format!("{name}.ckpt"));
+        let mut t = Train::new(&fixture("cnn_rgb/cnn.ckpt.meta"), &format!("images:{pics}"))
+            .arg("--input", "images:0")
+            .arg("--labels", "labels:0")
+            .branch("cnn/pool2:0")
+            .arg("--freeze-below", "cnn/pool2:0")
+            .layers("gap,10")
+            .batch(8)
+            .epochs(2)
+            .seed(seed)
+            .out(&out);
+        if let Some(a) = augment {
+            t = t.arg("--augment", a);
+        }
+        t.ok();
+        std::fs::read(tmp.path().join(format!("{name}.ckpt.data-00000-of-00001"))).unwrap()
+    };
+    let all = "flip,rotate=15,crop=0.2,brightness=0.3,contrast=0.3";
+    let (a, b, other, plain) = (run("a", 1, Some(all)), run("b", 1, Some(all)), run("c", 2, Some(all)), run("plain", 1, None));
+    assert!(a == b, "the same seed draws the same changes");
+    assert!(a != other && a != plain, "another seed, or none, trains otherwise");
+    // The book's flat MNIST rows are square gray pictures too.
+    Train::dnn().branch("dnn/hidden4/Relu:0").layers("10").epochs(1).arg("--augment", "rotate=10").ok();
+    let err = fails(&[&strs(&Train::dnn().args())[..], &["--augment", "flip", "--cache-frozen"]].concat(), 2);
+    assert!(err.contains("--augment with --cache-frozen"), "{err}");
+    assert!(fails(&[&strs(&Train::dnn().args())[..], &["--augment", "spin=3"]].concat(), 2).contains("unknown change \"spin\""));
+}
+
+#[test]
+fn scale_maps_pixels_to_a_range_or_per_channel_and_is_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pics = folder(tmp.path(), &["--per-class", "3", "--size", "28"]);
+    let out = |n: &str| tmp.path().join(format!("{n}.npz"));
+    let (plain, _) = rows(&pics, "train", &[], &out("plain"));
+    let (range, _) = rows(&pics, "train", &["--scale", "-1,1"], &out("range"));
+    let (norm, _) = rows(&pics, "train", &["--scale", "mean=0.5,std=0.25"], &out("norm"));
+    assert_eq!(plain.len(), range.len());
+    for ((p, r), n) in plain.iter().zip(&range).zip(&norm) {
+        assert!((r - (2.0 * p - 1.0)).abs() < 1e-5 && (n - (p - 0.5) / 0.25).abs() < 1e-4, "{p} {r} {n}");
+    }
+    let err = fails(
+        &[
+            "run",
+            "--meta",
+            &fixture(DNN_META),
+            "--data",
+            &format!("images:{pics}"),
+            "--fetch",
+            "X:0",
+            "--scale",
+            "mean=0.5,0.5,0.5,std=1,1,1",
+        ],
+        2,
+    );
+    assert!(err.contains("has 3 channels"), "{err}");
+    // The scale is recorded with the model, and predict feeds pictures as training did.
+    let prefix = tmp.path().join("m.ckpt");
+    Train::new(&fixture(DNN_META), &format!("images:{pics}"))
+        .branch("dnn/hidden4/Relu:0")
+        .layers("10")
+        .batch(6)
+        .epochs(1)
+        .arg("--scale", "-1,1")
+        .out(&prefix)
+        .ok();
+    let record = std::fs::read_to_string(format!("{}.preprocess.json", prefix.display())).unwrap();
+    assert!(record.contains("\"scale\": \"-1,1\""), "{record}");
+    let meta = format!("{}.meta", prefix.display());
+    let predicted = json(&ok(&["predict", "--meta", &meta, "--json", "--top-k", "1", &format!("{pics}/3")]));
+    let logits = new_logits(&meta, &format!("images:{pics}"), "train", &["--validation-pct", "0", "--test-pct", "0"], &out("logits"));
+    let threes: Vec<&[f32]> = logits.chunks(10).skip(9).take(3).collect();
+    for (p, l) in predicted.as_array().unwrap().iter().zip(threes) {
+        let best = (0..10).max_by(|&a, &b| l[a].total_cmp(&l[b]).then(b.cmp(&a))).unwrap();
+        assert_eq!(p["top"][0]["label"], best.to_string(), "{p} {l:?}");
+    }
+}
