@@ -13,7 +13,7 @@ META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
 # Same oneDNN setting on both sides of every exact comparison.
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup data build demo test bench bench-accuracy fuzz fixtures protos clean
+.PHONY: setup data build demo test bench bench-images bench-accuracy fuzz fixtures protos clean
 
 setup: $(STAMP) data build
 
@@ -62,6 +62,13 @@ test: setup
 bench: setup
 	$(VPY) python/bench.py --repeats 7 --epochs 3
 
+# Feature extraction for 10 000 64x64 JPEGs through fixtures/cnn_rgb up to cnn/pool2: retrain.py's
+# per-picture loop, a tf.data pipeline, tfreuse with a cold and a warm --cache-dir, with oneDNN on
+# (the wheel's default) and off (bench-results/bench_images_onednn_*.json).
+bench-images: setup
+	$(VPY) python/bench_images.py --count 10000 --repeats 3 --onednn on
+	$(VPY) python/bench_images.py --count 10000 --repeats 3 --onednn off
+
 # The book's transfer experiments, 20 epochs each (bench-results/recipes.json).
 bench-accuracy: setup
 	$(VPY) python/bench_recipes.py --epochs 20
@@ -69,7 +76,7 @@ bench-accuracy: setup
 # Fuzz the decoders (needs `cargo install cargo-fuzz`; the stable toolchain is enough).
 FUZZ_SECONDS ?= 600
 fuzz:
-	cd fuzz && for t in metagraph graphdef savedmodel checkpoint_state idx npz; do \
+	cd fuzz && for t in metagraph graphdef savedmodel checkpoint_state idx npz picture table segment; do \
 		RUSTC_BOOTSTRAP=1 cargo fuzz run -O $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 || exit 1; \
 	done
 

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use image::{imageops::FilterType, DynamicImage, ImageReader, Limits};
+use image::{DynamicImage, ImageReader, Limits};
 use rayon::prelude::*;
 
 use crate::data::{DataSet, Features, Split};
@@ -469,23 +469,51 @@ pub fn decode_bytes(bytes: &[u8], opts: &ImageOptions) -> std::result::Result<Ve
 
 /// Resize as `p.mode` says and convert to `p.channels`.
 pub fn fit(img: DynamicImage, p: &Preprocess) -> Vec<u8> {
-    let (w, h) = (p.width, p.height);
-    let img = match p.mode {
-        ResizeMode::Stretch => img.resize_exact(w, h, FilterType::Triangle),
-        ResizeMode::Crop => img.resize_to_fill(w, h, FilterType::Triangle),
-        ResizeMode::Pad => {
-            let inner = img.resize(w, h, FilterType::Triangle);
-            let mut canvas = image::RgbImage::new(w, h);
-            let (x, y) = ((w - inner.width()) / 2, (h - inner.height()) / 2);
-            image::imageops::overlay(&mut canvas, &inner.to_rgb8(), i64::from(x), i64::from(y));
-            DynamicImage::ImageRgb8(canvas)
-        }
+    use fast_image_resize::PixelType;
+    let (sw, sh) = (img.width(), img.height());
+    // Channels first (as Python's rgb_to_grayscale before resize), then one resize.
+    let (pixels, kind) = match (p.channels, img.color().has_color()) {
+        (1, true) => (gray_601(&img.into_rgb8()), PixelType::U8),
+        (1, false) => (img.into_luma8().into_raw(), PixelType::U8),
+        _ => (img.into_rgb8().into_raw(), PixelType::U8x3),
     };
-    match (p.channels, img.color().has_color()) {
-        (1, true) => gray_601(&img.to_rgb8()),
-        (1, false) => img.to_luma8().into_raw(),
-        _ => img.to_rgb8().into_raw(),
+    let (w, h) = (p.width, p.height);
+    match p.mode {
+        ResizeMode::Stretch => resize(pixels, (sw, sh), kind, (w, h), false),
+        ResizeMode::Crop => resize(pixels, (sw, sh), kind, (w, h), true),
+        ResizeMode::Pad => {
+            // The largest size of the picture's aspect ratio inside, centred on black.
+            let ratio = f64::min(f64::from(w) / f64::from(sw), f64::from(h) / f64::from(sh));
+            let (iw, ih) = (((f64::from(sw) * ratio).round() as u32).clamp(1, w), ((f64::from(sh) * ratio).round() as u32).clamp(1, h));
+            let inner = resize(pixels, (sw, sh), kind, (iw, ih), false);
+            let c = kind.size();
+            let (x0, y0) = ((w - iw) as usize / 2, (h - ih) as usize / 2);
+            let mut canvas = vec![0u8; (w * h) as usize * c];
+            for (y, row) in inner.chunks(iw as usize * c).enumerate() {
+                let at = ((y0 + y) * w as usize + x0) * c;
+                canvas[at..at + row.len()].copy_from_slice(row);
+            }
+            canvas
+        }
     }
+}
+
+/// `pixels` (`from` sized, of `kind`) resized to `to` with a bilinear (triangle) filter
+/// widened when shrinking, as PIL and `tf.image.resize(antialias=True)` do; `crop` takes the
+/// centred part of the picture with `to`'s aspect ratio first.
+fn resize(pixels: Vec<u8>, from: (u32, u32), kind: fast_image_resize::PixelType, to: (u32, u32), crop: bool) -> Vec<u8> {
+    use fast_image_resize::{images::Image, FilterType, ResizeAlg, ResizeOptions, Resizer};
+    if from == to && !crop {
+        return pixels;
+    }
+    let src = Image::from_vec_u8(from.0, from.1, pixels, kind).expect("decoded pixels fill the picture");
+    let mut dst = Image::new(to.0, to.1, kind);
+    let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+    if crop {
+        options = options.fit_into_destination(Some((0.5, 0.5)));
+    }
+    Resizer::new().resize(&src, &mut dst, &options).expect("same pixel type on both sides");
+    dst.into_vec()
 }
 
 /// Gray by ITU-R 601 weights, as TF's `rgb_to_grayscale` and PIL's `convert("L")` make it (the
@@ -497,6 +525,22 @@ fn gray_601(rgb: &image::RgbImage) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crop_takes_the_centre_and_pad_letterboxes() {
+        // 20 wide, 10 high: columns 0-4 white, the rest gray 100.
+        let img = image::GrayImage::from_fn(20, 10, |x, _| image::Luma([if x < 5 { 255 } else { 100 }]));
+        let p = |mode| Preprocess { height: 10, width: 10, channels: 1, mode };
+        let crop = fit(DynamicImage::ImageLuma8(img.clone()), &p(ResizeMode::Crop));
+        assert!(crop.iter().all(|&v| v == 100), "the centred 10x10 has no white column: {crop:?}");
+        let pad = fit(DynamicImage::ImageLuma8(img.clone()), &p(ResizeMode::Pad));
+        let rows: Vec<&[u8]> = pad.chunks(10).collect();
+        // 10x5 inside, rows 2-6.
+        assert!(rows[..2].iter().chain(&rows[7..]).all(|r| r.iter().all(|&v| v == 0)), "black above and below: {rows:?}");
+        assert!(rows[2..7].iter().all(|r| r[0] > 200 && r[9] == 100), "the whole picture in between: {rows:?}");
+        let stretch = fit(DynamicImage::ImageLuma8(img), &p(ResizeMode::Stretch));
+        assert!(stretch.chunks(10).all(|r| r[0] == 255 && r[9] == 100), "{stretch:?}");
+    }
 
     #[test]
     fn gif_and_webp_decode_by_content_whatever_the_name() {
