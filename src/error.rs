@@ -22,6 +22,9 @@ pub enum Error {
     /// Arguments that cannot work together, or a value out of range.
     #[error("{0}")]
     Invalid(String),
+    /// Stopped on request (Ctrl-C, SIGTERM) before there was anything to resume from.
+    #[error("{0}")]
+    Interrupted(String),
     /// Training diverged (NaN or infinite loss).
     #[error("{0}")]
     Diverged(String),
@@ -134,6 +137,7 @@ impl Error {
             Error::TfLibrary(m) => Error::TfLibrary(format!("{ctx}: {m}")),
             Error::Io { path, source } => Error::BadFile { path, msg: format!("{ctx}: {source}") },
             Error::BadFile { path, msg } => Error::BadFile { path, msg: format!("{ctx}: {msg}") },
+            Error::Interrupted(m) => Error::Interrupted(format!("{ctx}: {m}")),
             Error::NotFound(m) => Error::NotFound(format!("{ctx}: {m}")),
             Error::Invalid(m) => Error::Invalid(format!("{ctx}: {m}")),
             Error::Diverged(m) => Error::Diverged(format!("{ctx}: {m}")),
@@ -150,6 +154,7 @@ impl Error {
             Error::TfLibrary(_) => 4,
             Error::Tf(_) => 5,
             Error::Diverged(_) => 6,
+            Error::Interrupted(_) => 130,
         }
     }
 }

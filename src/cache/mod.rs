@@ -56,7 +56,15 @@ pub fn through_store(
         report.tf_seconds += c.tf_seconds;
     }
     let wrote = seg.rows > 0;
+    // What was computed is kept, even when stopped: the next run goes on from there.
     seg.finish()?;
+    if net.stop.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(Error::Interrupted(format!(
+            "interrupted while computing the feature cache; the {} picture(s) computed so far are kept in {}: run again to go on",
+            report.misses,
+            store.dir.display()
+        )));
+    }
     if wrote || index.damaged > 0 {
         store.compact_if_needed()?;
     }

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
@@ -37,6 +38,8 @@ pub struct Net<'a> {
     pub x: &'a Output,
     pub cut: &'a Output,
     pub flags: &'a FixedFeeds,
+    /// Set on Ctrl-C / SIGTERM: stop after the current batch.
+    pub stop: &'a AtomicBool,
 }
 
 /// Compute the cut for the pictures of `p` that neither `index` nor this run (`added`) holds,
@@ -72,6 +75,10 @@ pub fn compute_missing(
         });
         let mut count = 0;
         for decoded in rx {
+            if net.stop.load(Ordering::SeqCst) {
+                done.misses = count;
+                break;
+            }
             count += decoded.len();
             let mut ok = Vec::new();
             for (i, d) in decoded {

@@ -291,6 +291,7 @@ impl EventSink for Console {
                 b.set_position(*done as u64);
                 b.set_message(split.clone());
             }
+            Event::CacheProgress { done, .. } => test_hooks::cache_step(*done),
             Event::Cached { tensor, megabytes, seconds } => {
                 self.clear();
                 eprintln!("cached {tensor} for every split: {megabytes:.1} MB in {seconds:.2}s");
@@ -359,6 +360,18 @@ mod test_hooks {
 
     #[cfg(not(feature = "test-hooks"))]
     pub fn save_step(_: usize) {}
+
+    /// `TFREUSE_TEST_CACHE_PAUSE_MS`: the same for each batch the feature cache computes.
+    #[cfg(feature = "test-hooks")]
+    pub fn cache_step(done: usize) {
+        if let Some(ms) = std::env::var("TFREUSE_TEST_CACHE_PAUSE_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+            eprintln!("cache step {done}");
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+    }
+
+    #[cfg(not(feature = "test-hooks"))]
+    pub fn cache_step(_: usize) {}
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {

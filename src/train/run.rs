@@ -70,7 +70,7 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
     sink.event(&Event::Setup(Box::new(prepared.report.clone())))?;
     let extras = crate::data::images::side_files(data, &output_name(&prepared.x), prepared.logits.as_ref().map(output_name).as_deref())?;
     let cached = match (disk_cache, job.cache_max_bytes) {
-        (Some(d), _) => Some(prepared.use_disk_cache(data, &d.root, d.key.clone(), sink)?),
+        (Some(d), _) => Some(prepared.use_disk_cache(data, (&d.root, d.key.clone()), stop, sink)?),
         (None, Some(max)) => Some(prepared.use_cache(data, max, spec.batch_size, sink)?),
         (None, None) => None,
     };

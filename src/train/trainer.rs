@@ -353,8 +353,8 @@ impl Prepared {
     pub fn use_disk_cache(
         &mut self,
         data: &DataSet,
-        root: &Path,
-        mut key: Vec<(String, String)>,
+        (root, mut key): (&Path, Vec<(String, String)>),
+        stop: &AtomicBool,
         sink: &mut dyn EventSink,
     ) -> Result<DataSet> {
         let t0 = Instant::now();
@@ -367,7 +367,7 @@ impl Prepared {
         };
         key.push(("scale".into(), scale));
         key.push(("feeds".into(), self.eval_flags.describe().join(" ")));
-        let net = crate::cache::pictures::Net { model: &self.model, x: &self.x, cut: &cut, flags: &self.eval_flags };
+        let net = crate::cache::pictures::Net { model: &self.model, x: &self.x, cut: &cut, flags: &self.eval_flags, stop };
         let mut result = Ok(());
         let (cached, report) = crate::cache::through_store(&net, data, root, key, &mut |split, done, total| {
             if result.is_ok() {

@@ -123,3 +123,37 @@ fn eval_saved(dir: &std::path::Path, name: &str, data: &str) -> Vec<String> {
     a.extend(["--data", data, "--split", "all", "--fetch", "new_eval/accuracy:0"].map(String::from));
     a
 }
+
+#[test]
+fn ctrl_c_while_the_feature_cache_fills_keeps_what_was_computed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pics = tmp.path().join("pics");
+    oracle(&["image-folder", "--data", &mnist(), "--out", pics.to_str().unwrap(), "--per-class", "40", "--size", "32", "--color"]);
+    let cache = tmp.path().join("cache");
+    let log = tmp.path().join("log.jsonl");
+    let t = Train::new(&fixture("cnn_rgb/cnn.ckpt.meta"), &format!("images:{}", pics.display()))
+        .arg("--input", "images:0")
+        .arg("--labels", "labels:0")
+        .branch("cnn/pool2:0")
+        .arg("--freeze-below", "cnn/pool2:0")
+        .layers("gap,10")
+        .flag("--cache-frozen")
+        .arg("--cache-dir", cache.to_str().unwrap())
+        .epochs(1)
+        .json_log(&log);
+    // Splits go in name order: test (20 pictures), then train (360: 256 in its first batch);
+    // Ctrl-C while paused after that batch.
+    let mut child =
+        bin().args(t.args()).env("TFREUSE_TEST_CACHE_PAUSE_MS", "1500").stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = stderr_until(&mut err, |l| l.starts_with("cache step 256"));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    seen += &stderr_until(&mut err, |_| false);
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{seen}");
+    assert!(seen.contains("interrupted while computing the feature cache; the 276 picture(s) computed so far are kept"), "{seen}");
+    // The next run computes only the rest.
+    t.ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let e = text.lines().map(json).find(|e| e["event"] == "disk_cache").unwrap();
+    assert_eq!((e["hits"].as_u64(), e["misses"].as_u64()), (Some(276), Some(124)), "{e}");
+}
