@@ -138,9 +138,10 @@ impl EventSink for JsonLines {
         if matches!(e, Event::Step { .. } | Event::CacheProgress { .. } | Event::SaveStep { .. }) {
             return Ok(());
         }
-        let mut value = serde_json::to_value(e).map_err(|err| Error::Invalid(format!("cannot log an event: {err}")))?;
-        value["elapsed"] = START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64().into();
-        let line = value.to_string();
+        let mut line = serde_json::to_string(e).map_err(|err| Error::Invalid(format!("cannot log an event: {err}")))?;
+        // Every event is a JSON object: `elapsed` goes last, the fields keep their order.
+        line.pop();
+        line.push_str(&format!(",\"elapsed\":{}}}", START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()));
         writeln!(self.out, "{line}").map_err(|err| Error::io(&self.path, err))
     }
 
@@ -178,7 +179,9 @@ mod tests {
             tee.flush().unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, "{\"event\":\"test\",\"loss\":0.25,\"metric\":0.9,\"examples\":10}\n");
+        let (head, elapsed) = text.trim_end().rsplit_once(",\"elapsed\":").unwrap();
+        assert_eq!(head, "{\"event\":\"test\",\"loss\":0.25,\"metric\":0.9,\"examples\":10");
+        assert!(elapsed.trim_end_matches('}').parse::<f64>().unwrap() >= 0.0 && text.ends_with("}\n"), "{text}");
         assert_eq!(mem.0.len(), 2, "the memory sink keeps every event");
         std::fs::remove_file(&path).unwrap();
     }

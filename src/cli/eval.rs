@@ -17,8 +17,8 @@ pub struct Args {
     /// by default, as input_data; an npz's values by 1); pictures also take LO,HI (e.g. -1,1)
     /// or mean=M[,M,M],std=S[,S,S] (per channel, on values in [0, 1]). Integer inputs get the
     /// raw pixels whatever the scale.
-    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", value_parser = super::parse_scale, allow_hyphen_values = true)]
-    pub scale: Option<tfreuse::data::Scale>,
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true)]
+    pub scale: Option<String>,
     #[command(flatten)]
     pub images: super::ImageArgs,
     /// Which split to evaluate.
@@ -54,7 +54,7 @@ pub struct Args {
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let set = super::parse_sets("--set", &args.set)?;
-    let (data, record) = super::load_data(&args.data, args.scale, &args.images, &args.model, &args.input, g, false)?;
+    let (data, record) = super::load_data(&args.data, args.scale.as_deref(), &args.images, &args.model, &args.input, g, false)?;
     let split = data.split(&args.split)?;
     // The report comes with pictures: by default when no metric is asked for, or on --logits.
     let recorded = record.as_ref().and_then(|r| r.0.logits.clone()).filter(|_| args.fetches.is_empty());

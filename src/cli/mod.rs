@@ -68,11 +68,6 @@ pub struct Global {
     pub jit: bool,
 }
 
-/// `--scale`, as [`tfreuse::data::Scale::parse`] reads it.
-fn parse_scale(s: &str) -> Result<tfreuse::data::Scale, String> {
-    tfreuse::data::Scale::parse(s).map_err(|e| e.to_string())
-}
-
 fn parse_on_off(s: &str) -> Result<bool, String> {
     match s {
         "on" | "1" | "true" => Ok(true),
@@ -167,7 +162,7 @@ impl ImageArgs {
 /// as the record beside the model's checkpoint says if it has one (returned too).
 fn load_data(
     spec: &str,
-    scale: Option<tfreuse::data::Scale>,
+    scale: Option<&str>,
     images: &ImageArgs,
     model: &ModelArgs,
     input: &str,
@@ -188,6 +183,7 @@ fn load_data(
         report_pictures(&data, &opts.preprocess, g.verbose);
     }
     // Pictures are fed as the model's record says unless --scale says otherwise.
+    let scale = scale.map(tfreuse::data::Scale::parse).transpose()?;
     if let Some(s) = scale.or(record.as_ref().map(|r| r.0.scale)) {
         data.rescale(s)?;
     }

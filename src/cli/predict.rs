@@ -31,8 +31,8 @@ pub struct Args {
     #[command(flatten)]
     pub images: ImageArgs,
     /// How pixel bytes become values (default: as recorded, else times 1/255); see train --scale.
-    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", value_parser = super::parse_scale, allow_hyphen_values = true)]
-    pub scale: Option<tfreuse::data::Scale>,
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true)]
+    pub scale: Option<String>,
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
@@ -46,9 +46,10 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         Error::Invalid("--logits: missing: the model has no record of its logits (not trained by tfreuse on pictures); name them".into())
     })?;
     let opts = args.images.options(record.as_ref().map(|r| &r.0.preprocess), &args.model, &input_name)?;
+    let given = args.scale.as_deref().map(tfreuse::data::Scale::parse).transpose()?;
     let (scale, names) = match record {
-        Some((r, names)) => (args.scale.unwrap_or(r.scale), names),
-        None => (args.scale.unwrap_or_default(), vec![]),
+        Some((r, names)) => (given.unwrap_or(r.scale), names),
+        None => (given.unwrap_or_default(), vec![]),
     };
     let model = args.model.load_restored(g)?;
     let input = model.tensor(&input_name).map_err(|e| e.for_arg(tfreuse::Role::Input))?;

@@ -22,8 +22,8 @@ pub struct Args {
     /// by default, as input_data; an npz's values by 1); pictures also take LO,HI (e.g. -1,1)
     /// or mean=M[,M,M],std=S[,S,S] (per channel, on values in [0, 1]). Integer inputs get the
     /// raw pixels whatever the scale.
-    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", requires = "data", value_parser = super::parse_scale, allow_hyphen_values = true)]
-    pub scale: Option<tfreuse::data::Scale>,
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", requires = "data", allow_hyphen_values = true)]
+    pub scale: Option<String>,
     #[command(flatten)]
     pub images: super::ImageArgs,
     /// Split of --data to feed.
@@ -56,7 +56,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let sets = super::parse_sets("--set", &args.set)?;
     let data = match &args.data {
-        Some(spec) => Some(super::load_data(spec, args.scale, &args.images, &args.model, &args.input, g, false)?.0),
+        Some(spec) => Some(super::load_data(spec, args.scale.as_deref(), &args.images, &args.model, &args.input, g, false)?.0),
         None => None,
     };
     let split = data.as_ref().map(|d| d.split(&args.split)).transpose()?;

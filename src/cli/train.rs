@@ -24,8 +24,8 @@ pub struct Args {
     /// by default, as input_data; an npz's values by 1); pictures also take LO,HI (e.g. -1,1)
     /// or mean=M[,M,M],std=S[,S,S] (per channel, on values in [0, 1]). Integer inputs get the
     /// raw pixels whatever the scale.
-    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", value_parser = super::parse_scale, allow_hyphen_values = true)]
-    pub scale: Option<tfreuse::data::Scale>,
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true)]
+    pub scale: Option<String>,
     #[command(flatten)]
     pub images: super::ImageArgs,
     /// Tensor fed with the features.
@@ -381,7 +381,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     // With a feature cache on disk, pictures are only listed and digested here: the cache
     // decodes the ones it lacks.
-    let (data, _) = super::load_data(&args.data, args.scale, &args.images, &args.model, &args.input, g, args.cache_frozen)?;
+    let (data, _) = super::load_data(&args.data, args.scale.as_deref(), &args.images, &args.model, &args.input, g, args.cache_frozen)?;
     let classes = match data.classes.len() {
         0 => data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0),
         named => named,

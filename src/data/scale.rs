@@ -41,6 +41,7 @@ impl Scale {
         } else {
             match nums(spec).ok_or_else(|| bad("not numbers"))?.as_slice() {
                 [s] if *s != 0.0 => Scale::Times(*s),
+                [_] => return Err(bad("must be a finite number other than 0")),
                 [lo, hi] if lo != hi => Scale::Range(*lo, *hi),
                 _ => return Err(bad("a scale other than 0, or two different bounds")),
             }
