@@ -67,6 +67,18 @@ def save(sess, saver, outdir, prefix):
         os.chdir(cwd)
 
 
+def train_loop(sess, name, step, x, y, data, accuracy, epochs, batch_size, rng, extra=None):
+    """The fixtures' loop: a shuffled pass of minibatches per epoch, validation accuracy printed."""
+    (xt, yt), (xv, yv) = data
+    for epoch in range(epochs):
+        perm = rng.permutation(len(xt))
+        for i in range(0, len(xt), batch_size):
+            idx = perm[i:i + batch_size]
+            sess.run(step, feed_dict={x: xt[idx], y: yt[idx], **(extra or {})})
+        a = accuracy.eval(feed_dict={x: xv, y: yv}, session=sess)
+        print(f"{name} epoch {epoch} validation accuracy {a:.4f}", flush=True)
+
+
 def make_mnist_dnn(data, outdir, epochs=20, batch_size=200):
     tf1.reset_default_graph()
     tf1.set_random_seed(42)
@@ -92,18 +104,10 @@ def make_mnist_dnn(data, outdir, epochs=20, batch_size=200):
     init = tf1.global_variables_initializer()
     saver = tf1.train.Saver()
 
-    xt, yt = data["train"]
-    xv, yv = data["validation"]
     rng = np.random.RandomState(42)
     with tf1.Session(config=session_config()) as sess:
         init.run()
-        for epoch in range(epochs):
-            perm = rng.permutation(len(xt))
-            for i in range(0, len(xt), batch_size):
-                idx = perm[i:i + batch_size]
-                sess.run(training_op, feed_dict={X: xt[idx], y: yt[idx]})
-            acc = accuracy.eval(feed_dict={X: xv, y: yv})
-            print(f"mnist_dnn epoch {epoch} validation accuracy {acc:.4f}", flush=True)
+        train_loop(sess, "mnist_dnn", training_op, X, y, (data["train"], data["validation"]), accuracy, epochs, batch_size, rng)
         save(sess, saver, outdir, "my_model_final.ckpt")
 
 
@@ -161,13 +165,8 @@ def make_conv_bn(data, outdir, epochs=2, batch_size=100):
     rng = np.random.RandomState(7)
     with tf1.Session(config=session_config()) as sess:
         init.run()
-        for epoch in range(epochs):
-            perm = rng.permutation(len(xt))
-            for i in range(0, len(xt), batch_size):
-                idx = perm[i:i + batch_size]
-                sess.run(train, feed_dict={pixels: xt[idx], labels: yt[idx], is_training: True})
-            a = acc.eval(feed_dict={pixels: xv, labels: yv})
-            print(f"conv_bn epoch {epoch} validation accuracy {a:.4f}", flush=True)
+        train_loop(sess, "conv_bn", train, pixels, labels, ((xt, yt), (xv, yv)), acc, epochs, batch_size, rng,
+                   extra={is_training: True})
         save(sess, saver, outdir, "convnet.ckpt")
 
 
@@ -210,18 +209,11 @@ def make_cnn_rgb(data, outdir, epochs=1, batch_size=100):
     saver = tf1.train.Saver()
 
     rng = np.random.RandomState(3)
-    xt, yt = data["train"]
-    xv, yv = data["validation"]
+    (xt, yt), (xv, yv) = data["train"], data["validation"]
     xt, xv = tinted(xt, rng), tinted(xv, rng)
     with tf1.Session(config=session_config()) as sess:
         init.run()
-        for epoch in range(epochs):
-            perm = rng.permutation(len(xt))
-            for i in range(0, len(xt), batch_size):
-                idx = perm[i:i + batch_size]
-                sess.run(train, feed_dict={images: xt[idx], labels: yt[idx]})
-            a = accuracy.eval(feed_dict={images: xv, labels: yv})
-            print(f"cnn_rgb epoch {epoch} validation accuracy {a:.4f}", flush=True)
+        train_loop(sess, "cnn_rgb", train, images, labels, ((xt, yt), (xv, yv)), accuracy, epochs, batch_size, rng)
         save(sess, saver, outdir, "cnn.ckpt")
 
 

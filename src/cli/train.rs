@@ -348,30 +348,27 @@ impl EventSink for Console {
 
 /// With the `test-hooks` feature, `TFREUSE_TEST_SAVE_PAUSE_MS` makes every step of a save
 /// announce itself on stderr (`save step N`) and pause, so a test can kill the process at
-/// every point of a save. Without the feature, nothing.
+/// every point of a save; `TFREUSE_TEST_CACHE_PAUSE_MS` does the same for each batch the
+/// feature cache computes (`cache step N`). Without the feature, nothing.
 mod test_hooks {
-    #[cfg(feature = "test-hooks")]
     pub fn save_step(step: usize) {
-        if let Some(ms) = std::env::var("TFREUSE_TEST_SAVE_PAUSE_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
-            eprintln!("save step {step}");
-            std::thread::sleep(std::time::Duration::from_millis(ms));
-        }
+        pause("TFREUSE_TEST_SAVE_PAUSE_MS", "save step", step);
     }
 
-    #[cfg(not(feature = "test-hooks"))]
-    pub fn save_step(_: usize) {}
-
-    /// `TFREUSE_TEST_CACHE_PAUSE_MS`: the same for each batch the feature cache computes.
-    #[cfg(feature = "test-hooks")]
     pub fn cache_step(done: usize) {
-        if let Some(ms) = std::env::var("TFREUSE_TEST_CACHE_PAUSE_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
-            eprintln!("cache step {done}");
+        pause("TFREUSE_TEST_CACHE_PAUSE_MS", "cache step", done);
+    }
+
+    #[cfg(feature = "test-hooks")]
+    fn pause(var: &str, what: &str, n: usize) {
+        if let Some(ms) = std::env::var(var).ok().and_then(|v| v.parse::<u64>().ok()) {
+            eprintln!("{what} {n}");
             std::thread::sleep(std::time::Duration::from_millis(ms));
         }
     }
 
     #[cfg(not(feature = "test-hooks"))]
-    pub fn cache_step(_: usize) {}
+    fn pause(_: &str, _: &str, _: usize) {}
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {

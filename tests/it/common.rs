@@ -105,6 +105,17 @@ impl Train {
         Train::new(&fixture(DNN_META), &mnist())
     }
 
+    /// A new gap,10 head on the CNN fixture's pool2 feature maps, everything below frozen,
+    /// trained on `data` (pictures).
+    pub fn cnn(data: &str) -> Train {
+        Train::new(&fixture("cnn_rgb/cnn.ckpt.meta"), data)
+            .arg("--input", "images:0")
+            .arg("--labels", "labels:0")
+            .branch("cnn/pool2:0")
+            .arg("--freeze-below", "cnn/pool2:0")
+            .layers("gap,10")
+    }
+
     /// The tiny fixture on its own .npz.
     pub fn tiny() -> Train {
         Train::new(&fixture(TINY_META), &tiny_data())

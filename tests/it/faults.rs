@@ -131,12 +131,7 @@ fn ctrl_c_while_the_feature_cache_fills_keeps_what_was_computed() {
     oracle(&["image-folder", "--data", &mnist(), "--out", pics.to_str().unwrap(), "--per-class", "40", "--size", "32", "--color"]);
     let cache = tmp.path().join("cache");
     let log = tmp.path().join("log.jsonl");
-    let t = Train::new(&fixture("cnn_rgb/cnn.ckpt.meta"), &format!("images:{}", pics.display()))
-        .arg("--input", "images:0")
-        .arg("--labels", "labels:0")
-        .branch("cnn/pool2:0")
-        .arg("--freeze-below", "cnn/pool2:0")
-        .layers("gap,10")
+    let t = Train::cnn(&format!("images:{}", pics.display()))
         .flag("--cache-frozen")
         .arg("--cache-dir", cache.to_str().unwrap())
         .epochs(1)

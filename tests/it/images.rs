@@ -277,12 +277,7 @@ fn the_feature_cache_on_disk_is_reused_checked_grown_and_cleared() {
     // has no weights, so the cut nothing below trains is above it).
     let train = |name: &str, cached: bool| {
         let log = tmp.path().join(format!("{name}.json"));
-        let mut t = Train::new(&fixture("cnn_rgb/cnn.ckpt.meta"), &format!("images:{pics}"))
-            .arg("--input", "images:0")
-            .arg("--labels", "labels:0")
-            .branch("cnn/pool2:0")
-            .arg("--freeze-below", "cnn/pool2:0")
-            .layers("gap,10")
+        let mut t = Train::cnn(&format!("images:{pics}"))
             .batch(10)
             .epochs(3)
             .lr("0.1")
@@ -347,16 +342,7 @@ fn augmentation_is_drawn_from_the_seed_and_refused_with_a_cache() {
     let pics = folder(tmp.path(), &["--per-class", "6", "--size", "40", "--color"]);
     let run = |name: &str, seed: u64, augment: Option<&str>| {
         let out = tmp.path().join(format!("{name}.ckpt"));
-        let mut t = Train::new(&fixture("cnn_rgb/cnn.ckpt.meta"), &format!("images:{pics}"))
-            .arg("--input", "images:0")
-            .arg("--labels", "labels:0")
-            .branch("cnn/pool2:0")
-            .arg("--freeze-below", "cnn/pool2:0")
-            .layers("gap,10")
-            .batch(8)
-            .epochs(2)
-            .seed(seed)
-            .out(&out);
+        let mut t = Train::cnn(&format!("images:{pics}")).batch(8).epochs(2).seed(seed).out(&out);
         if let Some(a) = augment {
             t = t.arg("--augment", a);
         }
