@@ -304,7 +304,9 @@ impl EventSink for Console {
                     )));
                 }
                 if !skipped.is_empty() {
-                    warn(Some(&format!("skipped {} file(s) that are no readable picture: {}", skipped.len(), skipped.join("; "))));
+                    let more = if skipped.len() > 3 { "; …" } else { "" };
+                    let first = skipped[..skipped.len().min(3)].join("; ");
+                    warn(Some(&format!("skipped {} file(s) that are no readable picture: {first}{more}", skipped.len())));
                 }
                 eprintln!(
                     "feature cache ({}): {tensor}: {hits} hit(s), {misses} computed; {megabytes:.1} MB; {seconds:.2}s",
