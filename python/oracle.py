@@ -290,6 +290,20 @@ def bmp24(rgb):
     return header + info + rows
 
 
+def fitted(picture, mode):
+    """Python's way to 28x28 for --resize-mode `mode`: stretch; crop (the centred square, then
+    resize); pad (resize keeping the aspect ratio, then centred on black)."""
+    h, w = tf.shape(picture)[0], tf.shape(picture)[1]
+    if mode == "crop":
+        side = tf.minimum(h, w)
+        picture = tf.image.crop_to_bounding_box(picture, (h - side) // 2, (w - side) // 2, side, side)
+    if mode == "pad":
+        inner = tf.image.resize(picture, [28, 28], preserve_aspect_ratio=True, antialias=True)
+        ih, iw = tf.shape(inner)[0], tf.shape(inner)[1]
+        return tf.image.pad_to_bounding_box(inner, (28 - ih) // 2, (28 - iw) // 2, 28, 28)
+    return tf.image.resize(picture, [28, 28], antialias=True)
+
+
 def cmd_image_folder(a):
     """MNIST test digits as a folder of pictures, one subfolder per class (0…9): --per-class
     of each, resized to --size with tf.image.resize, gray or (--color) RGB, as PNG, JPEG, BMP
@@ -300,7 +314,7 @@ def cmd_image_folder(a):
     pixels = np.round(x.reshape(-1, 28, 28, 1) * 255).astype(np.uint8)
     sess = tf1.Session()
     src = tf1.placeholder(tf.uint8, [28, 28, 1])
-    img = tf.cast(tf.round(tf.image.resize(src, [a.size, a.size])), tf.uint8)
+    img = tf.cast(tf.round(tf.image.resize(src, [a.size, a.width or a.size])), tf.uint8)
     if a.color:
         img = tf.cast(tf.round(tf.cast(tf.image.grayscale_to_rgb(img), tf.float32) * [1.0, 0.8, 0.6]), tf.uint8)
     png, jpeg = tf.io.encode_png(img), tf.io.encode_jpeg(img, quality=95)
@@ -327,7 +341,7 @@ def cmd_image_folder(a):
     decoded = tf.io.decode_image(raw, expand_animations=False)
     picture = tf1.placeholder(tf.float32, [None, None, None])
     gray = tf.image.rgb_to_grayscale(picture)
-    small = tf.image.resize(tf1.placeholder_with_default(picture, [None, None, None]), [28, 28], antialias=True)
+    small = fitted(picture, a.mode)
     rows, labels = [], []
     for name in sorted(files, key=lambda n: (int(os.path.basename(os.path.dirname(n))), os.path.basename(n))):
         d = sess.run(decoded, {raw: open(name, "rb").read()}).astype(np.float32)
@@ -426,6 +440,9 @@ def main():
     im.add_argument("--first", type=int, default=0, help="skip this many of each class (to add pictures later)")
     im.add_argument("--size", type=int, default=32)
     im.add_argument("--color", action="store_true")
+    im.add_argument("--width", type=int, help="picture width (default: --size, square)")
+    im.add_argument("--mode", choices=["stretch", "crop", "pad"], default="stretch",
+                    help="how Python fits the pictures to 28x28 for <out>_python.npz")
     im.add_argument("--broken", action="store_true")
     a = ap.parse_args()
     {"small-model": cmd_small_model, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,

@@ -408,3 +408,21 @@ fn scale_maps_pixels_to_a_range_or_per_channel_and_is_recorded() {
         assert_eq!(p["top"][0]["label"], best.to_string(), "{p} {l:?}");
     }
 }
+
+#[test]
+fn crop_and_pad_fit_wide_pictures_as_python_does() {
+    // 56x40 pictures to the MLP's 28x28: the centred 40x40 resized (crop), or resized to 28x20
+    // and centred on black (pad); Python does each with crop_to_bounding_box / resize with
+    // preserve_aspect_ratio + pad_to_bounding_box.
+    let all = ["--validation-pct", "0", "--test-pct", "0"];
+    for mode in ["crop", "pad"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let pics = folder(tmp.path(), &["--per-class", "3", "--size", "40", "--width", "56", "--color", "--mode", mode]);
+        let (ours, _) = rows(&pics, "train", &[&all[..], &["--resize-mode", mode]].concat(), &tmp.path().join("ours.npz"));
+        let theirs = floats(tfreuse::data::npy::Npz::open(&tmp.path().join("pics_python.npz")).unwrap().get("x").unwrap());
+        assert_eq!(ours.len(), theirs.len());
+        let diffs: Vec<f32> = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs()).collect();
+        let (max, mean) = (diffs.iter().cloned().fold(0.0, f32::max), diffs.iter().sum::<f32>() / diffs.len() as f32);
+        assert!(max < 0.08 && mean < 0.003, "{mode}: max {max} mean {mean}");
+    }
+}
