@@ -65,10 +65,12 @@ pub fn through_store(
             store.dir.display()
         )));
     }
-    if wrote || index.damaged > 0 {
-        store.compact_if_needed()?;
+    // Read again: this run's segment is in it now.
+    let mut index = store.load()?;
+    if (wrote || index.damaged > 0) && store::Store::needs_compaction(&index) {
+        store.compact(&index)?;
+        index = store.load()?;
     }
-    let index = store.load()?;
     let mut cached =
         DataSet { source: data.source.clone(), classes: data.classes.clone(), preprocess: data.preprocess.clone(), ..Default::default() };
     for (name, split) in &data.splits {

@@ -119,13 +119,14 @@ impl Store {
         Ok(Segment { out: Some(out), tmp, dest, rows: 0, row_len: self.row_len })
     }
 
-    /// Merge the segments into one (dropping damaged records and duplicates) when there are
-    /// many or some are damaged. Segments another run adds meanwhile are kept.
-    pub fn compact_if_needed(&self) -> Result<()> {
-        let index = self.load()?;
-        if index.segments.len() <= MAX_SEGMENTS && index.damaged == 0 {
-            return Ok(());
-        }
+    /// Whether `index` (of this folder) should be merged: many segments, or damage.
+    pub fn needs_compaction(index: &Index) -> bool {
+        index.segments.len() > MAX_SEGMENTS || index.damaged > 0
+    }
+
+    /// Merge the segments `index` read into one (dropping damaged records and duplicates).
+    /// Segments another run adds meanwhile are kept.
+    pub fn compact(&self, index: &Index) -> Result<()> {
         let mut seg = self.segment()?;
         let mut row = vec![0f32; self.row_len];
         let digests: Vec<&[u8; 32]> = index.entries.keys().collect();
@@ -265,23 +266,33 @@ pub struct Summary {
     pub bytes: u64,
 }
 
-/// Every key folder under `root` (none when `root` does not exist).
-pub fn summaries(root: &Path) -> Result<Vec<Summary>> {
+/// The key folders under `root`, only those named like ours (a cache dir given by mistake
+/// loses nothing else); none when `root` does not exist.
+fn key_dirs(root: &Path) -> Result<Vec<PathBuf>> {
     if !root.exists() {
         return Ok(vec![]);
     }
+    let ours = |n: &str| n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit());
+    Ok(std::fs::read_dir(root)
+        .map_err(|e| Error::io(root, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|d| d.is_dir() && d.file_name().and_then(|n| n.to_str()).is_some_and(ours))
+        .collect())
+}
+
+/// Bytes of the files in `dir`.
+fn dir_bytes(dir: &Path) -> Result<u64> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    Ok(entries.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum())
+}
+
+/// Every key folder under `root`, each indexed (so damage is counted).
+pub fn summaries(root: &Path) -> Result<Vec<Summary>> {
     let mut out = Vec::new();
-    for dir in std::fs::read_dir(root).map_err(|e| Error::io(root, e))?.filter_map(|e| e.ok().map(|e| e.path())) {
-        // Only folders named like ours: a cache dir given by mistake loses nothing else.
-        let ours = dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()));
-        if !dir.is_dir() || !ours {
-            continue;
-        }
+    for dir in key_dirs(root)? {
         let key: Option<Key> = std::fs::read(dir.join("about.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
         let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let files: Vec<PathBuf> =
-            std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        let bytes = files.iter().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum();
+        let bytes = dir_bytes(&dir)?;
         let (entries, damaged, segments) = match &key {
             Some(k) => {
                 let index = Store { dir: dir.clone(), row_len: k.row_len }.load()?;
@@ -297,10 +308,9 @@ pub fn summaries(root: &Path) -> Result<Vec<Summary>> {
 
 /// Remove every key folder under `root` (nothing else); returns the bytes freed.
 pub fn clear(root: &Path) -> Result<u64> {
-    let all = summaries(root)?;
-    let freed = all.iter().map(|s| s.bytes).sum();
-    for s in all {
-        let dir = root.join(&s.id);
+    let mut freed = 0;
+    for dir in key_dirs(root)? {
+        freed += dir_bytes(&dir)?;
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     }
     Ok(freed)

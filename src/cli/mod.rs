@@ -297,7 +297,6 @@ impl ModelArgs {
         Ok(meta)
     }
 
-    /// Load TF, import the graph and restore the checkpoint; warnings go to stderr.
     /// The record saved beside the checkpoint of a model trained on pictures, if any (an
     /// unresolvable checkpoint is reported when the model loads).
     pub fn record(&self) -> tfreuse::Result<Option<Recorded>> {
@@ -307,6 +306,7 @@ impl ModelArgs {
         }
     }
 
+    /// Load TF, import the graph and restore the checkpoint; warnings go to stderr.
     pub fn load_restored(&self, g: &Global) -> anyhow::Result<Model> {
         g.load_tf()?;
         let model = Model::from_meta(self.read()?, &g.session_config())?;

@@ -140,11 +140,7 @@ const MAX_SIDE: u32 = 16_384;
 /// each (`.labels.txt`, as retrain.py's output_labels.txt) and the [`Record`]; else none.
 pub fn side_files(data: &DataSet, input: &str, logits: Option<&str>) -> Result<Vec<(String, Vec<u8>)>> {
     let Some(preprocess) = data.preprocess.clone() else { return Ok(vec![]) };
-    let scale = match &data.training_split()?.x {
-        Features::U8 { scale, .. } => *scale,
-        Features::Pictures(p) => p.scale,
-        Features::F32(_) | Features::Mapped(_) => crate::data::Scale::Times(1.0),
-    };
+    let scale = data.training_split()?.x.scale().unwrap_or(crate::data::Scale::Times(1.0));
     let record = Record { preprocess, scale, input: input.to_string(), logits: logits.map(str::to_string) };
     let json = serde_json::to_vec_pretty(&record).map_err(|e| Error::Invalid(e.to_string()))?;
     let labels: String = data.classes.iter().map(|c| format!("{c}\n")).collect();

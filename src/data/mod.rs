@@ -52,6 +52,15 @@ impl Features {
         self.len() == 0
     }
 
+    /// How bytes become values, for features stored as pixel bytes (decoded or not yet).
+    pub fn scale(&self) -> Option<Scale> {
+        match self {
+            Features::U8 { scale, .. } => Some(*scale),
+            Features::Pictures(p) => Some(p.scale),
+            Features::F32(_) | Features::Mapped(_) => None,
+        }
+    }
+
     /// Copy elements `start..start + dst.len()` into `dst` as f32.
     pub fn copy_into(&self, start: usize, dst: &mut [f32]) {
         match self {

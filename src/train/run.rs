@@ -50,15 +50,16 @@ pub enum Ended {
 /// Run `job` on `data` (labels in 0..classes) until it ends or `stop` is set.
 pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &mut dyn EventSink) -> Result<Ended> {
     let spec = &job.spec;
+    // Pictures not decoded yet go through the feature cache on disk, or are decoded now.
     let disk_cache = job.disk_cache.as_ref().filter(|_| job.cache_max_bytes.is_some() && data.is_pending());
     let decoded;
-    let data = match data.is_pending() && disk_cache.is_none() {
-        true => {
-            decoded = crate::data::images::decode_pending(data.clone())?;
-            &decoded
-        }
-        false => data,
+    let data = if data.is_pending() && disk_cache.is_none() {
+        decoded = crate::data::images::decode_pending(data.clone())?;
+        &decoded
+    } else {
+        data
     };
+    // What the resume fingerprint digests (`data` becomes the cached set below).
     let source = data;
     // A resume that cannot match is refused before any work. The fingerprint digests the
     // whole data set, so it is only made when a resume or an interrupt needs it.

@@ -145,10 +145,7 @@ impl<'a, L: FromLabel> Batches<'a, L> {
         if self.dtype != DataType::Float {
             return Err(Error::Invalid("--augment needs a float32 input".into()));
         }
-        let range = match &self.split.x {
-            crate::data::Features::U8 { scale, .. } => Some(scale.range()),
-            _ => None,
-        };
+        let range = self.split.x.scale().map(|s| s.range());
         self.augmenting = Some(Augmenting { augment: augment.clone(), geometry, range, seed, epoch: done });
         Ok(self)
     }
@@ -361,11 +358,7 @@ impl Prepared {
         let cut = self.cut.clone().map_err(|why| Error::arg(Role::Cache, None, format!("no single frozen tensor to cache: {why}")))?;
         key.push(("cut".into(), output_name(&cut)));
         key.push(("preprocess".into(), serde_json::to_string(&data.preprocess).unwrap_or_default()));
-        let scale = match &data.training_split()?.x {
-            crate::data::Features::Pictures(p) => p.scale.spec(),
-            _ => String::new(),
-        };
-        key.push(("scale".into(), scale));
+        key.push(("scale".into(), data.training_split()?.x.scale().map(|s| s.spec()).unwrap_or_default()));
         key.push(("feeds".into(), self.eval_flags.describe().join(" ")));
         let net = crate::cache::pictures::Net { model: &self.model, x: &self.x, cut: &cut, flags: &self.eval_flags, stop };
         let mut result = Ok(());
