@@ -28,6 +28,9 @@ pub enum Error {
     /// Training diverged (NaN or infinite loss).
     #[error("{0}")]
     Diverged(String),
+    /// A download failed (the network, the server, or what it sent).
+    #[error("{0}")]
+    Fetch(String),
     /// TensorFlow itself refused (import, session run, restore).
     #[error("TensorFlow: {0}")]
     Tf(String),
@@ -141,6 +144,7 @@ impl Error {
             Error::NotFound(m) => Error::NotFound(format!("{ctx}: {m}")),
             Error::Invalid(m) => Error::Invalid(format!("{ctx}: {m}")),
             Error::Diverged(m) => Error::Diverged(format!("{ctx}: {m}")),
+            Error::Fetch(m) => Error::Fetch(format!("{ctx}: {m}")),
             Error::Tf(m) => Error::Tf(format!("{ctx}: {m}")),
             Error::Arg { role, value, msg } => Error::Arg { role, value, msg: format!("{ctx}: {msg}") },
         }
@@ -154,6 +158,7 @@ impl Error {
             Error::TfLibrary(_) => 4,
             Error::Tf(_) => 5,
             Error::Diverged(_) => 6,
+            Error::Fetch(_) => 7,
             Error::Interrupted(_) => 130,
         }
     }

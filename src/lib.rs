@@ -14,7 +14,8 @@
 //! - [`events`]: what long operations report, and sinks for it;
 //! - [`train`]: transfer training in stages, the loop, resuming;
 //! - [`export`]: a trained model written out for serving (SavedModel, frozen GraphDef);
-//!   [`predict`]: new pictures classified by a trained model.
+//!   [`predict`]: new pictures classified by a trained model;
+//! - [`zoo`]: pretrained models named in a manifest, fetched, verified and unpacked safely.
 //!
 //! Start with [`Model::load`], which imports a `.meta` like `tf.train.import_meta_graph`, or
 //! [`train::prepare`] for transfer training.
@@ -34,6 +35,7 @@ pub mod proto;
 pub mod suggest;
 pub mod tf;
 pub mod train;
+pub mod zoo;
 
 pub use data::DataSet;
 pub use error::{Error, Result, Role};

@@ -27,9 +27,9 @@ pub struct Args {
     /// Tensor to fetch (repeatable). Default: eval/accuracy:0 and loss/loss:0 when present.
     #[arg(long = "fetch", value_name = "TENSOR")]
     pub fetches: Vec<String>,
-    /// Tensor fed with the features.
-    #[arg(long, default_value = "X:0", value_name = "TENSOR")]
-    pub input: String,
+    /// Tensor fed with the features [default: X:0, or a zoo model's input].
+    #[arg(long, value_name = "TENSOR")]
+    pub input: Option<String>,
     /// Tensor fed with the labels (cast to its dtype).
     #[arg(long, default_value = "y:0", value_name = "TENSOR")]
     pub labels: String,
@@ -54,7 +54,8 @@ pub struct Args {
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let set = super::parse_sets("--set", &args.set)?;
-    let (data, record) = super::load_data(&args.data, args.scale.as_deref(), &args.images, &args.model, &args.input, g, false)?;
+    let (data, record) =
+        super::load_data(&args.data, args.scale.as_deref(), &args.images, &args.model, super::input(&args.input), g, false)?;
     let split = data.split(&args.split)?;
     // The report comes with pictures: by default when no metric is asked for, or on --logits.
     let recorded = record.as_ref().and_then(|r| r.0.logits.clone()).filter(|_| args.fetches.is_empty());
@@ -80,7 +81,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     } else {
         args.fetches.clone()
     };
-    let spec = EvalSpec { input: args.input, labels: args.labels, fetches, batch_size: args.batch_size, set };
+    let spec = EvalSpec { input: super::input(&args.input).to_string(), labels: args.labels, fetches, batch_size: args.batch_size, set };
     let results = evaluate(&model, split, &spec).map_err(|e| match e {
         // Label values out of range, wrong feature widths … surface as TF errors at run time.
         tfreuse::Error::Tf(_) => e.context(format!("evaluating {} split {}", data.source, args.split)),
@@ -107,7 +108,7 @@ struct Report {
 impl Report {
     fn new(model: &tfreuse::Model, data: &DataSet, args: &Args, logits: &str, flags: &tfreuse::feed::FixedFeeds) -> anyhow::Result<Report> {
         let split = data.split(&args.split)?;
-        let x = model.tensor(&args.input).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
+        let x = model.tensor(super::input(&args.input)).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
         let l = model.tensor(logits).map_err(|e| e.for_arg(tfreuse::Role::Fetch))?;
         let predicted = predictions(model, split, &x, &l, args.batch_size, flags)?;
         let confusion = Confusion::new(&split.y, &predicted, data.classes.len());

@@ -36,6 +36,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         saved_model: None,
         tag: "serve".into(),
         checkpoint: args.checkpoint.clone(),
+        zoo: Default::default(),
     };
     // Both are refused before either is written.
     for out in args.frozen.iter().chain(&args.out) {

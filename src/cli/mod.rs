@@ -8,6 +8,7 @@ use tfreuse::data::DataSet;
 use tfreuse::model::checkpoint::{resolve, Resolved};
 use tfreuse::model::ModelSource;
 use tfreuse::tf::runtime::{self as tflib, LoadOptions};
+use tfreuse::zoo::{reference as zoo_ref, Entry, Format};
 use tfreuse::{Model, Role, SessionConfig};
 
 mod cache;
@@ -17,6 +18,7 @@ mod inspect;
 mod predict;
 mod run;
 mod train;
+mod zoo;
 
 #[derive(Parser, Debug)]
 #[command(name = "tfreuse", version, about = "Reuse TensorFlow 1 checkpoints for transfer learning")]
@@ -43,6 +45,8 @@ pub enum Command {
     Predict(predict::Args),
     /// The feature cache on disk (train --cache-frozen on pictures): info, clear.
     Cache(cache::Args),
+    /// Pretrained models named in a manifest: list, show, fetch, verify, remove (use one with --meta zoo:NAME).
+    Zoo(zoo::Args),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -250,6 +254,8 @@ pub struct ModelArgs {
     /// Checkpoint prefix, or a directory with a `checkpoint` file (default: the .meta's directory).
     #[arg(long, value_name = "PREFIX|DIR")]
     pub checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    pub zoo: zoo::ZooArgs,
 }
 
 impl ModelArgs {
@@ -278,6 +284,25 @@ impl ModelArgs {
             files.push(if index.exists() { index } else { r.prefix });
         }
         Ok(files)
+    }
+
+    /// Fetch the model a `zoo:NAME` flag names (unless cached) and point the flags at it, as
+    /// the entry's format says (whichever of the three flags named it); the entry, for the
+    /// defaults it gives.
+    pub fn resolve_zoo(&mut self) -> tfreuse::Result<Option<Entry>> {
+        let named = [&self.meta, &self.graph, &self.saved_model].into_iter().flatten().find_map(|p| zoo_ref(p).map(str::to_string));
+        let Some(name) = named else { return Ok(None) };
+        let z = self.zoo.open(None)?;
+        let e = z.entry(&name)?.clone();
+        let path = z.fetch(&e)?;
+        eprintln!("zoo:{name}: {} {}", e.format.as_str(), path.display());
+        (self.meta, self.graph, self.saved_model) = (None, None, None);
+        match e.format {
+            Format::Meta => self.meta = Some(path),
+            Format::Graph => self.graph = Some(path),
+            Format::SavedModel => self.saved_model = Some(path),
+        }
+        Ok(Some(e))
     }
 
     /// The checkpoint to restore: a SavedModel's own, the one `--checkpoint` / the `.meta`
@@ -382,13 +407,87 @@ pub fn warn(msg: Option<&str>) {
 }
 
 pub fn exec(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
     match cli.command {
-        Command::Inspect(a) => inspect::exec(a, &cli.global),
-        Command::Eval(a) => eval::exec(a, &cli.global),
-        Command::Run(a) => run::exec(a, &cli.global),
-        Command::Export(a) => export::exec(a, &cli.global),
-        Command::Predict(a) => predict::exec(a, &cli.global),
+        Command::Inspect(mut a) => {
+            a.model.resolve_zoo()?;
+            inspect::exec(a, g)
+        }
+        Command::Eval(mut a) => {
+            if let Some(e) = a.model.resolve_zoo()? {
+                ZooDefaults::new(&e).apply(&mut a.input, &mut a.images, &mut a.scale, None);
+            }
+            eval::exec(a, g)
+        }
+        Command::Run(mut a) => {
+            if let Some(e) = a.model.resolve_zoo()? {
+                ZooDefaults::new(&e).apply(&mut a.input, &mut a.images, &mut a.scale, None);
+            }
+            run::exec(a, g)
+        }
+        Command::Predict(mut a) => {
+            if let Some(e) = a.model.resolve_zoo()? {
+                ZooDefaults::new(&e).apply(&mut a.input, &mut a.images, &mut a.scale, None);
+            }
+            predict::exec(a, g)
+        }
+        Command::Train(mut a) => {
+            if let Some(e) = a.model.resolve_zoo()? {
+                ZooDefaults::new(&e).apply(&mut a.input, &mut a.images, &mut a.scale, Some(&mut a.branch_from));
+            }
+            train::exec(*a, g)
+        }
+        Command::Export(a) => export::exec(a, g),
         Command::Cache(a) => cache::exec(a),
-        Command::Train(a) => train::exec(*a, &cli.global),
+        Command::Zoo(a) => zoo::exec(a),
+    }
+}
+
+/// The tensor fed with the features: as given, else X:0 (the book's name).
+pub fn input(given: &Option<String>) -> &str {
+    given.as_deref().unwrap_or("X:0")
+}
+
+/// What a zoo entry says where the user said nothing.
+struct ZooDefaults<'a> {
+    entry: &'a Entry,
+    filled: Vec<String>,
+}
+
+impl<'a> ZooDefaults<'a> {
+    fn new(entry: &'a Entry) -> Self {
+        ZooDefaults { entry, filled: Vec::new() }
+    }
+
+    /// Fill the flags left out from the entry, and say which.
+    fn apply(
+        mut self,
+        input: &mut Option<String>,
+        images: &mut ImageArgs,
+        scale: &mut Option<String>,
+        branch: Option<&mut Option<String>>,
+    ) {
+        let e = self.entry;
+        self.fill("--input", input, e.input.clone());
+        self.fill("--scale", scale, e.scale.clone());
+        if let Some(b) = branch {
+            self.fill("--branch-from", b, e.branch.first().cloned());
+        }
+        if images.resize.is_none() {
+            if let Some(size) = e.size.as_deref().and_then(|s| parse_size(s).ok()) {
+                images.resize = Some(size);
+                self.filled.push(format!("--resize {}x{}", size.0, size.1));
+            }
+        }
+        if !self.filled.is_empty() {
+            eprintln!("zoo:{}: {} (from its manifest entry)", e.name, self.filled.join(" "));
+        }
+    }
+
+    fn fill(&mut self, flag: &str, slot: &mut Option<String>, value: Option<String>) {
+        if let (None, Some(v)) = (slot.as_ref(), value) {
+            self.filled.push(format!("{flag} {v}"));
+            *slot = Some(v);
+        }
     }
 }

@@ -29,9 +29,9 @@ pub struct Args {
     /// Split of --data to feed.
     #[arg(long, default_value = "test", requires = "data")]
     pub split: String,
-    /// Tensor fed with --data's features.
-    #[arg(long, default_value = "X:0", value_name = "TENSOR")]
-    pub input: String,
+    /// Tensor fed with --data's features [default: X:0, or a zoo model's input].
+    #[arg(long, value_name = "TENSOR")]
+    pub input: Option<String>,
     /// TENSOR=VALUE: feed a scalar tensor this value in every run, e.g. keep_prob:0=1 for a
     /// dropout model (cast to the tensor's dtype; true/false for a bool). Repeatable.
     #[arg(long = "set", value_name = "TENSOR=VALUE")]
@@ -56,7 +56,9 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let sets = super::parse_sets("--set", &args.set)?;
     let data = match &args.data {
-        Some(spec) => Some(super::load_data(spec, args.scale.as_deref(), &args.images, &args.model, &args.input, g, false)?.0),
+        Some(spec) => {
+            Some(super::load_data(spec, args.scale.as_deref(), &args.images, &args.model, super::input(&args.input), g, false)?.0)
+        }
         None => None,
     };
     let split = data.as_ref().map(|d| d.split(&args.split)).transpose()?;
@@ -70,7 +72,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let asked = |o: &tensorflow::Output| args.fetches.iter().any(|n| model.tensor(n).is_ok_and(|f| output_name(&f) == output_name(o)));
     if let Some(split) = split {
         // The features as the input's dtype wants them (raw pixels for an integer input).
-        let x = model.tensor(&args.input).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
+        let x = model.tensor(super::input(&args.input)).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
         let shape = tfreuse::feed::InputShape::of(&model.graph, &x)?;
         let mut row = vec![split.len()];
         row.extend(shape.row_dims(tfreuse::Role::Input, &split.feature_shape)?);

@@ -28,9 +28,9 @@ pub struct Args {
     pub scale: Option<String>,
     #[command(flatten)]
     pub images: super::ImageArgs,
-    /// Tensor fed with the features.
-    #[arg(long, default_value = "X:0", value_name = "TENSOR")]
-    pub input: String,
+    /// Tensor fed with the features [default: X:0, or a zoo model's input].
+    #[arg(long, value_name = "TENSOR")]
+    pub input: Option<String>,
     /// Tensor fed with the labels [default: y:0; for new layers on a graph without one (an
     /// exported classifier, a frozen graph) tfreuse makes its own, <prefix>labels:0].
     #[arg(long, value_name = "TENSOR")]
@@ -147,7 +147,7 @@ impl Args {
     fn spec(&self, g: &Global) -> anyhow::Result<TransferSpec> {
         let mut s = TransferSpec::from_source(self.model.source());
         s.checkpoint = self.model.checkpoint.clone();
-        s.input = self.input.clone();
+        s.input = super::input(&self.input).to_string();
         s.labels = self.labels.clone();
         s.branch_from = self.branch_from.clone();
         s.new_layers = match &self.new_layers {
@@ -380,7 +380,8 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     // With a feature cache on disk, pictures are only listed and digested here: the cache
     // decodes the ones it lacks.
-    let (data, _) = super::load_data(&args.data, args.scale.as_deref(), &args.images, &args.model, &args.input, g, args.cache_frozen)?;
+    let (data, _) =
+        super::load_data(&args.data, args.scale.as_deref(), &args.images, &args.model, super::input(&args.input), g, args.cache_frozen)?;
     let classes = match data.classes.len() {
         0 => data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0),
         named => named,

@@ -45,7 +45,11 @@ pub fn ok(args: &[&str]) -> String {
 
 /// Run tfreuse, assert failure with `code`, return stderr (ending in one error line).
 pub fn fails(args: &[&str], code: i32) -> String {
-    let out = tfreuse(args);
+    failed(tfreuse(args), code, args)
+}
+
+/// `out` of a run of `args` failed with `code` and one error line, no panic; its stderr.
+pub fn failed(out: Output, code: i32, args: &[&str]) -> String {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(code), "tfreuse {args:?}: stderr {err}");
     // Progress lines may come first; the run ends with exactly one error line, no panic.

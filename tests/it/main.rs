@@ -13,5 +13,7 @@ mod graphs;
 mod images;
 mod kinds;
 mod protos;
+mod server;
 mod stages;
 mod train;
+mod zoo;

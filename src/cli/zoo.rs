@@ -1,0 +1,169 @@
+//! `tfreuse zoo list|show|fetch|verify|remove`, and the flags that let `--meta zoo:NAME` (or
+//! `--graph` / `--saved-model`) name a model of the zoo in any command.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tfreuse::zoo::{self, Entry, Limits, Net, Zoo};
+
+/// How `zoo:NAME` is found and fetched.
+#[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Model zoo (zoo:NAME)")]
+pub struct ZooArgs {
+    /// More models: a manifest (TOML file or http(s) URL) over the built-in one; repeatable,
+    /// later entries win by name.
+    #[arg(long, global = true, value_name = "FILE|URL")]
+    pub manifest: Vec<String>,
+    /// Use only models already fetched, never the network (also TFREUSE_OFFLINE=1).
+    #[arg(long, global = true)]
+    pub offline: bool,
+    /// Where fetched models are kept [default: $TFREUSE_ZOO_DIR, else
+    /// $XDG_CACHE_HOME/tfreuse/zoo or ~/.cache/tfreuse/zoo].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub zoo_dir: Option<PathBuf>,
+    /// Seconds to wait for a connection, and for each read of a download.
+    #[arg(long, global = true, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub net_timeout: u64,
+    /// Attempts after a failed one (timeouts, cut connections, 5xx), waiting 1 s, 2 s, 4 s, …
+    #[arg(long, global = true, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
+    /// Largest size a download may unpack to, in MB.
+    #[arg(long, global = true, default_value_t = 16384, value_name = "MB")]
+    pub max_unpacked_mb: u64,
+}
+
+impl ZooArgs {
+    /// The zoo these flags describe, its cache in `dir` (or the flag's, or the default).
+    pub fn open(&self, dir: Option<PathBuf>) -> tfreuse::Result<Zoo> {
+        let root = match dir.or_else(|| self.zoo_dir.clone()) {
+            Some(d) => d,
+            None => zoo::default_root()?,
+        };
+        let offline = self.offline || std::env::var("TFREUSE_OFFLINE").is_ok_and(|v| !v.is_empty() && v != "0");
+        let net = Net { timeout: Duration::from_secs(self.net_timeout), retries: self.retries, ..Net::default() };
+        let mut z = Zoo::open(root, &self.manifest, offline, net)?;
+        let mb = self.max_unpacked_mb.saturating_mul(1 << 20);
+        z.limits = Limits { member: mb, total: mb, ..Limits::default() };
+        Ok(z)
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Action,
+    #[command(flatten)]
+    pub zoo: ZooArgs,
+    /// Where fetched models are kept (the same as --zoo-dir).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Action {
+    /// Every model of the manifests: name, format, size, whether it is cached, what it is.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything the manifest says of a model, and once it is cached, its files and graph.
+    Show { name: String },
+    /// Download, verify and unpack models into the cache (nothing is done for cached ones).
+    Fetch {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Hash again the files of cached models (all when no name is given).
+    Verify { names: Vec<String> },
+    /// Remove a model from the cache.
+    Remove {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+}
+
+pub fn exec(args: Args) -> anyhow::Result<()> {
+    let z = args.zoo.open(args.cache_dir)?;
+    match args.action {
+        Action::List { json } => list(&z, json),
+        Action::Show { name } => show(&z, z.entry(&name)?),
+        Action::Fetch { names } => {
+            for n in names {
+                let path = z.fetch(z.entry(&n)?)?;
+                println!("zoo:{n}: {}", path.display());
+            }
+            Ok(())
+        }
+        Action::Verify { names } => verify(&z, names),
+        Action::Remove { names } => {
+            for n in names {
+                let freed = z.remove(&z.entry(&n)?.name)?;
+                println!(
+                    "zoo:{n}: {}",
+                    if freed > 0 { format!("removed, {:.1} MB freed", freed as f64 / 1e6) } else { "was not cached".into() }
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn list(z: &Zoo, json: bool) -> anyhow::Result<()> {
+    let rows: Vec<_> = z.entries.iter().map(|e| (e, z.cached(e).map(|a| a.files.iter().map(|f| f.bytes).sum::<u64>()))).collect();
+    if json {
+        let v: Vec<_> = rows.iter().map(|(e, c)| serde_json::json!({"entry": e, "cached_bytes": c, "folder": z.folder(e)})).collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("{} model(s); cache {}", rows.len(), z.root.display());
+    for (e, cached) in rows {
+        let size = match (cached, e.bytes) {
+            (Some(b), _) => format!("{:.1} MB cached", b as f64 / 1e6),
+            (None, Some(b)) => format!("{:.1} MB", b as f64 / 1e6),
+            (None, None) => "not cached".into(),
+        };
+        println!("  {:<24} {:<11} {:<16} {}", e.name, e.format.as_str(), size, e.description);
+    }
+    Ok(())
+}
+
+fn show(z: &Zoo, e: &Entry) -> anyhow::Result<()> {
+    println!("[[model]]\n{}", toml::to_string(e)?.trim_end());
+    let Some(about) = z.cached(e) else {
+        println!("# not cached (tfreuse zoo fetch {})", e.name);
+        return Ok(());
+    };
+    println!("# cached in {}", z.folder(e).display());
+    for f in &about.files {
+        println!("#   {:>12}  {}", f.bytes, f.path);
+    }
+    let meta = zoo::source(e, z.folder(e).join(&e.path)).read()?;
+    for line in zoo::summary(&meta, e)? {
+        println!("# {line}");
+    }
+    Ok(())
+}
+
+fn verify(z: &Zoo, names: Vec<String>) -> anyhow::Result<()> {
+    let entries: Vec<&Entry> = match names.is_empty() {
+        true => z.entries.iter().filter(|e| z.cached(e).is_some()).collect(),
+        false => names.iter().map(|n| z.entry(n)).collect::<tfreuse::Result<_>>()?,
+    };
+    let mut bad = 0;
+    for e in &entries {
+        let problems = z.verify(e)?;
+        println!("zoo:{}: {}", e.name, if problems.is_empty() { "ok".to_string() } else { problems.join("; ") });
+        bad += usize::from(!problems.is_empty());
+    }
+    if bad > 0 {
+        return Err(tfreuse::Error::Fetch(format!(
+            "{bad} cached model(s) changed since they were fetched: `tfreuse zoo remove` and fetch again"
+        ))
+        .into());
+    }
+    if entries.is_empty() {
+        println!("nothing cached in {}", z.root.display());
+    }
+    Ok(())
+}

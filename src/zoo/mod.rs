@@ -1,0 +1,306 @@
+//! The model zoo: pretrained TF1 models named in a manifest, fetched on first use, checked
+//! against their SHA-256 before anything is unpacked, unpacked safely, and kept in a cache
+//! folder per model (`<root>/<name>-<sha256[..12]>`) that appears by one rename when complete.
+//! A lock file per model makes two processes fetching at once end with one copy.
+
+pub mod archive;
+pub mod manifest;
+pub mod net;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::AtomicDir;
+use crate::error::{Error, Result};
+pub use archive::Limits;
+pub use manifest::{Entry, Format};
+pub use net::Net;
+
+/// The file inside each cached model's folder that says what it is.
+pub const ABOUT: &str = ".tfreuse-zoo.json";
+
+/// The manifests' models and where they are cached.
+pub struct Zoo {
+    pub root: PathBuf,
+    pub entries: Vec<Entry>,
+    /// Use only the cache; never the network.
+    pub offline: bool,
+    pub net: Net,
+    pub limits: Limits,
+}
+
+/// What a cached model's folder records.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct About {
+    pub entry: Entry,
+    /// The download's SHA-256 (as checked).
+    pub sha256: String,
+    pub files: Vec<CachedFile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedFile {
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// `$TFREUSE_ZOO_DIR`, else `$XDG_CACHE_HOME/tfreuse/zoo` or `~/.cache/tfreuse/zoo`.
+pub fn default_root() -> Result<PathBuf> {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(d) = env("TFREUSE_ZOO_DIR") {
+        return Ok(d);
+    }
+    let base = env("XDG_CACHE_HOME")
+        .or_else(|| env("HOME").map(|h| h.join(".cache")))
+        .ok_or_else(|| Error::Invalid("no zoo folder: set --zoo-dir, TFREUSE_ZOO_DIR or HOME".into()))?;
+    Ok(base.join("tfreuse").join("zoo"))
+}
+
+/// The name after `zoo:`, when `spec` is one.
+pub fn reference(spec: &Path) -> Option<&str> {
+    spec.to_str()?.strip_prefix("zoo:")
+}
+
+impl Zoo {
+    /// The default manifest with `extra` ones over it (file paths or http(s) URLs), in order.
+    pub fn open(root: PathBuf, extra: &[String], offline: bool, net: Net) -> Result<Zoo> {
+        let mut entries = manifest::parse(manifest::DEFAULT, "the default manifest")?;
+        for m in extra {
+            let text = if m.starts_with("http://") || m.starts_with("https://") {
+                if offline {
+                    return Err(Error::Invalid(format!("--manifest {m}: offline, so a manifest must be a file")));
+                }
+                net.text(m, 1 << 20)?
+            } else {
+                std::fs::read_to_string(m).map_err(|e| Error::io(m, e))?
+            };
+            manifest::merge(&mut entries, manifest::parse(&text, m)?);
+        }
+        Ok(Zoo { root, entries, offline, net, limits: Limits::default() })
+    }
+
+    pub fn entry(&self, name: &str) -> Result<&Entry> {
+        self.entries.iter().find(|e| e.name == name).ok_or_else(|| {
+            let near = crate::suggest::closest(name, self.entries.iter().map(|e| e.name.as_str()), 3);
+            let known =
+                if self.entries.is_empty() { " (the manifests list no models)".to_string() } else { crate::suggest::did_you_mean(&near) };
+            Error::NotFound(format!("zoo:{name}: no such model in the manifests{known}; `tfreuse zoo list` shows them"))
+        })
+    }
+
+    /// The folder `e` is cached in once fetched.
+    pub fn folder(&self, e: &Entry) -> PathBuf {
+        self.root.join(folder_name(e))
+    }
+
+    /// What the cache holds for `e`, if it holds it.
+    pub fn cached(&self, e: &Entry) -> Option<About> {
+        let text = std::fs::read_to_string(self.folder(e).join(ABOUT)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// The model `e` names on disk, fetched first unless cached.
+    pub fn fetch(&self, e: &Entry) -> Result<PathBuf> {
+        let model = self.folder(e).join(&e.path);
+        if self.cached(e).is_some() {
+            return Ok(model);
+        }
+        if self.offline {
+            return Err(Error::Fetch(format!(
+                "zoo:{}: offline and not cached in {} (fetch it online with `tfreuse zoo fetch {}`)",
+                e.name,
+                self.root.display(),
+                e.name
+            )));
+        }
+        std::fs::create_dir_all(self.root.join(".partial")).map_err(|err| Error::io(&self.root, err))?;
+        let _lock = Lock::take(&self.root.join(format!(".{}.lock", folder_name(e))), &e.name)?;
+        if self.cached(e).is_none() {
+            self.download_and_unpack(e)?;
+        }
+        Ok(model)
+    }
+
+    fn download_and_unpack(&self, e: &Entry) -> Result<()> {
+        let part = self.root.join(".partial").join(format!("{}.part", e.sha256));
+        eprintln!("zoo:{}: fetching {}", e.name, e.url);
+        self.net.download(&e.url, &part, e.bytes)?;
+        let got = sha256_file(&part)?;
+        if !got.eq_ignore_ascii_case(&e.sha256) {
+            let _ = std::fs::remove_file(&part);
+            return Err(Error::Fetch(format!(
+                "zoo:{}: {} has SHA-256 {got}, not the manifest's {}: refused, nothing cached",
+                e.name, e.url, e.sha256
+            )));
+        }
+        let name = folder_name(e);
+        let staging = AtomicDir::begin(&self.root, &name)?;
+        let dest = staging.path().join(&name);
+        std::fs::create_dir(&dest).map_err(|err| Error::io(&dest, err))?;
+        let plain = e.url.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("download");
+        let plain = if e.path.contains('/') { plain } else { e.path.as_str() };
+        // A refused download is not kept either: the next attempt starts afresh.
+        let unpacked = archive::unpack_file(&part, &dest, plain, self.limits).map_err(|err| {
+            let _ = std::fs::remove_file(&part);
+            err
+        })?;
+        let files = hash_files(&dest, &unpacked)?;
+        if !dest.join(&e.path).exists() {
+            let _ = std::fs::remove_file(&part);
+            let some: Vec<_> = files.iter().take(5).map(|f| f.path.as_str()).collect();
+            return Err(Error::Fetch(format!("zoo:{}: the download has no {} (it has {}…)", e.name, e.path, some.join(", "))));
+        }
+        let about = About { entry: e.clone(), sha256: got, files };
+        let json = serde_json::to_vec_pretty(&about).map_err(|err| Error::Invalid(err.to_string()))?;
+        std::fs::write(dest.join(ABOUT), json).map_err(|err| Error::io(&dest, err))?;
+        staging.publish(&name)?;
+        let _ = std::fs::remove_file(&part);
+        let mb = about.files.iter().map(|f| f.bytes).sum::<u64>() as f64 / 1e6;
+        eprintln!("zoo:{}: verified and unpacked into {} ({mb:.1} MB)", e.name, self.folder(e).display());
+        Ok(())
+    }
+
+    /// Hash again what the cache holds for `e`: the files that changed, went missing or were added.
+    pub fn verify(&self, e: &Entry) -> Result<Vec<String>> {
+        let about = self.cached(e).ok_or_else(|| Error::NotFound(format!("zoo:{}: not cached", e.name)))?;
+        let dir = self.folder(e);
+        let mut problems = Vec::new();
+        for f in &about.files {
+            match sha256_file(&dir.join(&f.path)) {
+                Ok(h) if h == f.sha256 => {}
+                Ok(_) => problems.push(format!("{}: changed", f.path)),
+                Err(_) => problems.push(format!("{}: missing", f.path)),
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Remove every cached copy of `name` (any hash); the bytes freed.
+    pub fn remove(&self, name: &str) -> Result<u64> {
+        let mut freed = 0;
+        for dir in self.copies(name)? {
+            freed += dir_bytes(&dir);
+            // Renamed first, so no reader sees a half-removed model.
+            let gone =
+                self.root.join(format!(".removing-{}-{}", std::process::id(), dir.file_name().unwrap_or_default().to_string_lossy()));
+            std::fs::rename(&dir, &gone).map_err(|e| Error::io(&dir, e))?;
+            std::fs::remove_dir_all(&gone).map_err(|e| Error::io(&gone, e))?;
+        }
+        Ok(freed)
+    }
+
+    /// The cached folders of `name`, whatever their hash.
+    fn copies(&self, name: &str) -> Result<Vec<PathBuf>> {
+        let Ok(read) = std::fs::read_dir(&self.root) else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for d in read.flatten() {
+            let file_name = d.file_name().to_string_lossy().into_owned();
+            let is_copy =
+                file_name.rsplit_once('-').is_some_and(|(n, h)| n == name && h.len() == 12 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            if is_copy && d.path().join(ABOUT).exists() {
+                out.push(d.path());
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn folder_name(e: &Entry) -> String {
+    format!("{}-{}", e.name, &e.sha256[..12].to_ascii_lowercase())
+}
+
+/// Total size of the files below `dir`.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(read) = std::fs::read_dir(dir) else { return 0 };
+    read.flatten()
+        .map(|d| match d.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&d.path()),
+            Ok(t) if t.is_file() => d.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
+fn hash_files(dir: &Path, unpacked: &[archive::Unpacked]) -> Result<Vec<CachedFile>> {
+    unpacked.iter().map(|u| Ok(CachedFile { path: u.path.clone(), bytes: u.bytes, sha256: sha256_file(&dir.join(&u.path))? })).collect()
+}
+
+/// SHA-256 of a file, in hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// An exclusive lock on a file, held until dropped (flock: released by the kernel if the
+/// process dies, so no stale lock survives a crash).
+struct Lock {
+    _file: File,
+}
+
+impl Lock {
+    fn take(path: &Path, what: &str) -> Result<Lock> {
+        use std::os::fd::AsRawFd;
+        let f = File::options().create(true).truncate(false).write(true).open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            eprintln!("zoo:{what}: another tfreuse is fetching it; waiting");
+            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+                return Err(Error::io(path, std::io::Error::last_os_error()));
+            }
+        }
+        Ok(Lock { _file: f })
+    }
+}
+
+/// The model at `path`, read as `e`'s format says.
+pub fn source(e: &Entry, path: PathBuf) -> crate::model::ModelSource {
+    use crate::model::ModelSource;
+    match e.format {
+        Format::Meta => ModelSource::Meta(path),
+        Format::Graph => ModelSource::Graph(path),
+        Format::SavedModel => ModelSource::SavedModel(path, "serve".into()),
+    }
+}
+
+/// A few lines on a cached model's graph: its size, its placeholders, and whether the tensors
+/// the entry names are in it.
+pub fn summary(meta: &crate::MetaGraph, e: &Entry) -> Result<Vec<String>> {
+    use crate::proto::attr_value::Value;
+    let g = meta.graph_def()?;
+    let placeholders: Vec<String> = g
+        .node
+        .iter()
+        .filter(|n| n.op == "Placeholder" || n.op == "PlaceholderWithDefault")
+        .map(|n| match n.attr.get("shape").and_then(|a| a.value.as_ref()) {
+            Some(Value::Shape(s)) if !s.unknown_rank => {
+                format!("{} {:?}", n.name, s.dim.iter().map(|d| d.size).collect::<Vec<_>>())
+            }
+            _ => n.name.clone(),
+        })
+        .collect();
+    let mut lines = vec![
+        format!("graph        {} ops, TensorFlow {}", g.node.len(), meta.tensorflow_version()),
+        format!("placeholders {}", placeholders.join(", ")),
+    ];
+    let named = e.input.iter().chain(e.output.iter()).chain(e.branch.iter());
+    for t in named {
+        let op = crate::tf::op_name(t);
+        let found = g.node.iter().find(|n| n.name == op).map(|n| n.op.as_str());
+        lines.push(format!("  {t:<40} {}", found.map_or("MISSING from the graph".to_string(), |op| format!("ok ({op})"))));
+    }
+    Ok(lines)
+}

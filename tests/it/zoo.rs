@@ -1,0 +1,378 @@
+//! The model zoo against a server inside the test (127.0.0.1, a free port): the project's own
+//! fixtures published as archives with a manifest, fetched, verified, unpacked, trained on;
+//! hostile archives, bad hashes, HTTP failures, stalls, cut downloads, offline use, locks.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use crate::common::*;
+use crate::server::{Route, Server};
+
+/// A zoo folder and a manifest for one test.
+struct Zoo {
+    dir: tempfile::TempDir,
+    manifest: PathBuf,
+}
+
+/// One manifest entry: name, URL, the bytes served there (for the hash), format, path, extra keys.
+struct Model<'a> {
+    name: &'a str,
+    url: String,
+    bytes: &'a [u8],
+    format: &'a str,
+    path: &'a str,
+    extra: &'a str,
+}
+
+impl Zoo {
+    fn new(models: &[Model]) -> Zoo {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("models.toml");
+        let text: String = models.iter().map(entry).collect();
+        std::fs::write(&manifest, text).unwrap();
+        Zoo { dir, manifest }
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tfreuse"));
+        c.args(args).args(["--manifest", self.manifest.to_str().unwrap(), "--zoo-dir", self.cache().to_str().unwrap()]);
+        c.env("TF_ENABLE_ONEDNN_OPTS", "0").env_remove("TFREUSE_OFFLINE");
+        for p in ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"] {
+            c.env_remove(p);
+        }
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> (String, String) {
+        let out = self.run(args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "tfreuse {args:?}: {err}");
+        (String::from_utf8(out.stdout).unwrap(), err)
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        failed(self.run(args), code, args)
+    }
+
+    /// What the cache folder holds besides its lock files and the partial-download folder.
+    fn cached(&self) -> Vec<String> {
+        let Ok(rd) = std::fs::read_dir(self.cache()) else { return vec![] };
+        let mut names: Vec<String> = rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        names.retain(|n| !n.ends_with(".lock") && n != ".partial");
+        let partial = std::fs::read_dir(self.cache().join(".partial")).map(|r| r.count()).unwrap_or(0);
+        names.extend((0..partial).map(|_| ".partial/…".to_string()));
+        names.sort();
+        names
+    }
+}
+
+fn entry(m: &Model) -> String {
+    format!(
+        "[[model]]\nname = \"{}\"\ndescription = \"test\"\nlicense = \"Apache-2.0\"\nurl = \"{}\"\nsha256 = \"{}\"\nformat = \"{}\"\npath = \"{}\"\n{}\n",
+        m.name,
+        m.url,
+        sha256_bytes(m.bytes),
+        m.format,
+        m.path,
+        m.extra
+    )
+}
+
+fn sha256_bytes(b: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(b).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `fixtures/<dir>` as a tar.gz whose members start with `<dir>/`.
+fn tar_gz(dir: &str) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(gz);
+    b.append_dir_all(dir, root().join("fixtures").join(dir)).unwrap();
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+/// `fixtures/<dir>` as a zip, members below `<dir>/`.
+fn zip_of(dir: &str) -> Vec<u8> {
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    let base = root().join("fixtures");
+    let mut stack = vec![base.join(dir)];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let rel = e.path().strip_prefix(&base).unwrap().to_string_lossy().into_owned();
+            if e.path().is_dir() {
+                z.add_directory(format!("{rel}/"), opts).unwrap();
+                stack.push(e.path());
+            } else {
+                z.start_file(rel, opts).unwrap();
+                z.write_all(&std::fs::read(e.path()).unwrap()).unwrap();
+            }
+        }
+    }
+    z.finish().unwrap().into_inner()
+}
+
+/// A tar whose one member has a raw name and link (bypassing tar::Builder's own checks, as a
+/// hostile archive would).
+fn hostile_tar(members: &[(tar::EntryType, &str, &str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (kind, name, link, data) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(*kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+const DNN_BRANCH: &str = "dnn/hidden4/Relu:0";
+
+#[test]
+fn a_served_model_is_fetched_verified_and_trained_on_with_its_branch() {
+    let archive = tar_gz("mnist_dnn");
+    let server = Server::start(HashMap::from([("m/mnist_dnn.tar.gz".to_string(), Route::Bytes(archive.clone()))]));
+    let extra = format!("input = \"X:0\"\nbranch = [\"{DNN_BRANCH}\", \"dnn/hidden3/Relu:0\"]");
+    let zoo = Zoo::new(&[Model {
+        name: "mnist-dnn",
+        url: server.url("m/mnist_dnn.tar.gz"),
+        bytes: &archive,
+        format: "meta",
+        path: "mnist_dnn/my_model_final.ckpt.meta",
+        extra: &extra,
+    }]);
+    let (list, _) = zoo.ok(&["zoo", "list"]);
+    assert!(list.contains("mnist-dnn") && list.contains("not cached"), "{list}");
+    let out = zoo.dir.path().join("zoo/run.ckpt");
+    let train =
+        ["train", "--meta", "zoo:mnist-dnn", "--data", &mnist(), "--new-layers", "10", "--epochs", "1", "--out", out.to_str().unwrap()];
+    let (_, err) = zoo.ok(&train);
+    assert!(err.contains(&format!("--branch-from {DNN_BRANCH}")), "the entry's branch is taken and said: {err}");
+    assert_eq!(server.requests("m/mnist_dnn.tar.gz").len(), 1);
+
+    // The same bytes as training on the fixture itself, read back by Python.
+    let local = zoo.dir.path().join("local/run.ckpt");
+    Train::dnn().branch(DNN_BRANCH).layers("10").epochs(1).out(&local).ok();
+    assert_eq!(digest(&out), digest(&local));
+
+    // Cached: no second download; verify notices a changed file; remove empties the cache.
+    zoo.ok(&["inspect", "--meta", "zoo:mnist-dnn"]);
+    assert_eq!(server.requests("m/mnist_dnn.tar.gz").len(), 1, "the second run uses the cache");
+    let (show, _) = zoo.ok(&["zoo", "show", "mnist-dnn"]);
+    assert!(show.contains(&format!("{DNN_BRANCH}  ")) && show.contains("ok (Relu)"), "{show}");
+    assert!(zoo.ok(&["zoo", "verify"]).0.contains("zoo:mnist-dnn: ok"));
+    let folder = zoo.cache().join(&zoo.cached()[0]);
+    std::fs::write(folder.join("mnist_dnn/checkpoint"), "changed").unwrap();
+    let err = zoo.fails(&["zoo", "verify", "mnist-dnn"], 7);
+    assert!(err.contains("changed since they were fetched"), "{err}");
+    assert!(zoo.ok(&["zoo", "remove", "mnist-dnn"]).0.contains("removed"));
+    assert!(zoo.cached().is_empty(), "{:?}", zoo.cached());
+}
+
+#[test]
+fn a_plain_frozen_graph_and_a_zipped_saved_model_pick_their_flag() {
+    let pb = std::fs::read(fixture("tiny_frozen/tiny.pb")).unwrap();
+    let zip = zip_of("tiny_saved_model");
+    let server = Server::start(HashMap::from([
+        ("tiny.pb".to_string(), Route::Bytes(pb.clone())),
+        ("sm.zip".to_string(), Route::Bytes(zip.clone())),
+    ]));
+    let zoo = Zoo::new(&[
+        Model { name: "tiny-frozen", url: server.url("tiny.pb"), bytes: &pb, format: "graph", path: "tiny.pb", extra: "" },
+        Model { name: "tiny-sm", url: server.url("sm.zip"), bytes: &zip, format: "saved_model", path: "tiny_saved_model", extra: "" },
+    ]);
+    // --meta zoo:… takes whatever the entry's format is.
+    let (frozen, _) = zoo.ok(&["inspect", "--meta", "zoo:tiny-frozen"]);
+    let (direct, _) = zoo.ok(&["inspect", "--graph", &fixture("tiny_frozen/tiny.pb")]);
+    assert_eq!(frozen.lines().skip(1).collect::<Vec<_>>(), direct.lines().skip(1).collect::<Vec<_>>());
+    let (sm, _) = zoo.ok(&["inspect", "--meta", "zoo:tiny-sm"]);
+    assert!(sm.contains("serving_default"), "{sm}");
+}
+
+#[test]
+fn a_wrong_hash_is_refused_and_nothing_is_cached() {
+    let archive = tar_gz("tiny");
+    let server = Server::start(HashMap::from([("t.tgz".to_string(), Route::Bytes(archive))]));
+    let zoo = Zoo::new(&[Model {
+        name: "tiny",
+        url: server.url("t.tgz"),
+        bytes: b"other bytes",
+        format: "meta",
+        path: "tiny/tiny.ckpt.meta",
+        extra: "",
+    }]);
+    let err = zoo.fails(&["zoo", "fetch", "tiny"], 7);
+    assert!(err.contains("not the manifest's") && err.contains("nothing cached"), "{err}");
+    assert!(zoo.cached().is_empty(), "{:?}", zoo.cached());
+}
+
+#[test]
+fn hostile_archives_are_refused_and_leave_nothing() {
+    use tar::EntryType as T;
+    let outside = std::env::temp_dir().join(format!("tfreuse-zoo-evil-{}", std::process::id()));
+    let abs = outside.to_str().unwrap().to_string();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("slip", hostile_tar(&[(T::Regular, "m/../../evil", "", b"x")]), "a path with .. is refused"),
+        ("absolute", hostile_tar(&[(T::Regular, &abs, "", b"x")]), "an absolute path is refused"),
+        ("link", hostile_tar(&[(T::Symlink, "m", "../..", b"")]), "outside the archive"),
+        ("through-link", hostile_tar(&[(T::Symlink, "m", ".", b""), (T::Regular, "m/evil", "", b"x")]), "a member below a link is refused"),
+        ("device", hostile_tar(&[(T::Block, "m/dev", "", b"")]), "device files"),
+        ("big", hostile_tar(&[(T::Regular, "m/big", "", &vec![0u8; 3 << 20])]), "the limit for one member"),
+    ];
+    let routes = cases.iter().map(|(n, b, _)| (n.to_string(), Route::Bytes(b.clone()))).collect();
+    let server = Server::start(routes);
+    let models: Vec<Model> = cases
+        .iter()
+        .map(|(n, b, _)| Model { name: n, url: server.url(n), bytes: b, format: "meta", path: "m/x.meta", extra: "" })
+        .collect();
+    let zoo = Zoo::new(&models);
+    for (name, _, want) in &cases {
+        let err = zoo.fails(&["zoo", "fetch", name, "--max-unpacked-mb", "2"], 3);
+        assert!(err.contains(want), "{name}: {err}");
+        assert!(zoo.cached().is_empty(), "{name} left {:?}", zoo.cached());
+    }
+    assert!(!outside.exists() && !zoo.dir.path().join("evil").exists(), "nothing was written outside");
+}
+
+#[test]
+fn http_failures_are_one_clear_line_and_only_passing_ones_are_retried() {
+    let server = Server::start(HashMap::from([
+        ("gone".to_string(), Route::Status(404)),
+        ("broken".to_string(), Route::Status(500)),
+        ("stall".to_string(), Route::Stall),
+    ]));
+    let zoo = Zoo::new(&[
+        Model { name: "gone", url: server.url("gone"), bytes: b"", format: "graph", path: "g.pb", extra: "" },
+        Model { name: "broken", url: server.url("broken"), bytes: b"", format: "graph", path: "g.pb", extra: "" },
+        Model { name: "stall", url: server.url("stall"), bytes: b"", format: "graph", path: "g.pb", extra: "" },
+    ]);
+    let err = zoo.fails(&["zoo", "fetch", "gone", "--retries", "2"], 7);
+    assert!(err.contains("HTTP 404 Not Found"), "{err}");
+    assert_eq!(server.requests("gone").len(), 1, "a 404 is not retried");
+
+    let out = zoo.run(&["zoo", "fetch", "broken", "--retries", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(err.trim_end().ends_with("HTTP 500 Internal Server Error (after 2 attempts)"), "{err}");
+    assert_eq!(server.requests("broken").len(), 2, "a 500 is retried");
+
+    let t = std::time::Instant::now();
+    let err = zoo.fails(&["zoo", "fetch", "stall", "--retries", "0", "--net-timeout", "1"], 7);
+    assert!(err.contains("timed out"), "{err}");
+    assert!(t.elapsed().as_secs() < 20, "bounded by the timeout: {:?}", t.elapsed());
+    assert!(zoo.cached().len() <= 1, "at most an empty partial file: {:?}", zoo.cached());
+}
+
+#[test]
+fn a_cut_download_resumes_with_a_range_and_verifies() {
+    let archive = tar_gz("tiny");
+    let half = archive.len() / 2;
+    let server = Server::start(HashMap::from([("t.tgz".to_string(), Route::CutOnce(archive.clone(), half))]));
+    let zoo = Zoo::new(&[Model {
+        name: "tiny",
+        url: server.url("t.tgz"),
+        bytes: &archive,
+        format: "meta",
+        path: "tiny/tiny.ckpt.meta",
+        extra: "",
+    }]);
+    let err = zoo.fails(&["zoo", "fetch", "tiny", "--retries", "0"], 7);
+    assert!(err.contains(&server.url("t.tgz")), "{err}");
+    assert_eq!(zoo.cached(), [".partial/…"], "the part downloaded is kept to resume");
+    let (_, err) = zoo.ok(&["zoo", "fetch", "tiny", "--retries", "0"]);
+    assert!(err.contains("resuming"), "{err}");
+    let ranges: Vec<_> = server.requests("t.tgz").into_iter().map(|r| r.range).collect();
+    assert_eq!(ranges, [None, Some(format!("bytes={half}-"))]);
+    assert!(zoo.ok(&["zoo", "verify", "tiny"]).0.contains("ok"));
+    zoo.ok(&["inspect", "--meta", "zoo:tiny"]);
+}
+
+#[test]
+fn offline_uses_the_cache_only() {
+    let archive = tar_gz("tiny");
+    let server = Server::start(HashMap::from([("t.tgz".to_string(), Route::Bytes(archive.clone()))]));
+    let zoo = Zoo::new(&[Model {
+        name: "tiny",
+        url: server.url("t.tgz"),
+        bytes: &archive,
+        format: "meta",
+        path: "tiny/tiny.ckpt.meta",
+        extra: "",
+    }]);
+    let err = zoo.fails(&["inspect", "--meta", "zoo:tiny", "--offline"], 7);
+    assert!(err.contains("offline and not cached"), "{err}");
+    assert!(server.requests("t.tgz").is_empty());
+    zoo.ok(&["zoo", "fetch", "tiny"]);
+    let out = zoo.cmd(&["inspect", "--meta", "zoo:tiny"]).env("TFREUSE_OFFLINE", "1").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(server.requests("t.tgz").len(), 1, "offline asked nothing of the network");
+}
+
+#[test]
+fn two_processes_fetching_at_once_end_with_one_copy() {
+    let archive = tar_gz("tiny");
+    let server = Server::start(HashMap::from([("t.tgz".to_string(), Route::Slow(archive.clone(), 1500))]));
+    let zoo = Zoo::new(&[Model {
+        name: "tiny",
+        url: server.url("t.tgz"),
+        bytes: &archive,
+        format: "meta",
+        path: "tiny/tiny.ckpt.meta",
+        extra: "",
+    }]);
+    let a = zoo.cmd(&["zoo", "fetch", "tiny"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let b = zoo.cmd(&["zoo", "fetch", "tiny"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success(), "{}\n{}", String::from_utf8_lossy(&a.stderr), String::from_utf8_lossy(&b.stderr));
+    assert!(String::from_utf8_lossy(&b.stderr).contains("waiting"), "the second waited for the first");
+    assert_eq!(server.requests("t.tgz").len(), 1, "one download");
+    assert_eq!(zoo.cached().len(), 1, "one copy: {:?}", zoo.cached());
+}
+
+#[test]
+fn bad_manifests_and_names_are_one_clear_line() {
+    let zoo = Zoo::new(&[]);
+    let good = entry(&Model { name: "m", url: "https://example.org/m.tgz".into(), bytes: b"", format: "meta", path: "m.meta", extra: "" });
+    let cases = [
+        (good.replace("license = \"Apache-2.0\"\n", ""), "missing field `license`"),
+        (good.replace("https://example.org", "ftp://example.org"), "expected http://, https:// or file://"),
+        (format!("{good}{good}"), "names must be unique"),
+    ];
+    for (text, want) in cases {
+        std::fs::write(&zoo.manifest, text).unwrap();
+        let err = zoo.fails(&["zoo", "list"], 2);
+        assert!(err.contains(want) && err.contains("models.toml"), "{err}");
+    }
+    std::fs::write(&zoo.manifest, &good).unwrap();
+    let err = zoo.fails(&["inspect", "--meta", "zoo:mm"], 2);
+    assert!(err.contains("did you mean m"), "{err}");
+    let missing = zoo.dir.path().join("none.toml");
+    let err = failed(zoo.cmd(&["zoo", "list", "--manifest", missing.to_str().unwrap()]).output().unwrap(), 3, &[]);
+    assert!(err.contains("none.toml"), "{err}");
+}
+
+#[test]
+fn a_manifest_can_come_from_a_url() {
+    let archive = tar_gz("tiny");
+    let zoo = Zoo::new(&[]);
+    let server0 = Server::start(HashMap::from([("t.tgz".to_string(), Route::Bytes(archive.clone()))]));
+    let text =
+        entry(&Model { name: "tiny", url: server0.url("t.tgz"), bytes: &archive, format: "meta", path: "tiny/tiny.ckpt.meta", extra: "" });
+    let server = Server::start(HashMap::from([("models.toml".to_string(), Route::Bytes(text.into_bytes()))]));
+    let (out, _) = zoo.ok(&["zoo", "list", "--manifest", &server.url("models.toml")]);
+    assert!(out.contains("tiny "), "{out}");
+}
