@@ -78,8 +78,13 @@ pub fn unpack<R: Read + Seek>(
 ) -> std::result::Result<Vec<Unpacked>, String> {
     let mut w = Writer { dest, limits, written: Vec::new(), total: 0 };
     match kind {
-        Kind::TarGz => w.tar(tar::Archive::new(flate2::read::GzDecoder::new(reader)))?,
-        Kind::Tar => w.tar(tar::Archive::new(reader))?,
+        Kind::TarGz => {
+            let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
+            w.tar(&mut archive)?;
+            // tar stops at its end marker; reading gzip's trailer checks its CRC.
+            std::io::copy(&mut archive.into_inner(), &mut std::io::sink()).map_err(|e| format!("gzip: {e}"))?;
+        }
+        Kind::Tar => w.tar(&mut tar::Archive::new(reader))?,
         Kind::Zip => w.zip(reader)?,
         Kind::Plain => {
             safe_path(plain_name)?;
@@ -97,7 +102,7 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn tar<R: Read>(&mut self, mut archive: tar::Archive<R>) -> std::result::Result<(), String> {
+    fn tar<R: Read>(&mut self, archive: &mut tar::Archive<R>) -> std::result::Result<(), String> {
         let err = |e: std::io::Error| format!("not a readable tar archive: {e}");
         for (i, entry) in archive.entries().map_err(err)?.enumerate() {
             self.count(i)?;

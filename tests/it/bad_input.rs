@@ -428,3 +428,45 @@ fn corrupted_savedmodels() {
     let err = expect_error("no such dir", &["inspect", "--saved-model", "/no/such/dir"], &[3]);
     assert!(err.contains("/no/such/dir/saved_model.pb"), "{err}");
 }
+
+/// Zoo archives (tar.gz, zip) truncated, emptied and bit-flipped, each with its own hash in
+/// the manifest so that unpacking and reading are what is tested; and manifests bit-flipped.
+#[test]
+fn corrupted_zoo_archives_and_manifests() {
+    use crate::zoo::{sha256_bytes, tar_gz, zip_of};
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    for (kind, orig) in [("tgz", tar_gz("tiny")), ("zip", zip_of("tiny"))] {
+        for (i, (how, bytes, must_fail)) in corruptions(&orig, 7).into_iter().enumerate() {
+            let name = format!("{kind}-{i}");
+            let file = tmp.path().join(format!("{name}.{kind}"));
+            std::fs::write(&file, &bytes).unwrap();
+            let manifest = tmp.path().join(format!("{name}.toml"));
+            let text = format!(
+                "[[model]]\nname = \"{name}\"\ndescription = \"d\"\nlicense = \"l\"\nurl = \"file://{}\"\nsha256 = \"{}\"\nformat = \"meta\"\npath = \"tiny/tiny.ckpt.meta\"\n",
+                file.display(),
+                sha256_bytes(&bytes)
+            );
+            std::fs::write(&manifest, &text).unwrap();
+            let meta = format!("zoo:{name}");
+            let args = ["inspect", "--meta", &meta, "--manifest", manifest.to_str().unwrap(), "--zoo-dir", cache.to_str().unwrap()];
+            let (code, _) = run(&args);
+            if must_fail || code != 0 {
+                expect_error(&format!("{kind} {how}"), &args, &[2, 3, 5, 7]);
+                let left =
+                    std::fs::read_dir(&cache).map(|r| r.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(&name)).count());
+                assert_eq!(left.unwrap_or(0), 0, "{kind} {how}: nothing cached");
+            }
+            assert_eq!(std::fs::read(&file).unwrap(), bytes, "inputs must not change");
+        }
+    }
+    let manifest = std::fs::read(root().join("src/zoo/default.toml")).unwrap();
+    for (i, (how, bytes, _)) in corruptions(&manifest, 11).into_iter().enumerate() {
+        let file = tmp.path().join(format!("m{i}.toml"));
+        std::fs::write(&file, &bytes).unwrap();
+        let args = ["zoo", "list", "--manifest", file.to_str().unwrap(), "--zoo-dir", cache.to_str().unwrap()];
+        if run(&args).0 != 0 {
+            expect_error(&format!("manifest {how}"), &args, &[2, 3]);
+        }
+    }
+}

@@ -116,3 +116,34 @@ fn segment_corpus() {
     assert_eq!(seed("damaged2", 2), (2, 1));
     assert_eq!(seed("torn1", 1), (3, 1));
 }
+
+#[test]
+fn manifest_corpus() {
+    use tfreuse::zoo::manifest::parse;
+    let parsed: Vec<(String, usize)> =
+        corpus("manifest").into_iter().filter_map(|(n, d)| parse(std::str::from_utf8(&d).ok()?, &n).ok().map(|e| (n, e.len()))).collect();
+    assert!(parsed.contains(&("one.toml".to_string(), 1)), "the seed parses");
+    assert!(parsed.iter().any(|(n, k)| n == "default.toml" && *k >= 2), "the default manifest parses");
+}
+
+#[test]
+fn archive_corpus() {
+    use tfreuse::zoo::archive::{unpack, Kind, Limits};
+    let limits = Limits { member: 1 << 20, total: 2 << 20, members: 256 };
+    let mut results = std::collections::BTreeMap::new();
+    for (name, data) in corpus("archive") {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("d");
+        std::fs::create_dir(&dest).unwrap();
+        let r = unpack(Kind::sniff(&data), std::io::Cursor::new(&data), &dest, "plain", limits);
+        let beside = std::fs::read_dir(tmp.path()).unwrap().count();
+        assert_eq!(beside, 1, "{name}: nothing written beside the target");
+        results.insert(name, r.map(|files| files.len()));
+    }
+    assert_eq!(results["ok.tar"], Ok(2), "a file and its hard link (the symlink is no file)");
+    assert_eq!(results["ok.zip"], Ok(1));
+    assert_eq!(results["plain.pb"], Ok(1));
+    for bad in ["slip.tar", "link-out.tar", "dev.tar"] {
+        assert!(results[bad].is_err(), "{bad} is refused");
+    }
+}

@@ -88,13 +88,13 @@ fn entry(m: &Model) -> String {
     )
 }
 
-fn sha256_bytes(b: &[u8]) -> String {
+pub fn sha256_bytes(b: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(b).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `fixtures/<dir>` as a tar.gz whose members start with `<dir>/`.
-fn tar_gz(dir: &str) -> Vec<u8> {
+pub fn tar_gz(dir: &str) -> Vec<u8> {
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut b = tar::Builder::new(gz);
     b.append_dir_all(dir, root().join("fixtures").join(dir)).unwrap();
@@ -102,7 +102,7 @@ fn tar_gz(dir: &str) -> Vec<u8> {
 }
 
 /// `fixtures/<dir>` as a zip, members below `<dir>/`.
-fn zip_of(dir: &str) -> Vec<u8> {
+pub fn zip_of(dir: &str) -> Vec<u8> {
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default();
     let base = root().join("fixtures");
