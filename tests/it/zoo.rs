@@ -290,7 +290,7 @@ fn a_cut_download_resumes_with_a_range_and_verifies() {
         extra: "",
     }]);
     let err = zoo.fails(&["zoo", "fetch", "tiny", "--retries", "0"], 7);
-    assert!(err.contains(&server.url("t.tgz")), "{err}");
+    assert!(err.contains(&server.url("t.tgz")) && err.contains("body"), "{err}");
     assert_eq!(zoo.cached(), [".partial/…"], "the part downloaded is kept to resume");
     let (_, err) = zoo.ok(&["zoo", "fetch", "tiny", "--retries", "0"]);
     assert!(err.contains("resuming"), "{err}");
@@ -375,4 +375,51 @@ fn a_manifest_can_come_from_a_url() {
     let server = Server::start(HashMap::from([("models.toml".to_string(), Route::Bytes(text.into_bytes()))]));
     let (out, _) = zoo.ok(&["zoo", "list", "--manifest", &server.url("models.toml")]);
     assert!(out.contains("tiny "), "{out}");
+}
+
+#[test]
+fn a_picture_models_size_scale_and_input_are_taken_from_its_entry() {
+    let archive = tar_gz("cnn_rgb");
+    let server = Server::start(HashMap::from([("cnn.tgz".to_string(), Route::Bytes(archive.clone()))]));
+    let extra = "input = \"images:0\"\nsize = \"32x32\"\nscale = \"-1,1\"\nbranch = [\"cnn/pool2:0\"]";
+    let zoo = Zoo::new(&[Model {
+        name: "cnn",
+        url: server.url("cnn.tgz"),
+        bytes: &archive,
+        format: "meta",
+        path: "cnn_rgb/cnn.ckpt.meta",
+        extra,
+    }]);
+    let pics = zoo.dir.path().join("pics");
+    oracle(&["image-folder", "--data", &mnist(), "--out", pics.to_str().unwrap(), "--per-class", "2", "--size", "28"]);
+    let data = format!("images:{}", pics.display());
+    let (a, b) = (zoo.dir.path().join("a.npz"), zoo.dir.path().join("b.npz"));
+    let (_, err) =
+        zoo.ok(&["run", "--meta", "zoo:cnn", "--data", &data, "--split", "train", "--fetch", "cnn/pool2:0", "--out", a.to_str().unwrap()]);
+    assert!(err.contains("--input images:0 --scale -1,1 --resize 32x32 (from its manifest entry)"), "{err}");
+    let meta = fixture("cnn_rgb/cnn.ckpt.meta");
+    let args = ["--input", "images:0", "--resize", "32x32", "--scale", "-1,1"];
+    ok(&[
+        &["run", "--meta", &meta, "--data", &data, "--split", "train", "--fetch", "cnn/pool2:0", "--out", b.to_str().unwrap()][..],
+        &args,
+    ]
+    .concat());
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "the same rows as with the flags given");
+    // A flag given wins over the entry.
+    let (_, err) = zoo.ok(&[
+        "run",
+        "--meta",
+        "zoo:cnn",
+        "--data",
+        &data,
+        "--split",
+        "train",
+        "--scale",
+        "1",
+        "--fetch",
+        "cnn/pool2:0",
+        "--out",
+        a.to_str().unwrap(),
+    ]);
+    assert!(err.contains("zoo:cnn: --input images:0 --resize 32x32 (from"), "{err}");
 }
