@@ -414,27 +414,19 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
             inspect::exec(a, g)
         }
         Command::Eval(mut a) => {
-            if let Some(e) = a.model.resolve_zoo()? {
-                ZooDefaults::new(&e).apply(&mut a.input, &mut a.images, &mut a.scale, None);
-            }
+            zoo_model(&mut a.model, &mut a.input, &mut a.images, &mut a.scale, None)?;
             eval::exec(a, g)
         }
         Command::Run(mut a) => {
-            if let Some(e) = a.model.resolve_zoo()? {
-                ZooDefaults::new(&e).apply(&mut a.input, &mut a.images, &mut a.scale, None);
-            }
+            zoo_model(&mut a.model, &mut a.input, &mut a.images, &mut a.scale, None)?;
             run::exec(a, g)
         }
         Command::Predict(mut a) => {
-            if let Some(e) = a.model.resolve_zoo()? {
-                ZooDefaults::new(&e).apply(&mut a.input, &mut a.images, &mut a.scale, None);
-            }
+            zoo_model(&mut a.model, &mut a.input, &mut a.images, &mut a.scale, None)?;
             predict::exec(a, g)
         }
         Command::Train(mut a) => {
-            if let Some(e) = a.model.resolve_zoo()? {
-                ZooDefaults::new(&e).apply(&mut a.input, &mut a.images, &mut a.scale, Some(&mut a.branch_from));
-            }
+            zoo_model(&mut a.model, &mut a.input, &mut a.images, &mut a.scale, Some(&mut a.branch_from))?;
             train::exec(*a, g)
         }
         Command::Export(a) => export::exec(a, g),
@@ -446,6 +438,20 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
 /// The tensor fed with the features: as given, else X:0 (the book's name).
 pub fn input(given: &Option<String>) -> &str {
     given.as_deref().unwrap_or("X:0")
+}
+
+/// Resolve a `zoo:NAME` model, and fill the flags left out from its entry.
+fn zoo_model(
+    model: &mut ModelArgs,
+    input: &mut Option<String>,
+    images: &mut ImageArgs,
+    scale: &mut Option<String>,
+    branch: Option<&mut Option<String>>,
+) -> tfreuse::Result<()> {
+    if let Some(e) = model.resolve_zoo()? {
+        ZooDefaults::new(&e).apply(input, images, scale, branch);
+    }
+    Ok(())
 }
 
 /// What a zoo entry says where the user said nothing.

@@ -107,6 +107,12 @@ impl Zoo {
     pub fn fetch(&self, e: &Entry) -> Result<PathBuf> {
         let model = self.folder(e).join(&e.path);
         if self.cached(e).is_some() {
+            if !model.exists() {
+                return Err(Error::NotFound(format!(
+                    "zoo:{}: the cached copy has no {} (`tfreuse zoo show {}` lists its files)",
+                    e.name, e.path, e.name
+                )));
+            }
             return Ok(model);
         }
         if self.offline {

@@ -139,6 +139,15 @@ fn hostile_tar(members: &[(tar::EntryType, &str, &str, &[u8])]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
+/// The tiny fixture as t.tgz, served by `route`, and a zoo whose entry `tiny` names it.
+fn tiny_served(route: impl FnOnce(Vec<u8>) -> Route) -> (Server, Zoo, Vec<u8>) {
+    let archive = tar_gz("tiny");
+    let server = Server::start(HashMap::from([("t.tgz".to_string(), route(archive.clone()))]));
+    let tiny = Model { name: "tiny", url: server.url("t.tgz"), bytes: &archive, format: "meta", path: "tiny/tiny.ckpt.meta", extra: "" };
+    let zoo = Zoo::new(&[tiny]);
+    (server, zoo, archive)
+}
+
 const DNN_BRANCH: &str = "dnn/hidden4/Relu:0";
 
 #[test]
@@ -278,17 +287,11 @@ fn http_failures_are_one_clear_line_and_only_passing_ones_are_retried() {
 
 #[test]
 fn a_cut_download_resumes_with_a_range_and_verifies() {
-    let archive = tar_gz("tiny");
+    let (server, zoo, archive) = tiny_served(|a| {
+        let half = a.len() / 2;
+        Route::CutOnce(a, half)
+    });
     let half = archive.len() / 2;
-    let server = Server::start(HashMap::from([("t.tgz".to_string(), Route::CutOnce(archive.clone(), half))]));
-    let zoo = Zoo::new(&[Model {
-        name: "tiny",
-        url: server.url("t.tgz"),
-        bytes: &archive,
-        format: "meta",
-        path: "tiny/tiny.ckpt.meta",
-        extra: "",
-    }]);
     let err = zoo.fails(&["zoo", "fetch", "tiny", "--retries", "0"], 7);
     assert!(err.contains(&server.url("t.tgz")) && err.contains("body"), "{err}");
     assert_eq!(zoo.cached(), [".partial/…"], "the part downloaded is kept to resume");
@@ -302,16 +305,7 @@ fn a_cut_download_resumes_with_a_range_and_verifies() {
 
 #[test]
 fn offline_uses_the_cache_only() {
-    let archive = tar_gz("tiny");
-    let server = Server::start(HashMap::from([("t.tgz".to_string(), Route::Bytes(archive.clone()))]));
-    let zoo = Zoo::new(&[Model {
-        name: "tiny",
-        url: server.url("t.tgz"),
-        bytes: &archive,
-        format: "meta",
-        path: "tiny/tiny.ckpt.meta",
-        extra: "",
-    }]);
+    let (server, zoo, _) = tiny_served(Route::Bytes);
     let err = zoo.fails(&["inspect", "--meta", "zoo:tiny", "--offline"], 7);
     assert!(err.contains("offline and not cached"), "{err}");
     assert!(server.requests("t.tgz").is_empty());
@@ -323,16 +317,7 @@ fn offline_uses_the_cache_only() {
 
 #[test]
 fn two_processes_fetching_at_once_end_with_one_copy() {
-    let archive = tar_gz("tiny");
-    let server = Server::start(HashMap::from([("t.tgz".to_string(), Route::Slow(archive.clone(), 1500))]));
-    let zoo = Zoo::new(&[Model {
-        name: "tiny",
-        url: server.url("t.tgz"),
-        bytes: &archive,
-        format: "meta",
-        path: "tiny/tiny.ckpt.meta",
-        extra: "",
-    }]);
+    let (server, zoo, _) = tiny_served(|a| Route::Slow(a, 1500));
     let a = zoo.cmd(&["zoo", "fetch", "tiny"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     let b = zoo.cmd(&["zoo", "fetch", "tiny"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
