@@ -353,6 +353,21 @@ def cmd_image_folder(a):
     np.savez(out, x=np.array(rows, np.float32), y=np.array(labels))
 
 
+def cmd_events(a):
+    """A TensorBoard event file as TF reads it: scalars, the file version, the graph's size."""
+    out = {"scalars": [], "graph_nodes": None, "file_version": None}
+    for e in tf.compat.v1.train.summary_iterator(a.file):
+        if e.file_version:
+            out["file_version"] = e.file_version
+        if e.graph_def:
+            g = tf.compat.v1.GraphDef()
+            g.ParseFromString(e.graph_def)
+            out["graph_nodes"] = len(g.node)
+        for v in e.summary.value:
+            out["scalars"].append({"step": e.step, "tag": v.tag, "value": float(v.simple_value)})
+    print(json.dumps(out))
+
+
 def cmd_variables(a):
     print(json.dumps({n: s for n, s in tf.train.list_variables(a.checkpoint)}))
 
@@ -444,9 +459,11 @@ def main():
     im.add_argument("--mode", choices=["stretch", "crop", "pad"], default="stretch",
                     help="how Python fits the pictures to 28x28 for <out>_python.npz")
     im.add_argument("--broken", action="store_true")
+    ev = sub.add_parser("events")
+    ev.add_argument("file")
     a = ap.parse_args()
     {"small-model": cmd_small_model, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
-     "maxdiff": cmd_maxdiff, "image-folder": cmd_image_folder, "saved": cmd_saved, "train": cmd_train, "resave": cmd_resave}[a.cmd](a)
+     "maxdiff": cmd_maxdiff, "image-folder": cmd_image_folder, "saved": cmd_saved, "train": cmd_train, "resave": cmd_resave, "events": cmd_events}[a.cmd](a)
 
 
 if __name__ == "__main__":

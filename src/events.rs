@@ -1,7 +1,7 @@
 //! What a long operation reports while it runs, and where the reports go. Training sends
 //! [`Event`]s to an [`EventSink`]: the library has a JSON-lines sink (`--json FILE`) and an
 //! in-memory one (tests, embedding programs); the CLI adds its progress bar; TensorBoard event
-//! files will be one more sink.
+//! files are one more ([`crate::summary`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -67,13 +67,19 @@ pub enum Event {
         steps: usize,
         loss: f32,
     },
-    /// `seconds` includes the validation pass; `train_seconds` is the training steps alone.
+    /// `seconds` includes the validation pass; `train_seconds` is the training steps alone,
+    /// over `examples` training examples.
     Epoch {
         epoch: usize,
         train_loss: f64,
         metric: Option<f64>,
         seconds: f64,
         train_seconds: f64,
+        examples: usize,
+    },
+    /// The graph as built, a serialized GraphDef; sent only to sinks that want it.
+    Graph {
+        graph_def: Vec<u8>,
     },
     /// Loss and metric on the test split after training.
     Test {
@@ -98,6 +104,10 @@ pub trait EventSink {
     /// Make everything received so far durable (before an exit that skips destructors).
     fn flush(&mut self) -> Result<()> {
         Ok(())
+    }
+    /// Whether [`Event::Graph`] is wanted (serializing a large graph is not free).
+    fn wants_graph(&self) -> bool {
+        false
     }
 }
 
@@ -135,7 +145,7 @@ impl JsonLines {
 
 impl EventSink for JsonLines {
     fn event(&mut self, e: &Event) -> Result<()> {
-        if matches!(e, Event::Step { .. } | Event::CacheProgress { .. } | Event::SaveStep { .. }) {
+        if matches!(e, Event::Step { .. } | Event::CacheProgress { .. } | Event::SaveStep { .. } | Event::Graph { .. }) {
             return Ok(());
         }
         let mut line = serde_json::to_string(e).map_err(|err| Error::Invalid(format!("cannot log an event: {err}")))?;
@@ -160,6 +170,10 @@ impl EventSink for Tee<'_> {
 
     fn flush(&mut self) -> Result<()> {
         self.0.iter_mut().try_for_each(|s| s.flush())
+    }
+
+    fn wants_graph(&self) -> bool {
+        self.0.iter().any(|s| s.wants_graph())
     }
 }
 

@@ -11,7 +11,8 @@
 //! - [`model`]: where a model comes from — `.meta` + checkpoint, import, restore, inspect, save;
 //! - [`data`]: data sets (MNIST, npz, picture folders); [`feed`]: what an input accepts; [`cache`]: frozen layers computed
 //!   once; [`eval`]: metrics;
-//! - [`events`]: what long operations report, and sinks for it;
+//! - [`events`]: what long operations report, and sinks for it; [`summary`]: TensorBoard
+//!   event files, one such sink;
 //! - [`train`]: transfer training in stages, the loop, resuming;
 //! - [`export`]: a trained model written out for serving (SavedModel, frozen GraphDef);
 //!   [`predict`]: new pictures classified by a trained model;
@@ -33,6 +34,7 @@ pub mod model;
 pub mod predict;
 pub mod proto;
 pub mod suggest;
+pub mod summary;
 pub mod tf;
 pub mod train;
 pub mod zoo;

@@ -141,6 +141,17 @@ pub struct Args {
     /// Also write per-epoch results as JSON lines to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write TensorBoard event files into DIR/RUN (`tensorboard --logdir DIR` shows the runs
+    /// side by side): the loss every --log-every steps, per epoch the train loss, validation
+    /// metric, learning rate and examples/s, the test results, and the graph.
+    #[arg(long, value_name = "DIR")]
+    pub logdir: Option<PathBuf>,
+    /// The run's folder under --logdir [default: --out's file name, else run-<unix seconds>].
+    #[arg(long, value_name = "NAME", requires = "logdir")]
+    pub run_name: Option<String>,
+    /// Log the training loss to --logdir every N steps.
+    #[arg(long, default_value_t = 20, value_name = "N", requires = "logdir", value_parser = clap::value_parser!(u64).range(1..))]
+    pub log_every: u64,
 }
 
 impl Args {
@@ -414,9 +425,13 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     };
     let mut console = Console { tty: std::io::stderr().is_terminal(), caching: args.cache_frozen, metric: "metric".into(), bar: None };
     let mut json = args.json.as_deref().map(JsonLines::create).transpose()?;
+    let mut board = tensorboard(&args)?;
     let mut sinks: Vec<&mut dyn EventSink> = vec![&mut console];
     if let Some(j) = json.as_mut() {
         sinks.push(j);
+    }
+    if let Some(b) = board.as_mut() {
+        sinks.push(b);
     }
     let stop = tfreuse::train::interrupt::stop_on_signals()?;
     let ended = run(&job, &data, classes, &stop, &mut Tee(sinks));
@@ -433,6 +448,26 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
             std::process::exit(130);
         }
     }
+}
+
+/// The TensorBoard sink `--logdir` asks for, its event file made (and named on stderr).
+fn tensorboard(args: &Args) -> anyhow::Result<Option<tfreuse::summary::TensorBoard>> {
+    let Some(dir) = &args.logdir else { return Ok(None) };
+    let name = match (&args.run_name, &args.out) {
+        (Some(n), _) => n.clone(),
+        (None, Some(out)) => out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into()),
+        (None, None) => {
+            format!("run-{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+        }
+    };
+    if name.is_empty() || name.contains('/') || name == ".." {
+        return Err(Error::Invalid(format!("--run-name {name:?}: one folder name, please")).into());
+    }
+    let file = tfreuse::summary::EventFile::create(&dir.join(&name))?;
+    eprintln!("tensorboard: {} (tensorboard --logdir {})", file.path().display(), dir.display());
+    // The learning rate of tfreuse's own training op; an imported one's is the graph's.
+    let lr = (args.branch_from.is_some() || args.optimizer.is_some()).then_some(args.lr);
+    Ok(Some(tfreuse::summary::TensorBoard::new(file, args.log_every as usize, lr)))
 }
 
 /// Where the feature cache on disk is, and what its values depend on besides the graph below

@@ -69,6 +69,9 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
     };
     let mut prepared = prepare(spec, classes)?;
     sink.event(&Event::Setup(Box::new(prepared.report.clone())))?;
+    if sink.wants_graph() {
+        sink.event(&Event::Graph { graph_def: prepared.model.graph.graph_def()? })?;
+    }
     let extras = crate::data::images::side_files(data, &output_name(&prepared.x), prepared.logits.as_ref().map(output_name).as_deref())?;
     let cached = match (disk_cache, job.cache_max_bytes) {
         (Some(d), _) => Some(prepared.use_disk_cache(data, (&d.root, d.key.clone()), stop, sink)?),

@@ -318,7 +318,7 @@ impl Prepared {
         p.history.train_loss.push(train_loss);
         p.history.metric.push(metric);
         p.history.seconds.push(seconds);
-        sink.event(&Event::Epoch { epoch: p.epoch + 1, train_loss, metric, seconds, train_seconds })?;
+        sink.event(&Event::Epoch { epoch: p.epoch + 1, train_loss, metric, seconds, train_seconds, examples: n })?;
         p.epoch += 1;
         p.step = 0;
         Ok(())

@@ -15,5 +15,6 @@ mod kinds;
 mod protos;
 mod server;
 mod stages;
+mod summary;
 mod train;
 mod zoo;
