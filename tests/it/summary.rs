@@ -1,7 +1,54 @@
-//! TensorBoard event files (`train --logdir`) read back by Python TF's summary_iterator: the
-//! same numbers as the `--json` log, the file version, the graph.
+//! TensorBoard event files (`train --logdir`) read back by Python TF's summary_iterator (the
+//! same numbers as the `--json` log, the file version, the graph) and served by a real
+//! TensorBoard on 127.0.0.1, asked through its HTTP API.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::common::*;
+
+/// A TensorBoard process on 127.0.0.1 and a free port, killed when dropped.
+struct Board {
+    child: Child,
+    port: u16,
+}
+
+impl Board {
+    fn start(logdir: &Path) -> Board {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(root().join(".venv/bin/tensorboard"))
+            .args(["--logdir", logdir.to_str().unwrap(), "--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--load_fast", "false", "--reload_interval", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tensorboard (make setup installs it)");
+        Board { child, port }
+    }
+
+    /// GET `path` as JSON, retried until it answers with `ready` true (60 s at most).
+    fn get(&self, path: &str, ready: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let url = format!("http://127.0.0.1:{}/{path}", self.port);
+        let client = reqwest::blocking::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap();
+        let t = Instant::now();
+        loop {
+            let text = client.get(&url).send().and_then(|r| r.error_for_status()).and_then(|r| r.text());
+            if let Some(v) = text.ok().and_then(|t| serde_json::from_str(&t).ok()).filter(&ready) {
+                return v;
+            }
+            assert!(t.elapsed() < Duration::from_secs(60), "TensorBoard did not answer {url} in 60 s");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+impl Drop for Board {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 #[test]
 fn event_files_hold_the_json_logs_numbers_as_python_reads_them() {
@@ -36,4 +83,13 @@ fn event_files_hold_the_json_logs_numbers_as_python_reads_them() {
     let test = lines.iter().find(|l| l["event"] == "test").unwrap();
     assert_eq!(series("test/loss"), [(550, as_f32(&test["loss"]))]);
     assert!(series("epoch/examples_per_second").iter().all(|s| s.1 > 1000.0));
+
+    // A real TensorBoard shows the same series.
+    let board = Board::start(&logdir);
+    let runs = board.get("data/runs", |v| v.as_array().is_some_and(|r| r.iter().any(|n| n == "a")));
+    assert_eq!(runs, serde_json::json!(["a"]));
+    let rows = board.get("data/plugin/scalars/scalars?run=a&tag=epoch%2Ftrain_loss", |v| v.as_array().is_some_and(|r| r.len() == 2));
+    let served: Vec<(u64, f32)> =
+        rows.as_array().unwrap().iter().map(|r| (r[1].as_u64().unwrap(), r[2].as_f64().unwrap() as f32)).collect();
+    assert_eq!(served, series("epoch/train_loss"));
 }
