@@ -149,6 +149,12 @@ pub struct Args {
     /// The run's folder under --logdir [default: --out's file name, else run-<unix seconds>].
     #[arg(long, value_name = "NAME", requires = "logdir")]
     pub run_name: Option<String>,
+    /// Draw the learning curves (train loss, validation metric per epoch) into FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Earlier runs' --json logs to draw beside this one in --plot (repeatable).
+    #[arg(long, value_name = "LOG", requires = "plot")]
+    pub plot_compare: Vec<PathBuf>,
     /// Log the training loss to --logdir every N steps.
     #[arg(long, default_value_t = 20, value_name = "N", requires = "logdir", value_parser = clap::value_parser!(u64).range(1..))]
     pub log_every: u64,
@@ -426,6 +432,11 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let mut console = Console { tty: std::io::stderr().is_terminal(), caching: args.cache_frozen, metric: "metric".into(), bar: None };
     let mut json = args.json.as_deref().map(JsonLines::create).transpose()?;
     let mut board = tensorboard(&args)?;
+    // The plot's path and earlier runs are checked before training.
+    args.plot.as_deref().map(tfreuse::summary::plot::check_path).transpose()?;
+    let compared =
+        args.plot_compare.iter().map(|p| tfreuse::summary::plot::Curve::from_json_log(p)).collect::<tfreuse::Result<Vec<_>>>()?;
+    let mut curve = tfreuse::summary::plot::Collect::default();
     let mut sinks: Vec<&mut dyn EventSink> = vec![&mut console];
     if let Some(j) = json.as_mut() {
         sinks.push(j);
@@ -433,10 +444,13 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if let Some(b) = board.as_mut() {
         sinks.push(b);
     }
+    if args.plot.is_some() {
+        sinks.push(&mut curve);
+    }
     let stop = tfreuse::train::interrupt::stop_on_signals()?;
     let ended = run(&job, &data, classes, &stop, &mut Tee(sinks));
     match ended? {
-        Ended::Finished => Ok(()),
+        Ended::Finished => plot(&args, curve.0, compared),
         Ended::Interrupted { progress, saved_to } => {
             eprintln!(
                 "interrupted at epoch {} step {}: saved a resumable checkpoint to {}; continue with the same flags plus --resume {}",
@@ -448,6 +462,16 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
             std::process::exit(130);
         }
     }
+}
+
+/// `--plot`: this run's curve (named as its --out, else "this run") beside the compared ones.
+fn plot(args: &Args, mut this: tfreuse::summary::plot::Curve, mut curves: Vec<tfreuse::summary::plot::Curve>) -> anyhow::Result<()> {
+    let Some(path) = &args.plot else { return Ok(()) };
+    this.name = args.out.as_ref().and_then(|o| o.file_name()).map_or("this run".into(), |n| n.to_string_lossy().into_owned());
+    curves.push(this);
+    tfreuse::summary::plot::draw(path, &curves)?;
+    eprintln!("plot: {}", path.display());
+    Ok(())
 }
 
 /// The TensorBoard sink `--logdir` asks for, its event file made (and named on stderr).

@@ -1,7 +1,9 @@
 //! TensorBoard event files: TF's own `Event`/`Summary` messages in TFRecord framing (length,
 //! masked CRC32C of the length, data, masked CRC32C of the data), the file TensorBoard and
 //! `tf.compat.v1.train.summary_iterator` read; and the [`TensorBoard`] sink that turns
-//! training's events into scalars and the graph.
+//! training's events into scalars and the graph. [`plot`] draws learning curves.
+
+pub mod plot;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -93,3 +93,30 @@ fn event_files_hold_the_json_logs_numbers_as_python_reads_them() {
         rows.as_array().unwrap().iter().map(|r| (r[1].as_u64().unwrap(), r[2].as_f64().unwrap() as f32)).collect();
     assert_eq!(served, series("epoch/train_loss"));
 }
+
+#[test]
+fn plots_draw_this_run_beside_earlier_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("earlier.jsonl");
+    let tiny = || Train::tiny().batch(8).epochs(3);
+    tiny().json_log(&log).ok();
+    let svg = tmp.path().join("curves.svg");
+    tiny().arg("--plot", svg.to_str().unwrap()).arg("--plot-compare", log.to_str().unwrap()).ok();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"), "a whole SVG document");
+    for label in ["train loss", "validation metric", "earlier", "this run", "epoch"] {
+        assert!(text.contains(&format!(">{label}<")) || text.contains(&format!(">\n{label}\n<")), "names {label}");
+    }
+    assert!(text.matches("<polyline").count() >= 2, "a line per run");
+    let png = tmp.path().join("curves.png");
+    tiny().arg("--plot", png.to_str().unwrap()).ok();
+    let img = image::open(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (1000, 420));
+    let err = fails(&[&strs(&tiny().args())[..], &["--plot", "x.gif"]].concat(), 2);
+    assert!(err.contains("give a .svg or .png file"), "{err}");
+    let bad = tmp.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"event\":\"test\"}\n").unwrap();
+    let err = fails(&[&strs(&tiny().args())[..], &["--plot", "x.svg", "--plot-compare", bad.to_str().unwrap()]].concat(), 3);
+    assert!(err.contains("no epoch in this --json log"), "{err}");
+    assert!(!Path::new("x.svg").exists());
+}
