@@ -1,7 +1,7 @@
 //! What a long operation reports while it runs, and where the reports go. Training sends
 //! [`Event`]s to an [`EventSink`]: the library has a JSON-lines sink (`--json FILE`) and an
 //! in-memory one (tests, embedding programs); the CLI adds its progress bar; TensorBoard event
-//! files are one more ([`crate::summary`]).
+//! files are one more (the `summary` module, which uses this one).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
