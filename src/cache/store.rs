@@ -43,14 +43,20 @@ impl Key {
 /// Where the cache lives unless `--cache-dir` says: `$TFREUSE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/tfreuse/features`, else `~/.cache/tfreuse/features`.
 pub fn default_root() -> Result<PathBuf> {
+    user_cache("TFREUSE_CACHE_DIR", "features", "--cache-dir")
+}
+
+/// `$<var>`, else `$XDG_CACHE_HOME/tfreuse/<sub>` or `~/.cache/tfreuse/<sub>`; `flag` is named
+/// when none of them is set.
+pub fn user_cache(var: &str, sub: &str, flag: &str) -> Result<PathBuf> {
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(d) = env("TFREUSE_CACHE_DIR") {
+    if let Some(d) = env(var) {
         return Ok(d);
     }
     let base = env("XDG_CACHE_HOME")
         .or_else(|| env("HOME").map(|h| h.join(".cache")))
-        .ok_or_else(|| Error::Invalid("no cache folder: set --cache-dir, TFREUSE_CACHE_DIR or HOME".into()))?;
-    Ok(base.join("tfreuse").join("features"))
+        .ok_or_else(|| Error::Invalid(format!("no cache folder: set {flag}, {var} or HOME")))?;
+    Ok(base.join("tfreuse").join(sub))
 }
 
 /// SHA-256 of files' contents, in order (the model's digest for a [`Key`]).

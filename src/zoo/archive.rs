@@ -50,11 +50,12 @@ impl Kind {
     }
 }
 
-/// One file written: its path inside the directory and its size.
+/// One file written: its path inside the directory, its size and SHA-256 (hashed as written).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unpacked {
     pub path: String,
     pub bytes: u64,
+    pub sha256: String,
 }
 
 /// Unpack the file at `archive` into the existing empty directory `dest`; a plain file is
@@ -188,16 +189,18 @@ impl Writer<'_> {
         if std::fs::symlink_metadata(&at).is_ok_and(|m| !m.is_dir()) {
             let _ = std::fs::remove_file(&at);
         }
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&at).map_err(|e| format!("{name}: {e}"))?;
+        let f = OpenOptions::new().write(true).create_new(true).open(&at).map_err(|e| format!("{name}: {e}"))?;
         let room = self.limits.member.min(self.limits.total - self.total);
-        let n = std::io::copy(&mut reader.take(room + 1), &mut f).map_err(|e| format!("{name}: {e}"))?;
+        let mut hashed = Hashing { out: f, hash: <sha2::Sha256 as sha2::Digest>::new() };
+        let n = std::io::copy(&mut reader.take(room + 1), &mut hashed).map_err(|e| format!("{name}: {e}"))?;
         if n > room {
             let which = if room == self.limits.member { "one member" } else { "all members" };
             return Err(format!("{name}: unpacks to more than {} bytes, the limit for {which}", room));
         }
         self.total += n;
         self.written.retain(|w| w.path != name);
-        self.written.push(Unpacked { path: name.trim_start_matches("./").to_string(), bytes: n });
+        let sha256 = sha2::Digest::finalize(hashed.hash).iter().map(|b| format!("{b:02x}")).collect();
+        self.written.push(Unpacked { path: name.trim_start_matches("./").to_string(), bytes: n, sha256 });
         Ok(())
     }
 
@@ -225,6 +228,24 @@ impl Writer<'_> {
         }
         let src = File::open(&from).map_err(|e| format!("{name}: {e}"))?;
         self.file(name, src)
+    }
+}
+
+/// A file that hashes what is written to it.
+struct Hashing {
+    out: File,
+    hash: sha2::Sha256,
+}
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        sha2::Digest::update(&mut self.hash, &buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
     }
 }
 
@@ -378,7 +399,8 @@ mod tests {
         let (_r, r) = unpack_tar(bytes, Limits::default());
         assert!(r.unwrap_err().contains("a path with .. is refused"));
         let (root, r) = unpack_tar(b"just bytes".to_vec(), Limits::default());
-        assert_eq!(r.unwrap(), [Unpacked { path: "x".into(), bytes: 10 }]);
+        let got: Vec<(String, u64)> = r.unwrap().into_iter().map(|u| (u.path, u.bytes)).collect();
+        assert_eq!(got, [("x".to_string(), 10)]);
         assert_eq!(std::fs::read(root.path().join("d/x")).unwrap(), b"just bytes");
     }
 }

@@ -50,14 +50,7 @@ pub struct CachedFile {
 
 /// `$TFREUSE_ZOO_DIR`, else `$XDG_CACHE_HOME/tfreuse/zoo` or `~/.cache/tfreuse/zoo`.
 pub fn default_root() -> Result<PathBuf> {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(d) = env("TFREUSE_ZOO_DIR") {
-        return Ok(d);
-    }
-    let base = env("XDG_CACHE_HOME")
-        .or_else(|| env("HOME").map(|h| h.join(".cache")))
-        .ok_or_else(|| Error::Invalid("no zoo folder: set --zoo-dir, TFREUSE_ZOO_DIR or HOME".into()))?;
-    Ok(base.join("tfreuse").join("zoo"))
+    crate::cache::store::user_cache("TFREUSE_ZOO_DIR", "zoo", "--zoo-dir")
 }
 
 /// The name after `zoo:`, when `spec` is one.
@@ -154,7 +147,7 @@ impl Zoo {
             let _ = std::fs::remove_file(&part);
             err
         })?;
-        let files = hash_files(&dest, &unpacked)?;
+        let files: Vec<CachedFile> = unpacked.into_iter().map(|u| CachedFile { path: u.path, bytes: u.bytes, sha256: u.sha256 }).collect();
         if !dest.join(&e.path).exists() {
             let _ = std::fs::remove_file(&part);
             let some: Vec<_> = files.iter().take(5).map(|f| f.path.as_str()).collect();
@@ -229,10 +222,6 @@ pub fn dir_bytes(dir: &Path) -> u64 {
             _ => 0,
         })
         .sum()
-}
-
-fn hash_files(dir: &Path, unpacked: &[archive::Unpacked]) -> Result<Vec<CachedFile>> {
-    unpacked.iter().map(|u| Ok(CachedFile { path: u.path.clone(), bytes: u.bytes, sha256: sha256_file(&dir.join(&u.path))? })).collect()
 }
 
 /// SHA-256 of a file, in hex.
