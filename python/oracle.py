@@ -356,6 +356,7 @@ def cmd_image_folder(a):
 def cmd_events(a):
     """A TensorBoard event file as TF reads it: scalars, the file version, the graph's size."""
     out = {"scalars": [], "graph_nodes": None, "file_version": None}
+    histos = {}
     for e in tf.compat.v1.train.summary_iterator(a.file):
         if e.file_version:
             out["file_version"] = e.file_version
@@ -364,7 +365,21 @@ def cmd_events(a):
             g.ParseFromString(e.graph_def)
             out["graph_nodes"] = len(g.node)
         for v in e.summary.value:
-            out["scalars"].append({"step": e.step, "tag": v.tag, "value": float(v.simple_value)})
+            if v.HasField("histo"):
+                histos.setdefault(v.tag, []).append((e.step, v.histo))
+            else:
+                out["scalars"].append({"step": e.step, "tag": v.tag, "value": float(v.simple_value)})
+    # Each variable's last histogram against TF's own HistogramSummary of its checkpoint value.
+    out["histograms"] = {}
+    if a.checkpoint:
+        reader = tf.train.load_checkpoint(a.checkpoint)
+        for tag, seen in histos.items():
+            (_, h) = seen[-1]
+            with tf.Graph().as_default(), tf.compat.v1.Session() as s:
+                summary = s.run(tf.raw_ops.HistogramSummary(tag=tag, values=reader.get_tensor(tag)))
+            theirs = tf.compat.v1.Summary.FromString(summary).value[0].histo
+            out["histograms"][tag] = {"steps": [st for st, _ in seen], "num": h.num, "identical": h == theirs,
+                                      "buckets": len(h.bucket)}
     print(json.dumps(out))
 
 
@@ -461,6 +476,7 @@ def main():
     im.add_argument("--broken", action="store_true")
     ev = sub.add_parser("events")
     ev.add_argument("file")
+    ev.add_argument("--checkpoint", help="compare the last histogram of each variable with TF's of its value here")
     a = ap.parse_args()
     {"small-model": cmd_small_model, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
      "maxdiff": cmd_maxdiff, "image-folder": cmd_image_folder, "saved": cmd_saved, "train": cmd_train, "resave": cmd_resave, "events": cmd_events}[a.cmd](a)

@@ -77,6 +77,12 @@ pub enum Event {
         train_seconds: f64,
         examples: usize,
     },
+    /// The trained variables' values after an epoch (float32 ones, by name); sent only to
+    /// sinks that want them.
+    Variables {
+        epoch: usize,
+        values: Vec<(String, Vec<f32>)>,
+    },
     /// The graph as built, a serialized GraphDef; sent only to sinks that want it.
     Graph {
         graph_def: Vec<u8>,
@@ -107,6 +113,10 @@ pub trait EventSink {
     }
     /// Whether [`Event::Graph`] is wanted (serializing a large graph is not free).
     fn wants_graph(&self) -> bool {
+        false
+    }
+    /// Whether [`Event::Variables`] is wanted (reading every trained variable is not free).
+    fn wants_variables(&self) -> bool {
         false
     }
 }
@@ -145,7 +155,10 @@ impl JsonLines {
 
 impl EventSink for JsonLines {
     fn event(&mut self, e: &Event) -> Result<()> {
-        if matches!(e, Event::Step { .. } | Event::CacheProgress { .. } | Event::SaveStep { .. } | Event::Graph { .. }) {
+        if matches!(
+            e,
+            Event::Step { .. } | Event::CacheProgress { .. } | Event::SaveStep { .. } | Event::Graph { .. } | Event::Variables { .. }
+        ) {
             return Ok(());
         }
         let mut line = serde_json::to_string(e).map_err(|err| Error::Invalid(format!("cannot log an event: {err}")))?;
@@ -174,6 +187,10 @@ impl EventSink for Tee<'_> {
 
     fn wants_graph(&self) -> bool {
         self.0.iter().any(|s| s.wants_graph())
+    }
+
+    fn wants_variables(&self) -> bool {
+        self.0.iter().any(|s| s.wants_variables())
     }
 }
 

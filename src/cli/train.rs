@@ -155,6 +155,10 @@ pub struct Args {
     /// Earlier runs' --json logs to draw beside this one in --plot (repeatable).
     #[arg(long, value_name = "LOG", requires = "plot")]
     pub plot_compare: Vec<PathBuf>,
+    /// Also write histograms of the trained variables to --logdir after each epoch
+    /// (TensorBoard's Histograms and Distributions tabs).
+    #[arg(long, requires = "logdir")]
+    pub histograms: bool,
     /// Log the training loss to --logdir every N steps.
     #[arg(long, default_value_t = 20, value_name = "N", requires = "logdir", value_parser = clap::value_parser!(u64).range(1..))]
     pub log_every: u64,
@@ -491,7 +495,7 @@ fn tensorboard(args: &Args) -> anyhow::Result<Option<tfreuse::summary::TensorBoa
     eprintln!("tensorboard: {} (tensorboard --logdir {})", file.path().display(), dir.display());
     // The learning rate of tfreuse's own training op; an imported one's is the graph's.
     let lr = (args.branch_from.is_some() || args.optimizer.is_some()).then_some(args.lr);
-    Ok(Some(tfreuse::summary::TensorBoard::new(file, args.log_every as usize, lr)))
+    Ok(Some(tfreuse::summary::TensorBoard::new(file, args.log_every as usize, lr).with_histograms(args.histograms)))
 }
 
 /// Where the feature cache on disk is, and what its values depend on besides the graph below

@@ -3,6 +3,7 @@
 //! `tf.compat.v1.train.summary_iterator` read; and the [`TensorBoard`] sink that turns
 //! training's events into scalars and the graph. [`plot`] draws learning curves.
 
+pub mod histogram;
 pub mod plot;
 
 use std::fs::File;
@@ -44,6 +45,17 @@ impl EventFile {
     /// A scalar `tag` = `value` at `step`.
     pub fn scalar(&mut self, tag: &str, step: i64, value: f32) -> Result<()> {
         let v = summary::Value { tag: tag.into(), value: Some(summary::value::Value::SimpleValue(value)), ..Default::default() };
+        let what = crate::proto::event::What::Summary(Summary { value: vec![v] });
+        self.write(Event { wall_time: now(), step, what: Some(what), ..Default::default() })
+    }
+
+    /// A histogram of `values` as `tag` at `step` (skipped, with a warning, if one is not finite).
+    pub fn histogram(&mut self, tag: &str, step: i64, values: &[f32]) -> Result<()> {
+        let Some(h) = histogram::histogram(values) else {
+            eprintln!("tfreuse: warning: {tag} holds NaN or Inf at step {step}: no histogram");
+            return Ok(());
+        };
+        let v = summary::Value { tag: tag.into(), value: Some(summary::value::Value::Histo(h)), ..Default::default() };
         let what = crate::proto::event::What::Summary(Summary { value: vec![v] });
         self.write(Event { wall_time: now(), step, what: Some(what), ..Default::default() })
     }
@@ -94,17 +106,25 @@ fn hostname() -> String {
 /// Training's reports as TensorBoard scalars: the step loss every `log_every` steps
 /// (`train/loss`), and per epoch `epoch/train_loss`, `epoch/validation_metric`,
 /// `epoch/learning_rate`, `epoch/examples_per_second`; `test/loss` and `test/metric` at the
-/// end; the graph once it is built. Steps count training steps from the start of the run.
+/// end; the graph once it is built; with `histograms`, each trained variable's values per
+/// epoch (tagged with its name). Steps count training steps from the start of the run.
 pub struct TensorBoard {
     file: EventFile,
     log_every: usize,
     learning_rate: Option<f32>,
+    histograms: bool,
     last_step: i64,
 }
 
 impl TensorBoard {
     pub fn new(file: EventFile, log_every: usize, learning_rate: Option<f32>) -> Self {
-        TensorBoard { file, log_every: log_every.max(1), learning_rate, last_step: 0 }
+        TensorBoard { file, log_every: log_every.max(1), learning_rate, histograms: false, last_step: 0 }
+    }
+
+    /// Also write histograms of the trained variables after each epoch.
+    pub fn with_histograms(mut self, on: bool) -> Self {
+        self.histograms = on;
+        self
     }
 }
 
@@ -112,6 +132,7 @@ impl EventSink for TensorBoard {
     fn event(&mut self, e: &Report) -> Result<()> {
         match e {
             Report::Graph { graph_def } => self.file.graph(graph_def.clone()),
+            Report::Variables { values, .. } => values.iter().try_for_each(|(name, v)| self.file.histogram(name, self.last_step, v)),
             Report::Step { epoch, step, steps, loss } => {
                 self.last_step = ((epoch - 1) * steps + step) as i64;
                 match step % self.log_every == 0 || step == steps {
@@ -148,6 +169,10 @@ impl EventSink for TensorBoard {
 
     fn wants_graph(&self) -> bool {
         true
+    }
+
+    fn wants_variables(&self) -> bool {
+        self.histograms
     }
 }
 

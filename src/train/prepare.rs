@@ -603,6 +603,15 @@ fn feeds(graph: &Graph, spec: &TransferSpec, flags: &[(Output, bool)]) -> Result
     Ok(Feeds { train_flags, eval_flags: FixedFeeds::new(flags, true).with(&set), constants })
 }
 
+/// The value tensors of the float32 variables among `trained` (what histograms show).
+fn float_values(graph: &Graph, all: &[&Var], trained: &[String]) -> Result<Vec<(String, Output)>> {
+    let wanted: HashSet<&str> = trained.iter().map(String::as_str).collect();
+    all.iter()
+        .filter(|v| v.dtype == DataType::Float && wanted.contains(v.name.as_str()))
+        .map(|v| Ok((v.name.clone(), v.value(graph)?)))
+        .collect()
+}
+
 /// Build the training graph on the imported model and initialise every variable.
 /// `classes`: number of classes the new output layer must have (from the data).
 pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
@@ -625,6 +634,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let init = initialise(&model, &plan, source.checkpoint.as_deref(), &savers, &vars, &new)?;
     let Feeds { train_flags, eval_flags, constants } = feeds(&model.graph, spec, &flags)?;
     let cut = find_cut(&model.graph, &x, &head.loss, &step.trained, &constants);
+    let trained_values = float_values(&model.graph, &all, &step.trained)?;
     let report = SetupReport {
         checkpoint: init.checkpoint,
         restored: init.restored,
@@ -649,6 +659,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         loss: head.loss,
         metric: head.metric,
         train_op: step.op,
+        trained_values,
         train_flags,
         eval_flags,
         report,

@@ -37,6 +37,8 @@ pub struct Prepared {
     /// The new layers' logits, when tfreuse built them.
     pub logits: Option<Output>,
     pub train_op: Operation,
+    /// The trained float32 variables' values, by name.
+    pub trained_values: Vec<(String, Output)>,
     /// Training flags as training steps feed them…
     pub train_flags: FixedFeeds,
     /// …and as everything else does (validation, test, caching).
@@ -318,10 +320,22 @@ impl Prepared {
         p.history.train_loss.push(train_loss);
         p.history.metric.push(metric);
         p.history.seconds.push(seconds);
+        if sink.wants_variables() {
+            sink.event(&Event::Variables { epoch: p.epoch + 1, values: self.trained_variables()? })?;
+        }
         sink.event(&Event::Epoch { epoch: p.epoch + 1, train_loss, metric, seconds, train_seconds, examples: n })?;
         p.epoch += 1;
         p.step = 0;
         Ok(())
+    }
+
+    /// The values of the trained float32 variables now.
+    pub fn trained_variables(&self) -> Result<Vec<(String, Vec<f32>)>> {
+        let mut args = SessionRunArgs::new();
+        let tokens: Vec<_> = self.trained_values.iter().map(|(_, o)| args.request_fetch(&o.operation, o.index)).collect();
+        self.model.session.run(&mut args)?;
+        let values = tokens.into_iter().map(|t| args.fetch::<f32>(t).map(|v| v.to_vec())).collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(self.trained_values.iter().map(|(n, _)| n.clone()).zip(values).collect())
     }
 
     fn step<L: TensorType>(&self, x: &DynTensor, y: &Tensor<L>) -> Result<f32> {

@@ -54,13 +54,25 @@ impl Drop for Board {
 fn event_files_hold_the_json_logs_numbers_as_python_reads_them() {
     let tmp = tempfile::tempdir().unwrap();
     let (logdir, log) = (tmp.path().join("tb"), tmp.path().join("log.jsonl"));
-    let run = Train::dnn().branch("dnn/hidden4/Relu:0").layers("10").epochs(2).json_log(&log);
+    let ckpt = tmp.path().join("m.ckpt");
+    let run = Train::dnn().branch("dnn/hidden4/Relu:0").layers("10").epochs(2).json_log(&log).out(&ckpt);
+    let run = run.arg("--freeze-below", "dnn/hidden3/Relu:0").flag("--histograms");
     let out = run.arg("--logdir", logdir.to_str().unwrap()).arg("--run-name", "a").arg("--log-every", "100").output();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let files: Vec<_> = std::fs::read_dir(logdir.join("a")).unwrap().flatten().map(|e| e.path()).collect();
     assert_eq!(files.len(), 1);
     assert!(files[0].file_name().unwrap().to_string_lossy().starts_with("events.out.tfevents."));
-    let read = json(&oracle(&["events", files[0].to_str().unwrap()]));
+    let read = json(&oracle(&["events", files[0].to_str().unwrap(), "--checkpoint", ckpt.to_str().unwrap()]));
+    // Histograms of the trained variables only, after each epoch; the last equals TF's own
+    // HistogramSummary of the saved value, field for field.
+    let histograms = read["histograms"].as_object().unwrap();
+    let tags: Vec<&str> = histograms.keys().map(String::as_str).collect();
+    assert_eq!(tags, ["hidden4/bias", "hidden4/kernel", "new_outputs/bias", "new_outputs/kernel"]);
+    for (tag, h) in histograms {
+        assert_eq!(h["steps"], serde_json::json!([275, 550]), "{tag}");
+        assert_eq!(h["identical"], true, "{tag}: {h}");
+    }
+    assert_eq!(histograms["hidden4/kernel"]["num"], 2500.0);
     assert_eq!(read["file_version"], "brain.Event:2");
     assert!(read["graph_nodes"].as_u64().unwrap() > 400, "the whole graph: {}", read["graph_nodes"]);
 
@@ -92,6 +104,12 @@ fn event_files_hold_the_json_logs_numbers_as_python_reads_them() {
     let served: Vec<(u64, f32)> =
         rows.as_array().unwrap().iter().map(|r| (r[1].as_u64().unwrap(), r[2].as_f64().unwrap() as f32)).collect();
     assert_eq!(served, series("epoch/train_loss"));
+    // …and the histograms, one per epoch: [wall time, step, [[left, right, count], …]].
+    let path = "data/plugin/histograms/histograms?run=a&tag=new_outputs%2Fkernel";
+    let rows = board.get(path, |v| v.as_array().is_some_and(|r| r.len() == 2));
+    let counted: Vec<f64> =
+        rows.as_array().unwrap().iter().map(|r| r[2].as_array().unwrap().iter().map(|b| b[2].as_f64().unwrap()).sum()).collect();
+    assert_eq!(counted.iter().map(|c| c.round() as u64).collect::<Vec<_>>(), [500, 500], "{rows}");
 }
 
 #[test]
