@@ -1,4 +1,7 @@
-//! `tfreuse inspect`: print what a .meta and its checkpoint hold.
+//! `tfreuse inspect`: print what a .meta and its checkpoint hold, or (`--draw`) draw what a
+//! `train` command with the same flags would do to each layer.
+
+use std::path::{Path, PathBuf};
 
 use tfreuse::model::inspect::{report, Report};
 use tfreuse::Model;
@@ -15,9 +18,19 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Draw the model's layers into FILE.svg or FILE.png instead, each coloured by what `train`
+    /// with the flags below would do to it (restored, trained, frozen, cached, new), with the
+    /// branch point and the cut marked. Nothing is trained.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "no_checkpoint"])]
+    pub draw: Option<PathBuf>,
+    #[command(flatten, next_help_heading = "The plan --draw shows (train's flags)")]
+    pub recipe: super::train::Recipe,
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
+    if let Some(path) = &args.draw {
+        return draw(&args, path, g);
+    }
     g.load_tf()?;
     let model = Model::from_meta(args.model.read()?, &g.session_config())?;
     let ckpt = if args.no_checkpoint { Ok(None) } else { args.model.checkpoint() };
@@ -98,4 +111,21 @@ fn print_text(r: &Report, frozen: bool) {
             }
         }
     }
+}
+
+/// Prepare the plan as `train` would (restoring the checkpoint, building the new layers) and
+/// draw it.
+fn draw(args: &Args, path: &Path, g: &Global) -> anyhow::Result<()> {
+    tfreuse::summary::plot::check_path(path, "--draw")?;
+    let spec = args.recipe.spec(&args.model, g)?;
+    let (_, classes) = args.recipe.data(&args.model, g)?;
+    g.load_tf()?;
+    let prepared = tfreuse::train::prepare::prepare(&spec, classes)?;
+    for w in &prepared.report.warnings {
+        warn(Some(w));
+    }
+    let picture = tfreuse::summary::draw::plan(&prepared, &spec, args.recipe.cache_frozen)?;
+    tfreuse::summary::draw::draw(path, &picture)?;
+    eprintln!("drew {} layers and {} edges: {}", picture.layers.len(), picture.edges.len(), path.display());
+    Ok(())
 }

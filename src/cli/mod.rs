@@ -32,7 +32,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Show what a .meta and its checkpoint hold.
-    Inspect(inspect::Args),
+    Inspect(Box<inspect::Args>),
     /// Average scalar metrics (accuracy, loss) of an imported graph over a data split.
     Eval(eval::Args),
     /// Feed any tensors from .npy files and fetch any tensors (saved as .npz).
@@ -410,8 +410,17 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
     match cli.command {
         Command::Inspect(mut a) => {
-            a.model.resolve_zoo()?;
-            inspect::exec(a, g)
+            match a.draw.is_some() {
+                true => zoo_model(
+                    &mut a.model,
+                    &mut a.recipe.input,
+                    &mut a.recipe.images,
+                    &mut a.recipe.scale,
+                    Some(&mut a.recipe.branch_from),
+                )?,
+                false => _ = a.model.resolve_zoo()?,
+            }
+            inspect::exec(*a, g)
         }
         Command::Eval(mut a) => {
             zoo_model(&mut a.model, &mut a.input, &mut a.images, &mut a.scale, None)?;
@@ -426,7 +435,7 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
             predict::exec(a, g)
         }
         Command::Train(mut a) => {
-            zoo_model(&mut a.model, &mut a.input, &mut a.images, &mut a.scale, Some(&mut a.branch_from))?;
+            zoo_model(&mut a.model, &mut a.recipe.input, &mut a.recipe.images, &mut a.recipe.scale, Some(&mut a.recipe.branch_from))?;
             train::exec(*a, g)
         }
         Command::Export(a) => export::exec(a, g),

@@ -17,6 +17,79 @@ use super::{warn, Global, ModelArgs};
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub recipe: Recipe,
+    /// Passes over the training split.
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// Examples per training step.
+    #[arg(long, default_value_t = 200)]
+    pub batch_size: usize,
+    /// Weigh each example's loss in the new head by its class: `balanced` gives class c the
+    /// weight n / (classes × n_c) of the training split, so rare classes count as much as common ones.
+    #[arg(long, value_name = "balanced", value_parser = ["balanced"])]
+    pub class_weight: Option<String>,
+    /// Change the training pictures at random in every batch (validation and test are left
+    /// alone): flip (left-right), rotate=DEG, crop=F (a window of 1-F..1 of each side, scaled
+    /// back), brightness=F, contrast=F; e.g. flip,rotate=10,crop=0.1. Drawn from --seed. Not
+    /// with --cache-frozen: the frozen layers must then see every changed picture.
+    #[arg(long, value_name = "CHANGES")]
+    pub augment: Option<String>,
+    /// Seeds the shuffles and the new layers' initial weights: same seed, same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Take the batches in file order every epoch instead of shuffling (as a Python loop over
+    /// slices does; makes a run reproducible outside tfreuse).
+    #[arg(long)]
+    pub no_shuffle: bool,
+    /// Where --cache-frozen keeps the features of pictures (images:, csv:) across runs [default:
+    /// $TFREUSE_CACHE_DIR, else $XDG_CACHE_HOME/tfreuse/features or ~/.cache/tfreuse/features].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Largest cache --cache-frozen may build in memory (MNIST, npz), in MB.
+    #[arg(long, default_value_t = 4096, value_name = "MB")]
+    pub cache_max_mb: usize,
+    /// Save the trained model to this checkpoint prefix (e.g. runs/my_new_model_final.ckpt).
+    #[arg(long, value_name = "PREFIX")]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing --out.
+    #[arg(long)]
+    pub force: bool,
+    /// Continue an interrupted run from the checkpoint it saved (give the same flags).
+    #[arg(long, value_name = "PREFIX")]
+    pub resume: Option<PathBuf>,
+    /// When the loss becomes NaN/Inf, still save the model to --out (for inspection).
+    #[arg(long)]
+    pub save_on_nan: bool,
+    /// Also write per-epoch results as JSON lines to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write TensorBoard event files into DIR/RUN (`tensorboard --logdir DIR` shows the runs
+    /// side by side): the loss every --log-every steps, per epoch the train loss, validation
+    /// metric, learning rate and examples/s, the test results, and the graph.
+    #[arg(long, value_name = "DIR")]
+    pub logdir: Option<PathBuf>,
+    /// The run's folder under --logdir [default: --out's file name, else run-<unix seconds>].
+    #[arg(long, value_name = "NAME", requires = "logdir")]
+    pub run_name: Option<String>,
+    /// Draw the learning curves (train loss, validation metric per epoch) into FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Earlier runs' --json logs to draw beside this one in --plot (repeatable).
+    #[arg(long, value_name = "LOG", requires = "plot")]
+    pub plot_compare: Vec<PathBuf>,
+    /// Also write histograms of the trained variables to --logdir after each epoch
+    /// (TensorBoard's Histograms and Distributions tabs).
+    #[arg(long, requires = "logdir")]
+    pub histograms: bool,
+    /// Log the training loss to --logdir every N steps.
+    #[arg(long, default_value_t = 20, value_name = "N", requires = "logdir", value_parser = clap::value_parser!(u64).range(1..))]
+    pub log_every: u64,
+}
+
+/// What `train` reuses, trains, freezes and caches: the flags `inspect --draw` takes too.
+#[derive(clap::Args, Debug)]
+pub struct Recipe {
     /// Data set: mnist:DIR, npz:FILE or images:DIR (a folder per class; splits train, validation, test).
     #[arg(long, value_name = "SPEC", default_value = "mnist:data/mnist")]
     pub data: String,
@@ -77,29 +150,6 @@ pub struct Args {
     /// Metric reported on the validation split (default eval/accuracy:0 or the new accuracy).
     #[arg(long, value_name = "TENSOR")]
     pub metric: Option<String>,
-    /// Passes over the training split.
-    #[arg(long, default_value_t = 20)]
-    pub epochs: usize,
-    /// Examples per training step.
-    #[arg(long, default_value_t = 200)]
-    pub batch_size: usize,
-    /// Weigh each example's loss in the new head by its class: `balanced` gives class c the
-    /// weight n / (classes × n_c) of the training split, so rare classes count as much as common ones.
-    #[arg(long, value_name = "balanced", value_parser = ["balanced"])]
-    pub class_weight: Option<String>,
-    /// Change the training pictures at random in every batch (validation and test are left
-    /// alone): flip (left-right), rotate=DEG, crop=F (a window of 1-F..1 of each side, scaled
-    /// back), brightness=F, contrast=F; e.g. flip,rotate=10,crop=0.1. Drawn from --seed. Not
-    /// with --cache-frozen: the frozen layers must then see every changed picture.
-    #[arg(long, value_name = "CHANGES")]
-    pub augment: Option<String>,
-    /// Seeds the shuffles and the new layers' initial weights: same seed, same bytes.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Take the batches in file order every epoch instead of shuffling (as a Python loop over
-    /// slices does; makes a run reproducible outside tfreuse).
-    #[arg(long)]
-    pub no_shuffle: bool,
     /// A bool tensor fed true in training steps and false for validation, test and caching,
     /// e.g. inputs/is_training:0 (so batch norm trains in training mode); TENSOR=false
     /// reverses it. Repeatable.
@@ -119,55 +169,13 @@ pub struct Args {
     /// Compute the frozen layers once for every split and train the upper layers on the cache.
     #[arg(long)]
     pub cache_frozen: bool,
-    /// Where --cache-frozen keeps the features of pictures (images:, csv:) across runs [default:
-    /// $TFREUSE_CACHE_DIR, else $XDG_CACHE_HOME/tfreuse/features or ~/.cache/tfreuse/features].
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-    /// Largest cache --cache-frozen may build in memory (MNIST, npz), in MB.
-    #[arg(long, default_value_t = 4096, value_name = "MB")]
-    pub cache_max_mb: usize,
-    /// Save the trained model to this checkpoint prefix (e.g. runs/my_new_model_final.ckpt).
-    #[arg(long, value_name = "PREFIX")]
-    pub out: Option<PathBuf>,
-    /// Overwrite an existing --out.
-    #[arg(long)]
-    pub force: bool,
-    /// Continue an interrupted run from the checkpoint it saved (give the same flags).
-    #[arg(long, value_name = "PREFIX")]
-    pub resume: Option<PathBuf>,
-    /// When the loss becomes NaN/Inf, still save the model to --out (for inspection).
-    #[arg(long)]
-    pub save_on_nan: bool,
-    /// Also write per-epoch results as JSON lines to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Write TensorBoard event files into DIR/RUN (`tensorboard --logdir DIR` shows the runs
-    /// side by side): the loss every --log-every steps, per epoch the train loss, validation
-    /// metric, learning rate and examples/s, the test results, and the graph.
-    #[arg(long, value_name = "DIR")]
-    pub logdir: Option<PathBuf>,
-    /// The run's folder under --logdir [default: --out's file name, else run-<unix seconds>].
-    #[arg(long, value_name = "NAME", requires = "logdir")]
-    pub run_name: Option<String>,
-    /// Draw the learning curves (train loss, validation metric per epoch) into FILE.svg or FILE.png.
-    #[arg(long, value_name = "FILE")]
-    pub plot: Option<PathBuf>,
-    /// Earlier runs' --json logs to draw beside this one in --plot (repeatable).
-    #[arg(long, value_name = "LOG", requires = "plot")]
-    pub plot_compare: Vec<PathBuf>,
-    /// Also write histograms of the trained variables to --logdir after each epoch
-    /// (TensorBoard's Histograms and Distributions tabs).
-    #[arg(long, requires = "logdir")]
-    pub histograms: bool,
-    /// Log the training loss to --logdir every N steps.
-    #[arg(long, default_value_t = 20, value_name = "N", requires = "logdir", value_parser = clap::value_parser!(u64).range(1..))]
-    pub log_every: u64,
 }
 
-impl Args {
-    fn spec(&self, g: &Global) -> anyhow::Result<TransferSpec> {
-        let mut s = TransferSpec::from_source(self.model.source());
-        s.checkpoint = self.model.checkpoint.clone();
+impl Recipe {
+    /// The spec of `model` these flags describe, with training's defaults for the rest.
+    pub fn spec(&self, model: &ModelArgs, g: &Global) -> anyhow::Result<TransferSpec> {
+        let mut s = TransferSpec::from_source(model.source());
+        s.checkpoint = model.checkpoint.clone();
         s.input = super::input(&self.input).to_string();
         s.labels = self.labels.clone();
         s.branch_from = self.branch_from.clone();
@@ -189,18 +197,38 @@ impl Args {
         s.train_op = self.train_op.clone();
         s.loss = self.loss.clone();
         s.metric = self.metric.clone();
-        s.epochs = self.epochs;
-        s.batch_size = self.batch_size;
-        s.seed = self.seed;
-        s.shuffle = !self.no_shuffle;
         s.device = self.device.clone();
         s.training_flags = self.training_flags.iter().map(|f| parse_flag(f)).collect::<tfreuse::Result<_>>()?;
         s.set = super::parse_sets("--set", &self.set)?;
         s.set_in_training = super::parse_sets("--set-in-training", &self.set_in_training)?;
         s.session = g.session_config();
+        Ok(s)
+    }
+
+    /// The data set, loaded as training loads it (pictures only listed when caching), and
+    /// the number of classes its labels take.
+    pub fn data(&self, model: &ModelArgs, g: &Global) -> anyhow::Result<(tfreuse::data::DataSet, usize)> {
+        let (data, _) =
+            super::load_data(&self.data, self.scale.as_deref(), &self.images, model, super::input(&self.input), g, self.cache_frozen)?;
+        let classes = match data.classes.len() {
+            0 => data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0),
+            named => named,
+        };
+        check_labels(&data, classes)?;
+        Ok((data, classes))
+    }
+}
+
+impl Args {
+    fn spec(&self, g: &Global) -> anyhow::Result<TransferSpec> {
+        let mut s = self.recipe.spec(&self.model, g)?;
+        s.epochs = self.epochs;
+        s.batch_size = self.batch_size;
+        s.seed = self.seed;
+        s.shuffle = !self.no_shuffle;
         s.resume_from = self.resume.clone();
         s.augment = self.augment.as_deref().map(tfreuse::data::augment::Augment::parse).transpose()?;
-        if s.augment.is_some() && self.cache_frozen {
+        if s.augment.is_some() && self.recipe.cache_frozen {
             return Err(Error::Invalid(
                 "--augment with --cache-frozen: augmented pictures change every step, so the frozen layers must run on each; drop --cache-frozen (or --augment)".into(),
             )
@@ -401,13 +429,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     // With a feature cache on disk, pictures are only listed and digested here: the cache
     // decodes the ones it lacks.
-    let (data, _) =
-        super::load_data(&args.data, args.scale.as_deref(), &args.images, &args.model, super::input(&args.input), g, args.cache_frozen)?;
-    let classes = match data.classes.len() {
-        0 => data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0),
-        named => named,
-    };
-    check_labels(&data, classes)?;
+    let (data, classes) = args.recipe.data(&args.model, g)?;
     // Fail fast, before loading TensorFlow.
     let n_train = data.training_split()?.len();
     if args.batch_size > n_train {
@@ -428,16 +450,17 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     };
     let job = Job {
         spec,
-        cache_max_bytes: args.cache_frozen.then_some(args.cache_max_mb << 20),
+        cache_max_bytes: args.recipe.cache_frozen.then_some(args.cache_max_mb << 20),
         disk_cache,
         out: args.out.clone(),
         save_on_nan: args.save_on_nan,
     };
-    let mut console = Console { tty: std::io::stderr().is_terminal(), caching: args.cache_frozen, metric: "metric".into(), bar: None };
+    let mut console =
+        Console { tty: std::io::stderr().is_terminal(), caching: args.recipe.cache_frozen, metric: "metric".into(), bar: None };
     let mut json = args.json.as_deref().map(JsonLines::create).transpose()?;
     let mut board = tensorboard(&args)?;
     // The plot's path and earlier runs are checked before training.
-    args.plot.as_deref().map(tfreuse::summary::plot::check_path).transpose()?;
+    args.plot.as_deref().map(|p| tfreuse::summary::plot::check_path(p, "--plot")).transpose()?;
     let compared =
         args.plot_compare.iter().map(|p| tfreuse::summary::plot::Curve::from_json_log(p)).collect::<tfreuse::Result<Vec<_>>>()?;
     let mut curve = tfreuse::summary::plot::Collect::default();
@@ -494,7 +517,7 @@ fn tensorboard(args: &Args) -> anyhow::Result<Option<tfreuse::summary::TensorBoa
     let file = tfreuse::summary::EventFile::create(&dir.join(&name))?;
     eprintln!("tensorboard: {} (tensorboard --logdir {})", file.path().display(), dir.display());
     // The learning rate of tfreuse's own training op; an imported one's is the graph's.
-    let lr = (args.branch_from.is_some() || args.optimizer.is_some()).then_some(args.lr);
+    let lr = (args.recipe.branch_from.is_some() || args.recipe.optimizer.is_some()).then_some(args.recipe.lr);
     Ok(Some(tfreuse::summary::TensorBoard::new(file, args.log_every as usize, lr).with_histograms(args.histograms)))
 }
 

@@ -1,8 +1,11 @@
 //! TensorBoard event files: TF's own `Event`/`Summary` messages in TFRecord framing (length,
 //! masked CRC32C of the length, data, masked CRC32C of the data), the file TensorBoard and
 //! `tf.compat.v1.train.summary_iterator` read; and the [`TensorBoard`] sink that turns
-//! training's events into scalars and the graph. [`plot`] draws learning curves.
+//! training's events into scalars, histograms and the graph. [`plot`] draws learning curves,
+//! [`draw`] a picture of what a training plan reuses.
 
+pub mod canvas;
+pub mod draw;
 pub mod histogram;
 pub mod plot;
 

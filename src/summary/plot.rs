@@ -54,7 +54,7 @@ impl EventSink for Collect {
 
 /// Draw `curves` into `path` (.svg or .png), written atomically.
 pub fn draw(path: &Path, curves: &[Curve]) -> Result<()> {
-    let svg = check_path(path)?;
+    let svg = check_path(path, "--plot")?;
     // The encoder goes by the extension, so the temporary name keeps it.
     let tmp = PathBuf::from(format!("{}.{}", crate::atomic::temp_path(path).display(), if svg { "svg" } else { "png" }));
     let size = (1000, 420);
@@ -83,13 +83,13 @@ fn panels<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, curves: &[Curve]) -
 }
 
 /// Whether `path` is an SVG (else a PNG); anything else is refused, as is a missing font.
-pub fn check_path(path: &Path) -> Result<bool> {
+pub fn check_path(path: &Path, flag: &str) -> Result<bool> {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     if !matches!(ext.as_deref(), Some("svg" | "png")) {
-        return Err(Error::Invalid(format!("--plot {}: give a .svg or .png file", path.display())));
+        return Err(Error::Invalid(format!("{flag} {}: give a .svg or .png file", path.display())));
     }
     // Text is laid out with the font's metrics, in SVG too.
-    load_font()?;
+    load_font(flag)?;
     Ok(ext.as_deref() == Some("svg"))
 }
 
@@ -125,7 +125,7 @@ fn chart<DB: DrawingBackend>(
 }
 
 /// A sans-serif TrueType font for PNG text, from where Linux distributions put them.
-fn load_font() -> Result<()> {
+fn load_font(flag: &str) -> Result<()> {
     static LOADED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let ok = *LOADED.get_or_init(|| {
         let candidates = [
@@ -149,8 +149,8 @@ fn load_font() -> Result<()> {
     });
     match ok {
         true => Ok(()),
-        false => Err(Error::Invalid(
-            "--plot needs a TrueType font for its text: install DejaVu, Liberation or Noto Sans, or set TFREUSE_FONT=FILE.ttf".into(),
-        )),
+        false => Err(Error::Invalid(format!(
+            "{flag} needs a TrueType font for its text: install DejaVu, Liberation or Noto Sans, or set TFREUSE_FONT=FILE.ttf"
+        ))),
     }
 }

@@ -138,3 +138,62 @@ fn plots_draw_this_run_beside_earlier_ones() {
     assert!(err.contains("no epoch in this --json log"), "{err}");
     assert!(!Path::new("x.svg").exists());
 }
+
+/// The text lines of each `<text>` element of an SVG, checking it parses as XML.
+fn svg_texts(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{}: not XML: {e}", path.display()));
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|t| t.descendants().filter(|n| n.has_tag_name("tspan")).map(|s| s.text().unwrap_or("").to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn inspect_draws_what_train_would_do_to_each_layer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let svg = tmp.path().join("plan.svg");
+    let plan = ["--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "10", "--freeze-below", "dnn/hidden2/Relu:0", "--cache-frozen"];
+    let (meta, data) = (fixture(DNN_META), mnist());
+    let draw = |file: &Path| {
+        let mut a = vec!["inspect", "--meta", &meta, "--data", &data];
+        a.extend(plan);
+        a.extend(["--draw", file.to_str().unwrap()]);
+        let out = tfreuse(&a);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = draw(&svg);
+    assert!(said.contains("drew 14 layers"), "{said}");
+    let texts = svg_texts(&svg);
+    let line =
+        |name: &str| texts.iter().find(|t| t.first().is_some_and(|f| f == name)).unwrap_or_else(|| panic!("no box {name}: {texts:?}"));
+    // Every layer, by name, with what train would do to it.
+    assert_eq!(line("X").len(), 1, "the input: no variables");
+    assert_eq!(line("dnn/hidden1")[1], "frozen, cached · 235500 params");
+    assert_eq!(line("dnn/hidden2")[1], "frozen, cached · 15050 params");
+    assert_eq!(line("dnn/hidden3")[1], "restored, trained · 2550 params");
+    assert_eq!(line("dnn/hidden4")[1..], ["restored, trained · 2550 params", "branch point: dnn/hidden4/Relu:0"]);
+    assert_eq!(line("dnn/hidden5")[1], "unused (above the branch) · 2550 params");
+    assert_eq!(line("new_outputs")[1], "new, trained · 510 params");
+    let cut = line("new_stop_gradient");
+    assert!(
+        cut.contains(&"stop_gradient: nothing below trains".to_string()) && cut.iter().any(|l| l.starts_with("cached up to")),
+        "{cut:?}"
+    );
+    // The edge out of the cut is dashed and red; the others are not.
+    let doc = std::fs::read_to_string(&svg).unwrap();
+    assert_eq!(doc.matches("stroke-dasharray").count(), 1, "one edge leaves the frozen part");
+    assert!(doc.contains("#d62728ff"));
+
+    // The PNG is the same drawing: the cached and the new layers' colours are in it.
+    let png = tmp.path().join("plan.png");
+    draw(&png);
+    let img = image::open(&png).unwrap().to_rgb8();
+    let has = |rgb: [u8; 3]| img.pixels().any(|p| p.0 == rgb);
+    assert!(img.width() > 400 && img.height() > 400, "{}x{}", img.width(), img.height());
+    assert!(has([0xbc, 0xbd, 0xdc]) && has([0xa1, 0xd9, 0x9b]) && has([0xfd, 0xae, 0x6b]), "cached, new and trained fills");
+
+    let err = fails(&["inspect", "--meta", &meta, "--draw", "plan.gif"], 2);
+    assert!(err.contains("--draw plan.gif: give a .svg or .png file"), "{err}");
+}
