@@ -70,6 +70,7 @@ pub enum Role {
     Set,
     SetInTraining,
     ClassWeight,
+    Patience,
     Checkpoint,
     Tag,
 }
@@ -103,6 +104,7 @@ impl Role {
             Role::Tag => "the SavedModel tag",
             Role::SetInTraining => "a tensor set in training",
             Role::ClassWeight => "the class weights",
+            Role::Patience => "early stopping",
             Role::Split => "the split",
             Role::Fetch => "the fetched tensor",
             Role::Feed => "the fed tensor",

@@ -72,6 +72,8 @@ pub enum Event {
     Epoch {
         epoch: usize,
         train_loss: f64,
+        /// On the validation split, when there is one.
+        validation_loss: Option<f64>,
         metric: Option<f64>,
         seconds: f64,
         train_seconds: f64,
@@ -82,6 +84,15 @@ pub enum Event {
     Variables {
         epoch: usize,
         values: Vec<(String, Vec<f32>)>,
+    },
+    /// Early stopping (`--patience`) is done: the best epoch's variables are the model's now
+    /// (`restored`: they were put back, later epochs being worse); `stopped_early`: training
+    /// ended before the last epoch asked for.
+    Best {
+        epoch: usize,
+        metric: f64,
+        restored: bool,
+        stopped_early: bool,
     },
     /// The graph as built, a serialized GraphDef; sent only to sinks that want it.
     Graph {

@@ -377,6 +377,7 @@ pub fn flag(role: Role) -> &'static str {
         Role::Tag => "--tag",
         Role::SetInTraining => "--set-in-training",
         Role::ClassWeight => "--class-weight",
+        Role::Patience => "--patience",
     }
 }
 

@@ -35,6 +35,11 @@ pub struct Args {
     /// with --cache-frozen: the frozen layers must then see every changed picture.
     #[arg(long, value_name = "CHANGES")]
     pub augment: Option<String>,
+    /// Stop after N epochs without a better validation metric (higher is better, e.g. the
+    /// accuracy) and keep the best epoch's weights: they are what the test split sees and what
+    /// --out saves.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub patience: Option<u64>,
     /// Seeds the shuffles and the new layers' initial weights: same seed, same bytes.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -227,6 +232,7 @@ impl Args {
         s.seed = self.seed;
         s.shuffle = !self.no_shuffle;
         s.resume_from = self.resume.clone();
+        s.patience = self.patience.map(|n| n as usize);
         s.augment = self.augment.as_deref().map(tfreuse::data::augment::Augment::parse).transpose()?;
         if s.augment.is_some() && self.recipe.cache_frozen {
             return Err(Error::Invalid(
@@ -370,10 +376,19 @@ impl EventSink for Console {
                     b.set_message(format!("{loss:.4}"));
                 }
             }
-            Event::Epoch { epoch, train_loss, metric, seconds, .. } => {
+            Event::Epoch { epoch, train_loss, validation_loss, metric, seconds, .. } => {
                 self.clear();
-                let m = metric.map_or(String::new(), |m| format!("  validation {} {m:.4}", self.metric));
-                eprintln!("epoch {epoch:>3}  train loss {train_loss:.4}{m}  {seconds:.2}s");
+                let l = validation_loss.map_or(String::new(), |l| format!("  validation loss {l:.4}"));
+                let m = metric.map_or(String::new(), |m| format!("  {} {m:.4}", self.metric));
+                eprintln!("epoch {epoch:>3}  train loss {train_loss:.4}{l}{m}  {seconds:.2}s");
+            }
+            Event::Best { epoch, metric, restored, stopped_early } => {
+                let why = match (stopped_early, restored) {
+                    (true, _) => "stopped early; its weights were put back",
+                    (false, true) => "later epochs were worse; its weights were put back",
+                    (false, false) => "the last epoch",
+                };
+                eprintln!("best epoch {epoch}: validation {} {metric:.4} ({why})", self.metric);
             }
             Event::Test { loss, metric, examples } => {
                 let m = metric.map_or(String::new(), |m| format!(", {} {m:.4}", self.metric));

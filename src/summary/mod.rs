@@ -107,7 +107,7 @@ fn hostname() -> String {
 }
 
 /// Training's reports as TensorBoard scalars: the step loss every `log_every` steps
-/// (`train/loss`), and per epoch `epoch/train_loss`, `epoch/validation_metric`,
+/// (`train/loss`), and per epoch `epoch/train_loss`, `epoch/validation_loss`, `epoch/validation_metric`,
 /// `epoch/learning_rate`, `epoch/examples_per_second`; `test/loss` and `test/metric` at the
 /// end; the graph once it is built; with `histograms`, each trained variable's values per
 /// epoch (tagged with its name). Steps count training steps from the start of the run.
@@ -143,11 +143,14 @@ impl EventSink for TensorBoard {
                     false => Ok(()),
                 }
             }
-            Report::Epoch { train_loss, metric, train_seconds, examples, .. } => {
+            Report::Epoch { train_loss, validation_loss, metric, train_seconds, examples, .. } => {
                 let s = self.last_step;
                 self.file.scalar("epoch/train_loss", s, *train_loss as f32)?;
                 if let Some(m) = metric {
                     self.file.scalar("epoch/validation_metric", s, *m as f32)?;
+                }
+                if let Some(l) = validation_loss {
+                    self.file.scalar("epoch/validation_loss", s, *l as f32)?;
                 }
                 if let Some(lr) = self.learning_rate {
                     self.file.scalar("epoch/learning_rate", s, lr)?;

@@ -16,6 +16,8 @@ use crate::train::spec::TransferSpec;
 pub struct History {
     pub train_loss: Vec<f64>,
     pub metric: Vec<Option<f64>>,
+    #[serde(default)]
+    pub validation_loss: Vec<Option<f64>>,
     pub seconds: Vec<f64>,
 }
 

@@ -79,6 +79,10 @@ pub struct TransferSpec {
     /// balanced`: n / (classes × count), as scikit-learn's "balanced").
     #[serde(default)]
     pub class_weights: Option<Vec<f32>>,
+    /// Early stopping: stop after this many epochs without a better validation metric, and
+    /// keep the best epoch's variables (`--patience`).
+    #[serde(default)]
+    pub patience: Option<usize>,
     /// Change the training pictures at random in every batch (`--augment`).
     pub augment: Option<crate::data::augment::Augment>,
     pub session: SessionConfig,
@@ -121,6 +125,7 @@ impl TransferSpec {
             set: vec![],
             set_in_training: vec![],
             class_weights: None,
+            patience: None,
             augment: None,
             session: SessionConfig::default(),
             resume_from: None,

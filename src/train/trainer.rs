@@ -209,6 +209,53 @@ fn fill<L: FromLabel>(x: &mut DynTensor, y: &mut Tensor<L>, split: &Split, idx: 
     Ok(())
 }
 
+/// Early stopping: the best epoch so far (by the validation metric, higher is better), its
+/// variables saved by the model's own saver into a private folder, removed when done.
+struct Best {
+    patience: usize,
+    dir: PathBuf,
+    epoch: usize,
+    metric: f64,
+}
+
+impl Best {
+    fn new(patience: usize) -> Result<Best> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!("tfreuse-best-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(Best { patience: patience.max(1), dir, epoch: 0, metric: f64::NEG_INFINITY })
+    }
+
+    fn prefix(&self) -> PathBuf {
+        self.dir.join("best")
+    }
+
+    /// Keep the epoch just ended if it is the best; whether to stop.
+    fn after_epoch(&mut self, prepared: &Prepared, p: &Progress) -> Result<bool> {
+        let metric = p.history.metric.last().copied().flatten().unwrap_or(f64::NAN);
+        if metric > self.metric || self.epoch == 0 {
+            (self.epoch, self.metric) = (p.epoch, metric);
+            prepared.snapshot(&self.prefix(), false)?;
+        }
+        Ok(p.epoch - self.epoch >= self.patience)
+    }
+
+    /// Put the best epoch's variables back if later ones were worse, and say so.
+    fn finish(self, prepared: &Prepared, p: &Progress, stopped_early: bool, sink: &mut dyn EventSink) -> Result<()> {
+        let restored = self.epoch != p.epoch;
+        if restored {
+            prepared.snapshot(&self.prefix(), true)?;
+        }
+        sink.event(&Event::Best { epoch: self.epoch, metric: self.metric, restored, stopped_early })
+    }
+}
+
+impl Drop for Best {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// What one [`Prepared::train`] call trains on and reports to.
 struct Run<'a> {
     spec: &'a TransferSpec,
@@ -245,6 +292,9 @@ impl Prepared {
             return Err(Error::arg(Role::BatchSize, Some(&spec.batch_size.to_string()), msg));
         }
         let row = self.check_batches(spec.batch_size, train)?;
+        if spec.patience.is_some() && (self.metric.is_none() || validation.is_none()) {
+            return Err(Error::arg(Role::Patience, None, "watches the validation metric: it needs a validation split and a metric"));
+        }
         let run = Run { spec, train, row, validation, stop, sink };
         match crate::tf::tensors::output_dtype(&self.y) {
             DataType::Int64 => self.epochs::<i64>(run, start),
@@ -264,6 +314,7 @@ impl Prepared {
         )?;
         let mut p = start;
         let mut first = p.epoch == 0 && p.step == 0;
+        let mut best = spec.patience.map(Best::new).transpose()?;
         while p.epoch < spec.epochs {
             let t0 = Instant::now();
             if p.step == 0 {
@@ -287,6 +338,14 @@ impl Prepared {
                 sink.event(&Event::Step { epoch: p.epoch + 1, step: step + 1, steps, loss })?;
             }
             self.end_epoch(&mut p, train.len(), validation, t0, sink)?;
+            if let Some(b) = best.as_mut() {
+                if b.after_epoch(self, &p)? {
+                    break;
+                }
+            }
+        }
+        if let Some(b) = best {
+            b.finish(self, &p, p.epoch < spec.epochs, sink)?;
         }
         Ok(Outcome::Finished(p.history))
     }
@@ -306,27 +365,42 @@ impl Prepared {
         }
     }
 
-    /// The validation metric, the epoch's record and event; on to the next epoch.
+    /// The validation loss and metric, the epoch's record and event; on to the next epoch.
     fn end_epoch(&self, p: &mut Progress, n: usize, validation: Option<&Split>, t0: Instant, sink: &mut dyn EventSink) -> Result<()> {
         let train_seconds = t0.elapsed().as_secs_f64();
-        let metric = match (&self.metric, validation) {
-            (Some(m), Some(v)) => {
-                Some(evaluate_outputs(&self.model, v, &self.feed, &self.y, std::slice::from_ref(m), 0, &self.eval_flags)?[0])
+        let (validation_loss, metric) = match validation {
+            Some(v) => {
+                let got = self.evaluate(v)?;
+                (Some(got[0]), got.get(1).copied())
             }
-            _ => None,
+            None => (None, None),
         };
         let seconds = t0.elapsed().as_secs_f64();
         let train_loss = p.loss_sum / n as f64;
         p.history.train_loss.push(train_loss);
         p.history.metric.push(metric);
+        p.history.validation_loss.push(validation_loss);
         p.history.seconds.push(seconds);
         if sink.wants_variables() {
             sink.event(&Event::Variables { epoch: p.epoch + 1, values: self.trained_variables()? })?;
         }
-        sink.event(&Event::Epoch { epoch: p.epoch + 1, train_loss, metric, seconds, train_seconds, examples: n })?;
+        sink.event(&Event::Epoch { epoch: p.epoch + 1, train_loss, validation_loss, metric, seconds, train_seconds, examples: n })?;
         p.epoch += 1;
         p.step = 0;
         Ok(())
+    }
+
+    /// Write every variable to checkpoint `prefix` with the model's saver, or (`restore`) read
+    /// them back from it.
+    fn snapshot(&self, prefix: &Path, restore: bool) -> Result<()> {
+        let saver = &self.extension.saver_def;
+        let filename = crate::tf::find_output(&self.model.graph, &saver.filename_tensor_name)?;
+        let op = match restore {
+            true => crate::tf::find_operation(&self.model.graph, &saver.restore_op_name)?,
+            false => crate::tf::find_output(&self.model.graph, &saver.save_tensor_name)?.operation,
+        };
+        crate::tf::session::run_with_prefix(&self.model.session, &filename, &op, prefix)
+            .map_err(|e| Error::bad_file(prefix, format!("cannot keep the best epoch's variables: {e}")))
     }
 
     /// The values of the trained float32 variables now.

@@ -316,3 +316,36 @@ fn device_placement_falls_back_softly() {
     }
     assert!(digests.windows(2).all(|w| w[0] == w[1]), "{digests:?}");
 }
+
+#[test]
+fn patience_stops_early_and_keeps_the_best_epochs_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (log, out) = (tmp.path().join("log.jsonl"), tmp.path().join("best.ckpt"));
+    // A large learning rate makes the validation accuracy go up and down.
+    let run = Train::dnn().branch("dnn/hidden4/Relu:0").layers("10").epochs(8).arg("--lr", "0.3").arg("--patience", "1");
+    let done = run.json_log(&log).out(&out).output();
+    let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+    assert!(done.status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log).unwrap().lines().map(json).collect();
+    let metrics: Vec<f64> = lines.iter().filter(|l| l["event"] == "epoch").map(|l| l["metric"].as_f64().unwrap()).collect();
+    assert!(lines.iter().filter(|l| l["event"] == "epoch").all(|l| l["validation_loss"].as_f64().is_some()), "validation loss every epoch");
+    let best = lines.iter().find(|l| l["event"] == "best").unwrap_or_else(|| panic!("no best event: {stderr}"));
+    let epoch = best["epoch"].as_u64().unwrap() as usize;
+    // The best is the first epoch with the highest metric, and training stopped one epoch after
+    // it (patience 1) or at the last epoch.
+    let top = metrics.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(epoch, metrics.iter().position(|&m| m == top).unwrap() + 1, "{metrics:?}");
+    assert!(metrics.len() == (epoch + 1).min(8), "{} epochs run, best {epoch}: {metrics:?}", metrics.len());
+    assert_eq!(best["restored"], epoch != metrics.len(), "{best}");
+    assert_eq!(best["stopped_early"], metrics.len() < 8, "{best}");
+    assert!(metrics.len() < 8, "this learning rate should make the accuracy drop once in 8 epochs: {metrics:?}");
+    // The saved model is the best epoch's: Python measures its validation accuracy.
+    let meta = format!("{}.meta", out.display());
+    let py = json(&oracle(&["eval", "--meta", &meta, "--data", &mnist(), "--split", "validation", "--fetch", "new_eval/accuracy:0"]));
+    let got = py["new_eval/accuracy:0"].as_f64().unwrap();
+    assert!((got - metrics[epoch - 1]).abs() < 1e-6, "Python {got} vs best epoch {}", metrics[epoch - 1]);
+    assert!(stderr.contains(&format!("best epoch {epoch}:")), "{stderr}");
+    // Nothing to watch: the tiny data set has no validation split.
+    let err = Train::tiny().batch(8).arg("--patience", "2").fails(2);
+    assert!(err.contains("--patience") && err.contains("needs a validation split"), "{err}");
+}
