@@ -383,6 +383,17 @@ def cmd_events(a):
     print(json.dumps(out))
 
 
+def cmd_stats(a):
+    """Each variable of a checkpoint: its standard deviation, mean and largest magnitude."""
+    r = tf.train.load_checkpoint(a.checkpoint)
+    out = {}
+    for name, _ in tf.train.list_variables(a.checkpoint):
+        v = np.asarray(r.get_tensor(name), dtype=np.float64)
+        if v.dtype.kind == "f" and v.size:
+            out[name] = {"std": float(v.std()), "mean": float(v.mean()), "maxabs": float(np.abs(v).max()), "size": int(v.size)}
+    print(json.dumps(out))
+
+
 def cmd_variables(a):
     print(json.dumps({n: s for n, s in tf.train.list_variables(a.checkpoint)}))
 
@@ -474,12 +485,14 @@ def main():
     im.add_argument("--mode", choices=["stretch", "crop", "pad"], default="stretch",
                     help="how Python fits the pictures to 28x28 for <out>_python.npz")
     im.add_argument("--broken", action="store_true")
+    st = sub.add_parser("stats")
+    st.add_argument("--checkpoint", required=True)
     ev = sub.add_parser("events")
     ev.add_argument("file")
     ev.add_argument("--checkpoint", help="compare the last histogram of each variable with TF's of its value here")
     a = ap.parse_args()
     {"small-model": cmd_small_model, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
-     "maxdiff": cmd_maxdiff, "image-folder": cmd_image_folder, "saved": cmd_saved, "train": cmd_train, "resave": cmd_resave, "events": cmd_events}[a.cmd](a)
+     "maxdiff": cmd_maxdiff, "image-folder": cmd_image_folder, "saved": cmd_saved, "train": cmd_train, "resave": cmd_resave, "events": cmd_events, "stats": cmd_stats}[a.cmd](a)
 
 
 if __name__ == "__main__":

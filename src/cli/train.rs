@@ -35,6 +35,10 @@ pub struct Args {
     /// with --cache-frozen: the frozen layers must then see every changed picture.
     #[arg(long, value_name = "CHANGES")]
     pub augment: Option<String>,
+    /// Train on N labelled examples of each class only, drawn by --seed from the training
+    /// split (validation and test stay whole): the few-labels regime.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub per_class: Option<u64>,
     /// Stop after N epochs without a better validation metric (higher is better, e.g. the
     /// accuracy) and keep the best epoch's weights: they are what the test split sees and what
     /// --out saves.
@@ -98,6 +102,10 @@ pub struct Recipe {
     /// Data set: mnist:DIR, npz:FILE or images:DIR (a folder per class; splits train, validation, test).
     #[arg(long, value_name = "SPEC", default_value = "mnist:data/mnist")]
     pub data: String,
+    /// Keep only these classes of the data, renumbered 0…k-1 in this order, e.g. 5,6,7,8,9
+    /// (every split; the old ids become the class names).
+    #[arg(long, value_name = "IDS")]
+    pub classes: Option<String>,
     /// How features become the values fed: S multiplies (MNIST's raw pixels 0..255 by 1/255
     /// by default, as input_data; an npz's values by 1); pictures also take LO,HI (e.g. -1,1)
     /// or mean=M[,M,M],std=S[,S,S] (per channel, on values in [0, 1]). Integer inputs get the
@@ -121,6 +129,10 @@ pub struct Recipe {
     /// e.g. gap,128:relu,dropout:0.5,5.
     #[arg(long, value_name = "LAYERS")]
     pub new_layers: Option<String>,
+    /// How the new dense kernels start: glorot (uniform, tf.layers.dense's default), he
+    /// (truncated normal, sqrt(2/fan_in): the book's choice with ELU) or lecun (sqrt(1/fan_in), for SELU).
+    #[arg(long, default_value = "glorot", value_parser = ["glorot", "he", "lecun"])]
+    pub init: String,
     /// Name prefix of every new op and variable.
     #[arg(long, default_value = "new_")]
     pub prefix: String,
@@ -188,6 +200,7 @@ impl Recipe {
             Some(l) => parse_layers(l)?,
             None => vec![],
         };
+        s.init = tfreuse::graph::layers::Init::parse(&self.init)?;
         s.prefix = self.prefix.clone();
         s.restore = self.restore.clone();
         s.trainable = self.trainable.clone();
@@ -213,8 +226,14 @@ impl Recipe {
     /// The data set, loaded as training loads it (pictures only listed when caching), and
     /// the number of classes its labels take.
     pub fn data(&self, model: &ModelArgs, g: &Global) -> anyhow::Result<(tfreuse::data::DataSet, usize)> {
-        let (data, _) =
+        let (mut data, _) =
             super::load_data(&self.data, self.scale.as_deref(), &self.images, model, super::input(&self.input), g, self.cache_frozen)?;
+        if let Some(keep) = &self.classes {
+            let keep = tfreuse::data::select::parse_classes(keep)?;
+            data = data.keep_classes(&keep)?;
+            let shown: Vec<String> = keep.iter().enumerate().map(|(i, c)| format!("{c}→{i}")).collect();
+            eprintln!("classes kept and renumbered: {}", shown.join(", "));
+        }
         let classes = match data.classes.len() {
             0 => data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0),
             named => named,
@@ -444,7 +463,11 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     // With a feature cache on disk, pictures are only listed and digested here: the cache
     // decodes the ones it lacks.
-    let (data, classes) = args.recipe.data(&args.model, g)?;
+    let (mut data, classes) = args.recipe.data(&args.model, g)?;
+    if let Some(n) = args.per_class {
+        data = data.per_class(n as usize, args.seed)?;
+        eprintln!("--per-class {n}: training on {} examples ({classes} classes, seed {})", data.training_split()?.len(), args.seed);
+    }
     // Fail fast, before loading TensorFlow.
     let n_train = data.training_split()?.len();
     if args.batch_size > n_train {

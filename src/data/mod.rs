@@ -18,6 +18,7 @@ pub mod images;
 pub mod mapped;
 pub mod npy;
 pub mod scale;
+pub mod select;
 
 pub use scale::Scale;
 

@@ -120,6 +120,56 @@ fn random_uniform(b: &mut Builder, name: &str, shape: Output) -> Result<Output> 
     Ok(op.into())
 }
 
+/// How new dense kernels start (`--init`); biases start at zero.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    /// tf.glorot_uniform_initializer, tf.layers.dense's default: U(-l, l), l = sqrt(6 / (fan_in + fan_out)).
+    #[default]
+    Glorot,
+    /// He (`he_normal`, variance scaling with scale 2; the book's choice with ELU): a
+    /// truncated normal of standard deviation sqrt(2 / fan_in).
+    He,
+    /// LeCun (`lecun_normal`, for SELU): a truncated normal of standard deviation sqrt(1 / fan_in).
+    Lecun,
+}
+
+impl Init {
+    pub fn parse(s: &str) -> Result<Init> {
+        match s {
+            "glorot" => Ok(Init::Glorot),
+            "he" => Ok(Init::He),
+            "lecun" => Ok(Init::Lecun),
+            _ => Err(Error::Invalid(format!("--init {s:?}: expected he, glorot or lecun"))),
+        }
+    }
+
+    fn kernel(self, b: &mut Builder, base: &str, fan_in: u64, fan_out: u64) -> Result<Output> {
+        // Keras' VarianceScaling: a normal truncated at 2σ has 0.8796… of σ as its deviation.
+        let scaled = |scale: f64| ((scale / fan_in as f64).sqrt() / 0.879_625_661_034_239_8) as f32;
+        match self {
+            Init::Glorot => glorot_uniform(b, base, fan_in, fan_out),
+            Init::He => truncated_normal(b, base, fan_in, fan_out, scaled(2.0)),
+            Init::Lecun => truncated_normal(b, base, fan_in, fan_out, scaled(1.0)),
+        }
+    }
+}
+
+/// N(0, stddev²) truncated at 2 stddev, as TF's TruncatedNormal draws it.
+fn truncated_normal(b: &mut Builder, base: &str, fan_in: u64, fan_out: u64, stddev: f32) -> Result<Output> {
+    let shape = b.constant(&format!("{base}/shape"), Tensor::from(&[fan_in as i32, fan_out as i32][..]))?;
+    let (seed, seed2) = b.next_seed();
+    let rnd: Output = b
+        .op("TruncatedNormal", &format!("{base}/TruncatedNormal"), &[shape], |d| {
+            d.set_attr_type("dtype", DataType::Float)?;
+            d.set_attr_int("seed", seed)?;
+            Ok(d.set_attr_int("seed2", seed2)?)
+        })?
+        .into();
+    let sd = b.scalar_f32(&format!("{base}/stddev"), stddev)?;
+    b.op1("Mul", &format!("{base}/value"), &[rnd, sd])
+}
+
 /// tf.glorot_uniform_initializer: U(-l, l), l = sqrt(6 / (fan_in + fan_out)).
 fn glorot_uniform(b: &mut Builder, base: &str, fan_in: u64, fan_out: u64) -> Result<Output> {
     let limit = (6.0 / (fan_in + fan_out) as f64).sqrt() as f32;
@@ -169,9 +219,15 @@ fn cast_float(b: &mut Builder, x: Output, name: &str) -> Result<Output> {
 }
 
 /// A dense layer `act(x @ kernel + bias)` with variables `<scope>/kernel`, `<scope>/bias`.
-pub fn dense(b: &mut Builder, x: Output, fan_in: u64, units: usize, activation: Activation, scope: &str) -> Result<(Output, Vec<Var>)> {
+pub fn dense(
+    b: &mut Builder,
+    x: Output,
+    (fan_in, units): (u64, usize),
+    (activation, init): (Activation, Init),
+    scope: &str,
+) -> Result<(Output, Vec<Var>)> {
     let units = units as u64;
-    let kinit = glorot_uniform(b, &format!("{scope}/kernel/Initializer"), fan_in, units)?;
+    let kinit = init.kernel(b, &format!("{scope}/kernel/Initializer"), fan_in, units)?;
     let kernel = b.variable(&format!("{scope}/kernel"), &[fan_in, units], kinit, true)?;
     let binit = b.zeros(&format!("{scope}/bias/Initializer/zeros"), &[units])?;
     let bias = b.variable(&format!("{scope}/bias"), &[units], binit, true)?;
@@ -201,7 +257,7 @@ fn dims_of(b: &Builder, t: &Output) -> Result<Option<Vec<i64>>> {
 
 /// Build `layers` on `t` (float32) in order: dense layers `hidden<i>` and `outputs` (the last),
 /// `flatten<i>`, `gap<i>`, `dropout<i>`, `i` counting from 1 over all layers.
-pub fn build(b: &mut Builder, layers: &[LayerSpec], mut t: Output, branch: &str) -> Result<Built> {
+pub fn build(b: &mut Builder, layers: &[LayerSpec], init: Init, mut t: Output, branch: &str) -> Result<Built> {
     let dtype = crate::tf::tensors::output_dtype(&t);
     let mut dims = dims_of(b, &t)?.filter(|_| dtype == DataType::Float).ok_or_else(|| {
         Error::arg(
@@ -221,7 +277,7 @@ pub fn build(b: &mut Builder, layers: &[LayerSpec], mut t: Output, branch: &str)
                     _ => return Err(where_("dense: needs [batch, width]; put flatten or gap before it")),
                 };
                 let scope = if i + 1 == layers.len() { "outputs".to_string() } else { format!("hidden{}", i + 1) };
-                let (out, v) = dense(b, t, width as u64, *units, *activation, &scope)?;
+                let (out, v) = dense(b, t, (width as u64, *units), (*activation, init), &scope)?;
                 vars.extend(v);
                 out
             }

@@ -320,7 +320,7 @@ fn refuse_used_prefix(graph: &Graph, prefix: &str, ours: Option<&str>) -> Result
 
 /// `--new-layers` on `t`; the last layer's width must be the number of classes.
 fn new_layers(b: &mut Builder, plan: &Plan, t: Output, branch: &str) -> Result<crate::graph::layers::Built> {
-    let built = crate::graph::layers::build(b, &plan.spec.new_layers, t, branch)?;
+    let built = crate::graph::layers::build(b, &plan.spec.new_layers, plan.spec.init, t, branch)?;
     if built.width as usize != plan.classes {
         let (classes, width) = (plan.classes, built.width);
         let msg = format!("the logits have width {width} but the data has {classes} classes; make the last layer {classes} wide");

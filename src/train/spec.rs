@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::graph::layers::LayerSpec;
+use crate::graph::layers::{Init, LayerSpec};
 use crate::graph::optimizer::{self, UpdateRule};
 use crate::model::ModelSource;
 use crate::tf::SessionConfig;
@@ -48,6 +48,9 @@ pub struct TransferSpec {
     pub labels: Option<String>,
     pub branch_from: Option<String>,
     pub new_layers: Vec<LayerSpec>,
+    /// How the new dense kernels start.
+    #[serde(default)]
+    pub init: Init,
     pub prefix: String,
     pub restore: Option<String>,
     pub trainable: Option<String>,
@@ -106,6 +109,7 @@ impl TransferSpec {
             labels: None,
             branch_from: None,
             new_layers: vec![],
+            init: Init::Glorot,
             prefix: "new_".into(),
             restore: None,
             trainable: None,

@@ -349,3 +349,51 @@ fn patience_stops_early_and_keeps_the_best_epochs_weights() {
     let err = Train::tiny().batch(8).arg("--patience", "2").fails(2);
     assert!(err.contains("--patience") && err.contains("needs a validation split"), "{err}");
 }
+
+#[test]
+fn few_labels_keep_some_classes_and_n_per_class_drawn_by_the_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |seed: &str, name: &str| {
+        let (log, out) = (tmp.path().join(format!("{name}.jsonl")), tmp.path().join(format!("{name}.ckpt")));
+        let t = Train::dnn().branch("dnn/hidden4/Relu:0").layers("5").epochs(1).batch(10).json_log(&log).out(&out);
+        let done = t.arg("--classes", "5,6,7,8,9").arg("--per-class", "10").arg("--seed", seed).output();
+        let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+        assert!(done.status.success(), "{stderr}");
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log).unwrap().lines().map(json).collect();
+        (stderr, lines, digest(out.to_str().unwrap()))
+    };
+    let (said, lines, a) = run("1", "a");
+    assert!(said.contains("classes kept and renumbered: 5→0, 6→1, 7→2, 8→3, 9→4"), "{said}");
+    assert!(said.contains("--per-class 10: training on 50 examples (5 classes, seed 1)"), "{said}");
+    let epoch = lines.iter().find(|l| l["event"] == "epoch").unwrap();
+    assert_eq!(epoch["examples"], 50);
+    // MNIST's test split holds 4861 images of the digits 5–9.
+    assert_eq!(lines.iter().find(|l| l["event"] == "test").unwrap()["examples"], 4861);
+    let (_, _, again) = run("1", "b");
+    let (_, _, other) = run("2", "c");
+    assert_eq!(a, again, "the same seed draws the same examples");
+    assert_ne!(a, other, "another seed draws others");
+    let err = Train::dnn().branch("dnn/hidden4/Relu:0").layers("5").arg("--classes", "5,6,7,8,10").fails(2);
+    assert!(err.contains("--classes: 10 is not a class"), "{err}");
+    let err = Train::dnn().branch("dnn/hidden4/Relu:0").layers("10").arg("--per-class", "6000").fails(2);
+    assert!(err.contains("--per-class 6000: class 0 has only 5444 training examples"), "{err}");
+}
+
+#[test]
+fn init_chooses_how_new_kernels_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    // On hidden4 (50 wide), a 100-unit layer: fan_in 50, fan_out 100, 5000 weights.
+    for (init, std, bound) in
+        [("glorot", 0.2 / 3f64.sqrt(), 0.2), ("he", 0.2, 2.0 * 0.2 / 0.8796), ("lecun", 0.02f64.sqrt(), 2.0 * 0.02f64.sqrt() / 0.8796)]
+    {
+        let out = tmp.path().join(format!("{init}.ckpt"));
+        Train::dnn().branch("dnn/hidden4/Relu:0").layers("100:elu,10").epochs(0).arg("--init", init).out(&out).ok();
+        let stats = json(&oracle(&["stats", "--checkpoint", out.to_str().unwrap()]));
+        let k = &stats["new_hidden1/kernel"];
+        let (got, max, mean) = (k["std"].as_f64().unwrap(), k["maxabs"].as_f64().unwrap(), k["mean"].as_f64().unwrap());
+        assert!((got / std - 1.0).abs() < 0.05, "{init}: std {got}, expected {std}");
+        assert!(max <= bound * 1.0001 && max > bound * 0.8, "{init}: largest {max}, bound {bound}");
+        assert!(mean.abs() < 0.01, "{init}: mean {mean}");
+        assert_eq!(stats["new_hidden1/bias"]["maxabs"], 0.0, "biases start at zero");
+    }
+}
