@@ -133,6 +133,10 @@ pub struct Recipe {
     /// (truncated normal, sqrt(2/fan_in): the book's choice with ELU) or lecun (sqrt(1/fan_in), for SELU).
     #[arg(long, default_value = "glorot", value_parser = ["glorot", "he", "lecun"])]
     pub init: String,
+    /// Add λ · Σ sum(kernel²) / 2 over the new dense kernels to the loss (the book's
+    /// l2_regularizer); the reported losses include it.
+    #[arg(long, value_name = "λ")]
+    pub l2: Option<f32>,
     /// Name prefix of every new op and variable.
     #[arg(long, default_value = "new_")]
     pub prefix: String,
@@ -201,6 +205,7 @@ impl Recipe {
             None => vec![],
         };
         s.init = tfreuse::graph::layers::Init::parse(&self.init)?;
+        s.l2 = self.l2;
         s.prefix = self.prefix.clone();
         s.restore = self.restore.clone();
         s.trainable = self.trainable.clone();

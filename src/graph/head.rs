@@ -34,6 +34,24 @@ pub fn softmax_xent_loss(b: &mut Builder, logits: Output, labels: Output, classe
     b.op1("Mean", "loss/loss", &[per_row, axes])
 }
 
+/// `loss + l2 · Σ sum(k²) / 2` over `kernels` (tf.contrib.layers.l2_regularizer, as the book
+/// adds it), named `loss/total`.
+pub fn with_l2(b: &mut Builder, loss: Output, kernels: &[Output], l2: f32) -> Result<Output> {
+    let mut terms = Vec::with_capacity(kernels.len());
+    for (i, k) in kernels.iter().enumerate() {
+        let sq = b.op1("Square", &format!("loss/l2/square_{i}"), std::slice::from_ref(k))?;
+        let axes = b.constant(&format!("loss/l2/axes_{i}"), Tensor::from(&[0i32, 1][..]))?;
+        terms.push(b.op1("Sum", &format!("loss/l2/sum_{i}"), &[sq, axes])?);
+    }
+    let mut sum = terms.first().cloned().ok_or_else(|| crate::error::Error::Invalid("--l2: the new layers have no kernel".into()))?;
+    for (i, t) in terms.into_iter().enumerate().skip(1) {
+        sum = b.op1("AddV2", &format!("loss/l2/add_{i}"), &[sum, t])?;
+    }
+    let half = b.scalar_f32("loss/l2/scale", l2 / 2.0)?;
+    let penalty = b.op1("Mul", "loss/l2/penalty", &[sum, half])?;
+    b.op1("AddV2", "loss/total", &[loss, penalty])
+}
+
 /// Fraction of rows whose arg-max equals the label.
 pub fn accuracy(b: &mut Builder, logits: Output, labels: Output) -> Result<Output> {
     let label_type = crate::tf::tensors::output_dtype(&labels);

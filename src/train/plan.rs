@@ -36,6 +36,15 @@ impl<'s> Plan<'s> {
             }
             _ => {}
         }
+        match spec.l2 {
+            Some(l2) if !(l2.is_finite() && l2 >= 0.0) => {
+                return Err(Error::arg(Role::NewLayers, None, format!("--l2 {l2}: must be a number ≥ 0")))
+            }
+            Some(_) if spec.new_layers.is_empty() => {
+                return Err(Error::arg(Role::NewLayers, None, "missing: --l2 penalizes the new layers' kernels"))
+            }
+            _ => {}
+        }
         if spec.branch_from.is_none() && !spec.new_layers.is_empty() {
             return Err(Error::arg(Role::BranchFrom, None, "missing: the new layers are built on it"));
         }

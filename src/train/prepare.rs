@@ -279,6 +279,14 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
             new_logits = Some(logits.clone());
             let flat = flat_labels(b, &y)?;
             let loss = heads::softmax_xent_loss(b, logits.clone(), flat.clone(), plan.classes, spec.class_weights.as_deref())?;
+            let loss = match spec.l2 {
+                Some(l2) => {
+                    let kernels =
+                        new_vars.iter().filter(|v| v.name.ends_with("/kernel")).map(|v| v.value(b.graph)).collect::<Result<Vec<_>>>()?;
+                    heads::with_l2(b, loss, &kernels, l2)?
+                }
+                None => loss,
+            };
             let acc = heads::accuracy(b, logits, flat)?;
             (loss, Some(acc), new_vars, y)
         }

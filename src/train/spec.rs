@@ -51,6 +51,9 @@ pub struct TransferSpec {
     /// How the new dense kernels start.
     #[serde(default)]
     pub init: Init,
+    /// L2 penalty on the new dense kernels: λ · Σ sum(k²) / 2 joins the loss.
+    #[serde(default)]
+    pub l2: Option<f32>,
     pub prefix: String,
     pub restore: Option<String>,
     pub trainable: Option<String>,
@@ -110,6 +113,7 @@ impl TransferSpec {
             branch_from: None,
             new_layers: vec![],
             init: Init::Glorot,
+            l2: None,
             prefix: "new_".into(),
             restore: None,
             trainable: None,

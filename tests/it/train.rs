@@ -397,3 +397,43 @@ fn init_chooses_how_new_kernels_start() {
         assert_eq!(stats["new_hidden1/bias"]["maxabs"], 0.0, "biases start at zero");
     }
 }
+
+#[test]
+fn l2_adds_the_books_penalty_on_new_kernels_to_the_loss() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (log, out) = (tmp.path().join("log.jsonl"), tmp.path().join("l2.ckpt"));
+    let stderr =
+        Train::dnn().branch("dnn/hidden4/Relu:0").layers("30:elu,10").epochs(1).arg("--l2", "0.05").json_log(&log).out(&out).output();
+    assert!(stderr.status.success(), "{}", String::from_utf8_lossy(&stderr.stderr));
+    let meta = format!("{}.meta", out.display());
+    let py = json(&oracle(&[
+        "eval",
+        "--meta",
+        &meta,
+        "--data",
+        &mnist(),
+        "--split",
+        "test",
+        "--fetch",
+        "new_loss/total:0",
+        "--fetch",
+        "new_loss/loss:0",
+    ]));
+    let (total, base) = (py["new_loss/total:0"].as_f64().unwrap(), py["new_loss/loss:0"].as_f64().unwrap());
+    let stats = json(&oracle(&["stats", "--checkpoint", out.to_str().unwrap()]));
+    let squares: f64 = ["new_hidden1/kernel", "new_outputs/kernel"]
+        .iter()
+        .map(|k| {
+            let s = &stats[*k];
+            let (std, mean, n) = (s["std"].as_f64().unwrap(), s["mean"].as_f64().unwrap(), s["size"].as_f64().unwrap());
+            n * (std * std + mean * mean)
+        })
+        .sum();
+    let penalty = 0.05 / 2.0 * squares;
+    assert!(((total - base) / penalty - 1.0).abs() < 1e-4, "Python: {total} - {base} vs λ·Σk²/2 = {penalty}");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log).unwrap().lines().map(json).collect();
+    let test = lines.iter().find(|l| l["event"] == "test").unwrap()["loss"].as_f64().unwrap();
+    assert!((test - total).abs() < 1e-5 * total, "the reported loss includes the penalty: {test} vs Python {total}");
+    let err = Train::dnn().arg("--l2", "0.1").fails(2);
+    assert!(err.contains("--l2 penalizes the new layers"), "{err}");
+}
