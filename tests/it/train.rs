@@ -9,6 +9,12 @@ fn digest(prefix: &str) -> serde_json::Value {
     json(&oracle(&["digest", "--checkpoint", prefix]))
 }
 
+/// A new head on hidden4 with `layers` and `flag value` is refused, saying `says`.
+fn head_refuses(layers: &str, flag: &str, value: &str, says: &str) {
+    let err = Train::dnn().branch("dnn/hidden4/Relu:0").layers(layers).arg(flag, value).fails(2);
+    assert!(err.contains(says), "{err}");
+}
+
 fn src() -> String {
     root().join(SRC).to_string_lossy().into_owned()
 }
@@ -103,10 +109,8 @@ fn trainable_regex_freezes_everything_else() {
     for v in ["hidden3/kernel", "hidden3/bias", "hidden4/kernel", "hidden4/bias"] {
         assert_ne!(a[v], b[v], "{v} is inside --trainable and must change");
     }
-    let err = Train::dnn().branch("dnn/hidden4/Relu:0").layers("10").arg("--trainable", "nothing_matches").fails(2);
-    assert!(err.contains("matches no variable"), "{err}");
-    let err = Train::dnn().branch("dnn/hidden4/Relu:0").layers("10").arg("--trainable", "hidden[3").fails(2);
-    assert!(err.contains("invalid regex"), "{err}");
+    head_refuses("10", "--trainable", "nothing_matches", "matches no variable");
+    head_refuses("10", "--trainable", "hidden[3", "invalid regex");
 }
 
 #[test]
@@ -373,10 +377,8 @@ fn few_labels_keep_some_classes_and_n_per_class_drawn_by_the_seed() {
     let (_, _, other) = run("2", "c");
     assert_eq!(a, again, "the same seed draws the same examples");
     assert_ne!(a, other, "another seed draws others");
-    let err = Train::dnn().branch("dnn/hidden4/Relu:0").layers("5").arg("--classes", "5,6,7,8,10").fails(2);
-    assert!(err.contains("--classes: 10 is not a class"), "{err}");
-    let err = Train::dnn().branch("dnn/hidden4/Relu:0").layers("10").arg("--per-class", "6000").fails(2);
-    assert!(err.contains("--per-class 6000: class 0 has only 5444 training examples"), "{err}");
+    head_refuses("5", "--classes", "5,6,7,8,10", "--classes: 10 is not a class");
+    head_refuses("10", "--per-class", "6000", "--per-class 6000: class 0 has only 5444 training examples");
 }
 
 #[test]
