@@ -13,7 +13,8 @@
 //!   once; [`eval`]: metrics;
 //! - [`events`]: what long operations report, and sinks for it; [`summary`]: TensorBoard
 //!   event files, one such sink;
-//! - [`train`]: transfer training in stages, the loop, resuming;
+//! - [`train`]: transfer training in stages, the loop, resuming; [`sweep`]: the seed's
+//!   freeze/unfreeze candidates trained in turn;
 //! - [`export`]: a trained model written out for serving (SavedModel, frozen GraphDef);
 //!   [`predict`]: new pictures classified by a trained model;
 //! - [`zoo`]: pretrained models named in a manifest, fetched, verified and unpacked safely.
@@ -35,6 +36,7 @@ pub mod predict;
 pub mod proto;
 pub mod suggest;
 pub mod summary;
+pub mod sweep;
 pub mod tf;
 pub mod train;
 pub mod zoo;

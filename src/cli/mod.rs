@@ -17,6 +17,7 @@ mod export;
 mod inspect;
 mod predict;
 mod run;
+mod sweep;
 mod train;
 mod zoo;
 
@@ -39,6 +40,8 @@ pub enum Command {
     Run(run::Args),
     /// Transfer training: reuse, branch and add layers, partial restore, freeze, save.
     Train(Box<train::Args>),
+    /// Try the seed's freeze/unfreeze recipe: all reused layers frozen, the top 1-2 unfrozen or dropped, the top replaced, a layer added; a table, the best saved.
+    Sweep(Box<sweep::Args>),
     /// Write a trained model out for serving: a TF1 SavedModel and/or a frozen GraphDef (x -> logits, probabilities, classes).
     Export(export::Args),
     /// Classify pictures with a trained model: the likeliest labels and their probabilities.
@@ -438,6 +441,10 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
         Command::Train(mut a) => {
             zoo_model(&mut a.model, &mut a.recipe.input, &mut a.recipe.images, &mut a.recipe.scale, Some(&mut a.recipe.branch_from))?;
             train::exec(*a, g)
+        }
+        Command::Sweep(mut a) => {
+            zoo_model(&mut a.model, &mut a.recipe.input, &mut a.recipe.images, &mut a.recipe.scale, Some(&mut a.recipe.branch_from))?;
+            sweep::exec(*a, g)
         }
         Command::Export(a) => export::exec(a, g),
         Command::Cache(a) => cache::exec(a),

@@ -280,7 +280,7 @@ fn parse_flag(f: &str) -> tfreuse::Result<(String, bool)> {
 
 /// `--out` must not be the source checkpoint (under any spelling), must not exist unless
 /// `--force`, and must be in a writable directory: checked before any work.
-fn check_out(out: &Path, force: bool, model: &ModelArgs) -> tfreuse::Result<()> {
+pub(super) fn check_out(out: &Path, force: bool, model: &ModelArgs) -> tfreuse::Result<()> {
     let index = index_path(out);
     // The source: the .meta's own prefix and the checkpoint it would restore.
     let mut sources: Vec<PathBuf> = Vec::new();

@@ -10,6 +10,7 @@ pub mod head;
 pub mod layers;
 pub mod optimizer;
 pub mod saver;
+pub mod stack;
 pub mod var;
 
 pub use builder::Builder;

@@ -16,5 +16,6 @@ mod protos;
 mod server;
 mod stages;
 mod summary;
+mod sweep;
 mod train;
 mod zoo;
