@@ -39,6 +39,9 @@ pub struct Args {
     /// Also write the table as JSON: an array, one object per candidate.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Draw the validation and test accuracy of each candidate into FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
     /// Also save every candidate, as DIR/<candidate>.ckpt.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
@@ -87,6 +90,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         super::train::check_out(out, args.force, &args.model)?;
     }
+    args.plot.as_deref().map(|p| tfreuse::summary::plot::check_path(p, "--plot")).transpose()?;
     let mut spec = args.recipe.spec(&args.model, g)?;
     (spec.epochs, spec.batch_size, spec.seed, spec.patience) = (args.epochs, args.batch_size, args.seed, Some(args.patience as usize));
     let (mut data, classes) = args.recipe.data(&args.model, g)?;
@@ -107,7 +111,17 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     for (i, c) in cands.iter().enumerate() {
         let frozen = c.freeze_below.as_deref().map_or("nothing frozen".into(), |f| format!("frozen up to {f}"));
         eprintln!("[{}/{}] {}: branch {}, new layers {}, {frozen}", i + 1, cands.len(), c.name, c.branch, c.new_layers);
-        let (row, prepared) = try_one(&spec, c, &data, classes, &stop, &mut Progress)?;
+        let (row, prepared) = match try_one(&spec, c, &data, classes, &stop, &mut Progress) {
+            Ok(done) => done,
+            Err(e) => {
+                // What was measured is still worth having.
+                if !rows.is_empty() {
+                    print_table(&rows);
+                    write_files(&args, &rows)?;
+                }
+                return Err(e.into());
+            }
+        };
         eprintln!("    best epoch {}: validation {:.4}, {:.1}s", row.best_epoch, row.val_accuracy, row.seconds);
         if let Some(dir) = &args.keep {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -152,6 +166,14 @@ fn print_table(rows: &[Row]) {
 fn write_files(args: &Args, rows: &[Row]) -> anyhow::Result<()> {
     if let Some(path) = &args.json {
         tfreuse::atomic::write_bytes_atomic(path, &serde_json::to_vec_pretty(rows)?)?;
+    }
+    if let Some(path) = &args.plot {
+        let labels: Vec<String> = rows.iter().map(|r| r.candidate.name.clone()).collect();
+        let series = vec![
+            ("validation".to_string(), rows.iter().map(|r| r.val_accuracy).collect()),
+            ("test".to_string(), rows.iter().map(|r| r.test_accuracy.unwrap_or(f64::NAN)).collect()),
+        ];
+        tfreuse::summary::plot::draw_bars(path, "accuracy by candidate", &labels, &series)?;
     }
     if let Some(path) = &args.csv {
         let mut w = csv::Writer::from_writer(Vec::new());

@@ -154,3 +154,65 @@ fn load_font(flag: &str) -> Result<()> {
         ))),
     }
 }
+
+/// Grouped bars (`sweep --plot`): one group per label, one bar per series (e.g. validation and
+/// test accuracy per candidate), into `path` (.svg or .png), written atomically.
+pub fn draw_bars(path: &Path, title: &str, labels: &[String], series: &[(String, Vec<f64>)]) -> Result<()> {
+    let svg = check_path(path, "--plot")?;
+    let tmp = PathBuf::from(format!("{}.{}", crate::atomic::temp_path(path).display(), if svg { "svg" } else { "png" }));
+    let size = (160 + 110 * labels.len() as u32, 460);
+    let fail = |e: String| Error::Invalid(format!("cannot draw the plot: {e}"));
+    let drawn = match svg {
+        true => bars(&SVGBackend::new(&tmp, size).into_drawing_area(), title, labels, series).map_err(fail),
+        _ => bars(&BitMapBackend::new(&tmp, size).into_drawing_area(), title, labels, series).map_err(fail),
+    };
+    let done = drawn.and_then(|_| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done
+}
+
+fn bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    labels: &[String],
+    series: &[(String, Vec<f64>)],
+) -> std::result::Result<(), String> {
+    area.fill(&WHITE).map_err(|e| e.to_string())?;
+    let values = || series.iter().flat_map(|s| s.1.iter().copied()).filter(|v| v.is_finite());
+    let lo = values().fold(1.0f64, f64::min);
+    let hi = values().fold(0.0f64, f64::max);
+    let (lo, hi) = ((lo - (hi - lo).max(0.01) * 0.2).max(0.0), hi + (hi - lo).max(0.01) * 0.1);
+    let n = labels.len() as f64;
+    let mut c = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(-0.5..n - 0.5, lo..hi)
+        .map_err(|e| e.to_string())?;
+    let name = |x: &f64| labels.get(x.round() as usize).filter(|_| (x - x.round()).abs() < 1e-6).cloned().unwrap_or_default();
+    c.configure_mesh().disable_x_mesh().x_labels(labels.len() * 2 + 1).x_label_formatter(&name).draw().map_err(|e| e.to_string())?;
+    let width = 0.8 / series.len().max(1) as f64;
+    for (j, (label, vals)) in series.iter().enumerate() {
+        let color = Palette99::pick(j).to_rgba();
+        let left = |i: usize| i as f64 - 0.4 + j as f64 * width;
+        let rects = vals
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(i, v)| Rectangle::new([(left(i), lo), (left(i) + width * 0.9, *v)], color.filled()));
+        c.draw_series(rects)
+            .map_err(|e| e.to_string())?
+            .label(label.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+    }
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    area.present().map_err(|e| e.to_string())
+}

@@ -130,7 +130,15 @@ pub fn try_one(
     drop(both);
     let history = match outcome {
         Outcome::Finished(h) => h,
-        Outcome::Interrupted(_) => return Err(Error::Invalid("interrupted".into())),
+        Outcome::Interrupted(p) => {
+            let at = format!(
+                "candidate {} interrupted at epoch {} step {}; the candidates before it are in the table",
+                cand.name,
+                p.epoch + 1,
+                p.step
+            );
+            return Err(Error::Interrupted(at));
+        }
         Outcome::Diverged { epoch, step, loss } => {
             return Err(Error::Diverged(format!("candidate {}: the loss became {loss} at epoch {epoch} step {step}", cand.name)))
         }

@@ -33,14 +33,18 @@ fn sweep_visits_the_seeds_candidates_and_keeps_frozen_layers_bit_identical() {
     ]);
     let files = [table.to_str().unwrap(), csv.to_str().unwrap(), keep.to_str().unwrap(), best.to_str().unwrap()];
     args.extend(["--json", files[0], "--csv", files[1], "--keep", files[2], "--out", files[3]]);
+    let plot = tmp.path().join("t.svg");
+    args.extend(["--plot", plot.to_str().unwrap()]);
     let stdout = ok(&args);
     let rows = json(&std::fs::read_to_string(&table).unwrap());
     let rows = rows.as_array().unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r["candidate"].as_str().unwrap()).collect();
     assert_eq!(names, ["frozen", "unfreeze-1", "unfreeze-2", "drop-1", "drop-2", "replace-top", "add-1"]);
     assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 8, "a header and a row per candidate");
+    let svg = std::fs::read_to_string(&plot).unwrap();
     for n in &names {
         assert!(stdout.lines().any(|l| l.starts_with(n)), "the table names {n}: {stdout}");
+        assert!(svg.contains(&format!(">{n}<")) || svg.contains(&format!(">\n{n}\n<")), "the plot names {n}");
     }
     // Each candidate as saved: layers below its cut equal the source, trained ones changed.
     let source = digest(&root().join("fixtures/mnist_dnn/my_model_final.ckpt").to_string_lossy());
