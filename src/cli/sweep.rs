@@ -108,10 +108,11 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     eprintln!("sweep: {} candidates over the reused layers {}", cands.len(), names.join(", "));
     let stop = tfreuse::train::interrupt::stop_on_signals()?;
     let (mut rows, mut best): (Vec<Row>, Option<(f64, tfreuse::Prepared)>) = (Vec::new(), None);
+    let mut caches = tfreuse::sweep::Caches::new();
     for (i, c) in cands.iter().enumerate() {
         let frozen = c.freeze_below.as_deref().map_or("nothing frozen".into(), |f| format!("frozen up to {f}"));
         eprintln!("[{}/{}] {}: branch {}, new layers {}, {frozen}", i + 1, cands.len(), c.name, c.branch, c.new_layers);
-        let (row, prepared) = match try_one(&spec, c, &data, classes, &stop, &mut Progress) {
+        let (row, prepared) = match try_one(&spec, c, (&data, &mut caches), classes, &stop, &mut Progress) {
             Ok(done) => done,
             Err(e) => {
                 // What was measured is still worth having.

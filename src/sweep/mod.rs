@@ -103,11 +103,14 @@ pub struct Row {
     pub seconds: f64,
 }
 
+/// The frozen layers' rows per cut, computed once for the candidates that share it.
+pub type Caches = std::collections::HashMap<String, DataSet>;
+
 /// Train `cand` from `base` (training settings, patience) on `data`; its row and the model.
 pub fn try_one(
     base: &TransferSpec,
     cand: &Candidate,
-    data: &DataSet,
+    (data, caches): (&DataSet, &mut Caches),
     classes: usize,
     stop: &AtomicBool,
     sink: &mut dyn EventSink,
@@ -119,11 +122,16 @@ pub fn try_one(
     spec.freeze_below = cand.freeze_below.clone();
     let mut prepared = prepare(&spec, classes)?;
     sink.event(&Event::Setup(Box::new(prepared.report.clone())))?;
-    let cached = match prepared.cut.is_ok() {
-        true => Some(prepared.use_cache(data, usize::MAX, spec.batch_size, sink)?),
-        false => None,
-    };
-    let data = cached.as_ref().unwrap_or(data);
+    // A cut's rows depend on the restored layers below it and the batching only: candidates
+    // frozen at the same tensor share them.
+    let key = prepared.cut.as_ref().ok().map(|c| format!("{:?} {}", spec.freeze_below, crate::tf::output_name(c)));
+    if let Some(k) = &key {
+        match caches.contains_key(k) {
+            true => prepared.feed_cut()?,
+            false => _ = caches.insert(k.clone(), prepared.use_cache(data, usize::MAX, spec.batch_size, sink)?),
+        }
+    }
+    let data = key.as_ref().and_then(|k| caches.get(k)).unwrap_or(data);
     let mut best = crate::events::Memory::default();
     let mut both = crate::events::Tee(vec![&mut *sink, &mut best]);
     let outcome = prepared.train(&spec, data.training_split()?, data.splits.get("validation"), Progress::default(), stop, &mut both)?;

@@ -471,6 +471,13 @@ impl Prepared {
         Ok(cached)
     }
 
+    /// Train on rows of the cut computed before (by [`Prepared::use_cache`] of a model with the
+    /// same layers below it) from now on.
+    pub fn feed_cut(&mut self) -> Result<()> {
+        self.feed = self.cut.clone().map_err(|why| Error::arg(Role::Cache, None, format!("no single frozen tensor to cache: {why}")))?;
+        Ok(())
+    }
+
     /// Compute the cut for every split of `data` and train on it from now on (splits must
     /// then be taken from the returned set). Refuses above `max_bytes`.
     ///
