@@ -344,7 +344,8 @@ impl Prepared {
                 }
             }
         }
-        if let Some(b) = best {
+        // No epoch ran (all done before a resume, or --epochs 0): nothing to choose from.
+        if let Some(b) = best.filter(|b| b.epoch > 0) {
             b.finish(self, &p, p.epoch < spec.epochs, sink)?;
         }
         Ok(Outcome::Finished(p.history))
