@@ -6,29 +6,31 @@ use std::time::Duration;
 
 use tfreuse::zoo::{self, Entry, Limits, Net, Zoo};
 
+const ZOO: &str = "Model zoo (zoo:NAME)";
+
 /// How `zoo:NAME` is found and fetched.
+/// Each flag names its heading: a struct-level heading would carry over to every flag after.
 #[derive(clap::Args, Debug, Clone, Default)]
-#[command(next_help_heading = "Model zoo (zoo:NAME)")]
 pub struct ZooArgs {
     /// More models: a manifest (TOML file or http(s) URL) over the built-in one; repeatable,
     /// later entries win by name.
-    #[arg(long, global = true, value_name = "FILE|URL")]
+    #[arg(long, global = true, help_heading = ZOO, value_name = "FILE|URL")]
     pub manifest: Vec<String>,
     /// Use only models already fetched, never the network (also TFREUSE_OFFLINE=1).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = ZOO)]
     pub offline: bool,
     /// Where fetched models are kept [default: $TFREUSE_ZOO_DIR, else
     /// $XDG_CACHE_HOME/tfreuse/zoo or ~/.cache/tfreuse/zoo].
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, help_heading = ZOO, value_name = "DIR")]
     pub zoo_dir: Option<PathBuf>,
     /// Seconds to wait for a connection, and for each read of a download.
-    #[arg(long, global = true, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, global = true, help_heading = ZOO, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub net_timeout: u64,
     /// Attempts after a failed one (timeouts, cut connections, 5xx), waiting 1 s, 2 s, 4 s, …
-    #[arg(long, global = true, default_value_t = 3, value_name = "N")]
+    #[arg(long, global = true, help_heading = ZOO, default_value_t = 3, value_name = "N")]
     pub retries: u32,
     /// Largest size a download may unpack to, in MB.
-    #[arg(long, global = true, default_value_t = 16384, value_name = "MB")]
+    #[arg(long, global = true, help_heading = ZOO, default_value_t = 16384, value_name = "MB")]
     pub max_unpacked_mb: u64,
 }
 
