@@ -94,10 +94,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let mut spec = args.recipe.spec(&args.model, g)?;
     (spec.epochs, spec.batch_size, spec.seed, spec.patience) = (args.epochs, args.batch_size, args.seed, Some(args.patience as usize));
     let (mut data, classes) = args.recipe.data(&args.model, g)?;
-    if let Some(n) = args.per_class {
-        data = data.per_class(n as usize, args.seed)?;
-        eprintln!("--per-class {n}: training on {} examples ({classes} classes, seed {})", data.training_split()?.len(), args.seed);
-    }
+    data = super::train::per_class(data, args.per_class, args.seed, classes)?;
     if data.is_pending() {
         data = tfreuse::data::images::decode_pending(data)?;
     }
@@ -136,12 +133,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     print_table(&rows);
     write_files(&args, &rows)?;
     if let (Some(out), Some((_, prepared))) = (&args.out, &best) {
-        let extras = tfreuse::data::images::side_files(
-            &data,
-            &tfreuse::tf::output_name(&prepared.x),
-            prepared.logits.as_ref().map(tfreuse::tf::output_name).as_deref(),
-        )?;
-        prepared.save(out, &extras, &mut Progress)?;
+        prepared.save(out, &prepared.side_files(&data)?, &mut Progress)?;
         let name = rows.iter().max_by(|a, b| a.val_accuracy.total_cmp(&b.val_accuracy)).map_or("", |r| r.candidate.name.as_str());
         eprintln!("saved the best candidate on validation, {name}, to {}", out.display());
     }

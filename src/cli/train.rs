@@ -268,6 +268,14 @@ impl Args {
     }
 }
 
+/// `--per-class N`: N training examples of each class, drawn by `seed` (and said so).
+pub(super) fn per_class(data: tfreuse::DataSet, n: Option<u64>, seed: u64, classes: usize) -> tfreuse::Result<tfreuse::DataSet> {
+    let Some(n) = n else { return Ok(data) };
+    let data = data.per_class(n as usize, seed)?;
+    eprintln!("--per-class {n}: training on {} examples ({classes} classes, seed {seed})", data.training_split()?.len());
+    Ok(data)
+}
+
 /// `TENSOR` or `TENSOR=true|false`: the tensor and its value in training steps.
 fn parse_flag(f: &str) -> tfreuse::Result<(String, bool)> {
     match f.rsplit_once('=') {
@@ -469,10 +477,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     // With a feature cache on disk, pictures are only listed and digested here: the cache
     // decodes the ones it lacks.
     let (mut data, classes) = args.recipe.data(&args.model, g)?;
-    if let Some(n) = args.per_class {
-        data = data.per_class(n as usize, args.seed)?;
-        eprintln!("--per-class {n}: training on {} examples ({classes} classes, seed {})", data.training_split()?.len(), args.seed);
-    }
+    data = per_class(data, args.per_class, args.seed, classes)?;
     // Fail fast, before loading TensorFlow.
     let n_train = data.training_split()?.len();
     if args.batch_size > n_train {

@@ -47,6 +47,12 @@ impl VarKind {
     }
 }
 
+/// How many values a variable op holds (its `shape` attribute's product; 0 if unknown).
+pub fn values_held(op: &Operation) -> u64 {
+    let shape = op.get_attr_shape("shape").ok().and_then(|s| shape_dims(&s)).unwrap_or_default();
+    shape.iter().map(|&d| d.max(0) as u64).product()
+}
+
 /// A variable of the graph.
 #[derive(Clone, Debug)]
 pub struct Var {

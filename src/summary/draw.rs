@@ -6,7 +6,7 @@
 //! the same drawing rendered by plotters ([`super::canvas`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use layout::backends::svg::SVGWriter;
 use layout::core::base::Orientation;
@@ -133,7 +133,7 @@ pub fn picture(ends: &[Output], context: &[Output], marks: &Marks) -> Result<Pic
     for (i, names) in &members {
         let l = &mut layers[*i];
         l.role = role(names, &all, &used, &below_cut, marks.report);
-        l.params = names.iter().filter(|n| is_var(&all[**n])).map(|n| params(&all[*n])).sum();
+        l.params = names.iter().filter(|n| is_var(&all[**n])).map(|n| crate::graph::var::values_held(&all[*n])).sum();
     }
     mark(&mut layers, &group_of, &index, marks, cut_op.as_deref());
     let cached = cut_op.as_deref().filter(|_| marks.caching);
@@ -279,11 +279,6 @@ fn is_placeholder(op: &Operation) -> bool {
     op.op_type().is_ok_and(|t| t.starts_with("Placeholder"))
 }
 
-fn params(op: &Operation) -> u64 {
-    let shape = op.get_attr_shape("shape").ok().and_then(|s| crate::tf::tensors::shape_dims(&s)).unwrap_or_default();
-    shape.iter().map(|&d| d.max(0) as u64).product()
-}
-
 /// Notes on the layers holding the branch tensor, the stop_gradient and the cached cut.
 fn mark(layers: &mut [Layer], group_of: &HashMap<&str, String>, index: &HashMap<&str, usize>, marks: &Marks, cut_op: Option<&str>) {
     let mut note = |op: &str, text: String| {
@@ -304,25 +299,18 @@ fn mark(layers: &mut [Layer], group_of: &HashMap<&str, String>, index: &HashMap<
 
 /// Draw `pic` into `path` (.svg or .png), written atomically.
 pub fn draw(path: &Path, pic: &Picture) -> Result<()> {
-    let svg = super::plot::check_path(path, "--draw")?;
-    let tmp = PathBuf::from(format!("{}.{}", crate::atomic::temp_path(path).display(), if svg { "svg" } else { "png" }));
-    let done = match svg {
+    super::plot::write_picture(path, "--draw", |tmp, svg| match svg {
         true => {
             let mut w = SVGWriter::new();
             lay_out(pic, &mut w)?;
-            std::fs::write(&tmp, on_white(w.finalize())).map_err(|e| Error::io(&tmp, e))
+            std::fs::write(tmp, on_white(w.finalize())).map_err(|e| Error::io(tmp, e))
         }
         false => {
             let mut c = super::canvas::Recorder::default();
             lay_out(pic, &mut c)?;
-            c.render_png(&tmp)
+            c.render_png(tmp)
         }
-    };
-    let done = done.and_then(|_| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
-    if done.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    done
+    })
 }
 
 /// layout-rs leaves the SVG transparent: unreadable on a dark page.

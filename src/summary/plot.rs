@@ -54,15 +54,20 @@ impl EventSink for Collect {
 
 /// Draw `curves` into `path` (.svg or .png), written atomically.
 pub fn draw(path: &Path, curves: &[Curve]) -> Result<()> {
-    let svg = check_path(path, "--plot")?;
-    // The encoder goes by the extension, so the temporary name keeps it.
-    let tmp = PathBuf::from(format!("{}.{}", crate::atomic::temp_path(path).display(), if svg { "svg" } else { "png" }));
     let size = (1000, 420);
-    let drawn = match svg {
-        true => panels(&SVGBackend::new(&tmp, size).into_drawing_area(), curves),
-        _ => panels(&BitMapBackend::new(&tmp, size).into_drawing_area(), curves),
-    };
-    let done = drawn.and_then(|_| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    write_picture(path, "--plot", |tmp, svg| match svg {
+        true => panels(&SVGBackend::new(tmp, size).into_drawing_area(), curves),
+        false => panels(&BitMapBackend::new(tmp, size).into_drawing_area(), curves),
+    })
+}
+
+/// Check `path` (.svg or .png, named in errors as `flag`), let `draw(tmp, svg)` write it under
+/// a temporary name that keeps the extension (encoders go by it), and rename it into place;
+/// nothing is left behind on failure.
+pub fn write_picture(path: &Path, flag: &str, draw: impl FnOnce(&Path, bool) -> Result<()>) -> Result<()> {
+    let svg = check_path(path, flag)?;
+    let tmp = PathBuf::from(format!("{}.{}", crate::atomic::temp_path(path).display(), if svg { "svg" } else { "png" }));
+    let done = draw(&tmp, svg).and_then(|_| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
     if done.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -158,19 +163,12 @@ fn load_font(flag: &str) -> Result<()> {
 /// Grouped bars (`sweep --plot`): one group per label, one bar per series (e.g. validation and
 /// test accuracy per candidate), into `path` (.svg or .png), written atomically.
 pub fn draw_bars(path: &Path, title: &str, labels: &[String], series: &[(String, Vec<f64>)]) -> Result<()> {
-    let svg = check_path(path, "--plot")?;
-    let tmp = PathBuf::from(format!("{}.{}", crate::atomic::temp_path(path).display(), if svg { "svg" } else { "png" }));
     let size = (160 + 110 * labels.len() as u32, 460);
     let fail = |e: String| Error::Invalid(format!("cannot draw the plot: {e}"));
-    let drawn = match svg {
-        true => bars(&SVGBackend::new(&tmp, size).into_drawing_area(), title, labels, series).map_err(fail),
-        _ => bars(&BitMapBackend::new(&tmp, size).into_drawing_area(), title, labels, series).map_err(fail),
-    };
-    let done = drawn.and_then(|_| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
-    if done.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    done
+    write_picture(path, "--plot", |tmp, svg| match svg {
+        true => bars(&SVGBackend::new(tmp, size).into_drawing_area(), title, labels, series).map_err(fail),
+        false => bars(&BitMapBackend::new(tmp, size).into_drawing_area(), title, labels, series).map_err(fail),
+    })
 }
 
 fn bars<DB: DrawingBackend>(

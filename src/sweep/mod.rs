@@ -178,9 +178,7 @@ pub fn try_one(
 }
 
 fn params(p: &Prepared, var: &str) -> u64 {
-    let op = p.model.graph.operation_by_name(var).ok().flatten();
-    let shape = op.and_then(|o| o.get_attr_shape("shape").ok()).and_then(|s| crate::tf::tensors::shape_dims(&s)).unwrap_or_default();
-    shape.iter().map(|&d| d.max(0) as u64).product()
+    p.model.graph.operation_by_name(var).ok().flatten().map_or(0, |op| crate::graph::var::values_held(&op))
 }
 
 #[cfg(test)]

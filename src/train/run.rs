@@ -9,7 +9,6 @@ use std::sync::atomic::AtomicBool;
 use crate::data::DataSet;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventSink};
-use crate::tf::output_name;
 use crate::train::prepare::prepare;
 use crate::train::resume::{interrupted_prefix, read_progress, write_sidecar, Fingerprint, Progress};
 use crate::train::trainer::Outcome;
@@ -72,7 +71,7 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
     if sink.wants_graph() {
         sink.event(&Event::Graph { graph_def: prepared.model.graph.graph_def()? })?;
     }
-    let extras = crate::data::images::side_files(data, &output_name(&prepared.x), prepared.logits.as_ref().map(output_name).as_deref())?;
+    let extras = prepared.side_files(data)?;
     let cached = match (disk_cache, job.cache_max_bytes) {
         (Some(d), _) => Some(prepared.use_disk_cache(data, (&d.root, d.key.clone()), stop, sink)?),
         (None, Some(max)) => Some(prepared.use_cache(data, max, spec.batch_size, sink)?),

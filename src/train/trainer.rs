@@ -525,6 +525,12 @@ impl Prepared {
         Ok(cached)
     }
 
+    /// The files saved beside a checkpoint of this model trained on `data` (the labels and
+    /// the preprocessing of pictures).
+    pub fn side_files(&self, data: &DataSet) -> Result<Vec<(String, Vec<u8>)>> {
+        crate::data::images::side_files(data, &output_name(&self.x), self.logits.as_ref().map(output_name).as_deref())
+    }
+
     /// Write `.meta`, `.index`, `.data-*` and `checkpoint` for prefix `out`, atomically
     /// (each step of the save is reported as an [`Event::SaveStep`]).
     /// Save to prefix `out`, with `extras` (`(suffix, bytes)`: `.labels.txt` …) beside it.
