@@ -15,6 +15,7 @@ mod cache;
 mod eval;
 mod export;
 mod inspect;
+mod new;
 mod predict;
 mod run;
 mod sweep;
@@ -40,6 +41,8 @@ pub enum Command {
     Run(run::Args),
     /// Transfer training: reuse, branch and add layers, partial restore, freeze, save.
     Train(Box<train::Args>),
+    /// Build a fresh TF1 model (the book's names: dnn/hidden1…, outputs, loss/loss, eval/accuracy, a train_op) and train it from scratch.
+    New(Box<new::Args>),
     /// Try the seed's freeze/unfreeze recipe: all reused layers frozen, the top 1-2 unfrozen or dropped, the top replaced, a layer added; a table, the best saved.
     Sweep(Box<sweep::Args>),
     /// Write a trained model out for serving: a TF1 SavedModel and/or a frozen GraphDef (x -> logits, probabilities, classes).
@@ -281,6 +284,7 @@ impl ModelArgs {
             ModelSource::SavedModel(d, _) => {
                 ["saved_model.pb", "saved_model.pbtxt"].iter().map(|n| d.join(n)).filter(|p| p.exists()).collect()
             }
+            ModelSource::Fresh(_) => vec![],
         };
         if let Some(r) = self.checkpoint()? {
             let index = tfreuse::model::checkpoint::index_path(&r.prefix);
@@ -446,6 +450,7 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
             zoo_model(&mut a.model, &mut a.recipe.input, &mut a.recipe.images, &mut a.recipe.scale, Some(&mut a.recipe.branch_from))?;
             sweep::exec(*a, g)
         }
+        Command::New(a) => new::exec(*a, g),
         Command::Export(a) => export::exec(a, g),
         Command::Cache(a) => cache::exec(a),
         Command::Zoo(a) => zoo::exec(a),

@@ -88,7 +88,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         .clone()
         .ok_or_else(|| Error::Invalid("--branch-from: missing: the top layer the sweep reuses, e.g. dnn/hidden4/Relu:0".into()))?;
     if let Some(out) = &args.out {
-        super::train::check_out(out, args.force, &args.model)?;
+        super::train::check_out(out, args.force, Some(&args.model))?;
     }
     args.plot.as_deref().map(|p| tfreuse::summary::plot::check_path(p, "--plot")).transpose()?;
     let mut spec = args.recipe.spec(&args.model, g)?;

@@ -19,6 +19,13 @@ pub struct Args {
     pub model: ModelArgs,
     #[command(flatten)]
     pub recipe: Recipe,
+    #[command(flatten)]
+    pub schedule: Schedule,
+}
+
+/// How long `train` (and `new`) trains, on what share of the data, and where the results go.
+#[derive(clap::Args, Debug)]
+pub struct Schedule {
     /// Passes over the training split.
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
@@ -231,26 +238,31 @@ impl Recipe {
     /// The data set, loaded as training loads it (pictures only listed when caching), and
     /// the number of classes its labels take.
     pub fn data(&self, model: &ModelArgs, g: &Global) -> anyhow::Result<(tfreuse::data::DataSet, usize)> {
-        let (mut data, _) =
+        let (data, _) =
             super::load_data(&self.data, self.scale.as_deref(), &self.images, model, super::input(&self.input), g, self.cache_frozen)?;
-        if let Some(keep) = &self.classes {
-            let keep = tfreuse::data::select::parse_classes(keep)?;
-            data = data.keep_classes(&keep)?;
-            let shown: Vec<String> = keep.iter().enumerate().map(|(i, c)| format!("{c}→{i}")).collect();
-            eprintln!("classes kept and renumbered: {}", shown.join(", "));
-        }
-        let classes = match data.classes.len() {
-            0 => data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0),
-            named => named,
-        };
-        check_labels(&data, classes)?;
-        Ok((data, classes))
+        Ok(classes_of(data, self.classes.as_deref())?)
     }
 }
 
-impl Args {
-    fn spec(&self, g: &Global) -> anyhow::Result<TransferSpec> {
-        let mut s = self.recipe.spec(&self.model, g)?;
+/// `--classes IDS` applied (said so), and the number of classes the labels take, checked.
+pub(super) fn classes_of(mut data: tfreuse::DataSet, keep: Option<&str>) -> tfreuse::Result<(tfreuse::DataSet, usize)> {
+    if let Some(keep) = keep {
+        let keep = tfreuse::data::select::parse_classes(keep)?;
+        data = data.keep_classes(&keep)?;
+        let shown: Vec<String> = keep.iter().enumerate().map(|(i, c)| format!("{c}→{i}")).collect();
+        eprintln!("classes kept and renumbered: {}", shown.join(", "));
+    }
+    let classes = match data.classes.len() {
+        0 => data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0),
+        named => named,
+    };
+    check_labels(&data, classes)?;
+    Ok((data, classes))
+}
+
+impl Schedule {
+    /// `spec` with these settings; `caching`: the frozen layers are cached (no --augment then).
+    pub(super) fn apply(&self, mut s: TransferSpec, caching: bool) -> anyhow::Result<TransferSpec> {
         s.epochs = self.epochs;
         s.batch_size = self.batch_size;
         s.seed = self.seed;
@@ -258,7 +270,7 @@ impl Args {
         s.resume_from = self.resume.clone();
         s.patience = self.patience.map(|n| n as usize);
         s.augment = self.augment.as_deref().map(tfreuse::data::augment::Augment::parse).transpose()?;
-        if s.augment.is_some() && self.recipe.cache_frozen {
+        if s.augment.is_some() && caching {
             return Err(Error::Invalid(
                 "--augment with --cache-frozen: augmented pictures change every step, so the frozen layers must run on each; drop --cache-frozen (or --augment)".into(),
             )
@@ -288,11 +300,11 @@ fn parse_flag(f: &str) -> tfreuse::Result<(String, bool)> {
 
 /// `--out` must not be the source checkpoint (under any spelling), must not exist unless
 /// `--force`, and must be in a writable directory: checked before any work.
-pub(super) fn check_out(out: &Path, force: bool, model: &ModelArgs) -> tfreuse::Result<()> {
+pub(super) fn check_out(out: &Path, force: bool, model: Option<&ModelArgs>) -> tfreuse::Result<()> {
     let index = index_path(out);
     // The source: the .meta's own prefix and the checkpoint it would restore.
     let mut sources: Vec<PathBuf> = Vec::new();
-    if let Some(meta) = &model.meta {
+    if let Some((meta, model)) = model.and_then(|m| Some((m.meta.as_ref()?, m))) {
         sources.extend(meta_prefix(meta).iter().map(|p| index_path(p)));
         if let Ok(r) = resolve(model.checkpoint.as_deref(), meta) {
             sources.push(index_path(&r.prefix));
@@ -324,7 +336,9 @@ fn print_setup(r: &SetupReport, caching: bool) {
         warn(Some(w));
     }
     eprintln!("checkpoint: {}", r.checkpoint);
-    eprintln!("restored ({}): {}", r.restored.len(), r.restored.join(", "));
+    if !r.restored.is_empty() {
+        eprintln!("restored ({}): {}", r.restored.len(), r.restored.join(", "));
+    }
     if !r.initialized.is_empty() {
         eprintln!("initialised ({}): {}", r.initialized.len(), r.initialized.join(", "));
     }
@@ -470,21 +484,47 @@ mod test_hooks {
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
-    let spec = args.spec(g)?;
-    if let Some(out) = &args.out {
-        check_out(out, args.force, &args.model)?;
+    let spec = args.schedule.apply(args.recipe.spec(&args.model, g)?, args.recipe.cache_frozen)?;
+    if let Some(out) = &args.schedule.out {
+        check_out(out, args.schedule.force, Some(&args.model))?;
     }
     // With a feature cache on disk, pictures are only listed and digested here: the cache
     // decodes the ones it lacks.
-    let (mut data, classes) = args.recipe.data(&args.model, g)?;
-    data = per_class(data, args.per_class, args.seed, classes)?;
+    let (data, classes) = args.recipe.data(&args.model, g)?;
+    let r = &args.recipe;
+    let how = How {
+        cache_frozen: r.cache_frozen,
+        own_lr: (r.branch_from.is_some() || r.optimizer.is_some()).then_some(r.lr),
+        model: Some(&args.model),
+    };
+    train_on(spec, (data, classes), &args.schedule, &how, g)
+}
+
+/// What [`train_on`] needs besides the spec and the schedule.
+pub(super) struct How<'a> {
+    pub cache_frozen: bool,
+    /// The learning rate of tfreuse's own training op (an imported one's is the graph's).
+    pub own_lr: Option<f32>,
+    /// The model's flags (for the feature cache's key); `None`: a new model.
+    pub model: Option<&'a ModelArgs>,
+}
+
+/// Train as `spec` and `sched` say on `data`, with the console, --json, --logdir and --plot
+/// watching; Ctrl-C saves a resumable checkpoint and exits 130.
+pub(super) fn train_on(
+    mut spec: TransferSpec,
+    (data, classes): (tfreuse::DataSet, usize),
+    sched: &Schedule,
+    how: &How,
+    g: &Global,
+) -> anyhow::Result<()> {
+    let data = per_class(data, sched.per_class, sched.seed, classes)?;
     // Fail fast, before loading TensorFlow.
     let n_train = data.training_split()?.len();
-    if args.batch_size > n_train {
-        return Err(Error::Invalid(format!("--batch-size {} is larger than the {n_train} training examples", args.batch_size)).into());
+    if sched.batch_size > n_train {
+        return Err(Error::Invalid(format!("--batch-size {} is larger than the {n_train} training examples", sched.batch_size)).into());
     }
-    let mut spec = spec;
-    if args.class_weight.is_some() {
+    if sched.class_weight.is_some() {
         let w = balanced_weights(&data.training_split()?.y, classes);
         let shown: Vec<String> =
             w.iter().enumerate().map(|(c, v)| format!("{}: {v:.4}", tfreuse::predict::label(&data.classes, c))).collect();
@@ -492,25 +532,24 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         spec.class_weights = Some(w);
     }
     g.load_tf()?;
-    let disk_cache = match data.is_pending() {
-        true => Some(disk_cache(&args, &spec)?),
-        false => None,
+    let disk_cache = match (data.is_pending(), how.model) {
+        (true, Some(model)) => Some(disk_cache(sched, model, &spec)?),
+        _ => None,
     };
     let job = Job {
         spec,
-        cache_max_bytes: args.recipe.cache_frozen.then_some(args.cache_max_mb << 20),
+        cache_max_bytes: how.cache_frozen.then_some(sched.cache_max_mb << 20),
         disk_cache,
-        out: args.out.clone(),
-        save_on_nan: args.save_on_nan,
+        out: sched.out.clone(),
+        save_on_nan: sched.save_on_nan,
     };
-    let mut console =
-        Console { tty: std::io::stderr().is_terminal(), caching: args.recipe.cache_frozen, metric: "metric".into(), bar: None };
-    let mut json = args.json.as_deref().map(JsonLines::create).transpose()?;
-    let mut board = tensorboard(&args)?;
+    let mut console = Console { tty: std::io::stderr().is_terminal(), caching: how.cache_frozen, metric: "metric".into(), bar: None };
+    let mut json = sched.json.as_deref().map(JsonLines::create).transpose()?;
+    let mut board = tensorboard(sched, how.own_lr)?;
     // The plot's path and earlier runs are checked before training.
-    args.plot.as_deref().map(|p| tfreuse::summary::plot::check_path(p, "--plot")).transpose()?;
+    sched.plot.as_deref().map(|p| tfreuse::summary::plot::check_path(p, "--plot")).transpose()?;
     let compared =
-        args.plot_compare.iter().map(|p| tfreuse::summary::plot::Curve::from_json_log(p)).collect::<tfreuse::Result<Vec<_>>>()?;
+        sched.plot_compare.iter().map(|p| tfreuse::summary::plot::Curve::from_json_log(p)).collect::<tfreuse::Result<Vec<_>>>()?;
     let mut curve = tfreuse::summary::plot::Collect::default();
     let mut sinks: Vec<&mut dyn EventSink> = vec![&mut console];
     if let Some(j) = json.as_mut() {
@@ -519,13 +558,13 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if let Some(b) = board.as_mut() {
         sinks.push(b);
     }
-    if args.plot.is_some() {
+    if sched.plot.is_some() {
         sinks.push(&mut curve);
     }
     let stop = tfreuse::train::interrupt::stop_on_signals()?;
     let ended = run(&job, &data, classes, &stop, &mut Tee(sinks));
     match ended? {
-        Ended::Finished => plot(&args, curve.0, compared),
+        Ended::Finished => plot(sched, curve.0, compared),
         Ended::Interrupted { progress, saved_to } => {
             eprintln!(
                 "interrupted at epoch {} step {}: saved a resumable checkpoint to {}; continue with the same flags plus --resume {}",
@@ -540,9 +579,9 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
 }
 
 /// `--plot`: this run's curve (named as its --out, else "this run") beside the compared ones.
-fn plot(args: &Args, mut this: tfreuse::summary::plot::Curve, mut curves: Vec<tfreuse::summary::plot::Curve>) -> anyhow::Result<()> {
-    let Some(path) = &args.plot else { return Ok(()) };
-    this.name = args.out.as_ref().and_then(|o| o.file_name()).map_or("this run".into(), |n| n.to_string_lossy().into_owned());
+fn plot(sched: &Schedule, mut this: tfreuse::summary::plot::Curve, mut curves: Vec<tfreuse::summary::plot::Curve>) -> anyhow::Result<()> {
+    let Some(path) = &sched.plot else { return Ok(()) };
+    this.name = sched.out.as_ref().and_then(|o| o.file_name()).map_or("this run".into(), |n| n.to_string_lossy().into_owned());
     curves.push(this);
     tfreuse::summary::plot::draw(path, &curves)?;
     eprintln!("plot: {}", path.display());
@@ -550,9 +589,9 @@ fn plot(args: &Args, mut this: tfreuse::summary::plot::Curve, mut curves: Vec<tf
 }
 
 /// The TensorBoard sink `--logdir` asks for, its event file made (and named on stderr).
-fn tensorboard(args: &Args) -> anyhow::Result<Option<tfreuse::summary::TensorBoard>> {
-    let Some(dir) = &args.logdir else { return Ok(None) };
-    let name = match (&args.run_name, &args.out) {
+fn tensorboard(sched: &Schedule, lr: Option<f32>) -> anyhow::Result<Option<tfreuse::summary::TensorBoard>> {
+    let Some(dir) = &sched.logdir else { return Ok(None) };
+    let name = match (&sched.run_name, &sched.out) {
         (Some(n), _) => n.clone(),
         (None, Some(out)) => out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into()),
         (None, None) => {
@@ -564,20 +603,18 @@ fn tensorboard(args: &Args) -> anyhow::Result<Option<tfreuse::summary::TensorBoa
     }
     let file = tfreuse::summary::EventFile::create(&dir.join(&name))?;
     eprintln!("tensorboard: {} (tensorboard --logdir {})", file.path().display(), dir.display());
-    // The learning rate of tfreuse's own training op; an imported one's is the graph's.
-    let lr = (args.recipe.branch_from.is_some() || args.recipe.optimizer.is_some()).then_some(args.recipe.lr);
-    Ok(Some(tfreuse::summary::TensorBoard::new(file, args.log_every as usize, lr).with_histograms(args.histograms)))
+    Ok(Some(tfreuse::summary::TensorBoard::new(file, sched.log_every as usize, lr).with_histograms(sched.histograms)))
 }
 
 /// Where the feature cache on disk is, and what its values depend on besides the graph below
 /// the cut: the model's files, which variables are restored (the others get the seed's
 /// initial values), oneDNN and XLA (they round differently).
-fn disk_cache(args: &Args, spec: &TransferSpec) -> tfreuse::Result<DiskCache> {
-    let root = match &args.cache_dir {
+fn disk_cache(sched: &Schedule, model: &ModelArgs, spec: &TransferSpec) -> tfreuse::Result<DiskCache> {
+    let root = match &sched.cache_dir {
         Some(d) => d.clone(),
         None => tfreuse::cache::store::default_root()?,
     };
-    let mut key = vec![("model".to_string(), tfreuse::cache::store::files_digest(&args.model.files()?)?)];
+    let mut key = vec![("model".to_string(), tfreuse::cache::store::files_digest(&model.files()?)?)];
     if let Some(r) = &spec.restore {
         key.push(("restore".into(), r.clone()));
         key.push(("seed".into(), spec.seed.to_string()));

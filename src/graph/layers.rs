@@ -255,9 +255,10 @@ fn dims_of(b: &Builder, t: &Output) -> Result<Option<Vec<i64>>> {
     Ok(shape_dims(&b.graph.tensor_shape(t.clone())?))
 }
 
-/// Build `layers` on `t` (float32) in order: dense layers `hidden<i>` and `outputs` (the last),
-/// `flatten<i>`, `gap<i>`, `dropout<i>`, `i` counting from 1 over all layers.
-pub fn build(b: &mut Builder, layers: &[LayerSpec], init: Init, mut t: Output, branch: &str) -> Result<Built> {
+/// Build `layers` on `t` (float32) in order: dense layers `<scope>hidden<i>` and `outputs` (the
+/// last), `<scope>flatten<i>`, `<scope>gap<i>`, `<scope>dropout<i>`, `i` counting from 1 over
+/// all layers.
+pub fn build(b: &mut Builder, layers: &[LayerSpec], (init, scope): (Init, &str), mut t: Output, branch: &str) -> Result<Built> {
     let dtype = crate::tf::tensors::output_dtype(&t);
     let mut dims = dims_of(b, &t)?.filter(|_| dtype == DataType::Float).ok_or_else(|| {
         Error::arg(
@@ -276,8 +277,8 @@ pub fn build(b: &mut Builder, layers: &[LayerSpec], init: Init, mut t: Output, b
                     [_, w] if w >= 0 => w,
                     _ => return Err(where_("dense: needs [batch, width]; put flatten or gap before it")),
                 };
-                let scope = if i + 1 == layers.len() { "outputs".to_string() } else { format!("hidden{}", i + 1) };
-                let (out, v) = dense(b, t, (width as u64, *units), (*activation, init), &scope)?;
+                let name = if i + 1 == layers.len() { "outputs".to_string() } else { format!("{scope}hidden{}", i + 1) };
+                let (out, v) = dense(b, t, (width as u64, *units), (*activation, init), &name)?;
                 vars.extend(v);
                 out
             }
@@ -286,22 +287,38 @@ pub fn build(b: &mut Builder, layers: &[LayerSpec], init: Init, mut t: Output, b
                 let Some(width) = known.then(|| dims[1..].iter().product()) else {
                     return Err(where_("flatten: needs every dimension but the batch known"));
                 };
-                flatten(b, t, width, &format!("flatten{}", i + 1))?
+                flatten(b, t, width, &format!("{scope}flatten{}", i + 1))?
             }
-            LayerSpec::Gap if dims.len() >= 3 => global_average_pool(b, t, dims.len(), &format!("gap{}", i + 1))?,
+            LayerSpec::Gap if dims.len() >= 3 => global_average_pool(b, t, dims.len(), &format!("{scope}gap{}", i + 1))?,
             LayerSpec::Gap => return Err(where_("gap: needs [batch, …, channels] feature maps")),
             LayerSpec::Dropout { rate } => {
                 let flag = match &training {
                     Some(f) => f,
                     None => training.insert(training_flag(b)?),
                 };
-                dropout(b, t, *rate, flag.clone(), &format!("dropout{}", i + 1))?
+                dropout(b, t, *rate, flag.clone(), &format!("{scope}dropout{}", i + 1))?
             }
         };
         dims = dims_of(b, &t)?.unwrap_or_default();
     }
     let width = if dims.len() == 2 { dims[1] } else { -1 };
     Ok(Built { output: t, width, vars, training })
+}
+
+/// The tensors [`build`] names the dense layers' outputs, in order (`dnn/hidden1/Elu:0`, …,
+/// `outputs/BiasAdd:0`), on a graph where those scopes are free.
+pub fn outputs(layers: &[LayerSpec], scope: &str) -> Vec<String> {
+    let n = layers.len();
+    let dense = layers.iter().enumerate().filter_map(|(i, l)| match l {
+        LayerSpec::Dense { activation, .. } => Some((i, *activation)),
+        _ => None,
+    });
+    dense
+        .map(|(i, a)| {
+            let name = if i + 1 == n { "outputs".to_string() } else { format!("{scope}hidden{}", i + 1) };
+            format!("{name}/{}:0", a.op_type().unwrap_or("BiasAdd"))
+        })
+        .collect()
 }
 
 /// `t` declared to have `dims` (-1: any), for a branch whose shape only a run could tell:

@@ -3,6 +3,7 @@
 //! `Saver.restore`, inspected, and saved back in the same format.
 
 pub mod checkpoint;
+pub mod fresh;
 pub mod inspect;
 pub mod metagraph;
 pub mod save;
@@ -24,6 +25,8 @@ pub enum ModelSource {
     Graph(PathBuf),
     /// A TF1 SavedModel directory and the tags of the MetaGraph to take (`serve`).
     SavedModel(PathBuf, String),
+    /// Nothing yet: `X` and `y` placeholders for this shape of one example (`tfreuse new`).
+    Fresh(Vec<usize>),
 }
 
 impl ModelSource {
@@ -34,6 +37,7 @@ impl ModelSource {
             ModelSource::Meta(p) => MetaGraph::read(p),
             ModelSource::Graph(p) => MetaGraph::from_graph_file(p),
             ModelSource::SavedModel(dir, tags) => MetaGraph::from_saved_model(dir, tags),
+            ModelSource::Fresh(features) => fresh::placeholders(features),
         }?;
         meta.clear_cluster_devices();
         Ok(meta)

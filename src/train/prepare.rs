@@ -262,7 +262,9 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
     let (mut training, mut new_logits) = (None, None);
     let (loss, default_metric, new_vars, y) = match (&spec.branch_from, y) {
         (Some(branch), y) => {
-            refuse_used_prefix(b.graph, &spec.prefix, frozen_cut)?;
+            if !matches!(spec.source, crate::model::ModelSource::Fresh(_)) {
+                refuse_used_prefix(b.graph, &spec.prefix, frozen_cut)?;
+            }
             let y = match y {
                 Some(y) => y,
                 None => labels_placeholder(b)?,
@@ -328,7 +330,7 @@ fn refuse_used_prefix(graph: &Graph, prefix: &str, ours: Option<&str>) -> Result
 
 /// `--new-layers` on `t`; the last layer's width must be the number of classes.
 fn new_layers(b: &mut Builder, plan: &Plan, t: Output, branch: &str) -> Result<crate::graph::layers::Built> {
-    let built = crate::graph::layers::build(b, &plan.spec.new_layers, plan.spec.init, t, branch)?;
+    let built = crate::graph::layers::build(b, &plan.spec.new_layers, (plan.spec.init, &plan.spec.layer_scope), t, branch)?;
     if built.width as usize != plan.classes {
         let (classes, width) = (plan.classes, built.width);
         let msg = format!("the logits have width {width} but the data has {classes} classes; make the last layer {classes} wide");
@@ -569,7 +571,11 @@ pub fn initialise(
         restore_from(&model.session, &r.filename, &r.restore, c)?;
     }
     Ok(Initialised {
-        checkpoint: checkpoint.map_or("none (a frozen graph: its weights are constants)".into(), |c| c.display().to_string()),
+        checkpoint: match (checkpoint, &plan.spec.source) {
+            (Some(c), _) => c.display().to_string(),
+            (None, crate::model::ModelSource::Fresh(_)) => "none (a new model)".into(),
+            (None, _) => "none (a frozen graph: its weights are constants)".into(),
+        },
         restored: savers.restored.clone(),
         initialized: fresh.iter().map(|v| v.name.clone()).collect(),
     })

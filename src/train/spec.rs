@@ -55,6 +55,10 @@ pub struct TransferSpec {
     #[serde(default)]
     pub l2: Option<f32>,
     pub prefix: String,
+    /// Name scope of the new layers below the logits (`dnn/` gives the book's `dnn/hidden1`);
+    /// the logits layer is `outputs`.
+    #[serde(default)]
+    pub layer_scope: String,
     pub restore: Option<String>,
     pub trainable: Option<String>,
     pub freeze_below: Option<String>,
@@ -115,6 +119,7 @@ impl TransferSpec {
             init: Init::Glorot,
             l2: None,
             prefix: "new_".into(),
+            layer_scope: String::new(),
             restore: None,
             trainable: None,
             freeze_below: None,

@@ -12,6 +12,7 @@ mod fuzz_corpus;
 mod graphs;
 mod images;
 mod kinds;
+mod new;
 mod protos;
 mod server;
 mod stages;

@@ -1,0 +1,74 @@
+//! `tfreuse new`: a fresh TF1 model with the book's names that Python imports, evaluates and
+//! trains with its own `train_op`, bit for bit as tfreuse trained it; it is then a base model
+//! `train --branch-from` reuses.
+
+use crate::common::*;
+
+fn digest(prefix: &std::path::Path) -> serde_json::Value {
+    json(&oracle(&["digest", "--checkpoint", prefix.to_str().unwrap()]))
+}
+
+fn new(out: &std::path::Path, epochs: &str, log: Option<&std::path::Path>) -> String {
+    let data = mnist();
+    let mut args = vec!["new", "--layers", "30:elu,20:elu,10", "--data", &data, "--epochs", epochs, "--no-shuffle"];
+    args.extend(["--out", out.to_str().unwrap()]);
+    if let Some(l) = log {
+        args.extend(["--json", l.to_str().unwrap()]);
+    }
+    let run = tfreuse(&args);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    String::from_utf8_lossy(&run.stderr).into_owned()
+}
+
+#[test]
+fn a_new_model_is_genuine_tf1_and_python_trains_it_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (init, trained, log) = (tmp.path().join("init.ckpt"), tmp.path().join("trained.ckpt"), tmp.path().join("log.jsonl"));
+    let err = new(&init, "0", None);
+    assert!(err.contains("X:0 -> dnn/hidden1/Elu:0 -> dnn/hidden2/Elu:0 -> outputs/BiasAdd:0"), "{err}");
+    new(&trained, "1", Some(&log));
+    // The book's names, in Python.
+    let vars = json(&oracle(&["variables", "--checkpoint", trained.to_str().unwrap()]));
+    for v in ["dnn/hidden1/kernel", "dnn/hidden2/bias", "outputs/kernel", "dnn/hidden1/kernel/Adam", "train/beta1_power"] {
+        assert!(vars.get(v).is_some(), "{v} saved: {vars}");
+    }
+    assert_eq!(vars["dnn/hidden1/kernel"], serde_json::json!([784, 30]));
+    // Python's loop over the same batches with the model's own train_op gives the same bytes.
+    let py_out = tmp.path().join("python.ckpt");
+    let meta = format!("{}.meta", init.display());
+    oracle(&[
+        "train",
+        "--meta",
+        &meta,
+        "--checkpoint",
+        init.to_str().unwrap(),
+        "--data",
+        &mnist(),
+        "--train-op",
+        "train/step",
+        "--loss",
+        "loss/loss:0",
+        "--out",
+        py_out.to_str().unwrap(),
+    ]);
+    assert_eq!(digest(&py_out), digest(&trained), "one epoch in Python from the same start");
+    // Python's test accuracy of the saved model is the one tfreuse reported.
+    let meta = format!("{}.meta", trained.display());
+    let py = json(&oracle(&["eval", "--meta", &meta, "--data", &mnist(), "--fetch", "eval/accuracy:0", "--fetch", "loss/loss:0"]));
+    let test = std::fs::read_to_string(&log).unwrap().lines().map(json).find(|e| e["event"] == "test").expect("a test event");
+    assert_eq!(py["eval/accuracy:0"].as_f64().unwrap() as f32, test["metric"].as_f64().unwrap() as f32, "{py} vs {test}");
+    assert!(py["eval/accuracy:0"].as_f64().unwrap() > 0.9, "{py}");
+    // It is a base model: new layers on its second hidden layer.
+    Train::new(&meta, &mnist()).branch("dnn/hidden2/Elu:0").layers("10").epochs(1).out(tmp.path().join("reused.ckpt")).ok();
+}
+
+#[test]
+fn new_refuses_what_it_cannot_build() {
+    let data = mnist();
+    let err = fails(&["new", "--layers", "30:elu,7", "--data", &data, "--epochs", "1"], 2);
+    assert!(err.contains("--layers") && err.contains("10 classes"), "{err}");
+    let err = fails(&["new", "--layers", "30:elux,10", "--data", &data], 2);
+    assert!(err.contains("--layers") && err.contains("unknown activation"), "{err}");
+    let err = fails(&["new", "--layers", "10", "--data", "images:/nowhere"], 2);
+    assert!(err.contains("tfreuse new takes"), "{err}");
+}
