@@ -79,6 +79,13 @@ pub enum Event {
         train_seconds: f64,
         examples: usize,
     },
+    /// Loss and metric on the test split after an epoch (`--eval-test-every-epoch`: for
+    /// studies; choosing by them would be choosing on test).
+    EpochTest {
+        epoch: usize,
+        loss: f64,
+        metric: Option<f64>,
+    },
     /// The trained variables' values after an epoch (float32 ones, by name); sent only to
     /// sinks that want them.
     Variables {

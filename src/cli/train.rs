@@ -51,6 +51,10 @@ pub struct Schedule {
     /// --out saves.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub patience: Option<u64>,
+    /// Also report the test split's loss and metric after every epoch, for studies (nothing is
+    /// chosen by them: early stopping and the sweep look at validation only).
+    #[arg(long)]
+    pub eval_test_every_epoch: bool,
     /// Seeds the shuffles and the new layers' initial weights: same seed, same bytes.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -269,6 +273,7 @@ impl Schedule {
         s.shuffle = !self.no_shuffle;
         s.resume_from = self.resume.clone();
         s.patience = self.patience.map(|n| n as usize);
+        s.eval_test_every_epoch = self.eval_test_every_epoch;
         s.augment = self.augment.as_deref().map(tfreuse::data::augment::Augment::parse).transpose()?;
         if s.augment.is_some() && caching {
             return Err(Error::Invalid(
@@ -427,6 +432,10 @@ impl EventSink for Console {
                 let l = validation_loss.map_or(String::new(), |l| format!("  validation loss {l:.4}"));
                 let m = metric.map_or(String::new(), |m| format!("  {} {m:.4}", self.metric));
                 eprintln!("epoch {epoch:>3}  train loss {train_loss:.4}{l}{m}  {seconds:.2}s");
+            }
+            Event::EpochTest { loss, metric, .. } => {
+                let m = metric.map_or(String::new(), |m| format!("  {} {m:.4}", self.metric));
+                eprintln!("           test loss {loss:.4}{m}");
             }
             Event::Best { epoch, metric, restored, stopped_early } => {
                 let why = match (stopped_early, restored) {

@@ -108,6 +108,7 @@ fn hostname() -> String {
 
 /// Training's reports as TensorBoard scalars: the step loss every `log_every` steps
 /// (`train/loss`), and per epoch `epoch/train_loss`, `epoch/validation_loss`, `epoch/validation_metric`,
+/// (`epoch/test_loss`, `epoch/test_metric` with `--eval-test-every-epoch`),
 /// `epoch/learning_rate`, `epoch/examples_per_second`; `test/loss` and `test/metric` at the
 /// end; the graph once it is built; with `histograms`, each trained variable's values per
 /// epoch (tagged with its name). Steps count training steps from the start of the run.
@@ -157,6 +158,13 @@ impl EventSink for TensorBoard {
                 }
                 self.file.scalar("epoch/examples_per_second", s, (*examples as f64 / train_seconds.max(1e-9)) as f32)?;
                 self.file.flush()
+            }
+            Report::EpochTest { loss, metric, .. } => {
+                self.file.scalar("epoch/test_loss", self.last_step, *loss as f32)?;
+                match metric {
+                    Some(m) => self.file.scalar("epoch/test_metric", self.last_step, *m as f32),
+                    None => Ok(()),
+                }
             }
             Report::Test { loss, metric, .. } => {
                 self.file.scalar("test/loss", self.last_step, *loss as f32)?;

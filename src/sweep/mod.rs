@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::events::{Event, EventSink};
 use crate::graph::layers::parse_layers;
 use crate::graph::stack::Layer;
-use crate::train::{prepare, Outcome, Prepared, Progress, TransferSpec};
+use crate::train::{prepare, Outcome, Prepared, Progress, TransferSpec, Watch};
 
 /// The reusable layers of `spec`'s model up to `branch` (see [`crate::graph::stack`]).
 pub fn layers_of(spec: &TransferSpec, branch: &str) -> Result<Vec<Layer>> {
@@ -134,7 +134,8 @@ pub fn try_one(
     let data = key.as_ref().and_then(|k| caches.get(k)).unwrap_or(data);
     let mut best = crate::events::Memory::default();
     let mut both = crate::events::Tee(vec![&mut *sink, &mut best]);
-    let outcome = prepared.train(&spec, data.training_split()?, data.splits.get("validation"), Progress::default(), stop, &mut both)?;
+    let watch = Watch { validation: data.splits.get("validation"), test: None };
+    let outcome = prepared.train(&spec, data.training_split()?, watch, Progress::default(), stop, &mut both)?;
     drop(both);
     let history = match outcome {
         Outcome::Finished(h) => h,

@@ -19,4 +19,4 @@ pub mod trainer;
 pub use prepare::prepare;
 pub use resume::{History, Progress};
 pub use spec::{Optimizer, TransferSpec};
-pub use trainer::{check_labels, Outcome, Prepared};
+pub use trainer::{check_labels, Outcome, Prepared, Watch};

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::events::{Event, EventSink};
 use crate::train::prepare::prepare;
 use crate::train::resume::{interrupted_prefix, read_progress, write_sidecar, Fingerprint, Progress};
-use crate::train::trainer::Outcome;
+use crate::train::trainer::{Outcome, Watch};
 use crate::train::TransferSpec;
 
 /// What to do around the training itself.
@@ -79,7 +79,8 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
     };
     let data = cached.as_ref().unwrap_or(data);
     let train = data.training_split()?;
-    let outcome = prepared.train(spec, train, data.splits.get("validation"), start, stop, sink)?;
+    let watch = Watch { validation: data.splits.get("validation"), test: data.splits.get("test").filter(|_| spec.eval_test_every_epoch) };
+    let outcome = prepared.train(spec, train, watch, start, stop, sink)?;
     match outcome {
         Outcome::Finished(_) => {}
         Outcome::Interrupted(progress) => {

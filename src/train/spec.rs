@@ -93,6 +93,9 @@ pub struct TransferSpec {
     /// keep the best epoch's variables (`--patience`).
     #[serde(default)]
     pub patience: Option<usize>,
+    /// Also evaluate the test split after every epoch (reported, never used to choose).
+    #[serde(default)]
+    pub eval_test_every_epoch: bool,
     /// Change the training pictures at random in every batch (`--augment`).
     pub augment: Option<crate::data::augment::Augment>,
     pub session: SessionConfig,
@@ -139,6 +142,7 @@ impl TransferSpec {
             set_in_training: vec![],
             class_weights: None,
             patience: None,
+            eval_test_every_epoch: false,
             augment: None,
             session: SessionConfig::default(),
             resume_from: None,

@@ -257,12 +257,20 @@ impl Drop for Best {
 }
 
 /// What one [`Prepared::train`] call trains on and reports to.
+/// The splits evaluated after every epoch: validation (the metric early stopping watches) and,
+/// for studies, test (`--eval-test-every-epoch`).
+#[derive(Clone, Copy, Default)]
+pub struct Watch<'a> {
+    pub validation: Option<&'a Split>,
+    pub test: Option<&'a Split>,
+}
+
 struct Run<'a> {
     spec: &'a TransferSpec,
     train: &'a Split,
     /// The shape each training row is fed in.
     row: Vec<usize>,
-    validation: Option<&'a Split>,
+    watch: Watch<'a>,
     stop: &'a AtomicBool,
     sink: &'a mut dyn EventSink,
 }
@@ -273,13 +281,13 @@ fn unix_now() -> f64 {
 
 impl Prepared {
     /// Run the epochs of `spec` on `train` from `start` (a fresh [`Progress`], or one saved
-    /// by an interrupted run), evaluating the metric on `validation` after each epoch.
+    /// by an interrupted run), evaluating the loss and metric on the `watch`ed splits after each epoch.
     /// Checks `stop` after every step: when set, returns [`Outcome::Interrupted`].
     pub fn train(
         &self,
         spec: &TransferSpec,
         train: &Split,
-        validation: Option<&Split>,
+        watch: Watch,
         start: Progress,
         stop: &AtomicBool,
         sink: &mut dyn EventSink,
@@ -292,10 +300,10 @@ impl Prepared {
             return Err(Error::arg(Role::BatchSize, Some(&spec.batch_size.to_string()), msg));
         }
         let row = self.check_batches(spec.batch_size, train)?;
-        if spec.patience.is_some() && (self.metric.is_none() || validation.is_none()) {
+        if spec.patience.is_some() && (self.metric.is_none() || watch.validation.is_none()) {
             return Err(Error::arg(Role::Patience, None, "watches the validation metric: it needs a validation split and a metric"));
         }
-        let run = Run { spec, train, row, validation, stop, sink };
+        let run = Run { spec, train, row, watch, stop, sink };
         match crate::tf::tensors::output_dtype(&self.y) {
             DataType::Int64 => self.epochs::<i64>(run, start),
             DataType::Int32 => self.epochs::<i32>(run, start),
@@ -304,7 +312,7 @@ impl Prepared {
     }
 
     fn epochs<L: FromLabel>(&self, run: Run, start: Progress) -> Result<Outcome> {
-        let Run { spec, train, row, validation, stop, sink } = run;
+        let Run { spec, train, row, watch, stop, sink } = run;
         let labels = LabelLayout::of(&self.model.graph, &self.y)?;
         let dtype = crate::tf::tensors::output_dtype(&self.feed);
         let mut batches = Batches::<L>::new(train, (row, dtype), spec.batch_size, labels, spec.shuffle, spec.seed, start.epoch).augmented(
@@ -337,7 +345,7 @@ impl Prepared {
                 }
                 sink.event(&Event::Step { epoch: p.epoch + 1, step: step + 1, steps, loss })?;
             }
-            self.end_epoch(&mut p, train.len(), validation, t0, sink)?;
+            self.end_epoch(&mut p, train.len(), watch, t0, sink)?;
             if let Some(b) = best.as_mut() {
                 if b.after_epoch(self, &p)? {
                     break;
@@ -366,10 +374,11 @@ impl Prepared {
         }
     }
 
-    /// The validation loss and metric, the epoch's record and event; on to the next epoch.
-    fn end_epoch(&self, p: &mut Progress, n: usize, validation: Option<&Split>, t0: Instant, sink: &mut dyn EventSink) -> Result<()> {
+    /// The validation loss and metric, the epoch's record and event (and the test split's, when
+    /// watched); on to the next epoch.
+    fn end_epoch(&self, p: &mut Progress, n: usize, watch: Watch, t0: Instant, sink: &mut dyn EventSink) -> Result<()> {
         let train_seconds = t0.elapsed().as_secs_f64();
-        let (validation_loss, metric) = match validation {
+        let (validation_loss, metric) = match watch.validation {
             Some(v) => {
                 let got = self.evaluate(v)?;
                 (Some(got[0]), got.get(1).copied())
@@ -386,6 +395,10 @@ impl Prepared {
             sink.event(&Event::Variables { epoch: p.epoch + 1, values: self.trained_variables()? })?;
         }
         sink.event(&Event::Epoch { epoch: p.epoch + 1, train_loss, validation_loss, metric, seconds, train_seconds, examples: n })?;
+        if let Some(test) = watch.test {
+            let got = self.evaluate(test)?;
+            sink.event(&Event::EpochTest { epoch: p.epoch + 1, loss: got[0], metric: got.get(1).copied() })?;
+        }
         p.epoch += 1;
         p.step = 0;
         Ok(())

@@ -124,7 +124,7 @@ fn prepared_model_trains_and_reports_to_a_memory_sink() {
     assert_eq!(prepared.report.train_op, "new_train/step");
     let mut sink = Memory::default();
     let train = data.training_split().unwrap();
-    prepared.train(&s, train, None, Progress::default(), &AtomicBool::new(false), &mut sink).unwrap();
+    prepared.train(&s, train, Default::default(), Progress::default(), &AtomicBool::new(false), &mut sink).unwrap();
     let kinds: Vec<&str> = sink
         .0
         .iter()
@@ -141,7 +141,8 @@ fn prepared_model_trains_and_reports_to_a_memory_sink() {
     want.extend(["step"; 4]);
     want.push("epoch");
     assert_eq!(kinds, want, "64 examples in batches of 16, two epochs");
-    let stopped = prepared.train(&s, train, None, Progress::default(), &AtomicBool::new(true), &mut Memory::default()).unwrap();
+    let stopped =
+        prepared.train(&s, train, Default::default(), Progress::default(), &AtomicBool::new(true), &mut Memory::default()).unwrap();
     assert!(
         matches!(stopped, tfreuse::train::Outcome::Interrupted(Progress { epoch: 0, step: 0, .. })),
         "a set stop flag stops before the first step"

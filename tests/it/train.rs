@@ -327,6 +327,7 @@ fn patience_stops_early_and_keeps_the_best_epochs_weights() {
     let (log, out) = (tmp.path().join("log.jsonl"), tmp.path().join("best.ckpt"));
     // A large learning rate makes the validation accuracy go up and down.
     let run = Train::dnn().branch("dnn/hidden4/Relu:0").layers("10").epochs(8).arg("--lr", "0.3").arg("--patience", "1");
+    let run = run.flag("--eval-test-every-epoch");
     let done = run.json_log(&log).out(&out).output();
     let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
     assert!(done.status.success(), "{stderr}");
@@ -349,6 +350,12 @@ fn patience_stops_early_and_keeps_the_best_epochs_weights() {
     let got = py["new_eval/accuracy:0"].as_f64().unwrap();
     assert!((got - metrics[epoch - 1]).abs() < 1e-6, "Python {got} vs best epoch {}", metrics[epoch - 1]);
     assert!(stderr.contains(&format!("best epoch {epoch}:")), "{stderr}");
+    // --eval-test-every-epoch: test results after each epoch; the final test is the best epoch's.
+    let tests: Vec<&serde_json::Value> = lines.iter().filter(|l| l["event"] == "epoch_test").collect();
+    assert_eq!(tests.len(), metrics.len(), "a test result per epoch");
+    let last = lines.iter().find(|l| l["event"] == "test").unwrap();
+    assert_eq!(tests[epoch - 1]["metric"], last["metric"], "the best epoch's weights are what the final test saw");
+    assert_eq!(tests[epoch - 1]["loss"], last["loss"]);
     // Nothing to watch: the tiny data set has no validation split.
     let err = Train::tiny().batch(8).arg("--patience", "2").fails(2);
     assert!(err.contains("--patience") && err.contains("needs a validation split"), "{err}");
