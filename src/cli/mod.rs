@@ -17,6 +17,7 @@ mod export;
 mod inspect;
 mod new;
 mod predict;
+mod pretrain;
 mod run;
 mod sweep;
 mod train;
@@ -43,6 +44,8 @@ pub enum Command {
     Train(Box<train::Args>),
     /// Build a fresh TF1 model (the book's names: dnn/hidden1…, outputs, loss/loss, eval/accuracy, a train_op) and train it from scratch.
     New(Box<new::Args>),
+    /// Pretrain layers without labels (autoencoder), saved as a TF1 model to branch from.
+    Pretrain(pretrain::Args),
     /// Try the seed's freeze/unfreeze recipe: all reused layers frozen, the top 1-2 unfrozen or dropped, the top replaced, a layer added; a table, the best saved.
     Sweep(Box<sweep::Args>),
     /// Write a trained model out for serving: a TF1 SavedModel and/or a frozen GraphDef (x -> logits, probabilities, classes).
@@ -451,6 +454,7 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
             sweep::exec(*a, g)
         }
         Command::New(a) => new::exec(*a, g),
+        Command::Pretrain(a) => pretrain::exec(a, g),
         Command::Export(a) => export::exec(a, g),
         Command::Cache(a) => cache::exec(a),
         Command::Zoo(a) => zoo::exec(a),

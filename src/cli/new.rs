@@ -4,7 +4,7 @@
 use tfreuse::graph::layers::{parse_layers, Init, LayerSpec};
 use tfreuse::model::ModelSource;
 use tfreuse::train::{Optimizer, TransferSpec};
-use tfreuse::Error;
+use tfreuse::{DataSet, Error};
 
 use super::train::{train_on, How, Schedule};
 use super::Global;
@@ -16,6 +16,15 @@ pub struct Args {
     /// 100:elu,100:elu,100:elu,100:elu,100:elu,5 (the book's exercise 8).
     #[arg(long, value_name = "LAYERS")]
     pub layers: String,
+    #[command(flatten)]
+    pub fresh: Fresh,
+    #[command(flatten)]
+    pub schedule: Schedule,
+}
+
+/// The data and training settings of a model made from nothing (`new`, `pretrain`).
+#[derive(clap::Args, Debug)]
+pub struct Fresh {
     /// Data set: mnist:DIR, fashion-mnist:DIR or npz:FILE (splits train, validation, test).
     #[arg(long, value_name = "SPEC", default_value = "mnist:data/mnist")]
     pub data: String,
@@ -47,19 +56,31 @@ pub struct Args {
     /// Device for the ops, e.g. /cpu:0 or /gpu:0 (soft placement).
     #[arg(long)]
     pub device: Option<String>,
-    #[command(flatten)]
-    pub schedule: Schedule,
 }
 
-impl Args {
-    /// A spec that builds every layer on `X:0` of a graph holding only `X` and `y`, with the
-    /// book's names (`dnn/hidden1`, `outputs`, `loss/loss`, `eval/accuracy`, `train/step`).
-    fn spec(&self, features: Vec<usize>, g: &Global) -> anyhow::Result<TransferSpec> {
+impl Fresh {
+    /// The data set (`--classes` applied) and its number of classes.
+    pub(super) fn data(&self, command: &str) -> anyhow::Result<(DataSet, usize)> {
+        if !matches!(tfreuse::data::kind(&self.data), Some("mnist" | "fashion-mnist" | "npz")) {
+            let msg = format!("--data {}: tfreuse {command} takes mnist:DIR, fashion-mnist:DIR or npz:FILE", self.data);
+            return Err(Error::Invalid(msg).into());
+        }
+        let mut data = tfreuse::data::load(&self.data)?;
+        if let Some(s) = &self.scale {
+            data.rescale(tfreuse::data::Scale::parse(s)?)?;
+        }
+        Ok(super::train::classes_of(data, self.classes.as_deref())?)
+    }
+
+    /// A spec that builds `layers` on `X:0` of a graph holding only `X` (of `features`) and
+    /// `y`, the hidden layers under `scope` (`dnn/hidden1`), then `outputs`, `loss/loss`,
+    /// `eval/accuracy` and `train/step`, as the book names them.
+    pub(super) fn spec(&self, features: Vec<usize>, layers: Vec<LayerSpec>, scope: &str, g: &Global) -> tfreuse::Result<TransferSpec> {
         let mut s = TransferSpec::from_source(ModelSource::Fresh(features));
         s.branch_from = Some("X:0".into());
-        s.new_layers = layers(&self.layers)?;
+        s.new_layers = layers;
         s.prefix = String::new();
-        s.layer_scope = "dnn/".into();
+        s.layer_scope = scope.into();
         s.init = Init::parse(&self.init)?;
         s.l2 = self.l2;
         s.optimizer = Some(match self.optimizer.as_str() {
@@ -71,12 +92,16 @@ impl Args {
         s.clip = self.clip;
         s.device = self.device.clone();
         s.session = g.session_config();
-        self.schedule.apply(s, false)
+        Ok(s)
+    }
+
+    pub(super) fn how(&self) -> How<'static> {
+        How { cache_frozen: false, own_lr: Some(self.lr), model: None }
     }
 }
 
 /// `--layers`, parsed as `train --new-layers` is (its errors name `--layers`).
-fn layers(spec: &str) -> tfreuse::Result<Vec<LayerSpec>> {
+pub(super) fn layers(spec: &str) -> tfreuse::Result<Vec<LayerSpec>> {
     parse_layers(spec).map_err(|e| Error::Invalid(e.to_string().replace("--new-layers", "--layers")))
 }
 
@@ -84,15 +109,9 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if let Some(out) = &args.schedule.out {
         super::train::check_out(out, args.schedule.force, None)?;
     }
-    if !matches!(tfreuse::data::kind(&args.data), Some("mnist" | "fashion-mnist" | "npz")) {
-        return Err(Error::Invalid(format!("--data {}: tfreuse new takes mnist:DIR, fashion-mnist:DIR or npz:FILE", args.data)).into());
-    }
-    let mut data = tfreuse::data::load(&args.data)?;
-    if let Some(s) = &args.scale {
-        data.rescale(tfreuse::data::Scale::parse(s)?)?;
-    }
-    let (data, classes) = super::train::classes_of(data, args.classes.as_deref())?;
-    if let Some(LayerSpec::Dense { units, .. }) = layers(&args.layers)?.last() {
+    let (data, classes) = args.fresh.data("new")?;
+    let layers = layers(&args.layers)?;
+    if let Some(LayerSpec::Dense { units, .. }) = layers.last() {
         if *units != classes {
             let msg = format!(
                 "--layers {}: the logits are {units} wide but the data has {classes} classes; make the last layer {classes} wide",
@@ -101,8 +120,9 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
             return Err(Error::Invalid(msg).into());
         }
     }
-    let spec = args.spec(data.training_split()?.feature_shape.clone(), g)?;
-    let scopes = tfreuse::graph::layers::outputs(&spec.new_layers, &spec.layer_scope);
-    eprintln!("new model: X:0 -> {} (branch from any of these later)", scopes.join(" -> "));
-    train_on(spec, (data, classes), &args.schedule, &How { cache_frozen: false, own_lr: Some(args.lr), model: None }, g)
+    let spec = args.fresh.spec(data.training_split()?.feature_shape.clone(), layers, "dnn/", g)?;
+    let spec = args.schedule.apply(spec, false)?;
+    let names = tfreuse::graph::layers::outputs(&spec.new_layers, &spec.layer_scope);
+    eprintln!("new model: X:0 -> {} (branch from any of these later)", names.join(" -> "));
+    train_on(spec, (data, classes), &args.schedule, &args.fresh.how(), g)
 }

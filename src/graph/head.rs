@@ -34,6 +34,17 @@ pub fn softmax_xent_loss(b: &mut Builder, logits: Output, labels: Output, classe
     b.op1("Mean", "loss/loss", &[per_row, axes])
 }
 
+/// Mean squared error of `output` against `target` over every value (`reduce_mean(square(output
+/// - target))`, an autoencoder's reconstruction loss), named `loss/loss`. No gradient flows
+/// into the target: what is reconstructed is data, not a layer to move.
+pub fn reconstruction_loss(b: &mut Builder, output: Output, target: Output) -> Result<Output> {
+    let target = b.op1("StopGradient", "loss/target", &[target])?;
+    let diff = b.op1("Sub", "loss/diff", &[output, target])?;
+    let sq = b.op1("Square", "loss/square", &[diff])?;
+    let axes = b.constant("loss/axes", Tensor::from(&[0i32, 1][..]))?;
+    b.op1("Mean", "loss/loss", &[sq, axes])
+}
+
 /// `loss + l2 · Σ sum(k²) / 2` over `kernels` (tf.contrib.layers.l2_regularizer, as the book
 /// adds it), named `loss/total`.
 pub fn with_l2(b: &mut Builder, loss: Output, kernels: &[Output], l2: f32) -> Result<Output> {

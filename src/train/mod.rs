@@ -18,5 +18,5 @@ pub mod trainer;
 
 pub use prepare::prepare;
 pub use resume::{History, Progress};
-pub use spec::{Optimizer, TransferSpec};
+pub use spec::{Objective, Optimizer, TransferSpec};
 pub use trainer::{check_labels, Outcome, Prepared, Watch};

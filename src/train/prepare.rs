@@ -33,7 +33,7 @@ use crate::proto::SaverDef;
 use crate::tf::tensors::{dtype_code, dtype_name};
 use crate::tf::{find_operation, find_output, output_name};
 use crate::train::plan::Plan;
-use crate::train::spec::{Optimizer, TransferSpec};
+use crate::train::spec::{Objective, Optimizer, TransferSpec};
 use crate::train::Prepared;
 
 /// Stage 1: where the model comes from.
@@ -275,12 +275,11 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
             if let Some(dims) = branch_dims {
                 t = crate::graph::layers::with_shape(b, t, dims)?;
             }
-            let built = new_layers(b, plan, t, branch)?;
+            let built = new_layers(b, plan, t.clone(), branch)?;
             let (logits, new_vars) = (built.output, built.vars);
             training = built.training;
             new_logits = Some(logits.clone());
-            let flat = flat_labels(b, &y)?;
-            let loss = heads::softmax_xent_loss(b, logits.clone(), flat.clone(), plan.classes, spec.class_weights.as_deref())?;
+            let (loss, acc) = objective(b, plan, logits, (t, &y))?;
             let loss = match spec.l2 {
                 Some(l2) => {
                     let kernels =
@@ -289,8 +288,7 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
                 }
                 None => loss,
             };
-            let acc = heads::accuracy(b, logits, flat)?;
-            (loss, Some(acc), new_vars, y)
+            (loss, acc, new_vars, y)
         }
         (None, y) => {
             let y = y.ok_or_else(|| Error::arg(Role::Labels, Some("y:0"), "no such tensor"))?;
@@ -303,6 +301,19 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
         None => default_metric,
     };
     Ok(Head { loss, metric, new_vars, y, own_labels, training, logits: new_logits })
+}
+
+/// The new head's loss and metric: a classifier's cross-entropy and accuracy against the
+/// labels `y`, or an autoencoder's reconstruction error of `input` (no metric).
+fn objective(b: &mut Builder, plan: &Plan, logits: Output, (input, y): (Output, &Output)) -> Result<(Output, Option<Output>)> {
+    match plan.spec.objective {
+        Objective::Classify => {
+            let flat = flat_labels(b, y)?;
+            let loss = heads::softmax_xent_loss(b, logits.clone(), flat.clone(), plan.classes, plan.spec.class_weights.as_deref())?;
+            Ok((loss, Some(heads::accuracy(b, logits, flat)?)))
+        }
+        Objective::Reconstruct => Ok((heads::reconstruction_loss(b, logits, input)?, None)),
+    }
 }
 
 /// The labels as one integer a row: a `[n, 1]` column is reshaped to `[n]` for the new head.
@@ -328,10 +339,19 @@ fn refuse_used_prefix(graph: &Graph, prefix: &str, ours: Option<&str>) -> Result
     Err(Error::arg(Role::Prefix, Some(prefix), msg))
 }
 
-/// `--new-layers` on `t`; the last layer's width must be the number of classes.
+/// `--new-layers` on `t`; the last layer's width must be the number of classes (an
+/// autoencoder's: `t`'s).
 fn new_layers(b: &mut Builder, plan: &Plan, t: Output, branch: &str) -> Result<crate::graph::layers::Built> {
+    let input_width = match crate::tf::tensors::shape_dims(&b.graph.tensor_shape(t.clone())?).as_deref() {
+        Some([_, w]) => *w,
+        _ => -1,
+    };
     let built = crate::graph::layers::build(b, &plan.spec.new_layers, (plan.spec.init, &plan.spec.layer_scope), t, branch)?;
-    if built.width as usize != plan.classes {
+    if plan.spec.objective == Objective::Reconstruct && built.width != input_width {
+        let msg = format!("an autoencoder's last layer must be as wide as its input ({input_width}), not {}", built.width);
+        return Err(Error::arg(Role::NewLayers, None, msg));
+    }
+    if plan.spec.objective == Objective::Classify && built.width as usize != plan.classes {
         let (classes, width) = (plan.classes, built.width);
         let msg = format!("the logits have width {width} but the data has {classes} classes; make the last layer {classes} wide");
         return Err(Error::arg(Role::NewLayers, None, msg));
@@ -660,7 +680,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         metric: head.metric.as_ref().map(output_name),
         warnings: source.warnings.into_iter().chain(warnings).chain(savers.warnings).collect(),
         cut: cut.as_ref().ok().map(output_name),
-        logits: head.logits.as_ref().map(output_name),
+        logits: head.logits.as_ref().filter(|_| spec.objective == Objective::Classify).map(output_name),
     };
     let extension = Extension { saver_def: savers.saver_def, variables: new.iter().map(|v| v.def.clone()).collect(), train_op: step.built };
     Ok(Prepared {

@@ -37,6 +37,18 @@ impl Optimizer {
     }
 }
 
+/// What the new head minimises.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// Softmax cross-entropy against the labels, with an accuracy.
+    #[default]
+    Classify,
+    /// Mean squared error between the last layer and the tensor the layers start from (an
+    /// autoencoder); the labels are not used and there is no metric.
+    Reconstruct,
+}
+
 /// Everything a transfer run needs; defaults follow the book.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct TransferSpec {
@@ -48,6 +60,9 @@ pub struct TransferSpec {
     pub labels: Option<String>,
     pub branch_from: Option<String>,
     pub new_layers: Vec<LayerSpec>,
+    /// What the new layers learn.
+    #[serde(default)]
+    pub objective: Objective,
     /// How the new dense kernels start.
     #[serde(default)]
     pub init: Init,
@@ -119,6 +134,7 @@ impl TransferSpec {
             labels: None,
             branch_from: None,
             new_layers: vec![],
+            objective: Objective::Classify,
             init: Init::Glorot,
             l2: None,
             prefix: "new_".into(),

@@ -72,6 +72,12 @@ pub fn oracle(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Run a Python snippet in the repo's venv; assert it succeeds.
+pub fn python(code: &str) {
+    let out = Command::new(root().join(".venv/bin/python")).args(["-c", code]).output().expect("run Python (make setup creates .venv)");
+    assert!(out.status.success(), "Python failed:\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
 pub fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("bad JSON ({e}): {s}"))
 }

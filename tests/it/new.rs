@@ -72,3 +72,49 @@ fn new_refuses_what_it_cannot_build() {
     let err = fails(&["new", "--layers", "10", "--data", "images:/nowhere"], 2);
     assert!(err.contains("tfreuse new takes"), "{err}");
 }
+
+#[test]
+fn a_pretrained_autoencoder_loads_in_python_with_the_same_encoder_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ae, log) = (tmp.path().join("ae.ckpt"), tmp.path().join("log.jsonl"));
+    let data = mnist();
+    let args =
+        ["pretrain", "autoencoder", "--layers", "64:elu,32:elu", "--data", &data, "--epochs", "2", "--batch-size", "500", "--lr", "0.01"];
+    let run = tfreuse(&[&args[..], &["--out", ae.to_str().unwrap(), "--json", log.to_str().unwrap()]].concat());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(
+        err.contains("encoder outputs (train --branch-from one of these): autoencoder/hidden1/Elu:0, autoencoder/hidden2/Elu:0"),
+        "{err}"
+    );
+    // Python's reconstruction error on the test split is the one tfreuse reported, and far
+    // below what the mean picture would cost (the pixels' mean variance, 0.067 on MNIST's test).
+    let meta = format!("{}.meta", ae.display());
+    let py = json(&oracle(&["eval", "--meta", &meta, "--data", &data, "--fetch", "loss/loss:0", "--batch-size", "1000"]));
+    let test = std::fs::read_to_string(&log).unwrap().lines().map(json).find(|e| e["event"] == "test").expect("a test event");
+    let (theirs, ours) = (py["loss/loss:0"].as_f64().unwrap(), test["loss"].as_f64().unwrap());
+    assert!((theirs - ours).abs() < 1e-5 * ours, "Python {theirs} vs tfreuse {ours}");
+    assert!(ours < 0.05, "the autoencoder learnt to reconstruct: {ours}");
+    // The encoder's output, from the same rows: the same bytes in Python and tfreuse.
+    let x = tmp.path().join("x.npy");
+    python(&format!("import numpy as np; np.save({:?}, np.random.default_rng(0).random((9, 784), dtype=np.float32))", x.to_str().unwrap()));
+    let (ours, theirs) = (tmp.path().join("ours.npz"), tmp.path().join("theirs.npz"));
+    let feed = format!("X:0={}", x.display());
+    let fetch = ["run", "--meta", &meta, "--feed", &feed, "--fetch", "autoencoder/hidden2/Elu:0", "--out"];
+    ok(&[&fetch[..], &[ours.to_str().unwrap()]].concat());
+    oracle(&[&fetch[..], &[theirs.to_str().unwrap()]].concat());
+    python(&format!(
+        "import numpy as np; a=np.load({:?})['autoencoder/hidden2/Elu:0']; b=np.load({:?})['autoencoder/hidden2/Elu:0']; \
+         assert a.shape == (9, 32) and np.array_equal(a, b), (a.shape, abs(a-b).max())",
+        ours.to_str().unwrap(),
+        theirs.to_str().unwrap()
+    ));
+    // Its encoder is a base model: a classifier on the codes, the encoder frozen.
+    let meta_s = meta.as_str();
+    Train::new(meta_s, &data)
+        .branch("autoencoder/hidden2/Elu:0")
+        .layers("10")
+        .arg("--freeze-below", "autoencoder/hidden2/Elu:0")
+        .epochs(1)
+        .ok();
+}
