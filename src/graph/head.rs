@@ -34,9 +34,9 @@ pub fn softmax_xent_loss(b: &mut Builder, logits: Output, labels: Output, classe
     b.op1("Mean", "loss/loss", &[per_row, axes])
 }
 
-/// Mean squared error of `output` against `target` over every value (`reduce_mean(square(output
-/// - target))`, an autoencoder's reconstruction loss), named `loss/loss`. No gradient flows
-/// into the target: what is reconstructed is data, not a layer to move.
+/// Mean squared error of `output` against `target` over every value, an autoencoder's
+/// reconstruction loss (`reduce_mean(square(output - target))`), named `loss/loss`. No
+/// gradient flows into the target: what is reconstructed is data, not a layer to move.
 pub fn reconstruction_loss(b: &mut Builder, output: Output, target: Output) -> Result<Output> {
     let target = b.op1("StopGradient", "loss/target", &[target])?;
     let diff = b.op1("Sub", "loss/diff", &[output, target])?;
