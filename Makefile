@@ -13,7 +13,7 @@ META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
 # Same oneDNN setting on both sides of every exact comparison.
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup data build demo test bench bench-images bench-accuracy fuzz fixtures protos clean
+.PHONY: setup data build demo test bench bench-images bench-accuracy bench-few-labels fuzz fixtures protos clean
 
 setup: $(STAMP) data build
 
@@ -72,6 +72,12 @@ bench-images: setup
 # The book's transfer experiments, 20 epochs each (bench-results/recipes.json).
 bench-accuracy: setup
 	$(VPY) python/bench_recipes.py --epochs 20
+
+# Few labels (the book's exercise 9): digits 5-9, 100 labels per digit, reusing fixtures/mnist04,
+# from scratch, every sweep candidate and autoencoder pretraining, over 3 seeds
+# (bench-results/few_labels.json).
+bench-few-labels: setup
+	$(VPY) python/bench_few_labels.py --seeds 1,2,3
 
 # Fuzz the decoders (needs `cargo install cargo-fuzz`; the stable toolchain is enough).
 FUZZ_SECONDS ?= 600

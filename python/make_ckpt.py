@@ -5,6 +5,10 @@
 Fixtures (each a directory with .meta, .index, .data-00000-of-00001 and `checkpoint`):
   mnist_dnn/  the Hands-On ML (1st ed., ch. 11) network: X, y, dnn/hidden1..5, outputs,
               loss/loss, eval/accuracy, GradientDescent with clipping; 20 epochs on MNIST.
+  mnist04/    the book's exercise 8 base model: X, y, dnn/hidden1..5 (100 ELU units, He
+              init), outputs (5 logits), loss/loss, eval/accuracy, Adam (train_op
+              collection), trained on digits 0-4 only with early stopping; the few-labels
+              scenario reuses it for digits 5-9.
   conv_bn/    another shape on purpose: other names, a conv layer, batch norm with a
               training-flag placeholder, ELU/tanh, int32 labels, Adam.
   cnn_rgb/    a small CNN on an NHWC picture input, as image models take them: `images`
@@ -109,6 +113,61 @@ def make_mnist_dnn(data, outdir, epochs=20, batch_size=200):
         init.run()
         train_loop(sess, "mnist_dnn", training_op, X, y, (data["train"], data["validation"]), accuracy, epochs, batch_size, rng)
         save(sess, saver, outdir, "my_model_final.ckpt")
+
+
+def digits(split, keep):
+    x, y = split
+    mask = np.isin(y, keep)
+    return x[mask], y[mask]
+
+
+def make_mnist04(data, outdir, max_epochs=30, patience=3, batch_size=50):
+    """Exercise 8: 5x100 ELU, He init, Adam, early stopping on validation accuracy (the
+    best epoch's variables are the ones saved)."""
+    tf1.reset_default_graph()
+    tf1.set_random_seed(42)
+    X = tf1.placeholder(tf.float32, shape=(None, 28 * 28), name="X")
+    y = tf1.placeholder(tf.int64, shape=(None), name="y")
+    he = tf1.variance_scaling_initializer(scale=2.0, distribution="truncated_normal")
+    h = X
+    with tf1.variable_scope("dnn"):
+        for i in range(1, 6):
+            with tf1.variable_scope(f"hidden{i}"):
+                kernel = tf1.get_variable("kernel", [int(h.shape[-1]), 100], initializer=he)
+                bias = tf1.get_variable("bias", [100], initializer=tf1.zeros_initializer())
+                h = tf.nn.elu(tf.nn.bias_add(tf.matmul(h, kernel), bias))
+    logits = dense(h, 5, "outputs")
+    with tf.name_scope("loss"):
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits), name="loss")
+    with tf.name_scope("eval"):
+        accuracy = tf.reduce_mean(tf.cast(tf1.nn.in_top_k(logits, y, 1), tf.float32), name="accuracy")
+    training_op = tf1.train.AdamOptimizer(0.001).minimize(loss)
+    tf1.add_to_collection("train_op", training_op)
+    init = tf1.global_variables_initializer()
+    saver = tf1.train.Saver()
+    (xt, yt), (xv, yv) = digits(data["train"], [0, 1, 2, 3, 4]), digits(data["validation"], [0, 1, 2, 3, 4])
+    rng = np.random.RandomState(42)
+    best, best_values, waited = -1.0, None, 0
+    variables = tf1.global_variables()
+    with tf1.Session(config=session_config()) as sess:
+        init.run()
+        for epoch in range(max_epochs):
+            perm = rng.permutation(len(xt))
+            for i in range(0, len(xt), batch_size):
+                idx = perm[i:i + batch_size]
+                sess.run(training_op, feed_dict={X: xt[idx], y: yt[idx]})
+            a = accuracy.eval(feed_dict={X: xv, y: yv}, session=sess)
+            print(f"mnist04 epoch {epoch} validation accuracy {a:.4f}", flush=True)
+            if a > best:
+                best, best_values, waited = a, sess.run(variables), 0
+            else:
+                waited += 1
+                if waited >= patience:
+                    break
+        for v, value in zip(variables, best_values):
+            v.load(value, sess)
+        print(f"mnist04 best validation accuracy {best:.4f}", flush=True)
+        save(sess, saver, outdir, "mnist04.ckpt")
 
 
 def make_conv_bn(data, outdir, epochs=2, batch_size=100):
@@ -285,10 +344,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/mnist")
     ap.add_argument("--out", default="fixtures")
-    ap.add_argument("--only", choices=["mnist_dnn", "conv_bn", "cnn_rgb", "tiny", "tiny_frozen", "tiny_v1", "tiny_saved_model"])
+    ap.add_argument("--only", choices=["mnist_dnn", "mnist04", "conv_bn", "cnn_rgb", "tiny", "tiny_frozen", "tiny_v1", "tiny_saved_model"])
     args = ap.parse_args()
     data = None
-    if args.only in (None, "mnist_dnn", "conv_bn", "cnn_rgb"):
+    if args.only in (None, "mnist_dnn", "mnist04", "conv_bn", "cnn_rgb"):
         data = mnist.read_data_sets(args.data)
     if args.only in (None, "tiny"):
         make_tiny(os.path.join(args.out, "tiny"))
@@ -304,6 +363,8 @@ def main():
         make_cnn_rgb(data, os.path.join(args.out, "cnn_rgb"))
     if args.only in (None, "mnist_dnn"):
         make_mnist_dnn(data, os.path.join(args.out, "mnist_dnn"))
+    if args.only in (None, "mnist04"):
+        make_mnist04(data, os.path.join(args.out, "mnist04"))
 
 
 if __name__ == "__main__":
