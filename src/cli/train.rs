@@ -72,6 +72,10 @@ pub struct Schedule {
     /// Save the trained model to this checkpoint prefix (e.g. runs/my_new_model_final.ckpt).
     #[arg(long, value_name = "PREFIX")]
     pub out: Option<PathBuf>,
+    /// Save only what the new output needs: no layers above --branch-from, no old loss, no
+    /// slots of the old optimizer (a smaller checkpoint that imports the same).
+    #[arg(long)]
+    pub prune: bool,
     /// Overwrite an existing --out.
     #[arg(long)]
     pub force: bool,
@@ -274,6 +278,7 @@ impl Schedule {
         s.resume_from = self.resume.clone();
         s.patience = self.patience.map(|n| n as usize);
         s.eval_test_every_epoch = self.eval_test_every_epoch;
+        s.prune = self.prune;
         s.augment = self.augment.as_deref().map(tfreuse::data::augment::Augment::parse).transpose()?;
         if s.augment.is_some() && caching {
             return Err(Error::Invalid(

@@ -9,6 +9,7 @@ pub mod freeze;
 pub mod head;
 pub mod layers;
 pub mod optimizer;
+pub mod prune;
 pub mod saver;
 pub mod stack;
 pub mod var;

@@ -330,6 +330,30 @@ impl MetaGraph {
         Ok(meta)
     }
 
+    /// Keep only the ops named in `keep`, and the collection entries naming them (node
+    /// lists, and the VariableDefs of the variable collections); collections left empty go.
+    pub fn prune(&mut self, keep: &std::collections::HashSet<String>) -> Result<()> {
+        let mut g = self.graph_def()?;
+        g.node.retain(|n| keep.contains(&n.name));
+        self.set_graph_def(&g);
+        let kept = |name: &str| keep.contains(crate::tf::op_name(name.trim_start_matches('^')));
+        for (key, c) in self.def.collection_def.iter_mut() {
+            match &mut c.kind {
+                Some(Kind::NodeList(l)) => l.value.retain(|n| kept(n)),
+                Some(Kind::BytesList(l)) if VARIABLE_COLLECTIONS.contains(&key.as_str()) => {
+                    l.value.retain(|b| VariableDef::decode(b.as_slice()).map_or(true, |d| kept(&d.variable_name)))
+                }
+                _ => {}
+            }
+        }
+        self.def.collection_def.retain(|_, c| match &c.kind {
+            Some(Kind::NodeList(l)) => !l.value.is_empty(),
+            Some(Kind::BytesList(l)) => !l.value.is_empty(),
+            _ => true,
+        });
+        Ok(())
+    }
+
     /// Clear every device pin: what tfreuse writes is placed by its reader (Python's default
     /// session refuses a pin to a device it lacks, such as `/device:CPU:1` of a sharded save).
     fn clear_devices(&mut self) -> Result<()> {
@@ -349,6 +373,10 @@ impl MetaGraph {
         }
     }
 }
+
+/// Collections of serialized VariableDefs (Python's GraphKeys).
+const VARIABLE_COLLECTIONS: &[&str] =
+    &["variables", "trainable_variables", "local_variables", "model_variables", "moving_average_variables", "global_step"];
 
 /// Whether a device string names a job other than this process's (`localhost`).
 fn names_cluster_job(device: &str) -> bool {

@@ -25,7 +25,7 @@ use crate::feed::{FixedFeeds, LabelLayout, Setting};
 use crate::graph::freeze::{gradient_blockers, gradient_path, insert_stop_gradient, no_gradient_hint, select};
 use crate::graph::optimizer::{minimize, Pair};
 use crate::graph::saver::{restore_ops, saver_ops, RestoreOps};
-use crate::graph::{head as heads, Builder, Var};
+use crate::graph::{head as heads, prune, Builder, Var};
 use crate::model::checkpoint::{self, StoredTensor};
 use crate::model::metagraph::Extension;
 use crate::model::{import_graph, restore_from, MetaGraph, Model};
@@ -545,6 +545,36 @@ pub fn savers(b: &mut Builder, plan: &Plan, all: &[&Var], imported: &[Var], stor
     Ok(Savers { saver_def, restore, restored: chosen.iter().map(|v| v.name.clone()).collect(), warnings })
 }
 
+/// What a pruned save keeps (`--prune`): the ops the new output needs, and a saver over the
+/// variables among them.
+#[derive(Clone, Debug)]
+pub struct Pruned {
+    pub saver_def: SaverDef,
+    pub keep: HashSet<String>,
+}
+
+/// The ops the loss, metric, logits and training step depend on, the variables among them
+/// with their initializers and snapshots (Python's `import_meta_graph` looks them up), and a
+/// saver of their own.
+pub fn pruned(b: &mut Builder, head: &Head, step: &Step, all: &[&Var]) -> Result<Pruned> {
+    let mut roots = vec![head.loss.operation.clone(), head.y.operation.clone(), step.op.clone()];
+    roots.extend(head.metric.iter().chain(&head.logits).map(|o| o.operation.clone()));
+    let mut keep = prune::needed(&roots);
+    let vars = prune::kept(all, &keep);
+    let saver_def = saver_ops(b, "save", &vars)?;
+    let mut more = vec![
+        find_output(b.graph, &saver_def.filename_tensor_name)?.operation,
+        find_output(b.graph, &saver_def.save_tensor_name)?.operation,
+        find_operation(b.graph, &saver_def.restore_op_name)?,
+    ];
+    for v in &vars {
+        more.push(v.initializer(b.graph)?);
+        more.push(v.value(b.graph)?.operation);
+    }
+    keep.extend(prune::needed(&more));
+    Ok(Pruned { saver_def, keep })
+}
+
 /// Whether the checkpoint holds `v` with its shape and dtype; else why not.
 fn fits(v: &Var, stored: &[StoredTensor]) -> std::result::Result<(), String> {
     match stored.iter().find(|t| t.name == v.name) {
@@ -664,6 +694,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let step = training_step(&mut b, &plan, &vars, &model.meta, &head)?;
     let all: Vec<&Var> = vars.iter().chain(&head.new_vars).chain(&step.slots).collect();
     let savers = savers(&mut b, &plan, &all, &vars, &source.stored)?;
+    let pruned = spec.prune.then(|| pruned(&mut b, &head, &step, &all)).transpose()?;
     let new: Vec<&Var> = head.new_vars.iter().chain(&step.slots).collect();
     let init = initialise(&model, &plan, source.checkpoint.as_deref(), &savers, &vars, &new)?;
     let Feeds { train_flags, eval_flags, constants } = feeds(&model.graph, spec, &flags)?;
@@ -698,5 +729,6 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         eval_flags,
         report,
         extension,
+        pruned,
     })
 }

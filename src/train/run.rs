@@ -85,7 +85,7 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
         Outcome::Finished(_) => {}
         Outcome::Interrupted(progress) => {
             let saved_to = interrupted_prefix(job.out.as_deref());
-            prepared.save(&saved_to, &extras, sink)?;
+            prepared.save_whole(&saved_to, &extras, sink)?;
             write_sidecar(&saved_to, &Fingerprint::new(spec, source)?, &progress)?;
             sink.flush()?;
             return Ok(Ended::Interrupted { progress, saved_to });

@@ -108,6 +108,10 @@ pub struct TransferSpec {
     /// keep the best epoch's variables (`--patience`).
     #[serde(default)]
     pub patience: Option<usize>,
+    /// Save only what the new output needs (`--prune`): no layers above the branch, no old
+    /// loss or optimizer slots.
+    #[serde(default)]
+    pub prune: bool,
     /// Also evaluate the test split after every epoch (reported, never used to choose).
     #[serde(default)]
     pub eval_test_every_epoch: bool,
@@ -159,6 +163,7 @@ impl TransferSpec {
             class_weights: None,
             patience: None,
             eval_test_every_epoch: false,
+            prune: false,
             augment: None,
             session: SessionConfig::default(),
             resume_from: None,

@@ -46,6 +46,8 @@ pub struct Prepared {
     pub report: SetupReport,
     /// What a saved `.meta` adds to the imported one.
     pub(crate) extension: Extension,
+    /// What [`Prepared::save`] keeps with `--prune`.
+    pub(crate) pruned: Option<crate::train::prepare::Pruned>,
 }
 
 /// How [`Prepared::train`] ended.
@@ -548,21 +550,36 @@ impl Prepared {
     /// (each step of the save is reported as an [`Event::SaveStep`]).
     /// Save to prefix `out`, with `extras` (`(suffix, bytes)`: `.labels.txt` …) beside it.
     pub fn save(&self, out: &Path, extras: &[(String, Vec<u8>)], sink: &mut dyn EventSink) -> Result<Vec<PathBuf>> {
-        let meta = self.model.meta.extended(&self.model.graph, &self.extension)?;
+        self.save_as(out, extras, sink, self.pruned.as_ref())
+    }
+
+    /// [`Prepared::save`] of every variable even with `--prune` (a checkpoint to resume from).
+    pub fn save_whole(&self, out: &Path, extras: &[(String, Vec<u8>)], sink: &mut dyn EventSink) -> Result<Vec<PathBuf>> {
+        self.save_as(out, extras, sink, None)
+    }
+
+    fn save_as(
+        &self,
+        out: &Path,
+        extras: &[(String, Vec<u8>)],
+        sink: &mut dyn EventSink,
+        pruned: Option<&crate::train::prepare::Pruned>,
+    ) -> Result<Vec<PathBuf>> {
+        let ext = match pruned {
+            Some(p) => Extension { saver_def: p.saver_def.clone(), ..self.extension.clone() },
+            None => self.extension.clone(),
+        };
+        let mut meta = self.model.meta.extended(&self.model.graph, &ext)?;
+        if let Some(p) = pruned {
+            meta.prune(&p.keep)?;
+        }
         let mut result = Ok(());
-        let files = crate::model::save::save_checkpoint(
-            &self.model.session,
-            &self.model.graph,
-            &self.extension.saver_def,
-            &meta,
-            out,
-            extras,
-            &mut |step| {
+        let files =
+            crate::model::save::save_checkpoint(&self.model.session, &self.model.graph, &ext.saver_def, &meta, out, extras, &mut |step| {
                 if result.is_ok() {
                     result = sink.event(&Event::SaveStep { step });
                 }
-            },
-        )?;
+            })?;
         result?;
         sink.event(&Event::Saved { prefix: out.to_path_buf(), files: files.len() })?;
         Ok(files)

@@ -446,3 +446,29 @@ fn l2_adds_the_books_penalty_on_new_kernels_to_the_loss() {
     let err = Train::dnn().arg("--l2", "0.1").fails(2);
     assert!(err.contains("--l2 penalizes the new layers"), "{err}");
 }
+
+#[test]
+fn prune_saves_only_what_the_new_output_needs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, log) = (tmp.path().join("pruned.ckpt"), tmp.path().join("log.jsonl"));
+    let run = Train::dnn().branch("dnn/hidden2/Relu:0").layers("10").optimizer("momentum").epochs(1).flag("--prune");
+    run.json_log(&log).out(&out).ok();
+    let vars = json(&oracle(&["variables", "--checkpoint", out.to_str().unwrap()]));
+    let mut names: Vec<&str> = vars.as_object().unwrap().keys().map(String::as_str).collect();
+    names.sort();
+    let mut expected = vec![];
+    for v in ["hidden1/kernel", "hidden1/bias", "hidden2/kernel", "hidden2/bias", "new_outputs/kernel", "new_outputs/bias"] {
+        expected.push(v.to_string());
+        expected.push(format!("{v}/Momentum"));
+    }
+    expected.sort();
+    assert_eq!(names, expected, "hidden3-5, the old outputs and their slots are left out");
+    // Python imports the pruned model, measures what tfreuse measured, and trains it.
+    let meta = format!("{}.meta", out.display());
+    let py = json(&oracle(&["eval", "--meta", &meta, "--data", &mnist(), "--fetch", "new_eval/accuracy:0"]));
+    let test = std::fs::read_to_string(&log).unwrap().lines().map(json).find(|e| e["event"] == "test").unwrap();
+    assert_eq!(py["new_eval/accuracy:0"].as_f64().unwrap() as f32, test["metric"].as_f64().unwrap() as f32);
+    let again = tmp.path().join("python.ckpt");
+    let args = ["train", "--meta", &meta, "--data", &mnist(), "--train-op", "new_train/step", "--loss", "new_loss/loss:0"];
+    oracle(&[&args[..], &["--out", again.to_str().unwrap()]].concat());
+}
