@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use tfreuse::events::{Event, EventSink};
+use tfreuse::events::{Event, EventSink, Tee};
 use tfreuse::sweep::{candidates, try_one, Row};
 use tfreuse::Error;
 
@@ -42,6 +42,10 @@ pub struct Args {
     /// Draw the validation and test accuracy of each candidate into FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Write TensorBoard event files of each candidate into DIR/<candidate> (`tensorboard
+    /// --logdir DIR` shows the candidates' curves side by side).
+    #[arg(long, value_name = "DIR")]
+    pub logdir: Option<PathBuf>,
     /// Also save every candidate, as DIR/<candidate>.ckpt.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
@@ -66,6 +70,13 @@ fn refuse_chosen(args: &Args) -> tfreuse::Result<()> {
         Some((flag, _)) => Err(Error::Invalid(format!("{flag}: the sweep chooses the new layers and what to freeze for each candidate"))),
         None => Ok(()),
     }
+}
+
+/// `--logdir DIR`: the TensorBoard sink of candidate `name`, in `DIR/name`.
+fn tensorboard(dir: Option<&std::path::Path>, name: &str, lr: f32) -> tfreuse::Result<Option<tfreuse::summary::TensorBoard>> {
+    let Some(dir) = dir else { return Ok(None) };
+    let file = tfreuse::summary::EventFile::create(&dir.join(name))?;
+    Ok(Some(tfreuse::summary::TensorBoard::new(file, 20, Some(lr))))
 }
 
 /// Epoch lines under each candidate's header.
@@ -109,7 +120,13 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     for (i, c) in cands.iter().enumerate() {
         let frozen = c.freeze_below.as_deref().map_or("nothing frozen".into(), |f| format!("frozen up to {f}"));
         eprintln!("[{}/{}] {}: branch {}, new layers {}, {frozen}", i + 1, cands.len(), c.name, c.branch, c.new_layers);
-        let (row, prepared) = match try_one(&spec, c, (&data, &mut caches), classes, &stop, &mut Progress) {
+        let mut board = tensorboard(args.logdir.as_deref(), &c.name, spec.lr)?;
+        let mut progress = Progress;
+        let mut sinks: Vec<&mut dyn EventSink> = vec![&mut progress];
+        if let Some(b) = board.as_mut() {
+            sinks.push(b);
+        }
+        let (row, prepared) = match try_one(&spec, c, (&data, &mut caches), classes, &stop, &mut Tee(sinks)) {
             Ok(done) => done,
             Err(e) => {
                 // What was measured is still worth having.

@@ -33,8 +33,8 @@ fn sweep_visits_the_seeds_candidates_and_keeps_frozen_layers_bit_identical() {
     ]);
     let files = [table.to_str().unwrap(), csv.to_str().unwrap(), keep.to_str().unwrap(), best.to_str().unwrap()];
     args.extend(["--json", files[0], "--csv", files[1], "--keep", files[2], "--out", files[3]]);
-    let plot = tmp.path().join("t.svg");
-    args.extend(["--plot", plot.to_str().unwrap()]);
+    let (plot, logdir) = (tmp.path().join("t.svg"), tmp.path().join("logs"));
+    args.extend(["--plot", plot.to_str().unwrap(), "--logdir", logdir.to_str().unwrap()]);
     let stdout = ok(&args);
     let rows = json(&std::fs::read_to_string(&table).unwrap());
     let rows = rows.as_array().unwrap();
@@ -63,6 +63,19 @@ fn sweep_visits_the_seeds_candidates_and_keeps_frozen_layers_bit_identical() {
                 assert_eq!(trained.contains(&v.as_str()), layer > frozen && layer <= r["reused"].as_u64().unwrap() as usize, "{name}: {v}");
             }
         }
+    }
+    // --logdir: each candidate's curves in its own run folder, as TensorBoard reads them.
+    for r in rows.iter().filter(|r| ["frozen", "add-1"].contains(&r["candidate"].as_str().unwrap())) {
+        let dir = logdir.join(r["candidate"].as_str().unwrap());
+        let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+        let read = json(&oracle(&["events", file.to_str().unwrap()]));
+        let best = read["scalars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["tag"] == "epoch/validation_metric")
+            .map(|s| s["value"].as_f64().unwrap() as f32);
+        assert_eq!(best.fold(f32::MIN, f32::max), r["val_accuracy"].as_f64().unwrap() as f32, "{}", dir.display());
     }
     // The best on validation is what --out holds.
     let top = rows.iter().max_by(|a, b| a["val_accuracy"].as_f64().unwrap().total_cmp(&b["val_accuracy"].as_f64().unwrap())).unwrap();
