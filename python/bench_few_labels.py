@@ -7,6 +7,8 @@ seeds, all through tfreuse:
   unfreeze-all       `train` on the whole reused net, nothing frozen
   autoencoder+...    `pretrain autoencoder` (5x100 ELU encoder) on every 5-9 training picture
                      without labels, then a new output layer on its code, encoder frozen or not
+  auxiliary+...      `pretrain auxiliary --task corrupt` (5x100 ELU): real 5-9 pictures against
+                     ones whose bottom half comes from another picture, then the same
 
 Every run: Adam, lr 0.01, batch 50, up to --epochs epochs with early stopping (patience 5) on
 the validation split (all 5-9 validation pictures: more labels than the book's 30 per digit).
@@ -64,12 +66,16 @@ def one_seed(a, seed, tmp, env):
     ae = os.path.join(tmp, f"ae{seed}.ckpt")
     run([a.bin, "pretrain", "autoencoder", "--layers", ELU5, *DATA, "--lr", "0.001", "--batch-size", "50",
          "--epochs", str(a.pretrain_epochs), "--seed", str(seed), "--out", ae], env)
-    for name, extra in [("autoencoder, encoder frozen", ["--freeze-below", "autoencoder/hidden5/Elu:0"]),
-                        ("autoencoder, fine-tuned", [])]:
-        log = os.path.join(tmp, f"{name[-6:]}{seed}.jsonl")
-        run([a.bin, "train", "--meta", ae + ".meta", "--branch-from", "autoencoder/hidden5/Elu:0", "--new-layers", "5",
-             *extra, *DATA, *FEW, *TRAIN, *s, "--json", log], env)
-        rows.append((name, *from_log(log)))
+    aux = os.path.join(tmp, f"aux{seed}.ckpt")
+    run([a.bin, "pretrain", "auxiliary", "--task", "corrupt", "--layers", ELU5, *DATA, "--lr", "0.001", "--batch-size", "50",
+         "--epochs", str(a.pretrain_epochs), "--seed", str(seed), "--out", aux], env)
+    for model, scope in [(ae, "autoencoder"), (aux, "auxiliary")]:
+        top = f"{scope}/hidden5/Elu:0"
+        for how, extra in [("frozen", ["--freeze-below", top]), ("fine-tuned", [])]:
+            log = os.path.join(tmp, f"{scope}-{how}{seed}.jsonl")
+            run([a.bin, "train", "--meta", model + ".meta", "--branch-from", top, "--new-layers", "5",
+                 *extra, *DATA, *FEW, *TRAIN, *s, "--json", log], env)
+            rows.append((f"{scope} pretraining, {how}", *from_log(log)))
     return rows
 
 

@@ -33,6 +33,7 @@ pub mod feed;
 pub mod graph;
 pub mod model;
 pub mod predict;
+pub mod pretrain;
 pub mod proto;
 pub mod suggest;
 pub mod summary;

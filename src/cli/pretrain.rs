@@ -20,6 +20,26 @@ pub enum Kind {
     /// A stacked autoencoder trained end to end to reconstruct its input (labels ignored);
     /// the encoder's layers are then reused.
     Autoencoder(Box<Autoencoder>),
+    /// A classifier of real examples against corrupted copies (labels ignored); its lower
+    /// layers are then reused.
+    Auxiliary(Box<Auxiliary>),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Auxiliary {
+    /// The task: corrupt (each example as it is, "real", and with the second half of its
+    /// values taken from another example, "corrupted"; for a flat MNIST picture, the bottom
+    /// 14 rows of another digit).
+    #[arg(long, default_value = "corrupt", value_parser = ["corrupt"])]
+    pub task: String,
+    /// The hidden layers: dense UNITS[:ACTIVATION] (relu by default), e.g.
+    /// 100:elu,100:elu; a 2-wide output layer follows.
+    #[arg(long, value_name = "LAYERS")]
+    pub layers: String,
+    #[command(flatten)]
+    pub fresh: Fresh,
+    #[command(flatten)]
+    pub schedule: Schedule,
 }
 
 #[derive(clap::Args, Debug)]
@@ -51,7 +71,13 @@ fn mirrored(spec: &str, width: usize) -> tfreuse::Result<(Vec<LayerSpec>, usize)
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
-    let Kind::Autoencoder(a) = args.kind;
+    match args.kind {
+        Kind::Autoencoder(a) => autoencoder(*a, g),
+        Kind::Auxiliary(a) => auxiliary(*a, g),
+    }
+}
+
+fn autoencoder(a: Autoencoder, g: &Global) -> anyhow::Result<()> {
     if let Some(out) = &a.schedule.out {
         super::train::check_out(out, a.schedule.force, None)?;
     }
@@ -67,6 +93,26 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     eprintln!("autoencoder: X:0 -> {} (reconstructs X:0; labels unused)", names.join(" -> "));
     train_on(spec, (data, classes), &a.schedule, &a.fresh.how(), g)?;
     eprintln!("encoder outputs (train --branch-from one of these): {}", names[..k].join(", "));
+    Ok(())
+}
+
+fn auxiliary(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
+    if let Some(out) = &a.schedule.out {
+        super::train::check_out(out, a.schedule.force, None)?;
+    }
+    let (data, _) = a.fresh.data("pretrain auxiliary")?;
+    let data = tfreuse::pretrain::corrupt_halves(&data, a.schedule.seed)?;
+    let n = data.training_split()?.len();
+    eprintln!("auxiliary task corrupt: {} real and {} corrupted training examples (seed {})", n / 2, n / 2, a.schedule.seed);
+    let (mut layers, k) = mirrored(&a.layers, 2)?;
+    layers.truncate(k);
+    layers.push(LayerSpec::Dense { units: 2, activation: Activation::Linear });
+    let features = data.training_split()?.feature_shape.clone();
+    let spec = a.schedule.apply(a.fresh.spec(features, layers, "auxiliary/", g)?, false)?;
+    let names = tfreuse::graph::layers::outputs(&spec.new_layers, &spec.layer_scope);
+    eprintln!("auxiliary classifier: X:0 -> {}", names.join(" -> "));
+    train_on(spec, (data, 2), &a.schedule, &a.fresh.how(), g)?;
+    eprintln!("layers to reuse (train --branch-from one of these): {}", names[..k].join(", "));
     Ok(())
 }
 

@@ -118,3 +118,24 @@ fn a_pretrained_autoencoder_loads_in_python_with_the_same_encoder_outputs() {
         .epochs(1)
         .ok();
 }
+
+#[test]
+fn auxiliary_pretraining_learns_real_from_corrupted_and_is_reused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (aux, log) = (tmp.path().join("aux.ckpt"), tmp.path().join("log.jsonl"));
+    let data = mnist();
+    let args = ["pretrain", "auxiliary", "--task", "corrupt", "--layers", "50:elu", "--data", &data, "--epochs", "1"];
+    let run = tfreuse(&[&args[..], &["--batch-size", "500", "--out", aux.to_str().unwrap(), "--json", log.to_str().unwrap()]].concat());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("55000 real and 55000 corrupted training examples"), "{err}");
+    assert!(err.contains("(train --branch-from one of these): auxiliary/hidden1/Elu:0"), "{err}");
+    // Telling a digit from one whose bottom half is another's is learnable: well above chance.
+    let test = std::fs::read_to_string(&log).unwrap().lines().map(json).find(|e| e["event"] == "test").unwrap();
+    assert!(test["metric"].as_f64().unwrap() > 0.8 && test["examples"] == 20000, "{test}");
+    let vars = json(&oracle(&["variables", "--checkpoint", aux.to_str().unwrap()]));
+    assert_eq!(vars["auxiliary/hidden1/kernel"], serde_json::json!([784, 50]));
+    assert_eq!(vars["outputs/kernel"], serde_json::json!([50, 2]));
+    let meta = format!("{}.meta", aux.display());
+    Train::new(&meta, &data).branch("auxiliary/hidden1/Elu:0").layers("10").epochs(1).ok();
+}

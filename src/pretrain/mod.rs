@@ -1,0 +1,84 @@
+//! Pretraining without the target's labels. The autoencoder is a head objective
+//! ([`crate::train::Objective::Reconstruct`]); this module makes the data of the auxiliary
+//! task: real examples against corrupted copies, a classifier whose lower layers are then
+//! reused (the seed's "pretraining on an auxiliary task").
+
+use rand::{Rng, SeedableRng};
+
+use crate::data::{DataSet, Features, Split};
+use crate::error::{Error, Result};
+
+/// The class names of the auxiliary task, by label.
+pub const CLASSES: [&str; 2] = ["corrupted", "real"];
+
+/// The rule of `--task corrupt`, as documented: every example appears twice, as it is (label
+/// 1, "real") and corrupted (label 0): the second half of its values replaced by the second
+/// half of another example's, drawn by `seed` (for a flat MNIST picture: its bottom 14 rows
+/// from another digit). Labels of the source are dropped; each split keeps its role.
+pub fn corrupt_halves(data: &DataSet, seed: u64) -> Result<DataSet> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut out = DataSet { classes: CLASSES.iter().map(|c| c.to_string()).collect(), files: Default::default(), ..data.clone() };
+    for (name, split) in &data.splits {
+        out.splits.insert(name.clone(), corrupt_split(split, &mut rng).map_err(|why| Error::Invalid(format!("split {name}: {why}")))?);
+    }
+    Ok(out)
+}
+
+fn corrupt_split(s: &Split, rng: &mut impl Rng) -> std::result::Result<Split, String> {
+    let (n, r) = (s.len(), s.row_len());
+    if n < 2 || r < 2 {
+        return Err(format!("{n} examples of {r} values: the task needs two examples of two values at least"));
+    }
+    let partners: Vec<usize> = (0..n).map(|i| (i + rng.gen_range(1..n)) % n).collect();
+    let y = (0..2 * n).map(|k| 1 - (k % 2) as i64).collect();
+    let x = match &s.x {
+        Features::U8 { data, scale } => Features::U8 { data: doubled(data, r, &partners), scale: *scale },
+        Features::F32(v) => Features::F32(doubled(v, r, &partners)),
+        Features::Pictures(_) | Features::Mapped(_) => return Err("pictures must be decoded first".into()),
+    };
+    Ok(Split { x, y, feature_shape: s.feature_shape.clone() })
+}
+
+/// Row i, then row i with its second half from row `partners[i]`, for every row.
+fn doubled<T: Copy>(values: &[T], r: usize, partners: &[usize]) -> Vec<T> {
+    let h = r / 2;
+    let mut out = Vec::with_capacity(values.len() * 2);
+    for (i, &j) in partners.iter().enumerate() {
+        let row = &values[i * r..(i + 1) * r];
+        out.extend_from_slice(row);
+        out.extend_from_slice(&row[..h]);
+        out.extend_from_slice(&values[j * r + h..(j + 1) * r]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(rows: Vec<f32>, r: usize) -> DataSet {
+        let n = rows.len() / r;
+        let split = Split { x: Features::F32(rows), y: vec![7; n], feature_shape: vec![r] };
+        DataSet { source: "t".into(), splits: [("train".to_string(), split)].into(), ..Default::default() }
+    }
+
+    #[test]
+    fn real_rows_then_their_second_half_from_another() {
+        let rows: Vec<f32> = (0..5 * 4).map(|v| v as f32).collect();
+        let out = corrupt_halves(&set(rows.clone(), 4), 1).unwrap();
+        let s = &out.splits["train"];
+        assert_eq!(s.y, [1, 0, 1, 0, 1, 0, 1, 0, 1, 0]);
+        let Features::F32(v) = &s.x else { panic!() };
+        for i in 0..5 {
+            let (real, fake) = (&v[i * 8..i * 8 + 4], &v[i * 8 + 4..i * 8 + 8]);
+            assert_eq!(real, &rows[i * 4..i * 4 + 4], "row {i} as it was");
+            assert_eq!(fake[..2], rows[i * 4..i * 4 + 2], "row {i}'s first half kept");
+            let j = (fake[2] / 4.0) as usize;
+            assert!(j != i && fake[2..] == rows[j * 4 + 2..j * 4 + 4], "row {i}'s second half from another row {j}");
+        }
+        assert_eq!(out.classes, ["corrupted", "real"]);
+        assert_eq!(corrupt_halves(&set(rows.clone(), 4), 1).unwrap().splits, out.splits, "the same seed, the same rows");
+        assert_ne!(corrupt_halves(&set(rows, 4), 2).unwrap().splits, out.splits);
+        assert!(corrupt_halves(&set(vec![1.0, 2.0], 2), 1).is_err(), "one example has no partner");
+    }
+}
