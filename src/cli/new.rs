@@ -106,9 +106,7 @@ pub(super) fn layers(spec: &str) -> tfreuse::Result<Vec<LayerSpec>> {
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
-    if let Some(out) = &args.schedule.out {
-        super::train::check_out(out, args.schedule.force, None)?;
-    }
+    args.schedule.check_out(None)?;
     let (data, classes) = args.fresh.data("new")?;
     let layers = layers(&args.layers)?;
     if let Some(LayerSpec::Dense { units, .. }) = layers.last() {

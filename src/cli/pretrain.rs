@@ -54,15 +54,21 @@ pub struct Autoencoder {
     pub schedule: Schedule,
 }
 
+/// The hidden layers of `spec`: dense only, relu unless given (a last layer is appended
+/// for the parse, so that no layer of `spec` is taken for the logits).
+fn encoder(spec: &str) -> tfreuse::Result<Vec<LayerSpec>> {
+    let mut encoder = layers(&format!("{spec},1"))?;
+    encoder.pop();
+    match encoder.iter().find(|l| !matches!(l, LayerSpec::Dense { .. })) {
+        Some(l) => Err(Error::Invalid(format!("--layers {spec}: pretraining takes dense layers only, not {l:?}"))),
+        None => Ok(encoder),
+    }
+}
+
 /// The encoder of `spec` and its mirror, ending in a linear layer of `width`: the whole
 /// autoencoder, and how many of its layers are the encoder.
 fn mirrored(spec: &str, width: usize) -> tfreuse::Result<(Vec<LayerSpec>, usize)> {
-    // A last layer is appended so that every encoder layer keeps relu as its default.
-    let mut encoder = layers(&format!("{spec},{width}"))?;
-    encoder.pop();
-    if let Some(l) = encoder.iter().find(|l| !matches!(l, LayerSpec::Dense { .. })) {
-        return Err(Error::Invalid(format!("--layers {spec}: an autoencoder takes dense layers only, not {l:?}")));
-    }
+    let encoder = encoder(spec)?;
     let k = encoder.len();
     let mut all = encoder.clone();
     all.extend(encoder.into_iter().rev().skip(1));
@@ -78,41 +84,50 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
 }
 
 fn autoencoder(a: Autoencoder, g: &Global) -> anyhow::Result<()> {
-    if let Some(out) = &a.schedule.out {
-        super::train::check_out(out, a.schedule.force, None)?;
-    }
+    a.schedule.check_out(None)?;
     let (data, classes) = a.fresh.data("pretrain autoencoder")?;
     let features = data.training_split()?.feature_shape.clone();
     let [width] = features[..] else {
         return Err(Error::Invalid(format!("an autoencoder takes flat features; these are shaped {features:?}")).into());
     };
     let (all, k) = mirrored(&a.layers, width)?;
-    let mut spec = a.schedule.apply(a.fresh.spec(features, all, "autoencoder/", g)?, false)?;
-    spec.objective = Objective::Reconstruct;
-    let names = tfreuse::graph::layers::outputs(&spec.new_layers, &spec.layer_scope);
-    eprintln!("autoencoder: X:0 -> {} (reconstructs X:0; labels unused)", names.join(" -> "));
-    train_on(spec, (data, classes), &a.schedule, &a.fresh.how(), g)?;
-    eprintln!("encoder outputs (train --branch-from one of these): {}", names[..k].join(", "));
-    Ok(())
+    let net = Net { layers: all, reused: k, reused_as: "encoder outputs", scope: "autoencoder/", objective: Objective::Reconstruct };
+    pretrain(net, (data, classes), (&a.fresh, &a.schedule), g)
 }
 
 fn auxiliary(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
-    if let Some(out) = &a.schedule.out {
-        super::train::check_out(out, a.schedule.force, None)?;
-    }
+    a.schedule.check_out(None)?;
     let (data, _) = a.fresh.data("pretrain auxiliary")?;
     let data = tfreuse::pretrain::corrupt_halves(&data, a.schedule.seed)?;
     let n = data.training_split()?.len();
     eprintln!("auxiliary task corrupt: {} real and {} corrupted training examples (seed {})", n / 2, n / 2, a.schedule.seed);
-    let (mut layers, k) = mirrored(&a.layers, 2)?;
-    layers.truncate(k);
+    let mut layers = encoder(&a.layers)?;
+    let k = layers.len();
     layers.push(LayerSpec::Dense { units: 2, activation: Activation::Linear });
-    let features = data.training_split()?.feature_shape.clone();
-    let spec = a.schedule.apply(a.fresh.spec(features, layers, "auxiliary/", g)?, false)?;
+    let net = Net { layers, reused: k, reused_as: "layers to reuse", scope: "auxiliary/", objective: Objective::Classify };
+    pretrain(net, (data, 2), (&a.fresh, &a.schedule), g)
+}
+
+/// What a pretraining builds on `X:0`: its layers, how many of them are meant for reuse, their
+/// scope and what they learn.
+struct Net {
+    layers: Vec<LayerSpec>,
+    reused: usize,
+    /// What the reused layers are called in the closing line.
+    reused_as: &'static str,
+    scope: &'static str,
+    objective: Objective,
+}
+
+/// Train `net` from nothing on `data`, then name the layers to branch from.
+fn pretrain(net: Net, data: (tfreuse::DataSet, usize), (fresh, schedule): (&Fresh, &Schedule), g: &Global) -> anyhow::Result<()> {
+    let features = data.0.training_split()?.feature_shape.clone();
+    let mut spec = schedule.apply(fresh.spec(features, net.layers, net.scope, g)?, false)?;
+    spec.objective = net.objective;
     let names = tfreuse::graph::layers::outputs(&spec.new_layers, &spec.layer_scope);
-    eprintln!("auxiliary classifier: X:0 -> {}", names.join(" -> "));
-    train_on(spec, (data, 2), &a.schedule, &a.fresh.how(), g)?;
-    eprintln!("layers to reuse (train --branch-from one of these): {}", names[..k].join(", "));
+    eprintln!("{}: X:0 -> {}", net.scope.trim_end_matches('/'), names.join(" -> "));
+    train_on(spec, data, schedule, &fresh.how(), g)?;
+    eprintln!("{} (train --branch-from one of these): {}", net.reused_as, names[..net.reused].join(", "));
     Ok(())
 }
 

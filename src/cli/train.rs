@@ -269,6 +269,11 @@ pub(super) fn classes_of(mut data: tfreuse::DataSet, keep: Option<&str>) -> tfre
 }
 
 impl Schedule {
+    /// `--out` checked before any work (see [`check_out`]); `model`: the source, if any.
+    pub(super) fn check_out(&self, model: Option<&ModelArgs>) -> tfreuse::Result<()> {
+        self.out.as_deref().map_or(Ok(()), |out| check_out(out, self.force, model))
+    }
+
     /// `spec` with these settings; `caching`: the frozen layers are cached (no --augment then).
     pub(super) fn apply(&self, mut s: TransferSpec, caching: bool) -> anyhow::Result<TransferSpec> {
         s.epochs = self.epochs;
@@ -499,9 +504,7 @@ mod test_hooks {
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let spec = args.schedule.apply(args.recipe.spec(&args.model, g)?, args.recipe.cache_frozen)?;
-    if let Some(out) = &args.schedule.out {
-        check_out(out, args.schedule.force, Some(&args.model))?;
-    }
+    args.schedule.check_out(Some(&args.model))?;
     // With a feature cache on disk, pictures are only listed and digested here: the cache
     // decodes the ones it lacks.
     let (data, classes) = args.recipe.data(&args.model, g)?;

@@ -277,8 +277,7 @@ pub fn build(b: &mut Builder, layers: &[LayerSpec], (init, scope): (Init, &str),
                     [_, w] if w >= 0 => w,
                     _ => return Err(where_("dense: needs [batch, width]; put flatten or gap before it")),
                 };
-                let name = if i + 1 == layers.len() { "outputs".to_string() } else { format!("{scope}hidden{}", i + 1) };
-                let (out, v) = dense(b, t, (width as u64, *units), (*activation, init), &name)?;
+                let (out, v) = dense(b, t, (width as u64, *units), (*activation, init), &dense_scope(i, layers.len(), scope))?;
                 vars.extend(v);
                 out
             }
@@ -313,12 +312,16 @@ pub fn outputs(layers: &[LayerSpec], scope: &str) -> Vec<String> {
         LayerSpec::Dense { activation, .. } => Some((i, *activation)),
         _ => None,
     });
-    dense
-        .map(|(i, a)| {
-            let name = if i + 1 == n { "outputs".to_string() } else { format!("{scope}hidden{}", i + 1) };
-            format!("{name}/{}:0", a.op_type().unwrap_or("BiasAdd"))
-        })
-        .collect()
+    dense.map(|(i, a)| format!("{}/{}:0", dense_scope(i, n, scope), a.op_type().unwrap_or("BiasAdd"))).collect()
+}
+
+/// The scope of dense layer `i` of `n`: `outputs` for the last, else `<scope>hidden<i+1>`.
+fn dense_scope(i: usize, n: usize, scope: &str) -> String {
+    if i + 1 == n {
+        "outputs".to_string()
+    } else {
+        format!("{scope}hidden{}", i + 1)
+    }
 }
 
 /// `t` declared to have `dims` (-1: any), for a branch whose shape only a run could tell:

@@ -342,21 +342,20 @@ fn refuse_used_prefix(graph: &Graph, prefix: &str, ours: Option<&str>) -> Result
 /// `--new-layers` on `t`; the last layer's width must be the number of classes (an
 /// autoencoder's: `t`'s).
 fn new_layers(b: &mut Builder, plan: &Plan, t: Output, branch: &str) -> Result<crate::graph::layers::Built> {
-    let input_width = match crate::tf::tensors::shape_dims(&b.graph.tensor_shape(t.clone())?).as_deref() {
-        Some([_, w]) => *w,
-        _ => -1,
-    };
+    let input = crate::tf::tensors::shape_dims(&b.graph.tensor_shape(t.clone())?);
     let built = crate::graph::layers::build(b, &plan.spec.new_layers, (plan.spec.init, &plan.spec.layer_scope), t, branch)?;
-    if plan.spec.objective == Objective::Reconstruct && built.width != input_width {
-        let msg = format!("an autoencoder's last layer must be as wide as its input ({input_width}), not {}", built.width);
-        return Err(Error::arg(Role::NewLayers, None, msg));
-    }
-    if plan.spec.objective == Objective::Classify && built.width as usize != plan.classes {
-        let (classes, width) = (plan.classes, built.width);
-        let msg = format!("the logits have width {width} but the data has {classes} classes; make the last layer {classes} wide");
-        return Err(Error::arg(Role::NewLayers, None, msg));
-    }
-    Ok(built)
+    let msg = match plan.spec.objective {
+        Objective::Reconstruct => match input.as_deref() {
+            Some([_, w]) if *w == built.width => return Ok(built),
+            _ => format!("an autoencoder's last layer must be as wide as its input ({input:?}), not {}", built.width),
+        },
+        Objective::Classify if built.width as usize == plan.classes => return Ok(built),
+        Objective::Classify => {
+            let (classes, width) = (plan.classes, built.width);
+            format!("the logits have width {width} but the data has {classes} classes; make the last layer {classes} wide")
+        }
+    };
+    Err(Error::arg(Role::NewLayers, None, msg))
 }
 
 /// Stage 6: the op one training step runs.
