@@ -166,7 +166,18 @@ pub struct JsonLines {
 
 impl JsonLines {
     pub fn create(path: &Path) -> Result<Self> {
-        let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+        Self::open(path, false)
+    }
+
+    /// A log at `path`, started anew or, with `append`, continued.
+    pub fn open(path: &Path, append: bool) -> Result<Self> {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .append(append)
+            .truncate(!append)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
         Ok(JsonLines { path: path.to_path_buf(), out: std::io::BufWriter::new(f) })
     }
 }

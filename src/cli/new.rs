@@ -120,7 +120,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let spec = args.fresh.spec(data.training_split()?.feature_shape.clone(), layers, "dnn/", g)?;
     let spec = args.schedule.apply(spec, false)?;
-    let names = tfreuse::graph::layers::outputs(&spec.new_layers, &spec.layer_scope);
+    let names = tfreuse::graph::layers::outputs(&spec.new_layers, spec.naming());
     eprintln!("new model: X:0 -> {} (branch from any of these later)", names.join(" -> "));
     train_on(spec, (data, classes), &args.schedule, &args.fresh.how(), g)
 }

@@ -1,12 +1,15 @@
 //! `tfreuse pretrain`: lower layers learnt without labels, saved as a TF1 model whose layers
 //! `train --branch-from` reuses (the seed's answer to few labels).
 
+use std::path::{Path, PathBuf};
+
 use tfreuse::graph::layers::{Activation, LayerSpec};
+use tfreuse::model::ModelSource;
 use tfreuse::train::Objective;
 use tfreuse::Error;
 
 use super::new::{layers, Fresh};
-use super::train::{train_on, Schedule};
+use super::train::{per_class, train_on, How, Schedule};
 use super::Global;
 
 #[derive(clap::Args, Debug)]
@@ -17,25 +20,31 @@ pub struct Args {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Kind {
-    /// A stacked autoencoder trained end to end to reconstruct its input (labels ignored);
-    /// the encoder's layers are then reused.
+    /// A stacked autoencoder trained to reconstruct its input, end to end or one layer at a
+    /// time (--greedy), weights tied or not (labels ignored); the encoder's layers are then reused.
     Autoencoder(Box<Autoencoder>),
-    /// A classifier of real examples against corrupted copies (labels ignored); its lower
-    /// layers are then reused.
+    /// A classifier of real examples against corrupted copies (labels ignored), or of pairs
+    /// of examples by whether they share a class; its lower layers are then reused.
     Auxiliary(Box<Auxiliary>),
 }
 
 #[derive(clap::Args, Debug)]
 pub struct Auxiliary {
-    /// The task: corrupt (each example as it is, "real", and with the second half of its
-    /// values taken from another example, "corrupted"; for a flat MNIST picture, the bottom
-    /// 14 rows of another digit).
-    #[arg(long, default_value = "corrupt", value_parser = ["corrupt"])]
+    /// The task: corrupt (labels ignored: each example as it is, "real", and with the second
+    /// half of its values taken from another example, "corrupted"; for a flat MNIST picture,
+    /// the bottom 14 rows of another digit), or pairs (from the labels: whether two examples
+    /// share a class, each example against the one as far from the end of its batch as it is
+    /// from the start, the two kinds of pair weighted to count the same).
+    #[arg(long, default_value = "corrupt", value_parser = ["corrupt", "pairs"])]
     pub task: String,
     /// The hidden layers: dense UNITS[:ACTIVATION] (relu by default), e.g.
     /// 100:elu,100:elu; a 2-wide output layer follows.
     #[arg(long, value_name = "LAYERS")]
     pub layers: String,
+    /// More examples without labels for --task corrupt: npz:FILE whose array x is shaped as
+    /// the data's examples, added to the training split.
+    #[arg(long, value_name = "SPEC")]
+    pub unlabeled: Option<String>,
     #[command(flatten)]
     pub fresh: Fresh,
     #[command(flatten)]
@@ -48,6 +57,19 @@ pub struct Autoencoder {
     /// decoder mirrors it (300:elu, then a linear layer as wide as the input).
     #[arg(long, value_name = "LAYERS")]
     pub layers: String,
+    /// Train one encoder layer at a time, as the book's phases do: phase k trains phasek/hiddenk
+    /// and a decoder phasek/decoderk that reconstructs the layer below (X for k = 1), the layers
+    /// below frozen (and cached); --epochs is per phase. The saved model holds every phase.
+    #[arg(long)]
+    pub greedy: bool,
+    /// Tie the weights: each decoder kernel is the transpose of its encoder kernel, only the
+    /// biases are the decoder's own (half the weights).
+    #[arg(long)]
+    pub tied: bool,
+    /// More examples without labels: npz:FILE whose array x is shaped as the data's examples,
+    /// added to the training split (bytes are scaled as the data's are).
+    #[arg(long, value_name = "SPEC")]
+    pub unlabeled: Option<String>,
     #[command(flatten)]
     pub fresh: Fresh,
     #[command(flatten)]
@@ -65,39 +87,135 @@ fn encoder(spec: &str) -> tfreuse::Result<Vec<LayerSpec>> {
     }
 }
 
+/// The layer that reconstructs what encoder layer `to` gets, `width` wide with `activation`:
+/// dense, or with `to`'s kernel transposed when `tied`.
+fn decoder(to: usize, width: usize, activation: Activation, tied: bool) -> LayerSpec {
+    match tied {
+        true => LayerSpec::Tied { to, activation },
+        false => LayerSpec::Dense { units: width, activation },
+    }
+}
+
 /// The encoder of `spec` and its mirror, ending in a linear layer of `width`: the whole
 /// autoencoder, and how many of its layers are the encoder.
-fn mirrored(spec: &str, width: usize) -> tfreuse::Result<(Vec<LayerSpec>, usize)> {
+fn mirrored(spec: &str, width: usize, tied: bool) -> tfreuse::Result<(Vec<LayerSpec>, usize)> {
     let encoder = encoder(spec)?;
     let k = encoder.len();
     let mut all = encoder.clone();
-    all.extend(encoder.into_iter().rev().skip(1));
-    all.push(LayerSpec::Dense { units: width, activation: Activation::Linear });
+    for (m, l) in encoder.iter().enumerate().take(k - 1).rev() {
+        let LayerSpec::Dense { units, activation } = *l else { unreachable!("dense only") };
+        all.push(decoder(m + 1, units, activation, tied));
+    }
+    all.push(decoder(0, width, Activation::Linear, tied));
     Ok((all, k))
+}
+
+/// The phases of a greedy autoencoder: encoder layer k and the decoder of what it gets.
+fn phases(encoder: &[LayerSpec], width: usize, tied: bool) -> Vec<[LayerSpec; 2]> {
+    let mut below = (width, Activation::Linear);
+    let mut out = Vec::new();
+    for l in encoder {
+        let LayerSpec::Dense { units, activation } = *l else { unreachable!("dense only") };
+        out.push([l.clone(), decoder(0, below.0, below.1, tied)]);
+        below = (units, activation);
+    }
+    out
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     match args.kind {
         Kind::Autoencoder(a) => autoencoder(*a, g),
-        Kind::Auxiliary(a) => auxiliary(*a, g),
+        Kind::Auxiliary(a) if a.task == "pairs" => pairs(*a, g),
+        Kind::Auxiliary(a) => corrupt(*a, g),
     }
+}
+
+/// The data set with `--unlabeled`'s examples added (said so).
+fn unlabeled(data: tfreuse::DataSet, spec: Option<&str>, schedule: &Schedule) -> anyhow::Result<tfreuse::DataSet> {
+    let Some(spec) = spec else { return Ok(data) };
+    if schedule.per_class.is_some() {
+        return Err(Error::Invalid("--per-class with --unlabeled: the unlabelled examples have no class to draw by".into()).into());
+    }
+    let before = data.training_split()?.len();
+    let data = tfreuse::pretrain::with_unlabeled(data, spec)?;
+    let after = data.training_split()?.len();
+    eprintln!("--unlabeled: {} examples added to the {before} of the training split", after - before);
+    Ok(data)
 }
 
 fn autoencoder(a: Autoencoder, g: &Global) -> anyhow::Result<()> {
     a.schedule.check_out(None)?;
     let (data, classes) = a.fresh.data("pretrain autoencoder")?;
+    let data = unlabeled(data, a.unlabeled.as_deref(), &a.schedule)?;
     let features = data.training_split()?.feature_shape.clone();
     let [width] = features[..] else {
         return Err(Error::Invalid(format!("an autoencoder takes flat features; these are shaped {features:?}")).into());
     };
-    let (all, k) = mirrored(&a.layers, width)?;
+    if a.greedy {
+        return greedy(&a, (data, classes), width, g);
+    }
+    let (all, k) = mirrored(&a.layers, width, a.tied)?;
     let net = Net { layers: all, reused: k, reused_as: "encoder outputs", scope: "autoencoder/", objective: Objective::Reconstruct };
     pretrain(net, (data, classes), (&a.fresh, &a.schedule), g)
 }
 
-fn auxiliary(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
+/// `--greedy`: one run per phase, each on the model the one before saved (in a temporary
+/// folder), branching at the layer below; the last saves to --out.
+fn greedy(a: &Autoencoder, (data, classes): (tfreuse::DataSet, usize), width: usize, g: &Global) -> anyhow::Result<()> {
+    if a.schedule.resume.is_some() {
+        return Err(
+            Error::Invalid("--resume with --greedy: rerun the command (phases are short and each starts from the last)".into()).into()
+        );
+    }
+    let features = data.training_split()?.feature_shape.clone();
+    let phases = phases(&encoder(&a.layers)?, width, a.tied);
+    let dir = tempfile::Builder::new().prefix("tfreuse-greedy-").tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let (n, mut below, mut hidden) = (phases.len(), None::<(PathBuf, String)>, Vec::new());
+    for (k, layers) in phases.into_iter().enumerate() {
+        // Every op of phase k is under phase<k>/ (the loss and training op too: the phases share a graph).
+        let mut spec = a.fresh.spec(features.clone(), layers.to_vec(), "", g)?;
+        spec.layer_names = vec![format!("hidden{}", k + 1), format!("decoder{}", k + 1)];
+        spec.prefix = format!("phase{}/", k + 1);
+        spec.objective = Objective::Reconstruct;
+        if let Some((prefix, tensor)) = &below {
+            spec.source = ModelSource::Meta(PathBuf::from(format!("{}.meta", prefix.display())));
+            spec.checkpoint = Some(prefix.clone());
+            spec.branch_from = Some(tensor.clone());
+            spec.freeze_below = Some(tensor.clone());
+        }
+        let names: Vec<String> =
+            tfreuse::graph::layers::outputs(&spec.new_layers, spec.naming()).iter().map(|t| format!("{}{t}", spec.prefix)).collect();
+        eprintln!("phase {}/{n}: {} -> {} -> {}", k + 1, spec.branch_from.as_deref().unwrap_or("X:0"), names[0], names[1]);
+        let sched = phase_schedule(&a.schedule, k, n, dir.path());
+        let spec = sched.apply(spec, below.is_some())?;
+        let how = How { cache_frozen: below.is_some(), ..a.fresh.how() };
+        train_on(spec, (data.clone(), classes), &sched, &how, g)?;
+        hidden.push(names[0].clone());
+        below = sched.out.map(|out| (out, names[0].clone()));
+    }
+    eprintln!("encoder outputs (train --branch-from one of these): {}", hidden.join(", "));
+    Ok(())
+}
+
+/// Phase `k` of `n`'s schedule: the last saves to --out and draws --plot; the others save in
+/// `dir`; --json gathers every phase, --logdir gets a run per phase.
+fn phase_schedule(s: &Schedule, k: usize, n: usize, dir: &Path) -> Schedule {
+    let mut phase = s.clone();
+    if k + 1 < n {
+        phase.out = Some(dir.join(format!("phase{}", k + 1)));
+        phase.plot = None;
+        phase.prune = false;
+    }
+    phase.json_append = k > 0;
+    let run = s.run_name.clone().or_else(|| s.out.as_ref().and_then(|o| o.file_name()).map(|f| f.to_string_lossy().into_owned()));
+    phase.run_name = Some(format!("{}phase{}", run.map(|r| r + "-").unwrap_or_default(), k + 1));
+    phase
+}
+
+fn corrupt(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
     a.schedule.check_out(None)?;
     let (data, _) = a.fresh.data("pretrain auxiliary")?;
+    let data = unlabeled(data, a.unlabeled.as_deref(), &a.schedule)?;
     let data = tfreuse::pretrain::corrupt_halves(&data, a.schedule.seed)?;
     let n = data.training_split()?.len();
     eprintln!("auxiliary task corrupt: {} real and {} corrupted training examples (seed {})", n / 2, n / 2, a.schedule.seed);
@@ -106,6 +224,31 @@ fn auxiliary(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
     layers.push(LayerSpec::Dense { units: 2, activation: Activation::Linear });
     let net = Net { layers, reused: k, reused_as: "layers to reuse", scope: "auxiliary/", objective: Objective::Classify };
     pretrain(net, (data, 2), (&a.fresh, &a.schedule), g)
+}
+
+/// `--task pairs`: the encoder, `(h − reverse(h))²` and a 2-wide layer, on the labelled data
+/// (after --per-class), same-class and other-class pairs weighted to count alike.
+fn pairs(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
+    a.schedule.check_out(None)?;
+    if a.unlabeled.is_some() || a.schedule.class_weight.is_some() {
+        let msg = "--task pairs learns from the labels and weighs its pairs itself: drop --unlabeled and --class-weight";
+        return Err(Error::Invalid(msg.into()).into());
+    }
+    let (data, classes) = a.fresh.data("pretrain auxiliary")?;
+    let data = per_class(data, a.schedule.per_class, a.schedule.seed, classes)?;
+    let schedule = Schedule { per_class: None, ..a.schedule.clone() };
+    let (share, weights) = tfreuse::pretrain::pair_weights(&data.training_split()?.y, classes)?;
+    eprintln!(
+        "auxiliary task pairs: {:.1} % of pairs share a class; weights {:.3} (other class), {:.3} (same class)",
+        100.0 * share,
+        weights[0],
+        weights[1]
+    );
+    let mut layers = encoder(&a.layers)?;
+    let k = layers.len();
+    layers.extend([LayerSpec::Pairs, LayerSpec::Dense { units: 2, activation: Activation::Linear }]);
+    let net = Net { layers, reused: k, reused_as: "layers to reuse", scope: "auxiliary/", objective: Objective::Pairs };
+    pretrain_weighted(net, (data, classes), (&a.fresh, &schedule), Some(weights.to_vec()), g)
 }
 
 /// What a pretraining builds on `X:0`: its layers, how many of them are meant for reuse, their
@@ -120,11 +263,23 @@ struct Net {
 }
 
 /// Train `net` from nothing on `data`, then name the layers to branch from.
-fn pretrain(net: Net, data: (tfreuse::DataSet, usize), (fresh, schedule): (&Fresh, &Schedule), g: &Global) -> anyhow::Result<()> {
+fn pretrain(net: Net, data: (tfreuse::DataSet, usize), run: (&Fresh, &Schedule), g: &Global) -> anyhow::Result<()> {
+    pretrain_weighted(net, data, run, None, g)
+}
+
+/// [`pretrain`] with a weight per class of the head.
+fn pretrain_weighted(
+    net: Net,
+    data: (tfreuse::DataSet, usize),
+    (fresh, schedule): (&Fresh, &Schedule),
+    class_weights: Option<Vec<f32>>,
+    g: &Global,
+) -> anyhow::Result<()> {
     let features = data.0.training_split()?.feature_shape.clone();
     let mut spec = schedule.apply(fresh.spec(features, net.layers, net.scope, g)?, false)?;
     spec.objective = net.objective;
-    let names = tfreuse::graph::layers::outputs(&spec.new_layers, &spec.layer_scope);
+    spec.class_weights = class_weights;
+    let names = tfreuse::graph::layers::outputs(&spec.new_layers, spec.naming());
     eprintln!("{}: X:0 -> {}", net.scope.trim_end_matches('/'), names.join(" -> "));
     train_on(spec, data, schedule, &fresh.how(), g)?;
     eprintln!("{} (train --branch-from one of these): {}", net.reused_as, names[..net.reused].join(", "));
@@ -137,12 +292,26 @@ mod tests {
 
     #[test]
     fn the_decoder_mirrors_the_encoder() {
-        let (all, k) = mirrored("300:elu,150", 784).unwrap();
+        let (all, k) = mirrored("300:elu,150", 784, false).unwrap();
         assert_eq!(k, 2);
         let units: Vec<usize> = all.iter().map(|l| if let LayerSpec::Dense { units, .. } = l { *units } else { 0 }).collect();
         assert_eq!(units, [300, 150, 300, 784]);
         assert_eq!(all[1], LayerSpec::Dense { units: 150, activation: Activation::Relu });
         assert_eq!(all[3], LayerSpec::Dense { units: 784, activation: Activation::Linear });
-        assert!(mirrored("gap,100", 784).is_err());
+        assert!(mirrored("gap,100", 784, false).is_err());
+        let (tied, _) = mirrored("300:elu,150", 784, true).unwrap();
+        assert_eq!(
+            tied[2..],
+            [LayerSpec::Tied { to: 1, activation: Activation::Elu }, LayerSpec::Tied { to: 0, activation: Activation::Linear }]
+        );
+    }
+
+    #[test]
+    fn each_phase_reconstructs_the_layer_below() {
+        let p = phases(&encoder("300:elu,150:selu").unwrap(), 784, false);
+        assert_eq!(p[0][1], LayerSpec::Dense { units: 784, activation: Activation::Linear });
+        assert_eq!(p[1][0], LayerSpec::Dense { units: 150, activation: Activation::Selu });
+        assert_eq!(p[1][1], LayerSpec::Dense { units: 300, activation: Activation::Elu });
+        assert_eq!(phases(&encoder("300:elu").unwrap(), 784, true)[0][1], LayerSpec::Tied { to: 0, activation: Activation::Linear });
     }
 }

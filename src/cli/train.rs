@@ -24,7 +24,7 @@ pub struct Args {
 }
 
 /// How long `train` (and `new`) trains, on what share of the data, and where the results go.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Clone, Debug)]
 pub struct Schedule {
     /// Passes over the training split.
     #[arg(long, default_value_t = 20)]
@@ -109,6 +109,9 @@ pub struct Schedule {
     /// Log the training loss to --logdir every N steps.
     #[arg(long, default_value_t = 20, value_name = "N", requires = "logdir", value_parser = clap::value_parser!(u64).range(1..))]
     pub log_every: u64,
+    /// Add to --json instead of starting it (the later phases of one command).
+    #[arg(skip)]
+    pub json_append: bool,
 }
 
 /// What `train` reuses, trains, freezes and caches: the flags `inspect --draw` takes too.
@@ -561,7 +564,7 @@ pub(super) fn train_on(
         save_on_nan: sched.save_on_nan,
     };
     let mut console = Console { tty: std::io::stderr().is_terminal(), caching: how.cache_frozen, metric: "metric".into(), bar: None };
-    let mut json = sched.json.as_deref().map(JsonLines::create).transpose()?;
+    let mut json = sched.json.as_deref().map(|p| JsonLines::open(p, sched.json_append)).transpose()?;
     let mut board = tensorboard(sched, how.own_lr)?;
     // The plot's path and earlier runs are checked before training.
     sched.plot.as_deref().map(|p| tfreuse::summary::plot::check_path(p, "--plot")).transpose()?;

@@ -38,7 +38,11 @@ pub fn softmax_xent_loss(b: &mut Builder, logits: Output, labels: Output, classe
 /// reconstruction loss (`reduce_mean(square(output - target))`), named `loss/loss`. No
 /// gradient flows into the target: what is reconstructed is data, not a layer to move.
 pub fn reconstruction_loss(b: &mut Builder, output: Output, target: Output) -> Result<Output> {
-    let target = b.op1("StopGradient", "loss/target", &[target])?;
+    // A frozen cut is a stop_gradient already; another would make it two tensors to cache.
+    let target = match target.operation.op_type()?.as_str() {
+        "StopGradient" => target,
+        _ => b.op1("StopGradient", "loss/target", &[target])?,
+    };
     let diff = b.op1("Sub", "loss/diff", &[output, target])?;
     let sq = b.op1("Square", "loss/square", &[diff])?;
     let axes = b.constant("loss/axes", Tensor::from(&[0i32, 1][..]))?;
@@ -61,6 +65,16 @@ pub fn with_l2(b: &mut Builder, loss: Output, kernels: &[Output], l2: f32) -> Re
     let half = b.scalar_f32("loss/l2/scale", l2 / 2.0)?;
     let penalty = b.op1("Mul", "loss/l2/penalty", &[sum, half])?;
     b.op1("AddV2", "loss/total", &[loss, penalty])
+}
+
+/// 1 where a row's label equals the label of the row as far from the end as it is from the
+/// start (`y == reverse(y)`), else 0, in `labels`' dtype: the pairs task's labels.
+pub fn same_class(b: &mut Builder, labels: Output) -> Result<Output> {
+    let label_type = crate::tf::tensors::output_dtype(&labels);
+    let axis = b.constant("pairs/axis", Tensor::from(&[0i32][..]))?;
+    let partner = b.op1("ReverseV2", "pairs/partner_labels", &[labels.clone(), axis])?;
+    let eq = b.op1("Equal", "pairs/Equal", &[labels, partner])?;
+    Ok(b.op("Cast", "pairs/same", &[eq], |d| Ok(d.set_attr_type("DstT", label_type)?))?.into())
 }
 
 /// Fraction of rows whose arg-max equals the label.

@@ -61,6 +61,12 @@ pub enum LayerSpec {
     Gap,
     /// `dropout:RATE`: drops a share RATE of the values in training steps only.
     Dropout { rate: f32 },
+    /// A dense layer whose kernel is the transpose of layer `to`'s (a tied autoencoder's
+    /// decoder): only its bias is its own. Made by `pretrain`, not parsed.
+    Tied { to: usize, activation: Activation },
+    /// Each row against the batch in reverse order, `(h − reverse(h))²`: row i meets row
+    /// n−1−i (the pairs task compares two examples so). Made by `pretrain`, not parsed.
+    Pairs,
 }
 
 /// Parse `20:relu,30:elu,10` (a dense layer's activation defaults to linear for the last,
@@ -240,6 +246,50 @@ pub fn dense(
     Ok((out, vec![kernel, bias]))
 }
 
+/// A dense layer on the transpose of `kernel` (`[units, fan_in]`): `act(x @ kernelᵀ + bias)`,
+/// with a bias `<scope>/bias` of its own.
+fn tied(b: &mut Builder, x: Output, kernel: &Var, activation: Activation, scope: &str) -> Result<(Output, Var)> {
+    let units =
+        kernel.shape.first().copied().filter(|&d| d > 0).ok_or_else(|| Error::Invalid(format!("{}: unknown shape", kernel.name)))? as u64;
+    let binit = b.zeros(&format!("{scope}/bias/Initializer/zeros"), &[units])?;
+    let bias = b.variable(&format!("{scope}/bias"), &[units], binit, true)?;
+    let (kread, bread) = (kernel.value(b.graph)?, bias.value(b.graph)?);
+    let mm: Output = b.op("MatMul", &format!("{scope}/MatMul"), &[x, kread], |d| Ok(d.set_attr_bool("transpose_b", true)?))?.into();
+    let mut out = b.op1("BiasAdd", &format!("{scope}/BiasAdd"), &[mm, bread])?;
+    if let Some(ty) = activation.op_type() {
+        out = b.op1(ty, &format!("{scope}/{ty}"), &[out])?;
+    }
+    Ok((out, bias))
+}
+
+/// `(x − reverse(x))²` over the batch axis, under `scope`.
+fn pairs(b: &mut Builder, x: Output, scope: &str) -> Result<Output> {
+    let axis = b.constant(&format!("{scope}/axis"), Tensor::from(&[0i32][..]))?;
+    let other = b.op1("ReverseV2", &format!("{scope}/partner"), &[x.clone(), axis])?;
+    let diff = b.op1("Sub", &format!("{scope}/sub"), &[x, other])?;
+    b.op1("Square", &format!("{scope}/Square"), &[diff])
+}
+
+/// How [`build`] names the dense layers: `<scope>hidden<i>` and `outputs` (the book's), or
+/// the scopes given, by position.
+#[derive(Clone, Copy, Debug)]
+pub struct Naming<'a> {
+    pub scope: &'a str,
+    /// Scopes of the layers by position (empty, or shorter: the book's names for the rest).
+    pub names: &'a [String],
+}
+
+impl Naming<'_> {
+    /// The scope of dense layer `i` of `n`.
+    fn dense(&self, i: usize, n: usize) -> String {
+        match self.names.get(i) {
+            Some(name) => name.clone(),
+            None if i + 1 == n => "outputs".to_string(),
+            None => format!("{}hidden{}", self.scope, i + 1),
+        }
+    }
+}
+
 /// What [`build`] made.
 pub struct Built {
     /// The last layer's output and its width.
@@ -255,10 +305,11 @@ fn dims_of(b: &Builder, t: &Output) -> Result<Option<Vec<i64>>> {
     Ok(shape_dims(&b.graph.tensor_shape(t.clone())?))
 }
 
-/// Build `layers` on `t` (float32) in order: dense layers `<scope>hidden<i>` and `outputs` (the
-/// last), `<scope>flatten<i>`, `<scope>gap<i>`, `<scope>dropout<i>`, `i` counting from 1 over
-/// all layers.
-pub fn build(b: &mut Builder, layers: &[LayerSpec], (init, scope): (Init, &str), mut t: Output, branch: &str) -> Result<Built> {
+/// Build `layers` on `t` (float32) in order: dense layers named by `naming`,
+/// `<scope>flatten<i>`, `<scope>gap<i>`, `<scope>dropout<i>`, `<scope>pairs<i>`, `i` counting
+/// from 1 over all layers.
+pub fn build(b: &mut Builder, layers: &[LayerSpec], (init, naming): (Init, Naming), mut t: Output, branch: &str) -> Result<Built> {
+    let scope = naming.scope;
     let dtype = crate::tf::tensors::output_dtype(&t);
     let mut dims = dims_of(b, &t)?.filter(|_| dtype == DataType::Float).ok_or_else(|| {
         Error::arg(
@@ -268,6 +319,7 @@ pub fn build(b: &mut Builder, layers: &[LayerSpec], (init, scope): (Init, &str),
         )
     })?;
     let (mut vars, mut training) = (Vec::new(), None);
+    let mut kernels: Vec<Option<Var>> = Vec::new();
     for (i, l) in layers.iter().enumerate() {
         let where_ =
             |what: &str| Error::arg(Role::NewLayers, None, format!("layer {} ({what}) gets a tensor of shape {}", i + 1, text(&dims)));
@@ -277,10 +329,24 @@ pub fn build(b: &mut Builder, layers: &[LayerSpec], (init, scope): (Init, &str),
                     [_, w] if w >= 0 => w,
                     _ => return Err(where_("dense: needs [batch, width]; put flatten or gap before it")),
                 };
-                let (out, v) = dense(b, t, (width as u64, *units), (*activation, init), &dense_scope(i, layers.len(), scope))?;
+                let (out, v) = dense(b, t, (width as u64, *units), (*activation, init), &naming.dense(i, layers.len()))?;
+                kernels.push(v.first().cloned());
                 vars.extend(v);
                 out
             }
+            LayerSpec::Tied { to, activation } => {
+                let Some(Some(kernel)) = kernels.get(*to) else {
+                    return Err(where_(&format!("tied: layer {} is not an earlier dense layer", to + 1)));
+                };
+                let units = kernel.shape.get(1).copied().unwrap_or(-1);
+                if !matches!(dims[..], [_, w] if w == units) {
+                    return Err(where_(&format!("tied to {}: needs [batch, {units}]", kernel.name)));
+                }
+                let (out, bias) = tied(b, t, kernel, *activation, &naming.dense(i, layers.len()))?;
+                vars.push(bias);
+                out
+            }
+            LayerSpec::Pairs => pairs(b, t, &format!("{scope}pairs{}", i + 1))?,
             LayerSpec::Flatten => {
                 let known = dims.len() >= 2 && dims[1..].iter().all(|&d| d >= 0);
                 let Some(width) = known.then(|| dims[1..].iter().product()) else {
@@ -299,6 +365,7 @@ pub fn build(b: &mut Builder, layers: &[LayerSpec], (init, scope): (Init, &str),
             }
         };
         dims = dims_of(b, &t)?.unwrap_or_default();
+        kernels.resize(i + 1, None);
     }
     let width = if dims.len() == 2 { dims[1] } else { -1 };
     Ok(Built { output: t, width, vars, training })
@@ -306,22 +373,13 @@ pub fn build(b: &mut Builder, layers: &[LayerSpec], (init, scope): (Init, &str),
 
 /// The tensors [`build`] names the dense layers' outputs, in order (`dnn/hidden1/Elu:0`, …,
 /// `outputs/BiasAdd:0`), on a graph where those scopes are free.
-pub fn outputs(layers: &[LayerSpec], scope: &str) -> Vec<String> {
+pub fn outputs(layers: &[LayerSpec], naming: Naming) -> Vec<String> {
     let n = layers.len();
     let dense = layers.iter().enumerate().filter_map(|(i, l)| match l {
-        LayerSpec::Dense { activation, .. } => Some((i, *activation)),
+        LayerSpec::Dense { activation, .. } | LayerSpec::Tied { activation, .. } => Some((i, *activation)),
         _ => None,
     });
-    dense.map(|(i, a)| format!("{}/{}:0", dense_scope(i, n, scope), a.op_type().unwrap_or("BiasAdd"))).collect()
-}
-
-/// The scope of dense layer `i` of `n`: `outputs` for the last, else `<scope>hidden<i+1>`.
-fn dense_scope(i: usize, n: usize, scope: &str) -> String {
-    if i + 1 == n {
-        "outputs".to_string()
-    } else {
-        format!("{scope}hidden{}", i + 1)
-    }
+    dense.map(|(i, a)| format!("{}/{}:0", naming.dense(i, n), a.op_type().unwrap_or("BiasAdd"))).collect()
 }
 
 /// `t` declared to have `dims` (-1: any), for a branch whose shape only a run could tell:

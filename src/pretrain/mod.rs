@@ -1,12 +1,54 @@
-//! Pretraining without the target's labels. The autoencoder is a head objective
-//! ([`crate::train::Objective::Reconstruct`]); this module makes the data of the auxiliary
-//! task: real examples against corrupted copies, a classifier whose lower layers are then
-//! reused (the seed's "pretraining on an auxiliary task").
+//! Pretraining without the target's labels. The autoencoder and the pairs task are head
+//! objectives ([`crate::train::Objective`]); this module makes the data: the auxiliary task's
+//! real examples against corrupted copies (the seed's "pretraining on an auxiliary task"), and
+//! unlabelled examples added to a training split (`--unlabeled`).
+
+use std::path::Path;
 
 use rand::{Rng, SeedableRng};
 
 use crate::data::{DataSet, Features, Split};
 use crate::error::{Error, Result};
+use crate::tf::tensors::DynArray;
+
+/// `--unlabeled npz:FILE`: the rows of the archive's array `x` added to the training split of
+/// `data`, labelled 0 (the labels are not used). Bytes are scaled as the split's bytes are
+/// when both are bytes; otherwise both are fed as float32 values (the split's scaled).
+pub fn with_unlabeled(mut data: DataSet, spec: &str) -> Result<DataSet> {
+    let path = spec.strip_prefix("npz:").map(Path::new).ok_or_else(|| Error::Invalid(format!("--unlabeled {spec}: expected npz:FILE")))?;
+    let x = crate::data::npy::Npz::open(path)?
+        .get("x")
+        .map_err(|e| Error::bad_file(path, format!("no array x to take unlabelled examples from ({e})")))?;
+    let name = data.training_split_name()?.to_string();
+    let split = data.splits.get_mut(&name).expect("the training split");
+    let (n, r) = match x.shape() {
+        [n, rest @ ..] if rest == split.feature_shape.as_slice() => (*n, rest.iter().product::<usize>().max(1)),
+        other => {
+            return Err(Error::bad_file(path, format!("x has shape {other:?}; the data's examples are shaped {:?}", split.feature_shape)))
+        }
+    };
+    split.x = match (std::mem::replace(&mut split.x, Features::F32(vec![])), x) {
+        (Features::U8 { mut data, scale }, DynArray::U8(more)) => {
+            data.extend(more.iter());
+            Features::U8 { data, scale }
+        }
+        (Features::Pictures(_) | Features::Mapped(_), _) => {
+            return Err(Error::Invalid("--unlabeled: pictures must be decoded first".into()))
+        }
+        (mine, more) => {
+            let mut values = vec![0f32; mine.len()];
+            mine.copy_into(0, &mut values);
+            let added: Vec<f32> = more.to_f64().into_iter().map(|v| v as f32).collect();
+            if let Some(i) = added.iter().position(|v| !v.is_finite()) {
+                return Err(Error::bad_file(path, format!("x has a NaN or Inf value (row {})", i / r)));
+            }
+            values.extend(added);
+            Features::F32(values)
+        }
+    };
+    split.y.extend(std::iter::repeat(0).take(n));
+    Ok(data)
+}
 
 /// The class names of the auxiliary task, by label.
 pub const CLASSES: [&str; 2] = ["corrupted", "real"];
@@ -52,6 +94,22 @@ fn doubled<T: Copy>(values: &[T], r: usize, partners: &[usize]) -> Vec<T> {
     out
 }
 
+/// The pairs task on labels `y` of `classes` classes: the share of pairs that share a class
+/// (Σ share_c², as for two examples drawn at random) and the weights that make the two kinds
+/// count alike, `[other, same]` = `[1 / (2 (1 − s)), 1 / (2 s)]` ("balanced").
+pub fn pair_weights(y: &[i64], classes: usize) -> Result<(f64, [f32; 2])> {
+    let mut counts = vec![0usize; classes];
+    for &c in y {
+        counts[c as usize] += 1;
+    }
+    let n = y.len() as f64;
+    let same: f64 = counts.iter().map(|&c| (c as f64 / n).powi(2)).sum();
+    if counts.iter().filter(|&&c| c > 0).count() < 2 {
+        return Err(Error::Invalid("the pairs task needs examples of two classes at least".into()));
+    }
+    Ok((same, [(0.5 / (1.0 - same)) as f32, (0.5 / same) as f32]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +138,13 @@ mod tests {
         assert_eq!(corrupt_halves(&set(rows.clone(), 4), 1).unwrap().splits, out.splits, "the same seed, the same rows");
         assert_ne!(corrupt_halves(&set(rows, 4), 2).unwrap().splits, out.splits);
         assert!(corrupt_halves(&set(vec![1.0, 2.0], 2), 1).is_err(), "one example has no partner");
+    }
+
+    #[test]
+    fn pairs_of_each_kind_count_alike() {
+        let (share, w) = pair_weights(&[0, 0, 1, 1, 2, 2, 3, 3], 4).unwrap();
+        assert!((share - 0.25).abs() < 1e-12);
+        assert!((w[0] * 0.75 - 0.5).abs() < 1e-6 && (w[1] * 0.25 - 0.5).abs() < 1e-6);
+        assert!(pair_weights(&[1, 1, 1], 2).is_err());
     }
 }

@@ -313,6 +313,12 @@ fn objective(b: &mut Builder, plan: &Plan, logits: Output, (input, y): (Output, 
             Ok((loss, Some(heads::accuracy(b, logits, flat)?)))
         }
         Objective::Reconstruct => Ok((heads::reconstruction_loss(b, logits, input)?, None)),
+        Objective::Pairs => {
+            let flat = flat_labels(b, y)?;
+            let same = heads::same_class(b, flat)?;
+            let loss = heads::softmax_xent_loss(b, logits.clone(), same.clone(), 2, plan.spec.class_weights.as_deref())?;
+            Ok((loss, Some(heads::accuracy(b, logits, same)?)))
+        }
     }
 }
 
@@ -343,12 +349,14 @@ fn refuse_used_prefix(graph: &Graph, prefix: &str, ours: Option<&str>) -> Result
 /// autoencoder's: `t`'s).
 fn new_layers(b: &mut Builder, plan: &Plan, t: Output, branch: &str) -> Result<crate::graph::layers::Built> {
     let input = crate::tf::tensors::shape_dims(&b.graph.tensor_shape(t.clone())?);
-    let built = crate::graph::layers::build(b, &plan.spec.new_layers, (plan.spec.init, &plan.spec.layer_scope), t, branch)?;
+    let built = crate::graph::layers::build(b, &plan.spec.new_layers, (plan.spec.init, plan.spec.naming()), t, branch)?;
     let msg = match plan.spec.objective {
         Objective::Reconstruct => match input.as_deref() {
             Some([_, w]) if *w == built.width => return Ok(built),
             _ => format!("an autoencoder's last layer must be as wide as its input ({input:?}), not {}", built.width),
         },
+        Objective::Pairs if built.width == 2 => return Ok(built),
+        Objective::Pairs => format!("the pairs task's last layer must be 2 wide, not {}", built.width),
         Objective::Classify if built.width as usize == plan.classes => return Ok(built),
         Objective::Classify => {
             let (classes, width) = (plan.classes, built.width);

@@ -47,6 +47,9 @@ pub enum Objective {
     /// Mean squared error between the last layer and the tensor the layers start from (an
     /// autoencoder); the labels are not used and there is no metric.
     Reconstruct,
+    /// Whether two examples share a class: the layers end in [`crate::graph::layers::LayerSpec::Pairs`]
+    /// and a 2-wide layer; the label of row i is 1 when `y[i] == y[n−1−i]` (the pairs task).
+    Pairs,
 }
 
 /// Everything a transfer run needs; defaults follow the book.
@@ -74,6 +77,10 @@ pub struct TransferSpec {
     /// the logits layer is `outputs`.
     #[serde(default)]
     pub layer_scope: String,
+    /// Scopes of the new layers by position, instead of the book's names (`pretrain
+    /// autoencoder --greedy` names each phase's two layers).
+    #[serde(default)]
+    pub layer_names: Vec<String>,
     pub restore: Option<String>,
     pub trainable: Option<String>,
     pub freeze_below: Option<String>,
@@ -143,6 +150,7 @@ impl TransferSpec {
             l2: None,
             prefix: "new_".into(),
             layer_scope: String::new(),
+            layer_names: vec![],
             restore: None,
             trainable: None,
             freeze_below: None,
@@ -168,6 +176,11 @@ impl TransferSpec {
             session: SessionConfig::default(),
             resume_from: None,
         }
+    }
+
+    /// How the new dense layers are named.
+    pub fn naming(&self) -> crate::graph::layers::Naming<'_> {
+        crate::graph::layers::Naming { scope: &self.layer_scope, names: &self.layer_names }
     }
 
     /// Whether tfreuse builds its own training op (else the imported one runs).

@@ -139,3 +139,137 @@ fn auxiliary_pretraining_learns_real_from_corrupted_and_is_reused() {
     let meta = format!("{}.meta", aux.display());
     Train::new(&meta, &data).branch("auxiliary/hidden1/Elu:0").layers("10").epochs(1).ok();
 }
+
+/// Python lines that load MNIST's test split as `x` (float32, input_data's scale) and `y`.
+const MNIST_TEST: &str = "import gzip, numpy as np
+def idx(p, skip): return np.frombuffer(gzip.open(p).read(), np.uint8, offset=skip)
+x = idx('data/mnist/t10k-images-idx3-ubyte.gz', 16).reshape(-1, 784).astype(np.float32) * np.float32(1 / 255)
+y = idx('data/mnist/t10k-labels-idx1-ubyte.gz', 8).astype(np.int64)
+";
+
+/// The `test` events of a --json log, in order.
+fn tests_logged(log: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log).unwrap().lines().map(json).filter(|e| e["event"] == "test").collect()
+}
+
+#[test]
+fn a_greedy_tied_autoencoder_trains_one_phase_at_a_time_on_unlabelled_examples_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ae, log, more) = (tmp.path().join("ae.ckpt"), tmp.path().join("log.jsonl"), tmp.path().join("more.npz"));
+    python(&format!(
+        "import numpy as np; np.savez({:?}, x=np.random.default_rng(0).integers(0, 256, (100, 784), dtype=np.uint8))",
+        more.to_str().unwrap()
+    ));
+    let (data, unlabeled) = (mnist(), format!("npz:{}", more.display()));
+    let args = ["pretrain", "autoencoder", "--layers", "64:elu,32:elu", "--greedy", "--tied", "--unlabeled", &unlabeled, "--data", &data];
+    let run = tfreuse(
+        &[
+            &args[..],
+            &["--epochs", "1", "--batch-size", "500", "--lr", "0.01"],
+            &["--out", ae.to_str().unwrap(), "--json", log.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("--unlabeled: 100 examples added to the 55000 of the training split"), "{err}");
+    assert!(err.contains("phase 2/2: phase1/hidden1/Elu:0 -> phase2/hidden2/Elu:0 -> phase2/decoder2/Elu:0"), "{err}");
+    assert!(err.contains("encoder outputs (train --branch-from one of these): phase1/hidden1/Elu:0, phase2/hidden2/Elu:0"), "{err}");
+    // Tied: the decoders have biases of their own and no kernels.
+    let vars = json(&oracle(&["variables", "--checkpoint", ae.to_str().unwrap()]));
+    assert_eq!(vars["phase1/hidden1/kernel"], serde_json::json!([784, 64]));
+    assert_eq!(vars["phase2/hidden2/kernel"], serde_json::json!([64, 32]));
+    assert_eq!(vars["phase1/decoder1/bias"], serde_json::json!([784]));
+    assert!(vars.get("phase1/decoder1/kernel").is_none() && vars.get("phase2/decoder2/kernel").is_none(), "{vars}");
+    // Each phase's test error, measured by Python on the final model, is the one reported at
+    // the end of that phase: phase 2 left phase 1's layer alone.
+    let tests = tests_logged(&log);
+    assert_eq!(tests.len(), 2, "a test event per phase, in one log");
+    let meta = format!("{}.meta", ae.display());
+    let py = json(&oracle(&[
+        "eval",
+        "--meta",
+        &meta,
+        "--data",
+        &data,
+        "--fetch",
+        "phase1/loss/loss:0",
+        "--fetch",
+        "phase2/loss/loss:0",
+        "--batch-size",
+        "10000",
+    ]));
+    for (k, test) in tests.iter().enumerate() {
+        let (theirs, ours) = (py[format!("phase{}/loss/loss:0", k + 1)].as_f64().unwrap(), test["loss"].as_f64().unwrap());
+        assert!((theirs - ours).abs() < 1e-5 * ours, "phase {}: Python {theirs} vs tfreuse {ours}", k + 1);
+    }
+    // The documented rule, in numpy: phase 1 reconstructs X through W1 and W1ᵀ.
+    let phase1 = tests[0]["loss"].as_f64().unwrap();
+    python(&format!(
+        "{MNIST_TEST}import tensorflow as tf
+r = tf.train.load_checkpoint({:?}); W, b, c = (r.get_tensor(n) for n in ('phase1/hidden1/kernel', 'phase1/hidden1/bias', 'phase1/decoder1/bias'))
+h = x @ W + b; h = np.where(h > 0, h, np.expm1(h))
+mse = float(np.mean((h @ W.T + c - x) ** 2)); assert abs(mse - {phase1}) < 1e-4 * mse, mse",
+        ae.to_str().unwrap()
+    ));
+    // The encoder is a base model.
+    Train::new(&meta, &data).branch("phase2/hidden2/Elu:0").layers("10").arg("--freeze-below", "phase2/hidden2/Elu:0").epochs(1).ok();
+}
+
+#[test]
+fn the_pairs_task_learns_whether_two_examples_share_a_class() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (pairs, log) = (tmp.path().join("pairs.ckpt"), tmp.path().join("log.jsonl"));
+    let data = mnist();
+    let args = ["pretrain", "auxiliary", "--task", "pairs", "--layers", "50:elu", "--data", &data, "--per-class", "100", "--epochs", "5"];
+    let run = tfreuse(&[&args[..], &["--batch-size", "50", "--out", pairs.to_str().unwrap(), "--json", log.to_str().unwrap()]].concat());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("10.0 % of pairs share a class; weights 0.556 (other class), 5.000 (same class)"), "{err}");
+    // Python measures the same loss and accuracy on the test split (pairs formed in one batch
+    // of the whole split, as tfreuse evaluates it)…
+    let test = tests_logged(&log).pop().unwrap();
+    let meta = format!("{}.meta", pairs.display());
+    let py = json(&oracle(&[
+        "eval",
+        "--meta",
+        &meta,
+        "--data",
+        &data,
+        "--fetch",
+        "loss/loss:0",
+        "--fetch",
+        "eval/accuracy:0",
+        "--batch-size",
+        "10000",
+    ]));
+    let (loss, acc) = (test["loss"].as_f64().unwrap(), test["metric"].as_f64().unwrap());
+    assert!((py["loss/loss:0"].as_f64().unwrap() - loss).abs() < 1e-5 * loss, "{py} vs {test}");
+    assert_eq!(py["eval/accuracy:0"].as_f64().unwrap() as f32, acc as f32, "{py} vs {test}");
+    // …and the documented rule in numpy gives that accuracy: row i against row n-1-i.
+    python(&format!(
+        "{MNIST_TEST}import tensorflow as tf
+r = tf.train.load_checkpoint({:?}); W, b, V, c = (r.get_tensor(n) for n in ('auxiliary/hidden1/kernel', 'auxiliary/hidden1/bias', 'outputs/kernel', 'outputs/bias'))
+h = x @ W + b; h = np.where(h > 0, h, np.expm1(h))
+same = (y == y[::-1]).astype(np.int64); pred = np.argmax((h - h[::-1]) ** 2 @ V + c, axis=1)
+acc = float(np.mean(pred == same)); assert abs(acc - {acc}) <= 3e-4, acc",
+        pairs.to_str().unwrap()
+    ));
+    // Learnt: below the weighted loss of a coin (ln 2).
+    assert!(loss < 0.6, "{test}");
+    Train::new(&meta, &data).branch("auxiliary/hidden1/Elu:0").layers("10").epochs(1).ok();
+}
+
+#[test]
+fn pretraining_refuses_what_it_cannot_use() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, wrong) = (mnist(), tmp.path().join("wrong.npz"));
+    python(&format!("import numpy as np; np.savez({:?}, x=np.zeros((3, 5), np.float32))", wrong.to_str().unwrap()));
+    let unlabeled = format!("npz:{}", wrong.display());
+    let err = fails(&["pretrain", "autoencoder", "--layers", "8", "--data", &data, "--unlabeled", &unlabeled], 3);
+    assert!(err.contains("x has shape [3, 5]; the data's examples are shaped [784]"), "{err}");
+    let err = fails(&["pretrain", "auxiliary", "--task", "pairs", "--layers", "8", "--data", &data, "--unlabeled", &unlabeled], 2);
+    assert!(err.contains("--task pairs learns from the labels"), "{err}");
+    let err = fails(&["pretrain", "autoencoder", "--layers", "8", "--data", &data, "--unlabeled", &unlabeled, "--per-class", "5"], 2);
+    assert!(err.contains("--per-class with --unlabeled"), "{err}");
+}
