@@ -7,6 +7,7 @@ use std::path::Path;
 
 use rand::{Rng, SeedableRng};
 
+use crate::data::npy::Npz;
 use crate::data::{DataSet, Features, Split};
 use crate::error::{Error, Result};
 use crate::tf::tensors::DynArray;
@@ -14,11 +15,14 @@ use crate::tf::tensors::DynArray;
 /// `--unlabeled npz:FILE`: the rows of the archive's array `x` added to the training split of
 /// `data`, labelled 0 (the labels are not used). Bytes are scaled as the split's bytes are
 /// when both are bytes; otherwise both are fed as float32 values (the split's scaled).
-pub fn with_unlabeled(mut data: DataSet, spec: &str) -> Result<DataSet> {
+pub fn with_unlabeled(data: DataSet, spec: &str) -> Result<DataSet> {
     let path = spec.strip_prefix("npz:").map(Path::new).ok_or_else(|| Error::Invalid(format!("--unlabeled {spec}: expected npz:FILE")))?;
-    let x = crate::data::npy::Npz::open(path)?
-        .get("x")
-        .map_err(|e| Error::bad_file(path, format!("no array x to take unlabelled examples from ({e})")))?;
+    add_unlabeled(data, crate::data::npy::Npz::open(path)?, path)
+}
+
+/// [`with_unlabeled`] from any opened archive (`path` names it in errors).
+pub fn add_unlabeled<R: std::io::Read + std::io::Seek>(mut data: DataSet, mut npz: Npz<R>, path: &Path) -> Result<DataSet> {
+    let x = npz.get("x").map_err(|e| Error::bad_file(path, format!("no array x to take unlabelled examples from ({e})")))?;
     let name = data.training_split_name()?.to_string();
     let split = data.splits.get_mut(&name).expect("the training split");
     let (n, r) = match x.shape() {

@@ -254,9 +254,16 @@ fn corrupted_data_files() {
         ("x/y length mismatch", write_arrays("len.npz", arr(&[2, 4], vec![0.; 8]), lab(vec![0])), vec![3], "rows"),
         ("labels out of range", write_arrays("range.npz", arr(&[2, 4], vec![0.; 8]), lab(vec![0, 7])), vec![5], "range.npz"),
     ];
-    for (case, spec, codes, needle) in cases {
-        let err = expect_error(case, &["eval", "--meta", &tiny_meta, "--data", &spec, "--split", "all"], &codes);
+    for (case, spec, codes, needle) in &cases {
+        let err = expect_error(case, &["eval", "--meta", &tiny_meta, "--data", spec, "--split", "all"], codes);
         assert!(err.contains(needle), "{case}: {err}");
+    }
+    // The same files as `pretrain --unlabeled` examples (their labels are not read).
+    let tiny = tiny_data();
+    for (case, spec, codes, needle) in &cases[..4] {
+        let args = ["pretrain", "autoencoder", "--layers", "2", "--data", &tiny, "--epochs", "1", "--batch-size", "8", "--unlabeled", spec];
+        let err = expect_error(case, &args, codes);
+        assert!(err.contains(needle), "--unlabeled, {case}: {err}");
     }
     assert_eq!(std::fs::read(&npz).unwrap(), orig);
 }
