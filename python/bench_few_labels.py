@@ -7,8 +7,10 @@ seeds, all through tfreuse:
   unfreeze-all       `train` on the whole reused net, nothing frozen
   autoencoder+...    `pretrain autoencoder` (5x100 ELU encoder) on every 5-9 training picture
                      without labels, then a new output layer on its code, encoder frozen or not
+                     (also --tied, and --greedy: one layer at a time, 5 epochs each)
   auxiliary+...      `pretrain auxiliary --task corrupt` (5x100 ELU): real 5-9 pictures against
-                     ones whose bottom half comes from another picture, then the same
+                     ones whose bottom half comes from another picture, then the same;
+                     `--task pairs` on the 500 labelled pictures: same digit or not
 
 Every run: Adam, lr 0.01, batch 50, up to --epochs epochs with early stopping (patience 5) on
 the validation split (all 5-9 validation pictures: more labels than the book's 30 per digit).
@@ -66,16 +68,27 @@ def one_seed(a, seed, tmp, env):
     ae = os.path.join(tmp, f"ae{seed}.ckpt")
     run([a.bin, "pretrain", "autoencoder", "--layers", ELU5, *DATA, "--lr", "0.001", "--batch-size", "50",
          "--epochs", str(a.pretrain_epochs), "--seed", str(seed), "--out", ae], env)
+    tied = os.path.join(tmp, f"tied{seed}.ckpt")
+    run([a.bin, "pretrain", "autoencoder", "--tied", "--layers", ELU5, *DATA, "--lr", "0.001", "--batch-size", "50",
+         "--epochs", str(a.pretrain_epochs), "--seed", str(seed), "--out", tied], env)
+    greedy = os.path.join(tmp, f"greedy{seed}.ckpt")
+    run([a.bin, "pretrain", "autoencoder", "--greedy", "--layers", ELU5, *DATA, "--lr", "0.001", "--batch-size", "50",
+         "--epochs", str(a.pretrain_epochs), "--seed", str(seed), "--out", greedy], env)
     aux = os.path.join(tmp, f"aux{seed}.ckpt")
     run([a.bin, "pretrain", "auxiliary", "--task", "corrupt", "--layers", ELU5, *DATA, "--lr", "0.001", "--batch-size", "50",
          "--epochs", str(a.pretrain_epochs), "--seed", str(seed), "--out", aux], env)
-    for model, scope in [(ae, "autoencoder"), (aux, "auxiliary")]:
-        top = f"{scope}/hidden5/Elu:0"
+    pairs = os.path.join(tmp, f"pairs{seed}.ckpt")
+    run([a.bin, "pretrain", "auxiliary", "--task", "pairs", "--layers", ELU5, *DATA, *FEW, "--lr", "0.001", "--batch-size", "50",
+         "--epochs", str(a.pairs_epochs), "--seed", str(seed), "--out", pairs], env)
+    pretrained = [(ae, "autoencoder/hidden5/Elu:0", "autoencoder"), (tied, "autoencoder/hidden5/Elu:0", "tied autoencoder"),
+                  (greedy, "phase5/hidden5/Elu:0", "greedy autoencoder"), (aux, "auxiliary/hidden5/Elu:0", "auxiliary corrupt"),
+                  (pairs, "auxiliary/hidden5/Elu:0", "auxiliary pairs")]
+    for model, top, name in pretrained:
         for how, extra in [("frozen", ["--freeze-below", top]), ("fine-tuned", [])]:
-            log = os.path.join(tmp, f"{scope}-{how}{seed}.jsonl")
+            log = os.path.join(tmp, f"{os.path.basename(model)}-{how}{seed}.jsonl")
             run([a.bin, "train", "--meta", model + ".meta", "--branch-from", top, "--new-layers", "5",
                  *extra, *DATA, *FEW, *TRAIN, *s, "--json", log], env)
-            rows.append((f"{scope} pretraining, {how}", *from_log(log)))
+            rows.append((f"{name} pretraining, {how}", *from_log(log)))
     return rows
 
 
@@ -83,7 +96,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--epochs", type=int, default=50)
-    ap.add_argument("--pretrain-epochs", type=int, default=5)
+    ap.add_argument("--pretrain-epochs", type=int, default=5, help="per phase with --greedy")
+    ap.add_argument("--pairs-epochs", type=int, default=20)
     ap.add_argument("--bin", default="target/release/tfreuse")
     a = ap.parse_args()
     env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0")
