@@ -66,7 +66,10 @@ pub struct Global {
     /// Show TensorFlow's own log output.
     #[arg(short, long, global = true)]
     pub verbose: bool,
-    /// oneDNN kernels on or off (TF_ENABLE_ONEDNN_OPTS); set the same as the other side of an exact comparison.
+    /// oneDNN kernels on or off (TF_ENABLE_ONEDNN_OPTS); set the same as the other side of an
+    /// exact comparison. Default: TF_ENABLE_ONEDNN_OPTS if set; else, for training, on when the
+    /// graph has convolutions and off when it has not (faster on the CPUs measured), and TF's
+    /// own default (on) for the other commands.
     #[arg(long, global = true, value_name = "on|off", value_parser = parse_on_off)]
     pub onednn: Option<bool>,
     /// Threads within one op (0: one per core).
@@ -234,8 +237,25 @@ fn report_pictures(data: &DataSet, p: &Preprocess, verbose: bool) {
 impl Global {
     /// Load libtensorflow (once) as these options say.
     pub fn load_tf(&self) -> tfreuse::Result<()> {
-        tflib::load(&LoadOptions { lib_dir: self.tf_lib.clone(), verbose: self.verbose, onednn: self.onednn })?;
+        self.load_tf_with(self.onednn)
+    }
+
+    fn load_tf_with(&self, onednn: Option<bool>) -> tfreuse::Result<()> {
+        tflib::load(&LoadOptions { lib_dir: self.tf_lib.clone(), verbose: self.verbose, onednn })?;
         Ok(())
+    }
+
+    /// [`Global::load_tf`] for training `source`: unless `--onednn` or `TF_ENABLE_ONEDNN_OPTS`
+    /// chose, oneDNN as [`tfreuse::tf::onednn::for_graph`] decides for its graph (said so).
+    pub fn load_tf_for_training(&self, source: &tfreuse::model::ModelSource) -> tfreuse::Result<()> {
+        if self.onednn.is_some() || std::env::var_os("TF_ENABLE_ONEDNN_OPTS").is_some() {
+            return self.load_tf();
+        }
+        // An unreadable graph is reported where it is imported.
+        let Ok(graph) = source.read().and_then(|m| m.graph_def()) else { return self.load_tf() };
+        let (on, why) = tfreuse::tf::onednn::for_graph(&graph);
+        eprintln!("oneDNN: {} ({why}; --onednn on|off to choose)", if on { "on" } else { "off" });
+        self.load_tf_with(Some(on))
     }
 
     pub fn session_config(&self) -> SessionConfig {

@@ -551,7 +551,7 @@ pub(super) fn train_on(
         eprintln!("class weights (balanced): {}", shown.join(", "));
         spec.class_weights = Some(w);
     }
-    g.load_tf()?;
+    g.load_tf_for_training(&spec.source)?;
     let disk_cache = match (data.is_pending(), how.model) {
         (true, Some(model)) => Some(disk_cache(sched, model, &spec)?),
         _ => None,

@@ -2,6 +2,7 @@
 //! any dtype, and looking tensors and operations up by name. Nothing here knows about models.
 
 pub mod names;
+pub mod onednn;
 pub mod runtime;
 pub mod session;
 pub mod tensors;

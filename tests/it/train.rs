@@ -472,3 +472,31 @@ fn prune_saves_only_what_the_new_output_needs() {
     let args = ["train", "--meta", &meta, "--data", &mnist(), "--train-op", "new_train/step", "--loss", "new_loss/loss:0"];
     oracle(&[&args[..], &["--out", again.to_str().unwrap()]].concat());
 }
+
+/// tfreuse with `TF_ENABLE_ONEDNN_OPTS` unset, as a user's shell has it: (success, stderr).
+fn unset_onednn(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tfreuse")).args(args).env_remove("TF_ENABLE_ONEDNN_OPTS").output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn onednn_is_chosen_by_the_graph_unless_someone_chose() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (auto, off) = (tmp.path().join("auto/m.ckpt"), tmp.path().join("off/m.ckpt"));
+    let tiny = Train::tiny().epochs(1).batch(16);
+    // Dense layers only: off, and the same bytes as asking for off.
+    let (ok, err) = unset_onednn(&strs(&tiny.clone().out(&auto).args()));
+    assert!(ok && err.contains("oneDNN: off (no convolution in the graph"), "{err}");
+    let (ok, err) = unset_onednn(&strs(&tiny.clone().flag("--onednn=off").out(&off).args()));
+    assert!(ok && !err.contains("oneDNN:"), "an explicit choice is not overridden: {err}");
+    let data = |p: &Path| std::fs::read(format!("{}.data-00000-of-00001", p.display())).unwrap();
+    assert_eq!(data(&auto), data(&off));
+    // A graph with convolutions: on.
+    let meta = fixture("conv_bn/convnet.ckpt.meta");
+    let conv = Train::new(&meta, &mnist()).arg("--input", "inputs/pixels:0").arg("--labels", "inputs/labels:0");
+    let conv = conv.arg("--loss", "metrics/xent:0").arg("--metric", "metrics/acc:0").epochs(0);
+    let (ok, err) = unset_onednn(&strs(&conv.args()));
+    assert!(ok && err.contains("oneDNN: on (the graph has convolutions (Conv2D)"), "{err}");
+    // The environment's setting wins (the test harness sets it).
+    assert!(!String::from_utf8_lossy(&tfreuse(&strs(&conv.args())).stderr).contains("oneDNN:"));
+}
