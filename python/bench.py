@@ -24,10 +24,16 @@ MACS = [784 * 300, 300 * 50, 50 * 50, 50 * 50, 50 * 50, 50 * 50, 50 * 10]
 FLOPS_PER_EXAMPLE = 6 * sum(MACS) - 2 * MACS[0]
 
 
-def run(cmd, log):
-    """Run a command; returns (wall start, events, peak RSS in MB)."""
+def run(cmd, log, onednn="same"):
+    """Run a command; returns (wall start, events, peak RSS in MB). `onednn`: "same" (the
+    bench's setting), None (unset: each side's own default) or "0"/"1"."""
     start = time.time()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = dict(os.environ)
+    if onednn is None:
+        env.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    elif onednn != "same":
+        env["TF_ENABLE_ONEDNN_OPTS"] = onednn
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(p.pid, 0)
     err = p.stderr.read().decode()
     if status != 0:
@@ -36,12 +42,14 @@ def run(cmd, log):
     return start, events, usage.ru_maxrss / 1024
 
 
-def rust(args, epochs, log):
-    return run([BIN, "train", "--meta", META, "--data", "mnist:data/mnist", "--epochs", str(epochs), "--json", log] + args, log)
+def rust(args, epochs, log, onednn="same"):
+    return run([BIN, "train", "--meta", META, "--data", "mnist:data/mnist", "--epochs", str(epochs), "--json", log] + args, log,
+               onednn)
 
 
-def python(mode, epochs, log, extra=()):
-    return run([sys.executable, "python/bench_tf1.py", "--mode", mode, "--epochs", str(epochs), "--json", log, *extra], log)
+def python(mode, epochs, log, extra=(), onednn="same"):
+    return run([sys.executable, "python/bench_tf1.py", "--mode", mode, "--epochs", str(epochs), "--json", log, *extra], log,
+               onednn)
 
 
 def epoch_times(events):
@@ -65,7 +73,11 @@ def main():
     a = ap.parse_args()
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0")
     res = {k: [] for k in ["rust_full", "py_full", "rust_uncached", "rust_cached", "py_stop_gradient",
-                           "py_cached", "rust_start", "py_start", "rust_rss", "py_rss", "rust_full_jit", "py_full_jit"]}
+                           "py_cached", "rust_start", "py_start", "rust_rss", "py_rss", "rust_full_jit", "py_full_jit",
+                           # No flags and no TF_ENABLE_ONEDNN_OPTS: what a user gets (tfreuse picks oneDNN
+                           # per graph; Python has the wheel's default, on), and tfreuse before it picked.
+                           "rust_full_default", "rust_uncached_default", "rust_cached_default", "py_full_default",
+                           "rust_full_onednn_on", "rust_uncached_onednn_on", "rust_cached_onednn_on"]}
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "log.jsonl")
         for r in range(a.repeats):
@@ -83,6 +95,10 @@ def main():
                     res["rust_cached"] += epoch_times(ev)
                     _, ev, _ = rust(["--jit"], a.epochs, log)
                     res["rust_full_jit"] += epoch_times(ev)
+                    for how, onednn in [("default", None), ("onednn_on", "1")]:
+                        for name, args in [("full", []), ("uncached", TRANSFER), ("cached", TRANSFER + ["--cache-frozen"])]:
+                            _, ev, _ = rust(args, a.epochs, log, onednn)
+                            res[f"rust_{name}_{how}"] += epoch_times(ev)
                 else:
                     s, ev, rss = python("full", a.epochs, log)
                     res["py_full"] += epoch_times(ev)
@@ -94,6 +110,8 @@ def main():
                     res["py_cached"] += epoch_times(ev)
                     _, ev, _ = python("full", a.epochs, log, ["--jit"])
                     res["py_full_jit"] += epoch_times(ev)
+                    _, ev, _ = python("full", a.epochs, log, onednn=None)
+                    res["py_full_default"] += epoch_times(ev)
         python("matmul", 0, log)
         matmul_gflops = [e for e in (json.loads(l) for l in open(log)) if e["event"] == "matmul"][0]["gflops"]
     st = {k: stats(v) for k, v in res.items()}
@@ -104,6 +122,10 @@ def main():
         "full_epoch_rust_over_python": m("rust_full") / m("py_full"),
         "full_epoch_rust_jit_over_python": m("rust_full_jit") / m("py_full"),
         "full_epoch_rust_jit_over_python_jit": m("rust_full_jit") / m("py_full_jit"),
+        "defaults_full_epoch_rust_over_python": m("rust_full_default") / m("py_full_default"),
+        "defaults_full_epoch_rust_over_rust_onednn_on": m("rust_full_default") / m("rust_full_onednn_on"),
+        "defaults_uncached_rust_over_rust_onednn_on": m("rust_uncached_default") / m("rust_uncached_onednn_on"),
+        "defaults_cached_rust_over_rust_onednn_on": m("rust_cached_default") / m("rust_cached_onednn_on"),
         "cached_speedup_over_uncached": m("rust_uncached") / m("rust_cached"),
         "cached_rust_over_python_cached": m("rust_cached") / m("py_cached"),
         "uncached_rust_over_python_stop_gradient": m("rust_uncached") / m("py_stop_gradient"),

@@ -147,6 +147,14 @@ x = idx('data/mnist/t10k-images-idx3-ubyte.gz', 16).reshape(-1, 784).astype(np.f
 y = idx('data/mnist/t10k-labels-idx1-ubyte.gz', 8).astype(np.int64)
 ";
 
+/// Python's values of `fetch` on MNIST's test split, run as one batch (as tfreuse evaluates).
+fn eval_test(meta: &str, fetch: &[&str]) -> serde_json::Value {
+    let data = mnist();
+    let mut args = vec!["eval", "--meta", meta, "--data", &data, "--batch-size", "10000"];
+    args.extend(fetch.iter().flat_map(|f| ["--fetch", f]));
+    json(&oracle(&args))
+}
+
 /// The `test` events of a --json log, in order.
 fn tests_logged(log: &std::path::Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(log).unwrap().lines().map(json).filter(|e| e["event"] == "test").collect()
@@ -186,19 +194,7 @@ fn a_greedy_tied_autoencoder_trains_one_phase_at_a_time_on_unlabelled_examples_t
     let tests = tests_logged(&log);
     assert_eq!(tests.len(), 2, "a test event per phase, in one log");
     let meta = format!("{}.meta", ae.display());
-    let py = json(&oracle(&[
-        "eval",
-        "--meta",
-        &meta,
-        "--data",
-        &data,
-        "--fetch",
-        "phase1/loss/loss:0",
-        "--fetch",
-        "phase2/loss/loss:0",
-        "--batch-size",
-        "10000",
-    ]));
+    let py = eval_test(&meta, &["phase1/loss/loss:0", "phase2/loss/loss:0"]);
     for (k, test) in tests.iter().enumerate() {
         let (theirs, ours) = (py[format!("phase{}/loss/loss:0", k + 1)].as_f64().unwrap(), test["loss"].as_f64().unwrap());
         assert!((theirs - ours).abs() < 1e-5 * ours, "phase {}: Python {theirs} vs tfreuse {ours}", k + 1);
@@ -230,19 +226,7 @@ fn the_pairs_task_learns_whether_two_examples_share_a_class() {
     // of the whole split, as tfreuse evaluates it)…
     let test = tests_logged(&log).pop().unwrap();
     let meta = format!("{}.meta", pairs.display());
-    let py = json(&oracle(&[
-        "eval",
-        "--meta",
-        &meta,
-        "--data",
-        &data,
-        "--fetch",
-        "loss/loss:0",
-        "--fetch",
-        "eval/accuracy:0",
-        "--batch-size",
-        "10000",
-    ]));
+    let py = eval_test(&meta, &["loss/loss:0", "eval/accuracy:0"]);
     let (loss, acc) = (test["loss"].as_f64().unwrap(), test["metric"].as_f64().unwrap());
     assert!((py["loss/loss:0"].as_f64().unwrap() - loss).abs() < 1e-5 * loss, "{py} vs {test}");
     assert_eq!(py["eval/accuracy:0"].as_f64().unwrap() as f32, acc as f32, "{py} vs {test}");
