@@ -25,6 +25,7 @@
 pub mod atomic;
 pub mod cache;
 pub mod data;
+pub mod dist;
 pub mod error;
 pub mod eval;
 pub mod events;

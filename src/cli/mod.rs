@@ -19,6 +19,7 @@ mod new;
 mod predict;
 mod pretrain;
 mod run;
+mod server;
 mod sweep;
 mod train;
 mod zoo;
@@ -56,6 +57,9 @@ pub enum Command {
     Cache(cache::Args),
     /// Pretrained models named in a manifest: list, show, fetch, verify, remove (use one with --meta zoo:NAME).
     Zoo(zoo::Args),
+    /// Run one task (ps or worker) of a TensorFlow cluster over gRPC until stopped; other
+    /// commands' sessions reach it with --target grpc://HOST:PORT.
+    Server(server::Args),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -82,6 +86,11 @@ pub struct Global {
     /// the same setting (global_jit_level ON_1), not Python without it.
     #[arg(long, global = true)]
     pub jit: bool,
+    /// Run the sessions on a TF server (`tfreuse server`, or Python's tf.distribute.Server):
+    /// grpc://HOST:PORT. Its tasks run the ops and hold the variables; files (checkpoints,
+    /// --out) are read and written by the server's processes.
+    #[arg(long, global = true, value_name = "grpc://HOST:PORT")]
+    pub target: Option<String>,
 }
 
 fn parse_on_off(s: &str) -> Result<bool, String> {
@@ -259,7 +268,12 @@ impl Global {
     }
 
     pub fn session_config(&self) -> SessionConfig {
-        SessionConfig { intra_op_threads: self.intra_threads, inter_op_threads: self.inter_threads, target: None, jit: self.jit }
+        SessionConfig {
+            intra_op_threads: self.intra_threads,
+            inter_op_threads: self.inter_threads,
+            target: self.target.clone(),
+            jit: self.jit,
+        }
     }
 }
 
@@ -439,6 +453,7 @@ pub fn warn(msg: Option<&str>) {
 
 pub fn exec(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
+    g.target.as_deref().map(tfreuse::dist::check_target).transpose()?;
     match cli.command {
         Command::Inspect(mut a) => {
             match a.draw.is_some() {
@@ -478,6 +493,7 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
         Command::Export(a) => export::exec(a, g),
         Command::Cache(a) => cache::exec(a),
         Command::Zoo(a) => zoo::exec(a),
+        Command::Server(a) => server::exec(a, g),
     }
 }
 

@@ -42,12 +42,35 @@ impl SessionConfig {
 
     pub fn options(&self) -> Result<SessionOptions> {
         let mut opts = SessionOptions::new();
-        opts.set_config(&self.config_proto().encode_to_vec())?;
+        let mut config = self.config_proto();
         if let Some(t) = &self.target {
+            reach(t)?;
+            // A remote step that never answers (its server gone) fails instead of hanging.
+            config.operation_timeout_in_ms = REMOTE_STEP_TIMEOUT_MS;
             opts.set_target(t).map_err(|_| Error::Invalid("session target contains a NUL byte".into()))?;
         }
+        opts.set_config(&config.encode_to_vec())?;
         Ok(opts)
     }
+}
+
+/// How long one run on a TF server may take before it fails.
+const REMOTE_STEP_TIMEOUT_MS: i64 = 120_000;
+
+/// A `grpc://HOST:PORT` target accepts connections (within 5 s): TF's own session would
+/// retry an unreachable address for ever.
+fn reach(target: &str) -> Result<()> {
+    use std::net::ToSocketAddrs;
+    let address = target.strip_prefix("grpc://").unwrap_or(target);
+    let unreachable = |why: String| Error::Invalid(format!("--target {target}: cannot reach a TF server there: {why}"));
+    let mut last = String::from("the name resolves to no address");
+    for a in address.to_socket_addrs().map_err(|e| unreachable(e.to_string()))? {
+        match std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(5)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(unreachable(last))
 }
 
 /// One session run: feed tensors, fetch outputs (any dtype), run target ops.

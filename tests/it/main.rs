@@ -7,6 +7,7 @@ mod common;
 mod architecture;
 mod bad_input;
 mod cli;
+mod dist;
 mod faults;
 mod fuzz_corpus;
 mod graphs;
