@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use tfreuse::graph::layers::{Activation, LayerSpec};
 use tfreuse::model::ModelSource;
+use tfreuse::pretrain::Corruption;
 use tfreuse::train::Objective;
 use tfreuse::Error;
 
@@ -37,6 +38,11 @@ pub struct Auxiliary {
     /// from the start, the two kinds of pair weighted to count the same).
     #[arg(long, default_value = "corrupt", value_parser = ["corrupt", "pairs"])]
     pub task: String,
+    /// How --task corrupt corrupts: halves (the second half of the values from another
+    /// example; any features) or patches (a picture's 4×4 grid of patches shuffled; examples
+    /// shaped [h, w], [h, w, c] or a flat square such as MNIST's 784).
+    #[arg(long, default_value = "halves", value_parser = ["halves", "patches"])]
+    pub corruption: String,
     /// The hidden layers: dense UNITS[:ACTIVATION] (relu by default), e.g.
     /// 100:elu,100:elu; a 2-wide output layer follows.
     #[arg(long, value_name = "LAYERS")]
@@ -216,9 +222,19 @@ fn corrupt(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
     a.schedule.check_out(None)?;
     let (data, _) = a.fresh.data("pretrain auxiliary")?;
     let data = unlabeled(data, a.unlabeled.as_deref(), &a.schedule)?;
-    let data = tfreuse::pretrain::corrupt_halves(&data, a.schedule.seed)?;
+    let how = match a.corruption.as_str() {
+        "patches" => Corruption::Patches,
+        _ => Corruption::Halves,
+    };
+    let data = tfreuse::pretrain::corrupt(&data, a.schedule.seed, how)?;
     let n = data.training_split()?.len();
-    eprintln!("auxiliary task corrupt: {} real and {} corrupted training examples (seed {})", n / 2, n / 2, a.schedule.seed);
+    eprintln!(
+        "auxiliary task corrupt ({}): {} real and {} corrupted training examples (seed {})",
+        a.corruption,
+        n / 2,
+        n / 2,
+        a.schedule.seed
+    );
     let mut layers = encoder(&a.layers)?;
     let k = layers.len();
     layers.push(LayerSpec::Dense { units: 2, activation: Activation::Linear });

@@ -138,6 +138,12 @@ fn auxiliary_pretraining_learns_real_from_corrupted_and_is_reused() {
     assert_eq!(vars["outputs/kernel"], serde_json::json!([50, 2]));
     let meta = format!("{}.meta", aux.display());
     Train::new(&meta, &data).branch("auxiliary/hidden1/Elu:0").layers("10").epochs(1).ok();
+    // Shuffled patches (the rule is unit-tested) are learnable too.
+    let run = tfreuse(&[&args[..], &["--corruption", "patches", "--batch-size", "500", "--json", log.to_str().unwrap()]].concat());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success() && err.contains("auxiliary task corrupt (patches)"), "{err}");
+    let test = std::fs::read_to_string(&log).unwrap().lines().map(json).find(|e| e["event"] == "test").unwrap();
+    assert!(test["metric"].as_f64().unwrap() > 0.9, "{test}");
 }
 
 /// Python lines that load MNIST's test split as `x` (float32, input_data's scale) and `y`.
@@ -256,4 +262,6 @@ fn pretraining_refuses_what_it_cannot_use() {
     assert!(err.contains("--task pairs learns from the labels"), "{err}");
     let err = fails(&["pretrain", "autoencoder", "--layers", "8", "--data", &data, "--unlabeled", &unlabeled, "--per-class", "5"], 2);
     assert!(err.contains("--per-class with --unlabeled"), "{err}");
+    let err = fails(&["pretrain", "auxiliary", "--corruption", "patches", "--layers", "8", "--data", &tiny_data()], 2);
+    assert!(err.contains("needs pictures of 4×4 at least, not 2×2"), "{err}");
 }
