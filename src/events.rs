@@ -97,7 +97,9 @@ pub enum Event {
     /// ended before the last epoch asked for.
     Best {
         epoch: usize,
+        /// The value watched: the validation metric, or the validation loss when `on_loss`.
         metric: f64,
+        on_loss: bool,
         restored: bool,
         stopped_early: bool,
     },

@@ -161,7 +161,14 @@ fn autoencoder(a: Autoencoder, g: &Global) -> anyhow::Result<()> {
         return greedy(&a, (data, classes), width, g);
     }
     let (all, k) = mirrored(&a.layers, width, a.tied)?;
-    let net = Net { layers: all, reused: k, reused_as: "encoder outputs", scope: "autoencoder/", objective: Objective::Reconstruct };
+    let net = Net {
+        layers: all,
+        reused: k,
+        reused_as: "encoder outputs",
+        scope: "autoencoder/",
+        objective: Objective::Reconstruct,
+        class_weights: None,
+    };
     pretrain(net, (data, classes), (&a.fresh, &a.schedule), g)
 }
 
@@ -238,7 +245,8 @@ fn corrupt(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
     let mut layers = encoder(&a.layers)?;
     let k = layers.len();
     layers.push(LayerSpec::Dense { units: 2, activation: Activation::Linear });
-    let net = Net { layers, reused: k, reused_as: "layers to reuse", scope: "auxiliary/", objective: Objective::Classify };
+    let net =
+        Net { layers, reused: k, reused_as: "layers to reuse", scope: "auxiliary/", objective: Objective::Classify, class_weights: None };
     pretrain(net, (data, 2), (&a.fresh, &a.schedule), g)
 }
 
@@ -246,8 +254,8 @@ fn corrupt(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
 /// (after --per-class), same-class and other-class pairs weighted to count alike.
 fn pairs(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
     a.schedule.check_out(None)?;
-    if a.unlabeled.is_some() || a.schedule.class_weight.is_some() {
-        let msg = "--task pairs learns from the labels and weighs its pairs itself: drop --unlabeled and --class-weight";
+    if a.unlabeled.is_some() || a.schedule.class_weight.is_some() || a.corruption != "halves" {
+        let msg = "--task pairs learns from the labels and weighs its pairs itself: drop --unlabeled, --class-weight and --corruption";
         return Err(Error::Invalid(msg.into()).into());
     }
     let (data, classes) = a.fresh.data("pretrain auxiliary")?;
@@ -263,8 +271,9 @@ fn pairs(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
     let mut layers = encoder(&a.layers)?;
     let k = layers.len();
     layers.extend([LayerSpec::Pairs, LayerSpec::Dense { units: 2, activation: Activation::Linear }]);
-    let net = Net { layers, reused: k, reused_as: "layers to reuse", scope: "auxiliary/", objective: Objective::Pairs };
-    pretrain_weighted(net, (data, classes), (&a.fresh, &schedule), Some(weights.to_vec()), g)
+    let class_weights = Some(weights.to_vec());
+    let net = Net { layers, reused: k, reused_as: "layers to reuse", scope: "auxiliary/", objective: Objective::Pairs, class_weights };
+    pretrain(net, (data, classes), (&a.fresh, &schedule), g)
 }
 
 /// What a pretraining builds on `X:0`: its layers, how many of them are meant for reuse, their
@@ -276,25 +285,16 @@ struct Net {
     reused_as: &'static str,
     scope: &'static str,
     objective: Objective,
+    /// A weight per class of the head (the pairs task's two kinds of pair).
+    class_weights: Option<Vec<f32>>,
 }
 
 /// Train `net` from nothing on `data`, then name the layers to branch from.
-fn pretrain(net: Net, data: (tfreuse::DataSet, usize), run: (&Fresh, &Schedule), g: &Global) -> anyhow::Result<()> {
-    pretrain_weighted(net, data, run, None, g)
-}
-
-/// [`pretrain`] with a weight per class of the head.
-fn pretrain_weighted(
-    net: Net,
-    data: (tfreuse::DataSet, usize),
-    (fresh, schedule): (&Fresh, &Schedule),
-    class_weights: Option<Vec<f32>>,
-    g: &Global,
-) -> anyhow::Result<()> {
+fn pretrain(net: Net, data: (tfreuse::DataSet, usize), (fresh, schedule): (&Fresh, &Schedule), g: &Global) -> anyhow::Result<()> {
     let features = data.0.training_split()?.feature_shape.clone();
     let mut spec = schedule.apply(fresh.spec(features, net.layers, net.scope, g)?, false)?;
     spec.objective = net.objective;
-    spec.class_weights = class_weights;
+    spec.class_weights = net.class_weights;
     let names = tfreuse::graph::layers::outputs(&spec.new_layers, spec.naming());
     eprintln!("{}: X:0 -> {}", net.scope.trim_end_matches('/'), names.join(" -> "));
     train_on(spec, data, schedule, &fresh.how(), g)?;

@@ -47,8 +47,8 @@ pub struct Schedule {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub per_class: Option<u64>,
     /// Stop after N epochs without a better validation metric (higher is better, e.g. the
-    /// accuracy) and keep the best epoch's weights: they are what the test split sees and what
-    /// --out saves.
+    /// accuracy; without a metric, as for an autoencoder, the validation loss, lower is better)
+    /// and keep the best epoch's weights: they are what the test split sees and what --out saves.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub patience: Option<u64>,
     /// Also report the test split's loss and metric after every epoch, for studies (nothing is
@@ -450,13 +450,14 @@ impl EventSink for Console {
                 let m = metric.map_or(String::new(), |m| format!("  {} {m:.4}", self.metric));
                 eprintln!("           test loss {loss:.4}{m}");
             }
-            Event::Best { epoch, metric, restored, stopped_early } => {
+            Event::Best { epoch, metric, on_loss, restored, stopped_early } => {
                 let why = match (stopped_early, restored) {
                     (true, _) => "stopped early; its weights were put back",
                     (false, true) => "later epochs were worse; its weights were put back",
                     (false, false) => "the last epoch",
                 };
-                eprintln!("best epoch {epoch}: validation {} {metric:.4} ({why})", self.metric);
+                let watched = if *on_loss { "loss" } else { &self.metric };
+                eprintln!("best epoch {epoch}: validation {watched} {metric:.4} ({why})");
             }
             Event::Test { loss, metric, examples } => {
                 let m = metric.map_or(String::new(), |m| format!(", {} {m:.4}", self.metric));

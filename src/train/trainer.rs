@@ -211,21 +211,24 @@ fn fill<L: FromLabel>(x: &mut DynTensor, y: &mut Tensor<L>, split: &Split, idx: 
     Ok(())
 }
 
-/// Early stopping: the best epoch so far (by the validation metric, higher is better), its
-/// variables saved by the model's own saver into a private folder, removed when done.
+/// Early stopping: the best epoch so far (by the validation metric, higher is better; without
+/// a metric, by the validation loss, lower is better), its variables saved by the model's own
+/// saver into a private folder, removed when done.
 struct Best {
     patience: usize,
+    on_loss: bool,
     dir: PathBuf,
     epoch: usize,
+    /// The watched value of the best epoch.
     metric: f64,
 }
 
 impl Best {
-    fn new(patience: usize) -> Result<Best> {
+    fn new(patience: usize, on_loss: bool) -> Result<Best> {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let dir = std::env::temp_dir().join(format!("tfreuse-best-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        Ok(Best { patience: patience.max(1), dir, epoch: 0, metric: f64::NEG_INFINITY })
+        Ok(Best { patience: patience.max(1), on_loss, dir, epoch: 0, metric: f64::NAN })
     }
 
     fn prefix(&self) -> PathBuf {
@@ -234,9 +237,11 @@ impl Best {
 
     /// Keep the epoch just ended if it is the best; whether to stop.
     fn after_epoch(&mut self, prepared: &Prepared, p: &Progress) -> Result<bool> {
-        let metric = p.history.metric.last().copied().flatten().unwrap_or(f64::NAN);
-        if metric > self.metric || self.epoch == 0 {
-            (self.epoch, self.metric) = (p.epoch, metric);
+        let watched = if self.on_loss { &p.history.validation_loss } else { &p.history.metric };
+        let value = watched.last().copied().flatten().unwrap_or(f64::NAN);
+        let better = if self.on_loss { value < self.metric } else { value > self.metric };
+        if better || self.epoch == 0 {
+            (self.epoch, self.metric) = (p.epoch, value);
             prepared.snapshot(&self.prefix(), false)?;
         }
         Ok(p.epoch - self.epoch >= self.patience)
@@ -248,7 +253,7 @@ impl Best {
         if restored {
             prepared.snapshot(&self.prefix(), true)?;
         }
-        sink.event(&Event::Best { epoch: self.epoch, metric: self.metric, restored, stopped_early })
+        sink.event(&Event::Best { epoch: self.epoch, metric: self.metric, on_loss: self.on_loss, restored, stopped_early })
     }
 }
 
@@ -302,8 +307,8 @@ impl Prepared {
             return Err(Error::arg(Role::BatchSize, Some(&spec.batch_size.to_string()), msg));
         }
         let row = self.check_batches(spec.batch_size, train)?;
-        if spec.patience.is_some() && (self.metric.is_none() || watch.validation.is_none()) {
-            return Err(Error::arg(Role::Patience, None, "watches the validation metric: it needs a validation split and a metric"));
+        if spec.patience.is_some() && watch.validation.is_none() {
+            return Err(Error::arg(Role::Patience, None, "needs a validation split to watch: the data has none"));
         }
         let run = Run { spec, train, row, watch, stop, sink };
         match crate::tf::tensors::output_dtype(&self.y) {
@@ -324,7 +329,7 @@ impl Prepared {
         )?;
         let mut p = start;
         let mut first = p.epoch == 0 && p.step == 0;
-        let mut best = spec.patience.map(Best::new).transpose()?;
+        let mut best = spec.patience.map(|n| Best::new(n, self.metric.is_none())).transpose()?;
         while p.epoch < spec.epochs {
             let t0 = Instant::now();
             if p.step == 0 {

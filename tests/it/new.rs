@@ -78,8 +78,22 @@ fn a_pretrained_autoencoder_loads_in_python_with_the_same_encoder_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let (ae, log) = (tmp.path().join("ae.ckpt"), tmp.path().join("log.jsonl"));
     let data = mnist();
-    let args =
-        ["pretrain", "autoencoder", "--layers", "64:elu,32:elu", "--data", &data, "--epochs", "2", "--batch-size", "500", "--lr", "0.01"];
+    let args = [
+        "pretrain",
+        "autoencoder",
+        "--layers",
+        "64:elu,32:elu",
+        "--data",
+        &data,
+        "--epochs",
+        "2",
+        "--batch-size",
+        "500",
+        "--lr",
+        "0.01",
+        "--patience",
+        "1",
+    ];
     let run = tfreuse(&[&args[..], &["--out", ae.to_str().unwrap(), "--json", log.to_str().unwrap()]].concat());
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{err}");
@@ -95,6 +109,14 @@ fn a_pretrained_autoencoder_loads_in_python_with_the_same_encoder_outputs() {
     let (theirs, ours) = (py["loss/loss:0"].as_f64().unwrap(), test["loss"].as_f64().unwrap());
     assert!((theirs - ours).abs() < 1e-5 * ours, "Python {theirs} vs tfreuse {ours}");
     assert!(ours < 0.05, "the autoencoder learnt to reconstruct: {ours}");
+    // --patience watches the validation loss (lower is better) when there is no metric.
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&log).unwrap().lines().map(json).collect();
+    let losses: Vec<f64> = events.iter().filter(|e| e["event"] == "epoch").map(|e| e["validation_loss"].as_f64().unwrap()).collect();
+    let best = events.iter().find(|e| e["event"] == "best").expect("a best event");
+    let lowest = losses.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(best["on_loss"], true, "{best}");
+    assert_eq!(best["metric"].as_f64().unwrap(), lowest, "{best} vs {losses:?}");
+    assert_eq!(best["epoch"].as_u64().unwrap() as usize, 1 + losses.iter().position(|&l| l == lowest).unwrap());
     // The encoder's output, from the same rows: the same bytes in Python and tfreuse.
     let x = tmp.path().join("x.npy");
     python(&format!("import numpy as np; np.save({:?}, np.random.default_rng(0).random((9, 784), dtype=np.float32))", x.to_str().unwrap()));
