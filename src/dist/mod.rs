@@ -100,7 +100,7 @@ impl Server {
     /// Start `job`'s task `task` of `cluster` in this process (the library must be loaded).
     pub fn start(cluster: &Cluster, job: &str, task: usize) -> Result<Server> {
         let def = cluster.server_def(job, task)?.encode_to_vec();
-        let lib = tflib::loaded().ok_or_else(|| Error::TfLibrary("libtensorflow is not loaded".into()))?;
+        let lib = tflib::require_loaded()?;
         let new_server: NewServerFn = lib.sym(b"TF_NewServer\0")?;
         let start: ServerStartFn = lib.sym(b"TF_ServerStart\0")?;
         let status = RawStatus::new(lib)?;
@@ -123,7 +123,7 @@ impl Server {
 
     /// The session target that reaches this server (`grpc://localhost:PORT`).
     pub fn target(&self) -> Result<String> {
-        let lib = tflib::loaded().ok_or_else(|| Error::TfLibrary("libtensorflow is not loaded".into()))?;
+        let lib = tflib::require_loaded()?;
         let target: ServerTargetFn = lib.sym(b"TF_ServerTarget\0")?;
         Ok(unsafe { CStr::from_ptr(target(self.ptr)) }.to_string_lossy().into_owned())
     }

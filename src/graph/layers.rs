@@ -235,15 +235,27 @@ pub fn dense(
     let units = units as u64;
     let kinit = init.kernel(b, &format!("{scope}/kernel/Initializer"), fan_in, units)?;
     let kernel = b.variable(&format!("{scope}/kernel"), &[fan_in, units], kinit, true)?;
-    let binit = b.zeros(&format!("{scope}/bias/Initializer/zeros"), &[units])?;
-    let bias = b.variable(&format!("{scope}/bias"), &[units], binit, true)?;
-    let (kread, bread) = (kernel.value(b.graph)?, bias.value(b.graph)?);
+    let bias = zero_bias(b, units, scope)?;
+    let kread = kernel.value(b.graph)?;
     let mm = b.op1("MatMul", &format!("{scope}/MatMul"), &[x, kread])?;
+    let out = biased(b, mm, &bias, activation, scope)?;
+    Ok((out, vec![kernel, bias]))
+}
+
+/// `<scope>/bias`: `units` zeros to start.
+fn zero_bias(b: &mut Builder, units: u64, scope: &str) -> Result<Var> {
+    let binit = b.zeros(&format!("{scope}/bias/Initializer/zeros"), &[units])?;
+    b.variable(&format!("{scope}/bias"), &[units], binit, true)
+}
+
+/// `act(mm + bias)`, named as tf.layers.dense names it.
+fn biased(b: &mut Builder, mm: Output, bias: &Var, activation: Activation, scope: &str) -> Result<Output> {
+    let bread = bias.value(b.graph)?;
     let mut out = b.op1("BiasAdd", &format!("{scope}/BiasAdd"), &[mm, bread])?;
     if let Some(ty) = activation.op_type() {
         out = b.op1(ty, &format!("{scope}/{ty}"), &[out])?;
     }
-    Ok((out, vec![kernel, bias]))
+    Ok(out)
 }
 
 /// A dense layer on the transpose of `kernel` (`[units, fan_in]`): `act(x @ kernelᵀ + bias)`,
@@ -251,15 +263,10 @@ pub fn dense(
 fn tied(b: &mut Builder, x: Output, kernel: &Var, activation: Activation, scope: &str) -> Result<(Output, Var)> {
     let units =
         kernel.shape.first().copied().filter(|&d| d > 0).ok_or_else(|| Error::Invalid(format!("{}: unknown shape", kernel.name)))? as u64;
-    let binit = b.zeros(&format!("{scope}/bias/Initializer/zeros"), &[units])?;
-    let bias = b.variable(&format!("{scope}/bias"), &[units], binit, true)?;
-    let (kread, bread) = (kernel.value(b.graph)?, bias.value(b.graph)?);
+    let bias = zero_bias(b, units, scope)?;
+    let kread = kernel.value(b.graph)?;
     let mm: Output = b.op("MatMul", &format!("{scope}/MatMul"), &[x, kread], |d| Ok(d.set_attr_bool("transpose_b", true)?))?.into();
-    let mut out = b.op1("BiasAdd", &format!("{scope}/BiasAdd"), &[mm, bread])?;
-    if let Some(ty) = activation.op_type() {
-        out = b.op1(ty, &format!("{scope}/{ty}"), &[out])?;
-    }
-    Ok((out, bias))
+    Ok((biased(b, mm, &bias, activation, scope)?, bias))
 }
 
 /// `(x − reverse(x))²` over the batch axis, under `scope`.

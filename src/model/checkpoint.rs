@@ -261,7 +261,7 @@ type ShapeFn = unsafe extern "C" fn(*mut OpaqueReader, *const c_char, *mut i64, 
 /// List a checkpoint's tensors with TF's checkpoint reader (`tf.train.list_variables`).
 /// Needs the library loaded. Sorted by name.
 pub fn list_tensors(prefix: &Path) -> Result<Vec<StoredTensor>> {
-    let lib: &TfLib = tflib::loaded().ok_or_else(|| Error::TfLibrary("libtensorflow is not loaded".into()))?;
+    let lib: &TfLib = tflib::require_loaded()?;
     if !prefix_exists(prefix) {
         return Err(Error::Invalid(format!(
             "no checkpoint {} ({} missing, nor a V1 file)",

@@ -43,6 +43,11 @@ pub fn load(opts: &LoadOptions) -> Result<&'static TfLib> {
     LOADED.get_or_init(|| load_uncached(opts)).as_ref().map_err(|e| Error::TfLibrary(e.clone()))
 }
 
+/// The library [`load`] loaded, or an error saying it is not.
+pub fn require_loaded() -> Result<&'static TfLib> {
+    loaded().ok_or_else(|| Error::TfLibrary("libtensorflow is not loaded".into()))
+}
+
 /// The library if [`load`] already succeeded.
 pub fn loaded() -> Option<&'static TfLib> {
     LOADED.get().and_then(|r| r.as_ref().ok())

@@ -29,8 +29,7 @@ impl<'s> Plan<'s> {
         if let Some(c) = spec.clip.filter(|c| !(c.is_finite() && *c > 0.0)) {
             return Err(Error::arg(Role::Clip, Some(&c.to_string()), "must be a positive number"));
         }
-        // The pairs task's head tells two kinds of pair apart, whatever the classes.
-        let weighted = if spec.objective == crate::train::Objective::Pairs { 2 } else { classes };
+        let weighted = spec.objective.classes(classes).unwrap_or(classes);
         match (&spec.class_weights, &spec.branch_from) {
             (Some(_), None) => return Err(Error::arg(Role::ClassWeight, None, "weights the loss of a new head; it needs --branch-from")),
             (Some(w), Some(_)) if w.len() != weighted || w.iter().any(|v| !v.is_finite() || *v < 0.0) => {

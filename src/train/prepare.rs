@@ -306,20 +306,16 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
 /// The new head's loss and metric: a classifier's cross-entropy and accuracy against the
 /// labels `y`, or an autoencoder's reconstruction error of `input` (no metric).
 fn objective(b: &mut Builder, plan: &Plan, logits: Output, (input, y): (Output, &Output)) -> Result<(Output, Option<Output>)> {
-    match plan.spec.objective {
-        Objective::Classify => {
-            let flat = flat_labels(b, y)?;
-            let loss = heads::softmax_xent_loss(b, logits.clone(), flat.clone(), plan.classes, plan.spec.class_weights.as_deref())?;
-            Ok((loss, Some(heads::accuracy(b, logits, flat)?)))
-        }
-        Objective::Reconstruct => Ok((heads::reconstruction_loss(b, logits, input)?, None)),
-        Objective::Pairs => {
-            let flat = flat_labels(b, y)?;
-            let same = heads::same_class(b, flat)?;
-            let loss = heads::softmax_xent_loss(b, logits.clone(), same.clone(), 2, plan.spec.class_weights.as_deref())?;
-            Ok((loss, Some(heads::accuracy(b, logits, same)?)))
-        }
+    let objective = plan.spec.objective;
+    let Some(classes) = objective.classes(plan.classes) else {
+        return Ok((heads::reconstruction_loss(b, logits, input)?, None));
+    };
+    let mut labels = flat_labels(b, y)?;
+    if objective == Objective::Pairs {
+        labels = heads::same_class(b, labels)?;
     }
+    let loss = heads::softmax_xent_loss(b, logits.clone(), labels.clone(), classes, plan.spec.class_weights.as_deref())?;
+    Ok((loss, Some(heads::accuracy(b, logits, labels)?)))
 }
 
 /// The labels as one integer a row: a `[n, 1]` column is reshaped to `[n]` for the new head.
@@ -350,16 +346,15 @@ fn refuse_used_prefix(graph: &Graph, prefix: &str, ours: Option<&str>) -> Result
 fn new_layers(b: &mut Builder, plan: &Plan, t: Output, branch: &str) -> Result<crate::graph::layers::Built> {
     let input = crate::tf::tensors::shape_dims(&b.graph.tensor_shape(t.clone())?);
     let built = crate::graph::layers::build(b, &plan.spec.new_layers, (plan.spec.init, plan.spec.naming()), t, branch)?;
-    let msg = match plan.spec.objective {
-        Objective::Reconstruct => match input.as_deref() {
+    let msg = match plan.spec.objective.classes(plan.classes) {
+        None => match input.as_deref() {
             Some([_, w]) if *w == built.width => return Ok(built),
             _ => format!("an autoencoder's last layer must be as wide as its input ({input:?}), not {}", built.width),
         },
-        Objective::Pairs if built.width == 2 => return Ok(built),
-        Objective::Pairs => format!("the pairs task's last layer must be 2 wide, not {}", built.width),
-        Objective::Classify if built.width as usize == plan.classes => return Ok(built),
-        Objective::Classify => {
-            let (classes, width) = (plan.classes, built.width);
+        Some(classes) if built.width as usize == classes => return Ok(built),
+        Some(_) if plan.spec.objective == Objective::Pairs => format!("the pairs task's last layer must be 2 wide, not {}", built.width),
+        Some(classes) => {
+            let width = built.width;
             format!("the logits have width {width} but the data has {classes} classes; make the last layer {classes} wide")
         }
     };

@@ -52,6 +52,18 @@ pub enum Objective {
     Pairs,
 }
 
+impl Objective {
+    /// How many classes the head tells apart, given the data's: the pairs task's two kinds of
+    /// pair whatever the data; none for a reconstruction.
+    pub fn classes(self, data_classes: usize) -> Option<usize> {
+        match self {
+            Objective::Classify => Some(data_classes),
+            Objective::Pairs => Some(2),
+            Objective::Reconstruct => None,
+        }
+    }
+}
+
 /// Everything a transfer run needs; defaults follow the book.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct TransferSpec {
