@@ -22,6 +22,7 @@ mod run;
 mod server;
 mod sweep;
 mod train;
+mod worker;
 mod zoo;
 
 #[derive(Parser, Debug)]
@@ -273,6 +274,7 @@ impl Global {
             inter_op_threads: self.inter_threads,
             target: self.target.clone(),
             jit: self.jit,
+            device_filters: vec![],
         }
     }
 }

@@ -96,7 +96,7 @@ impl Fresh {
     }
 
     pub(super) fn how(&self) -> How<'static> {
-        How { cache_frozen: false, own_lr: Some(self.lr), model: None }
+        How { cache_frozen: false, own_lr: Some(self.lr), model: None, joining: None }
     }
 }
 

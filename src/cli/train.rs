@@ -21,6 +21,8 @@ pub struct Args {
     pub recipe: Recipe,
     #[command(flatten)]
     pub schedule: Schedule,
+    #[command(flatten)]
+    pub cluster: super::worker::Args,
 }
 
 /// How long `train` (and `new`) trains, on what share of the data, and where the results go.
@@ -509,6 +511,7 @@ mod test_hooks {
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let spec = args.schedule.apply(args.recipe.spec(&args.model, g)?, args.recipe.cache_frozen)?;
     args.schedule.check_out(Some(&args.model))?;
+    let joining = args.cluster.joining(args.schedule.out.as_deref(), g)?;
     // With a feature cache on disk, pictures are only listed and digested here: the cache
     // decodes the ones it lacks.
     let (data, classes) = args.recipe.data(&args.model, g)?;
@@ -517,6 +520,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         cache_frozen: r.cache_frozen,
         own_lr: (r.branch_from.is_some() || r.optimizer.is_some()).then_some(r.lr),
         model: Some(&args.model),
+        joining: joining.as_ref(),
     };
     train_on(spec, (data, classes), &args.schedule, &how, g)
 }
@@ -528,6 +532,8 @@ pub(super) struct How<'a> {
     pub own_lr: Option<f32>,
     /// The model's flags (for the feature cache's key); `None`: a new model.
     pub model: Option<&'a ModelArgs>,
+    /// Training as a worker of a cluster.
+    pub joining: Option<&'a super::worker::Joining>,
 }
 
 /// Train as `spec` and `sched` say on `data`, with the console, --json, --logdir and --plot
@@ -539,7 +545,10 @@ pub(super) fn train_on(
     how: &How,
     g: &Global,
 ) -> anyhow::Result<()> {
-    let data = per_class(data, sched.per_class, sched.seed, classes)?;
+    let mut data = per_class(data, sched.per_class, sched.seed, classes)?;
+    if let Some(j) = how.joining {
+        data = j.shard(data, &mut spec, sched)?;
+    }
     // Fail fast, before loading TensorFlow.
     let n_train = data.training_split()?.len();
     if sched.batch_size > n_train {
@@ -553,6 +562,7 @@ pub(super) fn train_on(
         spec.class_weights = Some(w);
     }
     g.load_tf_for_training(&spec.source)?;
+    how.joining.map(|j| j.start(&mut spec)).transpose()?;
     let disk_cache = match (data.is_pending(), how.model) {
         (true, Some(model)) => Some(disk_cache(sched, model, &spec)?),
         _ => None,
@@ -563,6 +573,7 @@ pub(super) fn train_on(
         disk_cache,
         out: sched.out.clone(),
         save_on_nan: sched.save_on_nan,
+        save_every: how.joining.and_then(|j| j.save_every),
     };
     let mut console = Console { tty: std::io::stderr().is_terminal(), caching: how.cache_frozen, metric: "metric".into(), bar: None };
     let mut json = sched.json.as_deref().map(|p| JsonLines::open(p, sched.json_append)).transpose()?;
@@ -594,6 +605,10 @@ pub(super) fn train_on(
                 saved_to.display(),
                 saved_to.display()
             );
+            std::process::exit(130);
+        }
+        Ended::Stopped(progress) => {
+            eprintln!("interrupted at epoch {} step {} (a worker saves nothing; the chief does)", progress.epoch + 1, progress.step);
             std::process::exit(130);
         }
     }

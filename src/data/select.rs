@@ -54,12 +54,27 @@ impl DataSet {
             idx.extend_from_slice(&of[..n]);
         }
         idx.sort_unstable();
+        Ok(self.training_rows(&name, &idx))
+    }
+
+    /// Worker `task` of `workers`' share of the training split: example i goes to worker
+    /// i mod `workers` (the other splits stay whole).
+    pub fn shard(self, task: usize, workers: usize) -> Result<DataSet> {
+        let name = self.training_split_name()?.to_string();
+        let idx: Vec<usize> = (task..self.split(&name)?.len()).step_by(workers.max(1)).collect();
+        Ok(self.training_rows(&name, &idx))
+    }
+
+    /// This set with only rows `idx` (in order) of training split `name`.
+    fn training_rows(&self, name: &str, idx: &[usize]) -> DataSet {
         let mut out = self.clone();
-        out.splits.insert(name.clone(), split.gather(&idx));
-        if let Some(files) = self.files.get(&name) {
-            out.files.insert(name, idx.iter().map(|&i| files[i].clone()).collect());
+        if let Ok(split) = self.split(name) {
+            out.splits.insert(name.to_string(), split.gather(idx));
         }
-        Ok(out)
+        if let Some(files) = self.files.get(name) {
+            out.files.insert(name.to_string(), idx.iter().map(|&i| files[i].clone()).collect());
+        }
+        out
     }
 }
 

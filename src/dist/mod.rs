@@ -3,6 +3,8 @@
 //! task with the C API's `TF_NewServer` (the crate declares no server type), and a session
 //! reaches any TF server, Python's too, through its `grpc://` target.
 
+pub mod place;
+
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void, CStr};
 
@@ -11,6 +13,8 @@ use prost::Message;
 use crate::error::{Error, Result};
 use crate::proto::{ClusterDef, JobDef, ServerDef};
 use crate::tf::runtime::{self as tflib, OpaqueStatus, RawStatus};
+
+pub use place::{Placer, Worker};
 
 /// The tasks of each job: `--cluster ps=HOST:PORT,HOST:PORT --cluster worker=…`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -83,6 +87,25 @@ pub fn check_target(target: &str) -> Result<()> {
     match target.strip_prefix("grpc://").and_then(parse_address) {
         Some(_) => Ok(()),
         None => Err(Error::Invalid(format!("--target {target}: expected grpc://HOST:PORT (a TF server's address)"))),
+    }
+}
+
+/// Wait until `address` (HOST:PORT) accepts a TCP connection, or `deadline` passes (then
+/// why not).
+pub fn wait_for(address: &str, deadline: std::time::Instant) -> std::result::Result<(), String> {
+    use std::net::ToSocketAddrs;
+    loop {
+        let mut last = String::from("the name resolves to no address");
+        for a in address.to_socket_addrs().map_err(|e| e.to_string())? {
+            match std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(1)) {
+                Ok(_) => return Ok(()),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(last);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
 

@@ -12,12 +12,14 @@ pub struct Builder<'g> {
     pub prefix: String,
     pub device: Option<String>,
     pub seed: i64,
+    /// Training in a cluster: where new variables go (a ps task each).
+    pub placer: Option<crate::dist::Placer>,
     seed_counter: i64,
 }
 
 impl<'g> Builder<'g> {
     pub fn new(graph: &'g mut Graph, prefix: &str, device: Option<String>, seed: i64) -> Self {
-        Builder { graph, prefix: prefix.to_string(), device, seed, seed_counter: 0 }
+        Builder { graph, prefix: prefix.to_string(), device, seed, placer: None, seed_counter: 0 }
     }
 
     /// `prefix + base`, made unique with `_1`, `_2` … if taken.
@@ -96,6 +98,18 @@ impl<'g> Builder<'g> {
         self.constant(base, Tensor::<f32>::new(shape))
     }
 
+    /// Run `f` with new ops on the device a new variable `base` of `shape` goes to: a ps task
+    /// when training in a cluster, else the builder's device.
+    fn on_variable_device<T>(&mut self, base: &str, shape: &[u64], f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let Some(placer) = self.placer.as_mut() else { return f(self) };
+        let name = format!("{}{}", self.prefix, base);
+        let device = placer.variable(&name, 4 * shape.iter().product::<u64>(), None);
+        let saved = std::mem::replace(&mut self.device, Some(device));
+        let r = f(self);
+        self.device = saved;
+        r
+    }
+
     pub(crate) fn next_seed(&mut self) -> (i64, i64) {
         self.seed_counter += 1;
         (self.seed, self.seed_counter)
@@ -105,9 +119,11 @@ impl<'g> Builder<'g> {
     /// as Python's `tf.get_variable` makes them, so Python's Saver and optimizers take it.
     pub fn variable(&mut self, base: &str, shape: &[u64], init: Output, trainable: bool) -> Result<Var> {
         let dims: Vec<Option<i64>> = shape.iter().map(|&d| Some(d as i64)).collect();
-        let op = self.op("VariableV2", base, &[], |d| {
-            d.set_attr_type("dtype", DataType::Float)?;
-            Ok(d.set_attr_shape("shape", &Shape::from(Some(dims)))?)
+        let op = self.on_variable_device(base, shape, |b| {
+            b.op("VariableV2", base, &[], |d| {
+                d.set_attr_type("dtype", DataType::Float)?;
+                Ok(d.set_attr_shape("shape", &Shape::from(Some(dims)))?)
+            })
         })?;
         let name = op.name()?;
         let (initializer, snapshot) = self.unprefixed(|b| {
@@ -128,11 +144,11 @@ impl<'g> Builder<'g> {
         let dims: Vec<Option<i64>> = shape.iter().map(|&d| Some(d as i64)).collect();
         let name = self.name(base);
         let op = self.unprefixed(|b| {
-            b.op("VarHandleOp", &name, &[], |d| {
+            b.on_variable_device(&name, shape, |b| b.op("VarHandleOp", &name, &[], |d| {
                 d.set_attr_type("dtype", DataType::Float)?;
                 d.set_attr_shape("shape", &Shape::from(Some(dims)))?;
                 Ok(d.set_attr_string("shared_name", &name)?)
-            })
+            }))
         })?;
         let (initializer, snapshot) = self.unprefixed(|b| {
             let initializer = b.op("AssignVariableOp", &format!("{name}/Assign"), &[op.output(0), init.clone()], |d| {

@@ -134,7 +134,7 @@ pub fn try_one(
     let data = key.as_ref().and_then(|k| caches.get(k)).unwrap_or(data);
     let mut best = crate::events::Memory::default();
     let mut both = crate::events::Tee(vec![&mut *sink, &mut best]);
-    let watch = Watch { validation: data.splits.get("validation"), test: None };
+    let watch = Watch { validation: data.splits.get("validation"), ..Default::default() };
     let outcome = prepared.train(&spec, data.training_split()?, watch, Progress::default(), stop, &mut both)?;
     drop(both);
     let history = match outcome {

@@ -21,6 +21,9 @@ pub struct SessionConfig {
     /// Compile the graph's clusters with XLA (`global_jit_level = ON_1`): faster training,
     /// but sums in another order, so not bit-identical to a Python run without it.
     pub jit: bool,
+    /// The only devices of a cluster the session sees (a worker: the ps tasks and itself).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_filters: Vec<String>,
 }
 
 impl SessionConfig {
@@ -32,6 +35,7 @@ impl SessionConfig {
             intra_op_parallelism_threads: self.intra_op_threads,
             inter_op_parallelism_threads: self.inter_op_threads,
             allow_soft_placement: true,
+            device_filters: self.device_filters.clone(),
             graph_options: self.jit.then(|| GraphOptions {
                 optimizer_options: Some(OptimizerOptions { global_jit_level: GlobalJitLevel::On1 as i32, ..Default::default() }),
                 ..Default::default()

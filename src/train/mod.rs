@@ -7,6 +7,7 @@
 //! [`Prepared::save`] writes a checkpoint Python reads; [`run::run`] is the whole job with
 //! caching, resuming after an interrupt and the test evaluation, as `tfreuse train` does it.
 
+pub mod cluster;
 pub mod interrupt;
 pub mod plan;
 pub mod prepare;

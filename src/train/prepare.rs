@@ -115,6 +115,17 @@ pub fn rewrite(meta: &mut MetaGraph, plan: &Plan) -> Result<Option<String>> {
     Ok(Some(new))
 }
 
+/// Stage 3b, training as a cluster's worker: the imported variables on the ps tasks, every
+/// other pin cleared; the placer goes on to place the new variables.
+pub fn place(meta: &mut MetaGraph, plan: &Plan) -> Result<Option<crate::dist::Placer>> {
+    let Some(worker) = &plan.spec.worker else { return Ok(None) };
+    let mut placer = crate::dist::Placer::new(worker.ps);
+    let mut gd = meta.graph_def()?;
+    crate::dist::place::place_graph_def(&mut gd, &mut placer);
+    meta.set_graph_def(&gd);
+    Ok(Some(placer))
+}
+
 /// Stage 4: the imported graph with a session.
 pub struct Imported {
     pub model: Model,
@@ -685,8 +696,10 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let spec = &resolve_names(spec, &source.meta)?;
     let plan = Plan::resolve(spec, classes)?;
     let frozen_cut = rewrite(&mut source.meta, &plan)?;
+    let placer = place(&mut source.meta, &plan)?;
     let Imported { mut model, vars, x, y, mut flags, branch_dims, mut warnings } = import(source.meta, &plan)?;
     let mut b = Builder::new(&mut model.graph, &spec.prefix, spec.device.clone(), spec.seed as i64 & 0x7fff_ffff);
+    b.placer = placer;
     let head = head(&mut b, &plan, y, frozen_cut.as_deref(), branch_dims.as_deref())?;
     flags.extend(head.training.clone().map(|t| (t, true)));
     if head.own_labels {
@@ -698,7 +711,17 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let savers = savers(&mut b, &plan, &all, &vars, &source.stored)?;
     let pruned = spec.prune.then(|| pruned(&mut b, &head, &step, &all)).transpose()?;
     let new: Vec<&Var> = head.new_vars.iter().chain(&step.slots).collect();
-    let init = initialise(&model, &plan, source.checkpoint.as_deref(), &savers, &vars, &new)?;
+    let ready = spec.worker.as_ref().map(|_| crate::train::cluster::ready_flag(&mut b)).transpose()?;
+    let init = match (&spec.worker, &ready) {
+        (Some(w), Some(r)) if !w.is_chief() => {
+            crate::train::cluster::wait_for_chief(&model, w, r)?;
+            Initialised { checkpoint: "the chief's (worker 0)".into(), restored: vec![], initialized: vec![] }
+        }
+        _ => initialise(&model, &plan, source.checkpoint.as_deref(), &savers, &vars, &new)?,
+    };
+    if let (Some(w), Some(r)) = (&spec.worker, &ready) {
+        crate::train::cluster::announce_ready(&model, w, r)?;
+    }
     let Feeds { train_flags, eval_flags, constants } = feeds(&model.graph, spec, &flags)?;
     let cut = find_cut(&model.graph, &x, &head.loss, &step.trained, &constants);
     let trained_values = float_values(&model.graph, &all, &step.trained)?;

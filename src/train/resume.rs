@@ -94,6 +94,25 @@ pub fn interrupted_prefix(out: Option<&Path>) -> PathBuf {
     }
 }
 
+/// Whether a resumable checkpoint (with its sidecar) is at `prefix`.
+pub fn resumable(prefix: &Path) -> bool {
+    sidecar_path(prefix).is_file() && crate::model::checkpoint::prefix_exists(prefix)
+}
+
+/// Remove the resumable checkpoint at `prefix` (its files are `PREFIX.*`), once the run it
+/// would resume has finished.
+pub fn remove_resumable(prefix: &Path) -> Result<()> {
+    let (Some(dir), Some(name)) = (prefix.parent(), prefix.file_name()) else { return Ok(()) };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let start = format!("{}.", name.to_string_lossy());
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&start) {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(&entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
 fn sidecar_path(prefix: &Path) -> PathBuf {
     crate::model::checkpoint::prefix_file(prefix, ".resume.json")
 }

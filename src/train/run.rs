@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::events::{Event, EventSink};
 use crate::train::prepare::prepare;
 use crate::train::resume::{interrupted_prefix, read_progress, write_sidecar, Fingerprint, Progress};
-use crate::train::trainer::{Outcome, Watch};
+use crate::train::trainer::{Outcome, Periodic, Watch};
 use crate::train::TransferSpec;
 
 /// What to do around the training itself.
@@ -26,6 +26,8 @@ pub struct Job {
     pub out: Option<PathBuf>,
     /// Save to `out` even when the loss diverged (for inspection).
     pub save_on_nan: bool,
+    /// Save a resumable checkpoint this often while training (a cluster chief's).
+    pub save_every: Option<std::time::Duration>,
 }
 
 /// Where the feature cache on disk is, and what its values depend on outside the graph.
@@ -44,6 +46,8 @@ pub enum Ended {
         progress: Progress,
         saved_to: PathBuf,
     },
+    /// A cluster worker other than the chief stopped on request (it saves nothing).
+    Stopped(Progress),
 }
 
 /// Run `job` on `data` (labels in 0..classes) until it ends or `stop` is set.
@@ -79,10 +83,29 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
     };
     let data = cached.as_ref().unwrap_or(data);
     let train = data.training_split()?;
-    let watch = Watch { validation: data.splits.get("validation"), test: data.splits.get("test").filter(|_| spec.eval_test_every_epoch) };
+    // In a cluster, only the chief watches, evaluates and saves.
+    let chief = spec.worker.as_ref().map_or(true, |w| w.is_chief());
+    let checkpoint = |p: &Progress, sink: &mut dyn EventSink| -> Result<()> {
+        let saved_to = interrupted_prefix(job.out.as_deref());
+        prepared.save_whole(&saved_to, &extras, sink)?;
+        write_sidecar(&saved_to, &Fingerprint::new(spec, source)?, p)
+    };
+    let watch = Watch {
+        validation: data.splits.get("validation").filter(|_| chief),
+        test: data.splits.get("test").filter(|_| spec.eval_test_every_epoch && chief),
+        every: job.save_every.filter(|_| chief).map(|period| Periodic { period, run: &checkpoint }),
+    };
     let outcome = prepared.train(spec, train, watch, start, stop, sink)?;
     match outcome {
+        Outcome::Finished(_) if !chief => {
+            sink.flush()?;
+            return Ok(Ended::Finished);
+        }
         Outcome::Finished(_) => {}
+        Outcome::Interrupted(progress) if !chief => {
+            sink.flush()?;
+            return Ok(Ended::Stopped(progress));
+        }
         Outcome::Interrupted(progress) => {
             let saved_to = interrupted_prefix(job.out.as_deref());
             prepared.save_whole(&saved_to, &extras, sink)?;
@@ -111,6 +134,10 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
     sink.flush()?;
     if let Some(out) = &job.out {
         prepared.save(out, &extras, sink)?;
+        // The chief's periodic checkpoint is done with: a rerun starts afresh.
+        if job.save_every.is_some() {
+            crate::train::resume::remove_resumable(&interrupted_prefix(Some(out)))?;
+        }
     }
     Ok(Ended::Finished)
 }

@@ -137,6 +137,9 @@ pub struct TransferSpec {
     /// Change the training pictures at random in every batch (`--augment`).
     pub augment: Option<crate::data::augment::Augment>,
     pub session: SessionConfig,
+    /// Training as one worker of a cluster: variables on the ps tasks (see [`crate::dist`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker: Option<crate::dist::Worker>,
     /// Restore every variable (new ones and optimizer slots too) from this checkpoint,
     /// written by an interrupted run with the same spec. Not part of what must match.
     #[serde(skip)]
@@ -186,6 +189,7 @@ impl TransferSpec {
             prune: false,
             augment: None,
             session: SessionConfig::default(),
+            worker: None,
             resume_from: None,
         }
     }

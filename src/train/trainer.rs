@@ -270,6 +270,15 @@ impl Drop for Best {
 pub struct Watch<'a> {
     pub validation: Option<&'a Split>,
     pub test: Option<&'a Split>,
+    /// Called at the first step boundary after every period (a cluster chief's checkpoints).
+    pub every: Option<Periodic<'a>>,
+}
+
+/// Something to do at a step boundary once a period has passed since it was last done.
+#[derive(Clone, Copy)]
+pub struct Periodic<'a> {
+    pub period: std::time::Duration,
+    pub run: &'a dyn Fn(&Progress, &mut dyn EventSink) -> Result<()>,
 }
 
 struct Run<'a> {
@@ -330,6 +339,7 @@ impl Prepared {
         let mut p = start;
         let mut first = p.epoch == 0 && p.step == 0;
         let mut best = spec.patience.map(|n| Best::new(n, self.metric.is_none())).transpose()?;
+        let mut last = Instant::now();
         while p.epoch < spec.epochs {
             let t0 = Instant::now();
             if p.step == 0 {
@@ -351,6 +361,10 @@ impl Prepared {
                     sink.event(&Event::FirstStep { unix_time: unix_now() })?;
                 }
                 sink.event(&Event::Step { epoch: p.epoch + 1, step: step + 1, steps, loss })?;
+                if let Some(every) = watch.every.filter(|e| last.elapsed() >= e.period) {
+                    (every.run)(&p, sink)?;
+                    last = Instant::now();
+                }
             }
             self.end_epoch(&mut p, train.len(), watch, t0, sink)?;
             if let Some(b) = best.as_mut() {

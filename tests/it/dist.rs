@@ -124,3 +124,108 @@ fn bad_clusters_and_targets_are_one_error_line() {
     assert!(eval(&closed).contains("cannot reach a TF server there"));
     drop(held);
 }
+
+impl Task {
+    /// Wait (at most `secs`) for the process to end; its exit code (None: a signal).
+    fn finish(&mut self, secs: u64) -> Option<i32> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            while let Ok(l) = self.lines.try_recv() {
+                self.seen.push(l);
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100));
+                self.seen.extend(self.lines.try_iter());
+                return status.code();
+            }
+            assert!(std::time::Instant::now() < deadline, "still running after {secs} s; stderr:\n{}", self.seen.join("\n"));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.seen.join("\n")
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `--cluster` flags of one ps task and `workers` worker tasks on free loopback ports.
+fn cluster(workers: usize) -> (u16, Vec<String>) {
+    let ps = free_port();
+    let tasks: Vec<String> = (0..workers).map(|_| format!("127.0.0.1:{}", free_port())).collect();
+    (ps, vec!["--cluster".into(), format!("ps=127.0.0.1:{ps}"), "--cluster".into(), format!("worker={}", tasks.join(","))])
+}
+
+/// The ps task of `cluster`, a `tfreuse server`.
+fn ps_task(cluster: &[String]) -> Task {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tfreuse"));
+    cmd.arg("server").args(cluster).args(["--job", "ps"]).env("TF_ENABLE_ONEDNN_OPTS", "0");
+    let mut task = Task::spawn(cmd);
+    task.wait_for("serving at");
+    task
+}
+
+/// Worker `task` of `cluster` running `train`.
+fn worker(train: &Train, cluster: &[String], task: usize) -> Task {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tfreuse"));
+    cmd.args(train.args()).args(cluster).args(["--task", &task.to_string()]).env("TF_ENABLE_ONEDNN_OPTS", "0");
+    Task::spawn(cmd)
+}
+
+/// Python's validation accuracy of a saved model.
+fn validation_accuracy(prefix: &std::path::Path) -> f64 {
+    let meta = format!("{}.meta", prefix.display());
+    let fetch = "new_eval/accuracy:0";
+    let got = json(&oracle(&["eval", "--meta", &meta, "--data", &mnist(), "--split", "validation", "--fetch", fetch]));
+    got[fetch].as_f64().unwrap()
+}
+
+/// The MNIST DNN's hidden layers frozen, a new 10-wide head on top.
+fn dnn_head() -> Train {
+    Train::dnn().branch("dnn/hidden4/Relu:0").arg("--freeze-below", "dnn/hidden4/Relu:0").layers("10").batch(100)
+}
+
+#[test]
+fn one_ps_and_two_workers_train_a_model_python_reads_as_accurate_as_one_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, flags) = cluster(2);
+    let _ps = ps_task(&flags);
+    let (dist, single) = (tmp.path().join("dist/m.ckpt"), tmp.path().join("single/m.ckpt"));
+    let train = dnn_head().epochs(2);
+    let mut chief = worker(&train.clone().out(&dist), &flags, 0);
+    let mut other = worker(&train, &flags, 1);
+    assert_eq!(other.finish(300), Some(0), "worker 1:\n{}", other.stderr());
+    assert_eq!(chief.finish(300), Some(0), "the chief:\n{}", chief.stderr());
+    assert!(chief.stderr().contains("worker 0: 27500 training examples"), "{}", chief.stderr());
+    assert!(other.stderr().contains("worker 1: 27500 training examples"), "{}", other.stderr());
+    assert!(!other.stderr().contains("saved"), "only the chief saves:\n{}", other.stderr());
+    train.out(&single).ok();
+    let (d, s) = (validation_accuracy(&dist), validation_accuracy(&single));
+    // Asynchronous updates from two workers are not one process's sequence of steps.
+    assert!((d - s).abs() <= 0.02 && d > 0.9, "two workers {d} vs one process {s}");
+}
+
+#[test]
+fn one_worker_on_a_python_ps_saves_the_same_bytes_as_one_process() {
+    let (ps, flags) = cluster(1);
+    let code = format!(
+        "import sys, tensorflow as tf\ns = tf.distribute.Server({{'ps': ['127.0.0.1:{ps}'], 'worker': ['{}']}}, job_name='ps', task_index=0)\nsys.stderr.write('ready\\n'); sys.stderr.flush(); s.join()",
+        flags[3].trim_start_matches("worker=")
+    );
+    let mut cmd = Command::new(root().join(".venv/bin/python"));
+    cmd.args(["-c", &code]).env("TF_ENABLE_ONEDNN_OPTS", "0");
+    let mut server = Task::spawn(cmd);
+    server.wait_for("ready");
+    let tmp = tempfile::tempdir().unwrap();
+    let (dist, local) = (tmp.path().join("dist/m.ckpt"), tmp.path().join("local/m.ckpt"));
+    let train = Train::tiny().epochs(2).batch(16).flag("--no-shuffle");
+    let mut w = worker(&train.clone().out(&dist), &flags, 0);
+    assert_eq!(w.finish(120), Some(0), "{}", w.stderr());
+    train.out(&local).ok();
+    let bytes = |p: &std::path::Path| std::fs::read(format!("{}.data-00000-of-00001", p.display())).unwrap();
+    assert_eq!(bytes(&dist), bytes(&local), "variables on Python's ps, the same bytes as in one process");
+}

@@ -1,0 +1,114 @@
+//! `tfreuse train --cluster … --job worker --task I`: the same training as one worker of a
+//! TF cluster. This process starts its own server task, its session runs on it, every variable
+//! lives on the ps tasks; worker 0 (the chief) initialises, restores, evaluates and saves.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tfreuse::dist::{Cluster, Server, Worker};
+use tfreuse::train::resume::{interrupted_prefix, resumable};
+use tfreuse::train::TransferSpec;
+use tfreuse::DataSet;
+use tfreuse::Error;
+
+use super::train::Schedule;
+use super::Global;
+
+/// Training as a worker of a cluster of `tfreuse server` (or Python `tf.train.Server`) tasks.
+#[derive(clap::Args, Debug, Default)]
+pub struct Args {
+    /// Train as a worker of this cluster: JOB=HOST:PORT[,HOST:PORT…], once per job, with a
+    /// `ps` job (started with `tfreuse server`) and a `worker` job; give every task the same.
+    #[arg(long, value_name = "JOB=ADDRESSES", help_heading = "Cluster")]
+    pub cluster: Vec<String>,
+    /// This task's job: worker.
+    #[arg(long, default_value = "worker", requires = "cluster", help_heading = "Cluster")]
+    pub job: String,
+    /// This worker's index; worker 0 is the chief (initialises, restores, evaluates, saves).
+    #[arg(long, default_value_t = 0, requires = "cluster", help_heading = "Cluster")]
+    pub task: usize,
+    /// The chief saves a checkpoint to resume from (--out's PREFIX-interrupted) this often;
+    /// rerunning its command resumes from it.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS", requires = "cluster", help_heading = "Cluster")]
+    pub save_every_secs: u64,
+    /// How long a worker waits for the ps tasks and the chief before giving up.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS", requires = "cluster", help_heading = "Cluster")]
+    pub wait_secs: u64,
+}
+
+/// What this process is in the cluster, checked before TF loads.
+pub struct Joining {
+    cluster: Cluster,
+    pub worker: Worker,
+    pub save_every: Option<Duration>,
+}
+
+impl Args {
+    /// `None` on one machine; else the checked cluster and this worker's place in it.
+    pub fn joining(&self, out: Option<&Path>, g: &Global) -> tfreuse::Result<Option<Joining>> {
+        if self.cluster.is_empty() {
+            return Ok(None);
+        }
+        let cluster = Cluster::parse(&self.cluster)?;
+        if self.job != "worker" {
+            return Err(Error::Invalid(format!("--job {}: train runs as a worker (start ps tasks with tfreuse server)", self.job)));
+        }
+        cluster.address("worker", self.task)?;
+        let ps = cluster.jobs.get("ps").map_or(0, Vec::len);
+        if ps == 0 {
+            return Err(Error::Invalid("--cluster: missing: a ps job (ps=HOST:PORT) to hold the variables".into()));
+        }
+        if g.target.is_some() {
+            return Err(Error::Invalid("--target: not with --cluster (a worker runs on its own server task)".into()));
+        }
+        if self.task == 0 && out.is_none() {
+            return Err(Error::Invalid("--out: missing: the chief (worker 0) saves the model".into()));
+        }
+        let workers = cluster.jobs["worker"].len();
+        let worker = Worker { task: self.task, workers, ps, wait_secs: self.wait_secs };
+        let save_every = worker.is_chief().then(|| Duration::from_secs(self.save_every_secs.max(1)));
+        Ok(Some(Joining { cluster, worker, save_every }))
+    }
+}
+
+impl Joining {
+    /// This worker's share of the training split; the chief resumes from its last checkpoint
+    /// when one is there (a rerun of its command after a crash).
+    pub fn shard(&self, data: DataSet, spec: &mut TransferSpec, sched: &Schedule) -> tfreuse::Result<DataSet> {
+        let w = &self.worker;
+        if spec.patience.is_some() {
+            return Err(Error::Invalid("--patience: not with --cluster (the workers train on; only the chief evaluates)".into()));
+        }
+        let data = data.shard(w.task, w.workers)?;
+        let n = data.training_split()?.len();
+        eprintln!("worker {}: {n} training examples (those whose index i has i mod {} = {})", w.task, w.workers, w.task);
+        let last = interrupted_prefix(sched.out.as_deref());
+        if w.is_chief() && spec.resume_from.is_none() && resumable(&last) {
+            eprintln!("the chief resumes from its last checkpoint {}", last.display());
+            spec.resume_from = Some(last);
+        }
+        Ok(data)
+    }
+
+    /// Wait for the ps tasks, start this worker's server task and point the session at it.
+    pub fn start(&self, spec: &mut TransferSpec) -> tfreuse::Result<()> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(self.worker.wait_secs);
+        for (task, address) in self.cluster.jobs["ps"].iter().enumerate() {
+            tfreuse::dist::wait_for(address, deadline)
+                .map_err(|why| Error::Invalid(format!("ps task {task} at {address} is not reachable ({why}); start it with tfreuse server")))?;
+        }
+        let server = Server::start(&self.cluster, "worker", self.worker.task)?;
+        spec.session.target = Some(server.target()?);
+        spec.session.device_filters = self.worker.device_filters();
+        spec.worker = Some(self.worker.clone());
+        eprintln!(
+            "worker {} of {} ({}), variables on {} ps task(s){}",
+            self.worker.task,
+            self.worker.workers,
+            self.cluster.address("worker", self.worker.task)?,
+            self.worker.ps,
+            if self.worker.is_chief() { "; the chief" } else { "" }
+        );
+        Ok(())
+    }
+}
