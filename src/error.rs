@@ -168,9 +168,7 @@ impl Error {
 
 impl From<tensorflow::Status> for Error {
     fn from(s: tensorflow::Status) -> Self {
-        // TF messages can span lines (stack-like context); keep the first, it says what failed.
-        let msg = s.to_string();
-        Error::Tf(first_line(&msg))
+        Error::Tf(tf_summary(&s.to_string()))
     }
 }
 
@@ -186,6 +184,47 @@ impl From<std::str::Utf8Error> for Error {
     }
 }
 
+/// A TF message in one line. It can span lines (stack-like context): the first says what
+/// failed, unless it ends in `:` (`Unavailable:`, `From /job:ps/…:`), then what follows does.
+/// A remote error names the task that failed (`… from remote target /job:ps/…/task:0 …`).
+fn tf_summary(s: &str) -> String {
+    let mut out = String::new();
+    let lines = s.lines().map(str::trim).filter(|l| !l.is_empty() && !l.chars().all(|c| c == '='));
+    for l in lines.take(4) {
+        // `Unavailable:` then `UNAVAILABLE: From …`: the code once.
+        let l = match l.split_once(": ") {
+            Some((code, rest)) if out.to_lowercase().starts_with(&format!("{}:", code.to_lowercase())) => rest,
+            _ => l,
+        };
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(l);
+        if !l.ends_with(':') {
+            break;
+        }
+    }
+    if let Some(task) = s.split("from remote target ").nth(1).and_then(|r| r.split_whitespace().next()) {
+        out.push_str(&format!(" (remote task {task})"));
+    }
+    out
+}
+
 pub(crate) fn first_line(s: &str) -> String {
     s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_remote_tf_error_is_one_line_that_says_what_and_where() {
+        let msg = "Unavailable: \n=====================\nUNAVAILABLE: From /job:worker/replica:0/task:0:\nrecvmsg:Connection reset by peer\n\
+                   Additional GRPC error information from remote target /job:ps/replica:0/task:0 while calling /tensorflow.WorkerService/RecvTensor:\n\
+                   :UNKNOWN:Error received from peer\n=====================\n";
+        assert_eq!(
+            super::tf_summary(msg),
+            "Unavailable: From /job:worker/replica:0/task:0: recvmsg:Connection reset by peer (remote task /job:ps/replica:0/task:0)"
+        );
+        assert_eq!(super::tf_summary("Invalid argument: bad shape\n\t [[{{node x}}]]"), "Invalid argument: bad shape");
+    }
 }

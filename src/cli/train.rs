@@ -594,7 +594,10 @@ pub(super) fn train_on(
         sinks.push(&mut curve);
     }
     let stop = tfreuse::train::interrupt::stop_on_signals()?;
-    let ended = run(&job, &data, classes, &stop, &mut Tee(sinks));
+    let ended = run(&job, &data, classes, &stop, &mut Tee(sinks)).map_err(|e| match how.joining {
+        Some(j) => j.explain(e),
+        None => e,
+    });
     match ended? {
         Ended::Finished => plot(sched, curve.0, compared),
         Ended::Interrupted { progress, saved_to } => {

@@ -27,6 +27,11 @@ pub struct Args {
     /// This worker's index; worker 0 is the chief (initialises, restores, evaluates, saves).
     #[arg(long, default_value_t = 0, requires = "cluster", help_heading = "Cluster")]
     pub task: usize,
+    /// Average the workers' gradients every step, as SyncReplicasOptimizer does (default:
+    /// each worker's update is applied as it comes, TF1's default). Every worker then trains
+    /// on as many examples; after a crash, restart every task, the ps included.
+    #[arg(long, requires = "cluster", help_heading = "Cluster")]
+    pub sync: bool,
     /// The chief saves a checkpoint to resume from (--out's PREFIX-interrupted) this often;
     /// rerunning its command resumes from it.
     #[arg(long, default_value_t = 600, value_name = "SECONDS", requires = "cluster", help_heading = "Cluster")]
@@ -65,7 +70,7 @@ impl Args {
             return Err(Error::Invalid("--out: missing: the chief (worker 0) saves the model".into()));
         }
         let workers = cluster.jobs["worker"].len();
-        let worker = Worker { task: self.task, workers, ps, wait_secs: self.wait_secs };
+        let worker = Worker { task: self.task, workers, ps, sync: self.sync, wait_secs: self.wait_secs };
         let save_every = worker.is_chief().then(|| Duration::from_secs(self.save_every_secs.max(1)));
         Ok(Some(Joining { cluster, worker, save_every }))
     }
@@ -79,7 +84,10 @@ impl Joining {
         if spec.patience.is_some() {
             return Err(Error::Invalid("--patience: not with --cluster (the workers train on; only the chief evaluates)".into()));
         }
-        let data = data.shard(w.task, w.workers)?;
+        if w.sync && sched.prune {
+            return Err(Error::Invalid("--prune: not with --sync (its training op needs the accumulators)".into()));
+        }
+        let data = data.shard(w.task, w.workers, w.sync)?;
         let n = data.training_split()?.len();
         eprintln!("worker {}: {n} training examples (those whose index i has i mod {} = {})", w.task, w.workers, w.task);
         let last = interrupted_prefix(sched.out.as_deref());
@@ -90,12 +98,23 @@ impl Joining {
         Ok(data)
     }
 
+    /// A task that stopped answering, said as such.
+    pub fn explain(&self, e: Error) -> Error {
+        match e {
+            Error::Tf(m) if m.starts_with("Unavailable") => {
+                Error::Tf(format!("worker {}: a task of the cluster stopped answering: {m}", self.worker.task))
+            }
+            other => other,
+        }
+    }
+
     /// Wait for the ps tasks, start this worker's server task and point the session at it.
     pub fn start(&self, spec: &mut TransferSpec) -> tfreuse::Result<()> {
         let deadline = std::time::Instant::now() + Duration::from_secs(self.worker.wait_secs);
         for (task, address) in self.cluster.jobs["ps"].iter().enumerate() {
-            tfreuse::dist::wait_for(address, deadline)
-                .map_err(|why| Error::Invalid(format!("ps task {task} at {address} is not reachable ({why}); start it with tfreuse server")))?;
+            tfreuse::dist::wait_for(address, deadline).map_err(|why| {
+                Error::Invalid(format!("ps task {task} at {address} is not reachable ({why}); start it with tfreuse server"))
+            })?;
         }
         let server = Server::start(&self.cluster, "worker", self.worker.task)?;
         spec.session.target = Some(server.target()?);

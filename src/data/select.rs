@@ -58,10 +58,14 @@ impl DataSet {
     }
 
     /// Worker `task` of `workers`' share of the training split: example i goes to worker
-    /// i mod `workers` (the other splits stay whole).
-    pub fn shard(self, task: usize, workers: usize) -> Result<DataSet> {
+    /// i mod `workers` (the other splits stay whole). `equal`: every share has the same
+    /// size (the last n mod `workers` examples go to none).
+    pub fn shard(self, task: usize, workers: usize, equal: bool) -> Result<DataSet> {
         let name = self.training_split_name()?.to_string();
-        let idx: Vec<usize> = (task..self.split(&name)?.len()).step_by(workers.max(1)).collect();
+        let workers = workers.max(1);
+        let n = self.split(&name)?.len();
+        let end = if equal { n - n % workers } else { n };
+        let idx: Vec<usize> = (task..end).step_by(workers).collect();
         Ok(self.training_rows(&name, &idx))
     }
 

@@ -19,6 +19,9 @@ pub struct Worker {
     pub task: usize,
     pub workers: usize,
     pub ps: usize,
+    /// Average the workers' gradients every step (`--sync`) instead of applying each as it comes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sync: bool,
     /// How long a worker waits for the chief and the ps tasks.
     #[serde(skip)]
     pub wait_secs: u64,
@@ -35,7 +38,6 @@ impl Worker {
     pub fn device_filters(&self) -> Vec<String> {
         vec!["/job:ps".into(), format!("/job:worker/task:{}", self.task)]
     }
-
 }
 
 /// Chooses a ps task for each variable.
@@ -133,7 +135,7 @@ mod tests {
         assert_eq!(p.variable("h1/kernel/Adam_1", 4000, None), "/job:ps/task:0", "a slot goes with its variable");
         assert_eq!(p.variable("beta1_power", 4, Some("h2/kernel")), "/job:ps/task:1", "loc:@ wins");
         assert_eq!(p.load(), [8000, 444]);
-        let w = Worker { task: 1, workers: 3, ps: 2, wait_secs: 1 };
+        let w = Worker { task: 1, workers: 3, ps: 2, sync: false, wait_secs: 1 };
         assert!(!w.is_chief() && Worker { task: 0, ..w.clone() }.is_chief());
         assert_eq!(w.device_filters(), ["/job:ps", "/job:worker/task:1"]);
     }

@@ -104,7 +104,7 @@ impl<'g> Builder<'g> {
         let Some(placer) = self.placer.as_mut() else { return f(self) };
         let name = format!("{}{}", self.prefix, base);
         let device = placer.variable(&name, 4 * shape.iter().product::<u64>(), None);
-        let saved = std::mem::replace(&mut self.device, Some(device));
+        let saved = self.device.replace(device);
         let r = f(self);
         self.device = saved;
         r
@@ -144,11 +144,13 @@ impl<'g> Builder<'g> {
         let dims: Vec<Option<i64>> = shape.iter().map(|&d| Some(d as i64)).collect();
         let name = self.name(base);
         let op = self.unprefixed(|b| {
-            b.on_variable_device(&name, shape, |b| b.op("VarHandleOp", &name, &[], |d| {
-                d.set_attr_type("dtype", DataType::Float)?;
-                d.set_attr_shape("shape", &Shape::from(Some(dims)))?;
-                Ok(d.set_attr_string("shared_name", &name)?)
-            }))
+            b.on_variable_device(&name, shape, |b| {
+                b.op("VarHandleOp", &name, &[], |d| {
+                    d.set_attr_type("dtype", DataType::Float)?;
+                    d.set_attr_shape("shape", &Shape::from(Some(dims)))?;
+                    Ok(d.set_attr_string("shared_name", &name)?)
+                })
+            })
         })?;
         let (initializer, snapshot) = self.unprefixed(|b| {
             let initializer = b.op("AssignVariableOp", &format!("{name}/Assign"), &[op.output(0), init.clone()], |d| {

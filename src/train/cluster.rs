@@ -29,9 +29,13 @@ pub fn ready_flag(b: &mut Builder) -> Result<Ready> {
     Ok(Ready { flag, is_set })
 }
 
-/// The chief, its variables initialised and restored: set the flag.
-pub fn announce_ready(model: &Model, worker: &Worker, ready: &Ready) -> Result<()> {
+/// The chief, its variables initialised and restored: run `inits` (what else the others need),
+/// then set the flag.
+pub fn announce_ready(model: &Model, worker: &Worker, ready: &Ready, inits: &[Operation]) -> Result<()> {
     if worker.is_chief() {
+        if !inits.is_empty() {
+            model.run(&[], &[], inits)?;
+        }
         model.run(&[], &[], &[ready.flag.initializer(&model.graph)?])?;
     }
     Ok(())

@@ -15,6 +15,7 @@ pub mod probe;
 pub mod resume;
 pub mod run;
 pub mod spec;
+pub mod sync;
 pub mod trainer;
 
 pub use prepare::prepare;

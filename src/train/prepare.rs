@@ -382,10 +382,16 @@ pub struct Step {
     pub frozen: Vec<String>,
     /// Optimizer slots and other variables the step made.
     pub slots: Vec<Var>,
+    /// What the chief of a cluster initialises besides the variables (`--sync`'s global step).
+    pub chief_inits: Vec<Operation>,
 }
 
 /// A training op of our own when the spec asks for one, else the imported one.
 pub fn training_step(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph, head: &Head) -> Result<Step> {
+    if plan.spec.worker.as_ref().is_some_and(|w| w.sync) && !plan.builds_train_op {
+        let msg = "--sync averages gradients tfreuse computes: train with its own training op (--optimizer, or --branch-from)";
+        return Err(Error::Invalid(msg.into()));
+    }
     if plan.builds_train_op {
         own_training_op(b, plan, vars, meta, head)
     } else {
@@ -425,8 +431,15 @@ fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph,
     let rule = plan.spec.optimizer.unwrap_or(Optimizer::Sgd).rule();
     let trained_vars: Vec<&Var> = pairs.iter().map(|p| &p.var).collect();
     let updates = trained_update_ops(b.graph, meta, &trained_vars);
-    let (op, slots) = minimize(b, rule.as_ref(), plan.spec.lr, plan.spec.clip, pairs, updates)?;
-    Ok(Step { built: Some(op.name()?), op, trained, frozen, slots })
+    let Some(worker) = plan.spec.worker.as_ref().filter(|w| w.sync) else {
+        let (op, slots) = minimize(b, rule.as_ref(), plan.spec.lr, plan.spec.clip, pairs, updates)?;
+        return Ok(Step { built: Some(op.name()?), op, trained, frozen, slots, chief_inits: vec![] });
+    };
+    // The update waits for every worker's gradients: no training op a saved model could run alone.
+    let (sync, pairs) = crate::train::sync::aggregate(b, worker, pairs)?;
+    let (update, slots) = minimize(b, rule.as_ref(), plan.spec.lr, plan.spec.clip, pairs, updates)?;
+    let op = sync.step(b, worker, &update)?;
+    Ok(Step { built: None, op, trained, frozen, slots, chief_inits: vec![sync.initializer(b)?] })
 }
 
 /// Each candidate's gradient (a resource variable's: the sum over its reads on `path`, the
@@ -493,7 +506,7 @@ fn imported_training_op(graph: &Graph, plan: &Plan, vars: &[Var], meta: &MetaGra
     };
     let op = find_operation(graph, &name).map_err(|e| e.for_arg(Role::TrainOp))?;
     let trained = vars.iter().filter(|v| v.trainable).map(|v| v.name.clone()).collect();
-    Ok(Step { op, built: None, trained, frozen: vec![], slots: vec![] })
+    Ok(Step { op, built: None, trained, frozen: vec![], slots: vec![], chief_inits: vec![] })
 }
 
 /// The imported training op: the `train_op` collection's only entry, else a clear error.
@@ -720,7 +733,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         _ => initialise(&model, &plan, source.checkpoint.as_deref(), &savers, &vars, &new)?,
     };
     if let (Some(w), Some(r)) = (&spec.worker, &ready) {
-        crate::train::cluster::announce_ready(&model, w, r)?;
+        crate::train::cluster::announce_ready(&model, w, r, &step.chief_inits)?;
     }
     let Feeds { train_flags, eval_flags, constants } = feeds(&model.graph, spec, &flags)?;
     let cut = find_cut(&model.graph, &x, &head.loss, &step.trained, &constants);

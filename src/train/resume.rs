@@ -107,7 +107,7 @@ pub fn remove_resumable(prefix: &Path) -> Result<()> {
     let start = format!("{}.", name.to_string_lossy());
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.flatten() {
         if entry.file_name().to_string_lossy().starts_with(&start) {
-            std::fs::remove_file(entry.path()).map_err(|e| Error::io(&entry.path(), e))?;
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
         }
     }
     Ok(())

@@ -85,59 +85,72 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
     let train = data.training_split()?;
     // In a cluster, only the chief watches, evaluates and saves.
     let chief = spec.worker.as_ref().map_or(true, |w| w.is_chief());
-    let checkpoint = |p: &Progress, sink: &mut dyn EventSink| -> Result<()> {
-        let saved_to = interrupted_prefix(job.out.as_deref());
-        prepared.save_whole(&saved_to, &extras, sink)?;
-        write_sidecar(&saved_to, &Fingerprint::new(spec, source)?, p)
-    };
+    let saving = Saving { job, prepared: &prepared, extras: &extras, source };
+    let checkpoint = |p: &Progress, sink: &mut dyn EventSink| saving.resumable(p, sink).map(|_| ());
     let watch = Watch {
         validation: data.splits.get("validation").filter(|_| chief),
         test: data.splits.get("test").filter(|_| spec.eval_test_every_epoch && chief),
         every: job.save_every.filter(|_| chief).map(|period| Periodic { period, run: &checkpoint }),
     };
     let outcome = prepared.train(spec, train, watch, start, stop, sink)?;
-    match outcome {
-        Outcome::Finished(_) if !chief => {
-            sink.flush()?;
-            return Ok(Ended::Finished);
+    let ended = match outcome {
+        Outcome::Finished(_) if chief => return saving.finish(data, sink),
+        Outcome::Finished(_) => Ended::Finished,
+        Outcome::Interrupted(progress) if chief => {
+            let saved_to = saving.resumable(&progress, sink)?;
+            Ended::Interrupted { progress, saved_to }
         }
-        Outcome::Finished(_) => {}
-        Outcome::Interrupted(progress) if !chief => {
-            sink.flush()?;
-            return Ok(Ended::Stopped(progress));
-        }
-        Outcome::Interrupted(progress) => {
-            let saved_to = interrupted_prefix(job.out.as_deref());
-            prepared.save_whole(&saved_to, &extras, sink)?;
-            write_sidecar(&saved_to, &Fingerprint::new(spec, source)?, &progress)?;
-            sink.flush()?;
-            return Ok(Ended::Interrupted { progress, saved_to });
-        }
-        Outcome::Diverged { epoch, step, loss } => {
-            let saved = match (&job.out, job.save_on_nan) {
-                (Some(out), true) => {
-                    prepared.save(out, &extras, sink)?;
-                    format!("; saved the model as it is to {} (--save-on-nan)", out.display())
-                }
-                _ => "; nothing saved (--save-on-nan saves anyway)".to_string(),
-            };
-            sink.flush()?;
-            return Err(Error::Diverged(format!(
-                "the loss became {loss} at epoch {epoch} step {step}; try a smaller learning rate or clipping{saved}"
-            )));
-        }
-    }
-    if let Ok(test) = data.split("test") {
-        let v = prepared.evaluate(test)?;
-        sink.event(&Event::Test { loss: v[0], metric: v.get(1).copied(), examples: test.len() })?;
-    }
+        Outcome::Interrupted(progress) => Ended::Stopped(progress),
+        Outcome::Diverged { epoch, step, loss } => return Err(saving.diverged((epoch, step, loss), sink)?),
+    };
     sink.flush()?;
-    if let Some(out) = &job.out {
-        prepared.save(out, &extras, sink)?;
-        // The chief's periodic checkpoint is done with: a rerun starts afresh.
-        if job.save_every.is_some() {
-            crate::train::resume::remove_resumable(&interrupted_prefix(Some(out)))?;
-        }
+    Ok(ended)
+}
+
+/// What saves need: the job, the model, the files beside it, the data the fingerprint digests.
+struct Saving<'a> {
+    job: &'a Job,
+    prepared: &'a crate::train::Prepared,
+    extras: &'a [(String, Vec<u8>)],
+    source: &'a DataSet,
+}
+
+impl Saving<'_> {
+    /// A checkpoint to resume from, with its sidecar; where it is.
+    fn resumable(&self, progress: &Progress, sink: &mut dyn EventSink) -> Result<PathBuf> {
+        let saved_to = interrupted_prefix(self.job.out.as_deref());
+        self.prepared.save_whole(&saved_to, self.extras, sink)?;
+        write_sidecar(&saved_to, &Fingerprint::new(&self.job.spec, self.source)?, progress)?;
+        Ok(saved_to)
     }
-    Ok(Ended::Finished)
+
+    /// The loss diverged: save only if asked to, and say where it happened.
+    fn diverged(&self, (epoch, step, loss): (usize, usize, f32), sink: &mut dyn EventSink) -> Result<Error> {
+        let saved = match (&self.job.out, self.job.save_on_nan) {
+            (Some(out), true) => {
+                self.prepared.save(out, self.extras, sink)?;
+                format!("; saved the model as it is to {} (--save-on-nan)", out.display())
+            }
+            _ => "; nothing saved (--save-on-nan saves anyway)".to_string(),
+        };
+        sink.flush()?;
+        Ok(Error::Diverged(format!("the loss became {loss} at epoch {epoch} step {step}; try a smaller learning rate or clipping{saved}")))
+    }
+
+    /// Evaluate on the test split, save to `--out`.
+    fn finish(&self, data: &DataSet, sink: &mut dyn EventSink) -> Result<Ended> {
+        if let Ok(test) = data.split("test") {
+            let v = self.prepared.evaluate(test)?;
+            sink.event(&Event::Test { loss: v[0], metric: v.get(1).copied(), examples: test.len() })?;
+        }
+        sink.flush()?;
+        if let Some(out) = &self.job.out {
+            self.prepared.save(out, self.extras, sink)?;
+            // The chief's periodic checkpoint is done with: a rerun starts afresh.
+            if self.job.save_every.is_some() {
+                crate::train::resume::remove_resumable(&interrupted_prefix(Some(out)))?;
+            }
+        }
+        Ok(Ended::Finished)
+    }
 }

@@ -125,6 +125,33 @@ fn bad_clusters_and_targets_are_one_error_line() {
     drop(held);
 }
 
+#[test]
+fn a_worker_without_its_ps_or_its_chief_gives_up_in_time_with_one_error_line() {
+    let (_, flags) = cluster(2);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("m.ckpt");
+    let train = Train::tiny().epochs(1).batch(16).arg("--wait-secs", "2");
+    let with = |extra: &[&str], code: i32| {
+        let mut args: Vec<String> = train.args();
+        args.extend(flags.iter().chain(extra).map(|s| s.to_string()));
+        fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), code)
+    };
+    let out_flag = ["--out", out.to_str().unwrap()];
+    assert!(with(&out_flag, 2).contains("ps task 0 at 127.0.0.1:"), "no ps");
+    assert!(with(&[&out_flag[..], &["--job", "ps"]].concat(), 2).contains("train runs as a worker"));
+    assert!(with(&["--task", "0"], 2).contains("--out: missing: the chief"));
+    assert!(with(&["--task", "2"], 2).contains("job worker has 2 task(s)"));
+    let target = ["--target", "grpc://127.0.0.1:1", "--task", "1"];
+    assert!(with(&target, 2).contains("--target: not with --cluster"));
+    let _ps = ps_task(&flags.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert!(with(&["--task", "1"], 2).contains("did not initialise the variables within 2 s"), "no chief");
+    let mut no_ps_job: Vec<String> = train.args();
+    no_ps_job.extend(["--cluster", flags[3], "--task", "1"].map(String::from));
+    assert!(fails(&no_ps_job.iter().map(String::as_str).collect::<Vec<_>>(), 2).contains("a ps job"));
+    assert!(!out.exists());
+}
+
 impl Task {
     /// Wait (at most `secs`) for the process to end; its exit code (None: a signal).
     fn finish(&mut self, secs: u64) -> Option<i32> {
@@ -228,4 +255,99 @@ fn one_worker_on_a_python_ps_saves_the_same_bytes_as_one_process() {
     train.out(&local).ok();
     let bytes = |p: &std::path::Path| std::fs::read(format!("{}.data-00000-of-00001", p.display())).unwrap();
     assert_eq!(bytes(&dist), bytes(&local), "variables on Python's ps, the same bytes as in one process");
+    // The variables live on the ps task: a Python client reads them there, as saved.
+    python(&format!(
+        r#"
+import numpy as np, tensorflow as tf
+tf.compat.v1.disable_eager_execution()
+r = tf.train.load_checkpoint("{dist}")
+names = sorted(n for n, _ in tf.train.list_variables("{dist}"))
+with tf.device("/job:ps/task:0"):
+    held = [tf.raw_ops.VariableV2(shape=r.get_variable_to_shape_map()[n], dtype=tf.float32, name=n) for n in names]
+config = tf.compat.v1.ConfigProto(device_filters=["/job:ps"], operation_timeout_in_ms=30000)
+with tf.compat.v1.Session("grpc://127.0.0.1:{ps}", config=config) as s:
+    got = s.run([tf.identity(v) for v in held])
+for n, v in zip(names, got):
+    assert np.array_equal(v, r.get_tensor(n)), n
+assert len(names) > 0
+"#,
+        dist = dist.display()
+    ));
+}
+
+#[test]
+fn a_killed_worker_leaves_the_chief_going_and_a_killed_chief_resumes_from_its_last_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, flags) = cluster(2);
+    let _ps = ps_task(&flags);
+    let out = tmp.path().join("m.ckpt");
+    let train = dnn_head().epochs(4).arg("--save-every-secs", "1").out(&out);
+    let mut chief = worker(&train, &flags, 0);
+    let mut other = worker(&train, &flags, 1);
+    other.wait_for("epoch   1");
+    other.kill9();
+    chief.wait_for("saved");
+    chief.wait_for("epoch   2");
+    chief.kill9();
+    assert!(!out.with_extension("ckpt.index").exists(), "killed before the end: no model yet");
+    let mut again = worker(&train, &flags, 0);
+    assert_eq!(again.finish(300), Some(0), "{}", again.stderr());
+    let said = again.stderr();
+    assert!(said.contains("the chief resumes from its last checkpoint"), "{said}");
+    assert!(!said.contains("epoch   1 "), "epoch 1 was done before the crash:\n{said}");
+    assert!(validation_accuracy(&out) > 0.9);
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert!(left.iter().all(|f| !f.contains("interrupted")), "the periodic checkpoint is removed at the end: {left:?}");
+}
+
+#[test]
+fn a_killed_ps_stops_the_workers_with_one_error_line_and_nothing_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, flags) = cluster(1);
+    let mut ps = ps_task(&flags);
+    let out = tmp.path().join("m.ckpt");
+    let mut chief = worker(&dnn_head().epochs(50).out(&out), &flags, 0);
+    chief.wait_for("epoch   1");
+    ps.kill9();
+    let started = std::time::Instant::now();
+    let code = chief.finish(150);
+    eprintln!("{}", chief.stderr());
+    assert_eq!(code, Some(5), "a TF error");
+    let said = chief.stderr();
+    let errors: Vec<&str> = said.lines().filter(|l| l.starts_with("tfreuse: error: ")).collect();
+    assert_eq!(errors.len(), 1, "{said}");
+    assert!(errors[0].contains("stopped answering") && errors[0].contains("/job:ps"), "{}", errors[0]);
+    eprintln!("the worker stopped {:.1} s after the ps was killed: {}", started.elapsed().as_secs_f64(), errors[0]);
+    assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none(), "nothing written");
+}
+
+#[test]
+fn two_synchronous_workers_take_the_steps_of_one_process_over_both_their_batches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, flags) = cluster(2);
+    let _ps = ps_task(&flags);
+    let (sync, single) = (tmp.path().join("sync/m.ckpt"), tmp.path().join("single/m.ckpt"));
+    let train = Train::tiny().optimizer("momentum").epochs(3).flag("--no-shuffle");
+    let per_worker = train.clone().batch(8).flag("--sync");
+    let mut chief = worker(&per_worker.clone().out(&sync), &flags, 0);
+    let mut other = worker(&per_worker, &flags, 1);
+    assert_eq!(other.finish(120), Some(0), "worker 1:\n{}", other.stderr());
+    assert_eq!(chief.finish(120), Some(0), "the chief:\n{}", chief.stderr());
+    // Step k of one process over 16 examples = the mean of the two workers' step k over 8
+    // each (even and odd examples of the same 16).
+    train.batch(16).out(&single).ok();
+    let d = json(&oracle(&["maxdiff", sync.to_str().unwrap(), single.to_str().unwrap()]));
+    let worst = d.as_object().unwrap().values().map(|v| v.as_f64().unwrap()).fold(0.0, f64::max);
+    assert!(d.as_object().unwrap().len() >= 4, "{d}");
+    assert!(worst < 1e-5, "the same weights within float rounding: {d}");
+    // A new job gets new ps tasks (the old ones hold its variables, ready flag included).
+    let (_, flags) = cluster(2);
+    let _ps = ps_task(&flags);
+    let unsynced = tmp.path().join("async/m.ckpt");
+    let mut chief = worker(&train.clone().batch(8).out(&unsynced), &flags, 0);
+    let mut other = worker(&train.batch(8), &flags, 1);
+    assert_eq!((other.finish(120), chief.finish(120)), (Some(0), Some(0)));
+    let d = json(&oracle(&["maxdiff", unsynced.to_str().unwrap(), single.to_str().unwrap()]));
+    let worst = d.as_object().unwrap().values().map(|v| v.as_f64().unwrap()).fold(0.0, f64::max);
+    assert!(worst > 1e-4, "without --sync the steps differ: {d}");
 }
