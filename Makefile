@@ -13,7 +13,7 @@ META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
 # Same oneDNN setting on both sides of every exact comparison.
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup data build demo test bench bench-images bench-accuracy bench-few-labels fuzz fixtures protos clean
+.PHONY: setup data build demo test bench bench-images bench-accuracy bench-few-labels bench-dist fuzz fixtures protos clean
 
 setup: $(STAMP) data build
 
@@ -78,6 +78,11 @@ bench-accuracy: setup
 # (bench-results/few_labels.json).
 bench-few-labels: setup
 	$(VPY) python/bench_few_labels.py --seeds 1,2,3
+
+# TF's distributed runtime on loopback: examples/s of one process, 1 ps + 1 worker, 1 ps + 2
+# workers (asynchronous and --sync), bytes moved per step (bench-results/bench_dist.json).
+bench-dist: setup
+	$(VPY) python/bench_dist.py --repeats 3 --epochs 2
 
 # Fuzz the decoders (needs `cargo install cargo-fuzz`; the stable toolchain is enough).
 FUZZ_SECONDS ?= 600

@@ -1,8 +1,12 @@
 """`make bench-dist`: tfreuse training on TF's distributed runtime over loopback — examples
 per second of one process, 1 ps + 1 worker and 1 ps + 2 workers (asynchronous, and 2 workers
-with --sync), and the bytes one step moves between the tasks (the loopback interface's
-counters over the run, divided by the steps). Rounds alternate the setups; medians are
-printed with min-max and the ratio to one process. Writes bench-results/bench_dist.json.
+with --sync), and the bytes one step moves between the tasks. Rounds alternate the setups;
+medians are printed with min-max and the ratio to one process. Writes
+bench-results/bench_dist.json.
+
+Bytes per step: the loopback counters are sampled every 20 ms; the bytes moved while every
+worker was in its training epochs (from the last worker's first step to the first worker's
+last) are divided by the steps taken then, so restoring, caching and saving do not count.
 
 On one machine this measures what the runtime costs, not a speed-up: every task shares the
 same cores (2 here), and every step moves the variables it reads over gRPC.
@@ -18,14 +22,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BIN = "target/release/tfreuse"
 META = "fixtures/mnist_dnn/my_model_final.ckpt.meta"
 RECIPES = {
-    # The book's main job: the whole model trains with its own training op; every variable
-    # lives on the ps, so each step reads all weights and writes all updates over gRPC.
-    "whole model": [],
+    # The book's main job, the whole model trained (by tfreuse's own SGD op, which --sync
+    # needs); every variable lives on the ps, so each step reads all weights and sends all
+    # gradients over gRPC.
+    "whole model": ["--optimizer", "sgd"],
     # A new head on the frozen hidden layers, the frozen part cached: little moves.
     "new head, cached": ["--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "10",
                          "--freeze-below", "dnn/hidden4/Relu:0", "--cache-frozen"],
@@ -47,9 +53,34 @@ def loopback_bytes():
     return 0
 
 
-def epochs_of(log):
+def spawn(cmd, log):
+    """Start a tfreuse process, its stderr into LOG.err (a pipe nobody reads could fill and
+    stall a synchronous step)."""
+    with open(log + ".err", "w") as err:
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+
+
+def events_of(log, kind):
     with open(log) as f:
-        return [e for e in map(json.loads, f) if e.get("event") == "epoch"]
+        return [e for e in map(json.loads, f) if e.get("event") == kind]
+
+
+class Sampler(threading.Thread):
+    """(time, loopback bytes) every 20 ms until stopped."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.samples, self.done = [], threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            self.samples.append((time.time(), loopback_bytes()))
+            time.sleep(0.02)
+
+    def bytes_between(self, t0, t1):
+        at = lambda t: min(self.samples, key=lambda s: abs(s[0] - t))
+        (a, ba), (b, bb) = at(t0), at(t1)
+        return bb - ba, b - a
 
 
 def train_cmd(recipe, epochs, batch, out, log):
@@ -65,10 +96,11 @@ def run_setup(setup, recipe, epochs, batch, tmp):
         if os.path.exists(log):
             os.remove(log)
     out = os.path.join(tmp, "m.ckpt")
-    before = loopback_bytes()
+    sampler = Sampler()
+    sampler.start()
     procs, ps = [], None
     if workers == 0:
-        procs.append(subprocess.Popen(train_cmd(recipe, epochs, batch, out, logs[0]), stderr=subprocess.PIPE))
+        procs.append(spawn(train_cmd(recipe, epochs, batch, out, logs[0]), logs[0]))
     else:
         ports = [free_port() for _ in range(workers + 1)]
         cluster = ["--cluster", f"ps=127.0.0.1:{ports[0]}",
@@ -78,23 +110,27 @@ def run_setup(setup, recipe, epochs, batch, tmp):
             cmd = train_cmd(recipe, epochs, batch, out, logs[task]) + cluster + ["--task", str(task)]
             if "--sync" in setup:
                 cmd.append("--sync")
-            procs.append(subprocess.Popen(cmd, stderr=subprocess.PIPE))
+            procs.append(spawn(cmd, logs[task]))
     try:
-        for p in procs:
-            _, err = p.communicate(timeout=900)
-            if p.returncode != 0:
-                sys.exit(f"bench-dist: {setup}, {recipe}: a worker failed:\n{err.decode()}")
+        for p, log in zip(procs, logs):
+            if p.wait(timeout=900) != 0:
+                with open(log + ".err") as f:
+                    sys.exit(f"bench-dist: {setup}, {recipe}: a worker failed:\n{f.read()}")
     finally:
         if ps is not None:
             ps.kill()
             ps.wait()
-    moved = loopback_bytes() - before
-    rate, steps = 0.0, 0
+    sampler.done.set()
+    sampler.join()
+    rate, window = 0.0, [0.0, float("inf")]
     for log in logs:
-        ep = epochs_of(log)
+        ep = events_of(log, "epoch")
         rate += sum(e["examples"] for e in ep) / sum(e["train_seconds"] for e in ep)
-        steps += sum(-(-e["examples"] // batch) for e in ep)
-    return rate, (moved / steps if workers else 0.0)
+        start = events_of(log, "first_step")[0]["unix_time"]
+        window = [max(window[0], start), min(window[1], start + sum(e["train_seconds"] for e in ep))]
+    moved, seconds = sampler.bytes_between(*window)
+    steps = rate * seconds / batch
+    return rate, (moved / steps if steps > 0 else 0.0)
 
 
 def main():

@@ -15,7 +15,7 @@ use super::train::Schedule;
 use super::Global;
 
 /// Training as a worker of a cluster of `tfreuse server` (or Python `tf.train.Server`) tasks.
-#[derive(clap::Args, Debug, Default)]
+#[derive(clap::Args, Debug)]
 pub struct Args {
     /// Train as a worker of this cluster: JOB=HOST:PORT[,HOST:PORT…], once per job, with a
     /// `ps` job (started with `tfreuse server`) and a `worker` job; give every task the same.

@@ -43,9 +43,10 @@ pub fn aggregate(b: &mut Builder, worker: &Worker, pairs: Vec<Pair>) -> Result<(
     for p in pairs {
         let scope = format!("{SCOPE}/{}", p.var.name);
         let accumulator = accumulator(b, &scope, &p.var)?;
-        let apply = b.op("AccumulatorApplyGradient", &format!("{scope}/apply"), &[accumulator.clone(), local_step.output(0), p.grad], |d| {
-            Ok(d.set_attr_type("dtype", DataType::Float)?)
-        })?;
+        let apply =
+            b.op("AccumulatorApplyGradient", &format!("{scope}/apply"), &[accumulator.clone(), local_step.output(0), p.grad], |d| {
+                Ok(d.set_attr_type("dtype", DataType::Float)?)
+            })?;
         let take = b.op("AccumulatorTakeGradient", &format!("{scope}/take"), &[accumulator, required.clone()], |d| {
             d.add_control_input(&apply);
             Ok(d.set_attr_type("dtype", DataType::Float)?)
