@@ -104,6 +104,11 @@ impl<'g> Builder<'g> {
         let Some(placer) = self.placer.as_mut() else { return f(self) };
         let name = format!("{}{}", self.prefix, base);
         let device = placer.variable(&name, 4 * shape.iter().product::<u64>(), None);
+        self.on_device(device, f)
+    }
+
+    /// Run `f` with new ops pinned to `device`.
+    pub fn on_device<T>(&mut self, device: String, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         let saved = self.device.replace(device);
         let r = f(self);
         self.device = saved;

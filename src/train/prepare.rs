@@ -3,13 +3,15 @@
 //!
 //! 1. [`open_source`] — the `.meta` decoded once, the checkpoint resolved and listed;
 //! 2. [`Plan::resolve`] — the spec validated, regexes compiled;
-//! 3. [`rewrite`] — GraphDef rewrites before import (the stop-gradient);
+//! 3. [`rewrite`] — GraphDef rewrites before import (the stop-gradient); [`place`] — in a
+//!    cluster, the variables on the ps tasks;
 //! 4. [`import`] — graph + session, every variable as a [`Var`], the input, label and flag tensors;
 //! 5. [`head`] — new layers, loss and metric, or the imported loss;
-//! 6. [`training_step`] — which variables train, their gradients, clipping, the update rule;
-//!    or the imported training op;
+//! 6. [`training_step`] — which variables train, their gradients, clipping, the update rule
+//!    (behind `--sync`'s accumulators in a cluster); or the imported training op;
 //! 7. [`savers`] — a saver over every variable, restore ops for the chosen subset;
 //! 8. [`initialise`] — initialise what is not restored, then restore (or resume everything);
+//!    in a cluster, the chief does and the others wait for it (see [`crate::train::cluster`]);
 //! 9. [`find_cut`] — the tensor below which nothing trains.
 //!
 //! The setup report is assembled at the end from what the stages returned.

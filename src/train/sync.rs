@@ -54,7 +54,7 @@ pub fn aggregate(b: &mut Builder, worker: &Worker, pairs: Vec<Pair>) -> Result<(
         applied.push(apply);
         taken.push(Pair { var: p.var, grad: take.into() });
     }
-    let queue = on_device(b, "/job:ps/task:0", |b| {
+    let queue = b.on_device("/job:ps/task:0".into(), |b| {
         b.op("FIFOQueueV2", &format!("{SCOPE}/token_queue"), &[], |d| {
             d.set_attr_type_list("component_types", &[DataType::Float])?;
             d.set_attr_shape_list("shapes", &[Shape::from(Some(vec![]))])?;
@@ -69,7 +69,7 @@ pub fn aggregate(b: &mut Builder, worker: &Worker, pairs: Vec<Pair>) -> Result<(
 fn accumulator(b: &mut Builder, scope: &str, var: &Var) -> Result<Output> {
     let device = var.op.device()?;
     let shape = Shape::from(Some(var.shape.iter().map(|&d| Some(d)).collect::<Vec<_>>()));
-    let op = on_device(b, &device, |b| {
+    let op = b.on_device(device, |b| {
         b.op("ConditionalAccumulator", &format!("{scope}/grad_accum"), &[], |d| {
             d.set_attr_type("dtype", DataType::Float)?;
             d.set_attr_shape("shape", &shape)?;
@@ -80,14 +80,6 @@ fn accumulator(b: &mut Builder, scope: &str, var: &Var) -> Result<Output> {
     Ok(op.into())
 }
 
-/// Run `f` with new ops pinned to `device`.
-fn on_device<T>(b: &mut Builder, device: &str, f: impl FnOnce(&mut Builder) -> Result<T>) -> Result<T> {
-    let saved = b.device.replace(device.to_string());
-    let r = f(b);
-    b.device = saved;
-    r
-}
-
 impl Sync {
     /// This worker's training op: the chief's runs `update` (the rule over the mean
     /// gradients), advances the global step and hands out the tokens; another worker's takes
@@ -95,7 +87,7 @@ impl Sync {
     pub fn step(&self, b: &mut Builder, worker: &Worker, update: &Operation) -> Result<Operation> {
         if !worker.is_chief() {
             let applied = self.applied.clone();
-            return b.op("QueueDequeueV2", &format!("{SCOPE}/token"), &[self.queue.clone()], |d| {
+            return b.op("QueueDequeueV2", &format!("{SCOPE}/token"), std::slice::from_ref(&self.queue), |d| {
                 applied.iter().for_each(|a| d.add_control_input(a));
                 Ok(d.set_attr_type_list("component_types", &[DataType::Float])?)
             });
@@ -108,7 +100,7 @@ impl Sync {
         let n = b.constant(&format!("{SCOPE}/tokens/n"), Tensor::from(&[(worker.workers - 1) as i32][..]))?;
         let zero = b.scalar_f32(&format!("{SCOPE}/tokens/value"), 0.0)?;
         let tokens = b.op1("Fill", &format!("{SCOPE}/tokens"), &[n, zero])?;
-        b.op("QueueEnqueueManyV2", &format!("{SCOPE}/hand_out"), &[self.queue.clone()], |d| {
+        b.op("QueueEnqueueManyV2", &format!("{SCOPE}/hand_out"), std::slice::from_ref(&self.queue), |d| {
             d.add_input_list(&[tokens]);
             d.add_control_input(&advance);
             Ok(d.set_attr_type_list("Tcomponents", &[DataType::Float])?)

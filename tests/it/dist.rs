@@ -211,6 +211,22 @@ fn validation_accuracy(prefix: &std::path::Path) -> f64 {
     got[fetch].as_f64().unwrap()
 }
 
+/// Worker 0 running `chief` and worker 1 running `other` in `cluster`, to the end (exit 0);
+/// their stderr.
+fn two_workers(chief: &Train, other: &Train, cluster: &[String]) -> (String, String) {
+    let (mut c, mut o) = (worker(chief, cluster, 0), worker(other, cluster, 1));
+    assert_eq!(o.finish(300), Some(0), "worker 1:\n{}", o.stderr());
+    assert_eq!(c.finish(300), Some(0), "the chief:\n{}", c.stderr());
+    (c.stderr(), o.stderr())
+}
+
+/// The largest |a − b| over the tensors of two checkpoints (Python reads them), and how many.
+fn max_diff(a: &std::path::Path, b: &std::path::Path) -> (f64, usize) {
+    let d = json(&oracle(&["maxdiff", a.to_str().unwrap(), b.to_str().unwrap()]));
+    let all = d.as_object().unwrap();
+    (all.values().map(|v| v.as_f64().unwrap()).fold(0.0, f64::max), all.len())
+}
+
 /// The MNIST DNN's hidden layers frozen, a new 10-wide head on top.
 fn dnn_head() -> Train {
     Train::dnn().branch("dnn/hidden4/Relu:0").arg("--freeze-below", "dnn/hidden4/Relu:0").layers("10").batch(100)
@@ -223,13 +239,10 @@ fn one_ps_and_two_workers_train_a_model_python_reads_as_accurate_as_one_process(
     let _ps = ps_task(&flags);
     let (dist, single) = (tmp.path().join("dist/m.ckpt"), tmp.path().join("single/m.ckpt"));
     let train = dnn_head().epochs(2);
-    let mut chief = worker(&train.clone().out(&dist), &flags, 0);
-    let mut other = worker(&train, &flags, 1);
-    assert_eq!(other.finish(300), Some(0), "worker 1:\n{}", other.stderr());
-    assert_eq!(chief.finish(300), Some(0), "the chief:\n{}", chief.stderr());
-    assert!(chief.stderr().contains("worker 0: 27500 training examples"), "{}", chief.stderr());
-    assert!(other.stderr().contains("worker 1: 27500 training examples"), "{}", other.stderr());
-    assert!(!other.stderr().contains("saved"), "only the chief saves:\n{}", other.stderr());
+    let (chief, other) = two_workers(&train.clone().out(&dist), &train, &flags);
+    assert!(chief.contains("worker 0: 27500 training examples"), "{chief}");
+    assert!(other.contains("worker 1: 27500 training examples"), "{other}");
+    assert!(!other.contains("saved"), "only the chief saves:\n{other}");
     train.out(&single).ok();
     let (d, s) = (validation_accuracy(&dist), validation_accuracy(&single));
     // Asynchronous updates from two workers are not one process's sequence of steps.
@@ -329,27 +342,19 @@ fn two_synchronous_workers_take_the_steps_of_one_process_over_both_their_batches
     let (sync, single) = (tmp.path().join("sync/m.ckpt"), tmp.path().join("single/m.ckpt"));
     let train = Train::tiny().optimizer("momentum").epochs(3).flag("--no-shuffle");
     let per_worker = train.clone().batch(8).flag("--sync");
-    let mut chief = worker(&per_worker.clone().out(&sync), &flags, 0);
-    let mut other = worker(&per_worker, &flags, 1);
-    assert_eq!(other.finish(120), Some(0), "worker 1:\n{}", other.stderr());
-    assert_eq!(chief.finish(120), Some(0), "the chief:\n{}", chief.stderr());
+    two_workers(&per_worker.clone().out(&sync), &per_worker, &flags);
     // Step k of one process over 16 examples = the mean of the two workers' step k over 8
     // each (even and odd examples of the same 16).
     train.clone().batch(16).out(&single).ok();
-    let d = json(&oracle(&["maxdiff", sync.to_str().unwrap(), single.to_str().unwrap()]));
-    let worst = d.as_object().unwrap().values().map(|v| v.as_f64().unwrap()).fold(0.0, f64::max);
-    assert!(d.as_object().unwrap().len() >= 4, "{d}");
-    assert!(worst < 1e-5, "the same weights within float rounding: {d}");
+    let (worst, tensors) = max_diff(&sync, &single);
+    assert!(tensors >= 4 && worst < 1e-5, "the same weights within float rounding: {worst} over {tensors} tensors");
     eprintln!("--sync vs one process: max |Δ| = {worst:e}");
     // A new job gets new ps tasks (the old ones hold its variables, ready flag included).
     let (_, flags) = cluster(2);
     let _ps = ps_task(&flags);
     let unsynced = tmp.path().join("async/m.ckpt");
-    let mut chief = worker(&train.clone().batch(8).out(&unsynced), &flags, 0);
-    let mut other = worker(&train.batch(8), &flags, 1);
-    assert_eq!((other.finish(120), chief.finish(120)), (Some(0), Some(0)));
-    let d = json(&oracle(&["maxdiff", unsynced.to_str().unwrap(), single.to_str().unwrap()]));
-    let worst = d.as_object().unwrap().values().map(|v| v.as_f64().unwrap()).fold(0.0, f64::max);
-    assert!(worst > 1e-4, "without --sync the steps differ: {d}");
+    two_workers(&train.clone().batch(8).out(&unsynced), &train.batch(8), &flags);
+    let (worst, _) = max_diff(&unsynced, &single);
+    assert!(worst > 1e-4, "without --sync the steps differ: {worst}");
     eprintln!("asynchronous vs one process: max |Δ| = {worst:e}");
 }
