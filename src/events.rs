@@ -24,6 +24,9 @@ pub struct SetupReport {
     pub cut: Option<String>,
     /// The new layers' logits (what `export --logits` and `predict` take).
     pub logits: Option<String>,
+    /// In a cluster, what each ps task holds (`ps task 0: 7 variables, 1066 KB`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub placement: Vec<String>,
 }
 
 /// One report.

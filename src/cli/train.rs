@@ -355,6 +355,9 @@ fn print_setup(r: &SetupReport, caching: bool) {
     for w in &r.warnings {
         warn(Some(w));
     }
+    if !r.placement.is_empty() {
+        eprintln!("variables on the ps tasks: {}", r.placement.join("; "));
+    }
     eprintln!("checkpoint: {}", r.checkpoint);
     if !r.restored.is_empty() {
         eprintln!("restored ({}): {}", r.restored.len(), r.restored.join(", "));

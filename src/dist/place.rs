@@ -43,15 +43,16 @@ impl Worker {
 /// Chooses a ps task for each variable.
 #[derive(Clone, Debug)]
 pub struct Placer {
-    /// Bytes placed on each ps task so far.
+    /// Bytes placed on each ps task so far, and how many variables.
     load: Vec<u64>,
+    count: Vec<usize>,
     /// Device of each variable placed, by name.
     placed: HashMap<String, String>,
 }
 
 impl Placer {
     pub fn new(ps: usize) -> Placer {
-        Placer { load: vec![0; ps.max(1)], placed: HashMap::new() }
+        Placer { load: vec![0; ps.max(1)], count: vec![0; ps.max(1)], placed: HashMap::new() }
     }
 
     /// The device of variable `name` holding `bytes`: where `colocate_with` (or the variable
@@ -64,6 +65,7 @@ impl Placer {
         });
         if let Some(t) = device.strip_prefix("/job:ps/task:").and_then(|t| t.parse::<usize>().ok()) {
             self.load[t] += bytes;
+            self.count[t] += 1;
         }
         self.placed.insert(name.to_string(), device.clone());
         device
@@ -84,6 +86,12 @@ impl Placer {
     /// Bytes on each ps task.
     pub fn load(&self) -> &[u64] {
         &self.load
+    }
+
+    /// What each ps task holds, for the user.
+    pub fn describe(&self) -> Vec<String> {
+        let each = self.load.iter().zip(&self.count).enumerate();
+        each.map(|(t, (bytes, n))| format!("ps task {t}: {n} variable(s), {} KB", bytes.div_ceil(1024))).collect()
     }
 }
 
@@ -135,6 +143,7 @@ mod tests {
         assert_eq!(p.variable("h1/kernel/Adam_1", 4000, None), "/job:ps/task:0", "a slot goes with its variable");
         assert_eq!(p.variable("beta1_power", 4, Some("h2/kernel")), "/job:ps/task:1", "loc:@ wins");
         assert_eq!(p.load(), [8000, 444]);
+        assert_eq!(p.describe(), ["ps task 0: 2 variable(s), 8 KB", "ps task 1: 3 variable(s), 1 KB"]);
         let w = Worker { task: 1, workers: 3, ps: 2, sync: false, wait_secs: 1 };
         assert!(!w.is_chief() && Worker { task: 0, ..w.clone() }.is_chief());
         assert_eq!(w.device_filters(), ["/job:ps", "/job:worker/task:1"]);

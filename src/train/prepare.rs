@@ -727,6 +727,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let pruned = spec.prune.then(|| pruned(&mut b, &head, &step, &all)).transpose()?;
     let new: Vec<&Var> = head.new_vars.iter().chain(&step.slots).collect();
     let ready = spec.worker.as_ref().map(|_| crate::train::cluster::ready_flag(&mut b)).transpose()?;
+    let placement = b.placer.as_ref().map(|p| p.describe()).unwrap_or_default();
     let init = match (&spec.worker, &ready) {
         (Some(w), Some(r)) if !w.is_chief() => {
             crate::train::cluster::wait_for_chief(&model, w, r)?;
@@ -752,6 +753,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         warnings: source.warnings.into_iter().chain(warnings).chain(savers.warnings).collect(),
         cut: cut.as_ref().ok().map(output_name),
         logits: head.logits.as_ref().filter(|_| spec.objective == Objective::Classify).map(output_name),
+        placement,
     };
     let extension = Extension { saver_def: savers.saver_def, variables: new.iter().map(|v| v.def.clone()).collect(), train_op: step.built };
     Ok(Prepared {

@@ -182,15 +182,28 @@ impl Task {
 
 /// `--cluster` flags of one ps task and `workers` worker tasks on free loopback ports.
 fn cluster(workers: usize) -> (u16, Vec<String>) {
-    let ps = free_port();
-    let tasks: Vec<String> = (0..workers).map(|_| format!("127.0.0.1:{}", free_port())).collect();
-    (ps, vec!["--cluster".into(), format!("ps=127.0.0.1:{ps}"), "--cluster".into(), format!("worker={}", tasks.join(","))])
+    let (ps, flags) = cluster_of(1, workers);
+    (ps[0], flags)
+}
+
+/// `--cluster` flags of `ps` ps tasks and `workers` worker tasks on free loopback ports.
+fn cluster_of(ps: usize, workers: usize) -> (Vec<u16>, Vec<String>) {
+    let ports: Vec<u16> = (0..ps).map(|_| free_port()).collect();
+    let list = |ports: &[u16]| ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+    let tasks: Vec<u16> = (0..workers).map(|_| free_port()).collect();
+    let flags = vec!["--cluster".into(), format!("ps={}", list(&ports)), "--cluster".into(), format!("worker={}", list(&tasks))];
+    (ports, flags)
 }
 
 /// The ps task of `cluster`, a `tfreuse server`.
 fn ps_task(cluster: &[String]) -> Task {
+    ps_task_n(cluster, 0)
+}
+
+/// Ps task `task` of `cluster`, a `tfreuse server`.
+fn ps_task_n(cluster: &[String], task: usize) -> Task {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tfreuse"));
-    cmd.arg("server").args(cluster).args(["--job", "ps"]).env("TF_ENABLE_ONEDNN_OPTS", "0");
+    cmd.arg("server").args(cluster).args(["--job", "ps", "--task", &task.to_string()]).env("TF_ENABLE_ONEDNN_OPTS", "0");
     let mut task = Task::spawn(cmd);
     task.wait_for("serving at");
     task
@@ -357,4 +370,41 @@ fn two_synchronous_workers_take_the_steps_of_one_process_over_both_their_batches
     let (worst, _) = max_diff(&unsynced, &single);
     assert!(worst > 1e-4, "without --sync the steps differ: {worst}");
     eprintln!("asynchronous vs one process: max |Δ| = {worst:e}");
+}
+
+#[test]
+fn two_ps_tasks_share_the_variables_and_one_worker_saves_the_same_bytes_as_one_process() {
+    let (ports, flags) = cluster_of(2, 1);
+    let _ps = [ps_task_n(&flags, 0), ps_task_n(&flags, 1)];
+    let tmp = tempfile::tempdir().unwrap();
+    let (dist, local) = (tmp.path().join("dist/m.ckpt"), tmp.path().join("local/m.ckpt"));
+    let train = Train::tiny().optimizer("adam").epochs(2).batch(16).flag("--no-shuffle");
+    let mut w = worker(&train.clone().out(&dist), &flags, 0);
+    assert_eq!(w.finish(120), Some(0), "{}", w.stderr());
+    assert!(w.stderr().contains("variables on the ps tasks: ps task 0: "), "{}", w.stderr());
+    train.out(&local).ok();
+    let (worst, tensors) = max_diff(&dist, &local);
+    assert!(tensors > 0 && worst == 0.0, "the same values as one process: {worst}");
+    // Each variable (Adam's slots too) lives on exactly one ps task, and each task holds some.
+    python(&format!(
+        r#"
+import tensorflow as tf
+tf.compat.v1.disable_eager_execution()
+r = tf.train.load_checkpoint("{dist}")
+shapes = r.get_variable_to_shape_map()
+names = sorted(shapes)
+checks = []
+for t in range(2):
+    with tf.device("/job:ps/task:%d" % t):
+        checks.append([tf.raw_ops.IsVariableInitialized(ref=tf.raw_ops.VariableV2(shape=shapes[n], dtype=tf.float32, name="t%d/%s" % (t, n), shared_name=n)) for n in names])
+config = tf.compat.v1.ConfigProto(device_filters=["/job:ps"], operation_timeout_in_ms=30000)
+with tf.compat.v1.Session("grpc://127.0.0.1:{port}", config=config) as s:
+    held = s.run(checks)
+for i, n in enumerate(names):
+    assert held[0][i] != held[1][i], (n, held[0][i], held[1][i])
+assert any(held[0]) and any(held[1]), held
+"#,
+        dist = dist.display(),
+        port = ports[0]
+    ));
 }
