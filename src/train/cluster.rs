@@ -4,7 +4,9 @@
 //!
 //! The flag rather than "every variable initialised" (Python's `ready_op`): the chief
 //! initialises a variable before it restores it, so the latter could start a worker on
-//! initial values about to be overwritten.
+//! initial values about to be overwritten. The flag holds the job's token, a digest of the
+//! settings every worker shares: a ps task that outlives a job keeps its flag, and a worker of
+//! the next job must not take it for its own chief's.
 
 use std::time::{Duration, Instant};
 
@@ -14,19 +16,36 @@ use crate::dist::Worker;
 use crate::error::{Error, Result};
 use crate::graph::{Builder, Var};
 use crate::model::Model;
+use crate::train::TransferSpec;
 
-/// The ready flag and the op that tells whether it is set.
+/// The ready flag, the op that tells whether it is set, and this job's token.
 pub struct Ready {
     flag: Var,
     is_set: Operation,
+    token: f32,
 }
 
-/// The ready flag `dist/ready` (on a ps task, in no saver and no collection).
-pub fn ready_flag(b: &mut Builder) -> Result<Ready> {
-    let one = b.scalar_f32("dist/ready/initial_value", 1.0)?;
-    let flag = b.variable("dist/ready", &[], one, false)?;
+/// The ready flag `dist/ready` (on a ps task, in no saver and no collection), set to the token
+/// of the job `spec` describes.
+pub fn ready_flag(b: &mut Builder, spec: &TransferSpec) -> Result<Ready> {
+    let token = job_token(spec)?;
+    let value = b.scalar_f32("dist/ready/initial_value", token)?;
+    let flag = b.variable("dist/ready", &[], value, false)?;
     let is_set = b.op("IsVariableInitialized", "dist/is_ready", &[flag.handle()], |d| Ok(d.set_attr_type("dtype", DataType::Float)?))?;
-    Ok(Ready { flag, is_set })
+    Ok(Ready { flag, is_set, token })
+}
+
+/// 24 bits (a float holds them exactly) of the digest of the settings every worker of a job
+/// shares: all of the spec but this worker's index and its session.
+fn job_token(spec: &TransferSpec) -> Result<f32> {
+    use sha2::Digest;
+    let mut shared = serde_json::to_value(spec).map_err(|e| Error::Invalid(format!("cannot record the job's settings: {e}")))?;
+    if let Some(o) = shared.as_object_mut() {
+        o.remove("session");
+        o.get_mut("worker").and_then(|w| w.as_object_mut()).map(|w| w.remove("task"));
+    }
+    let digest = sha2::Sha256::digest(shared.to_string().as_bytes());
+    Ok(u32::from_be_bytes([0, digest[0], digest[1], digest[2]]) as f32)
 }
 
 /// The chief, its variables initialised and restored: run `inits` (what else the others need),
@@ -41,11 +60,19 @@ pub fn announce_ready(model: &Model, worker: &Worker, ready: &Ready, inits: &[Op
     Ok(())
 }
 
-fn is_set(model: &Model, op: &Operation) -> Result<bool> {
+/// Whether the flag holds this job's token.
+fn is_set(model: &Model, ready: &Ready) -> Result<bool> {
+    if fetch::<bool>(model, &ready.is_set.output(0))?.first() != Some(&true) {
+        return Ok(false);
+    }
+    Ok(fetch::<f32>(model, &ready.flag.value(&model.graph)?)?.first() == Some(&ready.token))
+}
+
+fn fetch<T: tensorflow::TensorType>(model: &Model, o: &tensorflow::Output) -> Result<tensorflow::Tensor<T>> {
     let mut args = tensorflow::SessionRunArgs::new();
-    let token = args.request_fetch(op, 0);
+    let token = args.request_fetch(&o.operation, o.index);
     model.session.run(&mut args)?;
-    Ok(args.fetch::<bool>(token)?.first() == Some(&true))
+    Ok(args.fetch(token)?)
 }
 
 /// Any other worker: wait until the chief has set the flag, at most `worker.wait_secs`.
@@ -53,7 +80,7 @@ pub fn wait_for_chief(model: &Model, worker: &Worker, ready: &Ready) -> Result<(
     let deadline = Instant::now() + Duration::from_secs(worker.wait_secs);
     let mut said = false;
     loop {
-        if is_set(model, &ready.is_set)? {
+        if is_set(model, ready)? {
             return Ok(());
         }
         if Instant::now() > deadline {

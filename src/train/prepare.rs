@@ -726,7 +726,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let savers = savers(&mut b, &plan, &all, &vars, &source.stored)?;
     let pruned = spec.prune.then(|| pruned(&mut b, &head, &step, &all)).transpose()?;
     let new: Vec<&Var> = head.new_vars.iter().chain(&step.slots).collect();
-    let ready = spec.worker.as_ref().map(|_| crate::train::cluster::ready_flag(&mut b)).transpose()?;
+    let ready = spec.worker.as_ref().map(|_| crate::train::cluster::ready_flag(&mut b, spec)).transpose()?;
     let placement = b.placer.as_ref().map(|p| p.describe()).unwrap_or_default();
     let init = match (&spec.worker, &ready) {
         (Some(w), Some(r)) if !w.is_chief() => {

@@ -362,9 +362,12 @@ fn two_synchronous_workers_take_the_steps_of_one_process_over_both_their_batches
     let (worst, tensors) = max_diff(&sync, &single);
     assert!(tensors >= 4 && worst < 1e-5, "the same weights within float rounding: {worst} over {tensors} tensors");
     eprintln!("--sync vs one process: max |Δ| = {worst:e}");
-    // A new job gets new ps tasks (the old ones hold its variables, ready flag included).
-    let (_, flags) = cluster(2);
-    let _ps = ps_task(&flags);
+    // A new job on the same ps: its worker 1 does not take the last job's ready flag for its
+    // own chief's (it would train on the last job's variables).
+    let mut alone = train.clone().batch(8).arg("--wait-secs", "2").args();
+    alone.extend(flags.iter().cloned().chain(["--task".into(), "1".into()]));
+    let said = fails(&alone.iter().map(String::as_str).collect::<Vec<_>>(), 2);
+    assert!(said.contains("did not initialise the variables within 2 s"), "{said}");
     let unsynced = tmp.path().join("async/m.ckpt");
     two_workers(&train.clone().batch(8).out(&unsynced), &train.batch(8), &flags);
     let (worst, _) = max_diff(&unsynced, &single);
