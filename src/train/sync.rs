@@ -19,7 +19,7 @@ use crate::graph::optimizer::Pair;
 use crate::graph::{Builder, Var};
 
 /// The accumulators between the gradients and the update rule.
-pub struct Sync {
+pub struct Aggregation {
     global_step: Var,
     queue: Output,
     /// This worker's gradients put into the accumulators.
@@ -30,7 +30,7 @@ const SCOPE: &str = "sync";
 
 /// Put every gradient of `pairs` into its accumulator; the pairs the update rule takes
 /// instead (each variable with the mean of `workers` gradients).
-pub fn aggregate(b: &mut Builder, worker: &Worker, pairs: Vec<Pair>) -> Result<(Sync, Vec<Pair>)> {
+pub fn aggregate(b: &mut Builder, worker: &Worker, pairs: Vec<Pair>) -> Result<(Aggregation, Vec<Pair>)> {
     let zero = b.scalar_f32(&format!("{SCOPE}/global_step/initial_value"), 0.0)?;
     let global_step = b.variable(&format!("{SCOPE}/global_step"), &[], zero, false)?;
     let step = global_step.value(b.graph)?;
@@ -62,7 +62,7 @@ pub fn aggregate(b: &mut Builder, worker: &Worker, pairs: Vec<Pair>) -> Result<(
             Ok(d.set_attr_string("shared_name", &format!("{SCOPE}/token_queue"))?)
         })
     })?;
-    Ok((Sync { global_step, queue: queue.into(), applied }, taken))
+    Ok((Aggregation { global_step, queue: queue.into(), applied }, taken))
 }
 
 /// A mean-taking accumulator of `var`'s gradients, on `var`'s device, shared by name.
@@ -80,7 +80,7 @@ fn accumulator(b: &mut Builder, scope: &str, var: &Var) -> Result<Output> {
     Ok(op.into())
 }
 
-impl Sync {
+impl Aggregation {
     /// This worker's training op: the chief's runs `update` (the rule over the mean
     /// gradients), advances the global step and hands out the tokens; another worker's takes
     /// a token once its gradients are in.
