@@ -112,7 +112,7 @@ impl Joining {
     pub fn start(&self, spec: &mut TransferSpec) -> tfreuse::Result<()> {
         let deadline = std::time::Instant::now() + Duration::from_secs(self.worker.wait_secs);
         for (task, address) in self.cluster.jobs["ps"].iter().enumerate() {
-            tfreuse::dist::wait_for(address, deadline).map_err(|why| {
+            tfreuse::tf::session::wait_for(address, Duration::from_secs(1), deadline).map_err(|why| {
                 Error::Invalid(format!("ps task {task} at {address} is not reachable ({why}); start it with tfreuse server"))
             })?;
         }

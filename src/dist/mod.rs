@@ -90,25 +90,6 @@ pub fn check_target(target: &str) -> Result<()> {
     }
 }
 
-/// Wait until `address` (HOST:PORT) accepts a TCP connection, or `deadline` passes (then
-/// why not).
-pub fn wait_for(address: &str, deadline: std::time::Instant) -> std::result::Result<(), String> {
-    use std::net::ToSocketAddrs;
-    loop {
-        let mut last = String::from("the name resolves to no address");
-        for a in address.to_socket_addrs().map_err(|e| e.to_string())? {
-            match std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(1)) {
-                Ok(_) => return Ok(()),
-                Err(e) => last = e.to_string(),
-            }
-        }
-        if std::time::Instant::now() >= deadline {
-            return Err(last);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-}
-
 type NewServerFn = unsafe extern "C" fn(*const c_void, usize, *mut OpaqueStatus) -> *mut c_void;
 type ServerStartFn = unsafe extern "C" fn(*mut c_void, *mut OpaqueStatus);
 type ServerTargetFn = unsafe extern "C" fn(*mut c_void) -> *const c_char;

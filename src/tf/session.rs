@@ -2,6 +2,7 @@
 //! runs whose feeds and fetches are only known at run time.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use prost::Message;
 use tensorflow::{Operation, Output, Session, SessionOptions, SessionRunArgs, Tensor};
@@ -61,20 +62,31 @@ impl SessionConfig {
 /// How long one run on a TF server may take before it fails.
 const REMOTE_STEP_TIMEOUT_MS: i64 = 120_000;
 
-/// A `grpc://HOST:PORT` target accepts connections (within 5 s): TF's own session would
-/// retry an unreachable address for ever.
+/// A `grpc://HOST:PORT` target accepts connections (one try, within 5 s): TF's own session
+/// would retry an unreachable address for ever.
 fn reach(target: &str) -> Result<()> {
-    use std::net::ToSocketAddrs;
     let address = target.strip_prefix("grpc://").unwrap_or(target);
-    let unreachable = |why: String| Error::Invalid(format!("--target {target}: cannot reach a TF server there: {why}"));
-    let mut last = String::from("the name resolves to no address");
-    for a in address.to_socket_addrs().map_err(|e| unreachable(e.to_string()))? {
-        match std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(5)) {
-            Ok(_) => return Ok(()),
-            Err(e) => last = e.to_string(),
+    wait_for(address, Duration::from_secs(5), Instant::now())
+        .map_err(|why| Error::Invalid(format!("--target {target}: cannot reach a TF server there: {why}")))
+}
+
+/// Wait until `address` (HOST:PORT) accepts a TCP connection (each try bounded by `timeout`),
+/// trying again until `deadline` passes; else why not.
+pub fn wait_for(address: &str, timeout: Duration, deadline: Instant) -> std::result::Result<(), String> {
+    use std::net::ToSocketAddrs;
+    loop {
+        let mut last = String::from("the name resolves to no address");
+        for a in address.to_socket_addrs().map_err(|e| e.to_string())? {
+            match std::net::TcpStream::connect_timeout(&a, timeout) {
+                Ok(_) => return Ok(()),
+                Err(e) => last = e.to_string(),
+            }
         }
+        if Instant::now() >= deadline {
+            return Err(last);
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
-    Err(unreachable(last))
 }
 
 /// One session run: feed tensors, fetch outputs (any dtype), run target ops.

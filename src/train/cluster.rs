@@ -62,17 +62,11 @@ pub fn announce_ready(model: &Model, worker: &Worker, ready: &Ready, inits: &[Op
 
 /// Whether the flag holds this job's token.
 fn is_set(model: &Model, ready: &Ready) -> Result<bool> {
-    if fetch::<bool>(model, &ready.is_set.output(0))?.first() != Some(&true) {
-        return Ok(false);
-    }
-    Ok(fetch::<f32>(model, &ready.flag.value(&model.graph)?)?.first() == Some(&ready.token))
-}
-
-fn fetch<T: tensorflow::TensorType>(model: &Model, o: &tensorflow::Output) -> Result<tensorflow::Tensor<T>> {
-    let mut args = tensorflow::SessionRunArgs::new();
-    let token = args.request_fetch(&o.operation, o.index);
-    model.session.run(&mut args)?;
-    Ok(args.fetch(token)?)
+    let scalar = |o: tensorflow::Output| -> Result<f64> {
+        let got = crate::tf::session::run(&model.session, &[], &[o], &[])?;
+        Ok(got[0].to_f64().first().copied().unwrap_or(f64::NAN))
+    };
+    Ok(scalar(ready.is_set.output(0))? == 1.0 && scalar(ready.flag.value(&model.graph)?)? == ready.token as f64)
 }
 
 /// Any other worker: wait until the chief has set the flag, at most `worker.wait_secs`.

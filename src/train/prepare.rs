@@ -726,17 +726,17 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let savers = savers(&mut b, &plan, &all, &vars, &source.stored)?;
     let pruned = spec.prune.then(|| pruned(&mut b, &head, &step, &all)).transpose()?;
     let new: Vec<&Var> = head.new_vars.iter().chain(&step.slots).collect();
-    let ready = spec.worker.as_ref().map(|_| crate::train::cluster::ready_flag(&mut b, spec)).transpose()?;
+    let cluster = spec.worker.as_ref().map(|w| Ok::<_, Error>((w, crate::train::cluster::ready_flag(&mut b, spec)?))).transpose()?;
     let placement = b.placer.as_ref().map(|p| p.describe()).unwrap_or_default();
-    let init = match (&spec.worker, &ready) {
-        (Some(w), Some(r)) if !w.is_chief() => {
-            crate::train::cluster::wait_for_chief(&model, w, r)?;
+    let init = match &cluster {
+        Some((w, ready)) if !w.is_chief() => {
+            crate::train::cluster::wait_for_chief(&model, w, ready)?;
             Initialised { checkpoint: "the chief's (worker 0)".into(), restored: vec![], initialized: vec![] }
         }
         _ => initialise(&model, &plan, source.checkpoint.as_deref(), &savers, &vars, &new)?,
     };
-    if let (Some(w), Some(r)) = (&spec.worker, &ready) {
-        crate::train::cluster::announce_ready(&model, w, r, &step.chief_inits)?;
+    if let Some((w, ready)) = &cluster {
+        crate::train::cluster::announce_ready(&model, w, ready, &step.chief_inits)?;
     }
     let Feeds { train_flags, eval_flags, constants } = feeds(&model.graph, spec, &flags)?;
     let cut = find_cut(&model.graph, &x, &head.loss, &step.trained, &constants);

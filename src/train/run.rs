@@ -85,12 +85,12 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
     let train = data.training_split()?;
     // In a cluster, only the chief watches, evaluates and saves.
     let chief = spec.worker.as_ref().map_or(true, |w| w.is_chief());
-    let saving = Saving { job, prepared: &prepared, extras: &extras, source };
+    let saving = Saving { job, prepared: &prepared, extras: &extras, source, fingerprint: Default::default() };
     let checkpoint = |p: &Progress, sink: &mut dyn EventSink| saving.resumable(p, sink).map(|_| ());
     let watch = Watch {
         validation: data.splits.get("validation").filter(|_| chief),
         test: data.splits.get("test").filter(|_| spec.eval_test_every_epoch && chief),
-        every: job.save_every.filter(|_| chief).map(|period| Periodic { period, run: &checkpoint }),
+        every: job.save_every.map(|period| Periodic { period, run: &checkpoint }),
     };
     let outcome = prepared.train(spec, train, watch, start, stop, sink)?;
     let ended = match outcome {
@@ -113,6 +113,8 @@ struct Saving<'a> {
     prepared: &'a crate::train::Prepared,
     extras: &'a [(String, Vec<u8>)],
     source: &'a DataSet,
+    /// Digested once (it reads the whole data set), at the first resumable save.
+    fingerprint: std::cell::OnceCell<Fingerprint>,
 }
 
 impl Saving<'_> {
@@ -120,7 +122,10 @@ impl Saving<'_> {
     fn resumable(&self, progress: &Progress, sink: &mut dyn EventSink) -> Result<PathBuf> {
         let saved_to = interrupted_prefix(self.job.out.as_deref());
         self.prepared.save_whole(&saved_to, self.extras, sink)?;
-        write_sidecar(&saved_to, &Fingerprint::new(&self.job.spec, self.source)?, progress)?;
+        if self.fingerprint.get().is_none() {
+            let _ = self.fingerprint.set(Fingerprint::new(&self.job.spec, self.source)?);
+        }
+        write_sidecar(&saved_to, self.fingerprint.get().expect("set above"), progress)?;
         Ok(saved_to)
     }
 
