@@ -72,8 +72,10 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     a = ap.parse_args()
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0")
+    # rust_*: no flags (`--jit auto` picks XLA per step); rust_*_jit_off: TF's kernels, as before.
     res = {k: [] for k in ["rust_full", "py_full", "rust_uncached", "rust_cached", "py_stop_gradient",
-                           "py_cached", "rust_start", "py_start", "rust_rss", "py_rss", "rust_full_jit", "py_full_jit",
+                           "py_cached", "rust_start", "py_start", "rust_rss", "py_rss", "py_full_jit",
+                           "rust_full_jit_off", "rust_uncached_jit_off", "rust_cached_jit_off", "rust_start_jit_off",
                            # No flags and no TF_ENABLE_ONEDNN_OPTS: what a user gets (tfreuse picks oneDNN
                            # per graph; Python has the wheel's default, on), and tfreuse before it picked.
                            "rust_full_default", "rust_uncached_default", "rust_cached_default", "py_full_default",
@@ -89,12 +91,14 @@ def main():
                     res["rust_full"] += epoch_times(ev)
                     res["rust_start"].append(first_step(s, ev))
                     res["rust_rss"].append(rss)
-                    _, ev, _ = rust(TRANSFER, a.epochs, log)
-                    res["rust_uncached"] += epoch_times(ev)
-                    _, ev, _ = rust(TRANSFER + ["--cache-frozen"], a.epochs, log)
-                    res["rust_cached"] += epoch_times(ev)
-                    _, ev, _ = rust(["--jit"], a.epochs, log)
-                    res["rust_full_jit"] += epoch_times(ev)
+                    s, ev, _ = rust(["--jit", "off"], a.epochs, log)
+                    res["rust_full_jit_off"] += epoch_times(ev)
+                    res["rust_start_jit_off"].append(first_step(s, ev))
+                    for name, args in [("uncached", TRANSFER), ("cached", TRANSFER + ["--cache-frozen"])]:
+                        _, ev, _ = rust(args, a.epochs, log)
+                        res[f"rust_{name}"] += epoch_times(ev)
+                        _, ev, _ = rust(args + ["--jit", "off"], a.epochs, log)
+                        res[f"rust_{name}_jit_off"] += epoch_times(ev)
                     for how, onednn in [("default", None), ("onednn_on", "1")]:
                         for name, args in [("full", []), ("uncached", TRANSFER), ("cached", TRANSFER + ["--cache-frozen"])]:
                             _, ev, _ = rust(args, a.epochs, log, onednn)
@@ -120,8 +124,12 @@ def main():
     py_step_gflops = 55000 * FLOPS_PER_EXAMPLE / m("py_full") / 1e9
     ratios = {
         "full_epoch_rust_over_python": m("rust_full") / m("py_full"),
-        "full_epoch_rust_jit_over_python": m("rust_full_jit") / m("py_full"),
-        "full_epoch_rust_jit_over_python_jit": m("rust_full_jit") / m("py_full_jit"),
+        "full_epoch_rust_jit_off_over_python": m("rust_full_jit_off") / m("py_full"),
+        "full_epoch_rust_over_python_jit": m("rust_full") / m("py_full_jit"),
+        "full_epoch_rust_over_rust_jit_off": m("rust_full") / m("rust_full_jit_off"),
+        "uncached_rust_over_rust_jit_off": m("rust_uncached") / m("rust_uncached_jit_off"),
+        "cached_rust_over_rust_jit_off": m("rust_cached") / m("rust_cached_jit_off"),
+        "start_to_first_step_rust_over_rust_jit_off": m("rust_start") / m("rust_start_jit_off"),
         "defaults_full_epoch_rust_over_python": m("rust_full_default") / m("py_full_default"),
         "defaults_full_epoch_rust_over_rust_onednn_on": m("rust_full_default") / m("rust_full_onednn_on"),
         "defaults_uncached_rust_over_rust_onednn_on": m("rust_uncached_default") / m("rust_uncached_onednn_on"),

@@ -27,6 +27,8 @@ pub struct SetupReport {
     /// In a cluster, what each ps task holds (`ps task 0: 7 variables, 1066 KB`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub placement: Vec<String>,
+    /// XLA on or off, and why (`--jit`, or what `auto` decided from the step).
+    pub jit: crate::tf::jit::Choice,
 }
 
 /// One report.

@@ -8,6 +8,7 @@ use tfreuse::data::DataSet;
 use tfreuse::model::checkpoint::{resolve, Resolved};
 use tfreuse::model::ModelSource;
 use tfreuse::tf::runtime::{self as tflib, LoadOptions};
+use tfreuse::tf::Jit;
 use tfreuse::zoo::{reference as zoo_ref, Entry, Format};
 use tfreuse::{Model, Role, SessionConfig};
 
@@ -83,10 +84,13 @@ pub struct Global {
     /// Ops run in parallel (0: TF's default).
     #[arg(long, global = true, default_value_t = 0, value_name = "N")]
     pub inter_threads: i32,
-    /// Compile the graph with XLA: faster training steps; numbers then match Python TF run with
-    /// the same setting (global_jit_level ON_1), not Python without it.
-    #[arg(long, global = true)]
-    pub jit: bool,
+    /// Compile the graph with XLA: on, off, or auto (training: on for a model's own dense
+    /// training op of at least 10 MFLOP a step, where it measured 15–25 % faster; off for the
+    /// steps tfreuse builds, convolutions and other commands). Bare --jit is on. With XLA the numbers match
+    /// Python TF run with the same setting (global_jit_level ON_1), not Python without it.
+    #[arg(long, global = true, value_name = "on|off|auto", num_args = 0..=1, default_value = "auto",
+          default_missing_value = "on", value_parser = parse_jit)]
+    pub jit: Jit,
     /// Run the sessions on a TF server (`tfreuse server`, or Python's tf.distribute.Server):
     /// grpc://HOST:PORT. Its tasks run the ops and hold the variables; files (checkpoints,
     /// --out) are read and written by the server's processes.
@@ -99,6 +103,13 @@ fn parse_on_off(s: &str) -> Result<bool, String> {
         "on" | "1" | "true" => Ok(true),
         "off" | "0" | "false" => Ok(false),
         _ => Err("expected on or off".into()),
+    }
+}
+
+fn parse_jit(s: &str) -> Result<Jit, String> {
+    match s {
+        "auto" => Ok(Jit::Auto),
+        s => parse_on_off(s).map(|on| if on { Jit::On } else { Jit::Off }).map_err(|_| "expected on, off or auto".into()),
     }
 }
 

@@ -358,6 +358,7 @@ fn print_setup(r: &SetupReport, caching: bool) {
     if !r.placement.is_empty() {
         eprintln!("variables on the ps tasks: {}", r.placement.join("; "));
     }
+    eprintln!("jit: {} ({}; --jit on|off to choose)", if r.jit.on { "on" } else { "off" }, r.jit.why);
     eprintln!("checkpoint: {}", r.checkpoint);
     if !r.restored.is_empty() {
         eprintln!("restored ({}): {}", r.restored.len(), r.restored.join(", "));
@@ -650,7 +651,7 @@ fn tensorboard(sched: &Schedule, lr: Option<f32>) -> anyhow::Result<Option<tfreu
 
 /// Where the feature cache on disk is, and what its values depend on besides the graph below
 /// the cut: the model's files, which variables are restored (the others get the seed's
-/// initial values), oneDNN and XLA (they round differently).
+/// initial values) and oneDNN (it rounds differently; XLA is added once the step is known).
 fn disk_cache(sched: &Schedule, model: &ModelArgs, spec: &TransferSpec) -> tfreuse::Result<DiskCache> {
     let root = match &sched.cache_dir {
         Some(d) => d.clone(),
@@ -662,7 +663,6 @@ fn disk_cache(sched: &Schedule, model: &ModelArgs, spec: &TransferSpec) -> tfreu
         key.push(("seed".into(), spec.seed.to_string()));
     }
     key.push(("onednn".into(), std::env::var("TF_ENABLE_ONEDNN_OPTS").unwrap_or_default()));
-    key.push(("jit".into(), spec.session.jit.to_string()));
     Ok(DiskCache { root, key })
 }
 

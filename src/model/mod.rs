@@ -82,6 +82,13 @@ impl Model {
         Ok(Model { meta, graph, session })
     }
 
+    /// A new session on the same graph with other settings: a session's options are fixed when
+    /// it is made. Nothing run in the old one carries over.
+    pub fn reopen(&mut self, cfg: &SessionConfig) -> Result<()> {
+        self.session = Session::new(&cfg.options()?, &self.graph)?;
+        Ok(())
+    }
+
     /// `saver.restore(sess, prefix)` through the graph's own saver_def restore op.
     pub fn restore(&self, prefix: &Path) -> Result<()> {
         let saver = self

@@ -1,6 +1,7 @@
 //! TensorFlow's runtime as tfreuse uses it: loading the C library, session settings, tensors of
 //! any dtype, and looking tensors and operations up by name. Nothing here knows about models.
 
+pub mod jit;
 pub mod names;
 pub mod onednn;
 pub mod runtime;
@@ -8,4 +9,4 @@ pub mod session;
 pub mod tensors;
 
 pub use names::{find_operation, find_output, op_name, output_name, parse_tensor_name};
-pub use session::SessionConfig;
+pub use session::{Jit, SessionConfig};

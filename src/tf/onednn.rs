@@ -18,11 +18,16 @@ const CONVOLUTIONS: &[&str] = &[
     "FusedResizeAndPadConv2D",
 ];
 
+/// Whether ops of type `op` run convolution kernels.
+pub fn is_convolution(op: &str) -> bool {
+    CONVOLUTIONS.contains(&op)
+}
+
 /// The default and why, e.g. `(false, "no convolution in the graph")`.
 pub fn for_graph(graph: &GraphDef) -> (bool, String) {
     let ops = graph.node.iter().map(|n| n.op.as_str());
     let in_functions = graph.library.iter().flat_map(|l| &l.function).flat_map(|f| &f.node_def).map(|n| n.op.as_str());
-    match ops.chain(in_functions).find(|op| CONVOLUTIONS.contains(op)) {
+    match ops.chain(in_functions).find(|op| is_convolution(op)) {
         Some(op) => (true, format!("the graph has convolutions ({op})")),
         None => (false, "no convolution in the graph: dense layers train as fast or faster without it".into()),
     }

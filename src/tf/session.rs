@@ -19,12 +19,23 @@ pub struct SessionConfig {
     pub inter_op_threads: i32,
     /// Session target: empty for in-process, `grpc://host:port` for a TF server.
     pub target: Option<String>,
-    /// Compile the graph's clusters with XLA (`global_jit_level = ON_1`): faster training,
-    /// but sums in another order, so not bit-identical to a Python run without it.
-    pub jit: bool,
+    /// Compile the graph's clusters with XLA (`global_jit_level = ON_1`): faster training of
+    /// large steps, but sums in another order, so not bit-identical to a Python run without it.
+    pub jit: Jit,
     /// The only devices of a cluster the session sees (a worker: the ps tasks and itself).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub device_filters: Vec<String>,
+}
+
+/// `--jit`: XLA on, off, or as [`crate::tf::jit::for_step`] decides for a training step
+/// (sessions that do not train take `Auto` as off).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Jit {
+    #[default]
+    Auto,
+    On,
+    Off,
 }
 
 impl SessionConfig {
@@ -37,7 +48,7 @@ impl SessionConfig {
             inter_op_parallelism_threads: self.inter_op_threads,
             allow_soft_placement: true,
             device_filters: self.device_filters.clone(),
-            graph_options: self.jit.then(|| GraphOptions {
+            graph_options: (self.jit == Jit::On).then(|| GraphOptions {
                 optimizer_options: Some(OptimizerOptions { global_jit_level: GlobalJitLevel::On1 as i32, ..Default::default() }),
                 ..Default::default()
             }),

@@ -9,7 +9,8 @@
 //! 5. [`head`] — new layers, loss and metric, or the imported loss;
 //! 6. [`training_step`] — which variables train, their gradients, clipping, the update rule
 //!    (behind `--sync`'s accumulators in a cluster); or the imported training op;
-//! 7. [`savers`] — a saver over every variable, restore ops for the chosen subset;
+//! 7. [`savers`] — a saver over every variable, restore ops for the chosen subset,
+//!    then [`jit`] — XLA or not for this step (`--jit auto`: from its kind and size, see [`crate::tf::jit`]);
 //! 8. [`initialise`] — initialise what is not restored, then restore (or resume everything);
 //!    in a cluster, the chief does and the others wait for it (see [`crate::train::cluster`]);
 //! 9. [`find_cut`] — the tensor below which nothing trains.
@@ -32,8 +33,9 @@ use crate::model::checkpoint::{self, StoredTensor};
 use crate::model::metagraph::Extension;
 use crate::model::{import_graph, restore_from, MetaGraph, Model};
 use crate::proto::SaverDef;
+use crate::tf::jit::{Choice, StepCost};
 use crate::tf::tensors::{dtype_code, dtype_name};
-use crate::tf::{find_operation, find_output, output_name};
+use crate::tf::{find_operation, find_output, output_name, Jit, SessionConfig};
 use crate::train::plan::Plan;
 use crate::train::spec::{Objective, Optimizer, TransferSpec};
 use crate::train::Prepared;
@@ -704,6 +706,32 @@ fn float_values(graph: &Graph, all: &[&Var], trained: &[String]) -> Result<Vec<(
         .collect()
 }
 
+/// Stage 7, after the savers: XLA as `--jit` says, or as [`crate::tf::jit::for_step`] decides for this step.
+/// A session's options are fixed when it is made, so `auto` turning XLA on opens it again
+/// (nothing has run in it yet).
+pub fn jit(model: &mut Model, plan: &Plan, all: &[&Var], trained: &[String]) -> Result<Choice> {
+    let choice = match plan.spec.session.jit {
+        Jit::On => Choice { on: true, why: "--jit on".into() },
+        Jit::Off => Choice { on: false, why: "--jit off".into() },
+        Jit::Auto => crate::tf::jit::for_step(&step_cost(&model.graph, plan, all, trained)),
+    };
+    if choice.on && plan.spec.session.jit == Jit::Auto {
+        model.reopen(&SessionConfig { jit: Jit::On, ..plan.spec.session.clone() })?;
+    }
+    Ok(choice)
+}
+
+/// What [`crate::tf::jit::for_step`] reads of the step: the trained variables' sizes, the
+/// batch, who built the step, a convolution, a remote session.
+fn step_cost(graph: &Graph, plan: &Plan, all: &[&Var], trained: &[String]) -> StepCost {
+    let trained: HashSet<&str> = trained.iter().map(String::as_str).collect();
+    let size = |v: &Var| v.shape.iter().map(|&d| d.max(0) as u64).product::<u64>();
+    let trained_weights = all.iter().filter(|v| trained.contains(v.name.as_str())).map(|v| size(v)).sum();
+    let convolution = graph.operation_iter().filter_map(|o| o.op_type().ok()).find(|t| crate::tf::onednn::is_convolution(t));
+    let remote = plan.spec.session.target.is_some() || plan.spec.worker.is_some();
+    StepCost { trained_weights, batch_size: plan.spec.batch_size, imported_op: !plan.builds_train_op, convolution, remote }
+}
+
 /// Build the training graph on the imported model and initialise every variable.
 /// `classes`: number of classes the new output layer must have (from the data).
 pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
@@ -728,6 +756,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let new: Vec<&Var> = head.new_vars.iter().chain(&step.slots).collect();
     let cluster = spec.worker.as_ref().map(|w| Ok::<_, Error>((w, crate::train::cluster::ready_flag(&mut b, spec)?))).transpose()?;
     let placement = b.placer.as_ref().map(|p| p.describe()).unwrap_or_default();
+    let jit = jit(&mut model, &plan, &all, &step.trained)?;
     let init = match &cluster {
         Some((w, ready)) if !w.is_chief() => {
             crate::train::cluster::wait_for_chief(&model, w, ready)?;
@@ -754,6 +783,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
         cut: cut.as_ref().ok().map(output_name),
         logits: head.logits.as_ref().filter(|_| spec.objective == Objective::Classify).map(output_name),
         placement,
+        jit,
     };
     let extension = Extension { saver_def: savers.saver_def, variables: new.iter().map(|v| v.def.clone()).collect(), train_op: step.built };
     Ok(Prepared {

@@ -160,8 +160,8 @@ mod tests {
         let base = Fingerprint::new(&spec, &data(1)).unwrap();
         assert!(base.differences(&Fingerprint::new(&spec, &data(1)).unwrap()).is_empty());
         let mut jit = spec.clone();
-        jit.session.jit = true;
-        assert_eq!(Fingerprint::new(&jit, &data(1)).unwrap().differences(&base), ["session: {\"inter_op_threads\":0,\"intra_op_threads\":0,\"jit\":true,\"target\":null} vs {\"inter_op_threads\":0,\"intra_op_threads\":0,\"jit\":false,\"target\":null}"]);
+        jit.session.jit = crate::tf::Jit::On;
+        assert_eq!(Fingerprint::new(&jit, &data(1)).unwrap().differences(&base), ["session: {\"inter_op_threads\":0,\"intra_op_threads\":0,\"jit\":\"on\",\"target\":null} vs {\"inter_op_threads\":0,\"intra_op_threads\":0,\"jit\":\"auto\",\"target\":null}"]);
         assert_eq!(Fingerprint::new(&spec, &data(0)).unwrap().differences(&base), ["the data set"]);
         let mut other = spec.clone();
         other.resume_from = Some("elsewhere".into());

@@ -77,7 +77,11 @@ pub fn run(job: &Job, data: &DataSet, classes: usize, stop: &AtomicBool, sink: &
     }
     let extras = prepared.side_files(data)?;
     let cached = match (disk_cache, job.cache_max_bytes) {
-        (Some(d), _) => Some(prepared.use_disk_cache(data, (&d.root, d.key.clone()), stop, sink)?),
+        (Some(d), _) => {
+            // XLA rounds differently, so what prepare chose is part of the key.
+            let key = d.key.iter().cloned().chain([("jit".to_string(), prepared.report.jit.on.to_string())]).collect();
+            Some(prepared.use_disk_cache(data, (&d.root, key), stop, sink)?)
+        }
         (None, Some(max)) => Some(prepared.use_cache(data, max, spec.batch_size, sink)?),
         (None, None) => None,
     };

@@ -40,15 +40,12 @@ fn bin() -> Command {
     c
 }
 
-#[test]
-fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
-    let tmp = tempfile::tempdir().unwrap();
-    let t = Train::dnn().branch("dnn/hidden4/Relu:0").layers("20:relu,10").optimizer("adam").lr("0.001").epochs(3).seed(5);
-    let full = tmp.path().join("full.ckpt");
-    let part = tmp.path().join("part.ckpt");
+/// Train `t` once whole and once SIGTERMed after epoch 1 then resumed; asserts the two save
+/// the same bytes. The interrupted run's stderr and the resumable checkpoint's prefix.
+fn interrupt_resume_matches_whole(t: &Train, dir: &std::path::Path) -> (String, String) {
+    let (full, part) = (dir.join("full.ckpt"), dir.join("part.ckpt"));
     t.clone().out(&full).ok();
-
-    let log = tmp.path().join("part.jsonl");
+    let log = dir.join("part.jsonl");
     let (code, seen) = sigterm_after_first_epoch(bin().args(t.clone().out(&part).json_log(&log).args()));
     assert_eq!(code, Some(130), "{seen}");
     assert!(seen.contains("saved a resumable checkpoint") && seen.contains("--resume"), "{seen}");
@@ -58,13 +55,30 @@ fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
     let resume = format!("{}-interrupted", part.display());
     t.clone().out(&part).arg("--resume", &resume).ok();
     assert_eq!(
-        sha256(&tmp.path().join("full.ckpt.data-00000-of-00001")),
-        sha256(&tmp.path().join("part.ckpt.data-00000-of-00001")),
+        sha256(&dir.join("full.ckpt.data-00000-of-00001")),
+        sha256(&dir.join("part.ckpt.data-00000-of-00001")),
         "interrupted + resumed must equal one uninterrupted run"
     );
+    (seen, resume)
+}
+
+#[test]
+fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = Train::dnn().branch("dnn/hidden4/Relu:0").layers("20:relu,10").optimizer("adam").lr("0.001").epochs(3).seed(5);
+    let (_, resume) = interrupt_resume_matches_whole(&t, tmp.path());
     // Other flags than the interrupted run's are refused.
     let e = t.clone().batch(100).out(tmp.path().join("x.ckpt")).arg("--resume", &resume).fails(2);
     assert!(e.contains("flags differ"), "{e}");
+}
+
+#[test]
+fn resuming_under_xla_gives_the_same_bytes() {
+    // The book MLP's own training op gets XLA by default (`--jit auto`): its compiled step
+    // must be as deterministic across a resume as TF's kernels are.
+    let tmp = tempfile::tempdir().unwrap();
+    let (seen, _) = interrupt_resume_matches_whole(&Train::dnn().epochs(2), tmp.path());
+    assert!(seen.contains("jit: on"), "{seen}");
 }
 
 #[test]

@@ -160,22 +160,41 @@ fn in_order_training_is_python_bit_for_bit_with_and_without_jit() {
     let tmp = tempfile::tempdir().unwrap();
     let (meta, data) = (fixture(DNN_META), mnist());
     let mut digests = vec![];
-    for jit in [false, true] {
+    for jit in ["off", "on"] {
         let (ours, theirs) = (tmp.path().join(format!("ours{jit}/m.ckpt")), tmp.path().join(format!("py{jit}/m.ckpt")));
         let t = theirs.to_str().unwrap();
-        let mut ours_t = Train::dnn().out(&ours).epochs(1).flag("--no-shuffle");
+        Train::dnn().out(&ours).epochs(1).flag("--no-shuffle").arg("--jit", jit).ok();
         let mut py = vec!["train", "--meta", &meta, "--data", &data, "--train-op", "GradientDescent", "--loss", "loss/loss:0", "--out", t];
-        if jit {
-            ours_t = ours_t.flag("--jit");
+        if jit == "on" {
             py.push("--jit");
         }
-        ours_t.ok();
         oracle(&py);
         let (a, b) = (digest(ours.to_str().unwrap()), digest(t));
         assert_eq!(a, b, "tfreuse and Python trained differently (jit: {jit})");
         digests.push(a);
     }
     assert_ne!(digests[0], digests[1], "--jit changed nothing: XLA did not compile the step");
+    // No flag: the model's own training op of the book MLP gets XLA (`--jit auto`), said so.
+    let default = tmp.path().join("default/m.ckpt");
+    let err = train_stderr(&Train::dnn().out(&default).epochs(1).flag("--no-shuffle"));
+    assert!(err.contains("jit: on (the model's own training op, ≈ 310 MFLOP/step"), "{err}");
+    assert_eq!(digest(default.to_str().unwrap()), digests[1], "--jit auto chose XLA but trained otherwise than --jit on");
+}
+
+#[test]
+fn jit_auto_leaves_the_steps_tfreuse_builds_and_small_ones_to_tfs_kernels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (auto, off) = (tmp.path().join("auto/m.ckpt"), tmp.path().join("off/m.ckpt"));
+    let head = Train::dnn().branch("dnn/hidden4/Relu:0").layers("20:relu,10").epochs(1);
+    let err = train_stderr(&head.clone().out(&auto));
+    assert!(err.contains("jit: off (≈ 308.3 MFLOP/step in a step tfreuse builds"), "{err}");
+    head.clone().out(&off).arg("--jit", "off").ok();
+    assert_eq!(digest(auto.to_str().unwrap()), digest(off.to_str().unwrap()), "auto said off but trained otherwise than --jit off");
+    let err = train_stderr(&Train::tiny().epochs(1).batch(16).out(tmp.path().join("tiny/m.ckpt")));
+    assert!(err.contains("jit: off (≈ 0.") && err.contains("too small for XLA"), "{err}");
+    let bad = tfreuse(&["train", "--meta", &fixture(DNN_META), "--jit", "maybe"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected on, off or auto"));
 }
 
 #[test]

@@ -1,0 +1,81 @@
+//! Whether a training run compiles with XLA when nobody chose (`--jit auto`, the default).
+//! Measured on this project's machine (alternating runs, medians of epoch times, oneDNN off):
+//! - the book MLP's own training op (built by Python TF, imported): XLA 15–25 % faster at every
+//!   batch size tried, 10 to 200 (16 to 310 MFLOP a step);
+//! - training steps tfreuse builds (`--branch-from`, `--optimizer`): no gain — the whole MLP
+//!   −5 %, a new head on hidden4 +5–9 %, the book's transfer recipe +12 % uncached and +50 %
+//!   cached;
+//! - convolutions: oneDNN's kernels beat XLA's (`make bench-images`: extraction twice as slow).
+//!
+//! So XLA goes on for an imported training op of at least [`MIN_MFLOP_PER_STEP`] dense work,
+//! and stays off otherwise. The choice reads the graph and the flags, never a timing, so the
+//! same command always gives the same bytes.
+
+/// Below this many training FLOPs a step (the smallest measured gain was at 16), XLA's
+/// compile time would not pay for itself.
+pub const MIN_MFLOP_PER_STEP: f64 = 10.0;
+
+/// What the choice reads of a training step.
+#[derive(Clone, Debug, Default)]
+pub struct StepCost {
+    /// Elements of the variables the step trains.
+    pub trained_weights: u64,
+    pub batch_size: usize,
+    /// The step is the model's own training op, not one tfreuse built.
+    pub imported_op: bool,
+    /// A convolution op of the graph, if it has one.
+    pub convolution: Option<String>,
+    /// The session runs on a TF server or in a cluster.
+    pub remote: bool,
+}
+
+impl StepCost {
+    /// Dense training FLOPs: 2 a weight and example forward, 4 backward (the weight's
+    /// gradient and the input's).
+    pub fn mflop(&self) -> f64 {
+        6.0 * self.trained_weights as f64 * self.batch_size as f64 / 1e6
+    }
+}
+
+/// The choice and why (the setup report shows both).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Choice {
+    pub on: bool,
+    pub why: String,
+}
+
+/// `--jit auto` for a step costing `cost`.
+pub fn for_step(cost: &StepCost) -> Choice {
+    let off = |why: String| Choice { on: false, why };
+    let mflop = cost.mflop();
+    if cost.remote {
+        return off("the session runs on a TF server: XLA is not measured there".into());
+    }
+    if let Some(op) = &cost.convolution {
+        return off(format!("the graph has convolutions ({op}): oneDNN's kernels beat XLA's on them"));
+    }
+    if !cost.imported_op {
+        return off(format!("≈ {mflop:.1} MFLOP/step in a step tfreuse builds: XLA measured no faster on those"));
+    }
+    if mflop < MIN_MFLOP_PER_STEP {
+        return off(format!("≈ {mflop:.1} MFLOP/step, under {MIN_MFLOP_PER_STEP}: too small for XLA to pay off"));
+    }
+    Choice { on: true, why: format!("the model's own training op, ≈ {mflop:.0} MFLOP/step: XLA measured 15–25 % faster") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_imported_dense_steps_get_xla_and_the_others_do_not() {
+        let mlp = StepCost { trained_weights: 258_610, batch_size: 200, imported_op: true, ..Default::default() };
+        let on = for_step(&mlp);
+        assert!(on.on && on.why.contains("310 MFLOP"), "{}", on.why);
+        assert!(!for_step(&StepCost { imported_op: false, ..mlp.clone() }).on);
+        assert!(!for_step(&StepCost { trained_weights: 50, ..mlp.clone() }).on);
+        let conv = StepCost { convolution: Some("Conv2D".into()), ..mlp.clone() };
+        assert!(!for_step(&conv).on && for_step(&conv).why.contains("Conv2D"));
+        assert!(!for_step(&StepCost { remote: true, ..mlp }).on);
+    }
+}
