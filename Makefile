@@ -58,7 +58,7 @@ test: setup
 	cargo clippy --release --all-targets --features test-hooks --quiet -- -D warnings
 	cargo test --release --features test-hooks
 
-# tfreuse vs the Python TF1 loop on this machine (medians, ratios; bench-results/bench.json).
+# tfreuse (no flags, and --jit off) vs the Python TF1 loop on this machine (medians, ratios; bench-results/bench.json).
 bench: setup
 	$(VPY) python/bench.py --repeats 7 --epochs 3
 
