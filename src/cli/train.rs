@@ -565,6 +565,7 @@ pub(super) fn train_on(
         eprintln!("class weights (balanced): {}", shown.join(", "));
         spec.class_weights = Some(w);
     }
+    spec.train_examples = Some(n_train);
     g.load_tf_for_training(&spec.source)?;
     how.joining.map(|j| j.start(&mut spec)).transpose()?;
     let disk_cache = match (data.is_pending(), how.model) {

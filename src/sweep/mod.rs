@@ -120,6 +120,7 @@ pub fn try_one(
     spec.branch_from = Some(cand.branch.clone());
     spec.new_layers = parse_layers(&cand.new_layers)?;
     spec.freeze_below = cand.freeze_below.clone();
+    spec.train_examples = Some(data.training_split()?.len());
     let mut prepared = prepare(&spec, classes)?;
     sink.event(&Event::Setup(Box::new(prepared.report.clone())))?;
     // A cut's rows depend on the restored layers below it and the batching only: candidates

@@ -722,14 +722,15 @@ pub fn jit(model: &mut Model, plan: &Plan, all: &[&Var], trained: &[String]) -> 
 }
 
 /// What [`crate::tf::jit::for_step`] reads of the step: the trained variables' sizes, the
-/// batch, who built the step, a convolution, a remote session.
+/// batch, the run's length, who built the step, a convolution, a remote session.
 fn step_cost(graph: &Graph, plan: &Plan, all: &[&Var], trained: &[String]) -> StepCost {
     let trained: HashSet<&str> = trained.iter().map(String::as_str).collect();
     let size = |v: &Var| v.shape.iter().map(|&d| d.max(0) as u64).product::<u64>();
     let trained_weights = all.iter().filter(|v| trained.contains(v.name.as_str())).map(|v| size(v)).sum();
     let convolution = graph.operation_iter().filter_map(|o| o.op_type().ok()).find(|t| crate::tf::onednn::is_convolution(t));
     let remote = plan.spec.session.target.is_some() || plan.spec.worker.is_some();
-    StepCost { trained_weights, batch_size: plan.spec.batch_size, imported_op: !plan.builds_train_op, convolution, remote }
+    let steps = plan.spec.train_examples.map(|n| (plan.spec.epochs * n.div_ceil(plan.spec.batch_size.max(1))) as u64);
+    StepCost { trained_weights, batch_size: plan.spec.batch_size, steps, imported_op: !plan.builds_train_op, convolution, remote }
 }
 
 /// Build the training graph on the imported model and initialise every variable.

@@ -123,6 +123,9 @@ pub struct TransferSpec {
     /// balanced`: n / (classes × count), as scikit-learn's "balanced").
     #[serde(default)]
     pub class_weights: Option<Vec<f32>>,
+    /// Training examples an epoch, when known: the run's length is part of `--jit auto`'s choice.
+    #[serde(default)]
+    pub train_examples: Option<usize>,
     /// Early stopping: stop after this many epochs without a better validation metric, and
     /// keep the best epoch's variables (`--patience`).
     #[serde(default)]
@@ -184,6 +187,7 @@ impl TransferSpec {
             set: vec![],
             set_in_training: vec![],
             class_weights: None,
+            train_examples: None,
             patience: None,
             eval_test_every_epoch: false,
             prune: false,
