@@ -5,14 +5,14 @@
 //! - training steps tfreuse builds (`--branch-from`, `--optimizer`): no gain — the whole MLP
 //!   −5 %, a new head on hidden4 +5–9 %, the book's transfer recipe +12 % uncached and +50 %
 //!   cached;
-//! - convolutions: oneDNN's kernels beat XLA's (`make bench-images`: extraction twice as slow).
-//!
+//! - convolutions: oneDNN's kernels beat XLA's (`conv_bn`'s training op 1.6× slower with XLA,
+//!   `make bench-images`' extraction twice as slow);
 //! - XLA compiles the step (and each evaluation graph) once, ≈ 0.6 s for the MLP, and saves
 //!   0.16–0.37 ms a step: a 1-epoch run took 1.63× as long, 3 epochs 1.12×, 20 epochs 0.90×.
 //!
 //! So XLA goes on for an imported training op of at least [`MIN_MFLOP_PER_STEP`] dense work
-//! over a run of at least [`MIN_STEPS`] steps, and stays off otherwise. The choice reads the graph and the flags, never a timing, so the
-//! same command always gives the same bytes.
+//! over a run of at least [`MIN_STEPS`] steps, and stays off otherwise. The choice reads the
+//! graph and the flags, never a timing, so the same command always gives the same bytes.
 
 /// Below this many training FLOPs a step (the smallest measured gain was at 16), XLA's
 /// compile time would not pay for itself.

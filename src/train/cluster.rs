@@ -36,12 +36,13 @@ pub fn ready_flag(b: &mut Builder, spec: &TransferSpec) -> Result<Ready> {
 }
 
 /// 24 bits (a float holds them exactly) of the digest of the settings every worker of a job
-/// shares: all of the spec but this worker's index and its session.
+/// shares: all of the spec but this worker's index, its session and its shard's size.
 fn job_token(spec: &TransferSpec) -> Result<f32> {
     use sha2::Digest;
     let mut shared = serde_json::to_value(spec).map_err(|e| Error::Invalid(format!("cannot record the job's settings: {e}")))?;
     if let Some(o) = shared.as_object_mut() {
         o.remove("session");
+        o.remove("train_examples");
         o.get_mut("worker").and_then(|w| w.as_object_mut()).map(|w| w.remove("task"));
     }
     let digest = sha2::Sha256::digest(shared.to_string().as_bytes());

@@ -10,7 +10,8 @@
 //! 6. [`training_step`] — which variables train, their gradients, clipping, the update rule
 //!    (behind `--sync`'s accumulators in a cluster); or the imported training op;
 //! 7. [`savers`] — a saver over every variable, restore ops for the chosen subset,
-//!    then [`jit`] — XLA or not for this step (`--jit auto`: from its kind and size, see [`crate::tf::jit`]);
+//!    then [`jit`] — XLA or not (`--jit auto`: from the step's kind and size and the run's
+//!    length, see [`crate::tf::jit`]);
 //! 8. [`initialise`] — initialise what is not restored, then restore (or resume everything);
 //!    in a cluster, the chief does and the others wait for it (see [`crate::train::cluster`]);
 //! 9. [`find_cut`] — the tensor below which nothing trains.
@@ -706,8 +707,8 @@ fn float_values(graph: &Graph, all: &[&Var], trained: &[String]) -> Result<Vec<(
         .collect()
 }
 
-/// Stage 7, after the savers: XLA as `--jit` says, or as [`crate::tf::jit::for_step`] decides for this step.
-/// A session's options are fixed when it is made, so `auto` turning XLA on opens it again
+/// Stage 7, after the savers: XLA as `--jit` says, or as [`crate::tf::jit::for_step`] decides
+/// for this step. A session's options are fixed when it is made, so `auto` turning XLA on opens it again
 /// (nothing has run in it yet).
 pub fn jit(model: &mut Model, plan: &Plan, all: &[&Var], trained: &[String]) -> Result<Choice> {
     let choice = match plan.spec.session.jit {

@@ -199,6 +199,9 @@ fn jit_auto_picks_xla_for_long_runs_of_a_models_own_op_only() {
     assert!(err.contains("jit: on (the model's own training op, ≈ 16 MFLOP/step over 5500 steps"), "{err}");
     long.clone().out(&on).arg("--jit", "on").ok();
     assert_eq!(digest(auto.to_str().unwrap()), digest(on.to_str().unwrap()), "auto said on but trained otherwise than --jit on");
+    // A bare --jit is on.
+    let err = train_stderr(&Train::tiny().epochs(1).batch(16).flag("--jit").out(tmp.path().join("bare/m.ckpt")));
+    assert!(err.contains("jit: on (--jit on"), "{err}");
     let bad = tfreuse(&["train", "--meta", &fixture(DNN_META), "--jit", "maybe"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected on, off or auto"));
