@@ -14,6 +14,17 @@
 //! over a run of at least [`MIN_STEPS`] steps, and stays off otherwise. The choice reads the
 //! graph and the flags, never a timing, so the same command always gives the same bytes.
 
+/// `--jit`: XLA on, off, or as [`for_step`] decides for a training step (sessions that do not
+/// train take `Auto` as off).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Jit {
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
 /// Below this many training FLOPs a step (the smallest measured gain was at 16), XLA's
 /// compile time would not pay for itself.
 pub const MIN_MFLOP_PER_STEP: f64 = 10.0;
@@ -51,6 +62,15 @@ impl StepCost {
 pub struct Choice {
     pub on: bool,
     pub why: String,
+}
+
+/// What `jit` means for a training step; `cost` is only read for `auto`.
+pub fn choose(jit: Jit, cost: impl FnOnce() -> StepCost) -> Choice {
+    match jit {
+        Jit::On => Choice { on: true, why: "--jit on".into() },
+        Jit::Off => Choice { on: false, why: "--jit off".into() },
+        Jit::Auto => for_step(&cost()),
+    }
 }
 
 /// `--jit auto` for a step costing `cost`.

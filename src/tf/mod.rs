@@ -8,5 +8,6 @@ pub mod runtime;
 pub mod session;
 pub mod tensors;
 
+pub use jit::Jit;
 pub use names::{find_operation, find_output, op_name, output_name, parse_tensor_name};
-pub use session::{Jit, SessionConfig};
+pub use session::SessionConfig;

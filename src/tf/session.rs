@@ -8,6 +8,7 @@ use prost::Message;
 use tensorflow::{Operation, Output, Session, SessionOptions, SessionRunArgs, Tensor};
 
 use crate::error::{Error, Result};
+use crate::tf::jit::Jit;
 use crate::tf::tensors::{output_dtype, DynArray, DynTensor};
 
 /// Session settings.
@@ -25,17 +26,6 @@ pub struct SessionConfig {
     /// The only devices of a cluster the session sees (a worker: the ps tasks and itself).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub device_filters: Vec<String>,
-}
-
-/// `--jit`: XLA on, off, or as [`crate::tf::jit::for_step`] decides for a training step
-/// (sessions that do not train take `Auto` as off).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Jit {
-    #[default]
-    Auto,
-    On,
-    Off,
 }
 
 impl SessionConfig {

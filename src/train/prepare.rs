@@ -708,14 +708,10 @@ fn float_values(graph: &Graph, all: &[&Var], trained: &[String]) -> Result<Vec<(
 }
 
 /// Stage 7, after the savers: XLA as `--jit` says, or as [`crate::tf::jit::for_step`] decides
-/// for this step. A session's options are fixed when it is made, so `auto` turning XLA on opens it again
-/// (nothing has run in it yet).
+/// for this step. A session's options are fixed when it is made, so `auto` turning XLA on
+/// opens it again (nothing has run in it yet).
 pub fn jit(model: &mut Model, plan: &Plan, all: &[&Var], trained: &[String]) -> Result<Choice> {
-    let choice = match plan.spec.session.jit {
-        Jit::On => Choice { on: true, why: "--jit on".into() },
-        Jit::Off => Choice { on: false, why: "--jit off".into() },
-        Jit::Auto => crate::tf::jit::for_step(&step_cost(&model.graph, plan, all, trained)),
-    };
+    let choice = crate::tf::jit::choose(plan.spec.session.jit, || step_cost(&model.graph, plan, all, trained));
     if choice.on && plan.spec.session.jit == Jit::Auto {
         model.reopen(&SessionConfig { jit: Jit::On, ..plan.spec.session.clone() })?;
     }
