@@ -9,6 +9,7 @@
 
 pub mod cluster;
 pub mod interrupt;
+pub mod kernels;
 pub mod plan;
 pub mod prepare;
 pub mod probe;

@@ -726,8 +726,14 @@ fn step_cost(graph: &Graph, plan: &Plan, all: &[&Var], trained: &[String]) -> St
     let trained_weights = all.iter().filter(|v| trained.contains(v.name.as_str())).map(|v| size(v)).sum();
     let convolution = graph.operation_iter().filter_map(|o| o.op_type().ok()).find(|t| crate::tf::onednn::is_convolution(t));
     let remote = plan.spec.session.target.is_some() || plan.spec.worker.is_some();
-    let steps = plan.spec.train_examples.map(|n| (plan.spec.epochs * n.div_ceil(plan.spec.batch_size.max(1))) as u64);
-    StepCost { trained_weights, batch_size: plan.spec.batch_size, steps, imported_op: !plan.builds_train_op, convolution, remote }
+    StepCost {
+        trained_weights,
+        batch_size: plan.spec.batch_size,
+        steps: plan.spec.steps(),
+        imported_op: !plan.builds_train_op,
+        convolution,
+        remote,
+    }
 }
 
 /// Build the training graph on the imported model and initialise every variable.

@@ -203,6 +203,11 @@ impl TransferSpec {
         crate::graph::layers::Naming { scope: &self.layer_scope, names: &self.layer_names }
     }
 
+    /// Training steps in the whole run, when the number of training examples is known.
+    pub fn steps(&self) -> Option<u64> {
+        self.train_examples.map(|n| (self.epochs * n.div_ceil(self.batch_size.max(1))) as u64)
+    }
+
     /// Whether tfreuse builds its own training op (else the imported one runs).
     pub fn builds_train_op(&self) -> bool {
         self.branch_from.is_some()

@@ -62,10 +62,15 @@ pub fn failed(out: Output, code: i32, args: &[&str]) -> String {
 
 /// Python TF1 oracle (python/oracle.py) in the repo's venv.
 pub fn oracle(args: &[&str]) -> String {
+    oracle_with_onednn(args, "0")
+}
+
+/// [`oracle`] with `TF_ENABLE_ONEDNN_OPTS` set to `onednn` ("0" or "1").
+pub fn oracle_with_onednn(args: &[&str], onednn: &str) -> String {
     let out = Command::new(root().join(".venv/bin/python"))
         .arg(root().join("python/oracle.py"))
         .args(args)
-        .env("TF_ENABLE_ONEDNN_OPTS", "0")
+        .env("TF_ENABLE_ONEDNN_OPTS", onednn)
         .output()
         .expect("run the Python oracle (make setup creates .venv)");
     assert!(out.status.success(), "oracle {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));

@@ -528,4 +528,13 @@ fn onednn_is_chosen_by_the_graph_unless_someone_chose() {
     assert!(ok && err.contains("oneDNN: on (the graph has convolutions (Conv2D)"), "{err}");
     // The environment's setting wins (the test harness sets it).
     assert!(!String::from_utf8_lossy(&tfreuse(&strs(&conv.args())).stderr).contains("oneDNN:"));
+    // Dense layers whose step XLA compiles (the model's own op, 4 231 steps of 13): on, and
+    // Python with XLA and oneDNN on trains the same bytes.
+    let (long, py) = (tmp.path().join("long/m.ckpt"), tmp.path().join("py/m.ckpt"));
+    let (ok, err) = unset_onednn(&strs(&Train::dnn().epochs(1).batch(13).flag("--no-shuffle").out(&long).args()));
+    assert!(ok && err.contains("oneDNN: on (XLA compiles the training step") && err.contains("jit: on ("), "{err}");
+    let (meta, data, p) = (fixture(DNN_META), mnist(), py.to_str().unwrap().to_string());
+    let args = ["train", "--meta", &meta, "--data", &data, "--train-op", "GradientDescent", "--loss", "loss/loss:0"];
+    oracle_with_onednn(&[&args[..], &["--out", &p, "--jit", "--batch-size", "13"]].concat(), "1");
+    assert_eq!(digest(long.to_str().unwrap()), digest(&p), "oneDNN and XLA chosen: tfreuse and Python trained differently");
 }
