@@ -58,7 +58,8 @@ test: setup
 	cargo clippy --release --all-targets --features test-hooks --quiet -- -D warnings
 	cargo test --release --features test-hooks
 
-# tfreuse (no flags, and --jit off) vs the Python TF1 loop on this machine (medians, ratios; bench-results/bench.json).
+# tfreuse vs the Python TF1 loop on this machine, both as a user gets them (no flags, no TF_ENABLE_ONEDNN_OPTS),
+# and with --jit off or oneDNN off (medians, ratios; bench-results/bench.json).
 bench: setup
 	$(VPY) python/bench.py --repeats 7 --epochs 3
 

@@ -24,14 +24,13 @@ MACS = [784 * 300, 300 * 50, 50 * 50, 50 * 50, 50 * 50, 50 * 50, 50 * 10]
 FLOPS_PER_EXAMPLE = 6 * sum(MACS) - 2 * MACS[0]
 
 
-def run(cmd, log, onednn="same"):
-    """Run a command; returns (wall start, events, peak RSS in MB). `onednn`: "same" (the
-    bench's setting), None (unset: each side's own default) or "0"/"1"."""
+def run(cmd, log, onednn=None):
+    """Run a command; returns (wall start, events, peak RSS in MB). `onednn`: None (unset:
+    each side's own default) or "0"/"1"."""
     start = time.time()
     env = dict(os.environ)
-    if onednn is None:
-        env.pop("TF_ENABLE_ONEDNN_OPTS", None)
-    elif onednn != "same":
+    env.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    if onednn is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = onednn
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(p.pid, 0)
@@ -42,13 +41,13 @@ def run(cmd, log, onednn="same"):
     return start, events, usage.ru_maxrss / 1024
 
 
-def rust(args, epochs, log, onednn="same"):
+def rust(args, epochs, log, onednn=None):
     """`epochs` None: tfreuse's default run length (20 epochs), which `--jit auto` reads."""
     length = [] if epochs is None else ["--epochs", str(epochs)]
     return run([BIN, "train", "--meta", META, "--data", "mnist:data/mnist", "--json", log] + length + args, log, onednn)
 
 
-def python(mode, epochs, log, extra=(), onednn="same"):
+def python(mode, epochs, log, extra=(), onednn=None):
     return run([sys.executable, "python/bench_tf1.py", "--mode", mode, "--epochs", str(epochs), "--json", log, *extra], log,
                onednn)
 
@@ -72,16 +71,16 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=3)
     a = ap.parse_args()
-    os.environ["TF_ENABLE_ONEDNN_OPTS"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0")
-    # rust_*: no flags (`--jit auto` picks XLA per step; the full model runs tfreuse's default 20
-    # epochs, as the run's length is part of the choice); rust_*_jit_off: TF's kernels.
+    # What a user gets: no flags and no TF_ENABLE_ONEDNN_OPTS on either side (tfreuse picks XLA
+    # and oneDNN per run; Python has the wheel's default, oneDNN on). rust_full runs tfreuse's
+    # default 20 epochs, as the run's length is part of `--jit auto`'s choice.
     res = {k: [] for k in ["rust_full", "py_full", "rust_uncached", "rust_cached", "py_stop_gradient",
                            "py_cached", "rust_start", "py_start", "rust_rss", "py_rss", "py_full_jit",
                            "rust_full_jit_off", "rust_uncached_jit_off", "rust_cached_jit_off", "rust_start_jit_off",
-                           # No flags and no TF_ENABLE_ONEDNN_OPTS: what a user gets (tfreuse picks oneDNN
-                           # per graph; Python has the wheel's default, on), and tfreuse before it picked.
-                           "rust_full_default", "rust_uncached_default", "rust_cached_default", "py_full_default",
-                           "rust_full_onednn_on", "rust_uncached_onednn_on", "rust_cached_onednn_on"]}
+                           # oneDNN off on both sides: the same kernels, tfreuse's XLA choice alone.
+                           "rust_full_onednn_off", "py_full_onednn_off",
+                           # tfreuse's oneDNN choice for the transfers (off) against on.
+                           "rust_uncached_onednn_on", "rust_cached_onednn_on"]}
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "log.jsonl")
         for r in range(a.repeats):
@@ -93,6 +92,8 @@ def main():
                     res["rust_full"] += epoch_times(ev)
                     res["rust_start"].append(first_step(s, ev))
                     res["rust_rss"].append(rss)
+                    _, ev, _ = rust([], None, log, onednn="0")
+                    res["rust_full_onednn_off"] += epoch_times(ev)
                     s, ev, _ = rust(["--jit", "off"], a.epochs, log)
                     res["rust_full_jit_off"] += epoch_times(ev)
                     res["rust_start_jit_off"].append(first_step(s, ev))
@@ -101,23 +102,21 @@ def main():
                         res[f"rust_{name}"] += epoch_times(ev)
                         _, ev, _ = rust(args + ["--jit", "off"], a.epochs, log)
                         res[f"rust_{name}_jit_off"] += epoch_times(ev)
-                    for how, onednn in [("default", None), ("onednn_on", "1")]:
-                        for name, args in [("full", []), ("uncached", TRANSFER), ("cached", TRANSFER + ["--cache-frozen"])]:
-                            _, ev, _ = rust(args, a.epochs, log, onednn)
-                            res[f"rust_{name}_{how}"] += epoch_times(ev)
+                        _, ev, _ = rust(args, a.epochs, log, onednn="1")
+                        res[f"rust_{name}_onednn_on"] += epoch_times(ev)
                 else:
                     s, ev, rss = python("full", a.epochs, log)
                     res["py_full"] += epoch_times(ev)
                     res["py_start"].append(first_step(s, ev))
                     res["py_rss"].append(rss)
+                    _, ev, _ = python("full", a.epochs, log, onednn="0")
+                    res["py_full_onednn_off"] += epoch_times(ev)
                     _, ev, _ = python("stop_gradient", a.epochs, log)
                     res["py_stop_gradient"] += epoch_times(ev)
                     _, ev, _ = python("cached", a.epochs, log)
                     res["py_cached"] += epoch_times(ev)
                     _, ev, _ = python("full", a.epochs, log, ["--jit"])
                     res["py_full_jit"] += epoch_times(ev)
-                    _, ev, _ = python("full", a.epochs, log, onednn=None)
-                    res["py_full_default"] += epoch_times(ev)
         python("matmul", 0, log)
         matmul_gflops = [e for e in (json.loads(l) for l in open(log)) if e["event"] == "matmul"][0]["gflops"]
     st = {k: stats(v) for k, v in res.items()}
@@ -126,16 +125,16 @@ def main():
     py_step_gflops = 55000 * FLOPS_PER_EXAMPLE / m("py_full") / 1e9
     ratios = {
         "full_epoch_rust_over_python": m("rust_full") / m("py_full"),
+        "full_epoch_rust_over_python_both_onednn_off": m("rust_full_onednn_off") / m("py_full_onednn_off"),
         "full_epoch_rust_jit_off_over_python": m("rust_full_jit_off") / m("py_full"),
         "full_epoch_rust_over_python_jit": m("rust_full") / m("py_full_jit"),
         "full_epoch_rust_over_rust_jit_off": m("rust_full") / m("rust_full_jit_off"),
+        "full_epoch_rust_over_rust_onednn_off": m("rust_full") / m("rust_full_onednn_off"),
         "uncached_rust_over_rust_jit_off": m("rust_uncached") / m("rust_uncached_jit_off"),
         "cached_rust_over_rust_jit_off": m("rust_cached") / m("rust_cached_jit_off"),
+        "uncached_rust_over_rust_onednn_on": m("rust_uncached") / m("rust_uncached_onednn_on"),
+        "cached_rust_over_rust_onednn_on": m("rust_cached") / m("rust_cached_onednn_on"),
         "start_to_first_step_rust_over_rust_jit_off": m("rust_start") / m("rust_start_jit_off"),
-        "defaults_full_epoch_rust_over_python": m("rust_full_default") / m("py_full_default"),
-        "defaults_full_epoch_rust_over_rust_onednn_on": m("rust_full_default") / m("rust_full_onednn_on"),
-        "defaults_uncached_rust_over_rust_onednn_on": m("rust_uncached_default") / m("rust_uncached_onednn_on"),
-        "defaults_cached_rust_over_rust_onednn_on": m("rust_cached_default") / m("rust_cached_onednn_on"),
         "cached_speedup_over_uncached": m("rust_uncached") / m("rust_cached"),
         "cached_rust_over_python_cached": m("rust_cached") / m("py_cached"),
         "uncached_rust_over_python_stop_gradient": m("rust_uncached") / m("py_stop_gradient"),

@@ -267,17 +267,15 @@ impl Global {
         Ok(())
     }
 
-    /// [`Global::load_tf`] for training as `spec` says (`joining`: as a cluster's task): unless
-    /// `--onednn` or `TF_ENABLE_ONEDNN_OPTS` chose, oneDNN as
-    /// [`tfreuse::train::kernels::onednn`] decides (said so).
-    pub fn load_tf_for_training(&self, spec: &tfreuse::TransferSpec, joining: bool) -> tfreuse::Result<()> {
+    /// [`Global::load_tf`] for training as `spec` says: unless `--onednn` or
+    /// `TF_ENABLE_ONEDNN_OPTS` chose, oneDNN as [`tfreuse::tf::onednn::for_run`] decides (said so).
+    pub fn load_tf_for_training(&self, spec: &tfreuse::TransferSpec) -> tfreuse::Result<()> {
         if self.onednn.is_some() || std::env::var_os("TF_ENABLE_ONEDNN_OPTS").is_some() {
             return self.load_tf();
         }
         // An unreadable graph is reported where it is imported.
-        let Ok((on, why)) = spec.source.read().and_then(|m| tfreuse::train::kernels::onednn(spec, &m, joining)) else {
-            return self.load_tf();
-        };
+        let Ok(graph) = spec.source.read().and_then(|m| m.graph_def()) else { return self.load_tf() };
+        let (on, why) = tfreuse::tf::onednn::for_run(&graph, !spec.builds_train_op());
         eprintln!("oneDNN: {} ({why}; --onednn on|off to choose)", if on { "on" } else { "off" });
         self.load_tf_with(Some(on))
     }

@@ -109,7 +109,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if data.is_pending() {
         data = tfreuse::data::images::decode_pending(data)?;
     }
-    g.load_tf_for_training(&spec, false)?;
+    g.load_tf_for_training(&spec)?;
     let layers = tfreuse::sweep::layers_of(&spec, &branch)?;
     let cands = candidates(&layers, classes);
     let names: Vec<&str> = layers.iter().map(|l| l.output.as_str()).collect();

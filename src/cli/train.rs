@@ -566,7 +566,7 @@ pub(super) fn train_on(
         spec.class_weights = Some(w);
     }
     spec.train_examples = Some(n_train);
-    g.load_tf_for_training(&spec, how.joining.is_some())?;
+    g.load_tf_for_training(&spec)?;
     how.joining.map(|j| j.start(&mut spec)).transpose()?;
     let disk_cache = match (data.is_pending(), how.model) {
         (true, Some(model)) => Some(disk_cache(sched, model, &spec)?),

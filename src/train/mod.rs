@@ -9,7 +9,6 @@
 
 pub mod cluster;
 pub mod interrupt;
-pub mod kernels;
 pub mod plan;
 pub mod prepare;
 pub mod probe;

@@ -513,13 +513,16 @@ fn onednn_is_chosen_by_the_graph_unless_someone_chose() {
     let tmp = tempfile::tempdir().unwrap();
     let (auto, off) = (tmp.path().join("auto/m.ckpt"), tmp.path().join("off/m.ckpt"));
     let tiny = Train::tiny().epochs(1).batch(16);
-    // Dense layers only: off, and the same bytes as asking for off.
-    let (ok, err) = unset_onednn(&strs(&tiny.clone().out(&auto).args()));
-    assert!(ok && err.contains("oneDNN: off (no convolution in the graph"), "{err}");
-    let (ok, err) = unset_onednn(&strs(&tiny.clone().flag("--onednn=off").out(&off).args()));
+    // Dense layers, a step tfreuse builds: off, and the same bytes as asking for off.
+    let (ok, err) = unset_onednn(&strs(&tiny.clone().arg("--optimizer", "sgd").out(&auto).args()));
+    assert!(ok && err.contains("oneDNN: off (no convolution in the graph, a step tfreuse builds"), "{err}");
+    let (ok, err) = unset_onednn(&strs(&tiny.clone().arg("--optimizer", "sgd").flag("--onednn=off").out(&off).args()));
     assert!(ok && !err.contains("oneDNN:"), "an explicit choice is not overridden: {err}");
     let data = |p: &Path| std::fs::read(format!("{}.data-00000-of-00001", p.display())).unwrap();
     assert_eq!(data(&auto), data(&off));
+    // The model's own training op: on.
+    let (ok, err) = unset_onednn(&strs(&tiny.clone().out(tmp.path().join("own/m.ckpt")).args()));
+    assert!(ok && err.contains("oneDNN: on (the model's own training op"), "{err}");
     // A graph with convolutions: on.
     let meta = fixture("conv_bn/convnet.ckpt.meta");
     let conv = Train::new(&meta, &mnist()).arg("--input", "inputs/pixels:0").arg("--labels", "inputs/labels:0");
@@ -528,13 +531,26 @@ fn onednn_is_chosen_by_the_graph_unless_someone_chose() {
     assert!(ok && err.contains("oneDNN: on (the graph has convolutions (Conv2D)"), "{err}");
     // The environment's setting wins (the test harness sets it).
     assert!(!String::from_utf8_lossy(&tfreuse(&strs(&conv.args())).stderr).contains("oneDNN:"));
-    // Dense layers whose step XLA compiles (the model's own op, 4 231 steps of 13): on, and
-    // Python with XLA and oneDNN on trains the same bytes.
-    let (long, py) = (tmp.path().join("long/m.ckpt"), tmp.path().join("py/m.ckpt"));
-    let (ok, err) = unset_onednn(&strs(&Train::dnn().epochs(1).batch(13).flag("--no-shuffle").out(&long).args()));
-    assert!(ok && err.contains("oneDNN: on (XLA compiles the training step") && err.contains("jit: on ("), "{err}");
-    let (meta, data, p) = (fixture(DNN_META), mnist(), py.to_str().unwrap().to_string());
-    let args = ["train", "--meta", &meta, "--data", &data, "--train-op", "GradientDescent", "--loss", "loss/loss:0"];
-    oracle_with_onednn(&[&args[..], &["--out", &p, "--jit", "--batch-size", "13"]].concat(), "1");
-    assert_eq!(digest(long.to_str().unwrap()), digest(&p), "oneDNN and XLA chosen: tfreuse and Python trained differently");
+}
+
+#[test]
+fn the_book_mlp_with_nothing_chosen_trains_as_python_with_the_same_kernels() {
+    // No flag and no TF_ENABLE_ONEDNN_OPTS: oneDNN on (the model's own op), and XLA as the
+    // run's length says. Python with the same kernels must train the same bytes.
+    let tmp = tempfile::tempdir().unwrap();
+    let (meta, data) = (fixture(DNN_META), mnist());
+    let runs = [("275", 200, "jit: off (a run of 275 steps"), ("4231", 13, "jit: on (the model's own training op")];
+    for (name, batch, jit) in runs {
+        let (ours, py) = (tmp.path().join(format!("ours{name}/m.ckpt")), tmp.path().join(format!("py{name}/m.ckpt")));
+        let (ok, err) = unset_onednn(&strs(&Train::dnn().epochs(1).batch(batch).flag("--no-shuffle").out(&ours).args()));
+        assert!(ok && err.contains("oneDNN: on (the model's own training op") && err.contains(jit), "{err}");
+        let (p, b) = (py.to_str().unwrap().to_string(), batch.to_string());
+        let mut args = vec!["train", "--meta", &meta, "--data", &data, "--train-op", "GradientDescent", "--loss", "loss/loss:0"];
+        args.extend(["--out", &p, "--batch-size", &b]);
+        if jit.starts_with("jit: on") {
+            args.push("--jit");
+        }
+        oracle_with_onednn(&args, "1");
+        assert_eq!(digest(ours.to_str().unwrap()), digest(&p), "{jit}, oneDNN on: tfreuse and Python trained differently");
+    }
 }
