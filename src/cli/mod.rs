@@ -74,8 +74,8 @@ pub struct Global {
     pub verbose: bool,
     /// oneDNN kernels on or off (TF_ENABLE_ONEDNN_OPTS); set the same as the other side of an
     /// exact comparison. Default: TF_ENABLE_ONEDNN_OPTS if set; else, for training, on when the
-    /// graph has convolutions and off when it has not (faster on the CPUs measured), and TF's
-    /// own default (on) for the other commands.
+    /// graph has convolutions or the model's own training op runs, off for the steps tfreuse
+    /// builds on dense layers (as measured), and TF's own default (on) for the other commands.
     #[arg(long, global = true, value_name = "on|off", value_parser = parse_on_off)]
     pub onednn: Option<bool>,
     /// Threads within one op (0: one per core).
@@ -85,9 +85,9 @@ pub struct Global {
     #[arg(long, global = true, default_value_t = 0, value_name = "N")]
     pub inter_threads: i32,
     /// Compile the graph with XLA: on, off, or auto (training: on for a model's own dense
-    /// training op of at least 10 MFLOP a step over at least 4000 steps, where it measured
-    /// 15–25 % faster; off for shorter runs, the steps tfreuse builds, convolutions and the
-    /// other commands). Bare --jit is on. With XLA the numbers match Python TF run with the
+    /// training op of at least 10 MFLOP a step over at least 4000 steps with oneDNN off, where
+    /// it measured 15–25 % faster; off with oneDNN on, for shorter runs, the steps tfreuse
+    /// builds, convolutions and the other commands). Bare --jit is on. With XLA the numbers match Python TF run with the
     /// same setting (global_jit_level ON_1), not Python without it.
     #[arg(long, global = true, value_name = "on|off|auto", num_args = 0..=1, default_value = "auto",
           default_missing_value = "on", value_parser = parse_jit)]

@@ -5,13 +5,16 @@
 //! - training steps tfreuse builds (`--branch-from`, `--optimizer`): no gain — the whole MLP
 //!   −5 %, a new head on hidden4 +5–9 %, the book's transfer recipe +12 % uncached and +50 %
 //!   cached;
+//! - with oneDNN on, the MLP's own op gains nothing from XLA (0.997 of TF's kernels, paired
+//!   medians of 16 alternating rounds; 1.07 in a `make bench` run), while oneDNN alone makes it
+//!   8–14 % faster on this machine;
 //! - convolutions: oneDNN's kernels beat XLA's (`conv_bn`'s training op 1.6× slower with XLA,
 //!   `make bench-images`' extraction twice as slow);
 //! - XLA compiles the step (and each evaluation graph) once, ≈ 0.6 s for the MLP, and saves
 //!   0.16–0.37 ms a step: a 1-epoch run took 1.63× as long, 3 epochs 1.12×, 20 epochs 0.90×.
 //!
 //! So XLA goes on for an imported training op of at least [`MIN_MFLOP_PER_STEP`] dense work
-//! over a run of at least [`MIN_STEPS`] steps, and stays off otherwise. The choice reads the
+//! over a run of at least [`MIN_STEPS`] steps when oneDNN is off, and stays off otherwise. The choice reads the
 //! graph and the flags, never a timing, so the same command always gives the same bytes.
 
 /// `--jit`: XLA on, off, or as [`for_step`] decides for a training step (sessions that do not
@@ -47,6 +50,8 @@ pub struct StepCost {
     pub convolution: Option<String>,
     /// The session runs on a TF server or in a cluster.
     pub remote: bool,
+    /// TF's oneDNN kernels are on in this process.
+    pub onednn: bool,
 }
 
 impl StepCost {
@@ -86,6 +91,9 @@ pub fn for_step(cost: &StepCost) -> Choice {
     if !cost.imported_op {
         return off(format!("≈ {mflop:.1} MFLOP/step in a step tfreuse builds: XLA measured no faster on those"));
     }
+    if cost.onednn {
+        return off("oneDNN is on: with it, XLA measured no faster on a model's own op".into());
+    }
     if mflop < MIN_MFLOP_PER_STEP {
         return off(format!("≈ {mflop:.1} MFLOP/step, under {MIN_MFLOP_PER_STEP}: too small for XLA to pay off"));
     }
@@ -112,6 +120,8 @@ mod tests {
         assert!(!short.on && short.why.contains("275 steps"), "{}", short.why);
         let conv = StepCost { convolution: Some("Conv2D".into()), ..mlp.clone() };
         assert!(!for_step(&conv).on && for_step(&conv).why.contains("Conv2D"));
-        assert!(!for_step(&StepCost { remote: true, ..mlp }).on);
+        assert!(!for_step(&StepCost { remote: true, ..mlp.clone() }).on);
+        let onednn = for_step(&StepCost { onednn: true, ..mlp });
+        assert!(!onednn.on && onednn.why.contains("oneDNN is on"), "{}", onednn.why);
     }
 }

@@ -30,6 +30,13 @@ pub fn is_convolution(op: &str) -> bool {
     CONVOLUTIONS.contains(&op)
 }
 
+/// Whether TF's oneDNN kernels are on in this process: `TF_ENABLE_ONEDNN_OPTS` as TF reads
+/// it, on when unset (the wheel's default on x86 Linux).
+pub fn enabled() -> bool {
+    let v = std::env::var("TF_ENABLE_ONEDNN_OPTS").unwrap_or_default().to_ascii_lowercase();
+    !(v == "0" || v == "false")
+}
+
 /// The first convolution op type of the graph, its function library included.
 pub fn convolution(graph: &GraphDef) -> Option<String> {
     let ops = graph.node.iter().map(|n| n.op.as_str());

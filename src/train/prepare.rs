@@ -719,7 +719,7 @@ pub fn jit(model: &mut Model, plan: &Plan, all: &[&Var], trained: &[String]) -> 
 }
 
 /// What [`crate::tf::jit::for_step`] reads of the step: the trained variables' sizes, the
-/// batch, the run's length, who built the step, a convolution, a remote session.
+/// batch, the run's length, who built the step, a convolution, a remote session, oneDNN.
 fn step_cost(graph: &Graph, plan: &Plan, all: &[&Var], trained: &[String]) -> StepCost {
     let trained: HashSet<&str> = trained.iter().map(String::as_str).collect();
     let size = |v: &Var| v.shape.iter().map(|&d| d.max(0) as u64).product::<u64>();
@@ -733,6 +733,7 @@ fn step_cost(graph: &Graph, plan: &Plan, all: &[&Var], trained: &[String]) -> St
         imported_op: !plan.builds_train_op,
         convolution,
         remote,
+        onednn: crate::tf::onednn::enabled(),
     }
 }
 
