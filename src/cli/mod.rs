@@ -87,8 +87,8 @@ pub struct Global {
     /// Compile the graph with XLA: on, off, or auto (training: on for a model's own dense
     /// training op of at least 10 MFLOP a step over at least 4000 steps with oneDNN off, where
     /// it measured 15–25 % faster; off with oneDNN on, for shorter runs, the steps tfreuse
-    /// builds, convolutions and the other commands). Bare --jit is on. With XLA the numbers match Python TF run with the
-    /// same setting (global_jit_level ON_1), not Python without it.
+    /// builds, convolutions and the other commands). Bare --jit is on. With XLA the numbers
+    /// match Python TF run with the same setting (global_jit_level ON_1), not Python without it.
     #[arg(long, global = true, value_name = "on|off|auto", num_args = 0..=1, default_value = "auto",
           default_missing_value = "on", value_parser = parse_jit)]
     pub jit: Jit,

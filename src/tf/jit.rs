@@ -14,8 +14,9 @@
 //!   0.16–0.37 ms a step: a 1-epoch run took 1.63× as long, 3 epochs 1.12×, 20 epochs 0.90×.
 //!
 //! So XLA goes on for an imported training op of at least [`MIN_MFLOP_PER_STEP`] dense work
-//! over a run of at least [`MIN_STEPS`] steps when oneDNN is off, and stays off otherwise. The choice reads the
-//! graph and the flags, never a timing, so the same command always gives the same bytes.
+//! over a run of at least [`MIN_STEPS`] steps when oneDNN is off, and stays off otherwise. The
+//! choice reads the graph, the flags and the oneDNN setting, never a timing, so the same
+//! command always gives the same bytes.
 
 /// `--jit`: XLA on, off, or as [`for_step`] decides for a training step (sessions that do not
 /// train take `Auto` as off).

@@ -60,7 +60,7 @@ mod tests {
     use crate::proto::NodeDef;
 
     #[test]
-    fn convolutions_and_xla_turn_it_on() {
+    fn convolutions_and_a_models_own_op_turn_it_on() {
         let node = |op: &str| NodeDef { name: op.to_lowercase(), op: op.into(), ..Default::default() };
         let dense = GraphDef { node: vec![node("MatMul"), node("Relu")], ..Default::default() };
         assert!(!for_run(&dense, false).0);
