@@ -3,8 +3,8 @@
 //! `make bench-images`):
 //! - oneDNN makes convolutions 1.4–1.6× faster;
 //! - the model's own training op (the book MLP's, dense): as fast or up to 14 % faster with it
-//!   on TF's kernels (AVX-512: 0.86 and 0.92 of off; AVX2: 1.00), 6–9 % faster with XLA
-//!   compiling the step (AVX-512: 0.91 and 0.94);
+//!   on TF's kernels (AVX-512: 0.86–0.92 of off; AVX2: 1.00); under XLA 0.91–1.01 (AVX-512),
+//!   and XLA adds nothing on top of it ([`crate::tf::jit`] keeps XLA off then);
 //! - training steps tfreuse builds (the transfer recipes, dense): mixed. Uncached / cached 1.12 /
 //!   0.87 of off on AVX2, 0.94–1.00 / 0.98–1.11 on AVX-512.
 //!
