@@ -20,7 +20,7 @@
 //! - [`zoo`]: pretrained models named in a manifest, fetched, verified and unpacked safely.
 //!
 //! Start with [`Model::load`], which imports a `.meta` like `tf.train.import_meta_graph`, or
-//! [`train::prepare`] for transfer training.
+//! [`train::prepare()`] for transfer training.
 
 pub mod atomic;
 pub mod cache;

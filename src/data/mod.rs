@@ -33,7 +33,7 @@ pub enum Features {
     },
     F32(Vec<f32>),
     /// Pictures not decoded yet (a feature cache on disk decodes only those it lacks): their
-    /// rows are read through the cache, never directly (see [`DataSet::decoded`]).
+    /// rows are read through the cache, never directly (see [`images::decode_pending`]).
     Pictures(Arc<images::Pending>),
     /// Rows of a feature cache on disk.
     Mapped(Arc<mapped::MappedRows>),

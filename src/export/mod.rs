@@ -1,5 +1,5 @@
 //! Writing a trained model out for serving, the way back from TF1: a SavedModel
-//! ([`saved_model`]) or a frozen GraphDef ([`frozen`]) whose outputs are the logits, their
+//! ([`saved_model()`]) or a frozen GraphDef ([`frozen()`]) whose outputs are the logits, their
 //! softmax probabilities and the int64 class ids, computed from one input.
 
 pub mod frozen;

@@ -2,7 +2,7 @@
 //! a tensor and append new dense layers, a new loss, accuracy and training op; restore a
 //! regex-chosen subset of variables; freeze by var_list or stop_gradient; clip; save.
 //!
-//! [`TransferSpec`] says what to do; [`prepare`] builds the graph and initialises variables in
+//! [`TransferSpec`] says what to do; [`prepare()`] builds the graph and initialises variables in
 //! named stages (see [`prepare`](mod@prepare)); [`Prepared::train`] runs the epochs,
 //! [`Prepared::save`] writes a checkpoint Python reads; [`run::run`] is the whole job with
 //! caching, resuming after an interrupt and the test evaluation, as `tfreuse train` does it.

@@ -1,4 +1,4 @@
-//! Stage 2 of [`crate::train::prepare`]: the spec checked and resolved once — numbers in range,
+//! Stage 2 of [`crate::train::prepare()`]: the spec checked and resolved once — numbers in range,
 //! regexes compiled, the shape of the job decided — before any graph is touched.
 
 use regex::Regex;
