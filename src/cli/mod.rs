@@ -74,8 +74,9 @@ pub struct Global {
     pub verbose: bool,
     /// oneDNN kernels on or off (TF_ENABLE_ONEDNN_OPTS); set the same as the other side of an
     /// exact comparison. Default: TF_ENABLE_ONEDNN_OPTS if set; else, for training, on when the
-    /// graph has convolutions or the model's own training op runs, off for the steps tfreuse
-    /// builds on dense layers (as measured), and TF's own default (on) for the other commands.
+    /// graph has convolutions or no layer is frozen, off for dense layers with frozen ones
+    /// (--freeze-below, --trainable: as measured), and TF's own default (on) for the other
+    /// commands.
     #[arg(long, global = true, value_name = "on|off", value_parser = parse_on_off)]
     pub onednn: Option<bool>,
     /// Threads within one op (0: one per core).
@@ -275,7 +276,7 @@ impl Global {
         }
         // An unreadable graph is reported where it is imported.
         let Ok(graph) = spec.source.read().and_then(|m| m.graph_def()) else { return self.load_tf() };
-        let (on, why) = tfreuse::tf::onednn::for_run(&graph, !spec.builds_train_op());
+        let (on, why) = tfreuse::tf::onednn::for_run(&graph, spec.freeze_below.is_some() || spec.trainable.is_some());
         eprintln!("oneDNN: {} ({why}; --onednn on|off to choose)", if on { "on" } else { "off" });
         self.load_tf_with(Some(on))
     }

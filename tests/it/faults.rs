@@ -74,8 +74,8 @@ fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
 
 #[test]
 fn resuming_under_xla_gives_the_same_bytes() {
-    // Long runs of a model's own training op get XLA by default (`--jit auto`): its compiled
-    // step must be as deterministic across a resume as TF's kernels are.
+    // With oneDNN off, long runs of a model's own training op get XLA by default (`--jit
+    // auto`): its compiled step must be as deterministic across a resume as TF's kernels are.
     let tmp = tempfile::tempdir().unwrap();
     let (seen, _) = interrupt_resume_matches_whole(&Train::dnn().epochs(2).arg("--jit", "on"), tmp.path());
     assert!(seen.contains("jit: on"), "{seen}");

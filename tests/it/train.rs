@@ -513,16 +513,19 @@ fn onednn_is_chosen_by_the_graph_unless_someone_chose() {
     let tmp = tempfile::tempdir().unwrap();
     let (auto, off) = (tmp.path().join("auto/m.ckpt"), tmp.path().join("off/m.ckpt"));
     let tiny = Train::tiny().epochs(1).batch(16);
-    // Dense layers, a step tfreuse builds: off, and the same bytes as asking for off.
-    let (ok, err) = unset_onednn(&strs(&tiny.clone().arg("--optimizer", "sgd").out(&auto).args()));
-    assert!(ok && err.contains("oneDNN: off (no convolution in the graph, a step tfreuse builds"), "{err}");
-    let (ok, err) = unset_onednn(&strs(&tiny.clone().arg("--optimizer", "sgd").flag("--onednn=off").out(&off).args()));
+    // Dense layers, some frozen: off, and the same bytes as asking for off.
+    let frozen = tiny.clone().arg("--trainable", "hidden1");
+    let (ok, err) = unset_onednn(&strs(&frozen.clone().out(&auto).args()));
+    assert!(ok && err.contains("oneDNN: off (no convolution in the graph, and frozen layers"), "{err}");
+    let (ok, err) = unset_onednn(&strs(&frozen.flag("--onednn=off").out(&off).args()));
     assert!(ok && !err.contains("oneDNN:"), "an explicit choice is not overridden: {err}");
     let data = |p: &Path| std::fs::read(format!("{}.data-00000-of-00001", p.display())).unwrap();
     assert_eq!(data(&auto), data(&off));
-    // The model's own training op: on.
-    let (ok, err) = unset_onednn(&strs(&tiny.clone().out(tmp.path().join("own/m.ckpt")).args()));
-    assert!(ok && err.contains("oneDNN: on (the model's own training op"), "{err}");
+    // Trained whole, by the model's own op or by a step tfreuse builds: on.
+    for (name, t) in [("own", tiny.clone()), ("sgd", tiny.clone().arg("--optimizer", "sgd"))] {
+        let (ok, err) = unset_onednn(&strs(&t.out(tmp.path().join(format!("{name}/m.ckpt"))).args()));
+        assert!(ok && err.contains("oneDNN: on (dense layers trained whole"), "{name}: {err}");
+    }
     // A graph with convolutions: on.
     let meta = fixture("conv_bn/convnet.ckpt.meta");
     let conv = Train::new(&meta, &mnist()).arg("--input", "inputs/pixels:0").arg("--labels", "inputs/labels:0");
@@ -541,7 +544,7 @@ fn the_book_mlp_with_nothing_chosen_trains_as_python_with_the_same_kernels() {
     let (meta, data) = (fixture(DNN_META), mnist());
     let (ours, py) = (tmp.path().join("ours/m.ckpt"), tmp.path().join("py/m.ckpt"));
     let (ok, err) = unset_onednn(&strs(&Train::dnn().epochs(1).batch(13).flag("--no-shuffle").out(&ours).args()));
-    assert!(ok && err.contains("oneDNN: on (the model's own training op") && err.contains("jit: off (oneDNN is on"), "{err}");
+    assert!(ok && err.contains("oneDNN: on (dense layers trained whole") && err.contains("jit: off (oneDNN is on"), "{err}");
     let p = py.to_str().unwrap();
     let args = ["train", "--meta", &meta, "--data", &data, "--train-op", "GradientDescent", "--loss", "loss/loss:0", "--batch-size", "13"];
     oracle_with_onednn(&[&args[..], &["--out", p]].concat(), "1");
