@@ -276,7 +276,7 @@ impl Global {
         }
         // An unreadable graph is reported where it is imported.
         let Ok(graph) = spec.source.read().and_then(|m| m.graph_def()) else { return self.load_tf() };
-        let (on, why) = tfreuse::tf::onednn::for_run(&graph, spec.freeze_below.is_some() || spec.trainable.is_some());
+        let (on, why) = tfreuse::tf::onednn::for_run(&graph, spec.freezes());
         eprintln!("oneDNN: {} ({why}; --onednn on|off to choose)", if on { "on" } else { "off" });
         self.load_tf_with(Some(on))
     }

@@ -208,6 +208,11 @@ impl TransferSpec {
         self.train_examples.map(|n| (self.epochs * n.div_ceil(self.batch_size.max(1))) as u64)
     }
 
+    /// Whether some layers stay frozen (`--freeze-below`, `--trainable`).
+    pub fn freezes(&self) -> bool {
+        self.freeze_below.is_some() || self.trainable.is_some()
+    }
+
     /// Whether tfreuse builds its own training op (else the imported one runs).
     pub fn builds_train_op(&self) -> bool {
         self.branch_from.is_some()
