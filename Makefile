@@ -1,7 +1,7 @@
 # tfreuse — everything a fresh machine needs, installed idempotently.
 #   make demo   the main job on the bundled fixtures and real MNIST
 #   make test   unit + integration tests (Python TF is the oracle)
-# Other targets: setup, data, build, bench, bench-accuracy, fuzz, fixtures, clean.
+# Other targets: setup, data, build, bench, bench-accuracy, fuzz, fixtures, reference, clean.
 
 PYTHON  ?= python3
 VENV    := .venv
@@ -13,7 +13,7 @@ META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
 # Same oneDNN setting on both sides of every exact comparison.
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup data build demo test bench bench-images bench-accuracy bench-few-labels bench-dist fuzz fixtures protos clean
+.PHONY: setup data build demo test bench bench-images bench-accuracy bench-few-labels bench-dist fuzz fixtures protos reference clean
 
 setup: $(STAMP) data build
 
@@ -100,6 +100,11 @@ fixtures: $(STAMP) data
 protos: $(STAMP)
 	rm -rf proto/tensorflow proto/xla
 	$(VPY) python/dump_protos.py proto
+
+# The command and flag reference, printed from the clap definitions (tests/it/reference.rs checks it).
+reference: build
+	$(BIN) reference > docs/reference.md.tmp || { rm -f docs/reference.md.tmp; exit 1; }
+	mv docs/reference.md.tmp docs/reference.md
 
 clean:
 	cargo clean

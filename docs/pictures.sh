@@ -1,6 +1,6 @@
 #!/bin/sh
-# Makes the README's pictures: a plan drawn by `inspect --draw`, and TensorBoard showing two
-# tfreuse runs, photographed by headless Chromium (Debian's `chromium` package). Run from the
+# Makes the pictures of docs/tensorboard.md: a plan drawn by `inspect --draw`, and TensorBoard
+# showing two tfreuse runs, photographed by headless Chromium (Debian's `chromium` package). Run from the
 # repository root after `make setup` and `cargo build --release`; takes about a minute.
 set -eu
 bin=target/release/tfreuse

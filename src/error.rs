@@ -4,120 +4,211 @@
 
 use std::path::{Path, PathBuf};
 
+/// A result whose error is the library's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What went wrong. `Display` gives one line, arguments named by [`Role::describe`];
+/// [`Error::render_with`] names them otherwise (the CLI: by its flags).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// libtensorflow could not be found or loaded.
-    #[error("{0}")]
     TfLibrary(String),
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    /// A file could not be read or written.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A file exists but its contents are not what they should be.
-    #[error("{}: {msg}", path.display())]
-    BadFile { path: PathBuf, msg: String },
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        msg: String,
+    },
     /// A tensor, operation, variable or collection name that the graph does not have.
-    #[error("{0}")]
     NotFound(String),
     /// Arguments that cannot work together, or a value out of range.
-    #[error("{0}")]
     Invalid(String),
     /// Stopped on request (Ctrl-C, SIGTERM) before there was anything to resume from.
-    #[error("{0}")]
     Interrupted(String),
     /// Training diverged (NaN or infinite loss).
-    #[error("{0}")]
     Diverged(String),
     /// A download failed (the network, the server, or what it sent).
-    #[error("{0}")]
     Fetch(String),
     /// TensorFlow itself refused (import, session run, restore).
-    #[error("TensorFlow: {0}")]
     Tf(String),
     /// The value given for one argument is at fault (missing from the graph, out of range…).
-    #[error("{}{}: {msg}", role.describe(), value.as_ref().map(|v| format!(" {v}")).unwrap_or_default())]
-    Arg { role: Role, value: Option<String>, msg: String },
+    Arg {
+        /// The argument.
+        role: Role,
+        /// Its value as given, when the message shows it.
+        value: Option<String>,
+        /// What is wrong.
+        msg: String,
+    },
 }
 
-/// What an argument is for: how errors name it without knowing the front end's spelling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Input,
-    Labels,
-    BranchFrom,
-    NewLayers,
-    Prefix,
-    Restore,
-    Trainable,
-    FreezeBelow,
-    LearningRate,
-    Clip,
-    TrainOp,
-    Loss,
-    Metric,
-    BatchSize,
-    Cache,
-    CacheLimit,
-    Resume,
-    Out,
-    Device,
-    Data,
-    Scale,
-    Split,
-    Fetch,
-    Feed,
-    TrainingFlag,
-    Set,
-    SetInTraining,
-    ClassWeight,
-    Patience,
-    Checkpoint,
-    Tag,
-}
-
-impl Role {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Role::Input => "the input tensor",
-            Role::Labels => "the labels tensor",
-            Role::BranchFrom => "the branch tensor",
-            Role::NewLayers => "the new layers",
-            Role::Prefix => "the name prefix",
-            Role::Restore => "the restore pattern",
-            Role::Trainable => "the trainable pattern",
-            Role::FreezeBelow => "the freeze tensor",
-            Role::LearningRate => "the learning rate",
-            Role::Clip => "the clip value",
-            Role::TrainOp => "the training op",
-            Role::Loss => "the loss tensor",
-            Role::Metric => "the metric tensor",
-            Role::BatchSize => "the batch size",
-            Role::Cache => "the frozen-layer cache",
-            Role::CacheLimit => "the cache size limit",
-            Role::Resume => "the checkpoint to resume from",
-            Role::Out => "the output prefix",
-            Role::Device => "the device",
-            Role::Data => "the data set",
-            Role::Scale => "the feature scale",
-            Role::Set => "a set tensor",
-            Role::Checkpoint => "the checkpoint",
-            Role::Tag => "the SavedModel tag",
-            Role::SetInTraining => "a tensor set in training",
-            Role::ClassWeight => "the class weights",
-            Role::Patience => "early stopping",
-            Role::Split => "the split",
-            Role::Fetch => "the fetched tensor",
-            Role::Feed => "the fed tensor",
-            Role::TrainingFlag => "the training flag",
-        }
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render_with(|r| r.describe().to_string()))
     }
 }
 
+/// Marks a role mentioned inside a message (see [`Role::mention`]); never shown.
+const MARK: char = '\u{2060}';
+
+/// Declares [`Role`] with each variant's description (its doc, and [`Role::describe`]).
+macro_rules! roles {
+    ($($name:ident => $describe:literal,)*) => {
+        /// What an argument is for: how errors name it without knowing the front end's spelling.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Role {
+            $(#[doc = $describe] $name,)*
+        }
+
+        impl Role {
+            /// Every role.
+            pub const ALL: &'static [Role] = &[$(Role::$name),*];
+
+            /// How a library user reads the role: "the branch tensor".
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(Role::$name => $describe,)*
+                }
+            }
+
+            fn id(self) -> &'static str {
+                match self {
+                    $(Role::$name => stringify!($name),)*
+                }
+            }
+        }
+    };
+}
+
+roles! {
+    Input => "the input tensor",
+    Labels => "the labels tensor",
+    BranchFrom => "the branch tensor",
+    NewLayers => "the new layers",
+    Prefix => "the name prefix",
+    Restore => "the restore pattern",
+    Trainable => "the trainable pattern",
+    FreezeBelow => "the freeze tensor",
+    LearningRate => "the learning rate",
+    Clip => "the clip value",
+    TrainOp => "the training op",
+    Loss => "the loss tensor",
+    Metric => "the metric tensor",
+    BatchSize => "the batch size",
+    Cache => "the frozen-layer cache",
+    CacheLimit => "the cache size limit",
+    Resume => "the checkpoint to resume from",
+    Out => "the output prefix",
+    Device => "the device",
+    Data => "the data set",
+    Scale => "the feature scale",
+    Split => "the split",
+    Fetch => "the fetched tensor",
+    Feed => "the fed tensor",
+    TrainingFlag => "the training flag",
+    Set => "a set tensor",
+    SetInTraining => "a tensor set in training",
+    ClassWeight => "the class weights",
+    Patience => "early stopping",
+    Checkpoint => "the checkpoint",
+    Tag => "the SavedModel tag",
+    Prune => "pruning",
+    Init => "the kernel initialiser",
+    L2 => "the L2 penalty",
+    Optimizer => "the optimizer",
+    Classes => "the classes kept",
+    PerClass => "the examples per class",
+    Augment => "the augmentation",
+    Resize => "the picture size",
+    ResizeMode => "the resize mode",
+    Strict => "strict picture reading",
+    Cluster => "the cluster",
+    Job => "the job",
+    Task => "the task index",
+    Target => "the TF server address",
+    WaitSecs => "the wait for the chief",
+    Sync => "synchronous training",
+    Plot => "the plot file",
+    Draw => "the plan picture",
+    Json => "JSON-lines",
+    Unlabeled => "the unlabeled data",
+    Corruption => "the corruption",
+    Manifest => "the zoo manifest",
+    ZooDir => "the zoo folder",
+    CacheDir => "the feature cache folder",
+    TfLib => "the libtensorflow directory (LoadOptions::lib_dir)",
+    SaveOnNan => "saving on NaN",
+    Graph => "the frozen GraphDef file",
+    Meta => "the MetaGraph file",
+    Force => "replacing an existing output",
+}
+
+impl Role {
+    /// This role inside a message ("pass {} NAME"): a marker that [`render_roles`] turns into
+    /// the role's name as the reader knows it ([`Error`]'s `Display`: [`Role::describe`]; the
+    /// CLI: its flag).
+    pub fn mention(self) -> String {
+        format!("{MARK}{}{MARK}", self.id())
+    }
+}
+
+/// `text` with every role [`Role::mention`] put there named by `name_of`.
+pub fn render_roles(text: &str, name_of: impl Fn(Role) -> String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(MARK) {
+        let after = &rest[start + MARK.len_utf8()..];
+        let Some((id, tail)) = after.split_once(MARK) else { break };
+        match Role::ALL.iter().find(|r| r.id() == id) {
+            Some(&role) => {
+                out.push_str(&rest[..start]);
+                out.push_str(&name_of(role));
+                rest = tail;
+            }
+            None => {
+                out.push_str(&rest[..start + MARK.len_utf8()]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 impl Error {
+    /// This error's line, with the arguments it mentions named by `name_of` (a front end's
+    /// spelling of a [`Role`]); `Display` names them by [`Role::describe`].
+    pub fn render_with(&self, name_of: impl Fn(Role) -> String) -> String {
+        let text = match self {
+            Error::TfLibrary(m) | Error::NotFound(m) | Error::Invalid(m) | Error::Interrupted(m) | Error::Diverged(m) | Error::Fetch(m) => {
+                m.clone()
+            }
+            Error::Io { path, source } => format!("{}: {source}", path.display()),
+            Error::BadFile { path, msg } => format!("{}: {msg}", path.display()),
+            Error::Tf(m) => format!("TensorFlow: {m}"),
+            Error::Arg { role, value, msg } => match value {
+                Some(v) => format!("{} {v}: {msg}", role.mention()),
+                None => format!("{}: {msg}", role.mention()),
+            },
+        };
+        render_roles(&text, name_of)
+    }
+
+    /// An I/O failure on `path`.
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
         Error::Io { path: path.as_ref().to_path_buf(), source }
     }
 
+    /// `path` holds something it should not: `msg` says what.
     pub fn bad_file(path: impl AsRef<Path>, msg: impl Into<String>) -> Self {
         Error::BadFile { path: path.as_ref().to_path_buf(), msg: msg.into() }
     }
@@ -216,6 +307,19 @@ pub(crate) fn first_line(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::{render_roles, Error, Role};
+
+    #[test]
+    fn mentions_read_as_the_reader_names_arguments() {
+        let e = Error::arg(Role::Classes, Some("\"x\""), format!("needs {}", Role::BranchFrom.mention()));
+        assert_eq!(e.to_string(), "the classes kept \"x\": needs the branch tensor");
+        let flags = |r: Role| format!("--{}", r.describe().len());
+        assert_eq!(e.render_with(flags), "--16 \"x\": needs --17");
+        // A marker that names no role stays as it is.
+        assert_eq!(render_roles("a \u{2060}Nope\u{2060} b", flags), "a \u{2060}Nope\u{2060} b");
+        assert!(Role::ALL.iter().all(|r| render_roles(&r.mention(), |r| r.describe().into()) == r.describe()));
+    }
+
     #[test]
     fn a_remote_tf_error_is_one_line_that_says_what_and_where() {
         let msg = "Unavailable: \n=====================\nUNAVAILABLE: From /job:worker/replica:0/task:0:\nrecvmsg:Connection reset by peer\n\

@@ -20,6 +20,27 @@ pub struct EvalSpec {
     pub set: Vec<(String, f64)>,
 }
 
+impl EvalSpec {
+    /// Fetch `fetches`, feeding the book's `X:0` and `y:0`, the whole split in one run.
+    pub fn new(fetches: &[&str]) -> Self {
+        EvalSpec {
+            input: "X:0".into(),
+            labels: "y:0".into(),
+            fetches: fetches.iter().map(|f| f.to_string()).collect(),
+            batch_size: 0,
+            set: vec![],
+        }
+    }
+}
+
+impl Model {
+    /// Each of `fetches` (scalars: an accuracy, a loss) averaged over `split`, fed into the
+    /// book's `X:0` and `y:0`; [`evaluate`] takes other names.
+    pub fn evaluate(&self, split: &Split, fetches: &[&str]) -> Result<Vec<(String, f64)>> {
+        evaluate(self, split, &EvalSpec::new(fetches))
+    }
+}
+
 /// Each fetched scalar averaged over the split (weighted by batch size).
 pub fn evaluate(model: &Model, split: &Split, spec: &EvalSpec) -> Result<Vec<(String, f64)>> {
     let x_out = model.tensor(&spec.input).map_err(|e| e.for_arg(Role::Input))?;

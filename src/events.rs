@@ -118,6 +118,34 @@ pub enum Event {
         metric: Option<f64>,
         examples: usize,
     },
+    /// Training takes `per_class` examples of each class: `examples` in all, drawn by `seed`.
+    Sampled {
+        per_class: usize,
+        examples: usize,
+        classes: usize,
+        seed: u64,
+    },
+    /// Each class's loss weight in the new head (balanced), by class label.
+    ClassWeights {
+        weights: Vec<(String, f32)>,
+    },
+    /// A cluster worker trains on its shard: the `examples` whose index i has i mod `workers` = `worker`.
+    Shard {
+        worker: usize,
+        workers: usize,
+        examples: usize,
+    },
+    /// The chief resumes from the checkpoint it saved before a crash.
+    ChiefResumes {
+        from: PathBuf,
+    },
+    /// This worker's server task runs at `address`; its session uses it.
+    Joined {
+        worker: usize,
+        workers: usize,
+        ps: usize,
+        address: String,
+    },
     /// Step `step` of a checkpoint save is done (write, backup, each rename).
     SaveStep {
         step: usize,
@@ -127,6 +155,40 @@ pub enum Event {
         prefix: PathBuf,
         files: usize,
     },
+    /// Something the user should know that stops nothing. Arguments it names are
+    /// [`crate::Role::mention`]s (see [`crate::error::render_roles`]).
+    Warning {
+        message: String,
+    },
+    /// How fetching the zoo's model `name` from `url` goes.
+    Fetch {
+        name: String,
+        url: String,
+        step: FetchStep,
+    },
+    /// `who` waits for `what` before going on (a worker for its chief).
+    Waiting {
+        who: String,
+        what: String,
+    },
+}
+
+/// A step of [`Event::Fetch`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FetchStep {
+    /// Another process is fetching the same model: this one waits for it to finish.
+    Waiting,
+    /// The download starts.
+    Started,
+    /// `done` bytes of `total` (when the server says) are here.
+    Progress { done: u64, total: Option<u64> },
+    /// An attempt failed for `reason`; the next starts in `wait_seconds`.
+    Retrying { reason: String, wait_seconds: f64 },
+    /// A cut download goes on from byte `from`.
+    Resuming { from: u64 },
+    /// The download matched its SHA-256 and is unpacked into `dir` (`megabytes` in all).
+    Unpacked { dir: PathBuf, megabytes: f64 },
 }
 
 /// Where events go.
@@ -143,6 +205,19 @@ pub trait EventSink {
     /// Whether [`Event::Variables`] is wanted (reading every trained variable is not free).
     fn wants_variables(&self) -> bool {
         false
+    }
+    /// What this sink has to report itself (a warning), taken once; a [`Tee`] passes it to
+    /// its sinks.
+    fn notices(&mut self) -> Vec<Event> {
+        Vec::new()
+    }
+}
+
+/// A closure is a sink: `&mut |e: &Event| …`.
+impl<F: FnMut(&Event)> EventSink for F {
+    fn event(&mut self, e: &Event) -> Result<()> {
+        self(e);
+        Ok(())
     }
 }
 
@@ -193,11 +268,18 @@ impl EventSink for JsonLines {
     fn event(&mut self, e: &Event) -> Result<()> {
         if matches!(
             e,
-            Event::Step { .. } | Event::CacheProgress { .. } | Event::SaveStep { .. } | Event::Graph { .. } | Event::Variables { .. }
+            Event::Step { .. }
+                | Event::CacheProgress { .. }
+                | Event::SaveStep { .. }
+                | Event::Graph { .. }
+                | Event::Variables { .. }
+                | Event::Fetch { step: FetchStep::Progress { .. }, .. }
         ) {
             return Ok(());
         }
-        let mut line = serde_json::to_string(e).map_err(|err| Error::Invalid(format!("cannot log an event: {err}")))?;
+        let line = serde_json::to_string(e).map_err(|err| Error::Invalid(format!("cannot log an event: {err}")))?;
+        // Arguments mentioned in warnings, by their names for a reader (no quote in those).
+        let mut line = crate::error::render_roles(&line, |r| r.describe().to_string());
         // Every event is a JSON object: `elapsed` goes last, the fields keep their order.
         line.pop();
         line.push_str(&format!(",\"elapsed\":{}}}", START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()));
@@ -214,7 +296,9 @@ pub struct Tee<'a>(pub Vec<&'a mut dyn EventSink>);
 
 impl EventSink for Tee<'_> {
     fn event(&mut self, e: &Event) -> Result<()> {
-        self.0.iter_mut().try_for_each(|s| s.event(e))
+        self.0.iter_mut().try_for_each(|s| s.event(e))?;
+        let notices: Vec<Event> = self.0.iter_mut().flat_map(|s| s.notices()).collect();
+        notices.iter().try_for_each(|n| self.0.iter_mut().try_for_each(|s| s.event(n)))
     }
 
     fn flush(&mut self) -> Result<()> {

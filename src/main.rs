@@ -12,6 +12,9 @@ fn main() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let args = cli::Cli::parse();
     if let Err(err) = cli::exec(args) {
+        if let Some(cli::Exit(code)) = err.downcast_ref::<cli::Exit>() {
+            std::process::exit(*code);
+        }
         let code = err.downcast_ref::<tfreuse::Error>().map_or(1, |e| e.exit_code());
         // Library errors already carry their cause in one line.
         eprintln!("tfreuse: error: {}", cli::render(&err));

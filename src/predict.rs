@@ -35,6 +35,53 @@ pub fn picture_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// A trained picture model with how its pictures are fitted and scaled: what `predict` needs.
+pub struct Classifier<'m> {
+    model: &'m Model,
+    input: Output,
+    logits: Output,
+    opts: ImageOptions,
+    scale: crate::data::Scale,
+    /// Class names by id (empty: the ids are the names).
+    pub classes: Vec<String>,
+}
+
+impl<'m> Classifier<'m> {
+    /// `model` as tfreuse trained it on pictures: the record beside its restored checkpoint
+    /// names the input, the logits, the picture size and scale, and the class names.
+    pub fn new(model: &'m Model) -> Result<Self> {
+        let none = || Error::Invalid("the model has no record of how it saw pictures (not trained by tfreuse on pictures)".into());
+        let prefix = model.restored.as_deref().ok_or_else(none)?;
+        let (record, classes) = crate::data::images::Record::read(prefix)?.ok_or_else(none)?;
+        let logits = record.logits.as_deref().ok_or_else(none)?;
+        let opts = ImageOptions::new(record.preprocess.clone());
+        Self::from_parts(model, (&record.input, logits), opts, record.scale, classes)
+    }
+
+    /// `model`'s `input` and `logits` tensors (names), pictures fitted by `opts` and scaled by `scale`.
+    pub fn from_parts(
+        model: &'m Model,
+        (input, logits): (&str, &str),
+        opts: ImageOptions,
+        scale: crate::data::Scale,
+        classes: Vec<String>,
+    ) -> Result<Self> {
+        let input_t = model.tensor(input).map_err(|e| e.for_arg(crate::error::Role::Input))?;
+        let logits_t = model.tensor(logits).map_err(|e| e.for_arg(crate::error::Role::Fetch))?;
+        Ok(Classifier { model, input: input_t, logits: logits_t, opts, scale, classes })
+    }
+
+    /// The `k` likeliest classes of each of `files`, or why it could not be read.
+    pub fn classify(&self, files: &[PathBuf], k: usize) -> Result<Vec<Prediction>> {
+        predict(self.model, &self.input, &self.logits, files, &self.opts, self.scale, k)
+    }
+
+    /// Class `id`'s name.
+    pub fn label(&self, id: usize) -> String {
+        label(&self.classes, id)
+    }
+}
+
 /// Classify `files` through `input` → `logits`, each picture fitted by `opts` and scaled by
 /// `scale`.
 pub fn predict(

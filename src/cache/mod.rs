@@ -13,8 +13,10 @@ use crate::data::{DataSet, Features, Split};
 use crate::error::{Error, Result};
 use crate::model::Model;
 
-pub mod pictures;
 pub mod store;
+internal_mod! {
+    pictures;
+}
 
 /// What a run of the feature cache on disk found and did.
 #[derive(Clone, Debug, Default)]

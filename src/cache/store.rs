@@ -16,7 +16,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 use crate::data::mapped::MappedRows;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 
 const MAGIC: &[u8; 8] = b"TFRFEAT1";
 const HEADER: usize = 16;
@@ -43,19 +43,19 @@ impl Key {
 /// Where the cache lives unless `--cache-dir` says: `$TFREUSE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/tfreuse/features`, else `~/.cache/tfreuse/features`.
 pub fn default_root() -> Result<PathBuf> {
-    user_cache("TFREUSE_CACHE_DIR", "features", "--cache-dir")
+    user_cache("TFREUSE_CACHE_DIR", "features", Role::CacheDir)
 }
 
-/// `$<var>`, else `$XDG_CACHE_HOME/tfreuse/<sub>` or `~/.cache/tfreuse/<sub>`; `flag` is named
-/// when none of them is set.
-pub fn user_cache(var: &str, sub: &str, flag: &str) -> Result<PathBuf> {
+/// `$<var>`, else `$XDG_CACHE_HOME/tfreuse/<sub>` or `~/.cache/tfreuse/<sub>`; the argument
+/// in `role` (which would name the folder) is named when none of them is set.
+pub fn user_cache(var: &str, sub: &str, role: Role) -> Result<PathBuf> {
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(d) = env(var) {
         return Ok(d);
     }
     let base = env("XDG_CACHE_HOME")
         .or_else(|| env("HOME").map(|h| h.join(".cache")))
-        .ok_or_else(|| Error::Invalid(format!("no cache folder: set {flag}, {var} or HOME")))?;
+        .ok_or_else(|| Error::Invalid(format!("no cache folder: set {}, {var} or HOME", role.mention())))?;
     Ok(base.join("tfreuse").join(sub))
 }
 

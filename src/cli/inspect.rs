@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "no_checkpoint"])]
     pub draw: Option<PathBuf>,
     #[command(flatten, next_help_heading = "The plan --draw shows (train's flags)")]
-    pub recipe: super::train::Recipe,
+    pub recipe: super::recipe::Recipe,
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
@@ -38,7 +38,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         Ok(r) => r,
         // Without a checkpoint the graph is still worth showing (an explicit one must exist).
         Err(e) if args.model.checkpoint.is_none() => {
-            warn(Some(&format!("{e}; showing the graph alone")));
+            warn(Some(&format!("{}; showing the graph alone", super::message(&e))));
             None
         }
         Err(e) => return Err(e.into()),
@@ -116,11 +116,11 @@ fn print_text(r: &Report, frozen: bool) {
 /// Prepare the plan as `train` would (restoring the checkpoint, building the new layers) and
 /// draw it.
 fn draw(args: &Args, path: &Path, g: &Global) -> anyhow::Result<()> {
-    tfreuse::summary::plot::check_path(path, "--draw")?;
+    tfreuse::summary::plot::check_picture(path, tfreuse::Role::Draw)?;
     let spec = args.recipe.spec(&args.model, g)?;
     let (_, classes) = args.recipe.data(&args.model, g)?;
     g.load_tf()?;
-    let prepared = tfreuse::train::prepare::prepare(&spec, classes)?;
+    let prepared = tfreuse::train::prepare(&spec, classes)?;
     for w in &prepared.report.warnings {
         warn(Some(w));
     }

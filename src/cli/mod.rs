@@ -5,21 +5,28 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use tfreuse::data::images::{ImageOptions, Preprocess, Record, ResizeMode};
 use tfreuse::data::DataSet;
-use tfreuse::model::checkpoint::{resolve, Resolved};
+use tfreuse::model::checkpoint::Resolved;
 use tfreuse::model::ModelSource;
 use tfreuse::tf::runtime::{self as tflib, LoadOptions};
 use tfreuse::tf::Jit;
 use tfreuse::zoo::{reference as zoo_ref, Entry, Format};
-use tfreuse::{Model, Role, SessionConfig};
+use tfreuse::{Model, Role, SessionConfig, Source};
+
+pub use notices::Notices;
 
 mod cache;
+mod console;
 mod eval;
 mod export;
 mod inspect;
 mod new;
+mod notices;
 mod predict;
 mod pretrain;
+mod recipe;
+mod reference;
 mod run;
+mod schedule;
 mod server;
 mod sweep;
 mod train;
@@ -62,6 +69,9 @@ pub enum Command {
     /// Run one task (ps or worker) of a TensorFlow cluster over gRPC until stopped; other
     /// commands' sessions reach it with --target grpc://HOST:PORT.
     Server(server::Args),
+    /// Print the command and flag reference as Markdown (docs/reference.md; `make reference`).
+    #[command(hide = true)]
+    Reference,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -260,25 +270,27 @@ fn report_pictures(data: &DataSet, p: &Preprocess, verbose: bool) {
 impl Global {
     /// Load libtensorflow (once) as these options say.
     pub fn load_tf(&self) -> tfreuse::Result<()> {
-        self.load_tf_with(self.onednn)
-    }
-
-    fn load_tf_with(&self, onednn: Option<bool>) -> tfreuse::Result<()> {
-        tflib::load(&LoadOptions { lib_dir: self.tf_lib.clone(), verbose: self.verbose, onednn })?;
+        tflib::load(&self.load_options(self.onednn))?;
         Ok(())
     }
 
-    /// [`Global::load_tf`] for training as `spec` says: unless `--onednn` or
-    /// `TF_ENABLE_ONEDNN_OPTS` chose, oneDNN as [`tfreuse::tf::onednn::for_run`] decides (said so).
-    pub fn load_tf_for_training(&self, spec: &tfreuse::TransferSpec) -> tfreuse::Result<()> {
-        if self.onednn.is_some() || std::env::var_os("TF_ENABLE_ONEDNN_OPTS").is_some() {
-            return self.load_tf();
+    fn load_options(&self, onednn: Option<bool>) -> LoadOptions {
+        LoadOptions { lib_dir: self.tf_lib.clone(), verbose: self.verbose, onednn }
+    }
+
+    /// libtensorflow loaded as these options say, sessions opened with them.
+    pub fn runtime(&self) -> tfreuse::Result<tfreuse::Runtime> {
+        Ok(tfreuse::Runtime::load(self.load_options(self.onednn))?.with_session(self.session_config()))
+    }
+
+    /// [`Global::runtime`] for training `spec`: unless `--onednn` or `TF_ENABLE_ONEDNN_OPTS`
+    /// chose, oneDNN as the library decides for its graph (said so).
+    pub fn runtime_for_training(&self, spec: &tfreuse::TransferSpec) -> tfreuse::Result<tfreuse::Runtime> {
+        let (opts, why) = tfreuse::train::job::load_options(spec, self.load_options(self.onednn));
+        if let (Some(on), Some(why)) = (opts.onednn, why) {
+            eprintln!("oneDNN: {} ({why}; --onednn on|off to choose)", if on { "on" } else { "off" });
         }
-        // An unreadable graph is reported where it is imported.
-        let Ok(graph) = spec.source.read().and_then(|m| m.graph_def()) else { return self.load_tf() };
-        let (on, why) = tfreuse::tf::onednn::for_run(&graph, spec.freezes());
-        eprintln!("oneDNN: {} ({why}; --onednn on|off to choose)", if on { "on" } else { "off" });
-        self.load_tf_with(Some(on))
+        Ok(tfreuse::Runtime::load(opts)?.with_session(self.session_config()))
     }
 
     pub fn session_config(&self) -> SessionConfig {
@@ -318,31 +330,17 @@ pub struct ModelArgs {
 
 impl ModelArgs {
     /// Where the model comes from, as the flags say.
-    pub fn source(&self) -> ModelSource {
-        match (&self.meta, &self.graph, &self.saved_model) {
+    pub fn source(&self) -> Source {
+        let kind = match (&self.meta, &self.graph, &self.saved_model) {
             (_, _, Some(d)) => ModelSource::SavedModel(d.clone(), self.tag.clone()),
             (_, Some(g), None) => ModelSource::Graph(g.clone()),
             (Some(m), None, None) => ModelSource::Meta(m.clone()),
             (None, None, None) => unreachable!("clap requires --meta, --graph or --saved-model"),
-        }
-    }
-
-    /// The files whose bytes decide the model: its graph, and its checkpoint's index (which
-    /// holds a checksum of every tensor) or, for a V1 checkpoint, the checkpoint itself.
-    pub fn files(&self) -> tfreuse::Result<Vec<PathBuf>> {
-        let mut files = match self.source() {
-            ModelSource::Meta(m) => vec![m],
-            ModelSource::Graph(g) => vec![g],
-            ModelSource::SavedModel(d, _) => {
-                ["saved_model.pb", "saved_model.pbtxt"].iter().map(|n| d.join(n)).filter(|p| p.exists()).collect()
-            }
-            ModelSource::Fresh(_) => vec![],
         };
-        if let Some(r) = self.checkpoint()? {
-            let index = tfreuse::model::checkpoint::index_path(&r.prefix);
-            files.push(if index.exists() { index } else { r.prefix });
+        match &self.checkpoint {
+            Some(c) => Source::from(kind).checkpoint(c),
+            None => Source::from(kind),
         }
-        Ok(files)
     }
 
     /// Fetch the model a `zoo:NAME` flag names (unless cached) and point the flags at it, as
@@ -353,7 +351,7 @@ impl ModelArgs {
         let Some(name) = named else { return Ok(None) };
         let z = self.zoo.open(None)?;
         let e = z.entry(&name)?.clone();
-        let path = z.fetch(&e)?;
+        let path = z.fetch(&e, &mut Notices::default())?;
         eprintln!("zoo:{name}: {} {}", e.format.as_str(), path.display());
         (self.meta, self.graph, self.saved_model) = (None, None, None);
         match e.format {
@@ -367,11 +365,7 @@ impl ModelArgs {
     /// The checkpoint to restore: a SavedModel's own, the one `--checkpoint` / the `.meta`
     /// resolve to, or none (a frozen graph).
     pub fn checkpoint(&self) -> tfreuse::Result<Option<Resolved>> {
-        let source = self.source();
-        match (source.meta(), source.own_checkpoint()) {
-            (Some(meta), _) => resolve(self.checkpoint.as_deref(), meta).map(Some),
-            (None, own) => Ok(own.map(|prefix| Resolved { prefix, warning: None })),
-        }
+        self.source().resolved_checkpoint()
     }
 
     /// The source's graph; what reading changed goes to stderr.
@@ -392,12 +386,10 @@ impl ModelArgs {
 
     /// Load TF, import the graph and restore the checkpoint; warnings go to stderr.
     pub fn load_restored(&self, g: &Global) -> anyhow::Result<Model> {
-        g.load_tf()?;
-        let model = Model::from_meta(self.read()?, &g.session_config())?;
-        if let Some(ckpt) = self.checkpoint()? {
-            warn(ckpt.warning.as_deref());
-            model.restore(&ckpt.prefix)?;
-            eprintln!("restored {}", ckpt.prefix.display());
+        let model = g.runtime()?.open(self.source())?;
+        model.meta.notes.iter().for_each(|n| warn(Some(n)));
+        if let Some(prefix) = &model.restored {
+            eprintln!("restored {}", prefix.display());
         }
         Ok(model)
     }
@@ -437,17 +429,74 @@ pub fn flag(role: Role) -> &'static str {
         Role::SetInTraining => "--set-in-training",
         Role::ClassWeight => "--class-weight",
         Role::Patience => "--patience",
+        Role::Prune => "--prune",
+        Role::Init => "--init",
+        Role::L2 => "--l2",
+        Role::Optimizer => "--optimizer",
+        Role::Classes => "--classes",
+        Role::PerClass => "--per-class",
+        Role::Augment => "--augment",
+        Role::Resize => "--resize",
+        Role::ResizeMode => "--resize-mode",
+        Role::Strict => "--strict",
+        Role::Cluster => "--cluster",
+        Role::Job => "--job",
+        Role::Task => "--task",
+        Role::Target => "--target",
+        Role::WaitSecs => "--wait-secs",
+        Role::Sync => "--sync",
+        Role::Plot => "--plot",
+        Role::Draw => "--draw",
+        Role::Json => "--json",
+        Role::Unlabeled => "--unlabeled",
+        Role::Corruption => "--corruption",
+        Role::Manifest => "--manifest",
+        Role::ZooDir => "--zoo-dir",
+        Role::CacheDir => "--cache-dir",
+        Role::TfLib => "--tf-lib",
+        Role::SaveOnNan => "--save-on-nan",
+        Role::Graph => "--graph",
+        Role::Meta => "--meta",
+        Role::Force => "--force",
     }
 }
 
-/// One line for an error: library errors about an argument name its flag.
+/// One line for an error: library errors name arguments by their flags (the command's own,
+/// when it put [`Flags`] on the error).
 pub fn render(err: &anyhow::Error) -> String {
+    let flags = err.downcast_ref::<Flags>().copied().unwrap_or(Flags(|_| None));
+    render_with(err, |r| flags.name(r).to_string())
+}
+
+/// One line for an error, arguments named by `name_of`.
+pub fn render_with(err: &anyhow::Error, name_of: impl Fn(Role) -> String) -> String {
     match err.downcast_ref::<tfreuse::Error>() {
-        Some(tfreuse::Error::Arg { role, value, msg }) => match value {
-            Some(v) => format!("{} {v}: {msg}", flag(*role)),
-            None => format!("{}: {msg}", flag(*role)),
-        },
-        _ => with_feed_hint(err.to_string()),
+        Some(e @ tfreuse::Error::Arg { .. }) => e.render_with(name_of),
+        Some(e) => with_feed_hint(e.render_with(name_of)),
+        None => with_feed_hint(err.to_string()),
+    }
+}
+
+/// A library error's line with the usual flags (for messages built around one).
+pub fn message(err: &tfreuse::Error) -> String {
+    err.render_with(|r| flag(r).to_string())
+}
+
+/// The flags of a command that names some roles otherwise than [`flag`] (`new --layers`): the
+/// context it puts on its errors, which [`render`] reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Flags(pub fn(Role) -> Option<&'static str>);
+
+impl Flags {
+    /// The flag that gives `role` in this command.
+    pub fn name(self, role: Role) -> &'static str {
+        (self.0)(role).unwrap_or_else(|| flag(role))
+    }
+}
+
+impl std::fmt::Display for Flags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("as this command names its flags")
     }
 }
 
@@ -460,9 +509,10 @@ fn with_feed_hint(msg: String) -> String {
     }
 }
 
+/// A warning on stderr; the arguments it mentions named by their flags.
 pub fn warn(msg: Option<&str>) {
     if let Some(m) = msg {
-        eprintln!("tfreuse: warning: {m}");
+        eprintln!("tfreuse: warning: {}", tfreuse::error::render_roles(m, |r| flag(r).to_string()));
     }
 }
 
@@ -509,8 +559,24 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
         Command::Cache(a) => cache::exec(a),
         Command::Zoo(a) => zoo::exec(a),
         Command::Server(a) => server::exec(a, g),
+        Command::Reference => {
+            print!("{}", reference::markdown(&<Cli as clap::CommandFactory>::command()));
+            Ok(())
+        }
     }
 }
+
+/// A command's way out with an exit code of its own, after saying why on stderr (Ctrl-C: 130).
+#[derive(Debug)]
+pub struct Exit(pub i32);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 /// The tensor fed with the features: as given, else X:0 (the book's name).
 pub fn input(given: &Option<String>) -> &str {

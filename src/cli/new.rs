@@ -4,10 +4,11 @@
 use tfreuse::graph::layers::{parse_layers, Init, LayerSpec};
 use tfreuse::model::ModelSource;
 use tfreuse::train::{Optimizer, TransferSpec};
-use tfreuse::{DataSet, Error};
+use tfreuse::{DataSet, Error, Role};
 
-use super::train::{train_on, How, Schedule};
-use super::Global;
+use super::schedule::Schedule;
+use super::train::{train_on, How};
+use super::{Flags, Global};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -69,7 +70,7 @@ impl Fresh {
         if let Some(s) = &self.scale {
             data.rescale(tfreuse::data::Scale::parse(s)?)?;
         }
-        Ok(super::train::classes_of(data, self.classes.as_deref())?)
+        Ok(super::recipe::classes_of(data, self.classes.as_deref())?)
     }
 
     /// A spec that builds `layers` on `X:0` of a graph holding only `X` (of `features`) and
@@ -95,17 +96,24 @@ impl Fresh {
         Ok(s)
     }
 
-    pub(super) fn how(&self) -> How<'static> {
-        How { cache_frozen: false, own_lr: Some(self.lr), model: None, joining: None }
+    pub(super) fn how(&self) -> How {
+        How { cache_frozen: false, own_lr: Some(self.lr), joining: None }
     }
 }
 
-/// `--layers`, parsed as `train --new-layers` is (its errors name `--layers`).
+/// The flags `new` (and `pretrain`) name otherwise than `train`: `--layers` gives the layers.
+pub(super) const FLAGS: Flags = Flags(|role| (role == Role::NewLayers).then_some("--layers"));
+
+/// `--layers`, parsed as `train --new-layers` is; its errors name the flags as [`FLAGS`] does.
 pub(super) fn layers(spec: &str) -> tfreuse::Result<Vec<LayerSpec>> {
-    parse_layers(spec).map_err(|e| Error::Invalid(e.to_string().replace("--new-layers", "--layers")))
+    parse_layers(spec).map_err(|e| Error::Invalid(e.render_with(|r| FLAGS.name(r).to_string())))
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
+    run(args, g).map_err(|e| e.context(FLAGS))
+}
+
+fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     args.schedule.check_out(None)?;
     let (data, classes) = args.fresh.data("new")?;
     let layers = layers(&args.layers)?;
@@ -122,5 +130,5 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let spec = args.schedule.apply(spec, false)?;
     let names = tfreuse::graph::layers::outputs(&spec.new_layers, spec.naming());
     eprintln!("new model: X:0 -> {} (branch from any of these later)", names.join(" -> "));
-    train_on(spec, (data, classes), &args.schedule, &args.fresh.how(), g)
+    train_on(spec, (data, classes), &args.schedule, args.fresh.how(), g)
 }

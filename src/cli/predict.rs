@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use tfreuse::predict::{label, picture_files, predict};
+use tfreuse::predict::{label, picture_files, Classifier};
 use tfreuse::Error;
 
 use super::{Global, ImageArgs, ModelArgs};
@@ -52,9 +52,8 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         None => (given.unwrap_or_default(), vec![]),
     };
     let model = args.model.load_restored(g)?;
-    let input = model.tensor(&input_name).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
-    let logits = model.tensor(&logits_name).map_err(|e| e.for_arg(tfreuse::Role::Fetch))?;
-    let results = predict(&model, &input, &logits, &files, &opts, scale, args.top_k)?;
+    let classifier = Classifier::from_parts(&model, (&input_name, &logits_name), opts, scale, names.clone())?;
+    let results = classifier.classify(&files, args.top_k)?;
     let failed = results.iter().filter(|r| r.is_err()).count();
     if args.json {
         let items: Vec<_> = files.iter().zip(&results).map(|(f, r)| json_item(f, r, &names)).collect();

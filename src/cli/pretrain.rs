@@ -1,16 +1,16 @@
 //! `tfreuse pretrain`: lower layers learnt without labels, saved as a TF1 model whose layers
 //! `train --branch-from` reuses (the seed's answer to few labels).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use tfreuse::graph::layers::{Activation, LayerSpec};
-use tfreuse::model::ModelSource;
-use tfreuse::pretrain::Corruption;
+use tfreuse::graph::layers::LayerSpec;
+use tfreuse::pretrain::{Corruption, Net};
 use tfreuse::train::Objective;
-use tfreuse::Error;
+use tfreuse::{DataSet, Error};
 
-use super::new::{layers, Fresh};
-use super::train::{per_class, train_on, How, Schedule};
+use super::new::{layers, Fresh, FLAGS};
+use super::schedule::Schedule;
+use super::train::{train_on, How};
 use super::Global;
 
 #[derive(clap::Args, Debug)]
@@ -82,62 +82,25 @@ pub struct Autoencoder {
     pub schedule: Schedule,
 }
 
-/// The hidden layers of `spec`: dense only, relu unless given (a last layer is appended
-/// for the parse, so that no layer of `spec` is taken for the logits).
+/// `--layers`: the hidden layers, relu unless given (a last layer is appended for the parse,
+/// so that none of them is taken for the logits); the library takes dense ones only.
 fn encoder(spec: &str) -> tfreuse::Result<Vec<LayerSpec>> {
     let mut encoder = layers(&format!("{spec},1"))?;
     encoder.pop();
-    match encoder.iter().find(|l| !matches!(l, LayerSpec::Dense { .. })) {
-        Some(l) => Err(Error::Invalid(format!("--layers {spec}: pretraining takes dense layers only, not {l:?}"))),
-        None => Ok(encoder),
-    }
-}
-
-/// The layer that reconstructs what encoder layer `to` gets, `width` wide with `activation`:
-/// dense, or with `to`'s kernel transposed when `tied`.
-fn decoder(to: usize, width: usize, activation: Activation, tied: bool) -> LayerSpec {
-    match tied {
-        true => LayerSpec::Tied { to, activation },
-        false => LayerSpec::Dense { units: width, activation },
-    }
-}
-
-/// The encoder of `spec` and its mirror, ending in a linear layer of `width`: the whole
-/// autoencoder, and how many of its layers are the encoder.
-fn mirrored(spec: &str, width: usize, tied: bool) -> tfreuse::Result<(Vec<LayerSpec>, usize)> {
-    let encoder = encoder(spec)?;
-    let k = encoder.len();
-    let mut all = encoder.clone();
-    for (m, l) in encoder.iter().enumerate().take(k - 1).rev() {
-        let LayerSpec::Dense { units, activation } = *l else { unreachable!("dense only") };
-        all.push(decoder(m + 1, units, activation, tied));
-    }
-    all.push(decoder(0, width, Activation::Linear, tied));
-    Ok((all, k))
-}
-
-/// The phases of a greedy autoencoder: encoder layer k and the decoder of what it gets.
-fn phases(encoder: &[LayerSpec], width: usize, tied: bool) -> Vec<[LayerSpec; 2]> {
-    let mut below = (width, Activation::Linear);
-    let mut out = Vec::new();
-    for l in encoder {
-        let LayerSpec::Dense { units, activation } = *l else { unreachable!("dense only") };
-        out.push([l.clone(), decoder(0, below.0, below.1, tied)]);
-        below = (units, activation);
-    }
-    out
+    Ok(encoder)
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
-    match args.kind {
+    let done = match args.kind {
         Kind::Autoencoder(a) => autoencoder(*a, g),
         Kind::Auxiliary(a) if a.task == "pairs" => pairs(*a, g),
         Kind::Auxiliary(a) => corrupt(*a, g),
-    }
+    };
+    done.map_err(|e| e.context(FLAGS))
 }
 
 /// The data set with `--unlabeled`'s examples added (said so).
-fn unlabeled(data: tfreuse::DataSet, spec: Option<&str>, schedule: &Schedule) -> anyhow::Result<tfreuse::DataSet> {
+fn unlabeled(data: DataSet, spec: Option<&str>, schedule: &Schedule) -> anyhow::Result<DataSet> {
     let Some(spec) = spec else { return Ok(data) };
     if schedule.per_class.is_some() {
         return Err(Error::Invalid("--per-class with --unlabeled: the unlabelled examples have no class to draw by".into()).into());
@@ -154,70 +117,41 @@ fn autoencoder(a: Autoencoder, g: &Global) -> anyhow::Result<()> {
     let (data, classes) = a.fresh.data("pretrain autoencoder")?;
     let data = unlabeled(data, a.unlabeled.as_deref(), &a.schedule)?;
     let features = data.training_split()?.feature_shape.clone();
-    let [width] = features[..] else {
-        return Err(Error::Invalid(format!("an autoencoder takes flat features; these are shaped {features:?}")).into());
-    };
     if a.greedy {
-        return greedy(&a, (data, classes), width, g);
+        return greedy(&a, (data, classes), features, g);
     }
-    let (all, k) = mirrored(&a.layers, width, a.tied)?;
-    let net = Net {
-        layers: all,
-        reused: k,
-        reused_as: "encoder outputs",
-        scope: "autoencoder/",
-        objective: Objective::Reconstruct,
-        class_weights: None,
-    };
+    let net = tfreuse::pretrain::autoencoder(&encoder(&a.layers)?, &features, a.tied)?;
     pretrain(net, (data, classes), (&a.fresh, &a.schedule), g)
 }
 
 /// `--greedy`: one run per phase, each on the model the one before saved (in a temporary
 /// folder), branching at the layer below; the last saves to --out.
-fn greedy(a: &Autoencoder, (data, classes): (tfreuse::DataSet, usize), width: usize, g: &Global) -> anyhow::Result<()> {
+fn greedy(a: &Autoencoder, (data, classes): (DataSet, usize), features: Vec<usize>, g: &Global) -> anyhow::Result<()> {
     if a.schedule.resume.is_some() {
-        return Err(
-            Error::Invalid("--resume with --greedy: rerun the command (phases are short and each starts from the last)".into()).into()
-        );
+        let msg = "--resume with --greedy: rerun the command (phases are short and each starts from the last)";
+        return Err(Error::Invalid(msg.into()).into());
     }
-    let features = data.training_split()?.feature_shape.clone();
-    let phases = phases(&encoder(&a.layers)?, width, a.tied);
-    let dir = tempfile::Builder::new().prefix("tfreuse-greedy-").tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let (n, mut below, mut hidden) = (phases.len(), None::<(PathBuf, String)>, Vec::new());
-    for (k, layers) in phases.into_iter().enumerate() {
-        // Every op of phase k is under phase<k>/ (the loss and training op too: the phases share a graph).
-        let mut spec = a.fresh.spec(features.clone(), layers.to_vec(), "", g)?;
-        spec.layer_names = vec![format!("hidden{}", k + 1), format!("decoder{}", k + 1)];
-        spec.prefix = format!("phase{}/", k + 1);
-        spec.objective = Objective::Reconstruct;
-        if let Some((prefix, tensor)) = &below {
-            spec.source = ModelSource::Meta(PathBuf::from(format!("{}.meta", prefix.display())));
-            spec.checkpoint = Some(prefix.clone());
-            spec.branch_from = Some(tensor.clone());
-            spec.freeze_below = Some(tensor.clone());
-        }
-        let names: Vec<String> =
-            tfreuse::graph::layers::outputs(&spec.new_layers, spec.naming()).iter().map(|t| format!("{}{t}", spec.prefix)).collect();
-        eprintln!("phase {}/{n}: {} -> {} -> {}", k + 1, spec.branch_from.as_deref().unwrap_or("X:0"), names[0], names[1]);
-        let sched = phase_schedule(&a.schedule, k, n, dir.path());
-        let spec = sched.apply(spec, below.is_some())?;
-        let how = How { cache_frozen: below.is_some(), ..a.fresh.how() };
-        train_on(spec, (data.clone(), classes), &sched, &how, g)?;
-        hidden.push(names[0].clone());
-        below = sched.out.map(|out| (out, names[0].clone()));
+    let base = a.fresh.spec(features.clone(), vec![], "", g)?;
+    let greedy = tfreuse::pretrain::greedy(&base, &encoder(&a.layers)?, &features, a.tied)?;
+    let n = greedy.phases.len();
+    for (k, phase) in greedy.phases.iter().enumerate() {
+        let [from, hidden, decoder] = &phase.tensors;
+        eprintln!("phase {}/{n}: {from} -> {hidden} -> {decoder}", k + 1);
+        let sched = phase_schedule(&a.schedule, k, phase.out.clone());
+        let cached = phase.spec.freeze_below.is_some();
+        let spec = sched.apply(phase.spec.clone(), cached)?;
+        train_on(spec, (data.clone(), classes), &sched, How { cache_frozen: cached, ..a.fresh.how() }, g)?;
     }
-    eprintln!("encoder outputs (train --branch-from one of these): {}", hidden.join(", "));
+    eprintln!("encoder outputs (train --branch-from one of these): {}", greedy.encoder_outputs().join(", "));
     Ok(())
 }
 
-/// Phase `k` of `n`'s schedule: the last saves to --out and draws --plot; the others save in
-/// `dir`; --json gathers every phase, --logdir gets a run per phase.
-fn phase_schedule(s: &Schedule, k: usize, n: usize, dir: &Path) -> Schedule {
+/// Phase `k`'s schedule: one that saves in `out` (all but the last) neither draws --plot nor
+/// prunes; --json gathers every phase, --logdir gets a run per phase.
+fn phase_schedule(s: &Schedule, k: usize, out: Option<PathBuf>) -> Schedule {
     let mut phase = s.clone();
-    if k + 1 < n {
-        phase.out = Some(dir.join(format!("phase{}", k + 1)));
-        phase.plot = None;
-        phase.prune = false;
+    if out.is_some() {
+        (phase.out, phase.plot, phase.prune) = (out, None, false);
     }
     phase.json_append = k > 0;
     let run = s.run_name.clone().or_else(|| s.out.as_ref().and_then(|o| o.file_name()).map(|f| f.to_string_lossy().into_owned()));
@@ -229,29 +163,15 @@ fn corrupt(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
     a.schedule.check_out(None)?;
     let (data, _) = a.fresh.data("pretrain auxiliary")?;
     let data = unlabeled(data, a.unlabeled.as_deref(), &a.schedule)?;
-    let how = match a.corruption.as_str() {
-        "patches" => Corruption::Patches,
-        _ => Corruption::Halves,
-    };
+    let how = if a.corruption == "patches" { Corruption::Patches } else { Corruption::Halves };
     let data = tfreuse::pretrain::corrupt(&data, a.schedule.seed, how)?;
-    let n = data.training_split()?.len();
-    eprintln!(
-        "auxiliary task corrupt ({}): {} real and {} corrupted training examples (seed {})",
-        a.corruption,
-        n / 2,
-        n / 2,
-        a.schedule.seed
-    );
-    let mut layers = encoder(&a.layers)?;
-    let k = layers.len();
-    layers.push(LayerSpec::Dense { units: 2, activation: Activation::Linear });
-    let net =
-        Net { layers, reused: k, reused_as: "layers to reuse", scope: "auxiliary/", objective: Objective::Classify, class_weights: None };
+    let (n, seed) = (data.training_split()?.len() / 2, a.schedule.seed);
+    eprintln!("auxiliary task corrupt ({}): {n} real and {n} corrupted training examples (seed {seed})", a.corruption);
+    let net = tfreuse::pretrain::auxiliary(&encoder(&a.layers)?)?;
     pretrain(net, (data, 2), (&a.fresh, &a.schedule), g)
 }
 
-/// `--task pairs`: the encoder, `(h − reverse(h))²` and a 2-wide layer, on the labelled data
-/// (after --per-class), same-class and other-class pairs weighted to count alike.
+/// `--task pairs`, on the labelled data (after --per-class).
 fn pairs(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
     a.schedule.check_out(None)?;
     if a.unlabeled.is_some() || a.schedule.class_weight.is_some() || a.corruption != "halves" {
@@ -259,75 +179,24 @@ fn pairs(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
         return Err(Error::Invalid(msg.into()).into());
     }
     let (data, classes) = a.fresh.data("pretrain auxiliary")?;
-    let data = per_class(data, a.schedule.per_class, a.schedule.seed, classes)?;
+    let per_class = a.schedule.per_class.map(|n| n as usize);
+    let data = tfreuse::train::job::sample(data, per_class, a.schedule.seed, classes, &mut super::console::Console::new(false))?;
     let schedule = Schedule { per_class: None, ..a.schedule.clone() };
-    let (share, weights) = tfreuse::pretrain::pair_weights(&data.training_split()?.y, classes)?;
-    eprintln!(
-        "auxiliary task pairs: {:.1} % of pairs share a class; weights {:.3} (other class), {:.3} (same class)",
-        100.0 * share,
-        weights[0],
-        weights[1]
-    );
-    let mut layers = encoder(&a.layers)?;
-    let k = layers.len();
-    layers.extend([LayerSpec::Pairs, LayerSpec::Dense { units: 2, activation: Activation::Linear }]);
-    let class_weights = Some(weights.to_vec());
-    let net = Net { layers, reused: k, reused_as: "layers to reuse", scope: "auxiliary/", objective: Objective::Pairs, class_weights };
+    let (share, [other, same]) = tfreuse::pretrain::pair_weights(&data.training_split()?.y, classes)?;
+    let share = 100.0 * share;
+    eprintln!("auxiliary task pairs: {share:.1} % of pairs share a class; weights {other:.3} (other class), {same:.3} (same class)");
+    let net = tfreuse::pretrain::pairs(&encoder(&a.layers)?, [other, same])?;
     pretrain(net, (data, classes), (&a.fresh, &schedule), g)
 }
 
-/// What a pretraining builds on `X:0`: its layers, how many of them are meant for reuse, their
-/// scope and what they learn.
-struct Net {
-    layers: Vec<LayerSpec>,
-    reused: usize,
-    /// What the reused layers are called in the closing line.
-    reused_as: &'static str,
-    scope: &'static str,
-    objective: Objective,
-    /// A weight per class of the head (the pairs task's two kinds of pair).
-    class_weights: Option<Vec<f32>>,
-}
-
 /// Train `net` from nothing on `data`, then name the layers to branch from.
-fn pretrain(net: Net, data: (tfreuse::DataSet, usize), (fresh, schedule): (&Fresh, &Schedule), g: &Global) -> anyhow::Result<()> {
+fn pretrain(net: Net, data: (DataSet, usize), (fresh, schedule): (&Fresh, &Schedule), g: &Global) -> anyhow::Result<()> {
     let features = data.0.training_split()?.feature_shape.clone();
-    let mut spec = schedule.apply(fresh.spec(features, net.layers, net.scope, g)?, false)?;
-    spec.objective = net.objective;
-    spec.class_weights = net.class_weights;
-    let names = tfreuse::graph::layers::outputs(&spec.new_layers, spec.naming());
+    let spec = net.spec(schedule.apply(fresh.spec(features, net.layers.clone(), net.scope, g)?, false)?);
+    let names = tfreuse::pretrain::outputs(&spec);
     eprintln!("{}: X:0 -> {}", net.scope.trim_end_matches('/'), names.join(" -> "));
-    train_on(spec, data, schedule, &fresh.how(), g)?;
-    eprintln!("{} (train --branch-from one of these): {}", net.reused_as, names[..net.reused].join(", "));
+    train_on(spec, data, schedule, fresh.how(), g)?;
+    let reused_as = if net.objective == Objective::Reconstruct { "encoder outputs" } else { "layers to reuse" };
+    eprintln!("{reused_as} (train --branch-from one of these): {}", names[..net.reused].join(", "));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_decoder_mirrors_the_encoder() {
-        let (all, k) = mirrored("300:elu,150", 784, false).unwrap();
-        assert_eq!(k, 2);
-        let units: Vec<usize> = all.iter().map(|l| if let LayerSpec::Dense { units, .. } = l { *units } else { 0 }).collect();
-        assert_eq!(units, [300, 150, 300, 784]);
-        assert_eq!(all[1], LayerSpec::Dense { units: 150, activation: Activation::Relu });
-        assert_eq!(all[3], LayerSpec::Dense { units: 784, activation: Activation::Linear });
-        assert!(mirrored("gap,100", 784, false).is_err());
-        let (tied, _) = mirrored("300:elu,150", 784, true).unwrap();
-        assert_eq!(
-            tied[2..],
-            [LayerSpec::Tied { to: 1, activation: Activation::Elu }, LayerSpec::Tied { to: 0, activation: Activation::Linear }]
-        );
-    }
-
-    #[test]
-    fn each_phase_reconstructs_the_layer_below() {
-        let p = phases(&encoder("300:elu,150:selu").unwrap(), 784, false);
-        assert_eq!(p[0][1], LayerSpec::Dense { units: 784, activation: Activation::Linear });
-        assert_eq!(p[1][0], LayerSpec::Dense { units: 150, activation: Activation::Selu });
-        assert_eq!(p[1][1], LayerSpec::Dense { units: 300, activation: Activation::Elu });
-        assert_eq!(phases(&encoder("300:elu").unwrap(), 784, true)[0][1], LayerSpec::Tied { to: 0, activation: Activation::Linear });
-    }
 }

@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
-use tfreuse::events::{Event, EventSink, Tee};
-use tfreuse::sweep::{candidates, try_one, Row};
+use tfreuse::events::{Event, EventSink};
+use tfreuse::summary::TensorBoard;
+use tfreuse::sweep::{candidates, Candidate, Row};
 use tfreuse::Error;
 
 use super::{Global, ModelArgs};
@@ -17,7 +18,7 @@ pub struct Args {
     /// dnn/hidden4/Relu:0). --new-layers, --freeze-below, --trainable and --train-op are the
     /// sweep's to choose.
     #[command(flatten)]
-    pub recipe: super::train::Recipe,
+    pub recipe: super::recipe::Recipe,
     /// Passes over the training split, at most, per candidate.
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
@@ -72,87 +73,84 @@ fn refuse_chosen(args: &Args) -> tfreuse::Result<()> {
     }
 }
 
-/// `--logdir DIR`: the TensorBoard sink of candidate `name`, in `DIR/name`.
-fn tensorboard(dir: Option<&std::path::Path>, name: &str, lr: f32) -> tfreuse::Result<Option<tfreuse::summary::TensorBoard>> {
-    let Some(dir) = dir else { return Ok(None) };
-    let file = tfreuse::summary::EventFile::create(&dir.join(name))?;
-    Ok(Some(tfreuse::summary::TensorBoard::new(file, 20, Some(lr))))
+/// What a person sees of the sweep: a header per candidate, its epoch lines and best epoch;
+/// `--logdir`'s run of each candidate; the rows so far (for the table, should it stop).
+struct Watch<'a> {
+    logdir: Option<&'a std::path::Path>,
+    lr: f32,
+    board: Option<TensorBoard>,
+    rows: Vec<Row>,
 }
 
-/// Epoch lines under each candidate's header.
-struct Progress;
-
-impl EventSink for Progress {
+impl EventSink for Watch<'_> {
     fn event(&mut self, e: &Event) -> tfreuse::Result<()> {
         if let Event::Epoch { epoch, train_loss, metric, .. } = e {
             eprintln!("    epoch {epoch:>3}  train loss {train_loss:.4}  validation {:.4}", metric.unwrap_or(f64::NAN));
         }
+        self.board.as_mut().map_or(Ok(()), |b| b.event(e))
+    }
+
+    fn flush(&mut self) -> tfreuse::Result<()> {
+        self.board.as_mut().map_or(Ok(()), |b| b.flush())
+    }
+}
+
+impl tfreuse::sweep::Observer for Watch<'_> {
+    fn candidate(&mut self, index: usize, of: usize, c: &Candidate) -> tfreuse::Result<()> {
+        let frozen = c.freeze_below.as_deref().map_or("nothing frozen".into(), |f| format!("frozen up to {f}"));
+        eprintln!("[{}/{of}] {}: branch {}, new layers {}, {frozen}", index + 1, c.name, c.branch, c.new_layers);
+        // `--logdir DIR`: the candidate's run in DIR/<candidate>.
+        self.board = None;
+        if let Some(dir) = self.logdir {
+            self.board = Some(TensorBoard::new(tfreuse::summary::EventFile::create(&dir.join(&c.name))?, 20, Some(self.lr)));
+        }
+        Ok(())
+    }
+
+    fn row(&mut self, row: &Row) -> tfreuse::Result<()> {
+        eprintln!("    best epoch {}: validation {:.4}, {:.1}s", row.best_epoch, row.val_accuracy, row.seconds);
+        self.rows.push(row.clone());
         Ok(())
     }
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     refuse_chosen(&args)?;
-    let branch = args
-        .recipe
-        .branch_from
-        .clone()
-        .ok_or_else(|| Error::Invalid("--branch-from: missing: the top layer the sweep reuses, e.g. dnn/hidden4/Relu:0".into()))?;
+    let Some(branch) = args.recipe.branch_from.clone() else {
+        return Err(Error::Invalid("--branch-from: missing: the top layer the sweep reuses, e.g. dnn/hidden4/Relu:0".into()).into());
+    };
     if let Some(out) = &args.out {
-        super::train::check_out(out, args.force, Some(&args.model))?;
+        tfreuse::model::save::check_out(out, args.force, Some(&args.model.source()))?;
     }
-    args.plot.as_deref().map(|p| tfreuse::summary::plot::check_path(p, "--plot")).transpose()?;
+    args.plot.as_deref().map(|p| tfreuse::summary::plot::check_picture(p, tfreuse::Role::Plot)).transpose()?;
     let mut spec = args.recipe.spec(&args.model, g)?;
     (spec.epochs, spec.batch_size, spec.seed, spec.patience) = (args.epochs, args.batch_size, args.seed, Some(args.patience as usize));
-    let (mut data, classes) = args.recipe.data(&args.model, g)?;
-    data = super::train::per_class(data, args.per_class, args.seed, classes)?;
-    if data.is_pending() {
-        data = tfreuse::data::images::decode_pending(data)?;
-    }
-    g.load_tf_for_training(&spec)?;
+    let (data, classes) = args.recipe.data(&args.model, g)?;
+    let per_class = args.per_class.map(|n| n as usize);
+    let data = tfreuse::train::job::sample(data, per_class, args.seed, classes, &mut super::console::Console::new(false))?;
+    let rt = g.runtime_for_training(&spec)?;
     let layers = tfreuse::sweep::layers_of(&spec, &branch)?;
     let cands = candidates(&layers, classes);
     let names: Vec<&str> = layers.iter().map(|l| l.output.as_str()).collect();
     eprintln!("sweep: {} candidates over the reused layers {}", cands.len(), names.join(", "));
     let stop = tfreuse::train::interrupt::stop_on_signals()?;
-    let (mut rows, mut best): (Vec<Row>, Option<(f64, tfreuse::Prepared)>) = (Vec::new(), None);
-    let mut caches = tfreuse::sweep::Caches::new();
-    for (i, c) in cands.iter().enumerate() {
-        let frozen = c.freeze_below.as_deref().map_or("nothing frozen".into(), |f| format!("frozen up to {f}"));
-        eprintln!("[{}/{}] {}: branch {}, new layers {}, {frozen}", i + 1, cands.len(), c.name, c.branch, c.new_layers);
-        let mut board = tensorboard(args.logdir.as_deref(), &c.name, spec.lr)?;
-        let mut progress = Progress;
-        let mut sinks: Vec<&mut dyn EventSink> = vec![&mut progress];
-        if let Some(b) = board.as_mut() {
-            sinks.push(b);
-        }
-        let (row, prepared) = match try_one(&spec, c, (&data, &mut caches), classes, &stop, &mut Tee(sinks)) {
-            Ok(done) => done,
-            Err(e) => {
-                // What was measured is still worth having.
-                if !rows.is_empty() {
-                    print_table(&rows);
-                    write_files(&args, &rows)?;
-                }
-                return Err(e.into());
+    let mut watch = Watch { logdir: args.logdir.as_deref(), lr: spec.lr, board: None, rows: Vec::new() };
+    let swept = match tfreuse::sweep::run(&rt, &spec, &cands, (data, classes), args.keep.as_deref(), &stop, &mut watch) {
+        Ok(swept) => swept,
+        Err(e) => {
+            // What was measured is still worth having.
+            if !watch.rows.is_empty() {
+                print_table(&watch.rows);
+                write_files(&args, &watch.rows)?;
             }
-        };
-        eprintln!("    best epoch {}: validation {:.4}, {:.1}s", row.best_epoch, row.val_accuracy, row.seconds);
-        if let Some(dir) = &args.keep {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-            prepared.save(&dir.join(format!("{}.ckpt", c.name)), &[], &mut Progress)?;
+            return Err(e.into());
         }
-        if best.as_ref().map_or(true, |b| row.val_accuracy > b.0) {
-            best = Some((row.val_accuracy, prepared));
-        }
-        rows.push(row);
-    }
-    print_table(&rows);
-    write_files(&args, &rows)?;
-    if let (Some(out), Some((_, prepared))) = (&args.out, &best) {
-        prepared.save(out, &prepared.side_files(&data)?, &mut Progress)?;
-        let name = rows.iter().max_by(|a, b| a.val_accuracy.total_cmp(&b.val_accuracy)).map_or("", |r| r.candidate.name.as_str());
-        eprintln!("saved the best candidate on validation, {name}, to {}", out.display());
+    };
+    print_table(&swept.rows);
+    write_files(&args, &swept.rows)?;
+    if let (Some(out), Some((i, best))) = (&args.out, &swept.best) {
+        best.save(out, &mut |_: &Event| {})?;
+        eprintln!("saved the best candidate on validation, {}, to {}", swept.rows[*i].candidate.name, out.display());
     }
     Ok(())
 }
@@ -186,40 +184,7 @@ fn write_files(args: &Args, rows: &[Row]) -> anyhow::Result<()> {
         tfreuse::summary::plot::draw_bars(path, "accuracy by candidate", &labels, &series)?;
     }
     if let Some(path) = &args.csv {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
-            "candidate",
-            "branch",
-            "new_layers",
-            "freeze_below",
-            "reused",
-            "frozen",
-            "new",
-            "params_trained",
-            "best_epoch",
-            "val_accuracy",
-            "test_accuracy",
-            "seconds",
-        ])?;
-        for r in rows {
-            let c = &r.candidate;
-            let num = |v: f64| v.to_string();
-            w.write_record([
-                c.name.clone(),
-                c.branch.clone(),
-                c.new_layers.clone(),
-                c.freeze_below.clone().unwrap_or_default(),
-                c.reused.to_string(),
-                c.frozen.to_string(),
-                c.new.to_string(),
-                r.params_trained.to_string(),
-                r.best_epoch.to_string(),
-                num(r.val_accuracy),
-                r.test_accuracy.map(num).unwrap_or_default(),
-                num(r.seconds),
-            ])?;
-        }
-        tfreuse::atomic::write_bytes_atomic(path, &w.into_inner()?)?;
+        tfreuse::atomic::write_bytes_atomic(path, &tfreuse::sweep::to_csv(rows)?)?;
     }
     Ok(())
 }

@@ -5,13 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use tfreuse::dist::{Cluster, Server, Worker};
-use tfreuse::train::resume::{interrupted_prefix, resumable};
-use tfreuse::train::TransferSpec;
-use tfreuse::DataSet;
+use tfreuse::dist::{Cluster, Worker};
+use tfreuse::train::joining::Joining;
 use tfreuse::Error;
 
-use super::train::Schedule;
 use super::Global;
 
 /// Training as a worker of a cluster of `tfreuse server` (or Python `tf.train.Server`) tasks.
@@ -41,13 +38,6 @@ pub struct Args {
     pub wait_secs: u64,
 }
 
-/// What this process is in the cluster, checked before TF loads.
-pub struct Joining {
-    cluster: Cluster,
-    pub worker: Worker,
-    pub save_every: Option<Duration>,
-}
-
 impl Args {
     /// `None` on one machine; else the checked cluster and this worker's place in it.
     pub fn joining(&self, out: Option<&Path>, g: &Global) -> tfreuse::Result<Option<Joining>> {
@@ -71,63 +61,6 @@ impl Args {
         }
         let workers = cluster.jobs["worker"].len();
         let worker = Worker { task: self.task, workers, ps, sync: self.sync, wait_secs: self.wait_secs };
-        let save_every = worker.is_chief().then(|| Duration::from_secs(self.save_every_secs.max(1)));
-        Ok(Some(Joining { cluster, worker, save_every }))
-    }
-}
-
-impl Joining {
-    /// This worker's share of the training split; the chief resumes from its last checkpoint
-    /// when one is there (a rerun of its command after a crash).
-    pub fn shard(&self, data: DataSet, spec: &mut TransferSpec, sched: &Schedule) -> tfreuse::Result<DataSet> {
-        let w = &self.worker;
-        if spec.patience.is_some() {
-            return Err(Error::Invalid("--patience: not with --cluster (the workers train on; only the chief evaluates)".into()));
-        }
-        if w.sync && sched.prune {
-            return Err(Error::Invalid("--prune: not with --sync (its training op needs the accumulators)".into()));
-        }
-        let data = data.shard(w.task, w.workers, w.sync)?;
-        let n = data.training_split()?.len();
-        eprintln!("worker {}: {n} training examples (those whose index i has i mod {} = {})", w.task, w.workers, w.task);
-        let last = interrupted_prefix(sched.out.as_deref());
-        if w.is_chief() && spec.resume_from.is_none() && resumable(&last) {
-            eprintln!("the chief resumes from its last checkpoint {}", last.display());
-            spec.resume_from = Some(last);
-        }
-        Ok(data)
-    }
-
-    /// A task that stopped answering, said as such.
-    pub fn explain(&self, e: Error) -> Error {
-        match e {
-            Error::Tf(m) if m.starts_with("Unavailable") => {
-                Error::Tf(format!("worker {}: a task of the cluster stopped answering: {m}", self.worker.task))
-            }
-            other => other,
-        }
-    }
-
-    /// Wait for the ps tasks, start this worker's server task and point the session at it.
-    pub fn start(&self, spec: &mut TransferSpec) -> tfreuse::Result<()> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(self.worker.wait_secs);
-        for (task, address) in self.cluster.jobs["ps"].iter().enumerate() {
-            tfreuse::tf::session::wait_for(address, Duration::from_secs(1), deadline).map_err(|why| {
-                Error::Invalid(format!("ps task {task} at {address} is not reachable ({why}); start it with tfreuse server"))
-            })?;
-        }
-        let server = Server::start(&self.cluster, "worker", self.worker.task)?;
-        spec.session.target = Some(server.target()?);
-        spec.session.device_filters = self.worker.device_filters();
-        spec.worker = Some(self.worker.clone());
-        eprintln!(
-            "worker {} of {} ({}), variables on {} ps task(s){}",
-            self.worker.task,
-            self.worker.workers,
-            self.cluster.address("worker", self.worker.task)?,
-            self.worker.ps,
-            if self.worker.is_chief() { "; the chief" } else { "" }
-        );
-        Ok(())
+        Ok(Some(Joining::new(cluster, worker, Duration::from_secs(self.save_every_secs))))
     }
 }

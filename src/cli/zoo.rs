@@ -92,7 +92,7 @@ pub fn exec(args: Args) -> anyhow::Result<()> {
         Action::Show { name } => show(&z, z.entry(&name)?),
         Action::Fetch { names } => {
             for n in names {
-                let path = z.fetch(z.entry(&n)?)?;
+                let path = z.fetch(z.entry(&n)?, &mut super::Notices::default())?;
                 println!("zoo:{n}: {}", path.display());
             }
             Ok(())

@@ -5,7 +5,7 @@
 
 use rand::Rng;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 
 /// How much of each change to draw at most.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -25,7 +25,7 @@ pub struct Augment {
 impl Augment {
     /// `flip,rotate=DEG,crop=F,brightness=F,contrast=F`, in any order and subset.
     pub fn parse(spec: &str) -> Result<Self> {
-        let bad = |why: String| Error::Invalid(format!("--augment {spec}: {why}"));
+        let bad = |why: String| Error::arg(Role::Augment, Some(spec), why);
         let mut a = Augment::default();
         for part in spec.split(',').map(str::trim) {
             let (name, value) = part.split_once('=').map_or((part, None), |(n, v)| (n, Some(v)));

@@ -35,7 +35,7 @@ impl ResizeMode {
             "stretch" => Ok(Self::Stretch),
             "crop" => Ok(Self::Crop),
             "pad" => Ok(Self::Pad),
-            _ => Err(Error::Invalid(format!("--resize-mode {s}: expected stretch, crop or pad"))),
+            _ => Err(Error::arg(Role::ResizeMode, Some(s), "expected stretch, crop or pad")),
         }
     }
 }
@@ -55,7 +55,7 @@ impl Preprocess {
     /// and channels; a flat `[?, N]` a square of `channels` (1 unless given) with N values.
     /// `size` (`--resize`) and `channels` (`--channels`) override.
     pub fn for_input(dims: Option<&[i64]>, size: Option<(u32, u32)>, channels: Option<u8>, mode: ResizeMode) -> Result<Self> {
-        let need = |why: &str| Error::arg(Role::Input, None, format!("{why}; say the picture size with --resize HxW"));
+        let need = |why: &str| Error::arg(Role::Input, None, format!("{why}; say the picture size with {} HxW", Role::Resize.mention()));
         let (h, w, c) = match dims {
             Some([_, h, w, c]) => (*h, *w, channels.map_or(*c, i64::from)),
             Some([_, n]) if *n > 0 => {
@@ -235,7 +235,7 @@ fn decode_split(
 /// A file that is no readable picture: an error with `--strict`, else counted.
 pub(crate) fn skip(skipped: &mut Vec<(PathBuf, String)>, path: PathBuf, why: &str, strict: bool) -> Result<()> {
     if strict {
-        return Err(Error::bad_file(&path, format!("{} (--strict)", why.trim())));
+        return Err(Error::bad_file(&path, format!("{} ({})", why.trim(), Role::Strict.mention())));
     }
     skipped.push((path, why.trim().to_string()));
     Ok(())

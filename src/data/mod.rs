@@ -9,16 +9,18 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::data::npy::Npz;
+use crate::data::npy::Npz as NpzReader;
 use crate::error::{Error, Result, Role};
 use crate::tf::tensors::{DynArray, DynTensor};
 
 pub mod augment;
 pub mod images;
-pub mod mapped;
 pub mod npy;
-pub mod scale;
 pub mod select;
+internal_mod! {
+    mapped;
+    scale;
+}
 
 pub use scale::Scale;
 
@@ -226,6 +228,16 @@ impl DataSet {
         }
     }
 
+    /// The `test` split.
+    pub fn test(&self) -> Result<&Split> {
+        self.split("test")
+    }
+
+    /// The `validation` split.
+    pub fn validation(&self) -> Result<&Split> {
+        self.split("validation")
+    }
+
     /// A split by name, or an error listing the ones there are.
     pub fn split(&self, name: &str) -> Result<&Split> {
         self.splits.get(name).ok_or_else(|| {
@@ -284,6 +296,27 @@ impl DataSet {
             s.y.iter().for_each(|l| h.update(l.to_le_bytes()));
         }
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// MNIST (or Fashion-MNIST) in the four standard IDX files of one folder.
+pub struct Mnist;
+
+impl Mnist {
+    /// Splits `train` (55 000), `validation` (5 000) and `test` (10 000), exactly as
+    /// `input_data.read_data_sets(dir)` makes them; pixels scaled by 1/255 when fed.
+    pub fn open(dir: impl AsRef<Path>) -> Result<DataSet> {
+        read_mnist(dir.as_ref(), 5000)
+    }
+}
+
+/// Arrays `x` and `y` (split `all`), or `x_train`/`y_train`, `x_test`/`y_test`, … of an `.npz`.
+pub struct Npz;
+
+impl Npz {
+    /// The splits of the `.npz` at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<DataSet> {
+        read_npz(path.as_ref())
     }
 }
 
@@ -433,11 +466,11 @@ pub fn parse_idx_labels(bytes: Vec<u8>, path: &Path) -> Result<Vec<i64>> {
 
 /// A `.npz` with `x` and `y` (one split, `all`), and/or `x_<split>` and `y_<split>` pairs.
 pub fn read_npz(path: &Path) -> Result<DataSet> {
-    npz_dataset(Npz::open(path)?, path)
+    npz_dataset(NpzReader::open(path)?, path)
 }
 
 /// [`read_npz`] from any opened archive (e.g. bytes in memory).
-pub fn npz_dataset<R: std::io::Read + std::io::Seek>(mut npz: Npz<R>, path: &Path) -> Result<DataSet> {
+pub fn npz_dataset<R: std::io::Read + std::io::Seek>(mut npz: NpzReader<R>, path: &Path) -> Result<DataSet> {
     let names = npz.names()?;
     let mut splits = BTreeMap::new();
     for name in &names {

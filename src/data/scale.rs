@@ -2,7 +2,7 @@
 //! `input_data`), into a range (`0,1`, `-1,1` as Inception-style models take), or normalised
 //! per channel (`mean=0.485,0.456,0.406,std=0.229,0.224,0.225`, on values in [0, 1]).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 
 /// A per-channel affine map of bytes; `Copy`, so batches carry it freely.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -25,7 +25,7 @@ impl Default for Scale {
 impl Scale {
     /// `S`, `LO,HI`, or `mean=M[,M,M],std=S[,S,S]`.
     pub fn parse(spec: &str) -> Result<Self> {
-        let bad = |why: &str| Error::Invalid(format!("--scale {spec}: {why} (expected S, LO,HI or mean=M,…,std=S,…)"));
+        let bad = |why: &str| Error::arg(Role::Scale, Some(spec), format!("{why} (expected S, LO,HI or mean=M,…,std=S,…)"));
         let nums = |s: &str| s.split(',').map(|v| v.trim().parse::<f32>().ok().filter(|f| f.is_finite())).collect::<Option<Vec<f32>>>();
         let scale = if let Some(rest) = spec.strip_prefix("mean=") {
             let (mean, std) = rest.split_once(",std=").ok_or_else(|| bad("mean= needs a std="))?;

@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use crate::data::{DataSet, Split};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 
 impl DataSet {
     /// Only the examples of classes `keep`, relabelled by their place in it (every split).
@@ -15,10 +15,10 @@ impl DataSet {
         let known = self.splits.values().map(Split::num_classes).max().unwrap_or(0).max(self.classes.len()) as i64;
         for (i, c) in keep.iter().enumerate() {
             if *c < 0 || *c >= known {
-                return Err(Error::Invalid(format!("--classes: {c} is not a class of {} (0…{})", self.source, known - 1)));
+                return Err(Error::arg(Role::Classes, None, format!("{c} is not a class of {} (0…{})", self.source, known - 1)));
             }
             if keep[..i].contains(c) {
-                return Err(Error::Invalid(format!("--classes: {c} is named twice")));
+                return Err(Error::arg(Role::Classes, None, format!("{c} is named twice")));
             }
         }
         let new_label = |y: i64| keep.iter().position(|&c| c == y).map(|p| p as i64);
@@ -48,7 +48,8 @@ impl DataSet {
             let mut of: Vec<usize> = (0..split.len()).filter(|&i| split.y[i] == c).collect();
             if of.len() < n {
                 let label = self.classes.get(c as usize).map_or(c.to_string(), |s| format!("{c} ({s})"));
-                return Err(Error::Invalid(format!("--per-class {n}: class {label} has only {} training examples", of.len())));
+                let msg = format!("class {label} has only {} training examples", of.len());
+                return Err(Error::arg(Role::PerClass, Some(&n.to_string()), msg));
             }
             of.shuffle(&mut rng);
             idx.extend_from_slice(&of[..n]);
@@ -87,7 +88,7 @@ pub fn parse_classes(s: &str) -> Result<Vec<i64>> {
     let ids: std::result::Result<Vec<i64>, _> = s.split(',').map(|p| p.trim().parse::<i64>()).collect();
     match ids {
         Ok(ids) if !ids.is_empty() => Ok(ids),
-        _ => Err(Error::Invalid(format!("--classes {s:?}: expected label ids, e.g. 5,6,7,8,9"))),
+        _ => Err(Error::arg(Role::Classes, Some(&format!("{s:?}")), "expected label ids, e.g. 5,6,7,8,9")),
     }
 }
 

@@ -3,16 +3,19 @@
 //! task with the C API's `TF_NewServer` (the crate declares no server type), and a session
 //! reaches any TF server, Python's too, through its `grpc://` target.
 
-pub mod place;
 
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void, CStr};
 
 use prost::Message;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 use crate::proto::{ClusterDef, JobDef, ServerDef};
 use crate::tf::runtime::{self as tflib, OpaqueStatus, RawStatus};
+
+internal_mod! {
+    place;
+}
 
 pub use place::{Placer, Worker};
 
@@ -27,7 +30,7 @@ impl Cluster {
     pub fn parse(specs: &[String]) -> Result<Cluster> {
         let mut jobs = BTreeMap::new();
         for spec in specs {
-            let bad = |why: &str| Error::Invalid(format!("--cluster {spec}: {why} (expected JOB=HOST:PORT[,HOST:PORT…])"));
+            let bad = |why: &str| Error::arg(Role::Cluster, Some(spec), format!("{why} (expected JOB=HOST:PORT[,HOST:PORT…])"));
             let (job, tasks) = spec.split_once('=').ok_or_else(|| bad("no ="))?;
             if job.is_empty() || !job.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
                 return Err(bad("a job name is letters, digits, _ and -"));
@@ -41,7 +44,7 @@ impl Cluster {
             }
         }
         if jobs.is_empty() {
-            return Err(Error::Invalid("--cluster: missing: at least one JOB=HOST:PORT".into()));
+            return Err(Error::arg(Role::Cluster, None, "missing: at least one JOB=HOST:PORT"));
         }
         Ok(Cluster { jobs })
     }
@@ -50,12 +53,11 @@ impl Cluster {
     pub fn address(&self, job: &str, task: usize) -> Result<&str> {
         let tasks = self.jobs.get(job).ok_or_else(|| {
             let known: Vec<&str> = self.jobs.keys().map(String::as_str).collect();
-            Error::Invalid(format!("--job {job}: not in --cluster (jobs: {})", known.join(", ")))
+            Error::arg(Role::Job, Some(job), format!("not in {} (jobs: {})", Role::Cluster.mention(), known.join(", ")))
         })?;
-        tasks
-            .get(task)
-            .map(String::as_str)
-            .ok_or_else(|| Error::Invalid(format!("--task {task}: job {job} has {} task(s), 0…{}", tasks.len(), tasks.len() - 1)))
+        tasks.get(task).map(String::as_str).ok_or_else(|| {
+            Error::arg(Role::Task, Some(&task.to_string()), format!("job {job} has {} task(s), 0…{}", tasks.len(), tasks.len() - 1))
+        })
     }
 
     /// The ServerDef of `job`'s task `task` (gRPC).
@@ -82,11 +84,11 @@ fn parse_address(a: &str) -> Option<(&str, u16)> {
     (!host.is_empty()).then_some((host, port))
 }
 
-/// `--target`: `grpc://HOST:PORT`, checked.
+/// A TF server's address (the CLI's `--target`): `grpc://HOST:PORT`, checked.
 pub fn check_target(target: &str) -> Result<()> {
     match target.strip_prefix("grpc://").and_then(parse_address) {
         Some(_) => Ok(()),
-        None => Err(Error::Invalid(format!("--target {target}: expected grpc://HOST:PORT (a TF server's address)"))),
+        None => Err(Error::arg(Role::Target, Some(target), "expected grpc://HOST:PORT (a TF server's address)")),
     }
 }
 

@@ -2,14 +2,17 @@
 //! ([`saved_model()`]) or a frozen GraphDef ([`frozen()`]) whose outputs are the logits, their
 //! softmax probabilities and the int64 class ids, computed from one input.
 
-pub mod frozen;
-pub mod saved_model;
 
 use tensorflow::{DataType, Output, Tensor};
 
 use crate::error::Result;
 use crate::graph::Builder;
 use crate::model::Model;
+
+internal_mod! {
+    frozen;
+    saved_model;
+}
 
 pub use frozen::frozen;
 pub use saved_model::saved_model;

@@ -3,7 +3,7 @@
 
 use tensorflow::{DataType, Graph, Operation, OperationDescription, Output, Shape, Tensor, TensorType};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 use crate::graph::var::{Var, VarKind};
 
 /// Adds ops to a graph under a prefix, on an optional device, with deterministic seeds.
@@ -70,7 +70,7 @@ impl<'g> Builder<'g> {
             d.add_input(i.clone());
         }
         if let Some(dev) = device {
-            d.set_device(&dev).map_err(|_| Error::Invalid("bad --device".into()))?;
+            d.set_device(&dev).map_err(|_| Error::arg(Role::Device, Some(&dev), "not a device name"))?;
         }
         attrs(&mut d)?;
         Ok(d.finish()?)

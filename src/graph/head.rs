@@ -58,7 +58,8 @@ pub fn with_l2(b: &mut Builder, loss: Output, kernels: &[Output], l2: f32) -> Re
         let axes = b.constant(&format!("loss/l2/axes_{i}"), Tensor::from(&[0i32, 1][..]))?;
         terms.push(b.op1("Sum", &format!("loss/l2/sum_{i}"), &[sq, axes])?);
     }
-    let mut sum = terms.first().cloned().ok_or_else(|| crate::error::Error::Invalid("--l2: the new layers have no kernel".into()))?;
+    let mut sum =
+        terms.first().cloned().ok_or_else(|| crate::error::Error::arg(crate::error::Role::L2, None, "the new layers have no kernel"))?;
     for (i, t) in terms.into_iter().enumerate().skip(1) {
         sum = b.op1("AddV2", &format!("loss/l2/add_{i}"), &[sum, t])?;
     }

@@ -69,6 +69,82 @@ pub enum LayerSpec {
     Pairs,
 }
 
+/// A dense layer, as [`crate::Transfer::layer`] takes it: `Dense::new(20).relu()`; linear
+/// (logits) unless an activation is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dense {
+    units: usize,
+    activation: Activation,
+}
+
+impl Dense {
+    /// `units` outputs, no activation.
+    pub fn new(units: usize) -> Self {
+        Dense { units, activation: Activation::Linear }
+    }
+
+    /// With this activation.
+    pub fn activation(self, activation: Activation) -> Self {
+        Dense { activation, ..self }
+    }
+
+    /// With a ReLU.
+    pub fn relu(self) -> Self {
+        self.activation(Activation::Relu)
+    }
+
+    /// With an ELU (the book's choice with He initialisation).
+    pub fn elu(self) -> Self {
+        self.activation(Activation::Elu)
+    }
+
+    /// With a SELU (with LeCun initialisation).
+    pub fn selu(self) -> Self {
+        self.activation(Activation::Selu)
+    }
+
+    /// With a tanh.
+    pub fn tanh(self) -> Self {
+        self.activation(Activation::Tanh)
+    }
+}
+
+impl From<Dense> for LayerSpec {
+    fn from(d: Dense) -> Self {
+        LayerSpec::Dense { units: d.units, activation: d.activation }
+    }
+}
+
+/// `[batch, h, w, c]` feature maps to `[batch, h·w·c]` rows (`tf.layers.flatten`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flatten;
+
+impl From<Flatten> for LayerSpec {
+    fn from(_: Flatten) -> Self {
+        LayerSpec::Flatten
+    }
+}
+
+/// Global average pooling of feature maps: the mean over every axis but the batch and the last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gap;
+
+impl From<Gap> for LayerSpec {
+    fn from(_: Gap) -> Self {
+        LayerSpec::Gap
+    }
+}
+
+/// Dropout of a share `rate` (0 < rate < 1) of the values, in training steps only.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dropout(pub f32);
+
+impl From<Dropout> for LayerSpec {
+    fn from(d: Dropout) -> Self {
+        LayerSpec::Dropout { rate: d.0 }
+    }
+}
+
 /// Parse `20:relu,30:elu,10` (a dense layer's activation defaults to linear for the last,
 /// relu for the others), with `flatten`, `gap` and `dropout:RATE` between; the last layer is
 /// dense (the logits).
@@ -78,12 +154,12 @@ pub fn parse_layers(s: &str) -> Result<Vec<LayerSpec>> {
     let layers = parts.iter().enumerate().map(|(i, p)| parse_layer(s, p, i + 1 == n)).collect::<Result<Vec<_>>>()?;
     match layers.last() {
         Some(LayerSpec::Dense { .. }) => Ok(layers),
-        _ => Err(Error::Invalid(format!("--new-layers {s:?}: the last layer must be dense (UNITS: the logits)"))),
+        _ => Err(Error::arg(Role::NewLayers, Some(&format!("{s:?}")), "the last layer must be dense (UNITS: the logits)")),
     }
 }
 
 fn parse_layer(s: &str, p: &str, last: bool) -> Result<LayerSpec> {
-    let bad = |why: &str| Error::Invalid(format!("--new-layers {s:?}: {p:?} {why}"));
+    let bad = |why: &str| Error::arg(Role::NewLayers, Some(&format!("{s:?}")), format!("{p:?} {why}"));
     let (head, arg) = match p.split_once(':') {
         Some((h, a)) => (h, Some(a)),
         None => (p, None),
@@ -105,9 +181,8 @@ fn parse_layer(s: &str, p: &str, last: bool) -> Result<LayerSpec> {
                 None if last => Activation::Linear,
                 None => Activation::Relu,
                 Some(a) => Activation::parse(a).ok_or_else(|| {
-                    Error::Invalid(format!(
-                        "--new-layers {s:?}: unknown activation {a:?} (relu, elu, selu, leaky_relu, tanh, sigmoid, linear)"
-                    ))
+                    let msg = format!("unknown activation {a:?} (relu, elu, selu, leaky_relu, tanh, sigmoid, linear)");
+                    Error::arg(Role::NewLayers, Some(&format!("{s:?}")), msg)
                 })?,
             };
             Ok(LayerSpec::Dense { units, activation })
@@ -146,7 +221,7 @@ impl Init {
             "glorot" => Ok(Init::Glorot),
             "he" => Ok(Init::He),
             "lecun" => Ok(Init::Lecun),
-            _ => Err(Error::Invalid(format!("--init {s:?}: expected he, glorot or lecun"))),
+            _ => Err(Error::arg(Role::Init, Some(&format!("{s:?}")), "expected he, glorot or lecun")),
         }
     }
 

@@ -3,16 +3,18 @@
 //! stop-gradient rewrite and the analyses freezing and caching need. Nothing here holds a
 //! session.
 
-pub mod builder;
-pub mod cut;
-pub mod freeze;
-pub mod head;
 pub mod layers;
-pub mod optimizer;
-pub mod prune;
-pub mod saver;
-pub mod stack;
-pub mod var;
+internal_mod! {
+    builder;
+    cut;
+    freeze;
+    head;
+    optimizer;
+    prune;
+    saver;
+    stack;
+    var;
+}
 
-pub use builder::Builder;
-pub use var::{Var, VarKind};
+internal_use!(builder::Builder);
+internal_use!(var::{Var, VarKind});

@@ -5,7 +5,7 @@
 use std::ffi::{c_char, c_int, CStr};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 use crate::tf::runtime::{self as tflib, OpaqueReader, OpaqueStatus, RawStatus, TfLib};
 
 pub const STATE_FILE: &str = "checkpoint";
@@ -221,12 +221,11 @@ pub fn resolve(arg: Option<&Path>, meta: &Path) -> Result<Resolved> {
             if let Some(stem) = candidates.into_iter().flatten().find(|c| prefix_exists(Path::new(c))) {
                 return Ok(Resolved { prefix: PathBuf::from(stem), warning: None });
             }
-            return Err(Error::Invalid(format!(
-                "--checkpoint {}: no such checkpoint ({} does not exist); pass a prefix like \
-                 dir/model.ckpt or a directory holding a `checkpoint` file",
-                p.display(),
+            let msg = format!(
+                "no such checkpoint ({} does not exist); pass a prefix like dir/model.ckpt or a directory holding a `checkpoint` file",
                 index_path(p).display()
-            )));
+            );
+            return Err(Error::arg(Role::Checkpoint, Some(&p.display().to_string()), msg));
         }
         None => {
             // `model.ckpt-120.meta` means `model.ckpt-120`, not whatever is latest beside it.
@@ -239,7 +238,11 @@ pub fn resolve(arg: Option<&Path>, meta: &Path) -> Result<Resolved> {
     if let Some(r) = latest_checkpoint(&dir)? {
         return Ok(r);
     }
-    Err(Error::Invalid(format!("no checkpoint found in {} (no `checkpoint` state file); pass --checkpoint PREFIX", dir.display())))
+    Err(Error::Invalid(format!(
+        "no checkpoint found in {} (no `checkpoint` state file); pass {} PREFIX",
+        dir.display(),
+        Role::Checkpoint.mention()
+    )))
 }
 
 /// One tensor stored in a checkpoint.

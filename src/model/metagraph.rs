@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use prost::Message;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 use crate::proto::collection_def::{BytesList, Kind, NodeList};
 use crate::proto::{meta_graph_def::MetaInfoDef, CollectionDef, GraphDef, OpDef, OpList, SaverDef, VariableDef};
 use crate::proto::{AssetFileDef, SavedObjectGraph, SignatureDef};
@@ -76,7 +76,7 @@ impl MetaGraph {
     pub fn decode(bytes: &[u8], path: &Path) -> Result<Self> {
         let def = MetaGraphDef::decode(bytes)
             .map_err(|e| Error::bad_file(path, format!("not a MetaGraphDef (.meta) file: {e}{}", graph_hint(bytes))))?;
-        Self::with_graph(def, path.to_path_buf(), graph_hint(bytes))
+        Self::with_graph(def, path.to_path_buf(), &graph_hint(bytes))
     }
 
     /// `def` read from `path`, which must hold a graph (else the error ends with `hint`).
@@ -155,7 +155,10 @@ impl MetaGraph {
             bytes
         };
         let gd = GraphDef::decode(binary.as_slice()).map_err(|e| {
-            let hint = if MetaGraph::decode(&binary, path).is_ok() { "; it is a MetaGraphDef: pass it with --meta" } else { "" };
+            let hint = match MetaGraph::decode(&binary, path) {
+                Ok(_) => format!("; it is a MetaGraphDef: pass it with {}", Role::Meta.mention()),
+                Err(_) => String::new(),
+            };
             Error::bad_file(path, format!("not a binary GraphDef (.pb; a text one must be named .pbtxt): {e}{hint}"))
         })?;
         if gd.node.is_empty() {
@@ -384,12 +387,12 @@ fn names_cluster_job(device: &str) -> bool {
 }
 
 /// "; it is a GraphDef …" when `bytes` decode as a GraphDef with named nodes.
-fn graph_hint(bytes: &[u8]) -> &'static str {
+fn graph_hint(bytes: &[u8]) -> String {
     match GraphDef::decode(bytes) {
         Ok(g) if !g.node.is_empty() && g.node.iter().all(|n| !n.name.is_empty() && !n.op.is_empty()) => {
-            "; it is a GraphDef (a frozen graph?): pass it with --graph"
+            format!("; it is a GraphDef (a frozen graph?): pass it with {}", Role::Graph.mention())
         }
-        _ => "",
+        _ => String::new(),
     }
 }
 

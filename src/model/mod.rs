@@ -3,10 +3,13 @@
 //! `Saver.restore`, inspected, and saved back in the same format.
 
 pub mod checkpoint;
-pub mod fresh;
 pub mod inspect;
-pub mod metagraph;
 pub mod save;
+internal_mod! {
+    fresh;
+    metagraph;
+    source;
+}
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::tf::tensors::{DynArray, DynTensor};
 use crate::tf::{find_operation, find_output, SessionConfig};
 pub use metagraph::MetaGraph;
+pub use source::Source;
 
 /// Where a model is read from: a `.meta` beside its checkpoint, or a frozen GraphDef (`.pb`,
 /// `.pbtxt`) whose weights are constants, so there is no checkpoint.
@@ -63,9 +67,16 @@ impl ModelSource {
 
 /// A graph imported from a `.meta` file with an open session on it.
 pub struct Model {
+    /// The decoded graph, with what reading it noticed (`notes`).
     pub meta: MetaGraph,
+    /// The imported graph.
     pub graph: Graph,
+    /// The session on it.
     pub session: Session,
+    /// Where it came from, when opened by [`crate::Runtime::open`].
+    pub origin: Option<Source>,
+    /// The checkpoint restored into it, if any.
+    pub restored: Option<PathBuf>,
 }
 
 impl Model {
@@ -79,7 +90,7 @@ impl Model {
         let mut graph = Graph::new();
         import_graph(&mut graph, &mut meta)?;
         let session = Session::new(&cfg.options()?, &graph)?;
-        Ok(Model { meta, graph, session })
+        Ok(Model { meta, graph, session, origin: None, restored: None })
     }
 
     /// A new session on the same graph with other settings: a session's options are fixed when

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use tensorflow::{Graph, Session};
 
 use crate::atomic::{parent_dir, write_bytes_atomic, AtomicDir};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 use crate::model::checkpoint::{CheckpointState, STATE_FILE};
 use crate::model::MetaGraph;
 use crate::proto::SaverDef;
@@ -16,6 +16,45 @@ use crate::tf::find_output;
 /// What may be saved beside a checkpoint: the class names and preprocessing of pictures a
 /// model was trained on. A save replaces or removes them with the rest.
 pub const SIDE_FILES: [&str; 2] = [".labels.txt", ".preprocess.json"];
+
+/// Whether a checkpoint may be saved to prefix `out`: not the checkpoint of `source` (under
+/// any spelling), not over an existing one unless `replace`, in a writable folder. Checked
+/// before any work.
+pub fn check_out(out: &Path, replace: bool, source: Option<&crate::model::Source>) -> Result<()> {
+    let index = crate::model::checkpoint::index_path(out);
+    let shown = out.display().to_string();
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if source_indexes(source).iter().any(|s| same(s, &index)) {
+        return Err(Error::arg(Role::Out, Some(&shown), "that is the source checkpoint; choose another prefix"));
+    }
+    if index.exists() && !replace {
+        let msg = format!("a checkpoint exists there; pass {} to replace it", Role::Force.mention());
+        return Err(Error::arg(Role::Out, Some(&shown), msg));
+    }
+    let mut probe = parent_dir(out);
+    while !probe.exists() {
+        probe = probe.parent().unwrap_or(Path::new("."));
+    }
+    let md = std::fs::metadata(probe).map_err(|e| Error::io(probe, e))?;
+    if md.permissions().readonly() || !md.is_dir() {
+        return Err(Error::arg(Role::Out, Some(&shown), format!("{} is not a writable directory", probe.display())));
+    }
+    Ok(())
+}
+
+/// The `.index` files of a `.meta` source's own prefix and of the checkpoint it restores.
+fn source_indexes(source: Option<&crate::model::Source>) -> Vec<PathBuf> {
+    use crate::model::checkpoint::{index_path, meta_prefix};
+    let Some(meta) = source.and_then(|s| s.kind().meta()) else { return vec![] };
+    let mut out: Vec<PathBuf> = meta_prefix(meta).iter().map(|p| index_path(p)).collect();
+    if let Ok(Some(r)) = source.map_or(Ok(None), |s| s.resolved_checkpoint()) {
+        out.push(index_path(&r.prefix));
+    }
+    out
+}
 
 /// Save the variables through `saver`'s save op, and `meta`, to prefix `out`:
 /// 1. everything is written into a private directory beside `out` ([`AtomicDir`]);
@@ -38,7 +77,7 @@ pub fn save_checkpoint(
     let dir = parent_dir(out).to_path_buf();
     let base = out
         .file_name()
-        .ok_or_else(|| Error::Invalid(format!("--out {}: not a file prefix", out.display())))?
+        .ok_or_else(|| Error::arg(Role::Out, Some(&out.display().to_string()), "not a file prefix"))?
         .to_string_lossy()
         .into_owned();
     let staging = AtomicDir::begin(&dir, &base)?;

@@ -1,7 +1,13 @@
 //! Pretraining without the target's labels. The autoencoder and the pairs task are head
-//! objectives ([`crate::train::Objective`]); this module makes the data: the auxiliary task's
-//! real examples against corrupted copies (the seed's "pretraining on an auxiliary task"), and
-//! unlabelled examples added to a training split (`--unlabeled`).
+//! objectives ([`crate::train::Objective`]); [`Net`] holds their layers (and [`greedy`] the
+//! greedy autoencoder's phases), which train as any job does ([`crate::train::job`]); this module
+//! makes the data: the auxiliary task's real examples against corrupted copies (the seed's
+//! "pretraining on an auxiliary task"), and unlabelled examples added to a training split
+//! (`--unlabeled`).
+
+mod nets;
+
+pub use nets::{autoencoder, auxiliary, greedy, outputs, pairs, Greedy, Net, Phase};
 
 use std::path::Path;
 
@@ -10,14 +16,14 @@ use rand::{Rng, SeedableRng};
 
 use crate::data::npy::Npz;
 use crate::data::{DataSet, Features, Split};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 use crate::tf::tensors::DynArray;
 
 /// `--unlabeled npz:FILE`: the rows of the archive's array `x` added to the training split of
 /// `data`, labelled 0 (the labels are not used). Bytes are scaled as the split's bytes are
 /// when both are bytes; otherwise both are fed as float32 values (the split's scaled).
 pub fn with_unlabeled(data: DataSet, spec: &str) -> Result<DataSet> {
-    let path = spec.strip_prefix("npz:").map(Path::new).ok_or_else(|| Error::Invalid(format!("--unlabeled {spec}: expected npz:FILE")))?;
+    let path = spec.strip_prefix("npz:").map(Path::new).ok_or_else(|| Error::arg(Role::Unlabeled, Some(spec), "expected npz:FILE"))?;
     add_unlabeled(data, crate::data::npy::Npz::open(path)?, path)
 }
 
@@ -38,7 +44,7 @@ pub fn add_unlabeled<R: std::io::Read + std::io::Seek>(mut data: DataSet, mut np
             Features::U8 { data, scale }
         }
         (Features::Pictures(_) | Features::Mapped(_), _) => {
-            return Err(Error::Invalid("--unlabeled: pictures must be decoded first".into()))
+            return Err(Error::arg(Role::Unlabeled, None, "pictures must be decoded first"))
         }
         (mine, more) => {
             let mut values = vec![0f32; mine.len()];
@@ -107,13 +113,15 @@ fn plan(s: &Split, how: Corruption, rng: &mut impl Rng) -> std::result::Result<P
                 [_] if side * side == r => (side, side, 1),
                 _ => {
                     return Err(format!(
-                        "--corruption patches needs pictures ([h, w], [h, w, c] or a flat square); these are shaped {:?}",
+                        "{} patches needs pictures ([h, w], [h, w, c] or a flat square); these are shaped {:?}",
+                        Role::Corruption.mention(),
                         s.feature_shape
                     ))
                 }
             };
             if geometry.0 < GRID || geometry.1 < GRID {
-                return Err(format!("--corruption patches needs pictures of {GRID}×{GRID} at least, not {}×{}", geometry.0, geometry.1));
+                let (h, w, corruption) = (geometry.0, geometry.1, Role::Corruption.mention());
+                return Err(format!("{corruption} patches needs pictures of {GRID}×{GRID} at least, not {h}×{w}"));
             }
             let identity: Vec<usize> = (0..GRID * GRID).collect();
             let shuffled = |rng: &mut _| loop {

@@ -299,7 +299,7 @@ fn mark(layers: &mut [Layer], group_of: &HashMap<&str, String>, index: &HashMap<
 
 /// Draw `pic` into `path` (.svg or .png), written atomically.
 pub fn draw(path: &Path, pic: &Picture) -> Result<()> {
-    super::plot::write_picture(path, "--draw", |tmp, svg| match svg {
+    super::plot::write_picture(path, crate::error::Role::Draw, |tmp, svg| match svg {
         true => {
             let mut w = SVGWriter::new();
             lay_out(pic, &mut w)?;
@@ -371,7 +371,7 @@ fn run_layout(vg: &mut VisualGraph, out: &mut dyn layout::core::format::RenderBa
     std::panic::set_hook(Box::new(|_| {}));
     let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| vg.do_it(false, false, false, out)));
     std::panic::set_hook(hook);
-    done.map_err(|_| Error::Invalid("--draw: the layout library could not place this graph's layers".into()))
+    done.map_err(|_| Error::arg(crate::error::Role::Draw, None, "the layout library could not place this graph's layers"))
 }
 
 #[cfg(test)]

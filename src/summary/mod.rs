@@ -4,10 +4,12 @@
 //! training's events into scalars, histograms and the graph. [`plot`] draws learning curves,
 //! [`draw`] a picture of what a training plan reuses.
 
-pub mod canvas;
 pub mod draw;
-pub mod histogram;
 pub mod plot;
+internal_mod! {
+    canvas;
+    histogram;
+}
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -52,15 +54,13 @@ impl EventFile {
         self.write(Event { wall_time: now(), step, what: Some(what), ..Default::default() })
     }
 
-    /// A histogram of `values` as `tag` at `step` (skipped, with a warning, if one is not finite).
-    pub fn histogram(&mut self, tag: &str, step: i64, values: &[f32]) -> Result<()> {
-        let Some(h) = histogram::histogram(values) else {
-            eprintln!("tfreuse: warning: {tag} holds NaN or Inf at step {step}: no histogram");
-            return Ok(());
-        };
+    /// A histogram of `values` as `tag` at `step`; `false`: skipped, a value not being finite.
+    pub fn histogram(&mut self, tag: &str, step: i64, values: &[f32]) -> Result<bool> {
+        let Some(h) = histogram::histogram(values) else { return Ok(false) };
         let v = summary::Value { tag: tag.into(), value: Some(summary::value::Value::Histo(h)), ..Default::default() };
         let what = crate::proto::event::What::Summary(Summary { value: vec![v] });
-        self.write(Event { wall_time: now(), step, what: Some(what), ..Default::default() })
+        self.write(Event { wall_time: now(), step, what: Some(what), ..Default::default() })?;
+        Ok(true)
     }
 
     /// The graph, for TensorBoard's Graphs tab.
@@ -118,11 +118,13 @@ pub struct TensorBoard {
     learning_rate: Option<f32>,
     histograms: bool,
     last_step: i64,
+    /// Warnings not yet taken (see [`EventSink::notices`]).
+    warnings: Vec<String>,
 }
 
 impl TensorBoard {
     pub fn new(file: EventFile, log_every: usize, learning_rate: Option<f32>) -> Self {
-        TensorBoard { file, log_every: log_every.max(1), learning_rate, histograms: false, last_step: 0 }
+        TensorBoard { file, log_every: log_every.max(1), learning_rate, histograms: false, last_step: 0, warnings: vec![] }
     }
 
     /// Also write histograms of the trained variables after each epoch.
@@ -136,7 +138,14 @@ impl EventSink for TensorBoard {
     fn event(&mut self, e: &Report) -> Result<()> {
         match e {
             Report::Graph { graph_def } => self.file.graph(graph_def.clone()),
-            Report::Variables { values, .. } => values.iter().try_for_each(|(name, v)| self.file.histogram(name, self.last_step, v)),
+            Report::Variables { values, .. } => {
+                for (name, v) in values {
+                    if !self.file.histogram(name, self.last_step, v)? {
+                        self.warnings.push(format!("{name} holds NaN or Inf at step {}: no histogram", self.last_step));
+                    }
+                }
+                Ok(())
+            }
             Report::Step { epoch, step, steps, loss } => {
                 self.last_step = ((epoch - 1) * steps + step) as i64;
                 match step % self.log_every == 0 || step == steps {
@@ -187,6 +196,10 @@ impl EventSink for TensorBoard {
 
     fn wants_variables(&self) -> bool {
         self.histograms
+    }
+
+    fn notices(&mut self) -> Vec<Report> {
+        self.warnings.drain(..).map(|message| Report::Warning { message }).collect()
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 use crate::events::{Event, EventSink};
 
 /// One run's epochs: (epoch, train loss, validation metric).
@@ -23,8 +23,8 @@ impl Curve {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut c = Curve { name: path.file_stem().unwrap_or_default().to_string_lossy().into_owned(), epochs: vec![] };
         for (i, line) in text.lines().enumerate() {
-            let v: serde_json::Value =
-                serde_json::from_str(line).map_err(|e| Error::bad_file(path, format!("line {}: not a --json log line: {e}", i + 1)))?;
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| Error::bad_file(path, format!("line {}: not a {} log line: {e}", i + 1, Role::Json.mention())))?;
             if v["event"] == "epoch" {
                 let (Some(epoch), Some(loss)) = (v["epoch"].as_u64(), v["train_loss"].as_f64()) else {
                     return Err(Error::bad_file(path, format!("line {}: an epoch without epoch or train_loss", i + 1)));
@@ -33,7 +33,7 @@ impl Curve {
             }
         }
         if c.epochs.is_empty() {
-            return Err(Error::bad_file(path, "no epoch in this --json log"));
+            return Err(Error::bad_file(path, format!("no epoch in this {} log", Role::Json.mention())));
         }
         Ok(c)
     }
@@ -55,17 +55,17 @@ impl EventSink for Collect {
 /// Draw `curves` into `path` (.svg or .png), written atomically.
 pub fn draw(path: &Path, curves: &[Curve]) -> Result<()> {
     let size = (1000, 420);
-    write_picture(path, "--plot", |tmp, svg| match svg {
+    write_picture(path, Role::Plot, |tmp, svg| match svg {
         true => panels(&SVGBackend::new(tmp, size).into_drawing_area(), curves),
         false => panels(&BitMapBackend::new(tmp, size).into_drawing_area(), curves),
     })
 }
 
-/// Check `path` (.svg or .png, named in errors as `flag`), let `draw(tmp, svg)` write it under
+/// Check `path` (.svg or .png, the file for `role`), let `draw(tmp, svg)` write it under
 /// a temporary name that keeps the extension (encoders go by it), and rename it into place;
 /// nothing is left behind on failure.
-pub fn write_picture(path: &Path, flag: &str, draw: impl FnOnce(&Path, bool) -> Result<()>) -> Result<()> {
-    let svg = check_path(path, flag)?;
+pub fn write_picture(path: &Path, role: Role, draw: impl FnOnce(&Path, bool) -> Result<()>) -> Result<()> {
+    let svg = check_picture(path, role)?;
     let tmp = PathBuf::from(format!("{}.{}", crate::atomic::temp_path(path).display(), if svg { "svg" } else { "png" }));
     let done = draw(&tmp, svg).and_then(|_| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
     if done.is_err() {
@@ -87,16 +87,26 @@ fn panels<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, curves: &[Curve]) -
     area.present().map_err(|e| fail(e.to_string()))
 }
 
-/// Whether `path` is an SVG (else a PNG); anything else is refused, as is a missing font.
-pub fn check_path(path: &Path, flag: &str) -> Result<bool> {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    if !matches!(ext.as_deref(), Some("svg" | "png")) {
-        return Err(Error::Invalid(format!("{flag} {}: give a .svg or .png file", path.display())));
+/// Whether `path`, the file for `role`, is an SVG (else a PNG); anything else is refused, as
+/// is a missing font.
+pub fn check_picture(path: &Path, role: Role) -> Result<bool> {
+    let svg = is_svg(path).ok_or_else(|| Error::arg(role, Some(&path.display().to_string()), "give a .svg or .png file"))?;
+    match load_font() {
+        true => Ok(svg),
+        false => Err(Error::Invalid(format!("{} {NO_FONT}", role.mention()))),
     }
-    // Text is laid out with the font's metrics, in SVG too.
-    load_font(flag)?;
-    Ok(ext.as_deref() == Some("svg"))
 }
+
+/// Whether `path` names an SVG, a PNG (`false`) or neither (`None`), by its extension.
+fn is_svg(path: &Path) -> Option<bool> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("svg") => Some(true),
+        Some("png") => Some(false),
+        _ => None,
+    }
+}
+
+const NO_FONT: &str = "needs a TrueType font for its text: install DejaVu, Liberation or Noto Sans, or set TFREUSE_FONT=FILE.ttf";
 
 /// One panel: a line per run, named in the legend.
 fn chart<DB: DrawingBackend>(
@@ -130,9 +140,9 @@ fn chart<DB: DrawingBackend>(
 }
 
 /// A sans-serif TrueType font for PNG text, from where Linux distributions put them.
-fn load_font(flag: &str) -> Result<()> {
+fn load_font() -> bool {
     static LOADED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let ok = *LOADED.get_or_init(|| {
+    *LOADED.get_or_init(|| {
         let candidates = [
             "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
             "/usr/share/fonts/dejavu/DejaVuSans.ttf",
@@ -151,13 +161,7 @@ fn load_font(flag: &str) -> Result<()> {
             }
         }
         false
-    });
-    match ok {
-        true => Ok(()),
-        false => Err(Error::Invalid(format!(
-            "{flag} needs a TrueType font for its text: install DejaVu, Liberation or Noto Sans, or set TFREUSE_FONT=FILE.ttf"
-        ))),
-    }
+    })
 }
 
 /// Grouped bars (`sweep --plot`): one group per label, one bar per series (e.g. validation and
@@ -165,7 +169,7 @@ fn load_font(flag: &str) -> Result<()> {
 pub fn draw_bars(path: &Path, title: &str, labels: &[String], series: &[(String, Vec<f64>)]) -> Result<()> {
     let size = (160 + 110 * labels.len() as u32, 460);
     let fail = |e: String| Error::Invalid(format!("cannot draw the plot: {e}"));
-    write_picture(path, "--plot", |tmp, svg| match svg {
+    write_picture(path, Role::Plot, |tmp, svg| match svg {
         true => bars(&SVGBackend::new(tmp, size).into_drawing_area(), title, labels, series).map_err(fail),
         false => bars(&BitMapBackend::new(tmp, size).into_drawing_area(), title, labels, series).map_err(fail),
     })

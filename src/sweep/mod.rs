@@ -5,15 +5,22 @@
 //! Each candidate trains with early stopping on the frozen layers' cache where it applies, in
 //! this one process; the best on validation (never on test) can be saved.
 
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use crate::data::DataSet;
 use crate::error::{Error, Result};
-use crate::events::{Event, EventSink};
+use crate::events::{Event, EventSink, Tee};
 use crate::graph::layers::parse_layers;
 use crate::graph::stack::Layer;
-use crate::train::{prepare, Outcome, Prepared, Progress, TransferSpec, Watch};
+use crate::runtime::Runtime;
+use crate::train::run::{Ended, Job, SharedCaches, Started};
+use crate::train::{Prepared, TransferSpec};
+
+mod table;
+
+pub use table::to_csv;
 
 /// The reusable layers of `spec`'s model up to `branch` (see [`crate::graph::stack`]).
 pub fn layers_of(spec: &TransferSpec, branch: &str) -> Result<Vec<Layer>> {
@@ -27,15 +34,20 @@ pub fn layers_of(spec: &TransferSpec, branch: &str) -> Result<Vec<Layer>> {
 /// One recipe to try.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Candidate {
+    /// Its name in the table (`frozen`, `unfreeze-1`, `add-1`…).
     #[serde(rename = "candidate")]
     pub name: String,
+    /// The tensor the new layers start from.
     pub branch: String,
-    /// `--new-layers` text.
+    /// The new layers, as text (`50:elu,5`).
     pub new_layers: String,
+    /// The tensor nothing below which trains, if any.
     pub freeze_below: Option<String>,
-    /// Imported layers used, of which frozen; new dense layers.
+    /// Imported layers used…
     pub reused: usize,
+    /// …of which frozen.
     pub frozen: usize,
+    /// New dense layers.
     pub new: usize,
 }
 
@@ -92,91 +104,146 @@ fn activation_name(op: &str) -> &'static str {
 /// What one candidate gave.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Row {
+    /// The candidate.
     #[serde(flatten)]
     pub candidate: Candidate,
-    /// Variables trained, and their number of values.
+    /// Variables trained…
     pub trained: Vec<String>,
+    /// …and their number of values.
     pub params_trained: u64,
+    /// The epoch whose weights the candidate keeps (early stopping's best).
     pub best_epoch: usize,
+    /// The validation accuracy of that epoch.
     pub val_accuracy: f64,
+    /// The accuracy on the test split, when there is one (never used to choose).
     pub test_accuracy: Option<f64>,
+    /// How long the candidate took, caching and testing included.
     pub seconds: f64,
 }
 
-/// The frozen layers' rows per cut, computed once for the candidates that share it.
-pub type Caches = std::collections::HashMap<String, DataSet>;
+/// Who watches a sweep: every candidate's training events (as an [`EventSink`]), and each
+/// candidate as it starts and once it is done.
+pub trait Observer: EventSink {
+    /// Candidate `index` (from 0) of `of` starts training.
+    fn candidate(&mut self, _index: usize, _of: usize, _candidate: &Candidate) -> Result<()> {
+        Ok(())
+    }
 
-/// Train `cand` from `base` (training settings, patience) on `data`; its row and the model.
-pub fn try_one(
+    /// A candidate is trained (and kept, when asked to): how it did.
+    fn row(&mut self, _row: &Row) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// What a sweep gave.
+pub struct Swept {
+    /// A row per candidate, in order.
+    pub rows: Vec<Row>,
+    /// The best candidate on validation (the index of its row; the later of equals), trained:
+    /// [`Started::save`] saves it.
+    pub best: Option<(usize, Started)>,
+}
+
+/// Train each of `candidates` in turn from `base` (the model and training settings, patience
+/// included) on `data` (labels in `0..classes`), each as `train` does ([`Started::fit`]) with
+/// its frozen layers cached, candidates cut at the same tensor sharing the cache; save each to
+/// `keep/<candidate>.ckpt` when `keep` is given. A stop on request ends the sweep with
+/// [`Error::Interrupted`] (nothing saved: the rows the observer got are what was measured).
+pub fn run<O: Observer>(
+    _rt: &Runtime,
+    base: &TransferSpec,
+    candidates: &[Candidate],
+    (data, classes): (DataSet, usize),
+    keep: Option<&Path>,
+    stop: &AtomicBool,
+    observer: &mut O,
+) -> Result<Swept> {
+    // Decoded once, not by each candidate.
+    let data = if data.is_pending() { crate::data::images::decode_pending(data)? } else { data };
+    let (mut swept, mut caches) = (Swept { rows: Vec::new(), best: None }, SharedCaches::new());
+    for (i, c) in candidates.iter().enumerate() {
+        observer.candidate(i, candidates.len(), c)?;
+        let (row, started) = try_one(base, c, (&data, classes), &mut caches, stop, observer)?;
+        if let Some(dir) = keep {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            started.prepared().save(&dir.join(format!("{}.ckpt", c.name)), &[], observer)?;
+        }
+        observer.row(&row)?;
+        if swept.best.as_ref().map_or(true, |(b, _)| row.val_accuracy.total_cmp(&swept.rows[*b].val_accuracy).is_ge()) {
+            swept.best = Some((i, started));
+        }
+        swept.rows.push(row);
+    }
+    Ok(swept)
+}
+
+/// What a candidate's events tell of it: its best epoch and validation metric (early
+/// stopping's), the epochs run and the last one's metric, the test metric.
+#[derive(Default)]
+struct Seen {
+    best: Option<(usize, f64)>,
+    epochs: usize,
+    last: Option<f64>,
+    test: Option<f64>,
+}
+
+impl EventSink for Seen {
+    fn event(&mut self, e: &Event) -> Result<()> {
+        match e {
+            Event::Best { epoch, metric, .. } => self.best = self.best.or(Some((*epoch, *metric))),
+            Event::Epoch { metric, .. } => (self.epochs, self.last) = (self.epochs + 1, *metric),
+            Event::Test { metric, .. } => self.test = *metric,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Train `cand` from `base` on `data` as `train` does; its row and the model.
+fn try_one(
     base: &TransferSpec,
     cand: &Candidate,
-    (data, caches): (&DataSet, &mut Caches),
-    classes: usize,
+    (data, classes): (&DataSet, usize),
+    caches: &mut SharedCaches,
     stop: &AtomicBool,
     sink: &mut dyn EventSink,
-) -> Result<(Row, Prepared)> {
+) -> Result<(Row, Started)> {
     let t0 = Instant::now();
     let mut spec = base.clone();
     spec.branch_from = Some(cand.branch.clone());
     spec.new_layers = parse_layers(&cand.new_layers)?;
     spec.freeze_below = cand.freeze_below.clone();
     spec.train_examples = Some(data.training_split()?.len());
-    let mut prepared = prepare(&spec, classes)?;
-    sink.event(&Event::Setup(Box::new(prepared.report.clone())))?;
-    // A cut's rows depend on the restored layers below it and the batching only: candidates
-    // frozen at the same tensor share them.
-    let key = prepared.cut.as_ref().ok().map(|c| format!("{:?} {}", spec.freeze_below, crate::tf::output_name(c)));
-    if let Some(k) = &key {
-        match caches.contains_key(k) {
-            true => prepared.feed_cut()?,
-            false => _ = caches.insert(k.clone(), prepared.use_cache(data, usize::MAX, spec.batch_size, sink)?),
-        }
-    }
-    let data = key.as_ref().and_then(|k| caches.get(k)).unwrap_or(data);
-    let mut best = crate::events::Memory::default();
-    let mut both = crate::events::Tee(vec![&mut *sink, &mut best]);
-    let watch = Watch { validation: data.splits.get("validation"), ..Default::default() };
-    let outcome = prepared.train(&spec, data.training_split()?, watch, Progress::default(), stop, &mut both)?;
-    drop(both);
-    let history = match outcome {
-        Outcome::Finished(h) => h,
-        Outcome::Interrupted(p) => {
-            let at = format!(
-                "candidate {} interrupted at epoch {} step {}; the candidates before it are in the table",
-                cand.name,
-                p.epoch + 1,
-                p.step
-            );
+    let job = Job { spec, cache_max_bytes: Some(usize::MAX), disk_cache: None, out: None, save_on_nan: false, save_every: None };
+    let mut seen = Seen::default();
+    let mut both = Tee(vec![sink, &mut seen]);
+    let mut started = Started::sharing(job, (data.clone(), classes), caches, stop, &mut both)?;
+    started.save_nothing_on_stop();
+    match started.fit(stop, &mut both) {
+        Ok(Ended::Finished) => {}
+        Ok(Ended::Interrupted { progress: p, .. } | Ended::Stopped(p)) => {
+            let (name, epoch, step) = (&cand.name, p.epoch + 1, p.step);
+            let at = format!("candidate {name} interrupted at epoch {epoch} step {step}; the candidates before it are in the table");
             return Err(Error::Interrupted(at));
         }
-        Outcome::Diverged { epoch, step, loss } => {
-            return Err(Error::Diverged(format!("candidate {}: the loss became {loss} at epoch {epoch} step {step}", cand.name)))
-        }
-    };
-    let (best_epoch, val_accuracy) = best
-        .0
-        .iter()
-        .find_map(|e| match e {
-            Event::Best { epoch, metric, .. } => Some((*epoch, *metric)),
-            _ => None,
-        })
-        .unwrap_or((history.metric.len(), history.metric.last().copied().flatten().unwrap_or(f64::NAN)));
-    let test_accuracy = match data.split("test") {
-        Ok(t) => prepared.evaluate(t)?.get(1).copied(),
-        Err(_) => None,
-    };
-    let trained = prepared.report.trained.clone();
-    let params_trained = trained.iter().map(|v| params(&prepared, v)).sum();
+        // Where the loss diverged (this candidate saves nothing).
+        Err(Error::Diverged(m)) => return Err(Error::Diverged(format!("candidate {}: {}", cand.name, m.split("; ").next().unwrap_or(&m)))),
+        Err(e) => return Err(e),
+    }
+    drop(both);
+    let (best_epoch, val_accuracy) = seen.best.unwrap_or((seen.epochs, seen.last.unwrap_or(f64::NAN)));
+    let trained = started.prepared().report.trained.clone();
+    let params_trained = trained.iter().map(|v| params(started.prepared(), v)).sum();
     let row = Row {
         candidate: cand.clone(),
         trained,
         params_trained,
         best_epoch,
         val_accuracy,
-        test_accuracy,
+        test_accuracy: seen.test,
         seconds: t0.elapsed().as_secs_f64(),
     };
-    Ok((row, prepared))
+    Ok((row, started))
 }
 
 fn params(p: &Prepared, var: &str) -> u64 {

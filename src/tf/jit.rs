@@ -66,22 +66,27 @@ impl StepCost {
 /// The choice and why (the setup report shows both).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Choice {
+    /// XLA compiles the step.
     pub on: bool,
+    /// Why, in words.
     pub why: String,
+    /// The caller chose ([`Jit::On`] or [`Jit::Off`]), not [`for_step`]: a front end names its
+    /// own way of choosing.
+    pub asked: bool,
 }
 
 /// What `jit` means for a training step; `cost` is only read for `auto`.
 pub fn choose(jit: Jit, cost: impl FnOnce() -> StepCost) -> Choice {
     match jit {
-        Jit::On => Choice { on: true, why: "--jit on".into() },
-        Jit::Off => Choice { on: false, why: "--jit off".into() },
+        Jit::On => Choice { on: true, why: "as asked".into(), asked: true },
+        Jit::Off => Choice { on: false, why: "as asked".into(), asked: true },
         Jit::Auto => for_step(&cost()),
     }
 }
 
 /// `--jit auto` for a step costing `cost`.
 pub fn for_step(cost: &StepCost) -> Choice {
-    let off = |why: String| Choice { on: false, why };
+    let off = |why: String| Choice { on: false, why, asked: false };
     let mflop = cost.mflop();
     if cost.remote {
         return off("the session runs on a TF server: XLA is not measured there".into());
@@ -102,7 +107,8 @@ pub fn for_step(cost: &StepCost) -> Choice {
         return off(format!("a run of {steps} steps, under {MIN_STEPS}: too short for XLA's compile time to pay back"));
     }
     let over = cost.steps.map(|s| format!(" over {s} steps")).unwrap_or_default();
-    Choice { on: true, why: format!("the model's own training op, ≈ {mflop:.0} MFLOP/step{over}: XLA measured 15–25 % faster") }
+    let why = format!("the model's own training op, ≈ {mflop:.0} MFLOP/step{over}: XLA measured 15–25 % faster");
+    Choice { on: true, why, asked: false }
 }
 
 #[cfg(test)]

@@ -2,12 +2,15 @@
 //! any dtype, and looking tensors and operations up by name. Nothing here knows about models.
 
 pub mod jit;
-pub mod names;
-pub mod onednn;
 pub mod runtime;
-pub mod session;
 pub mod tensors;
+internal_mod! {
+    names;
+    onednn;
+    session;
+}
 
 pub use jit::Jit;
-pub use names::{find_operation, find_output, op_name, output_name, parse_tensor_name};
+pub use names::output_name;
+internal_use!(names::{find_operation, find_output, op_name, parse_tensor_name});
 pub use session::SessionConfig;

@@ -13,7 +13,7 @@ use std::ffi::{c_char, c_int, CStr, CString};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 
 const WHEEL_LIB: &str = "libtensorflow_cc.so.2";
 const WHEEL_FRAMEWORK: &str = "libtensorflow_framework.so.2";
@@ -58,8 +58,9 @@ fn load_uncached(opts: &LoadOptions) -> std::result::Result<TfLib, String> {
     let Some(dir) = dir else {
         return Err(format!(
             "libtensorflow not found (searched: {}); run `make setup`, or `pip install \
-             tensorflow-cpu==2.21.0`, or pass --tf-lib DIR",
-            searched.join(", ")
+             tensorflow-cpu==2.21.0`, or point {} or $TENSORFLOW_DIR at its directory",
+            searched.join(", "),
+            Role::TfLib.mention()
         ));
     };
     let load_dir = if dir.join(PLAIN_LIB).is_file() { dir.clone() } else { shim_dir(&dir)? };
@@ -100,7 +101,7 @@ fn find(opts: &LoadOptions) -> (Option<PathBuf>, Vec<String>) {
         if has_lib(d) {
             return (Some(d.clone()), searched);
         }
-        searched.push(format!("--tf-lib {}", d.display()));
+        searched.push(format!("{} {}", Role::TfLib.mention(), d.display()));
         return (None, searched);
     }
     let sources: [(&str, &dyn Fn() -> Vec<PathBuf>); 5] = [

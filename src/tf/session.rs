@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use prost::Message;
 use tensorflow::{Operation, Output, Session, SessionOptions, SessionRunArgs, Tensor};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
 use crate::tf::jit::Jit;
 use crate::tf::tensors::{output_dtype, DynArray, DynTensor};
 
@@ -68,7 +68,7 @@ const REMOTE_STEP_TIMEOUT_MS: i64 = 120_000;
 fn reach(target: &str) -> Result<()> {
     let address = target.strip_prefix("grpc://").unwrap_or(target);
     wait_for(address, Duration::from_secs(5), Instant::now())
-        .map_err(|why| Error::Invalid(format!("--target {target}: cannot reach a TF server there: {why}")))
+        .map_err(|why| Error::arg(Role::Target, Some(target), format!("cannot reach a TF server there: {why}")))
 }
 
 /// Wait until `address` (HOST:PORT) accepts a TCP connection (each try bounded by `timeout`),

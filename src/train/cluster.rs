@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use tensorflow::{DataType, Operation};
 
 use crate::dist::Worker;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
+use crate::events::{Event, EventSink};
 use crate::graph::{Builder, Var};
 use crate::model::Model;
 use crate::train::TransferSpec;
@@ -70,8 +71,9 @@ fn is_set(model: &Model, ready: &Ready) -> Result<bool> {
     Ok(scalar(ready.is_set.output(0))? == 1.0 && scalar(ready.flag.value(&model.graph)?)? == ready.token as f64)
 }
 
-/// Any other worker: wait until the chief has set the flag, at most `worker.wait_secs`.
-pub fn wait_for_chief(model: &Model, worker: &Worker, ready: &Ready) -> Result<()> {
+/// Any other worker: wait until the chief has set the flag, at most `worker.wait_secs`; a
+/// wait is told `sink`.
+pub fn wait_for_chief(model: &Model, worker: &Worker, ready: &Ready, sink: &mut dyn EventSink) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(worker.wait_secs);
     let mut said = false;
     loop {
@@ -80,12 +82,16 @@ pub fn wait_for_chief(model: &Model, worker: &Worker, ready: &Ready) -> Result<(
         }
         if Instant::now() > deadline {
             return Err(Error::Invalid(format!(
-                "worker {}: the chief (worker 0) did not initialise the variables within {} s (--wait-secs); is it running with the same --cluster?",
-                worker.task, worker.wait_secs
+                "worker {}: the chief (worker 0) did not initialise the variables within {} s ({}); is it running with the same {}?",
+                worker.task,
+                worker.wait_secs,
+                Role::WaitSecs.mention(),
+                Role::Cluster.mention()
             )));
         }
         if !std::mem::replace(&mut said, true) {
-            eprintln!("worker {}: waiting for the chief (worker 0) to initialise the variables", worker.task);
+            let (who, what) = (format!("worker {}", worker.task), "the chief (worker 0) to initialise the variables".to_string());
+            sink.event(&Event::Waiting { who, what })?;
         }
         std::thread::sleep(Duration::from_millis(250));
     }

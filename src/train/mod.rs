@@ -7,18 +7,23 @@
 //! [`Prepared::save`] writes a checkpoint Python reads; [`run::run`] is the whole job with
 //! caching, resuming after an interrupt and the test evaluation, as `tfreuse train` does it.
 
-pub mod cluster;
 pub mod interrupt;
-pub mod plan;
-pub mod prepare;
-pub mod probe;
-pub mod resume;
-pub mod run;
-pub mod spec;
-pub mod sync;
-pub mod trainer;
+pub mod job;
+pub mod joining;
+internal_mod! {
+    cluster;
+    plan;
+    prepare;
+    probe;
+    resume;
+    run;
+    spec;
+    sync;
+    trainer;
+}
 
 pub use prepare::prepare;
 pub use resume::{History, Progress};
+pub use run::Ended;
 pub use spec::{Objective, Optimizer, TransferSpec};
 pub use trainer::{check_labels, Outcome, Prepared, Watch};

@@ -31,18 +31,22 @@ impl<'s> Plan<'s> {
         }
         let weighted = spec.objective.classes(classes).unwrap_or(classes);
         match (&spec.class_weights, &spec.branch_from) {
-            (Some(_), None) => return Err(Error::arg(Role::ClassWeight, None, "weights the loss of a new head; it needs --branch-from")),
+            (Some(_), None) => {
+                return Err(Error::arg(
+                    Role::ClassWeight,
+                    None,
+                    format!("weights the loss of a new head; it needs {}", Role::BranchFrom.mention()),
+                ))
+            }
             (Some(w), Some(_)) if w.len() != weighted || w.iter().any(|v| !v.is_finite() || *v < 0.0) => {
                 return Err(Error::arg(Role::ClassWeight, None, format!("needs {weighted} finite weights ≥ 0, got {w:?}")));
             }
             _ => {}
         }
         match spec.l2 {
-            Some(l2) if !(l2.is_finite() && l2 >= 0.0) => {
-                return Err(Error::arg(Role::NewLayers, None, format!("--l2 {l2}: must be a number ≥ 0")))
-            }
+            Some(l2) if !(l2.is_finite() && l2 >= 0.0) => return Err(Error::arg(Role::L2, Some(&l2.to_string()), "must be a number ≥ 0")),
             Some(_) if spec.new_layers.is_empty() => {
-                return Err(Error::arg(Role::NewLayers, None, "missing: --l2 penalizes the new layers' kernels"))
+                return Err(Error::arg(Role::NewLayers, None, format!("missing: {} penalizes the new layers' kernels", Role::L2.mention())))
             }
             _ => {}
         }

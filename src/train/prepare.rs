@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use tensorflow::{DataType, Graph, Operation, Output};
 
 use crate::error::{Error, Result, Role};
-use crate::events::SetupReport;
+use crate::events::{EventSink, SetupReport};
 use crate::feed::{FixedFeeds, LabelLayout, Setting};
 use crate::graph::freeze::{gradient_blockers, gradient_path, insert_stop_gradient, no_gradient_hint, select};
 use crate::graph::optimizer::{minimize, Pair};
@@ -228,14 +228,16 @@ fn flag_warning(model: &Model, flags: &[(Output, bool)], builds_train_op: bool) 
     if !update_op_names(&model.meta).is_empty() {
         return Some(format!(
             "the graph has UPDATE_OPS and a bool placeholder with a default ({name}): if it is an is_training flag, batch norm \
-             trains in inference mode and its moving statistics never move; pass --training-flag {name}"
+             trains in inference mode and its moving statistics never move; pass {} {name}",
+            Role::TrainingFlag.mention()
         ));
     }
     // Dropout a model saved by tfreuse reads from `<prefix>training`, off unless fed.
     let dropout = model.graph.operation_iter().find(|o| bool_default(o) && o.name().is_ok_and(|n| n.ends_with("training")))?;
     let name = format!("{}:0", dropout.name().ok()?);
-    (!builds_train_op)
-        .then(|| format!("{name} looks like a training flag (dropout is off unless it is fed true); pass --training-flag {name}"))
+    (!builds_train_op).then(|| {
+        format!("{name} looks like a training flag (dropout is off unless it is fed true); pass {} {name}", Role::TrainingFlag.mention())
+    })
 }
 
 /// The ops of the `update_ops` collection (batch norm's moving-statistics updates).
@@ -394,8 +396,13 @@ pub struct Step {
 /// A training op of our own when the spec asks for one, else the imported one.
 pub fn training_step(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph, head: &Head) -> Result<Step> {
     if plan.spec.worker.as_ref().is_some_and(|w| w.sync) && !plan.builds_train_op {
-        let msg = "--sync averages gradients tfreuse computes: train with its own training op (--optimizer, or --branch-from)";
-        return Err(Error::Invalid(msg.into()));
+        let msg = format!(
+            "{} averages gradients tfreuse computes: train with its own training op ({}, or {})",
+            Role::Sync.mention(),
+            Role::Optimizer.mention(),
+            Role::BranchFrom.mention()
+        );
+        return Err(Error::Invalid(msg));
     }
     if plan.builds_train_op {
         own_training_op(b, plan, vars, meta, head)
@@ -737,9 +744,15 @@ fn step_cost(graph: &Graph, plan: &Plan, all: &[&Var], trained: &[String]) -> St
     }
 }
 
-/// Build the training graph on the imported model and initialise every variable.
-/// `classes`: number of classes the new output layer must have (from the data).
+/// [`prepare_with`], a worker's wait for its chief told to nobody.
 pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
+    prepare_with(spec, classes, &mut crate::events::Memory::default())
+}
+
+/// Build the training graph on the imported model and initialise every variable.
+/// `classes`: number of classes the new output layer must have (from the data); `sink` hears
+/// of a wait (a worker's for its chief).
+pub fn prepare_with(spec: &TransferSpec, classes: usize, sink: &mut dyn EventSink) -> Result<Prepared> {
     let mut source = open_source(spec)?;
     let spec = &resolve_names(spec, &source.meta)?;
     let plan = Plan::resolve(spec, classes)?;
@@ -764,7 +777,7 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     let jit = jit(&mut model, &plan, &all, &step.trained)?;
     let init = match &cluster {
         Some((w, ready)) if !w.is_chief() => {
-            crate::train::cluster::wait_for_chief(&model, w, ready)?;
+            crate::train::cluster::wait_for_chief(&model, w, ready, sink)?;
             Initialised { checkpoint: "the chief's (worker 0)".into(), restored: vec![], initialized: vec![] }
         }
         _ => initialise(&model, &plan, source.checkpoint.as_deref(), &savers, &vars, &new)?,

@@ -37,6 +37,24 @@ impl Optimizer {
     }
 }
 
+impl From<optimizer::Sgd> for Optimizer {
+    fn from(_: optimizer::Sgd) -> Self {
+        Optimizer::Sgd
+    }
+}
+
+impl From<optimizer::Momentum> for Optimizer {
+    fn from(m: optimizer::Momentum) -> Self {
+        Optimizer::Momentum { momentum: m.momentum }
+    }
+}
+
+impl From<optimizer::Adam> for Optimizer {
+    fn from(a: optimizer::Adam) -> Self {
+        Optimizer::Adam { beta1: a.beta1, beta2: a.beta2, epsilon: a.epsilon }
+    }
+}
+
 /// What the new head minimises.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

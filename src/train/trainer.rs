@@ -144,10 +144,14 @@ impl<'a, L: FromLabel> Batches<'a, L> {
     fn augmented(mut self, augment: Option<&crate::data::augment::Augment>, seed: u64, done: usize) -> Result<Self> {
         let Some(augment) = augment else { return Ok(self) };
         let geometry = crate::data::augment::geometry(&self.split.feature_shape).ok_or_else(|| {
-            Error::Invalid(format!("--augment needs pictures; the training rows are shaped {:?}", self.split.feature_shape))
+            Error::Invalid(format!(
+                "{} needs pictures; the training rows are shaped {:?}",
+                Role::Augment.mention(),
+                self.split.feature_shape
+            ))
         })?;
         if self.dtype != DataType::Float {
-            return Err(Error::Invalid("--augment needs a float32 input".into()));
+            return Err(Error::Invalid(format!("{} needs a float32 input", Role::Augment.mention())));
         }
         let range = self.split.x.scale().map(|s| s.range());
         self.augmenting = Some(Augmenting { augment: augment.clone(), geometry, range, seed, epoch: done });

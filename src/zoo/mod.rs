@@ -3,9 +3,11 @@
 //! folder per model (`<root>/<name>-<sha256[..12]>`) that appears by one rename when complete.
 //! A lock file per model makes two processes fetching at once end with one copy.
 
-pub mod archive;
-pub mod manifest;
-pub mod net;
+internal_mod! {
+    archive;
+    manifest;
+    net;
+}
 
 use std::fs::File;
 use std::io::Read;
@@ -14,7 +16,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::AtomicDir;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Role};
+use crate::events::{Event, EventSink, FetchStep};
+
 pub use archive::Limits;
 pub use manifest::{Entry, Format};
 pub use net::Net;
@@ -50,7 +54,7 @@ pub struct CachedFile {
 
 /// `$TFREUSE_ZOO_DIR`, else `$XDG_CACHE_HOME/tfreuse/zoo` or `~/.cache/tfreuse/zoo`.
 pub fn default_root() -> Result<PathBuf> {
-    crate::cache::store::user_cache("TFREUSE_ZOO_DIR", "zoo", "--zoo-dir")
+    crate::cache::store::user_cache("TFREUSE_ZOO_DIR", "zoo", Role::ZooDir)
 }
 
 /// The name after `zoo:`, when `spec` is one.
@@ -65,7 +69,7 @@ impl Zoo {
         for m in extra {
             let text = if m.starts_with("http://") || m.starts_with("https://") {
                 if offline {
-                    return Err(Error::Invalid(format!("--manifest {m}: offline, so a manifest must be a file")));
+                    return Err(Error::arg(Role::Manifest, Some(m), "offline, so a manifest must be a file"));
                 }
                 net.text(m, 1 << 20)?
             } else {
@@ -96,8 +100,9 @@ impl Zoo {
         serde_json::from_str(&text).ok()
     }
 
-    /// The model `e` names on disk, fetched first unless cached.
-    pub fn fetch(&self, e: &Entry) -> Result<PathBuf> {
+    /// The model `e` names on disk, fetched first unless cached; how the fetch goes is told
+    /// `sink` ([`Event::Fetch`]).
+    pub fn fetch(&self, e: &Entry, sink: &mut dyn EventSink) -> Result<PathBuf> {
         let model = self.folder(e).join(&e.path);
         if self.cached(e).is_some() {
             if !model.exists() {
@@ -117,17 +122,18 @@ impl Zoo {
             )));
         }
         std::fs::create_dir_all(self.root.join(".partial")).map_err(|err| Error::io(&self.root, err))?;
-        let _lock = Lock::take(&self.root.join(format!(".{}.lock", folder_name(e))), &e.name)?;
+        let mut tell = |step| sink.event(&Event::Fetch { name: e.name.clone(), url: e.url.clone(), step });
+        let _lock = Lock::take(&self.root.join(format!(".{}.lock", folder_name(e))), &mut tell)?;
         if self.cached(e).is_none() {
-            self.download_and_unpack(e)?;
+            self.download_and_unpack(e, &mut tell)?;
         }
         Ok(model)
     }
 
-    fn download_and_unpack(&self, e: &Entry) -> Result<()> {
+    fn download_and_unpack(&self, e: &Entry, tell: &mut dyn FnMut(FetchStep) -> Result<()>) -> Result<()> {
         let part = self.root.join(".partial").join(format!("{}.part", e.sha256));
-        eprintln!("zoo:{}: fetching {}", e.name, e.url);
-        self.net.download(&e.url, &part, e.bytes)?;
+        tell(FetchStep::Started)?;
+        self.net.download(&e.url, &part, e.bytes, tell)?;
         let got = sha256_file(&part)?;
         if !got.eq_ignore_ascii_case(&e.sha256) {
             let _ = std::fs::remove_file(&part);
@@ -158,9 +164,8 @@ impl Zoo {
         std::fs::write(dest.join(ABOUT), json).map_err(|err| Error::io(&dest, err))?;
         staging.publish(&name)?;
         let _ = std::fs::remove_file(&part);
-        let mb = about.files.iter().map(|f| f.bytes).sum::<u64>() as f64 / 1e6;
-        eprintln!("zoo:{}: verified and unpacked into {} ({mb:.1} MB)", e.name, self.folder(e).display());
-        Ok(())
+        let megabytes = about.files.iter().map(|f| f.bytes).sum::<u64>() as f64 / 1e6;
+        tell(FetchStep::Unpacked { dir: self.folder(e), megabytes })
     }
 
     /// Hash again what the cache holds for `e`: the files that changed, went missing or were added.
@@ -247,12 +252,12 @@ struct Lock {
 }
 
 impl Lock {
-    fn take(path: &Path, what: &str) -> Result<Lock> {
+    fn take(path: &Path, tell: &mut dyn FnMut(FetchStep) -> Result<()>) -> Result<Lock> {
         use std::os::fd::AsRawFd;
         let f = File::options().create(true).truncate(false).write(true).open(path).map_err(|e| Error::io(path, e))?;
         // SAFETY: flock on a descriptor this function owns.
         if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            eprintln!("zoo:{what}: another tfreuse is fetching it; waiting");
+            tell(FetchStep::Waiting)?;
             if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
                 return Err(Error::io(path, std::io::Error::last_os_error()));
             }

@@ -3,13 +3,12 @@
 //! failures that may pass (timeouts, cuts, 5xx, 429) are retried with back-off, others not.
 
 use std::fs::{File, OpenOptions};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 use crate::error::{Error, Result};
+use crate::events::FetchStep;
 
 /// How downloads behave.
 #[derive(Clone, Debug)]
@@ -45,18 +44,18 @@ impl Net {
     }
 
     /// Download `url` into `part`, continuing what a cut attempt left there; at most `max`
-    /// bytes in all when given.
-    pub fn download(&self, url: &str, part: &Path, max: Option<u64>) -> Result<()> {
+    /// bytes in all when given. Progress, retries and resumes are told `on`.
+    pub fn download(&self, url: &str, part: &Path, max: Option<u64>, on: &mut dyn FnMut(FetchStep) -> Result<()>) -> Result<()> {
         if let Some(path) = url.strip_prefix("file://") {
             return copy_local(Path::new(path), part, max);
         }
         let client = self.client()?;
         let mut wait = self.backoff;
         for attempt in 0..=self.retries {
-            match self.attempt(&client, url, part, max) {
+            match self.attempt(&client, url, part, max, on) {
                 Ok(()) => return Ok(()),
                 Err(f) if f.retry && attempt < self.retries => {
-                    eprintln!("tfreuse: {url}: {} (retrying in {:.0?})", f.msg, wait);
+                    on(FetchStep::Retrying { reason: f.msg, wait_seconds: wait.as_secs_f64() })?;
                     std::thread::sleep(wait);
                     wait = (wait * 2).min(Duration::from_secs(30));
                 }
@@ -70,7 +69,14 @@ impl Net {
     }
 
     /// One request: resume from what `part` holds when the server allows it.
-    fn attempt(&self, client: &reqwest::blocking::Client, url: &str, part: &Path, max: Option<u64>) -> std::result::Result<(), Failure> {
+    fn attempt(
+        &self,
+        client: &reqwest::blocking::Client,
+        url: &str,
+        part: &Path,
+        max: Option<u64>,
+        on: &mut dyn FnMut(FetchStep) -> Result<()>,
+    ) -> std::result::Result<(), Failure> {
         let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
         let mut req = client.get(url);
         if have > 0 {
@@ -97,14 +103,12 @@ impl Net {
         }
         let io = |e: std::io::Error| Failure { msg: format!("{}: {e}", part.display()), retry: false };
         let mut out = OpenOptions::new().create(true).write(true).append(resumed).truncate(!resumed).open(part).map_err(io)?;
+        let told = |e: Error| Failure { msg: e.to_string(), retry: false };
         if resumed {
-            eprintln!("tfreuse: resuming {url} at {:.1} MB", start as f64 / 1e6);
+            on(FetchStep::Resuming { from: start }).map_err(told)?;
         }
-        let bar = progress(url, total, start);
         let limit = max.map_or(u64::MAX, |m| m + 1 - start.min(m + 1));
-        let copied = copy_body(resp.take(limit), &mut out, &bar);
-        bar.finish_and_clear();
-        let n = copied.map_err(|e| Failure { msg: e, retry: true })?;
+        let n = copy_body(resp.take(limit), &mut out, (start, total), on)?;
         out.sync_all().map_err(io)?;
         match (max, total) {
             (Some(m), _) if start + n > m => Err(Failure { msg: format!("more than the {m} bytes the manifest gives"), retry: false }),
@@ -137,17 +141,24 @@ fn starts_at(resp: &reqwest::blocking::Response) -> Option<u64> {
     v.strip_prefix("bytes ")?.split('-').next()?.trim().parse().ok()
 }
 
-fn copy_body(mut body: impl Read, out: &mut File, bar: &ProgressBar) -> std::result::Result<u64, String> {
+/// Copy `body` to `out`, telling `on` the bytes there are of `total`, `start` already being
+/// there; the bytes copied.
+fn copy_body(
+    mut body: impl Read,
+    out: &mut File,
+    (start, total): (u64, Option<u64>),
+    on: &mut dyn FnMut(FetchStep) -> Result<()>,
+) -> std::result::Result<u64, Failure> {
     let mut buf = vec![0u8; 1 << 16];
     let mut n = 0u64;
     loop {
-        let k = body.read(&mut buf).map_err(|e| io_chain(&e))?;
+        let k = body.read(&mut buf).map_err(|e| Failure { msg: io_chain(&e), retry: true })?;
         if k == 0 {
             return Ok(n);
         }
-        out.write_all(&buf[..k]).map_err(|e| e.to_string())?;
+        out.write_all(&buf[..k]).map_err(|e| Failure { msg: e.to_string(), retry: true })?;
         n += k as u64;
-        bar.inc(k as u64);
+        on(FetchStep::Progress { done: start + n, total }).map_err(|e| Failure { msg: e.to_string(), retry: false })?;
     }
 }
 
@@ -159,21 +170,6 @@ fn copy_local(src: &Path, part: &Path, max: Option<u64>) -> Result<()> {
         return Err(Error::bad_file(src, format!("more than the {} bytes the manifest gives", max.unwrap_or(0))));
     }
     out.sync_all().map_err(|e| Error::io(part, e))
-}
-
-fn progress(url: &str, total: Option<u64>, start: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = match total {
-        Some(t) => ProgressBar::new(t),
-        None => ProgressBar::new_spinner(),
-    };
-    let style = "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}";
-    bar.set_style(ProgressStyle::with_template(style).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
-    bar.set_message(url.rsplit('/').next().unwrap_or(url).to_string());
-    bar.set_position(start);
-    bar
 }
 
 /// An error and its causes on one line (reqwest's own message hides the cause).

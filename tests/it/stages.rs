@@ -4,12 +4,12 @@ use std::sync::atomic::AtomicBool;
 
 use tfreuse::events::{Event, Memory};
 use tfreuse::graph::layers::parse_layers;
-use tfreuse::graph::{Builder, VarKind};
+use tfreuse::graph::{Builder, Var, VarKind};
 use tfreuse::tf::runtime::{load, LoadOptions};
 use tfreuse::train::plan::Plan;
 use tfreuse::train::prepare::{find_cut, head, import, initialise, open_source, prepare, rewrite, savers, training_step};
 use tfreuse::train::{Progress, TransferSpec};
-use tfreuse::{Error, Role, Var};
+use tfreuse::{Error, Role};
 
 use crate::common::*;
 

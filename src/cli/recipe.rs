@@ -1,0 +1,175 @@
+//! What `train`, `sweep` and `inspect --draw` reuse, train, freeze and cache: the recipe's
+//! flags, turned into the library's [`TransferSpec`] in one step.
+
+use tfreuse::graph::layers::parse_layers;
+use tfreuse::train::{check_labels, Optimizer, TransferSpec};
+use tfreuse::Error;
+
+use super::{Global, ModelArgs};
+
+/// What `train` reuses, trains, freezes and caches: the flags `inspect --draw` takes too.
+#[derive(clap::Args, Debug)]
+pub struct Recipe {
+    /// Data set: mnist:DIR, npz:FILE or images:DIR (a folder per class; splits train, validation, test).
+    #[arg(long, value_name = "SPEC", default_value = "mnist:data/mnist")]
+    pub data: String,
+    /// Keep only these classes of the data, renumbered 0…k-1 in this order, e.g. 5,6,7,8,9
+    /// (every split; the old ids become the class names).
+    #[arg(long, value_name = "IDS")]
+    pub classes: Option<String>,
+    /// How features become the values fed: S multiplies (MNIST's raw pixels 0..255 by 1/255
+    /// by default, as input_data; an npz's values by 1); pictures also take LO,HI (e.g. -1,1)
+    /// or mean=M[,M,M],std=S[,S,S] (per channel, on values in [0, 1]). Integer inputs get the
+    /// raw pixels whatever the scale.
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true)]
+    pub scale: Option<String>,
+    #[command(flatten)]
+    pub images: super::ImageArgs,
+    /// Tensor fed with the features [default: X:0, or a zoo model's input].
+    #[arg(long, value_name = "TENSOR")]
+    pub input: Option<String>,
+    /// Tensor fed with the labels [default: y:0; for new layers on a graph without one (an
+    /// exported classifier, a frozen graph) tfreuse makes its own, <prefix>labels:0].
+    #[arg(long, value_name = "TENSOR")]
+    pub labels: Option<String>,
+    /// Build new layers (or, without --new-layers, a new loss) on this tensor, e.g. dnn/hidden4/Relu:0.
+    #[arg(long, value_name = "TENSOR")]
+    pub branch_from: Option<String>,
+    /// New layers: dense UNITS[:ACTIVATION] (relu elu selu leaky_relu tanh sigmoid linear), flatten, gap (global
+    /// average pooling of feature maps), dropout:RATE (training steps only); the last is a dense logits layer,
+    /// e.g. gap,128:relu,dropout:0.5,5.
+    #[arg(long, value_name = "LAYERS")]
+    pub new_layers: Option<String>,
+    /// How the new dense kernels start: glorot (uniform, tf.layers.dense's default), he
+    /// (truncated normal, sqrt(2/fan_in): the book's choice with ELU) or lecun (sqrt(1/fan_in), for SELU).
+    #[arg(long, default_value = "glorot", value_parser = ["glorot", "he", "lecun"])]
+    pub init: String,
+    /// Add λ · Σ sum(kernel²) / 2 over the new dense kernels to the loss (the book's
+    /// l2_regularizer); the reported losses include it.
+    #[arg(long, value_name = "λ")]
+    pub l2: Option<f32>,
+    /// Name prefix of every new op and variable.
+    #[arg(long, default_value = "new_")]
+    pub prefix: String,
+    /// Restore only variables whose names match this regex; initialise the rest.
+    #[arg(long, value_name = "REGEX")]
+    pub restore: Option<String>,
+    /// Train only variables whose names match this regex (minimize(var_list=...)).
+    #[arg(long, value_name = "REGEX")]
+    pub trainable: Option<String>,
+    /// Put a stop_gradient on this tensor: nothing below it is trained.
+    #[arg(long, value_name = "TENSOR")]
+    pub freeze_below: Option<String>,
+    /// Update rule of the new training op (default sgd). Given without --branch-from, it
+    /// replaces the imported training op too.
+    #[arg(long, value_parser = ["sgd", "momentum", "adam"])]
+    pub optimizer: Option<String>,
+    /// Learning rate of the new training op.
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f32,
+    /// Momentum of --optimizer momentum.
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f32,
+    /// clip_by_value every gradient to [-VALUE, VALUE].
+    #[arg(long, value_name = "VALUE")]
+    pub clip: Option<f32>,
+    /// The imported training op to run (default: the `train_op` collection).
+    #[arg(long, value_name = "OP")]
+    pub train_op: Option<String>,
+    /// Loss tensor of the imported model (default loss/loss:0).
+    #[arg(long, value_name = "TENSOR")]
+    pub loss: Option<String>,
+    /// Metric reported on the validation split (default eval/accuracy:0 or the new accuracy).
+    #[arg(long, value_name = "TENSOR")]
+    pub metric: Option<String>,
+    /// A bool tensor fed true in training steps and false for validation, test and caching,
+    /// e.g. inputs/is_training:0 (so batch norm trains in training mode); TENSOR=false
+    /// reverses it. Repeatable.
+    #[arg(long = "training-flag", value_name = "TENSOR[=true|false]")]
+    pub training_flags: Vec<String>,
+    /// TENSOR=VALUE: feed a scalar tensor this value in every run (training, validation, test, caching), e.g. keep_prob:0=1 for a
+    /// dropout model (cast to the tensor's dtype; true/false for a bool). Repeatable.
+    #[arg(long = "set", value_name = "TENSOR=VALUE")]
+    pub set: Vec<String>,
+    /// TENSOR=VALUE: feed this value in training steps instead of --set's, e.g.
+    /// keep_prob:0=0.5. Repeatable.
+    #[arg(long = "set-in-training", value_name = "TENSOR=VALUE")]
+    pub set_in_training: Vec<String>,
+    /// Device for new ops, e.g. /cpu:0 or /gpu:0 (soft placement).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Compute the frozen layers once for every split and train the upper layers on the cache.
+    #[arg(long)]
+    pub cache_frozen: bool,
+}
+
+impl Recipe {
+    /// The spec of `model` these flags describe, with training's defaults for the rest.
+    pub fn spec(&self, model: &ModelArgs, g: &Global) -> anyhow::Result<TransferSpec> {
+        let mut s = TransferSpec::from_source(model.source().kind().clone());
+        s.checkpoint = model.checkpoint.clone();
+        s.input = super::input(&self.input).to_string();
+        s.labels = self.labels.clone();
+        s.branch_from = self.branch_from.clone();
+        s.new_layers = match &self.new_layers {
+            Some(l) => parse_layers(l)?,
+            None => vec![],
+        };
+        s.init = tfreuse::graph::layers::Init::parse(&self.init)?;
+        s.l2 = self.l2;
+        s.prefix = self.prefix.clone();
+        s.restore = self.restore.clone();
+        s.trainable = self.trainable.clone();
+        s.freeze_below = self.freeze_below.clone();
+        s.optimizer = self.optimizer.as_deref().map(|o| match o {
+            "momentum" => Optimizer::Momentum { momentum: self.momentum },
+            "adam" => Optimizer::adam(),
+            _ => Optimizer::Sgd,
+        });
+        s.lr = self.lr;
+        s.clip = self.clip;
+        s.train_op = self.train_op.clone();
+        s.loss = self.loss.clone();
+        s.metric = self.metric.clone();
+        s.device = self.device.clone();
+        s.training_flags = self.training_flags.iter().map(|f| parse_flag(f)).collect::<tfreuse::Result<_>>()?;
+        s.set = super::parse_sets("--set", &self.set)?;
+        s.set_in_training = super::parse_sets("--set-in-training", &self.set_in_training)?;
+        s.session = g.session_config();
+        Ok(s)
+    }
+
+    /// The data set, loaded as training loads it (pictures only listed when caching), and
+    /// the number of classes its labels take.
+    pub fn data(&self, model: &ModelArgs, g: &Global) -> anyhow::Result<(tfreuse::data::DataSet, usize)> {
+        let (data, _) =
+            super::load_data(&self.data, self.scale.as_deref(), &self.images, model, super::input(&self.input), g, self.cache_frozen)?;
+        Ok(classes_of(data, self.classes.as_deref())?)
+    }
+}
+
+/// `--classes IDS` applied (said so), and the number of classes the labels take, checked.
+pub(super) fn classes_of(mut data: tfreuse::DataSet, keep: Option<&str>) -> tfreuse::Result<(tfreuse::DataSet, usize)> {
+    if let Some(keep) = keep {
+        let keep = tfreuse::data::select::parse_classes(keep)?;
+        data = data.keep_classes(&keep)?;
+        let shown: Vec<String> = keep.iter().enumerate().map(|(i, c)| format!("{c}→{i}")).collect();
+        eprintln!("classes kept and renumbered: {}", shown.join(", "));
+    }
+    let classes = match data.classes.len() {
+        0 => data.splits.values().map(|s| s.num_classes()).max().unwrap_or(0),
+        named => named,
+    };
+    check_labels(&data, classes)?;
+    Ok((data, classes))
+}
+
+/// `TENSOR` or `TENSOR=true|false`: the tensor and its value in training steps.
+fn parse_flag(f: &str) -> tfreuse::Result<(String, bool)> {
+    match f.rsplit_once('=') {
+        None => Ok((f.to_string(), true)),
+        Some((t, "true")) => Ok((t.to_string(), true)),
+        Some((t, "false")) => Ok((t.to_string(), false)),
+        Some(_) => Err(Error::Invalid(format!("--training-flag {f}: expected TENSOR or TENSOR=true|false"))),
+    }
+}
