@@ -14,13 +14,13 @@ pub fn parent_dir(path: &Path) -> &Path {
 }
 
 /// The temporary name used for `path` while it is being written.
-pub fn temp_path(path: &Path) -> PathBuf {
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 /// Create `path` atomically with what `write` puts into the file.
-pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<()> {
     let tmp = temp_path(path);
     let result = (|| {
         let mut f = File::create(&tmp)?;
@@ -51,6 +51,7 @@ pub struct AtomicDir {
 }
 
 impl AtomicDir {
+    /// Start writing into `dir` (created if missing), first removing dead processes' leftovers.
     pub fn begin(dir: &Path, tag: &str) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         remove_dead_leftovers(dir, tag);

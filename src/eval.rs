@@ -11,8 +11,11 @@ use tensorflow::Output;
 /// Which tensors to feed and fetch.
 #[derive(Clone, Debug)]
 pub struct EvalSpec {
+    /// The tensor fed the features (`X:0`).
     pub input: String,
+    /// The tensor fed the labels (`y:0`).
     pub labels: String,
+    /// The scalar tensors computed (`eval/accuracy:0` …).
     pub fetches: Vec<String>,
     /// Examples per run; 0 = the whole split in one run (what Python's `.eval` does).
     pub batch_size: usize,
@@ -54,7 +57,7 @@ pub fn evaluate(model: &Model, split: &Split, spec: &EvalSpec) -> Result<Vec<(St
 /// Scalars `fetches` averaged over `split`, feeding `x` (features, as its dtype wants them)
 /// and `y` (labels, cast to its dtype) `batch_size` rows at a time (0: all at once), and the
 /// bool `flags` their values.
-pub fn evaluate_outputs(
+pub(crate) fn evaluate_outputs(
     model: &Model,
     split: &Split,
     x_out: &Output,
@@ -147,6 +150,7 @@ pub struct Confusion {
 }
 
 impl Confusion {
+    /// Count each example's (true, predicted) pair; at least `classes` classes.
     pub fn new(truth: &[i64], predicted: &[usize], classes: usize) -> Self {
         let k = classes.max(predicted.iter().map(|p| p + 1).max().unwrap_or(0));
         let mut matrix = vec![vec![0; k]; k];
@@ -156,6 +160,7 @@ impl Confusion {
         Confusion { matrix }
     }
 
+    /// The share of examples predicted right.
     pub fn accuracy(&self) -> f64 {
         let total: usize = self.matrix.iter().flatten().sum();
         let right: usize = (0..self.matrix.len()).map(|i| self.matrix[i][i]).sum();

@@ -11,14 +11,23 @@ use crate::error::{Error, Result};
 /// What setting up a transfer run did, for the user.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct SetupReport {
+    /// Where the variables came from: the checkpoint, or why there is none.
     pub checkpoint: String,
+    /// The variables restored from it.
     pub restored: Vec<String>,
+    /// The variables initialised instead (the new layers', and any not restored).
     pub initialized: Vec<String>,
+    /// The variables the training op updates.
     pub trained: Vec<String>,
+    /// The variables left as they are (frozen).
     pub frozen: Vec<String>,
+    /// The operation that trains.
     pub train_op: String,
+    /// The loss it minimises.
     pub loss: String,
+    /// The metric reported beside the loss (accuracy), when there is one.
     pub metric: Option<String>,
+    /// What the user should know about the setup (notes on the model and its checkpoint).
     pub warnings: Vec<String>,
     /// The tensor nothing below which trains, if there is one (what `--cache-frozen` caches).
     pub cut: Option<String>,
@@ -39,136 +48,198 @@ pub enum Event {
     Setup(Box<SetupReport>),
     /// Computing the frozen layers' cache: `done` of `total` examples of `split`.
     CacheProgress {
+        /// The split being computed (`train`, `validation`, `test`).
         split: String,
+        /// Examples done.
         done: usize,
+        /// Examples in the split.
         total: usize,
     },
     /// The cache is ready.
     Cached {
+        /// The cut: the tensor whose values are cached.
         tensor: String,
+        /// The cache's size, in megabytes.
         megabytes: f64,
+        /// How long computing it took.
         seconds: f64,
     },
     /// The feature cache on disk is read: `hits` rows were there, `misses` were computed
     /// (`tf_seconds` of `seconds` inside TensorFlow); `skipped` pictures could not be decoded.
     DiskCache {
+        /// The cut: the tensor whose values are cached.
         tensor: String,
+        /// The store's folder.
         dir: PathBuf,
+        /// Rows found in the store.
         hits: usize,
+        /// Rows computed and added.
         misses: usize,
+        /// Damaged records found (their pictures were computed again).
         damaged: usize,
+        /// Pictures that could not be decoded, and why.
         skipped: Vec<String>,
+        /// The size of this data set's rows in the store.
         megabytes: f64,
+        /// How long reading and computing took.
         seconds: f64,
+        /// The part of `seconds` spent inside TensorFlow.
         tf_seconds: f64,
     },
     /// The first training step finished (wall clock, for start-up benchmarks).
     FirstStep {
+        /// Seconds since the Unix epoch.
         unix_time: f64,
     },
+    /// A training step finished: step `step` of `steps` in epoch `epoch`, with its batch's loss.
     Step {
+        /// The epoch, from 1.
         epoch: usize,
+        /// The step in the epoch, from 1.
         step: usize,
+        /// Steps in an epoch.
         steps: usize,
+        /// The batch's loss.
         loss: f32,
     },
     /// `seconds` includes the validation pass; `train_seconds` is the training steps alone,
     /// over `examples` training examples.
     Epoch {
+        /// The epoch, from 1.
         epoch: usize,
+        /// The mean training loss over the epoch.
         train_loss: f64,
         /// On the validation split, when there is one.
         validation_loss: Option<f64>,
+        /// The validation metric (accuracy), when there is a validation split and a metric.
         metric: Option<f64>,
+        /// Seconds the epoch took.
         seconds: f64,
+        /// Seconds of training steps.
         train_seconds: f64,
+        /// Training examples in the epoch.
         examples: usize,
     },
     /// Loss and metric on the test split after an epoch (`--eval-test-every-epoch`: for
     /// studies; choosing by them would be choosing on test).
     EpochTest {
+        /// The epoch, from 1.
         epoch: usize,
+        /// The test loss.
         loss: f64,
+        /// The test metric (accuracy), when there is one.
         metric: Option<f64>,
     },
     /// The trained variables' values after an epoch (float32 ones, by name); sent only to
     /// sinks that want them.
     Variables {
+        /// The epoch, from 1.
         epoch: usize,
+        /// Each trained float32 variable's name and values.
         values: Vec<(String, Vec<f32>)>,
     },
     /// Early stopping (`--patience`) is done: the best epoch's variables are the model's now
     /// (`restored`: they were put back, later epochs being worse); `stopped_early`: training
     /// ended before the last epoch asked for.
     Best {
+        /// The best epoch, from 1.
         epoch: usize,
         /// The value watched: the validation metric, or the validation loss when `on_loss`.
         metric: f64,
+        /// Whether the loss was watched (no metric).
         on_loss: bool,
+        /// Whether the best epoch's values were put back.
         restored: bool,
+        /// Whether training ended before the last epoch.
         stopped_early: bool,
     },
     /// The graph as built, a serialized GraphDef; sent only to sinks that want it.
     Graph {
+        /// The GraphDef's bytes.
         graph_def: Vec<u8>,
     },
     /// Loss and metric on the test split after training.
     Test {
+        /// The test loss.
         loss: f64,
+        /// The test metric (accuracy), when there is one.
         metric: Option<f64>,
+        /// Test examples.
         examples: usize,
     },
     /// Training takes `per_class` examples of each class: `examples` in all, drawn by `seed`.
     Sampled {
+        /// Examples taken of each class.
         per_class: usize,
+        /// Training examples in all.
         examples: usize,
+        /// Classes.
         classes: usize,
+        /// The seed that drew them.
         seed: u64,
     },
     /// Each class's loss weight in the new head (balanced), by class label.
     ClassWeights {
+        /// Each class's label and weight.
         weights: Vec<(String, f32)>,
     },
     /// A cluster worker trains on its shard: the `examples` whose index i has i mod `workers` = `worker`.
     Shard {
+        /// This worker's index.
         worker: usize,
+        /// Workers in the cluster.
         workers: usize,
+        /// Examples in this worker's shard.
         examples: usize,
     },
     /// The chief resumes from the checkpoint it saved before a crash.
     ChiefResumes {
+        /// The checkpoint prefix it resumes from.
         from: PathBuf,
     },
     /// This worker's server task runs at `address`; its session uses it.
     Joined {
+        /// This worker's index.
         worker: usize,
+        /// Workers in the cluster.
         workers: usize,
+        /// Parameter server tasks.
         ps: usize,
+        /// The server's `grpc://` address.
         address: String,
     },
     /// Step `step` of a checkpoint save is done (write, backup, each rename).
     SaveStep {
+        /// The step done, from 1.
         step: usize,
     },
     /// A checkpoint was written.
     Saved {
+        /// The checkpoint prefix written.
         prefix: PathBuf,
+        /// Files written.
         files: usize,
     },
     /// Something the user should know that stops nothing. Arguments it names are
     /// [`crate::Role::mention`]s (see [`crate::error::render_roles`]).
     Warning {
+        /// The warning, one line.
         message: String,
     },
     /// How fetching the zoo's model `name` from `url` goes.
     Fetch {
+        /// The model's name in the zoo.
         name: String,
+        /// Where it is fetched from.
         url: String,
+        /// How far it got.
         step: FetchStep,
     },
     /// `who` waits for `what` before going on (a worker for its chief).
     Waiting {
+        /// Who waits (a worker).
         who: String,
+        /// What for (its chief's checkpoint).
         what: String,
     },
 }
@@ -182,17 +253,36 @@ pub enum FetchStep {
     /// The download starts.
     Started,
     /// `done` bytes of `total` (when the server says) are here.
-    Progress { done: u64, total: Option<u64> },
+    Progress {
+        /// Bytes received.
+        done: u64,
+        /// The download's size, when the server says.
+        total: Option<u64>,
+    },
     /// An attempt failed for `reason`; the next starts in `wait_seconds`.
-    Retrying { reason: String, wait_seconds: f64 },
+    Retrying {
+        /// Why the attempt failed.
+        reason: String,
+        /// Seconds until the next attempt.
+        wait_seconds: f64,
+    },
     /// A cut download goes on from byte `from`.
-    Resuming { from: u64 },
+    Resuming {
+        /// The byte it goes on from.
+        from: u64,
+    },
     /// The download matched its SHA-256 and is unpacked into `dir` (`megabytes` in all).
-    Unpacked { dir: PathBuf, megabytes: f64 },
+    Unpacked {
+        /// The model's folder in the cache.
+        dir: PathBuf,
+        /// Its size.
+        megabytes: f64,
+    },
 }
 
 /// Where events go.
 pub trait EventSink {
+    /// Take one event; an error stops the operation that sent it.
     fn event(&mut self, e: &Event) -> Result<()>;
     /// Make everything received so far durable (before an exit that skips destructors).
     fn flush(&mut self) -> Result<()> {
@@ -247,6 +337,7 @@ pub struct JsonLines {
 }
 
 impl JsonLines {
+    /// A new log at `path` (replaced if there).
     pub fn create(path: &Path) -> Result<Self> {
         Self::open(path, false)
     }

@@ -21,12 +21,13 @@ fn fits(dims: &[i64], shape: &[usize]) -> bool {
 }
 
 impl InputShape {
+    /// The static shape of `x` in `graph`.
     pub fn of(graph: &Graph, x: &Output) -> Result<Self> {
         Ok(InputShape { name: output_name(x), dims: shape_dims(&graph.tensor_shape(x.clone())?) })
     }
 
     /// The number of rows every batch must have, if the graph fixes it.
-    pub fn fixed_batch(&self) -> Option<usize> {
+    pub(crate) fn fixed_batch(&self) -> Option<usize> {
         self.dims.as_ref()?.first().filter(|&&d| d > 0).map(|&d| d as usize)
     }
 
@@ -41,7 +42,7 @@ impl InputShape {
     }
 
     /// Whether rows of `row` shape fit after the batch dimension.
-    pub fn check_rows(&self, role: Role, row: &[usize]) -> Result<()> {
+    pub(crate) fn check_rows(&self, role: Role, row: &[usize]) -> Result<()> {
         match &self.dims {
             Some(dims) if dims.is_empty() || !fits(&dims[1..], row) => {
                 Err(Error::arg(role, Some(&self.name), format!("takes {} but the data's rows are {row:?}", text(dims))))
@@ -80,7 +81,9 @@ impl InputShape {
 /// them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LabelLayout {
+    /// `[n]`.
     Flat,
+    /// `[n, 1]`.
     Column,
 }
 
@@ -137,7 +140,7 @@ impl FixedFeeds {
         self.0.iter().map(|(o, _, v)| format!("{}={v}", output_name(o))).collect()
     }
 
-    pub fn add_to<'a>(&'a self, args: &mut SessionRunArgs<'a>) {
+    pub(crate) fn add_to<'a>(&'a self, args: &mut SessionRunArgs<'a>) {
         for (o, t, _) in &self.0 {
             t.feed(args, &o.operation, o.index);
         }
@@ -152,7 +155,9 @@ impl FixedFeeds {
 /// A scalar tensor the user sets to one value (`--set TENSOR=VALUE`).
 #[derive(Clone)]
 pub struct Setting {
+    /// The tensor.
     pub tensor: Output,
+    /// Its value, in its dtype.
     pub value: crate::tf::tensors::DynArray,
 }
 

@@ -34,9 +34,11 @@
 //! [`Adam`]); long operations report [`Event`]s to an [`EventSink`] (a closure will do). The
 //! library never prints. `examples/` holds runnable programs.
 //!
-//! Modules by idea, each using only those listed before it:
+//! Modules by idea, each using only those listed before it (those named without a link are
+//! crate-private; the `internals` feature opens them, and the stages and helpers inside the
+//! others, to the integration tests and fuzz targets):
 //!
-//! - [`error`], [`suggest`], [`atomic`] (crash-safe writes), [`proto`] (TF's messages);
+//! - [`error`], `suggest`, [`atomic`] (crash-safe writes), `proto` (TF's messages);
 //! - [`tf`]: the runtime — loading libtensorflow, sessions, tensors, names;
 //! - [`graph`]: ops on an imported graph — variables, layers, heads, optimizers, saver ops,
 //!   freezing, the cut; never a session;
@@ -50,7 +52,7 @@
 //! - [`export`]: a trained model written out for serving (SavedModel, frozen GraphDef);
 //!   [`predict`]: new pictures classified by a trained model;
 //! - [`zoo`]: pretrained models named in a manifest, fetched, verified and unpacked safely;
-//! - [`runtime`] and [`transfer`]: the facade above.
+//! - `runtime` and `transfer`: the facade above.
 
 /// Declares modules public with the `internals` feature (the integration tests and the fuzz
 /// targets use it), crate-private without.

@@ -1,7 +1,7 @@
-//! Caching frozen layers: compute the cut (see [`crate::graph::cut`]) once for every split, in
-//! one contiguous buffer, and train the upper layers by feeding it, as the book does with
-//! `hidden2`. Pictures go through a feature cache on disk instead ([`store`], [`pictures`]),
-//! kept across runs.
+//! Caching frozen layers: compute the cut (the highest tensor with nothing trained below it)
+//! once for every split, in one contiguous buffer, and train the upper layers by feeding it,
+//! as the book does with `hidden2`. Pictures go through a feature cache on disk instead
+//! ([`store`]), kept across runs.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -21,12 +21,17 @@ internal_mod! {
 /// What a run of the feature cache on disk found and did.
 #[derive(Clone, Debug, Default)]
 pub struct DiskReport {
+    /// The key folder read.
     pub dir: PathBuf,
+    /// Rows found there.
     pub hits: usize,
+    /// Rows computed and added.
     pub misses: usize,
     /// Damaged records found (their pictures were computed again).
     pub damaged: usize,
+    /// Pictures that could not be decoded, and why.
     pub skipped: Vec<(PathBuf, String)>,
+    /// Seconds spent inside TensorFlow computing rows.
     pub tf_seconds: f64,
     /// Size of the store's rows for this data set.
     pub megabytes: f64,
@@ -35,7 +40,7 @@ pub struct DiskReport {
 /// Every split of `data` (pictures not yet decoded) as rows of `net.cut`, read from the store
 /// under `root` for `key` (plus the cut's row length); missing rows are computed and added.
 /// `progress` gets (split, done, to do).
-pub fn through_store(
+pub(crate) fn through_store(
     net: &pictures::Net,
     data: &DataSet,
     root: &Path,
@@ -99,7 +104,7 @@ fn name(op: &tensorflow::Operation) -> String {
 }
 
 /// Bytes a cache of `cut` for `data` would take, if its shape is known.
-pub fn cache_bytes(graph: &Graph, cut: &Output, data: &DataSet) -> Result<usize> {
+pub(crate) fn cache_bytes(graph: &Graph, cut: &Output, data: &DataSet) -> Result<usize> {
     let row: usize = row_shape(graph, cut)?.iter().product();
     Ok(data.splits.values().map(|s| s.len() * row * 4).sum())
 }

@@ -26,6 +26,7 @@ const MAX_SEGMENTS: usize = 16;
 /// Everything the cached values depend on besides the pictures, as (what, value) pairs.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Key {
+    /// What the values depend on (the model's files, the restored variables, oneDNN …), by name.
     pub parts: Vec<(String, String)>,
     /// Floats per row.
     pub row_len: usize,
@@ -48,7 +49,7 @@ pub fn default_root() -> Result<PathBuf> {
 
 /// `$<var>`, else `$XDG_CACHE_HOME/tfreuse/<sub>` or `~/.cache/tfreuse/<sub>`; the argument
 /// in `role` (which would name the folder) is named when none of them is set.
-pub fn user_cache(var: &str, sub: &str, role: Role) -> Result<PathBuf> {
+pub(crate) fn user_cache(var: &str, sub: &str, role: Role) -> Result<PathBuf> {
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(d) = env(var) {
         return Ok(d);
@@ -60,7 +61,7 @@ pub fn user_cache(var: &str, sub: &str, role: Role) -> Result<PathBuf> {
 }
 
 /// SHA-256 of files' contents, in order (the model's digest for a [`Key`]).
-pub fn files_digest(files: &[PathBuf]) -> Result<String> {
+pub(crate) fn files_digest(files: &[PathBuf]) -> Result<String> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     for f in files {
@@ -72,7 +73,7 @@ pub fn files_digest(files: &[PathBuf]) -> Result<String> {
 }
 
 /// One key's folder.
-pub struct Store {
+pub(crate) struct Store {
     pub dir: PathBuf,
     row_len: usize,
 }
@@ -195,19 +196,23 @@ pub struct Index {
     entries: HashMap<[u8; 32], (u32, usize)>,
     /// Records (or torn tails, or segments with a bad header) that failed their check.
     pub damaged: usize,
+    /// The segment files read.
     pub segments: Vec<PathBuf>,
     row_len: usize,
 }
 
 impl Index {
+    /// Whether the picture of this SHA-256 has a sound row.
     pub fn contains(&self, digest: &[u8; 32]) -> bool {
         self.entries.contains_key(digest)
     }
 
+    /// Sound rows.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether there is none.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -224,11 +229,13 @@ pub struct Segment {
     out: Option<BufWriter<File>>,
     tmp: PathBuf,
     dest: PathBuf,
+    /// Rows written so far.
     pub rows: usize,
     row_len: usize,
 }
 
 impl Segment {
+    /// Append the row of the picture of SHA-256 `digest`.
     pub fn push(&mut self, digest: &[u8; 32], row: &[f32]) -> Result<()> {
         debug_assert_eq!(row.len(), self.row_len);
         let mut body = Vec::with_capacity(32 + row.len() * 4 + 4);
@@ -264,11 +271,17 @@ impl Drop for Segment {
 /// What `tfreuse cache info` shows of one key folder.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Summary {
+    /// The key folder's name.
     pub id: String,
+    /// Its key, when its key file reads.
     pub key: Option<Key>,
+    /// Sound rows.
     pub entries: usize,
+    /// Records that failed their check.
     pub damaged: usize,
+    /// Segment files.
     pub segments: usize,
+    /// The folder's size.
     pub bytes: u64,
 }
 

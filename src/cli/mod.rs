@@ -3,24 +3,26 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use tfreuse::data::images::{ImageOptions, Preprocess, Record, ResizeMode};
-use tfreuse::data::DataSet;
-use tfreuse::model::checkpoint::Resolved;
-use tfreuse::model::ModelSource;
 use tfreuse::tf::runtime::{self as tflib, LoadOptions};
 use tfreuse::tf::Jit;
-use tfreuse::zoo::{reference as zoo_ref, Entry, Format};
-use tfreuse::{Model, Role, SessionConfig, Source};
+use tfreuse::SessionConfig;
 
+pub use flags::{message, render, warn, Exit, Flags};
+use model::zoo_model;
+pub use model::ModelArgs;
 pub use notices::Notices;
+pub use pictures::{load_data, ImageArgs};
 
 mod cache;
 mod console;
 mod eval;
 mod export;
+mod flags;
 mod inspect;
+mod model;
 mod new;
 mod notices;
+mod pictures;
 mod predict;
 mod pretrain;
 mod recipe;
@@ -141,132 +143,6 @@ fn parse_sets(flag: &str, sets: &[String]) -> tfreuse::Result<Vec<(String, f64)>
     sets.iter().map(|s| parse_set(flag, s)).collect()
 }
 
-/// How `--data images:DIR` pictures become rows.
-#[derive(Args, Debug, Clone)]
-pub struct ImageArgs {
-    /// images:DIR: the size pictures are resized to, HxW (default: the input's static shape).
-    #[arg(long, value_name = "HxW", value_parser = parse_size)]
-    pub resize: Option<(u32, u32)>,
-    /// images:DIR: stretch (aspect not kept; the default), crop (centre) or pad (letterbox).
-    #[arg(long, value_name = "MODE")]
-    pub resize_mode: Option<String>,
-    /// images:DIR: 1 (gray) or 3 (RGB) (default: the input's last dimension; 1 for a flat input).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
-    pub channels: Option<u8>,
-    /// images:DIR: percent of each class for validation (by a stable hash of the file name).
-    #[arg(long, default_value_t = 10.0, value_name = "PCT")]
-    pub validation_pct: f64,
-    /// images:DIR: percent of each class for test.
-    #[arg(long, default_value_t = 10.0, value_name = "PCT")]
-    pub test_pct: f64,
-    /// images:DIR: an unreadable picture is an error (default: skipped and counted).
-    #[arg(long)]
-    pub strict: bool,
-}
-
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (h, w) = s.split_once(['x', 'X']).ok_or("expected HxW, e.g. 224x224")?;
-    match (h.parse::<u32>(), w.parse::<u32>()) {
-        (Ok(h), Ok(w)) if h > 0 && w > 0 => Ok((h, w)),
-        _ => Err("expected HxW with two positive numbers, e.g. 224x224".into()),
-    }
-}
-
-impl ImageArgs {
-    /// The options for pictures fed to `input` of the model `model` names: as `recorded` (a
-    /// model trained on pictures), else as the input's shape says; flags override either.
-    pub fn options(&self, recorded: Option<&Preprocess>, model: &ModelArgs, input: &str) -> tfreuse::Result<ImageOptions> {
-        let pct_ok = |p: f64| (0.0..100.0).contains(&p);
-        if !pct_ok(self.validation_pct) || !pct_ok(self.test_pct) || self.validation_pct + self.test_pct >= 100.0 {
-            return Err(tfreuse::Error::Invalid("--validation-pct and --test-pct must leave some pictures for training".into()));
-        }
-        if self.channels == Some(2) {
-            return Err(tfreuse::Error::Invalid("--channels 2: pictures give 1 (gray) or 3 (RGB)".into()));
-        }
-        let mode = self.resize_mode.as_deref().map(ResizeMode::parse).transpose()?;
-        let preprocess = match recorded.cloned() {
-            Some(mut p) => {
-                (p.height, p.width) = self.resize.unwrap_or((p.height, p.width));
-                p.channels = self.channels.unwrap_or(p.channels);
-                p.mode = mode.unwrap_or(p.mode);
-                p
-            }
-            None => {
-                let meta = model.source().read()?;
-                let dims = meta.resolve_name(input).ok().and_then(|n| meta.static_dims(&n));
-                let mode = mode.unwrap_or(ResizeMode::Stretch);
-                Preprocess::for_input(dims.as_deref(), self.resize, self.channels, mode).map_err(|e| e.for_arg(Role::Input))?
-            }
-        };
-        Ok(ImageOptions {
-            validation_pct: self.validation_pct,
-            test_pct: self.test_pct,
-            strict: self.strict,
-            ..ImageOptions::new(preprocess)
-        })
-    }
-}
-
-/// A data set from its spec, rescaled when `--scale` (or a record) says so; pictures are fitted to `input`,
-/// as the record beside the model's checkpoint says if it has one (returned too).
-fn load_data(
-    spec: &str,
-    scale: Option<&str>,
-    images: &ImageArgs,
-    model: &ModelArgs,
-    input: &str,
-    g: &Global,
-    lazy: bool,
-) -> tfreuse::Result<(DataSet, Option<Recorded>)> {
-    let (opts, record) = match tfreuse::data::kind(spec) {
-        Some("images" | "csv") => {
-            let record = model.record()?;
-            let mut opts = images.options(record.as_ref().map(|r| &r.0.preprocess), model, input)?;
-            opts.lazy = lazy;
-            (Some(opts), record)
-        }
-        _ => (None, None),
-    };
-    let mut data = tfreuse::data::load_with(spec, opts.as_ref())?;
-    if let Some(opts) = &opts {
-        report_pictures(&data, &opts.preprocess, g.verbose);
-    }
-    // Pictures are fed as the model's record says unless --scale says otherwise.
-    let scale = scale.map(tfreuse::data::Scale::parse).transpose()?;
-    if let Some(s) = scale.or(record.as_ref().map(|r| r.0.scale)) {
-        data.rescale(s)?;
-    }
-    Ok((data, record))
-}
-
-/// A picture model's record and class names (see [`Record`]).
-type Recorded = (Record, Vec<String>);
-
-/// Classes, pictures per split and what was skipped, on stderr.
-fn report_pictures(data: &DataSet, p: &Preprocess, verbose: bool) {
-    let order = |n: &str| ["train", "validation", "test"].iter().position(|s| *s == n);
-    let mut splits: Vec<_> = data.splits.iter().collect();
-    splits.sort_by_key(|(n, _)| order(n));
-    let counts: Vec<String> = splits.iter().map(|(name, s)| format!("{name} {}", s.len())).collect();
-    eprintln!(
-        "pictures: {} classes ({}); {}; resized to {}x{}x{} ({:?})",
-        data.classes.len(),
-        data.classes.join(", "),
-        counts.join(", "),
-        p.height,
-        p.width,
-        p.channels,
-        p.mode
-    );
-    if !data.skipped.is_empty() {
-        let hint = if verbose { ":" } else { " (-v lists them; --strict makes them errors)" };
-        eprintln!("tfreuse: warning: skipped {} file(s) that are no readable picture{hint}", data.skipped.len());
-        if verbose {
-            data.skipped.iter().for_each(|(f, why)| eprintln!("  {}: {why}", f.display()));
-        }
-    }
-}
-
 impl Global {
     /// Load libtensorflow (once) as these options say.
     pub fn load_tf(&self) -> tfreuse::Result<()> {
@@ -301,218 +177,6 @@ impl Global {
             jit: self.jit,
             device_filters: vec![],
         }
-    }
-}
-
-/// `--meta` and `--checkpoint`, shared by the commands that load a model.
-#[derive(Args, Debug, Clone)]
-pub struct ModelArgs {
-    /// The MetaGraphDef written by tf.train.Saver (e.g. my_model_final.ckpt.meta).
-    #[arg(long, value_name = "FILE", required_unless_present_any = ["graph", "saved_model"], conflicts_with_all = ["graph", "saved_model"])]
-    pub meta: Option<PathBuf>,
-    /// A frozen GraphDef instead (.pb binary, .pbtxt text; weights as constants, no checkpoint),
-    /// as retrain.py reused Inception's.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["checkpoint", "saved_model"])]
-    pub graph: Option<PathBuf>,
-    /// A TF1 SavedModel directory instead (saved_model.pb + variables/); tensor names may then
-    /// be given by signature key: @KEY (serving_default) or @SIGNATURE/KEY.
-    #[arg(long, value_name = "DIR", conflicts_with = "checkpoint")]
-    pub saved_model: Option<PathBuf>,
-    /// The tags of the SavedModel's MetaGraph to take (comma-separated).
-    #[arg(long, default_value = "serve", requires = "saved_model")]
-    pub tag: String,
-    /// Checkpoint prefix, or a directory with a `checkpoint` file (default: the .meta's directory).
-    #[arg(long, value_name = "PREFIX|DIR")]
-    pub checkpoint: Option<PathBuf>,
-    #[command(flatten)]
-    pub zoo: zoo::ZooArgs,
-}
-
-impl ModelArgs {
-    /// Where the model comes from, as the flags say.
-    pub fn source(&self) -> Source {
-        let kind = match (&self.meta, &self.graph, &self.saved_model) {
-            (_, _, Some(d)) => ModelSource::SavedModel(d.clone(), self.tag.clone()),
-            (_, Some(g), None) => ModelSource::Graph(g.clone()),
-            (Some(m), None, None) => ModelSource::Meta(m.clone()),
-            (None, None, None) => unreachable!("clap requires --meta, --graph or --saved-model"),
-        };
-        match &self.checkpoint {
-            Some(c) => Source::from(kind).checkpoint(c),
-            None => Source::from(kind),
-        }
-    }
-
-    /// Fetch the model a `zoo:NAME` flag names (unless cached) and point the flags at it, as
-    /// the entry's format says (whichever of the three flags named it); the entry, for the
-    /// defaults it gives.
-    pub fn resolve_zoo(&mut self) -> tfreuse::Result<Option<Entry>> {
-        let named = [&self.meta, &self.graph, &self.saved_model].into_iter().flatten().find_map(|p| zoo_ref(p).map(str::to_string));
-        let Some(name) = named else { return Ok(None) };
-        let z = self.zoo.open(None)?;
-        let e = z.entry(&name)?.clone();
-        let path = z.fetch(&e, &mut Notices::default())?;
-        eprintln!("zoo:{name}: {} {}", e.format.as_str(), path.display());
-        (self.meta, self.graph, self.saved_model) = (None, None, None);
-        match e.format {
-            Format::Meta => self.meta = Some(path),
-            Format::Graph => self.graph = Some(path),
-            Format::SavedModel => self.saved_model = Some(path),
-        }
-        Ok(Some(e))
-    }
-
-    /// The checkpoint to restore: a SavedModel's own, the one `--checkpoint` / the `.meta`
-    /// resolve to, or none (a frozen graph).
-    pub fn checkpoint(&self) -> tfreuse::Result<Option<Resolved>> {
-        self.source().resolved_checkpoint()
-    }
-
-    /// The source's graph; what reading changed goes to stderr.
-    pub fn read(&self) -> tfreuse::Result<tfreuse::MetaGraph> {
-        let meta = self.source().read()?;
-        meta.notes.iter().for_each(|n| warn(Some(n)));
-        Ok(meta)
-    }
-
-    /// The record saved beside the checkpoint of a model trained on pictures, if any (an
-    /// unresolvable checkpoint is reported when the model loads).
-    pub fn record(&self) -> tfreuse::Result<Option<Recorded>> {
-        match self.checkpoint() {
-            Ok(Some(c)) => Record::read(&c.prefix),
-            _ => Ok(None),
-        }
-    }
-
-    /// Load TF, import the graph and restore the checkpoint; warnings go to stderr.
-    pub fn load_restored(&self, g: &Global) -> anyhow::Result<Model> {
-        let model = g.runtime()?.open(self.source())?;
-        model.meta.notes.iter().for_each(|n| warn(Some(n)));
-        if let Some(prefix) = &model.restored {
-            eprintln!("restored {}", prefix.display());
-        }
-        Ok(model)
-    }
-}
-
-/// The flag that gives an argument of `role`.
-pub fn flag(role: Role) -> &'static str {
-    match role {
-        Role::Input => "--input",
-        Role::Labels => "--labels",
-        Role::BranchFrom => "--branch-from",
-        Role::NewLayers => "--new-layers",
-        Role::Prefix => "--prefix",
-        Role::Restore => "--restore",
-        Role::Trainable => "--trainable",
-        Role::FreezeBelow => "--freeze-below",
-        Role::LearningRate => "--lr",
-        Role::Clip => "--clip",
-        Role::TrainOp => "--train-op",
-        Role::Loss => "--loss",
-        Role::Metric => "--metric",
-        Role::BatchSize => "--batch-size",
-        Role::Cache => "--cache-frozen",
-        Role::CacheLimit => "--cache-max-mb",
-        Role::Resume => "--resume",
-        Role::Out => "--out",
-        Role::Device => "--device",
-        Role::Data => "--data",
-        Role::Scale => "--scale",
-        Role::Split => "--split",
-        Role::Fetch => "--fetch",
-        Role::Feed => "--feed",
-        Role::TrainingFlag => "--training-flag",
-        Role::Set => "--set",
-        Role::Checkpoint => "--checkpoint",
-        Role::Tag => "--tag",
-        Role::SetInTraining => "--set-in-training",
-        Role::ClassWeight => "--class-weight",
-        Role::Patience => "--patience",
-        Role::Prune => "--prune",
-        Role::Init => "--init",
-        Role::L2 => "--l2",
-        Role::Optimizer => "--optimizer",
-        Role::Classes => "--classes",
-        Role::PerClass => "--per-class",
-        Role::Augment => "--augment",
-        Role::Resize => "--resize",
-        Role::ResizeMode => "--resize-mode",
-        Role::Strict => "--strict",
-        Role::Cluster => "--cluster",
-        Role::Job => "--job",
-        Role::Task => "--task",
-        Role::Target => "--target",
-        Role::WaitSecs => "--wait-secs",
-        Role::Sync => "--sync",
-        Role::Plot => "--plot",
-        Role::Draw => "--draw",
-        Role::Json => "--json",
-        Role::Unlabeled => "--unlabeled",
-        Role::Corruption => "--corruption",
-        Role::Manifest => "--manifest",
-        Role::ZooDir => "--zoo-dir",
-        Role::CacheDir => "--cache-dir",
-        Role::TfLib => "--tf-lib",
-        Role::SaveOnNan => "--save-on-nan",
-        Role::Graph => "--graph",
-        Role::Meta => "--meta",
-        Role::Force => "--force",
-    }
-}
-
-/// One line for an error: library errors name arguments by their flags (the command's own,
-/// when it put [`Flags`] on the error).
-pub fn render(err: &anyhow::Error) -> String {
-    let flags = err.downcast_ref::<Flags>().copied().unwrap_or(Flags(|_| None));
-    render_with(err, |r| flags.name(r).to_string())
-}
-
-/// One line for an error, arguments named by `name_of`.
-pub fn render_with(err: &anyhow::Error, name_of: impl Fn(Role) -> String) -> String {
-    match err.downcast_ref::<tfreuse::Error>() {
-        Some(e @ tfreuse::Error::Arg { .. }) => e.render_with(name_of),
-        Some(e) => with_feed_hint(e.render_with(name_of)),
-        None => with_feed_hint(err.to_string()),
-    }
-}
-
-/// A library error's line with the usual flags (for messages built around one).
-pub fn message(err: &tfreuse::Error) -> String {
-    err.render_with(|r| flag(r).to_string())
-}
-
-/// The flags of a command that names some roles otherwise than [`flag`] (`new --layers`): the
-/// context it puts on its errors, which [`render`] reads.
-#[derive(Clone, Copy, Debug)]
-pub struct Flags(pub fn(Role) -> Option<&'static str>);
-
-impl Flags {
-    /// The flag that gives `role` in this command.
-    pub fn name(self, role: Role) -> &'static str {
-        (self.0)(role).unwrap_or_else(|| flag(role))
-    }
-}
-
-impl std::fmt::Display for Flags {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("as this command names its flags")
-    }
-}
-
-/// TF's "You must feed a value for placeholder tensor 'keep_prob'" names no way to do it.
-fn with_feed_hint(msg: String) -> String {
-    const MUST: &str = "You must feed a value for placeholder tensor '";
-    match msg.split_once(MUST).and_then(|(_, rest)| rest.split_once('\'')) {
-        Some((name, _)) => format!("{msg} (a second input: give it a value with --set {name}:0=VALUE)"),
-        None => msg,
-    }
-}
-
-/// A warning on stderr; the arguments it mentions named by their flags.
-pub fn warn(msg: Option<&str>) {
-    if let Some(m) = msg {
-        eprintln!("tfreuse: warning: {}", tfreuse::error::render_roles(m, |r| flag(r).to_string()));
     }
 }
 
@@ -566,77 +230,7 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// A command's way out with an exit code of its own, after saying why on stderr (Ctrl-C: 130).
-#[derive(Debug)]
-pub struct Exit(pub i32);
-
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}", self.0)
-    }
-}
-
-impl std::error::Error for Exit {}
-
 /// The tensor fed with the features: as given, else X:0 (the book's name).
 pub fn input(given: &Option<String>) -> &str {
     given.as_deref().unwrap_or("X:0")
-}
-
-/// Resolve a `zoo:NAME` model, and fill the flags left out from its entry.
-fn zoo_model(
-    model: &mut ModelArgs,
-    input: &mut Option<String>,
-    images: &mut ImageArgs,
-    scale: &mut Option<String>,
-    branch: Option<&mut Option<String>>,
-) -> tfreuse::Result<()> {
-    if let Some(e) = model.resolve_zoo()? {
-        ZooDefaults::new(&e).apply(input, images, scale, branch);
-    }
-    Ok(())
-}
-
-/// What a zoo entry says where the user said nothing.
-struct ZooDefaults<'a> {
-    entry: &'a Entry,
-    filled: Vec<String>,
-}
-
-impl<'a> ZooDefaults<'a> {
-    fn new(entry: &'a Entry) -> Self {
-        ZooDefaults { entry, filled: Vec::new() }
-    }
-
-    /// Fill the flags left out from the entry, and say which.
-    fn apply(
-        mut self,
-        input: &mut Option<String>,
-        images: &mut ImageArgs,
-        scale: &mut Option<String>,
-        branch: Option<&mut Option<String>>,
-    ) {
-        let e = self.entry;
-        self.fill("--input", input, e.input.clone());
-        self.fill("--scale", scale, e.scale.clone());
-        if let Some(b) = branch {
-            self.fill("--branch-from", b, e.branch.first().cloned());
-        }
-        if images.resize.is_none() {
-            if let Some(size) = e.size.as_deref().and_then(|s| parse_size(s).ok()) {
-                images.resize = Some(size);
-                self.filled.push(format!("--resize {}x{}", size.0, size.1));
-            }
-        }
-        if !self.filled.is_empty() {
-            eprintln!("zoo:{}: {} (from its manifest entry)", e.name, self.filled.join(" "));
-        }
-    }
-
-    fn fill(&mut self, flag: &str, slot: &mut Option<String>, value: Option<String>) {
-        if let (None, Some(v)) = (slot.as_ref(), value) {
-            self.filled.push(format!("{flag} {v}"));
-            *slot = Some(v);
-        }
-    }
 }

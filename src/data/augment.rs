@@ -128,7 +128,7 @@ fn warp(src: &[f32], dst: &mut [f32], (h, w, c): (usize, usize, usize), m: &[f32
 }
 
 /// The picture geometry of rows shaped `shape`: `[h, w, c]`, or a flat square of gray values.
-pub fn geometry(shape: &[usize]) -> Option<(usize, usize, usize)> {
+pub(crate) fn geometry(shape: &[usize]) -> Option<(usize, usize, usize)> {
     match shape {
         [h, w, c] => Some((*h, *w, *c)),
         [n] => {

@@ -30,6 +30,7 @@ pub enum ResizeMode {
 }
 
 impl ResizeMode {
+    /// The mode named `s` (`stretch`, `crop`, `pad`).
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "stretch" => Ok(Self::Stretch),
@@ -43,10 +44,13 @@ impl ResizeMode {
 /// What pictures become: `height × width × channels` bytes each, fed as pixel / 255.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Preprocess {
+    /// Rows of pixels.
     pub height: u32,
+    /// Columns of pixels.
     pub width: u32,
     /// 1 (gray) or 3 (RGB).
     pub channels: u8,
+    /// How a picture of another size is fitted.
     pub mode: ResizeMode,
 }
 
@@ -90,10 +94,12 @@ impl Preprocess {
 /// so `predict` feeds new pictures as training fed them.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Record {
+    /// How pictures became rows.
     #[serde(flatten)]
     pub preprocess: Preprocess,
     /// How pixel bytes become values (times 1/255 unless `--scale` said otherwise).
     pub scale: crate::data::Scale,
+    /// The tensor fed the pictures.
     pub input: String,
     /// The logits the class probabilities come from, when tfreuse built them.
     pub logits: Option<String>,
@@ -138,7 +144,7 @@ const MAX_SIDE: u32 = 16_384;
 
 /// The files saved beside a checkpoint trained on `data`: for pictures, the class names a line
 /// each (`.labels.txt`, as retrain.py's output_labels.txt) and the [`Record`]; else none.
-pub fn side_files(data: &DataSet, input: &str, logits: Option<&str>) -> Result<Vec<(String, Vec<u8>)>> {
+pub(crate) fn side_files(data: &DataSet, input: &str, logits: Option<&str>) -> Result<Vec<(String, Vec<u8>)>> {
     let Some(preprocess) = data.preprocess.clone() else { return Ok(vec![]) };
     let scale = data.training_split()?.x.scale().unwrap_or(crate::data::Scale::Times(1.0));
     let record = Record { preprocess, scale, input: input.to_string(), logits: logits.map(str::to_string) };
@@ -150,9 +156,11 @@ pub fn side_files(data: &DataSet, input: &str, logits: Option<&str>) -> Result<V
 /// How a folder becomes splits, and what is refused.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImageOptions {
+    /// What each picture becomes.
     pub preprocess: Preprocess,
-    /// Shares of each class for validation and test, in percent (hash splits only).
+    /// The share of each class for validation, in percent (hash splits only).
     pub validation_pct: f64,
+    /// The share of each class for test, in percent (hash splits only).
     pub test_pct: f64,
     /// Unreadable files are errors instead of skipped.
     pub strict: bool,
@@ -164,6 +172,8 @@ pub struct ImageOptions {
 }
 
 impl ImageOptions {
+    /// Pictures as `preprocess` says; 10 % of each class for validation and 10 % for test;
+    /// unreadable files skipped; at most 100 million pixels a picture.
     pub fn new(preprocess: Preprocess) -> Self {
         ImageOptions { preprocess, validation_pct: 10.0, test_pct: 10.0, strict: false, max_pixels: 100_000_000, lazy: false }
     }
@@ -178,13 +188,13 @@ struct Listing {
 }
 
 /// Read `dir` into a data set of `train` / `validation` / `test` splits.
-pub fn read_images(dir: &Path, opts: &ImageOptions) -> Result<DataSet> {
+pub(crate) fn read_images(dir: &Path, opts: &ImageOptions) -> Result<DataSet> {
     read_listing(list(dir, opts)?, dir, &format!("images:{}", dir.display()), opts)
 }
 
 /// Read the pictures a table names (`csv:FILE`: `path,label` rows, paths relative to the
 /// file, an optional `path,label` header); labels are class names, sorted into ids.
-pub fn read_csv(file: &Path, opts: &ImageOptions) -> Result<DataSet> {
+pub(crate) fn read_csv(file: &Path, opts: &ImageOptions) -> Result<DataSet> {
     read_listing(list_csv(file, opts)?, file, &format!("csv:{}", file.display()), opts)
 }
 
@@ -270,21 +280,24 @@ fn digest_split(
 /// Pictures listed and digested but not decoded (see [`ImageOptions::lazy`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pending {
+    /// The picture files, in row order.
     pub files: Vec<PathBuf>,
     /// SHA-256 of each file's bytes when listed.
     pub digests: Vec<[u8; 32]>,
+    /// How they are to be decoded.
     pub opts: ImageOptions,
     /// How pixel bytes become values.
     pub scale: crate::data::Scale,
 }
 
 impl Pending {
+    /// Values per decoded picture.
     pub fn row_len(&self) -> usize {
         self.opts.preprocess.feature_shape().iter().product()
     }
 
     /// The pictures `idx`, in that order.
-    pub fn gather(&self, idx: &[usize]) -> Pending {
+    pub(crate) fn gather(&self, idx: &[usize]) -> Pending {
         Pending {
             files: idx.iter().map(|&i| self.files[i].clone()).collect(),
             digests: idx.iter().map(|&i| self.digests[i]).collect(),
@@ -295,7 +308,7 @@ impl Pending {
 }
 
 /// `data` with every [`Pending`] split decoded (unreadable pictures skipped and counted).
-pub fn decode_pending(mut data: DataSet) -> Result<DataSet> {
+pub(crate) fn decode_pending(mut data: DataSet) -> Result<DataSet> {
     for (name, split) in std::mem::take(&mut data.splits) {
         let Features::Pictures(p) = &split.x else {
             data.splits.insert(name, split);
@@ -424,7 +437,7 @@ fn read_dir(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// The split of a file by its name within the class folder: retrain.py's rule with SHA-256 of
 /// the name (up to `_nohash_`) for its SHA-1 of the whole path.
-pub fn split_of(file_name: &str, validation_pct: f64, test_pct: f64) -> &'static str {
+pub(crate) fn split_of(file_name: &str, validation_pct: f64, test_pct: f64) -> &'static str {
     use sha2::{Digest, Sha256};
     let key = file_name.find("_nohash_").map_or(file_name, |i| &file_name[..i]);
     let h = Sha256::digest(key.as_bytes());

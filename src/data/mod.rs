@@ -30,18 +30,22 @@ pub use scale::Scale;
 pub enum Features {
     /// Bytes, fed as `scale` maps them.
     U8 {
+        /// The bytes, row after row.
         data: Vec<u8>,
+        /// How a byte becomes the float fed.
         scale: Scale,
     },
+    /// Float32 values, row after row.
     F32(Vec<f32>),
     /// Pictures not decoded yet (a feature cache on disk decodes only those it lacks): their
-    /// rows are read through the cache, never directly (see [`images::decode_pending`]).
+    /// rows are read through the cache, never directly (unless decoded first).
     Pictures(Arc<images::Pending>),
     /// Rows of a feature cache on disk.
     Mapped(Arc<mapped::MappedRows>),
 }
 
 impl Features {
+    /// Values held: rows × features per row (pictures not decoded counted as they will be).
     pub fn len(&self) -> usize {
         match self {
             Features::U8 { data, .. } => data.len(),
@@ -51,6 +55,7 @@ impl Features {
         }
     }
 
+    /// Whether there is none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -65,7 +70,7 @@ impl Features {
     }
 
     /// Copy elements `start..start + dst.len()` into `dst` as f32.
-    pub fn copy_into(&self, start: usize, dst: &mut [f32]) {
+    pub(crate) fn copy_into(&self, start: usize, dst: &mut [f32]) {
         match self {
             Features::U8 { data, scale } => scale.apply(&data[start..start + dst.len()], start, dst),
             Features::F32(v) => dst.copy_from_slice(&v[start..start + dst.len()]),
@@ -94,33 +99,38 @@ impl Features {
 /// One split: examples of `row_len()` float32 features and an int64 label each.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Split {
+    /// The features, row after row.
     pub x: Features,
+    /// The labels, one a row.
     pub y: Vec<i64>,
     /// Shape of one example (e.g. `[784]`).
     pub feature_shape: Vec<usize>,
 }
 
 impl Split {
+    /// Examples.
     pub fn len(&self) -> usize {
         self.y.len()
     }
 
+    /// Whether there is none.
     pub fn is_empty(&self) -> bool {
         self.y.is_empty()
     }
 
+    /// Features per example.
     pub fn row_len(&self) -> usize {
         self.feature_shape.iter().product()
     }
 
     /// Rows `start..end` of x into `dst` (`(end - start) * row_len()` floats).
-    pub fn copy_rows(&self, start: usize, end: usize, dst: &mut [f32]) {
+    pub(crate) fn copy_rows(&self, start: usize, end: usize, dst: &mut [f32]) {
         let r = self.row_len();
         self.x.copy_into(start * r, &mut dst[..(end - start) * r]);
     }
 
     /// Row `i` of x into `dst` (`row_len()` floats).
-    pub fn copy_row(&self, i: usize, dst: &mut [f32]) {
+    pub(crate) fn copy_row(&self, i: usize, dst: &mut [f32]) {
         self.x.copy_into(i * self.row_len(), dst);
     }
 
@@ -175,7 +185,7 @@ impl Split {
     }
 
     /// The rows `idx`, in that order, as a split of their own (kept as stored).
-    pub fn gather(&self, idx: &[usize]) -> Split {
+    pub(crate) fn gather(&self, idx: &[usize]) -> Split {
         let r = self.row_len();
         let x = match &self.x {
             Features::U8 { data, scale } => {
@@ -197,7 +207,9 @@ impl Split {
 /// A named set of splits (`train`, `validation`, `test`, or `all`).
 #[derive(Clone, Debug, Default)]
 pub struct DataSet {
+    /// Where it was read from (`mnist:data/mnist` …).
     pub source: String,
+    /// The splits, by name.
     pub splits: BTreeMap<String, Split>,
     /// Class names by label id, when the data names them (picture folders).
     pub classes: Vec<String>,
@@ -216,12 +228,12 @@ impl DataSet {
     }
 
     /// Whether some split holds pictures not yet decoded.
-    pub fn is_pending(&self) -> bool {
+    pub(crate) fn is_pending(&self) -> bool {
         self.splits.values().any(|s| matches!(s.x, Features::Pictures(_)))
     }
 
     /// The name of [`DataSet::training_split`].
-    pub fn training_split_name(&self) -> Result<&str> {
+    pub(crate) fn training_split_name(&self) -> Result<&str> {
         match ["train", "all"].into_iter().find(|n| self.splits.contains_key(*n)) {
             Some(n) => Ok(n),
             None => self.split("train").map(|_| "train"),
@@ -351,7 +363,7 @@ const LABELS_MAGIC: u32 = 0x0000_0801;
 
 /// `input_data.read_data_sets(dir)`: the first `validation_size` training images become the
 /// validation split.
-pub fn read_mnist(dir: &Path, validation_size: usize) -> Result<DataSet> {
+pub(crate) fn read_mnist(dir: &Path, validation_size: usize) -> Result<DataSet> {
     let file = |name: &str| -> Result<PathBuf> {
         let p = dir.join(name);
         if p.is_file() {
@@ -443,33 +455,34 @@ fn idx_header(bytes: &[u8], path: &Path, magic: u32, ndim: usize) -> Result<Vec<
 
 /// IDX images as bytes, to be scaled by 1/255 (exactly as input_data computes them:
 /// float32(byte) * float32(1/255)).
-pub fn read_idx_images(path: &Path) -> Result<(Features, Vec<usize>)> {
+pub(crate) fn read_idx_images(path: &Path) -> Result<(Features, Vec<usize>)> {
     parse_idx_images(read_gz(path)?, path)
 }
 
-/// [`read_idx_images`] on bytes already decompressed; `path` only names the source.
+/// IDX images (MNIST's format) from bytes already decompressed; `path` only names the source.
 pub fn parse_idx_images(mut bytes: Vec<u8>, path: &Path) -> Result<(Features, Vec<usize>)> {
     let dims = idx_header(&bytes, path, IMAGES_MAGIC, 3)?;
     bytes.drain(..16);
     Ok((Features::U8 { data: bytes, scale: Scale::Times((1.0f64 / 255.0) as f32) }, dims))
 }
 
-pub fn read_idx_labels(path: &Path) -> Result<Vec<i64>> {
+pub(crate) fn read_idx_labels(path: &Path) -> Result<Vec<i64>> {
     parse_idx_labels(read_gz(path)?, path)
 }
 
-/// [`read_idx_labels`] on bytes already decompressed.
+/// IDX labels (MNIST's format) from bytes already decompressed; `path` only names the source.
 pub fn parse_idx_labels(bytes: Vec<u8>, path: &Path) -> Result<Vec<i64>> {
     idx_header(&bytes, path, LABELS_MAGIC, 1)?;
     Ok(bytes[8..].iter().map(|&b| b as i64).collect())
 }
 
 /// A `.npz` with `x` and `y` (one split, `all`), and/or `x_<split>` and `y_<split>` pairs.
-pub fn read_npz(path: &Path) -> Result<DataSet> {
+pub(crate) fn read_npz(path: &Path) -> Result<DataSet> {
     npz_dataset(NpzReader::open(path)?, path)
 }
 
-/// [`read_npz`] from any opened archive (e.g. bytes in memory).
+/// A data set from any opened `.npz` archive (e.g. bytes in memory): `x` and `y` (one split,
+/// `all`), and/or `x_<split>` and `y_<split>` pairs.
 pub fn npz_dataset<R: std::io::Read + std::io::Seek>(mut npz: NpzReader<R>, path: &Path) -> Result<DataSet> {
     let names = npz.names()?;
     let mut splits = BTreeMap::new();

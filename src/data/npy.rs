@@ -85,6 +85,7 @@ pub struct Npz<R: Read + Seek = BufReader<File>> {
 }
 
 impl Npz<BufReader<File>> {
+    /// Open the archive at `path`.
     pub fn open(path: &Path) -> Result<Self> {
         let f = File::open(path).map_err(|e| Error::io(path, e))?;
         Npz::new(BufReader::new(f), path)
@@ -118,6 +119,7 @@ impl<R: Read + Seek> Npz<R> {
         Err(Error::bad_file(&self.path, format!("no array {name:?} in the archive (it has: {})", names.join(", "))))
     }
 
+    /// The array `name` (with or without `.npy`).
     pub fn get(&mut self, name: &str) -> Result<DynArray> {
         let entry = self.entry_name(name)?;
         let path = self.path.clone();

@@ -13,7 +13,14 @@ pub enum Scale {
     /// `lo + byte × (hi − lo) / 255`.
     Range(f32, f32),
     /// `(byte / 255 − mean[c]) / std[c]` for channel c of `channels`.
-    Normalize { mean: [f32; 3], std: [f32; 3], channels: u8 },
+    Normalize {
+        /// Each channel's mean.
+        mean: [f32; 3],
+        /// Each channel's standard deviation.
+        std: [f32; 3],
+        /// Channels used (1 or 3).
+        channels: u8,
+    },
 }
 
 impl Default for Scale {

@@ -61,7 +61,7 @@ impl DataSet {
     /// Worker `task` of `workers`' share of the training split: example i goes to worker
     /// i mod `workers` (the other splits stay whole). `equal`: every share has the same
     /// size (the last n mod `workers` examples go to none).
-    pub fn shard(self, task: usize, workers: usize, equal: bool) -> Result<DataSet> {
+    pub(crate) fn shard(self, task: usize, workers: usize, equal: bool) -> Result<DataSet> {
         let name = self.training_split_name()?.to_string();
         let workers = workers.max(1);
         let n = self.split(&name)?.len();

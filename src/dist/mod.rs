@@ -3,7 +3,6 @@
 //! task with the C API's `TF_NewServer` (the crate declares no server type), and a session
 //! reaches any TF server, Python's too, through its `grpc://` target.
 
-
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void, CStr};
 
@@ -22,6 +21,7 @@ pub use place::{Placer, Worker};
 /// The tasks of each job: `--cluster ps=HOST:PORT,HOST:PORT --cluster worker=…`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Cluster {
+    /// Each job's task addresses (`HOST:PORT`), by job name.
     pub jobs: BTreeMap<String, Vec<String>>,
 }
 
@@ -61,7 +61,7 @@ impl Cluster {
     }
 
     /// The ServerDef of `job`'s task `task` (gRPC).
-    pub fn server_def(&self, job: &str, task: usize) -> Result<ServerDef> {
+    pub(crate) fn server_def(&self, job: &str, task: usize) -> Result<ServerDef> {
         self.address(job, task)?;
         let job_defs = self.jobs.iter().map(|(name, tasks)| JobDef {
             name: name.clone(),

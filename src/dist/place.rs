@@ -16,8 +16,11 @@ use crate::proto::{attr_value, GraphDef, NodeDef};
 /// This process's part in a cluster: worker `task` of `workers`, variables on `ps` ps tasks.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Worker {
+    /// This worker's index (0 is the chief).
     pub task: usize,
+    /// Workers in the cluster.
     pub workers: usize,
+    /// Parameter server tasks holding the variables.
     pub ps: usize,
     /// Average the workers' gradients every step (`--sync`) instead of applying each as it comes.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -51,6 +54,7 @@ pub struct Placer {
 }
 
 impl Placer {
+    /// Places on `ps` tasks (at least one), none loaded yet.
     pub fn new(ps: usize) -> Placer {
         Placer { load: vec![0; ps.max(1)], count: vec![0; ps.max(1)], placed: HashMap::new() }
     }

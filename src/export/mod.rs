@@ -2,7 +2,6 @@
 //! ([`saved_model()`]) or a frozen GraphDef ([`frozen()`]) whose outputs are the logits, their
 //! softmax probabilities and the int64 class ids, computed from one input.
 
-
 use tensorflow::{DataType, Output, Tensor};
 
 use crate::error::Result;
@@ -14,14 +13,18 @@ internal_mod! {
     saved_model;
 }
 
-pub use frozen::frozen;
+pub use frozen::{frozen, Frozen};
 pub use saved_model::saved_model;
 
 /// The served tensors: the input, the logits, and the probabilities and class ids built on them.
 pub struct Serving {
+    /// The tensor fed the features.
     pub input: Output,
+    /// The logits the rest is computed from.
     pub logits: Output,
+    /// Softmax of the logits.
     pub probabilities: Output,
+    /// The int64 id of the likeliest class.
     pub classes: Output,
 }
 

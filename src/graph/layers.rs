@@ -13,16 +13,25 @@ use crate::tf::tensors::{dims_text as text, dtype_name, shape_dims};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
+    /// max(x, 0).
     Relu,
+    /// x for x > 0, else exp(x) − 1.
     Elu,
+    /// ELU scaled to keep activations normalised (with LeCun initialisation).
     Selu,
+    /// x for x > 0, else 0.2·x (`tf.nn.leaky_relu`'s default).
     LeakyRelu,
+    /// tanh(x).
     Tanh,
+    /// 1 / (1 + exp(−x)).
     Sigmoid,
+    /// x itself: no activation (logits).
     Linear,
 }
 
 impl Activation {
+    /// The activation named `s` (`relu`, `elu`, `selu`, `leaky_relu`, `tanh`, `sigmoid`,
+    /// `linear`), or `None`.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "relu" => Self::Relu,
@@ -54,16 +63,29 @@ impl Activation {
 #[serde(rename_all = "snake_case")]
 pub enum LayerSpec {
     /// `UNITS[:ACTIVATION]`: a dense layer.
-    Dense { units: usize, activation: Activation },
+    Dense {
+        /// Its width.
+        units: usize,
+        /// Its activation.
+        activation: Activation,
+    },
     /// `flatten`: `[batch, h, w, c]` to `[batch, h*w*c]` (tf.layers.flatten).
     Flatten,
     /// `gap`: global average pooling, the mean over every axis but the batch and the last.
     Gap,
     /// `dropout:RATE`: drops a share RATE of the values in training steps only.
-    Dropout { rate: f32 },
+    Dropout {
+        /// The share of values dropped.
+        rate: f32,
+    },
     /// A dense layer whose kernel is the transpose of layer `to`'s (a tied autoencoder's
     /// decoder): only its bias is its own. Made by `pretrain`, not parsed.
-    Tied { to: usize, activation: Activation },
+    Tied {
+        /// The position of the layer whose kernel it shares.
+        to: usize,
+        /// Its activation.
+        activation: Activation,
+    },
     /// Each row against the batch in reverse order, `(h − reverse(h))²`: row i meets row
     /// n−1−i (the pairs task compares two examples so). Made by `pretrain`, not parsed.
     Pairs,
@@ -216,6 +238,7 @@ pub enum Init {
 }
 
 impl Init {
+    /// The initialiser named `s` (`glorot`, `he`, `lecun`).
     pub fn parse(s: &str) -> Result<Init> {
         match s {
             "glorot" => Ok(Init::Glorot),
@@ -263,13 +286,13 @@ fn glorot_uniform(b: &mut Builder, base: &str, fan_in: u64, fan_out: u64) -> Res
 }
 
 /// `[batch, d1, d2, …]` to `[batch, d1*d2*…]`.
-pub fn flatten(b: &mut Builder, x: Output, width: i64, scope: &str) -> Result<Output> {
+pub(crate) fn flatten(b: &mut Builder, x: Output, width: i64, scope: &str) -> Result<Output> {
     let shape = b.constant(&format!("{scope}/shape"), Tensor::from(&[-1i32, width as i32][..]))?;
     b.op1("Reshape", &format!("{scope}/Reshape"), &[x, shape])
 }
 
 /// The mean over axes `1..rank-1` (global average pooling of NHWC feature maps).
-pub fn global_average_pool(b: &mut Builder, x: Output, rank: usize, scope: &str) -> Result<Output> {
+pub(crate) fn global_average_pool(b: &mut Builder, x: Output, rank: usize, scope: &str) -> Result<Output> {
     let axes: Vec<i32> = (1..rank as i32 - 1).collect();
     let axes = b.constant(&format!("{scope}/axes"), Tensor::from(&axes[..]))?;
     b.op1("Mean", &format!("{scope}/Mean"), &[x, axes])
@@ -278,7 +301,7 @@ pub fn global_average_pool(b: &mut Builder, x: Output, rank: usize, scope: &str)
 /// Dropout where `training` (a bool scalar) is true: `x * mask / (1 - rate)`, mask 1 with
 /// probability 1 - rate; `x` unchanged elsewhere. Arithmetic, not control flow, so TF's C++
 /// gradients go through it.
-pub fn dropout(b: &mut Builder, x: Output, rate: f32, training: Output, scope: &str) -> Result<Output> {
+pub(crate) fn dropout(b: &mut Builder, x: Output, rate: f32, training: Output, scope: &str) -> Result<Output> {
     let shape = b.op1("Shape", &format!("{scope}/Shape"), std::slice::from_ref(&x))?;
     let rnd = random_uniform(b, &format!("{scope}/random_uniform"), shape)?;
     let rate_t = b.scalar_f32(&format!("{scope}/rate"), rate)?;
@@ -300,7 +323,7 @@ fn cast_float(b: &mut Builder, x: Output, name: &str) -> Result<Output> {
 }
 
 /// A dense layer `act(x @ kernel + bias)` with variables `<scope>/kernel`, `<scope>/bias`.
-pub fn dense(
+pub(crate) fn dense(
     b: &mut Builder,
     x: Output,
     (fan_in, units): (u64, usize),
@@ -352,10 +375,11 @@ fn pairs(b: &mut Builder, x: Output, scope: &str) -> Result<Output> {
     b.op1("Square", &format!("{scope}/Square"), &[diff])
 }
 
-/// How [`build`] names the dense layers: `<scope>hidden<i>` and `outputs` (the book's), or
-/// the scopes given, by position.
+/// How new dense layers are named: `<scope>hidden<i>` and `outputs` (the book's), or the
+/// scopes given, by position.
 #[derive(Clone, Copy, Debug)]
 pub struct Naming<'a> {
+    /// The name scope of the hidden layers (`dnn/` gives `dnn/hidden1`).
     pub scope: &'a str,
     /// Scopes of the layers by position (empty, or shorter: the book's names for the rest).
     pub names: &'a [String],
@@ -373,7 +397,7 @@ impl Naming<'_> {
 }
 
 /// What [`build`] made.
-pub struct Built {
+pub(crate) struct Built {
     /// The last layer's output and its width.
     pub output: Output,
     pub width: i64,
@@ -390,7 +414,7 @@ fn dims_of(b: &Builder, t: &Output) -> Result<Option<Vec<i64>>> {
 /// Build `layers` on `t` (float32) in order: dense layers named by `naming`,
 /// `<scope>flatten<i>`, `<scope>gap<i>`, `<scope>dropout<i>`, `<scope>pairs<i>`, `i` counting
 /// from 1 over all layers.
-pub fn build(b: &mut Builder, layers: &[LayerSpec], (init, naming): (Init, Naming), mut t: Output, branch: &str) -> Result<Built> {
+pub(crate) fn build(b: &mut Builder, layers: &[LayerSpec], (init, naming): (Init, Naming), mut t: Output, branch: &str) -> Result<Built> {
     let scope = naming.scope;
     let dtype = crate::tf::tensors::output_dtype(&t);
     let mut dims = dims_of(b, &t)?.filter(|_| dtype == DataType::Float).ok_or_else(|| {
@@ -453,7 +477,7 @@ pub fn build(b: &mut Builder, layers: &[LayerSpec], (init, naming): (Init, Namin
     Ok(Built { output: t, width, vars, training })
 }
 
-/// The tensors [`build`] names the dense layers' outputs, in order (`dnn/hidden1/Elu:0`, …,
+/// The names the new dense layers' outputs get, in order (`dnn/hidden1/Elu:0`, …,
 /// `outputs/BiasAdd:0`), on a graph where those scopes are free.
 pub fn outputs(layers: &[LayerSpec], naming: Naming) -> Vec<String> {
     let n = layers.len();
@@ -468,7 +492,7 @@ pub fn outputs(layers: &[LayerSpec], naming: Naming) -> Vec<String> {
 /// `EnsureShape` checks it in every run, and a `Reshape` to that checked shape carries it to
 /// shape inference (EnsureShape itself has no C++ gradient; Reshape does, and the gradient
 /// does not flow into a shape).
-pub fn with_shape(b: &mut Builder, t: Output, dims: &[i64]) -> Result<Output> {
+pub(crate) fn with_shape(b: &mut Builder, t: Output, dims: &[i64]) -> Result<Output> {
     let shape = tensorflow::Shape::from(Some(dims.iter().map(|&d| (d >= 0).then_some(d)).collect::<Vec<_>>()));
     let checked = b.op("EnsureShape", "branch_shape/check", std::slice::from_ref(&t), |d| Ok(d.set_attr_shape("shape", &shape)?))?;
     let size = b.op1("Shape", "branch_shape/shape", &[checked.into()])?;

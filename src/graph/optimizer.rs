@@ -44,6 +44,7 @@ pub struct Sgd;
 /// `MomentumOptimizer` (not Nesterov).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Momentum {
+    /// The decay of the running gradient (default 0.9).
     pub momentum: f32,
 }
 
@@ -56,8 +57,11 @@ impl Default for Momentum {
 /// `AdamOptimizer`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Adam {
+    /// Decay of the first moment (default 0.9).
     pub beta1: f32,
+    /// Decay of the second moment (default 0.999).
     pub beta2: f32,
+    /// Added to the denominator (default 1e-8).
     pub epsilon: f32,
 }
 

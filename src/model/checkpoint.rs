@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result, Role};
 use crate::tf::runtime::{self as tflib, OpaqueReader, OpaqueStatus, RawStatus, TfLib};
 
-pub const STATE_FILE: &str = "checkpoint";
+pub(crate) const STATE_FILE: &str = "checkpoint";
 
 /// The parsed `checkpoint` state file.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CheckpointState {
+    /// The latest checkpoint's prefix, as written (relative to the file's folder, or absolute).
     pub model_checkpoint_path: String,
+    /// Every checkpoint kept, oldest first.
     pub all_model_checkpoint_paths: Vec<String>,
 }
 
@@ -124,7 +126,9 @@ fn quote(s: &str) -> String {
 /// A checkpoint prefix, with a note when we had to guess.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Resolved {
+    /// The prefix found.
     pub prefix: PathBuf,
+    /// How it was guessed, when it was.
     pub warning: Option<String>,
 }
 
@@ -169,7 +173,7 @@ pub fn latest_checkpoint(dir: impl AsRef<Path>) -> Result<Option<Resolved>> {
 
 /// Does a checkpoint with this prefix exist: V2 (its `.index` file) or V1 (one file, the
 /// prefix itself, as `Saver(write_version=V1)` and classic TF-Slim releases wrote)?
-pub fn prefix_exists(prefix: &Path) -> bool {
+pub(crate) fn prefix_exists(prefix: &Path) -> bool {
     index_path(prefix).is_file() || is_v1_file(prefix)
 }
 
@@ -184,7 +188,7 @@ fn is_v1_file(path: &Path) -> bool {
 }
 
 /// The file that holds a checkpoint's table: `PREFIX.index` (V2) or the V1 file itself.
-pub fn table_path(prefix: &Path) -> PathBuf {
+pub(crate) fn table_path(prefix: &Path) -> PathBuf {
     if is_v1_file(prefix) {
         prefix.to_path_buf()
     } else {
@@ -192,19 +196,19 @@ pub fn table_path(prefix: &Path) -> PathBuf {
     }
 }
 
-pub fn index_path(prefix: &Path) -> PathBuf {
+pub(crate) fn index_path(prefix: &Path) -> PathBuf {
     prefix_file(prefix, ".index")
 }
 
 /// The file of checkpoint `prefix` ending in `suffix` (`.index`, `.labels.txt` …).
-pub fn prefix_file(prefix: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn prefix_file(prefix: &Path, suffix: &str) -> PathBuf {
     let mut s = prefix.as_os_str().to_os_string();
     s.push(suffix);
     PathBuf::from(s)
 }
 
 /// `dir/model.ckpt` for `dir/model.ckpt.meta` (the prefix Saver wrote it beside).
-pub fn meta_prefix(meta: &Path) -> Option<PathBuf> {
+pub(crate) fn meta_prefix(meta: &Path) -> Option<PathBuf> {
     meta.to_string_lossy().strip_suffix(".meta").map(PathBuf::from)
 }
 
@@ -248,8 +252,11 @@ pub fn resolve(arg: Option<&Path>, meta: &Path) -> Result<Resolved> {
 /// One tensor stored in a checkpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredTensor {
+    /// Its name in the checkpoint (the variable's).
     pub name: String,
+    /// Its dtype.
     pub dtype: tensorflow::DataType,
+    /// Its shape.
     pub shape: Vec<i64>,
 }
 

@@ -14,34 +14,52 @@ use crate::model::Model;
 use crate::tf::op_name;
 use crate::tf::tensors::{dtype_name, shape_dims, shape_string};
 
+/// What a model holds, as `tfreuse inspect` prints it.
 #[derive(Debug, Serialize)]
 pub struct Report {
+    /// The `.meta` (or graph, SavedModel) read.
     pub meta: String,
+    /// The TensorFlow version that wrote it.
     pub tensorflow_version: String,
+    /// Operations in the graph.
     pub op_count: usize,
+    /// How many operations of each type.
     pub ops_by_type: BTreeMap<String, usize>,
+    /// The graph's placeholders (its inputs).
     pub placeholders: Vec<Placeholder>,
+    /// The variables the MetaGraph lists.
     pub variables: Vec<Variable>,
+    /// Each collection and what it holds, in words.
     pub collections: BTreeMap<String, String>,
+    /// The saver the graph carries, when it has one.
     pub saver: Option<Saver>,
     /// A SavedModel's signatures: each key's tensor (what `@SIGNATURE/KEY` stands for).
     pub signatures: BTreeMap<String, Signature>,
+    /// How the checkpoint matches the variables, when one was read.
     pub checkpoint: Option<CheckpointReport>,
 }
 
+/// A SavedModel signature.
 #[derive(Debug, Serialize)]
 pub struct Signature {
+    /// Its method (`tensorflow/serving/predict` …).
     pub method: String,
+    /// Its inputs, by key.
     pub inputs: Vec<SignatureTensor>,
+    /// Its outputs, by key.
     pub outputs: Vec<SignatureTensor>,
 }
 
+/// One tensor of a signature.
 #[derive(Debug, Serialize)]
 pub struct SignatureTensor {
+    /// The key it goes by in the signature.
     pub key: String,
     /// The tensor's name (empty for a sparse or composite one).
     pub name: String,
+    /// Its dtype (`float32` …).
     pub dtype: String,
+    /// Its shape (`[-1, 784]`, or `<unknown>`).
     pub shape: String,
 }
 
@@ -68,34 +86,51 @@ fn signatures(model: &Model) -> BTreeMap<String, Signature> {
         .collect()
 }
 
+/// A placeholder of the graph.
 #[derive(Debug, Serialize)]
 pub struct Placeholder {
+    /// Its operation's name.
     pub name: String,
+    /// Its dtype.
     pub dtype: String,
+    /// Its shape, as text.
     pub shape: String,
     /// PlaceholderWithDefault: feeding it is optional.
     pub has_default: bool,
 }
 
+/// A variable the MetaGraph lists.
 #[derive(Debug, Serialize)]
 pub struct Variable {
+    /// Its operation's name.
     pub name: String,
+    /// Its dtype.
     pub dtype: String,
+    /// Its shape (-1: unknown).
     pub shape: Vec<i64>,
+    /// Whether it is in the trainable collection.
     pub trainable: bool,
 }
 
+/// The graph's SaverDef.
 #[derive(Debug, Serialize)]
 pub struct Saver {
+    /// The tensor fed the checkpoint's path.
     pub filename_tensor: String,
+    /// The tensor that saves.
     pub save_tensor: String,
+    /// The operation that restores.
     pub restore_op: String,
+    /// The checkpoint format (`V1`, `V2`, `LEGACY`).
     pub version: String,
 }
 
+/// How a checkpoint matches the graph's variables.
 #[derive(Debug, Serialize)]
 pub struct CheckpointReport {
+    /// The checkpoint's prefix.
     pub prefix: String,
+    /// How it was guessed, when it was.
     pub warning: Option<String>,
     /// Graph variables the checkpoint holds with the right shape.
     pub restorable: Vec<String>,

@@ -46,7 +46,10 @@ pub(crate) struct SavedModel {
 /// A decoded `.meta` file.
 #[derive(Clone, Debug)]
 pub struct MetaGraph {
+    /// The file it was read from.
     pub path: PathBuf,
+    /// The MetaGraphDef itself.
+    #[doc(hidden)] // for the tests and fuzz targets: TF's messages are not public
     pub def: MetaGraphDef,
     /// What reading changed in the graph, for the user (device pins cleared).
     pub notes: Vec<String>,
@@ -218,6 +221,7 @@ impl MetaGraph {
         }
     }
 
+    /// The MetaGraphDef's bytes, as a `.meta` holds them.
     pub fn encode(&self) -> Vec<u8> {
         self.def.encode_to_vec()
     }
@@ -228,26 +232,35 @@ impl MetaGraph {
     }
 
     /// The GraphDef, decoded.
+    #[doc(hidden)] // for the tests and fuzz targets: TF's messages are not public
     pub fn graph_def(&self) -> Result<GraphDef> {
         GraphDef::decode(self.graph_def_bytes()).map_err(|e| Error::bad_file(&self.path, format!("cannot decode the GraphDef: {e}")))
     }
 
+    /// Replace the GraphDef with `g`.
+    #[doc(hidden)] // for the tests and fuzz targets: TF's messages are not public
     pub fn set_graph_def(&mut self, g: &GraphDef) {
         self.def.graph_def = Some(g.encode_to_vec());
     }
 
+    /// The saver the graph carries, when it has one.
+    #[doc(hidden)] // for the tests and fuzz targets: TF's messages are not public
     pub fn saver_def(&self) -> Option<&SaverDef> {
         self.def.saver_def.as_ref()
     }
 
+    /// The TensorFlow version that wrote it (empty when not recorded).
     pub fn tensorflow_version(&self) -> &str {
         self.def.meta_info_def.as_ref().map_or("", |m| m.tensorflow_version.as_str())
     }
 
-    pub fn collection(&self, name: &str) -> Option<&CollectionDef> {
+    /// The collection `name`, when there is one.
+    pub(crate) fn collection(&self, name: &str) -> Option<&CollectionDef> {
         self.def.collection_def.get(name)
     }
 
+    /// The collection `name` in a printable form, when there is one.
+    #[doc(hidden)] // for the tests and fuzz targets: TF's messages are not public
     pub fn collection_value(&self, name: &str) -> Option<CollectionValue> {
         self.collection(name).map(|c| match &c.kind {
             Some(Kind::NodeList(l)) => CollectionValue::Nodes(l.value.clone()),
@@ -285,6 +298,7 @@ impl MetaGraph {
     /// Every variable of the `variables` collection (plus any trainable one missing from
     /// it), in collection order, with `trainable` set from `trainable_variables` membership
     /// (old TF versions wrote that collection before VariableDef.trainable was a field).
+    #[doc(hidden)] // for the tests and fuzz targets: TF's messages are not public
     pub fn variables(&self) -> Result<Vec<VariableDef>> {
         let all = self.variable_defs("variables")?;
         let trainable = self.variable_defs("trainable_variables")?;
@@ -301,7 +315,7 @@ impl MetaGraph {
     /// This `.meta` for `graph` after training: the graph's GraphDef, `ext.saver_def`, the
     /// new variables and training op added to their collections, everything else kept; the
     /// stripped op list regenerated so it names every op type the graph now uses.
-    pub fn extended(&self, graph: &tensorflow::Graph, ext: &Extension) -> Result<MetaGraph> {
+    pub(crate) fn extended(&self, graph: &tensorflow::Graph, ext: &Extension) -> Result<MetaGraph> {
         let mut meta = self.clone();
         meta.def.graph_def = Some(graph.graph_def()?);
         meta.clear_devices()?;

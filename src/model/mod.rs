@@ -25,7 +25,9 @@ pub use source::Source;
 /// `.pbtxt`) whose weights are constants, so there is no checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum ModelSource {
+    /// A `.meta` (MetaGraphDef) and the checkpoint beside it.
     Meta(PathBuf),
+    /// A frozen GraphDef, binary (`.pb`) or text (`.pbtxt`).
     Graph(PathBuf),
     /// A TF1 SavedModel directory and the tags of the MetaGraph to take (`serve`).
     SavedModel(PathBuf, String),
@@ -57,7 +59,7 @@ impl ModelSource {
 
     /// Where the variables are, when the source says so itself: a SavedModel's
     /// `variables/variables` (`None` too when it has no variables).
-    pub fn own_checkpoint(&self) -> Option<PathBuf> {
+    pub(crate) fn own_checkpoint(&self) -> Option<PathBuf> {
         match self {
             ModelSource::SavedModel(dir, _) => Some(dir.join("variables/variables")).filter(|p| crate::model::checkpoint::prefix_exists(p)),
             _ => None,
@@ -86,6 +88,7 @@ impl Model {
         Self::from_meta(meta, cfg)
     }
 
+    /// Import `meta` into a new graph and open a session on it (nothing restored).
     pub fn from_meta(mut meta: MetaGraph, cfg: &SessionConfig) -> Result<Model> {
         let mut graph = Graph::new();
         import_graph(&mut graph, &mut meta)?;
@@ -95,7 +98,7 @@ impl Model {
 
     /// A new session on the same graph with other settings: a session's options are fixed when
     /// it is made. Nothing run in the old one carries over.
-    pub fn reopen(&mut self, cfg: &SessionConfig) -> Result<()> {
+    pub(crate) fn reopen(&mut self, cfg: &SessionConfig) -> Result<()> {
         self.session = Session::new(&cfg.options()?, &self.graph)?;
         Ok(())
     }
@@ -117,7 +120,7 @@ impl Model {
     }
 
     /// An operation by name, or an error suggesting the closest names.
-    pub fn operation(&self, name: &str) -> Result<Operation> {
+    pub(crate) fn operation(&self, name: &str) -> Result<Operation> {
         find_operation(&self.graph, name)
     }
 
@@ -133,14 +136,14 @@ impl Model {
 }
 
 /// Run a restore op fed with checkpoint `prefix`; a failure names the checkpoint.
-pub fn restore_from(session: &Session, filename: &Output, restore: &Operation, prefix: &Path) -> Result<()> {
+pub(crate) fn restore_from(session: &Session, filename: &Output, restore: &Operation, prefix: &Path) -> Result<()> {
     crate::tf::session::run_with_prefix(session, filename, restore, prefix)
         .map_err(|e| Error::bad_file(prefix, format!("cannot restore this checkpoint into the graph: {e}")))
 }
 
 /// Import `meta`'s graph into `graph` (empty). Stale `_output_shapes` hints that today's
 /// shape inference rejects are dropped (from `meta` too) and the import retried.
-pub fn import_graph(graph: &mut Graph, meta: &mut MetaGraph) -> Result<()> {
+pub(crate) fn import_graph(graph: &mut Graph, meta: &mut MetaGraph) -> Result<()> {
     let refused =
         |path: &Path, s: tensorflow::Status| Error::bad_file(path, format!("TensorFlow cannot import the graph: {}", Error::from(s)));
     match graph.import_graph_def(meta.graph_def_bytes(), &ImportGraphDefOptions::new()) {

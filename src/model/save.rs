@@ -15,7 +15,7 @@ use crate::tf::find_output;
 
 /// What may be saved beside a checkpoint: the class names and preprocessing of pictures a
 /// model was trained on. A save replaces or removes them with the rest.
-pub const SIDE_FILES: [&str; 2] = [".labels.txt", ".preprocess.json"];
+pub(crate) const SIDE_FILES: [&str; 2] = [".labels.txt", ".preprocess.json"];
 
 /// Whether a checkpoint may be saved to prefix `out`: not the checkpoint of `source` (under
 /// any spelling), not over an existing one unless `replace`, in a writable folder. Checked
@@ -65,7 +65,7 @@ fn source_indexes(source: Option<&crate::model::Source>) -> Vec<PathBuf> {
 ///
 /// `on_step(n)` is called after each of these steps (the write, the backup, each rename), so
 /// a caller can report progress or a test can interrupt the save at every point.
-pub fn save_checkpoint(
+pub(crate) fn save_checkpoint(
     session: &Session,
     graph: &Graph,
     saver: &SaverDef,

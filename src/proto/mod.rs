@@ -3,7 +3,7 @@
 //! SaverDef, VariableDef, SavedModel/SignatureDef, ConfigProto/RunOptions/RunMetadata,
 //! ServerDef/ClusterDef, Event/Summary. Maps are BTreeMaps, so encoding is deterministic.
 
-#[allow(clippy::all, missing_docs)]
+#[allow(clippy::all, missing_docs, dead_code)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/tf_protos.rs"));
 }

@@ -3,7 +3,7 @@
 //! shallowest scope that holds no layer), each layer coloured by what happens to its variables
 //! (restored or initialised, trained, frozen, cached), with the branch point and the cut marked.
 //! layout-rs lays the layers out (a Sugiyama-style layered layout) and writes the SVG; a PNG is
-//! the same drawing rendered by plotters ([`super::canvas`]).
+//! the same drawing rendered by plotters.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -26,9 +26,13 @@ use crate::train::{Prepared, TransferSpec};
 /// What a layer's variables go through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
+    /// Restored from the checkpoint and trained.
     RestoredTrained,
+    /// Restored and frozen.
     RestoredFrozen,
+    /// Frozen, and computed once into the cache.
     Cached,
+    /// New, initialised and trained.
     New,
     /// Not on the path to the loss (above the branch point).
     Unused,
@@ -37,6 +41,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// What the legend says of it.
     pub fn text(self) -> &'static str {
         match self {
             Role::RestoredTrained => "restored, trained",
@@ -63,8 +68,11 @@ impl Role {
 /// One box of the picture.
 #[derive(Clone, Debug)]
 pub struct Layer {
+    /// The layer's name scope.
     pub name: String,
+    /// What its variables go through.
     pub role: Role,
+    /// Its parameters.
     pub params: u64,
     /// "branch point: …", "cut: …".
     pub notes: Vec<String>,
@@ -74,12 +82,15 @@ pub struct Layer {
 /// frozen part, through a stop_gradient or the cached tensor).
 #[derive(Clone, Debug, Default)]
 pub struct Picture {
+    /// The boxes.
     pub layers: Vec<Layer>,
+    /// (from, to, leaves the frozen part), by box index.
     pub edges: Vec<(usize, usize, bool)>,
 }
 
 /// What the picture marks besides the setup report.
 pub struct Marks<'a> {
+    /// What setting up did.
     pub report: &'a SetupReport,
     /// The `--branch-from` tensor.
     pub branch: Option<&'a str>,

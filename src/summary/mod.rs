@@ -43,6 +43,7 @@ impl EventFile {
         Ok(file)
     }
 
+    /// The file written.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -55,7 +56,7 @@ impl EventFile {
     }
 
     /// A histogram of `values` as `tag` at `step`; `false`: skipped, a value not being finite.
-    pub fn histogram(&mut self, tag: &str, step: i64, values: &[f32]) -> Result<bool> {
+    pub(crate) fn histogram(&mut self, tag: &str, step: i64, values: &[f32]) -> Result<bool> {
         let Some(h) = histogram::histogram(values) else { return Ok(false) };
         let v = summary::Value { tag: tag.into(), value: Some(summary::value::Value::Histo(h)), ..Default::default() };
         let what = crate::proto::event::What::Summary(Summary { value: vec![v] });
@@ -78,13 +79,14 @@ impl EventFile {
         self.out.write_all(&masked_crc(&data).to_le_bytes()).map_err(io)
     }
 
+    /// Write out what is buffered.
     pub fn flush(&mut self) -> Result<()> {
         self.out.flush().map_err(|e| Error::io(&self.path, e))
     }
 }
 
 /// TFRecord's checksum: CRC32C, rotated and offset so that a CRC of CRCs is not trivial.
-pub fn masked_crc(bytes: &[u8]) -> u32 {
+pub(crate) fn masked_crc(bytes: &[u8]) -> u32 {
     let c = crc32c::crc32c(bytes);
     c.rotate_right(15).wrapping_add(0xa282_ead8)
 }
@@ -123,6 +125,8 @@ pub struct TensorBoard {
 }
 
 impl TensorBoard {
+    /// A sink writing into `file`: the step loss every `log_every` steps, and `learning_rate`
+    /// (when given) each epoch.
     pub fn new(file: EventFile, log_every: usize, learning_rate: Option<f32>) -> Self {
         TensorBoard { file, log_every: log_every.max(1), learning_rate, histograms: false, last_step: 0, warnings: vec![] }
     }

@@ -13,7 +13,9 @@ use crate::events::{Event, EventSink};
 /// One run's epochs: (epoch, train loss, validation metric).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Curve {
+    /// The run's name, for the legend.
     pub name: String,
+    /// (epoch, train loss, validation metric), in order.
     pub epochs: Vec<(usize, f64, Option<f64>)>,
 }
 
@@ -64,7 +66,7 @@ pub fn draw(path: &Path, curves: &[Curve]) -> Result<()> {
 /// Check `path` (.svg or .png, the file for `role`), let `draw(tmp, svg)` write it under
 /// a temporary name that keeps the extension (encoders go by it), and rename it into place;
 /// nothing is left behind on failure.
-pub fn write_picture(path: &Path, role: Role, draw: impl FnOnce(&Path, bool) -> Result<()>) -> Result<()> {
+pub(crate) fn write_picture(path: &Path, role: Role, draw: impl FnOnce(&Path, bool) -> Result<()>) -> Result<()> {
     let svg = check_picture(path, role)?;
     let tmp = PathBuf::from(format!("{}.{}", crate::atomic::temp_path(path).display(), if svg { "svg" } else { "png" }));
     let done = draw(&tmp, svg).and_then(|_| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));

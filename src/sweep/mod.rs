@@ -13,16 +13,17 @@ use crate::data::DataSet;
 use crate::error::{Error, Result};
 use crate::events::{Event, EventSink, Tee};
 use crate::graph::layers::parse_layers;
-use crate::graph::stack::Layer;
 use crate::runtime::Runtime;
 use crate::train::run::{Ended, Job, SharedCaches, Started};
 use crate::train::{Prepared, TransferSpec};
 
 mod table;
 
+pub use crate::graph::stack::Layer;
 pub use table::to_csv;
 
-/// The reusable layers of `spec`'s model up to `branch` (see [`crate::graph::stack`]).
+/// The reusable layers of `spec`'s model up to `branch`: dense or convolution layers, each
+/// with its output and width.
 pub fn layers_of(spec: &TransferSpec, branch: &str) -> Result<Vec<Layer>> {
     let mut meta = crate::train::prepare::open_source(spec)?.meta;
     let mut graph = tensorflow::Graph::new();

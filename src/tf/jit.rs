@@ -23,9 +23,12 @@
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Jit {
+    /// As [`for_step`] decides.
     #[default]
     Auto,
+    /// Always on.
     On,
+    /// Always off.
     Off,
 }
 
@@ -42,6 +45,7 @@ pub const MIN_STEPS: u64 = 4000;
 pub struct StepCost {
     /// Elements of the variables the step trains.
     pub trained_weights: u64,
+    /// Examples per step.
     pub batch_size: usize,
     /// Training steps in the whole run, when known.
     pub steps: Option<u64>,

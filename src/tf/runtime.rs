@@ -32,6 +32,7 @@ pub struct LoadOptions {
 
 /// The loaded library: where it is, plus a handle for the C functions the crate does not wrap.
 pub struct TfLib {
+    /// The shared library's path.
     pub path: PathBuf,
     handle: libloading::Library,
 }
@@ -44,7 +45,7 @@ pub fn load(opts: &LoadOptions) -> Result<&'static TfLib> {
 }
 
 /// The library [`load`] loaded, or an error saying it is not.
-pub fn require_loaded() -> Result<&'static TfLib> {
+pub(crate) fn require_loaded() -> Result<&'static TfLib> {
     loaded().ok_or_else(|| Error::TfLibrary("libtensorflow is not loaded".into()))
 }
 
@@ -209,7 +210,7 @@ fn make_shim(root: &Path, dir: &Path, real: &Path) -> std::io::Result<()> {
 }
 
 /// Points fd 2 at /dev/null while alive: TF's load-time banners ignore TF_CPP_MIN_LOG_LEVEL.
-pub struct StderrSilencer {
+pub(crate) struct StderrSilencer {
     saved: c_int,
 }
 

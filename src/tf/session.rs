@@ -31,7 +31,7 @@ pub struct SessionConfig {
 impl SessionConfig {
     /// TF's ConfigProto for these settings (soft placement always on: `--device /gpu:0`
     /// falls back to the CPU).
-    pub fn config_proto(&self) -> crate::proto::ConfigProto {
+    pub(crate) fn config_proto(&self) -> crate::proto::ConfigProto {
         use crate::proto::{optimizer_options::GlobalJitLevel, ConfigProto, GraphOptions, OptimizerOptions};
         ConfigProto {
             intra_op_parallelism_threads: self.intra_op_threads,
@@ -46,6 +46,7 @@ impl SessionConfig {
         }
     }
 
+    /// The options a session opens with: these settings, and the target (which must answer).
     pub fn options(&self) -> Result<SessionOptions> {
         let mut opts = SessionOptions::new();
         let mut config = self.config_proto();

@@ -7,7 +7,7 @@ use tensorflow::{DataType, FetchToken, Operation, Output, SessionRunArgs, Tensor
 use crate::error::{Error, Result};
 
 /// TF's numeric dtype code -> the crate's DataType (its own conversion is private).
-pub fn dtype_from_c(code: i32) -> DataType {
+pub(crate) fn dtype_from_c(code: i32) -> DataType {
     match code {
         1 => DataType::Float,
         2 => DataType::Double,
@@ -30,7 +30,7 @@ pub fn dtype_from_c(code: i32) -> DataType {
 }
 
 /// The crate's DataType -> TF's numeric code.
-pub fn dtype_code(d: DataType) -> i32 {
+pub(crate) fn dtype_code(d: DataType) -> i32 {
     (0..=23).find(|&c| dtype_from_c(c) == d).unwrap_or(1)
 }
 
@@ -111,17 +111,17 @@ fn op_def(ty: &str) -> Option<std::rc::Rc<crate::proto::OpDef>> {
 }
 
 /// Dimensions of a shape, -1 for unknown ones; None for unknown rank.
-pub fn shape_dims(shape: &tensorflow::Shape) -> Option<Vec<i64>> {
+pub(crate) fn shape_dims(shape: &tensorflow::Shape) -> Option<Vec<i64>> {
     shape.dims().map(|n| (0..n).map(|i| shape[i].unwrap_or(-1)).collect())
 }
 
 /// `[?, 784]` style, `<unknown>` for unknown rank.
-pub fn shape_string(shape: &tensorflow::Shape) -> String {
+pub(crate) fn shape_string(shape: &tensorflow::Shape) -> String {
     shape_dims(shape).map_or("<unknown>".into(), |d| dims_text(&d))
 }
 
 /// `[?, 784]` for dimensions as [`shape_dims`] gives them (-1: unknown).
-pub fn dims_text(dims: &[i64]) -> String {
+pub(crate) fn dims_text(dims: &[i64]) -> String {
     let d: Vec<String> = dims.iter().map(|&d| if d < 0 { "?".into() } else { d.to_string() }).collect();
     format!("[{}]", d.join(", "))
 }
@@ -130,23 +130,26 @@ macro_rules! dyn_array {
     ($( $variant:ident => $t:ty, $dt:ident ),* $(,)?) => {
         /// An n-d array of one of the dtypes tfreuse moves in and out of TF.
         #[derive(Clone, Debug, PartialEq)]
-        pub enum DynArray { $( $variant(ArrayD<$t>), )* }
+        pub enum DynArray { $( #[doc = concat!("Values of dtype `", stringify!($dt), "`.")] $variant(ArrayD<$t>), )* }
 
         /// A TF tensor of one of those dtypes, ready to feed.
-        pub enum DynTensor { $( $variant(Tensor<$t>), )* }
+        pub enum DynTensor { $( #[doc = concat!("A tensor of dtype `", stringify!($dt), "`.")] $variant(Tensor<$t>), )* }
 
         impl DynArray {
+            /// Its dtype.
             pub fn dtype(&self) -> DataType {
                 match self { $( DynArray::$variant(_) => DataType::$dt, )* }
             }
+            /// Its shape.
             pub fn shape(&self) -> &[usize] {
                 match self { $( DynArray::$variant(a) => a.shape(), )* }
             }
+            /// A TF tensor of the same values.
             pub fn to_tensor(&self) -> DynTensor {
                 match self { $( DynArray::$variant(a) => DynTensor::$variant(array_to_tensor(a)), )* }
             }
             /// Values as f64 (for summaries and comparisons).
-            pub fn to_f64(&self) -> Vec<f64> {
+            pub(crate) fn to_f64(&self) -> Vec<f64> {
                 match self { $( DynArray::$variant(a) => a.iter().map(|v| num_f64(*v)).collect(), )* }
             }
             /// The values as little-endian bytes in row-major order: a TensorProto's
@@ -182,6 +185,7 @@ macro_rules! dyn_array {
         }
 
         impl DynTensor {
+            /// Feed it to output `idx` of `op` in `args`.
             pub fn feed<'a>(&'a self, args: &mut SessionRunArgs<'a>, op: &Operation, idx: i32) {
                 match self { $( DynTensor::$variant(t) => args.add_feed(op, idx, t), )* }
             }

@@ -6,7 +6,7 @@
 //! 2. [`Job::load_options`] — whether TF's oneDNN kernels suit the graph, decided before the
 //!    library loads (TF reads it once, from the environment);
 //! 3. [`Job::run`] — the cluster task started, then prepare, cache, train, test and save
-//!    ([`crate::train::run::run`]).
+//!    ([`Job::start`], then [`crate::train::Started::fit`]).
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;

@@ -31,7 +31,7 @@ impl Joining {
 
     /// This worker's share of the training split; the chief resumes from its last checkpoint
     /// (beside `out`) when one is there (a rerun of its command after a crash).
-    pub fn shard(&self, data: DataSet, spec: &mut TransferSpec, out: Option<&Path>, sink: &mut dyn EventSink) -> Result<DataSet> {
+    pub(crate) fn shard(&self, data: DataSet, spec: &mut TransferSpec, out: Option<&Path>, sink: &mut dyn EventSink) -> Result<DataSet> {
         let w = &self.worker;
         if spec.patience.is_some() {
             return Err(Error::arg(Role::Patience, None, "not in a cluster (the workers train on; only the chief evaluates)"));
@@ -51,7 +51,7 @@ impl Joining {
     }
 
     /// A task that stopped answering, said as such.
-    pub fn explain(&self, e: Error) -> Error {
+    pub(crate) fn explain(&self, e: Error) -> Error {
         match e {
             Error::Tf(m) if m.starts_with("Unavailable") => {
                 Error::Tf(format!("worker {}: a task of the cluster stopped answering: {m}", self.worker.task))

@@ -3,9 +3,9 @@
 //! regex-chosen subset of variables; freeze by var_list or stop_gradient; clip; save.
 //!
 //! [`TransferSpec`] says what to do; [`prepare()`] builds the graph and initialises variables in
-//! named stages (see [`prepare`](mod@prepare)); [`Prepared::train`] runs the epochs,
-//! [`Prepared::save`] writes a checkpoint Python reads; [`run::run`] is the whole job with
-//! caching, resuming after an interrupt and the test evaluation, as `tfreuse train` does it.
+//! named stages; [`Prepared::train`] runs the epochs, [`Prepared::save`] writes a checkpoint
+//! Python reads; [`job::Job`] is the whole job with caching, resuming after an interrupt and
+//! the test evaluation, as `tfreuse train` does it.
 
 pub mod interrupt;
 pub mod job;
@@ -24,6 +24,6 @@ internal_mod! {
 
 pub use prepare::prepare;
 pub use resume::{History, Progress};
-pub use run::Ended;
+pub use run::{Ended, Started};
 pub use spec::{Objective, Optimizer, TransferSpec};
-pub use trainer::{check_labels, Outcome, Prepared, Watch};
+pub use trainer::{check_labels, Outcome, Periodic, Prepared, Watch};

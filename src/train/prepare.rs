@@ -744,7 +744,9 @@ fn step_cost(graph: &Graph, plan: &Plan, all: &[&Var], trained: &[String]) -> St
     }
 }
 
-/// [`prepare_with`], a worker's wait for its chief told to nobody.
+/// Build the training graph on the imported model and initialise every variable. `classes`:
+/// number of classes the new output layer must have (from the data). A worker's wait for its
+/// chief is told to nobody.
 pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     prepare_with(spec, classes, &mut crate::events::Memory::default())
 }

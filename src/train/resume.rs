@@ -14,10 +14,14 @@ use crate::train::spec::TransferSpec;
 /// Per-epoch results.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct History {
+    /// The mean training loss of each epoch.
     pub train_loss: Vec<f64>,
+    /// The validation metric of each epoch, when there is one.
     pub metric: Vec<Option<f64>>,
+    /// The validation loss of each epoch, when there is a validation split.
     #[serde(default)]
     pub validation_loss: Vec<Option<f64>>,
+    /// How long each epoch took.
     pub seconds: Vec<f64>,
 }
 
@@ -25,9 +29,13 @@ pub struct History {
 /// over them. Saved beside a resumable checkpoint as JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Progress {
+    /// The current epoch, from 0.
     pub epoch: usize,
+    /// Steps done in it.
     pub step: usize,
+    /// Their losses, summed.
     pub loss_sum: f64,
+    /// The epochs done.
     pub history: History,
 }
 

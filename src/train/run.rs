@@ -40,10 +40,14 @@ pub struct DiskCache {
 /// How a job ended, when it did not fail.
 #[derive(Clone, Debug)]
 pub enum Ended {
+    /// Training ran to its end (the last epoch, or early stopping), then the model was tested
+    /// and saved where asked (by the chief, in a cluster).
     Finished,
     /// Stopped on request; a resumable checkpoint was saved at `saved_to`.
     Interrupted {
+        /// Where training stood.
         progress: Progress,
+        /// The resumable checkpoint's prefix.
         saved_to: PathBuf,
     },
     /// A cluster worker other than the chief stopped on request (it saves nothing); or a job
@@ -57,6 +61,8 @@ pub enum Ended {
 pub type SharedCaches = std::collections::HashMap<String, DataSet>;
 
 /// Run `job` on `data` (labels in 0..classes) until it ends or `stop` is set.
+// No caller in the crate since `Job::run`; kept for the `internals` API.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
 pub fn run(job: Job, data: DataSet, classes: usize, stop: &AtomicBool, sink: &mut dyn EventSink) -> Result<Ended> {
     Started::new(job, data, classes, stop, sink)?.fit(stop, sink)
 }
@@ -82,7 +88,7 @@ pub struct Started {
 impl Started {
     /// Prepare `job` on `data`: a resume that cannot match is refused before any work; then
     /// the graph, the setup report, the frozen layers' cache.
-    pub fn new(job: Job, data: DataSet, classes: usize, stop: &AtomicBool, sink: &mut dyn EventSink) -> Result<Started> {
+    pub(crate) fn new(job: Job, data: DataSet, classes: usize, stop: &AtomicBool, sink: &mut dyn EventSink) -> Result<Started> {
         Self::build(job, (data, classes), None, stop, sink)
     }
 
@@ -90,7 +96,7 @@ impl Started {
     /// above their frozen layers: when the job caches them, the rows of its cut are taken from
     /// `caches` if an earlier job cut at the same tensor computed them, else computed and left
     /// there; a job without a single frozen tensor trains uncached.
-    pub fn sharing(
+    pub(crate) fn sharing(
         job: Job,
         (data, classes): (DataSet, usize),
         caches: &mut SharedCaches,

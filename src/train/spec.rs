@@ -12,23 +12,38 @@ use crate::tf::SessionConfig;
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Optimizer {
+    /// Plain gradient descent (`GradientDescentOptimizer`).
     Sgd,
-    Momentum { momentum: f32 },
-    Adam { beta1: f32, beta2: f32, epsilon: f32 },
+    /// Gradient descent with momentum (`MomentumOptimizer`).
+    Momentum {
+        /// The decay of the running gradient (0.9 by default).
+        momentum: f32,
+    },
+    /// Adam (`AdamOptimizer`), with TF's defaults.
+    Adam {
+        /// Decay of the first moment (0.9).
+        beta1: f32,
+        /// Decay of the second moment (0.999).
+        beta2: f32,
+        /// Added to the denominator (1e-8).
+        epsilon: f32,
+    },
 }
 
 impl Optimizer {
+    /// Momentum with its default momentum.
     pub fn momentum() -> Self {
         Optimizer::Momentum { momentum: optimizer::Momentum::default().momentum }
     }
 
+    /// Adam with TF's default settings.
     pub fn adam() -> Self {
         let d = optimizer::Adam::default();
         Optimizer::Adam { beta1: d.beta1, beta2: d.beta2, epsilon: d.epsilon }
     }
 
     /// The rule that builds the update ops.
-    pub fn rule(self) -> Box<dyn UpdateRule> {
+    pub(crate) fn rule(self) -> Box<dyn UpdateRule> {
         match self {
             Optimizer::Sgd => Box::new(optimizer::Sgd),
             Optimizer::Momentum { momentum } => Box::new(optimizer::Momentum { momentum }),
@@ -85,13 +100,18 @@ impl Objective {
 /// Everything a transfer run needs; defaults follow the book.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct TransferSpec {
+    /// Where the model is read from.
     pub source: ModelSource,
+    /// The checkpoint to restore from, when not the one beside the model.
     pub checkpoint: Option<PathBuf>,
+    /// The tensor fed the features (default `X:0`).
     pub input: String,
     /// The labels tensor; `None`: `y:0`, or when the graph has none and a new head is built,
     /// a placeholder of tfreuse's own (`<prefix>labels:0`).
     pub labels: Option<String>,
+    /// The tensor the new layers (or, without any, the new loss) start from.
     pub branch_from: Option<String>,
+    /// The new layers, bottom up; the last is the logits.
     pub new_layers: Vec<LayerSpec>,
     /// What the new layers learn.
     #[serde(default)]
@@ -102,6 +122,7 @@ pub struct TransferSpec {
     /// L2 penalty on the new dense kernels: λ · Σ sum(k²) / 2 joins the loss.
     #[serde(default)]
     pub l2: Option<f32>,
+    /// The name prefix of every op tfreuse adds (default `new_`).
     pub prefix: String,
     /// Name scope of the new layers below the logits (`dnn/` gives the book's `dnn/hidden1`);
     /// the logits layer is `outputs`.
@@ -111,22 +132,35 @@ pub struct TransferSpec {
     /// autoencoder --greedy` names each phase's two layers).
     #[serde(default)]
     pub layer_names: Vec<String>,
+    /// Restore only the variables whose names match this regex; initialise the rest.
     pub restore: Option<String>,
+    /// Train only the variables whose names match this regex (`minimize(var_list=…)`).
     pub trainable: Option<String>,
+    /// A stop-gradient on this tensor: nothing below it trains.
     pub freeze_below: Option<String>,
     /// Build a new training op even without a branch (needed for --trainable etc.).
     pub optimizer: Option<Optimizer>,
+    /// The learning rate of the new training op (default 0.01).
     pub lr: f32,
+    /// Clip every gradient to `[-clip, clip]`.
     pub clip: Option<f32>,
+    /// The imported training op to run, when no new one is built (default: the `train_op`
+    /// collection's).
     pub train_op: Option<String>,
+    /// The imported loss, when no new head is built (default `loss/loss:0`).
     pub loss: Option<String>,
+    /// The tensor reported as the metric, instead of the head's accuracy.
     pub metric: Option<String>,
+    /// Passes over the training split (default 20).
     pub epochs: usize,
+    /// Examples per training step (default 200, the book's).
     pub batch_size: usize,
+    /// Seed of the new layers' initial values and of the shuffles (default 42).
     pub seed: u64,
     /// Shuffle the training split every epoch (off: batches in file order, like a plain
     /// Python loop over slices, which makes a run reproducible in Python).
     pub shuffle: bool,
+    /// The device the new ops are placed on (`/cpu:0` …), when not TF's choice.
     pub device: Option<String>,
     /// Bool tensors (`is_training`) fed this value in training steps and the other one in
     /// validation, test and caching.
@@ -157,6 +191,7 @@ pub struct TransferSpec {
     pub eval_test_every_epoch: bool,
     /// Change the training pictures at random in every batch (`--augment`).
     pub augment: Option<crate::data::augment::Augment>,
+    /// The session's settings (threads, XLA, the target).
     pub session: SessionConfig,
     /// Training as one worker of a cluster: variables on the ps tasks (see [`crate::dist`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,6 +208,7 @@ impl TransferSpec {
         Self::from_source(ModelSource::Meta(meta.into()))
     }
 
+    /// A spec for the model `source` names, with the book's defaults.
     pub fn from_source(source: ModelSource) -> Self {
         TransferSpec {
             source,

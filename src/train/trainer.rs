@@ -25,17 +25,23 @@ use crate::train::spec::TransferSpec;
 
 /// A model ready to train.
 pub struct Prepared {
+    /// The model, with the new ops in its graph and its variables set.
     pub model: Model,
+    /// The features' tensor.
     pub x: Output,
     /// What training feeds the features into: `x`, or the cut when training on a cache.
     pub feed: Output,
     /// The tensor below which nothing trains, if there is exactly one (else why not).
     pub cut: std::result::Result<Output, String>,
+    /// The labels' tensor.
     pub y: Output,
+    /// The loss the training op minimises.
     pub loss: Output,
+    /// The metric reported beside it (accuracy), when there is one.
     pub metric: Option<Output>,
     /// The new layers' logits, when tfreuse built them.
     pub logits: Option<Output>,
+    /// The training op.
     pub train_op: Operation,
     /// The trained float32 variables' values, by name.
     pub trained_values: Vec<(String, Output)>,
@@ -43,6 +49,7 @@ pub struct Prepared {
     pub train_flags: FixedFeeds,
     /// …and as everything else does (validation, test, caching).
     pub eval_flags: FixedFeeds,
+    /// What setting up did, for the user.
     pub report: SetupReport,
     /// What a saved `.meta` adds to the imported one.
     pub(crate) extension: Extension,
@@ -53,13 +60,17 @@ pub struct Prepared {
 /// How [`Prepared::train`] ended.
 #[derive(Clone, Debug)]
 pub enum Outcome {
+    /// Training ran to its end (the last epoch, or early stopping): what each epoch gave.
     Finished(History),
     /// Stopped at a step boundary on request (Ctrl-C / SIGTERM).
     Interrupted(Progress),
     /// The loss became NaN or infinite.
     Diverged {
+        /// The epoch, from 1.
         epoch: usize,
+        /// The step in the epoch, from 1.
         step: usize,
+        /// The loss that step gave.
         loss: f32,
     },
 }
@@ -272,7 +283,9 @@ impl Drop for Best {
 /// for studies, test (`--eval-test-every-epoch`).
 #[derive(Clone, Copy, Default)]
 pub struct Watch<'a> {
+    /// Evaluated after every epoch; early stopping watches it.
     pub validation: Option<&'a Split>,
+    /// Evaluated after every epoch, for studies (never to choose by).
     pub test: Option<&'a Split>,
     /// Called at the first step boundary after every period (a cluster chief's checkpoints).
     pub every: Option<Periodic<'a>>,
@@ -281,7 +294,9 @@ pub struct Watch<'a> {
 /// Something to do at a step boundary once a period has passed since it was last done.
 #[derive(Clone, Copy)]
 pub struct Periodic<'a> {
+    /// How often.
     pub period: std::time::Duration,
+    /// What to do, given how far training got.
     pub run: &'a dyn Fn(&Progress, &mut dyn EventSink) -> Result<()>,
 }
 

@@ -23,6 +23,7 @@ pub enum Format {
 }
 
 impl Format {
+    /// Its name in the manifest (`meta`, `graph`, `saved_model`).
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Meta => "meta",
@@ -38,12 +39,15 @@ impl Format {
 pub struct Entry {
     /// What users type after `zoo:`.
     pub name: String,
+    /// What the model is, in a line.
     pub description: String,
+    /// The weights' license.
     pub license: String,
     /// http(s)://… or file://… of the archive (or of the model file itself).
     pub url: String,
     /// SHA-256 of the downloaded file, 64 hex digits.
     pub sha256: String,
+    /// What kind of model file `path` is.
     pub format: Format,
     /// The `.meta`, `.pb` or SavedModel directory inside the archive.
     pub path: String,

@@ -24,31 +24,41 @@ pub use manifest::{Entry, Format};
 pub use net::Net;
 
 /// The file inside each cached model's folder that says what it is.
-pub const ABOUT: &str = ".tfreuse-zoo.json";
+pub(crate) const ABOUT: &str = ".tfreuse-zoo.json";
 
 /// The manifests' models and where they are cached.
 pub struct Zoo {
+    /// The cache folder: one folder per fetched model.
     pub root: PathBuf,
+    /// The models the manifests name.
     pub entries: Vec<Entry>,
     /// Use only the cache; never the network.
     pub offline: bool,
+    /// How downloads go (timeouts, retries).
     pub net: Net,
+    /// What unpacking an archive may write at most.
     pub limits: Limits,
 }
 
 /// What a cached model's folder records.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct About {
+    /// The manifest's entry it was fetched for.
     pub entry: Entry,
     /// The download's SHA-256 (as checked).
     pub sha256: String,
+    /// The files unpacked.
     pub files: Vec<CachedFile>,
 }
 
+/// One file of a cached model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CachedFile {
+    /// Its path inside the model's folder.
     pub path: String,
+    /// Its size.
     pub bytes: u64,
+    /// Its SHA-256 when unpacked.
     pub sha256: String,
 }
 
@@ -80,6 +90,7 @@ impl Zoo {
         Ok(Zoo { root, entries, offline, net, limits: Limits::default() })
     }
 
+    /// The manifests' model `name`, or an error naming the nearest names.
     pub fn entry(&self, name: &str) -> Result<&Entry> {
         self.entries.iter().find(|e| e.name == name).ok_or_else(|| {
             let near = crate::suggest::closest(name, self.entries.iter().map(|e| e.name.as_str()), 3);
@@ -218,7 +229,7 @@ fn folder_name(e: &Entry) -> String {
 }
 
 /// Total size of the files below `dir`.
-pub fn dir_bytes(dir: &Path) -> u64 {
+pub(crate) fn dir_bytes(dir: &Path) -> u64 {
     let Ok(read) = std::fs::read_dir(dir) else { return 0 };
     read.flatten()
         .map(|d| match d.file_type() {
@@ -230,7 +241,7 @@ pub fn dir_bytes(dir: &Path) -> u64 {
 }
 
 /// SHA-256 of a file, in hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
+pub(crate) fn sha256_file(path: &Path) -> Result<String> {
     use sha2::{Digest, Sha256};
     let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut h = Sha256::new();

@@ -1,0 +1,163 @@
+//! `--meta`, `--graph`, `--saved-model`, `--checkpoint` and `zoo:NAME`: where the model a
+//! command loads comes from, and what a zoo entry fills in.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use tfreuse::data::images::Record;
+use tfreuse::model::checkpoint::Resolved;
+use tfreuse::model::ModelSource;
+use tfreuse::zoo::{reference as zoo_ref, Entry, Format};
+use tfreuse::{Model, Source};
+
+use super::pictures::{parse_size, Recorded};
+use super::{warn, zoo, Global, ImageArgs, Notices};
+
+/// `--meta` and `--checkpoint`, shared by the commands that load a model.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// The MetaGraphDef written by tf.train.Saver (e.g. my_model_final.ckpt.meta).
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["graph", "saved_model"], conflicts_with_all = ["graph", "saved_model"])]
+    pub meta: Option<PathBuf>,
+    /// A frozen GraphDef instead (.pb binary, .pbtxt text; weights as constants, no checkpoint),
+    /// as retrain.py reused Inception's.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["checkpoint", "saved_model"])]
+    pub graph: Option<PathBuf>,
+    /// A TF1 SavedModel directory instead (saved_model.pb + variables/); tensor names may then
+    /// be given by signature key: @KEY (serving_default) or @SIGNATURE/KEY.
+    #[arg(long, value_name = "DIR", conflicts_with = "checkpoint")]
+    pub saved_model: Option<PathBuf>,
+    /// The tags of the SavedModel's MetaGraph to take (comma-separated).
+    #[arg(long, default_value = "serve", requires = "saved_model")]
+    pub tag: String,
+    /// Checkpoint prefix, or a directory with a `checkpoint` file (default: the .meta's directory).
+    #[arg(long, value_name = "PREFIX|DIR")]
+    pub checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    pub zoo: zoo::ZooArgs,
+}
+
+impl ModelArgs {
+    /// Where the model comes from, as the flags say.
+    pub fn source(&self) -> Source {
+        let kind = match (&self.meta, &self.graph, &self.saved_model) {
+            (_, _, Some(d)) => ModelSource::SavedModel(d.clone(), self.tag.clone()),
+            (_, Some(g), None) => ModelSource::Graph(g.clone()),
+            (Some(m), None, None) => ModelSource::Meta(m.clone()),
+            (None, None, None) => unreachable!("clap requires --meta, --graph or --saved-model"),
+        };
+        match &self.checkpoint {
+            Some(c) => Source::from(kind).checkpoint(c),
+            None => Source::from(kind),
+        }
+    }
+
+    /// Fetch the model a `zoo:NAME` flag names (unless cached) and point the flags at it, as
+    /// the entry's format says (whichever of the three flags named it); the entry, for the
+    /// defaults it gives.
+    pub fn resolve_zoo(&mut self) -> tfreuse::Result<Option<Entry>> {
+        let named = [&self.meta, &self.graph, &self.saved_model].into_iter().flatten().find_map(|p| zoo_ref(p).map(str::to_string));
+        let Some(name) = named else { return Ok(None) };
+        let z = self.zoo.open(None)?;
+        let e = z.entry(&name)?.clone();
+        let path = z.fetch(&e, &mut Notices::default())?;
+        eprintln!("zoo:{name}: {} {}", e.format.as_str(), path.display());
+        (self.meta, self.graph, self.saved_model) = (None, None, None);
+        match e.format {
+            Format::Meta => self.meta = Some(path),
+            Format::Graph => self.graph = Some(path),
+            Format::SavedModel => self.saved_model = Some(path),
+        }
+        Ok(Some(e))
+    }
+
+    /// The checkpoint to restore: a SavedModel's own, the one `--checkpoint` / the `.meta`
+    /// resolve to, or none (a frozen graph).
+    pub fn checkpoint(&self) -> tfreuse::Result<Option<Resolved>> {
+        self.source().resolved_checkpoint()
+    }
+
+    /// The source's graph; what reading changed goes to stderr.
+    pub fn read(&self) -> tfreuse::Result<tfreuse::MetaGraph> {
+        let meta = self.source().read()?;
+        meta.notes.iter().for_each(|n| warn(Some(n)));
+        Ok(meta)
+    }
+
+    /// The record saved beside the checkpoint of a model trained on pictures, if any (an
+    /// unresolvable checkpoint is reported when the model loads).
+    pub fn record(&self) -> tfreuse::Result<Option<Recorded>> {
+        match self.checkpoint() {
+            Ok(Some(c)) => Record::read(&c.prefix),
+            _ => Ok(None),
+        }
+    }
+
+    /// Load TF, import the graph and restore the checkpoint; warnings go to stderr.
+    pub fn load_restored(&self, g: &Global) -> anyhow::Result<Model> {
+        let model = g.runtime()?.open(self.source())?;
+        model.meta.notes.iter().for_each(|n| warn(Some(n)));
+        if let Some(prefix) = &model.restored {
+            eprintln!("restored {}", prefix.display());
+        }
+        Ok(model)
+    }
+}
+
+/// Resolve a `zoo:NAME` model, and fill the flags left out from its entry.
+pub(super) fn zoo_model(
+    model: &mut ModelArgs,
+    input: &mut Option<String>,
+    images: &mut ImageArgs,
+    scale: &mut Option<String>,
+    branch: Option<&mut Option<String>>,
+) -> tfreuse::Result<()> {
+    if let Some(e) = model.resolve_zoo()? {
+        ZooDefaults::new(&e).apply(input, images, scale, branch);
+    }
+    Ok(())
+}
+
+/// What a zoo entry says where the user said nothing.
+struct ZooDefaults<'a> {
+    entry: &'a Entry,
+    filled: Vec<String>,
+}
+
+impl<'a> ZooDefaults<'a> {
+    fn new(entry: &'a Entry) -> Self {
+        ZooDefaults { entry, filled: Vec::new() }
+    }
+
+    /// Fill the flags left out from the entry, and say which.
+    fn apply(
+        mut self,
+        input: &mut Option<String>,
+        images: &mut ImageArgs,
+        scale: &mut Option<String>,
+        branch: Option<&mut Option<String>>,
+    ) {
+        let e = self.entry;
+        self.fill("--input", input, e.input.clone());
+        self.fill("--scale", scale, e.scale.clone());
+        if let Some(b) = branch {
+            self.fill("--branch-from", b, e.branch.first().cloned());
+        }
+        if images.resize.is_none() {
+            if let Some(size) = e.size.as_deref().and_then(|s| parse_size(s).ok()) {
+                images.resize = Some(size);
+                self.filled.push(format!("--resize {}x{}", size.0, size.1));
+            }
+        }
+        if !self.filled.is_empty() {
+            eprintln!("zoo:{}: {} (from its manifest entry)", e.name, self.filled.join(" "));
+        }
+    }
+
+    fn fill(&mut self, flag: &str, slot: &mut Option<String>, value: Option<String>) {
+        if let (None, Some(v)) = (slot.as_ref(), value) {
+            self.filled.push(format!("{flag} {v}"));
+            *slot = Some(v);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! `--data images:DIR` and `csv:FILE`: how pictures become rows (the flags, or the record
+//! beside a model trained on pictures), and the data set a command loads with them.
+
+use clap::Args;
+use tfreuse::data::images::{ImageOptions, Preprocess, Record, ResizeMode};
+use tfreuse::data::DataSet;
+use tfreuse::Role;
+
+use super::{Global, ModelArgs};
+
+/// How `--data images:DIR` pictures become rows.
+#[derive(Args, Debug, Clone)]
+pub struct ImageArgs {
+    /// images:DIR: the size pictures are resized to, HxW (default: the input's static shape).
+    #[arg(long, value_name = "HxW", value_parser = parse_size)]
+    pub resize: Option<(u32, u32)>,
+    /// images:DIR: stretch (aspect not kept; the default), crop (centre) or pad (letterbox).
+    #[arg(long, value_name = "MODE")]
+    pub resize_mode: Option<String>,
+    /// images:DIR: 1 (gray) or 3 (RGB) (default: the input's last dimension; 1 for a flat input).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub channels: Option<u8>,
+    /// images:DIR: percent of each class for validation (by a stable hash of the file name).
+    #[arg(long, default_value_t = 10.0, value_name = "PCT")]
+    pub validation_pct: f64,
+    /// images:DIR: percent of each class for test.
+    #[arg(long, default_value_t = 10.0, value_name = "PCT")]
+    pub test_pct: f64,
+    /// images:DIR: an unreadable picture is an error (default: skipped and counted).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+pub(super) fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (h, w) = s.split_once(['x', 'X']).ok_or("expected HxW, e.g. 224x224")?;
+    match (h.parse::<u32>(), w.parse::<u32>()) {
+        (Ok(h), Ok(w)) if h > 0 && w > 0 => Ok((h, w)),
+        _ => Err("expected HxW with two positive numbers, e.g. 224x224".into()),
+    }
+}
+
+impl ImageArgs {
+    /// The options for pictures fed to `input` of the model `model` names: as `recorded` (a
+    /// model trained on pictures), else as the input's shape says; flags override either.
+    pub fn options(&self, recorded: Option<&Preprocess>, model: &ModelArgs, input: &str) -> tfreuse::Result<ImageOptions> {
+        let pct_ok = |p: f64| (0.0..100.0).contains(&p);
+        if !pct_ok(self.validation_pct) || !pct_ok(self.test_pct) || self.validation_pct + self.test_pct >= 100.0 {
+            return Err(tfreuse::Error::Invalid("--validation-pct and --test-pct must leave some pictures for training".into()));
+        }
+        if self.channels == Some(2) {
+            return Err(tfreuse::Error::Invalid("--channels 2: pictures give 1 (gray) or 3 (RGB)".into()));
+        }
+        let mode = self.resize_mode.as_deref().map(ResizeMode::parse).transpose()?;
+        let preprocess = match recorded.cloned() {
+            Some(mut p) => {
+                (p.height, p.width) = self.resize.unwrap_or((p.height, p.width));
+                p.channels = self.channels.unwrap_or(p.channels);
+                p.mode = mode.unwrap_or(p.mode);
+                p
+            }
+            None => {
+                let meta = model.source().read()?;
+                let dims = meta.resolve_name(input).ok().and_then(|n| meta.static_dims(&n));
+                let mode = mode.unwrap_or(ResizeMode::Stretch);
+                Preprocess::for_input(dims.as_deref(), self.resize, self.channels, mode).map_err(|e| e.for_arg(Role::Input))?
+            }
+        };
+        Ok(ImageOptions {
+            validation_pct: self.validation_pct,
+            test_pct: self.test_pct,
+            strict: self.strict,
+            ..ImageOptions::new(preprocess)
+        })
+    }
+}
+
+/// A data set from its spec, rescaled when `--scale` (or a record) says so; pictures are fitted to `input`,
+/// as the record beside the model's checkpoint says if it has one (returned too).
+pub fn load_data(
+    spec: &str,
+    scale: Option<&str>,
+    images: &ImageArgs,
+    model: &ModelArgs,
+    input: &str,
+    g: &Global,
+    lazy: bool,
+) -> tfreuse::Result<(DataSet, Option<Recorded>)> {
+    let (opts, record) = match tfreuse::data::kind(spec) {
+        Some("images" | "csv") => {
+            let record = model.record()?;
+            let mut opts = images.options(record.as_ref().map(|r| &r.0.preprocess), model, input)?;
+            opts.lazy = lazy;
+            (Some(opts), record)
+        }
+        _ => (None, None),
+    };
+    let mut data = tfreuse::data::load_with(spec, opts.as_ref())?;
+    if let Some(opts) = &opts {
+        report_pictures(&data, &opts.preprocess, g.verbose);
+    }
+    // Pictures are fed as the model's record says unless --scale says otherwise.
+    let scale = scale.map(tfreuse::data::Scale::parse).transpose()?;
+    if let Some(s) = scale.or(record.as_ref().map(|r| r.0.scale)) {
+        data.rescale(s)?;
+    }
+    Ok((data, record))
+}
+
+/// A picture model's record and class names (see [`Record`]).
+pub(super) type Recorded = (Record, Vec<String>);
+
+/// Classes, pictures per split and what was skipped, on stderr.
+fn report_pictures(data: &DataSet, p: &Preprocess, verbose: bool) {
+    let order = |n: &str| ["train", "validation", "test"].iter().position(|s| *s == n);
+    let mut splits: Vec<_> = data.splits.iter().collect();
+    splits.sort_by_key(|(n, _)| order(n));
+    let counts: Vec<String> = splits.iter().map(|(name, s)| format!("{name} {}", s.len())).collect();
+    eprintln!(
+        "pictures: {} classes ({}); {}; resized to {}x{}x{} ({:?})",
+        data.classes.len(),
+        data.classes.join(", "),
+        counts.join(", "),
+        p.height,
+        p.width,
+        p.channels,
+        p.mode
+    );
+    if !data.skipped.is_empty() {
+        let hint = if verbose { ":" } else { " (-v lists them; --strict makes them errors)" };
+        eprintln!("tfreuse: warning: skipped {} file(s) that are no readable picture{hint}", data.skipped.len());
+        if verbose {
+            data.skipped.iter().for_each(|(f, why)| eprintln!("  {}: {why}", f.display()));
+        }
+    }
+}
