@@ -3,7 +3,7 @@
 //!
 //! 1. [`Job::new`] — without TensorFlow: per-class sampling, a cluster worker's shard, the
 //!    batch checked against the training split, balanced class weights;
-//! 2. [`Job::load_options`] — whether TF's oneDNN kernels suit the graph, decided before the
+//! 2. [`load_options`] — whether TF's oneDNN kernels suit the graph, decided before the
 //!    library loads (TF reads it once, from the environment);
 //! 3. [`Job::run`] — the cluster task started, then prepare, cache, train, test and save
 //!    ([`Job::start`], then [`crate::train::Started::fit`]).
@@ -103,12 +103,6 @@ impl Job {
     /// The spec as the job will train it.
     pub fn spec(&self) -> &TransferSpec {
         &self.spec
-    }
-
-    /// Stage 2: `opts` with oneDNN chosen for this job's graph unless someone chose (`opts`,
-    /// or `TF_ENABLE_ONEDNN_OPTS`); the reason, when it was chosen here.
-    pub fn load_options(&self, opts: LoadOptions) -> (LoadOptions, Option<String>) {
-        load_options(&self.spec, opts)
     }
 
     /// Stage 3: train until done or `stop` is set.

@@ -60,13 +60,6 @@ pub enum Ended {
 /// (see [`Started::sharing`]).
 pub type SharedCaches = std::collections::HashMap<String, DataSet>;
 
-/// Run `job` on `data` (labels in 0..classes) until it ends or `stop` is set.
-// No caller in the crate since `Job::run`; kept for the `internals` API.
-#[cfg_attr(not(feature = "internals"), allow(dead_code))]
-pub fn run(job: Job, data: DataSet, classes: usize, stop: &AtomicBool, sink: &mut dyn EventSink) -> Result<Ended> {
-    Started::new(job, data, classes, stop, sink)?.fit(stop, sink)
-}
-
 /// A job prepared: its graph built, its variables restored, its frozen layers cached; ready
 /// to [`Started::fit`].
 pub struct Started {
