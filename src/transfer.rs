@@ -37,40 +37,40 @@ impl Transfer {
     pub fn from_source(source: Option<Source>) -> Self {
         let mut spec = TransferSpec::from_source(crate::model::ModelSource::Meta(PathBuf::new()));
         if let Some(s) = &source {
-            spec.source = s.kind().clone();
-            spec.checkpoint = s.checkpoint_arg().map(Path::to_path_buf);
+            spec.model.source = s.kind().clone();
+            spec.model.checkpoint = s.checkpoint_arg().map(Path::to_path_buf);
         }
         Transfer { source, spec, opts: Options::default() }
     }
 
     /// Build new layers (or, without any, a new loss) on this tensor, e.g. `dnn/hidden4/Relu:0`.
     pub fn branch_from(mut self, tensor: &str) -> Self {
-        self.spec.branch_from = Some(tensor.into());
+        self.spec.recipe.branch_from = Some(tensor.into());
         self
     }
 
     /// Append a new layer: [`crate::Dense`], [`crate::Flatten`], [`crate::Gap`],
     /// [`crate::Dropout`]; the last is the logits, as wide as there are classes.
     pub fn layer(mut self, layer: impl Into<LayerSpec>) -> Self {
-        self.spec.new_layers.push(layer.into());
+        self.spec.recipe.new_layers.push(layer.into());
         self
     }
 
     /// Put a stop-gradient on this tensor: nothing below it trains.
     pub fn freeze_below(mut self, tensor: &str) -> Self {
-        self.spec.freeze_below = Some(tensor.into());
+        self.spec.recipe.freeze_below = Some(tensor.into());
         self
     }
 
     /// Train only the variables whose names match this regex (`minimize(var_list=…)`).
     pub fn trainable(mut self, regex: &str) -> Self {
-        self.spec.trainable = Some(regex.into());
+        self.spec.recipe.trainable = Some(regex.into());
         self
     }
 
     /// Restore only the variables whose names match this regex; initialise the rest.
     pub fn restore(mut self, regex: &str) -> Self {
-        self.spec.restore = Some(regex.into());
+        self.spec.recipe.restore = Some(regex.into());
         self
     }
 
@@ -83,44 +83,44 @@ impl Transfer {
     /// The update rule of the new training op: [`crate::Sgd`], [`crate::Momentum`],
     /// [`crate::Adam`].
     pub fn optimizer(mut self, rule: impl Into<Optimizer>) -> Self {
-        self.spec.optimizer = Some(rule.into());
+        self.spec.recipe.optimizer = Some(rule.into());
         self
     }
 
     /// The learning rate of the new training op (default 0.01).
     pub fn learning_rate(mut self, lr: f32) -> Self {
-        self.spec.lr = lr;
+        self.spec.recipe.lr = lr;
         self
     }
 
     /// Clip every gradient to `[-value, value]`.
     pub fn clip(mut self, value: f32) -> Self {
-        self.spec.clip = Some(value);
+        self.spec.recipe.clip = Some(value);
         self
     }
 
     /// How new dense kernels start (default Glorot-uniform).
     pub fn init(mut self, init: Init) -> Self {
-        self.spec.init = init;
+        self.spec.recipe.init = init;
         self
     }
 
     /// The tensors fed with the features and the labels (default `X:0`, `y:0`).
     pub fn feed(mut self, input: &str, labels: &str) -> Self {
-        self.spec.input = input.into();
-        self.spec.labels = Some(labels.into());
+        self.spec.model.input = input.into();
+        self.spec.model.labels = Some(labels.into());
         self
     }
 
     /// Examples per training step (default 200, the book's).
     pub fn batch_size(mut self, n: usize) -> Self {
-        self.spec.batch_size = n;
+        self.spec.schedule.batch_size = n;
         self
     }
 
     /// Seed of the new layers' initial values and of the shuffles (default 42).
     pub fn seed(mut self, seed: u64) -> Self {
-        self.spec.seed = seed;
+        self.spec.schedule.seed = seed;
         self
     }
 
@@ -195,9 +195,9 @@ impl Training {
     /// result) go to `sink`, which may be a closure `|e: &Event| …`.
     pub fn fit(&mut self, schedule: Schedule, sink: &mut dyn EventSink) -> Result<Ended> {
         self.started.reschedule(|s| {
-            s.epochs = schedule.epochs;
-            s.patience = schedule.patience;
-            s.shuffle = schedule.shuffle;
+            s.schedule.epochs = schedule.epochs;
+            s.schedule.patience = schedule.patience;
+            s.schedule.shuffle = schedule.shuffle;
         });
         self.started.fit(&AtomicBool::new(false), sink)
     }

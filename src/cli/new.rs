@@ -3,7 +3,7 @@
 
 use tfreuse::graph::layers::{parse_layers, Init, LayerSpec};
 use tfreuse::model::ModelSource;
-use tfreuse::train::{Optimizer, TransferSpec};
+use tfreuse::train::{ModelSpec, RecipeSpec, RunSpec, ScheduleSpec, TransferSpec};
 use tfreuse::{DataSet, Error, Role};
 
 use super::schedule::Schedule;
@@ -77,23 +77,23 @@ impl Fresh {
     /// `y`, the hidden layers under `scope` (`dnn/hidden1`), then `outputs`, `loss/loss`,
     /// `eval/accuracy` and `train/step`, as the book names them.
     pub(super) fn spec(&self, features: Vec<usize>, layers: Vec<LayerSpec>, scope: &str, g: &Global) -> tfreuse::Result<TransferSpec> {
-        let mut s = TransferSpec::from_source(ModelSource::Fresh(features));
-        s.branch_from = Some("X:0".into());
-        s.new_layers = layers;
-        s.prefix = String::new();
-        s.layer_scope = scope.into();
-        s.init = Init::parse(&self.init)?;
-        s.l2 = self.l2;
-        s.optimizer = Some(match self.optimizer.as_str() {
-            "momentum" => Optimizer::Momentum { momentum: self.momentum },
-            "adam" => Optimizer::adam(),
-            _ => Optimizer::Sgd,
-        });
-        s.lr = self.lr;
-        s.clip = self.clip;
-        s.device = self.device.clone();
-        s.session = g.session_config();
-        Ok(s)
+        Ok(TransferSpec {
+            model: ModelSpec::new(ModelSource::Fresh(features)),
+            recipe: RecipeSpec {
+                branch_from: Some("X:0".into()),
+                new_layers: layers,
+                prefix: String::new(),
+                layer_scope: scope.into(),
+                init: Init::parse(&self.init)?,
+                l2: self.l2,
+                optimizer: Some(super::recipe::optimizer(&self.optimizer, self.momentum)),
+                lr: self.lr,
+                clip: self.clip,
+                ..RecipeSpec::default()
+            },
+            schedule: ScheduleSpec::default(),
+            run: RunSpec { device: self.device.clone(), session: g.session_config(), ..RunSpec::default() },
+        })
     }
 
     pub(super) fn how(&self) -> How {
@@ -128,7 +128,7 @@ fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let spec = args.fresh.spec(data.training_split()?.feature_shape.clone(), layers, "dnn/", g)?;
     let spec = args.schedule.apply(spec, false)?;
-    let names = tfreuse::graph::layers::outputs(&spec.new_layers, spec.naming());
+    let names = tfreuse::graph::layers::outputs(&spec.recipe.new_layers, spec.recipe.naming());
     eprintln!("new model: X:0 -> {} (branch from any of these later)", names.join(" -> "));
     train_on(spec, (data, classes), &args.schedule, args.fresh.how(), g)
 }

@@ -138,7 +138,7 @@ fn greedy(a: &Autoencoder, (data, classes): (DataSet, usize), features: Vec<usiz
         let [from, hidden, decoder] = &phase.tensors;
         eprintln!("phase {}/{n}: {from} -> {hidden} -> {decoder}", k + 1);
         let sched = phase_schedule(&a.schedule, k, phase.out.clone());
-        let cached = phase.spec.freeze_below.is_some();
+        let cached = phase.spec.recipe.freeze_below.is_some();
         let spec = sched.apply(phase.spec.clone(), cached)?;
         train_on(spec, (data.clone(), classes), &sched, How { cache_frozen: cached, ..a.fresh.how() }, g)?;
     }

@@ -2,7 +2,7 @@
 //! flags, turned into the library's [`TransferSpec`] in one step.
 
 use tfreuse::graph::layers::parse_layers;
-use tfreuse::train::{check_labels, Optimizer, TransferSpec};
+use tfreuse::train::{check_labels, ModelSpec, Optimizer, RecipeSpec, RunSpec, ScheduleSpec, TransferSpec};
 use tfreuse::Error;
 
 use super::{Global, ModelArgs};
@@ -104,39 +104,48 @@ pub struct Recipe {
 }
 
 impl Recipe {
-    /// The spec of `model` these flags describe, with training's defaults for the rest.
+    /// The spec of `model` these flags describe, with training's defaults for the schedule.
     pub fn spec(&self, model: &ModelArgs, g: &Global) -> anyhow::Result<TransferSpec> {
-        let mut s = TransferSpec::from_source(model.source().kind().clone());
-        s.checkpoint = model.checkpoint.clone();
-        s.input = super::input(&self.input).to_string();
-        s.labels = self.labels.clone();
-        s.branch_from = self.branch_from.clone();
-        s.new_layers = match &self.new_layers {
-            Some(l) => parse_layers(l)?,
-            None => vec![],
-        };
-        s.init = tfreuse::graph::layers::Init::parse(&self.init)?;
-        s.l2 = self.l2;
-        s.prefix = self.prefix.clone();
-        s.restore = self.restore.clone();
-        s.trainable = self.trainable.clone();
-        s.freeze_below = self.freeze_below.clone();
-        s.optimizer = self.optimizer.as_deref().map(|o| match o {
-            "momentum" => Optimizer::Momentum { momentum: self.momentum },
-            "adam" => Optimizer::adam(),
-            _ => Optimizer::Sgd,
-        });
-        s.lr = self.lr;
-        s.clip = self.clip;
-        s.train_op = self.train_op.clone();
-        s.loss = self.loss.clone();
-        s.metric = self.metric.clone();
-        s.device = self.device.clone();
-        s.training_flags = self.training_flags.iter().map(|f| parse_flag(f)).collect::<tfreuse::Result<_>>()?;
-        s.set = super::parse_sets("--set", &self.set)?;
-        s.set_in_training = super::parse_sets("--set-in-training", &self.set_in_training)?;
-        s.session = g.session_config();
-        Ok(s)
+        Ok(TransferSpec {
+            model: self.model_spec(model)?,
+            recipe: self.recipe_spec()?,
+            schedule: ScheduleSpec::default(),
+            run: RunSpec { device: self.device.clone(), session: g.session_config(), ..RunSpec::default() },
+        })
+    }
+
+    /// What the model is and how it is fed.
+    fn model_spec(&self, model: &ModelArgs) -> anyhow::Result<ModelSpec> {
+        Ok(ModelSpec {
+            checkpoint: model.checkpoint.clone(),
+            input: super::input(&self.input).to_string(),
+            labels: self.labels.clone(),
+            train_op: self.train_op.clone(),
+            loss: self.loss.clone(),
+            metric: self.metric.clone(),
+            training_flags: self.training_flags.iter().map(|f| parse_flag(f)).collect::<tfreuse::Result<_>>()?,
+            set: super::parse_sets("--set", &self.set)?,
+            set_in_training: super::parse_sets("--set-in-training", &self.set_in_training)?,
+            ..ModelSpec::new(model.source().kind().clone())
+        })
+    }
+
+    /// Where the new layers go, what they are, what is restored, frozen and trained.
+    fn recipe_spec(&self) -> anyhow::Result<RecipeSpec> {
+        Ok(RecipeSpec {
+            branch_from: self.branch_from.clone(),
+            new_layers: self.new_layers.as_deref().map(parse_layers).transpose()?.unwrap_or_default(),
+            init: tfreuse::graph::layers::Init::parse(&self.init)?,
+            l2: self.l2,
+            prefix: self.prefix.clone(),
+            restore: self.restore.clone(),
+            trainable: self.trainable.clone(),
+            freeze_below: self.freeze_below.clone(),
+            optimizer: self.optimizer.as_deref().map(|o| optimizer(o, self.momentum)),
+            lr: self.lr,
+            clip: self.clip,
+            ..RecipeSpec::default()
+        })
     }
 
     /// The data set, loaded as training loads it (pictures only listed when caching), and
@@ -171,5 +180,14 @@ fn parse_flag(f: &str) -> tfreuse::Result<(String, bool)> {
         Some((t, "true")) => Ok((t.to_string(), true)),
         Some((t, "false")) => Ok((t.to_string(), false)),
         Some(_) => Err(Error::Invalid(format!("--training-flag {f}: expected TENSOR or TENSOR=true|false"))),
+    }
+}
+
+/// The optimizer named `sgd`, `momentum` or `adam` (clap keeps to these).
+pub(super) fn optimizer(name: &str, momentum: f32) -> Optimizer {
+    match name {
+        "momentum" => Optimizer::Momentum { momentum },
+        "adam" => Optimizer::adam(),
+        _ => Optimizer::Sgd,
     }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use tfreuse::train::job::{ClassWeight, Options};
-use tfreuse::train::TransferSpec;
+use tfreuse::train::{RecipeSpec, RunSpec, ScheduleSpec, TransferSpec};
 use tfreuse::Error;
 
 use super::ModelArgs;
@@ -120,23 +120,34 @@ impl Schedule {
         }
     }
 
-    /// `spec` with these settings; `caching`: the frozen layers are cached (no --augment then).
-    pub(super) fn apply(&self, mut s: TransferSpec, caching: bool) -> anyhow::Result<TransferSpec> {
-        s.epochs = self.epochs;
-        s.batch_size = self.batch_size;
-        s.seed = self.seed;
-        s.shuffle = !self.no_shuffle;
-        s.resume_from = self.resume.clone();
-        s.patience = self.patience.map(|n| n as usize);
-        s.eval_test_every_epoch = self.eval_test_every_epoch;
-        s.prune = self.prune;
-        s.augment = self.augment.as_deref().map(tfreuse::data::augment::Augment::parse).transpose()?;
-        if s.augment.is_some() && caching {
+    /// `spec` with the parts these flags own (the schedule, pruning, where to resume)
+    /// replaced; `caching`: the frozen layers are cached (no --augment then).
+    pub(super) fn apply(&self, spec: TransferSpec, caching: bool) -> anyhow::Result<TransferSpec> {
+        Ok(TransferSpec {
+            schedule: self.spec(caching)?,
+            recipe: RecipeSpec { prune: self.prune, ..spec.recipe },
+            run: RunSpec { resume_from: self.resume.clone(), ..spec.run },
+            model: spec.model,
+        })
+    }
+
+    fn spec(&self, caching: bool) -> anyhow::Result<ScheduleSpec> {
+        let augment = self.augment.as_deref().map(tfreuse::data::augment::Augment::parse).transpose()?;
+        if augment.is_some() && caching {
             return Err(Error::Invalid(
                 "--augment with --cache-frozen: augmented pictures change every step, so the frozen layers must run on each; drop --cache-frozen (or --augment)".into(),
             )
             .into());
         }
-        Ok(s)
+        Ok(ScheduleSpec {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            shuffle: !self.no_shuffle,
+            patience: self.patience.map(|n| n as usize),
+            eval_test_every_epoch: self.eval_test_every_epoch,
+            augment,
+            train_examples: None,
+        })
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use tfreuse::events::{Event, EventSink};
 use tfreuse::summary::TensorBoard;
 use tfreuse::sweep::{candidates, Candidate, Row};
+use tfreuse::train::{ScheduleSpec, TransferSpec};
 use tfreuse::Error;
 
 use super::{Global, ModelArgs};
@@ -123,8 +124,14 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         tfreuse::model::save::check_out(out, args.force, Some(&args.model.source()))?;
     }
     args.plot.as_deref().map(|p| tfreuse::summary::plot::check_picture(p, tfreuse::Role::Plot)).transpose()?;
-    let mut spec = args.recipe.spec(&args.model, g)?;
-    (spec.epochs, spec.batch_size, spec.seed, spec.patience) = (args.epochs, args.batch_size, args.seed, Some(args.patience as usize));
+    let schedule = ScheduleSpec {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        seed: args.seed,
+        patience: Some(args.patience as usize),
+        ..Default::default()
+    };
+    let spec = TransferSpec { schedule, ..args.recipe.spec(&args.model, g)? };
     let (data, classes) = args.recipe.data(&args.model, g)?;
     let per_class = args.per_class.map(|n| n as usize);
     let data = tfreuse::train::job::sample(data, per_class, args.seed, classes, &mut super::console::Console::new(false))?;
@@ -134,7 +141,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let names: Vec<&str> = layers.iter().map(|l| l.output.as_str()).collect();
     eprintln!("sweep: {} candidates over the reused layers {}", cands.len(), names.join(", "));
     let stop = tfreuse::train::interrupt::stop_on_signals()?;
-    let mut watch = Watch { logdir: args.logdir.as_deref(), lr: spec.lr, board: None, rows: Vec::new() };
+    let mut watch = Watch { logdir: args.logdir.as_deref(), lr: spec.recipe.lr, board: None, rows: Vec::new() };
     let swept = match tfreuse::sweep::run(&rt, &spec, &cands, (data, classes), args.keep.as_deref(), &stop, &mut watch) {
         Ok(swept) => swept,
         Err(e) => {

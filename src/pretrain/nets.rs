@@ -30,10 +30,10 @@ impl Net {
     /// `spec` (a fresh model's: [`ModelSource::Fresh`], branching from `X:0`) made to train
     /// this net: its layers, scope, objective and class weights.
     pub fn spec(&self, mut spec: TransferSpec) -> TransferSpec {
-        spec.new_layers = self.layers.clone();
-        spec.layer_scope = self.scope.to_string();
-        spec.objective = self.objective;
-        spec.class_weights = self.class_weights.clone();
+        spec.recipe.new_layers = self.layers.clone();
+        spec.recipe.layer_scope = self.scope.to_string();
+        spec.recipe.objective = self.objective;
+        spec.recipe.class_weights = self.class_weights.clone();
         spec
     }
 }
@@ -41,7 +41,10 @@ impl Net {
 /// The output tensors of `spec`'s new layers that have one (dense and tied), in order, as the
 /// graph names them (the spec's prefix included).
 pub fn outputs(spec: &TransferSpec) -> Vec<String> {
-    crate::graph::layers::outputs(&spec.new_layers, spec.naming()).iter().map(|t| format!("{}{t}", spec.prefix)).collect()
+    crate::graph::layers::outputs(&spec.recipe.new_layers, spec.recipe.naming())
+        .iter()
+        .map(|t| format!("{}{t}", spec.recipe.prefix))
+        .collect()
 }
 
 /// `encoder` checked: dense layers only, one at least.
@@ -163,15 +166,15 @@ pub fn greedy(base: &TransferSpec, encoder: &[LayerSpec], features: &[usize], ti
     let (mut phases, mut below) = (Vec::<Phase>::new(), None::<(PathBuf, String)>);
     for (k, layers) in layers.into_iter().enumerate() {
         let mut spec = base.clone();
-        spec.new_layers = layers.to_vec();
-        spec.layer_names = vec![format!("hidden{}", k + 1), format!("decoder{}", k + 1)];
-        spec.prefix = format!("phase{}/", k + 1);
-        spec.objective = Objective::Reconstruct;
+        spec.recipe.new_layers = layers.to_vec();
+        spec.recipe.layer_names = vec![format!("hidden{}", k + 1), format!("decoder{}", k + 1)];
+        spec.recipe.prefix = format!("phase{}/", k + 1);
+        spec.recipe.objective = Objective::Reconstruct;
         if let Some((prefix, tensor)) = &below {
-            spec.source = ModelSource::Meta(PathBuf::from(format!("{}.meta", prefix.display())));
-            spec.checkpoint = Some(prefix.clone());
-            spec.branch_from = Some(tensor.clone());
-            spec.freeze_below = Some(tensor.clone());
+            spec.model.source = ModelSource::Meta(PathBuf::from(format!("{}.meta", prefix.display())));
+            spec.model.checkpoint = Some(prefix.clone());
+            spec.recipe.branch_from = Some(tensor.clone());
+            spec.recipe.freeze_below = Some(tensor.clone());
         }
         let [hidden, decoded]: [String; 2] = outputs(&spec).try_into().expect("two dense layers");
         let out = (k + 1 < n).then(|| dir.path().join(format!("phase{}", k + 1)));
@@ -227,8 +230,11 @@ mod tests {
         let [one, two] = &g.phases[..] else { panic!("two phases") };
         assert_eq!(one.tensors[0], "X:0");
         assert_eq!(two.tensors, ["phase1/hidden1/Elu:0", "phase2/hidden2/Elu:0", "phase2/decoder2/Elu:0"]);
-        assert_eq!((one.spec.freeze_below.as_deref(), two.spec.freeze_below.as_deref()), (None, Some("phase1/hidden1/Elu:0")));
-        assert_eq!(two.spec.checkpoint, one.out, "phase 2 restores what phase 1 saved");
+        assert_eq!(
+            (one.spec.recipe.freeze_below.as_deref(), two.spec.recipe.freeze_below.as_deref()),
+            (None, Some("phase1/hidden1/Elu:0"))
+        );
+        assert_eq!(two.spec.model.checkpoint, one.out, "phase 2 restores what phase 1 saved");
         assert!(two.out.is_none(), "the last phase saves where its caller says");
         assert_eq!(g.encoder_outputs(), ["phase1/hidden1/Elu:0", "phase2/hidden2/Elu:0"]);
     }

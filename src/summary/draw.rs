@@ -105,12 +105,12 @@ pub struct Marks<'a> {
 pub fn plan(p: &Prepared, spec: &TransferSpec, caching: bool) -> Result<Picture> {
     let ends: Vec<Output> = [Some(p.loss.clone()), p.metric.clone(), p.logits.clone()].into_iter().flatten().collect();
     let graph = &p.model.graph;
-    let imported = [spec.loss.as_deref().unwrap_or("loss/loss:0"), spec.metric.as_deref().unwrap_or("eval/accuracy:0")];
+    let imported = [spec.model.loss.as_deref().unwrap_or("loss/loss:0"), spec.model.metric.as_deref().unwrap_or("eval/accuracy:0")];
     let context: Vec<Output> = imported.iter().filter_map(|t| crate::tf::find_output(graph, t).ok()).collect();
     let marks = Marks {
         report: &p.report,
-        branch: spec.branch_from.as_deref(),
-        stop_gradient: spec.freeze_below.as_ref().map(|_| format!("{}stop_gradient", spec.prefix)),
+        branch: spec.recipe.branch_from.as_deref(),
+        stop_gradient: spec.recipe.freeze_below.as_ref().map(|_| format!("{}stop_gradient", spec.recipe.prefix)),
         caching,
     };
     picture(&ends, &context, &marks)

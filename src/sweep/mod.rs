@@ -15,7 +15,7 @@ use crate::events::{Event, EventSink, Tee};
 use crate::graph::layers::parse_layers;
 use crate::runtime::Runtime;
 use crate::train::run::{Ended, Job, SharedCaches, Started};
-use crate::train::{Prepared, TransferSpec};
+use crate::train::{Prepared, RecipeSpec, ScheduleSpec, TransferSpec};
 
 mod table;
 
@@ -210,11 +210,16 @@ fn try_one(
     sink: &mut dyn EventSink,
 ) -> Result<(Row, Started)> {
     let t0 = Instant::now();
-    let mut spec = base.clone();
-    spec.branch_from = Some(cand.branch.clone());
-    spec.new_layers = parse_layers(&cand.new_layers)?;
-    spec.freeze_below = cand.freeze_below.clone();
-    spec.train_examples = Some(data.training_split()?.len());
+    let spec = TransferSpec {
+        recipe: RecipeSpec {
+            branch_from: Some(cand.branch.clone()),
+            new_layers: parse_layers(&cand.new_layers)?,
+            freeze_below: cand.freeze_below.clone(),
+            ..base.recipe.clone()
+        },
+        schedule: ScheduleSpec { train_examples: Some(data.training_split()?.len()), ..base.schedule.clone() },
+        ..base.clone()
+    };
     let job = Job { spec, cache_max_bytes: Some(usize::MAX), disk_cache: None, out: None, save_on_nan: false, save_every: None };
     let mut seen = Seen::default();
     let mut both = Tee(vec![sink, &mut seen]);

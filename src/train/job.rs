@@ -81,22 +81,22 @@ impl Job {
         joining: Option<Joining>,
         sink: &mut dyn EventSink,
     ) -> Result<Job> {
-        let mut data = sample(data, opts.per_class, spec.seed, classes, sink)?;
+        let mut data = sample(data, opts.per_class, spec.schedule.seed, classes, sink)?;
         if let Some(j) = &joining {
             data = j.shard(data, &mut spec, opts.out.as_deref(), sink)?;
         }
         let n_train = data.training_split()?.len();
-        if spec.batch_size > n_train {
+        if spec.schedule.batch_size > n_train {
             let msg = format!("is larger than the {n_train} training examples");
-            return Err(Error::arg(Role::BatchSize, Some(&spec.batch_size.to_string()), msg));
+            return Err(Error::arg(Role::BatchSize, Some(&spec.schedule.batch_size.to_string()), msg));
         }
         if opts.class_weight == Some(ClassWeight::Balanced) {
             let w = balanced_weights(&data.training_split()?.y, classes);
             let weights = w.iter().enumerate().map(|(c, v)| (crate::predict::label(&data.classes, c), *v)).collect();
             sink.event(&Event::ClassWeights { weights })?;
-            spec.class_weights = Some(w);
+            spec.recipe.class_weights = Some(w);
         }
-        spec.train_examples = Some(n_train);
+        spec.schedule.train_examples = Some(n_train);
         Ok(Job { spec, data, classes, opts, joining })
     }
 
@@ -130,7 +130,7 @@ impl Job {
         stop: &AtomicBool,
         sink: &mut dyn EventSink,
     ) -> Result<Started> {
-        let disk_cache = match (self.data.is_pending(), &self.spec.source) {
+        let disk_cache = match (self.data.is_pending(), &self.spec.model.source) {
             (true, crate::model::ModelSource::Fresh(_)) | (false, _) => None,
             (true, _) => Some(self.disk_cache()?),
         };
@@ -155,14 +155,14 @@ impl Job {
             Some(d) => d.clone(),
             None => crate::cache::store::default_root()?,
         };
-        let mut source = Source::from(spec.source.clone());
-        if let Some(c) = &spec.checkpoint {
+        let mut source = Source::from(spec.model.source.clone());
+        if let Some(c) = &spec.model.checkpoint {
             source = source.checkpoint(c);
         }
         let mut key = vec![("model".to_string(), crate::cache::store::files_digest(&source.files()?)?)];
-        if let Some(r) = &spec.restore {
+        if let Some(r) = &spec.recipe.restore {
             key.push(("restore".into(), r.clone()));
-            key.push(("seed".into(), spec.seed.to_string()));
+            key.push(("seed".into(), spec.schedule.seed.to_string()));
         }
         key.push(("onednn".into(), std::env::var("TF_ENABLE_ONEDNN_OPTS").unwrap_or_default()));
         Ok(DiskCache { root, key })
@@ -176,8 +176,8 @@ pub fn load_options(spec: &TransferSpec, opts: LoadOptions) -> (LoadOptions, Opt
         return (opts, None);
     }
     // An unreadable graph is reported where it is imported.
-    let Ok(graph) = spec.source.read().and_then(|m| m.graph_def()) else { return (opts, None) };
-    let (on, why) = crate::tf::onednn::for_run(&graph, spec.freezes());
+    let Ok(graph) = spec.model.source.read().and_then(|m| m.graph_def()) else { return (opts, None) };
+    let (on, why) = crate::tf::onednn::for_run(&graph, spec.recipe.freezes());
     (LoadOptions { onednn: Some(on), ..opts }, Some(why))
 }
 

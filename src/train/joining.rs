@@ -33,19 +33,19 @@ impl Joining {
     /// (beside `out`) when one is there (a rerun of its command after a crash).
     pub(crate) fn shard(&self, data: DataSet, spec: &mut TransferSpec, out: Option<&Path>, sink: &mut dyn EventSink) -> Result<DataSet> {
         let w = &self.worker;
-        if spec.patience.is_some() {
+        if spec.schedule.patience.is_some() {
             return Err(Error::arg(Role::Patience, None, "not in a cluster (the workers train on; only the chief evaluates)"));
         }
-        if w.sync && spec.prune {
+        if w.sync && spec.recipe.prune {
             return Err(Error::arg(Role::Prune, None, "not with synchronous training (its training op needs the accumulators)"));
         }
         let data = data.shard(w.task, w.workers, w.sync)?;
         let examples = data.training_split()?.len();
         sink.event(&Event::Shard { worker: w.task, workers: w.workers, examples })?;
         let last = interrupted_prefix(out);
-        if w.is_chief() && spec.resume_from.is_none() && resumable(&last) {
+        if w.is_chief() && spec.run.resume_from.is_none() && resumable(&last) {
             sink.event(&Event::ChiefResumes { from: last.clone() })?;
-            spec.resume_from = Some(last);
+            spec.run.resume_from = Some(last);
         }
         Ok(data)
     }
@@ -69,9 +69,9 @@ impl Joining {
             })?;
         }
         let server = Server::start(&self.cluster, "worker", self.worker.task)?;
-        spec.session.target = Some(server.target()?);
-        spec.session.device_filters = self.worker.device_filters();
-        spec.worker = Some(self.worker.clone());
+        spec.run.session.target = Some(server.target()?);
+        spec.run.session.device_filters = self.worker.device_filters();
+        spec.run.worker = Some(self.worker.clone());
         let address = self.cluster.address("worker", self.worker.task)?.to_string();
         let w = &self.worker;
         sink.event(&Event::Joined { worker: w.task, workers: w.workers, ps: w.ps, address })

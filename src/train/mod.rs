@@ -25,5 +25,5 @@ internal_mod! {
 pub use prepare::prepare;
 pub use resume::{History, Progress};
 pub use run::{Ended, Started};
-pub use spec::{Objective, Optimizer, TransferSpec};
+pub use spec::{ModelSpec, Objective, Optimizer, RecipeSpec, RunSpec, ScheduleSpec, TransferSpec};
 pub use trainer::{check_labels, Outcome, Periodic, Prepared, Watch};

@@ -20,17 +20,17 @@ pub struct Plan<'s> {
 
 impl<'s> Plan<'s> {
     pub fn resolve(spec: &'s TransferSpec, classes: usize) -> Result<Plan<'s>> {
-        if spec.batch_size == 0 {
+        if spec.schedule.batch_size == 0 {
             return Err(Error::arg(Role::BatchSize, Some("0"), "must be at least 1"));
         }
-        if !(spec.lr.is_finite() && spec.lr > 0.0) {
-            return Err(Error::arg(Role::LearningRate, Some(&spec.lr.to_string()), "must be a positive number"));
+        if !(spec.recipe.lr.is_finite() && spec.recipe.lr > 0.0) {
+            return Err(Error::arg(Role::LearningRate, Some(&spec.recipe.lr.to_string()), "must be a positive number"));
         }
-        if let Some(c) = spec.clip.filter(|c| !(c.is_finite() && *c > 0.0)) {
+        if let Some(c) = spec.recipe.clip.filter(|c| !(c.is_finite() && *c > 0.0)) {
             return Err(Error::arg(Role::Clip, Some(&c.to_string()), "must be a positive number"));
         }
-        let weighted = spec.objective.classes(classes).unwrap_or(classes);
-        match (&spec.class_weights, &spec.branch_from) {
+        let weighted = spec.recipe.objective.classes(classes).unwrap_or(classes);
+        match (&spec.recipe.class_weights, &spec.recipe.branch_from) {
             (Some(_), None) => {
                 return Err(Error::arg(
                     Role::ClassWeight,
@@ -43,21 +43,21 @@ impl<'s> Plan<'s> {
             }
             _ => {}
         }
-        match spec.l2 {
+        match spec.recipe.l2 {
             Some(l2) if !(l2.is_finite() && l2 >= 0.0) => return Err(Error::arg(Role::L2, Some(&l2.to_string()), "must be a number ≥ 0")),
-            Some(_) if spec.new_layers.is_empty() => {
+            Some(_) if spec.recipe.new_layers.is_empty() => {
                 return Err(Error::arg(Role::NewLayers, None, format!("missing: {} penalizes the new layers' kernels", Role::L2.mention())))
             }
             _ => {}
         }
-        if spec.branch_from.is_none() && !spec.new_layers.is_empty() {
+        if spec.recipe.branch_from.is_none() && !spec.recipe.new_layers.is_empty() {
             return Err(Error::arg(Role::BranchFrom, None, "missing: the new layers are built on it"));
         }
         Ok(Plan {
             spec,
-            restore: spec.restore.as_deref().map(|r| compile(r, Role::Restore)).transpose()?,
-            trainable: spec.trainable.as_deref().map(|r| compile(r, Role::Trainable)).transpose()?,
-            builds_train_op: spec.builds_train_op(),
+            restore: spec.recipe.restore.as_deref().map(|r| compile(r, Role::Restore)).transpose()?,
+            trainable: spec.recipe.trainable.as_deref().map(|r| compile(r, Role::Trainable)).transpose()?,
+            builds_train_op: spec.recipe.builds_train_op(),
             classes,
         })
     }

@@ -53,21 +53,21 @@ pub struct Source {
 /// Read the `.meta`, resolve the checkpoint (prefix, directory or the .meta's own) and list
 /// it; a SavedModel lists its own `variables/variables`; a frozen graph has none.
 pub fn open_source(spec: &TransferSpec) -> Result<Source> {
-    let meta = spec.source.read()?;
+    let meta = spec.model.source.read()?;
     let notes = meta.notes.clone();
-    if let Some(prefix) = spec.source.own_checkpoint() {
-        if let Some(c) = &spec.checkpoint {
+    if let Some(prefix) = spec.model.source.own_checkpoint() {
+        if let Some(c) = &spec.model.checkpoint {
             return Err(Error::arg(Role::Checkpoint, Some(&c.display().to_string()), "a SavedModel keeps its own (variables/variables)"));
         }
         let stored = checkpoint::list_tensors(&prefix)?;
         return Ok(Source { meta, checkpoint: Some(prefix), warnings: notes, stored });
     }
-    let Some(meta_path) = spec.source.meta() else {
-        if spec.branch_from.is_none() {
+    let Some(meta_path) = spec.model.source.meta() else {
+        if spec.recipe.branch_from.is_none() {
             let msg = "missing: a frozen graph has no variables to train; build new layers on one of its tensors";
             return Err(Error::arg(Role::BranchFrom, None, msg));
         }
-        if let Some(c) = &spec.checkpoint {
+        if let Some(c) = &spec.model.checkpoint {
             return Err(Error::arg(
                 Role::Checkpoint,
                 Some(&c.display().to_string()),
@@ -76,7 +76,7 @@ pub fn open_source(spec: &TransferSpec) -> Result<Source> {
         }
         return Ok(Source { meta, checkpoint: None, warnings: notes, stored: vec![] });
     };
-    let ckpt = checkpoint::resolve(spec.checkpoint.as_deref(), meta_path)?;
+    let ckpt = checkpoint::resolve(spec.model.checkpoint.as_deref(), meta_path)?;
     let stored = checkpoint::list_tensors(&ckpt.prefix)?;
     Ok(Source { meta, checkpoint: Some(ckpt.prefix), warnings: notes.into_iter().chain(ckpt.warning).collect(), stored })
 }
@@ -89,13 +89,13 @@ pub fn resolve_names(spec: &TransferSpec, meta: &MetaGraph) -> Result<TransferSp
         *v = meta.resolve_name(v).map_err(|e| e.for_arg(role))?;
         Ok(())
     };
-    one(&mut s.input, Role::Input)?;
+    one(&mut s.model.input, Role::Input)?;
     let optional = [
-        (&mut s.labels, Role::Labels),
-        (&mut s.branch_from, Role::BranchFrom),
-        (&mut s.freeze_below, Role::FreezeBelow),
-        (&mut s.loss, Role::Loss),
-        (&mut s.metric, Role::Metric),
+        (&mut s.model.labels, Role::Labels),
+        (&mut s.recipe.branch_from, Role::BranchFrom),
+        (&mut s.recipe.freeze_below, Role::FreezeBelow),
+        (&mut s.model.loss, Role::Loss),
+        (&mut s.model.metric, Role::Metric),
     ];
     for (v, role) in optional {
         if let Some(v) = v.as_mut() {
@@ -108,12 +108,12 @@ pub fn resolve_names(spec: &TransferSpec, meta: &MetaGraph) -> Result<TransferSp
 /// Stage 3: a stop_gradient must be in the GraphDef before import (imported edges are fixed).
 /// Returns the new tensor standing for the frozen one.
 pub fn rewrite(meta: &mut MetaGraph, plan: &Plan) -> Result<Option<String>> {
-    let Some(cut) = &plan.spec.freeze_below else { return Ok(None) };
+    let Some(cut) = &plan.spec.recipe.freeze_below else { return Ok(None) };
     let mut probe = Graph::new();
     import_graph(&mut probe, meta)?;
     let out = find_output(&probe, cut).map_err(|e| e.for_arg(Role::FreezeBelow))?;
     let code = dtype_code(crate::tf::tensors::output_dtype(&out));
-    let name = format!("{}stop_gradient", plan.spec.prefix);
+    let name = format!("{}stop_gradient", plan.spec.recipe.prefix);
     let mut gd = meta.graph_def()?;
     let new = insert_stop_gradient(&mut gd, cut, &name, code)?;
     meta.set_graph_def(&gd);
@@ -123,7 +123,7 @@ pub fn rewrite(meta: &mut MetaGraph, plan: &Plan) -> Result<Option<String>> {
 /// Stage 3b, training as a cluster's worker: the imported variables on the ps tasks, every
 /// other pin cleared; the placer goes on to place the new variables.
 pub fn place(meta: &mut MetaGraph, plan: &Plan) -> Result<Option<crate::dist::Placer>> {
-    let Some(worker) = &plan.spec.worker else { return Ok(None) };
+    let Some(worker) = &plan.spec.run.worker else { return Ok(None) };
     let mut placer = crate::dist::Placer::new(worker.ps);
     let mut gd = meta.graph_def()?;
     crate::dist::place::place_graph_def(&mut gd, &mut placer);
@@ -150,8 +150,8 @@ pub struct Imported {
 pub fn import(meta: MetaGraph, plan: &Plan) -> Result<Imported> {
     let defs = meta.variables()?;
     let path = meta.path.clone();
-    let model = Model::from_meta(meta, &plan.spec.session)?;
-    let x = find_output(&model.graph, &plan.spec.input).map_err(|e| e.for_arg(Role::Input))?;
+    let model = Model::from_meta(meta, &plan.spec.run.session)?;
+    let x = find_output(&model.graph, &plan.spec.model.input).map_err(|e| e.for_arg(Role::Input))?;
     let y = labels(&model.graph, plan.spec)?;
     let mut vars = Vec::new();
     for d in &defs {
@@ -163,8 +163,8 @@ pub fn import(meta: MetaGraph, plan: &Plan) -> Result<Imported> {
     }
     let flags = training_flags(&model.graph, plan)?;
     let mut warnings: Vec<String> = flag_warning(&model, &flags, plan.builds_train_op).into_iter().collect();
-    let probed = match &plan.spec.branch_from {
-        Some(branch) => super::probe::branch_dims(&model, &x, branch, &plan.spec.set)?,
+    let probed = match &plan.spec.recipe.branch_from {
+        Some(branch) => super::probe::branch_dims(&model, &x, branch, &plan.spec.model.set)?,
         None => None,
     };
     let branch_dims = probed.map(|(dims, note)| {
@@ -177,9 +177,9 @@ pub fn import(meta: MetaGraph, plan: &Plan) -> Result<Imported> {
 /// The integer labels tensor, or `None` when tfreuse is to make its own: none named, no `y:0`,
 /// and a new head to take them.
 fn labels(graph: &Graph, spec: &TransferSpec) -> Result<Option<Output>> {
-    let name = spec.labels.as_deref().unwrap_or("y:0");
+    let name = spec.model.labels.as_deref().unwrap_or("y:0");
     let y = match find_output(graph, name) {
-        Err(_) if spec.labels.is_none() && spec.branch_from.is_some() => return Ok(None),
+        Err(_) if spec.model.labels.is_none() && spec.recipe.branch_from.is_some() => return Ok(None),
         found => found.map_err(|e| e.for_arg(Role::Labels))?,
     };
     let label_type = crate::tf::tensors::output_dtype(&y);
@@ -203,7 +203,7 @@ fn labels_placeholder(b: &mut Builder) -> Result<Output> {
 /// The spec's training flags as bool tensors of the graph.
 fn training_flags(graph: &Graph, plan: &Plan) -> Result<Vec<(Output, bool)>> {
     let mut out = Vec::new();
-    for (name, value) in &plan.spec.training_flags {
+    for (name, value) in &plan.spec.model.training_flags {
         let o = find_output(graph, name).map_err(|e| e.for_arg(Role::TrainingFlag))?;
         let dtype = crate::tf::tensors::output_dtype(&o);
         if dtype != DataType::Bool {
@@ -278,17 +278,17 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
     let spec = plan.spec;
     let own_labels = y.is_none();
     let (mut training, mut new_logits) = (None, None);
-    let (loss, default_metric, new_vars, y) = match (&spec.branch_from, y) {
+    let (loss, default_metric, new_vars, y) = match (&spec.recipe.branch_from, y) {
         (Some(branch), y) => {
-            if !matches!(spec.source, crate::model::ModelSource::Fresh(_)) {
-                refuse_used_prefix(b.graph, &spec.prefix, frozen_cut)?;
+            if !matches!(spec.model.source, crate::model::ModelSource::Fresh(_)) {
+                refuse_used_prefix(b.graph, &spec.recipe.prefix, frozen_cut)?;
             }
             let y = match y {
                 Some(y) => y,
                 None => labels_placeholder(b)?,
             };
             // Branching at the frozen tensor itself builds on its stop_gradient.
-            let at = frozen_cut.filter(|_| spec.freeze_below.as_deref() == Some(branch.as_str())).unwrap_or(branch);
+            let at = frozen_cut.filter(|_| spec.recipe.freeze_below.as_deref() == Some(branch.as_str())).unwrap_or(branch);
             let mut t = find_output(b.graph, at).map_err(|e| e.for_arg(Role::BranchFrom))?;
             if let Some(dims) = branch_dims {
                 t = crate::graph::layers::with_shape(b, t, dims)?;
@@ -298,7 +298,7 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
             training = built.training;
             new_logits = Some(logits.clone());
             let (loss, acc) = objective(b, plan, logits, (t, &y))?;
-            let loss = match spec.l2 {
+            let loss = match spec.recipe.l2 {
                 Some(l2) => {
                     let kernels =
                         new_vars.iter().filter(|v| v.name.ends_with("/kernel")).map(|v| v.value(b.graph)).collect::<Result<Vec<_>>>()?;
@@ -310,11 +310,11 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
         }
         (None, y) => {
             let y = y.ok_or_else(|| Error::arg(Role::Labels, Some("y:0"), "no such tensor"))?;
-            let loss = find_output(b.graph, spec.loss.as_deref().unwrap_or("loss/loss:0")).map_err(|e| e.for_arg(Role::Loss))?;
+            let loss = find_output(b.graph, spec.model.loss.as_deref().unwrap_or("loss/loss:0")).map_err(|e| e.for_arg(Role::Loss))?;
             (loss, find_output(b.graph, "eval/accuracy:0").ok(), vec![], y)
         }
     };
-    let metric = match &spec.metric {
+    let metric = match &spec.model.metric {
         Some(m) => Some(find_output(b.graph, m).map_err(|e| e.for_arg(Role::Metric))?),
         None => default_metric,
     };
@@ -324,7 +324,7 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
 /// The new head's loss and metric: a classifier's cross-entropy and accuracy against the
 /// labels `y`, or an autoencoder's reconstruction error of `input` (no metric).
 fn objective(b: &mut Builder, plan: &Plan, logits: Output, (input, y): (Output, &Output)) -> Result<(Output, Option<Output>)> {
-    let objective = plan.spec.objective;
+    let objective = plan.spec.recipe.objective;
     let Some(classes) = objective.classes(plan.classes) else {
         return Ok((heads::reconstruction_loss(b, logits, input)?, None));
     };
@@ -332,7 +332,7 @@ fn objective(b: &mut Builder, plan: &Plan, logits: Output, (input, y): (Output, 
     if objective == Objective::Pairs {
         labels = heads::same_class(b, labels)?;
     }
-    let loss = heads::softmax_xent_loss(b, logits.clone(), labels.clone(), classes, plan.spec.class_weights.as_deref())?;
+    let loss = heads::softmax_xent_loss(b, logits.clone(), labels.clone(), classes, plan.spec.recipe.class_weights.as_deref())?;
     Ok((loss, Some(heads::accuracy(b, logits, labels)?)))
 }
 
@@ -363,14 +363,14 @@ fn refuse_used_prefix(graph: &Graph, prefix: &str, ours: Option<&str>) -> Result
 /// autoencoder's: `t`'s).
 fn new_layers(b: &mut Builder, plan: &Plan, t: Output, branch: &str) -> Result<crate::graph::layers::Built> {
     let input = crate::tf::tensors::shape_dims(&b.graph.tensor_shape(t.clone())?);
-    let built = crate::graph::layers::build(b, &plan.spec.new_layers, (plan.spec.init, plan.spec.naming()), t, branch)?;
-    let msg = match plan.spec.objective.classes(plan.classes) {
+    let built = crate::graph::layers::build(b, &plan.spec.recipe.new_layers, (plan.spec.recipe.init, plan.spec.recipe.naming()), t, branch)?;
+    let msg = match plan.spec.recipe.objective.classes(plan.classes) {
         None => match input.as_deref() {
             Some([_, w]) if *w == built.width => return Ok(built),
             _ => format!("an autoencoder's last layer must be as wide as its input ({input:?}), not {}", built.width),
         },
         Some(classes) if built.width as usize == classes => return Ok(built),
-        Some(_) if plan.spec.objective == Objective::Pairs => format!("the pairs task's last layer must be 2 wide, not {}", built.width),
+        Some(_) if plan.spec.recipe.objective == Objective::Pairs => format!("the pairs task's last layer must be 2 wide, not {}", built.width),
         Some(classes) => {
             let width = built.width;
             format!("the logits have width {width} but the data has {classes} classes; make the last layer {classes} wide")
@@ -395,7 +395,7 @@ pub struct Step {
 
 /// A training op of our own when the spec asks for one, else the imported one.
 pub fn training_step(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph, head: &Head) -> Result<Step> {
-    if plan.spec.worker.as_ref().is_some_and(|w| w.sync) && !plan.builds_train_op {
+    if plan.spec.run.worker.as_ref().is_some_and(|w| w.sync) && !plan.builds_train_op {
         let msg = format!(
             "{} averages gradients tfreuse computes: train with its own training op ({}, or {})",
             Role::Sync.mention(),
@@ -440,16 +440,16 @@ fn own_training_op(b: &mut Builder, plan: &Plan, vars: &[Var], meta: &MetaGraph,
         return Err(nothing());
     }
     let trained = pairs.iter().map(|p| p.var.name.clone()).collect();
-    let rule = plan.spec.optimizer.unwrap_or(Optimizer::Sgd).rule();
+    let rule = plan.spec.recipe.optimizer.unwrap_or(Optimizer::Sgd).rule();
     let trained_vars: Vec<&Var> = pairs.iter().map(|p| &p.var).collect();
     let updates = trained_update_ops(b.graph, meta, &trained_vars);
-    let Some(worker) = plan.spec.worker.as_ref().filter(|w| w.sync) else {
-        let (op, slots) = minimize(b, rule.as_ref(), plan.spec.lr, plan.spec.clip, pairs, updates)?;
+    let Some(worker) = plan.spec.run.worker.as_ref().filter(|w| w.sync) else {
+        let (op, slots) = minimize(b, rule.as_ref(), plan.spec.recipe.lr, plan.spec.recipe.clip, pairs, updates)?;
         return Ok(Step { built: Some(op.name()?), op, trained, frozen, slots, chief_inits: vec![] });
     };
     // The update waits for every worker's gradients: no training op a saved model could run alone.
     let (sync, pairs) = crate::train::sync::aggregate(b, worker, pairs)?;
-    let (update, slots) = minimize(b, rule.as_ref(), plan.spec.lr, plan.spec.clip, pairs, updates)?;
+    let (update, slots) = minimize(b, rule.as_ref(), plan.spec.recipe.lr, plan.spec.recipe.clip, pairs, updates)?;
     let op = sync.step(b, worker, &update)?;
     Ok(Step { built: None, op, trained, frozen, slots, chief_inits: vec![sync.initializer(b)?] })
 }
@@ -512,7 +512,7 @@ fn cannot_differentiate(loss: &Output, e: Error) -> Error {
 
 /// The training op the spec names, else the `train_op` collection's only entry.
 fn imported_training_op(graph: &Graph, plan: &Plan, vars: &[Var], meta: &MetaGraph) -> Result<Step> {
-    let name = match &plan.spec.train_op {
+    let name = match &plan.spec.model.train_op {
         Some(n) => n.clone(),
         None => collection_train_op(graph, meta)?,
     };
@@ -648,7 +648,7 @@ pub fn initialise(
     if !inits.is_empty() {
         model.run(&[], &[], &inits)?;
     }
-    if let Some(resume) = &plan.spec.resume_from {
+    if let Some(resume) = &plan.spec.run.resume_from {
         let filename = find_output(&model.graph, &savers.saver_def.filename_tensor_name)?;
         let restore = find_operation(&model.graph, &savers.saver_def.restore_op_name)?;
         restore_from(&model.session, &filename, &restore, resume)?;
@@ -659,7 +659,7 @@ pub fn initialise(
         restore_from(&model.session, &r.filename, &r.restore, c)?;
     }
     Ok(Initialised {
-        checkpoint: match (checkpoint, &plan.spec.source) {
+        checkpoint: match (checkpoint, &plan.spec.model.source) {
             (Some(c), _) => c.display().to_string(),
             (None, crate::model::ModelSource::Fresh(_)) => "none (a new model)".into(),
             (None, _) => "none (a frozen graph: its weights are constants)".into(),
@@ -687,8 +687,8 @@ struct Feeds {
 /// everywhere (flags are false while caching), and placeholders with a default nothing
 /// feeds, are constants to the cut.
 fn feeds(graph: &Graph, spec: &TransferSpec, flags: &[(Output, bool)]) -> Result<Feeds> {
-    let set = Setting::resolve_all(graph, Role::Set, &spec.set)?;
-    let in_training = Setting::resolve_all(graph, Role::SetInTraining, &spec.set_in_training)?;
+    let set = Setting::resolve_all(graph, Role::Set, &spec.model.set)?;
+    let in_training = Setting::resolve_all(graph, Role::SetInTraining, &spec.model.set_in_training)?;
     let varies: HashSet<String> = in_training.iter().map(|s| output_name(&s.tensor)).collect();
     let fixed = set.iter().map(|s| &s.tensor).filter(|t| !varies.contains(&output_name(t)));
     let mut constants: Vec<String> = flags.iter().map(|f| &f.0).chain(fixed).filter_map(|o| o.operation.name().ok()).collect();
@@ -718,9 +718,9 @@ fn float_values(graph: &Graph, all: &[&Var], trained: &[String]) -> Result<Vec<(
 /// for this step. A session's options are fixed when it is made, so `auto` turning XLA on
 /// opens it again (nothing has run in it yet).
 pub fn jit(model: &mut Model, plan: &Plan, all: &[&Var], trained: &[String]) -> Result<Choice> {
-    let choice = crate::tf::jit::choose(plan.spec.session.jit, || step_cost(&model.graph, plan, all, trained));
-    if choice.on && plan.spec.session.jit == Jit::Auto {
-        model.reopen(&SessionConfig { jit: Jit::On, ..plan.spec.session.clone() })?;
+    let choice = crate::tf::jit::choose(plan.spec.run.session.jit, || step_cost(&model.graph, plan, all, trained));
+    if choice.on && plan.spec.run.session.jit == Jit::Auto {
+        model.reopen(&SessionConfig { jit: Jit::On, ..plan.spec.run.session.clone() })?;
     }
     Ok(choice)
 }
@@ -732,11 +732,11 @@ fn step_cost(graph: &Graph, plan: &Plan, all: &[&Var], trained: &[String]) -> St
     let size = |v: &Var| v.shape.iter().map(|&d| d.max(0) as u64).product::<u64>();
     let trained_weights = all.iter().filter(|v| trained.contains(v.name.as_str())).map(|v| size(v)).sum();
     let convolution = graph.operation_iter().filter_map(|o| o.op_type().ok()).find(|t| crate::tf::onednn::is_convolution(t));
-    let remote = plan.spec.session.target.is_some() || plan.spec.worker.is_some();
+    let remote = plan.spec.run.session.target.is_some() || plan.spec.run.worker.is_some();
     StepCost {
         trained_weights,
-        batch_size: plan.spec.batch_size,
-        steps: plan.spec.steps(),
+        batch_size: plan.spec.schedule.batch_size,
+        steps: plan.spec.schedule.steps(),
         imported_op: !plan.builds_train_op,
         convolution,
         remote,
@@ -761,7 +761,7 @@ pub fn prepare_with(spec: &TransferSpec, classes: usize, sink: &mut dyn EventSin
     let frozen_cut = rewrite(&mut source.meta, &plan)?;
     let placer = place(&mut source.meta, &plan)?;
     let Imported { mut model, vars, x, y, mut flags, branch_dims, mut warnings } = import(source.meta, &plan)?;
-    let mut b = Builder::new(&mut model.graph, &spec.prefix, spec.device.clone(), spec.seed as i64 & 0x7fff_ffff);
+    let mut b = Builder::new(&mut model.graph, &spec.recipe.prefix, spec.run.device.clone(), spec.schedule.seed as i64 & 0x7fff_ffff);
     b.placer = placer;
     let head = head(&mut b, &plan, y, frozen_cut.as_deref(), branch_dims.as_deref())?;
     flags.extend(head.training.clone().map(|t| (t, true)));
@@ -772,9 +772,9 @@ pub fn prepare_with(spec: &TransferSpec, classes: usize, sink: &mut dyn EventSin
     let step = training_step(&mut b, &plan, &vars, &model.meta, &head)?;
     let all: Vec<&Var> = vars.iter().chain(&head.new_vars).chain(&step.slots).collect();
     let savers = savers(&mut b, &plan, &all, &vars, &source.stored)?;
-    let pruned = spec.prune.then(|| pruned(&mut b, &head, &step, &all)).transpose()?;
+    let pruned = spec.recipe.prune.then(|| pruned(&mut b, &head, &step, &all)).transpose()?;
     let new: Vec<&Var> = head.new_vars.iter().chain(&step.slots).collect();
-    let cluster = spec.worker.as_ref().map(|w| Ok::<_, Error>((w, crate::train::cluster::ready_flag(&mut b, spec)?))).transpose()?;
+    let cluster = spec.run.worker.as_ref().map(|w| Ok::<_, Error>((w, crate::train::cluster::ready_flag(&mut b, spec)?))).transpose()?;
     let placement = b.placer.as_ref().map(|p| p.describe()).unwrap_or_default();
     let jit = jit(&mut model, &plan, &all, &step.trained)?;
     let init = match &cluster {
@@ -801,7 +801,7 @@ pub fn prepare_with(spec: &TransferSpec, classes: usize, sink: &mut dyn EventSin
         metric: head.metric.as_ref().map(output_name),
         warnings: source.warnings.into_iter().chain(warnings).chain(savers.warnings).collect(),
         cut: cut.as_ref().ok().map(output_name),
-        logits: head.logits.as_ref().filter(|_| spec.objective == Objective::Classify).map(output_name),
+        logits: head.logits.as_ref().filter(|_| spec.recipe.objective == Objective::Classify).map(output_name),
         placement,
         jit,
     };

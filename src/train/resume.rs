@@ -63,10 +63,9 @@ impl Fingerprint {
     fn differences(&self, other: &Fingerprint) -> Vec<String> {
         let mut out = Vec::new();
         if self.spec != other.spec {
-            out = changed_settings(&self.spec, &other.spec);
-            if out.is_empty() {
-                out.push("the settings".into());
-            }
+            // Same values in another order (a record written before the spec was split by
+            // concern) are the same settings.
+            out = changed_settings(&self.spec, &other.spec).unwrap_or_else(|| vec!["the settings".into()]);
         }
         if self.data != other.data {
             out.push("the data set".into());
@@ -82,12 +81,13 @@ impl Fingerprint {
     }
 }
 
-/// The top-level fields of two JSON objects that differ, as `name: a vs b`.
-fn changed_settings(a: &str, b: &str) -> Vec<String> {
-    let parse = |s: &str| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).unwrap_or_default();
-    let (a, b) = (parse(a), parse(b));
+/// The top-level fields of two JSON objects that differ, as `name: a vs b`; `None` when one is
+/// not an object.
+fn changed_settings(a: &str, b: &str) -> Option<Vec<String>> {
+    let parse = |s: &str| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).ok();
+    let (a, b) = (parse(a)?, parse(b)?);
     let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).map(|k| format!("{k}: {} vs {}", show(a.get(k)), show(b.get(k)))).collect()
+    Some(keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).map(|k| format!("{k}: {} vs {}", show(a.get(k)), show(b.get(k)))).collect())
 }
 
 fn show(v: Option<&serde_json::Value>) -> String {
@@ -168,11 +168,27 @@ mod tests {
         let base = Fingerprint::new(&spec, &data(1)).unwrap();
         assert!(base.differences(&Fingerprint::new(&spec, &data(1)).unwrap()).is_empty());
         let mut jit = spec.clone();
-        jit.session.jit = crate::tf::Jit::On;
+        jit.run.session.jit = crate::tf::Jit::On;
         assert_eq!(Fingerprint::new(&jit, &data(1)).unwrap().differences(&base), ["session: {\"inter_op_threads\":0,\"intra_op_threads\":0,\"jit\":\"on\",\"target\":null} vs {\"inter_op_threads\":0,\"intra_op_threads\":0,\"jit\":\"auto\",\"target\":null}"]);
         assert_eq!(Fingerprint::new(&spec, &data(0)).unwrap().differences(&base), ["the data set"]);
         let mut other = spec.clone();
-        other.resume_from = Some("elsewhere".into());
+        other.run.resume_from = Some("elsewhere".into());
         assert!(Fingerprint::new(&other, &data(1)).unwrap().differences(&base).is_empty(), "where to resume from is not a setting");
+    }
+
+    #[test]
+    fn a_record_in_another_field_order_is_the_same_run() {
+        let spec = TransferSpec::new("m.meta");
+        let ours = Fingerprint::new(&spec, &data(1)).unwrap();
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&ours.spec).unwrap();
+        assert!(map.contains_key("epochs") && map.contains_key("source") && !map.contains_key("schedule"), "the spec records flat");
+        let mut reordered: Vec<_> = map.into_iter().collect();
+        reordered.reverse();
+        let text = format!("{{{}}}", reordered.iter().map(|(k, v)| format!("{k:?}:{v}")).collect::<Vec<_>>().join(","));
+        let theirs = Fingerprint { spec: text, ..ours.clone() };
+        assert_ne!(theirs.spec, ours.spec);
+        assert!(ours.differences(&theirs).is_empty());
+        let garbled = Fingerprint { spec: "not json".into(), ..ours.clone() };
+        assert_eq!(ours.differences(&garbled), ["the settings"]);
     }
 }

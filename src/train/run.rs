@@ -111,7 +111,7 @@ impl Started {
         let disk_cache = job.disk_cache.as_ref().filter(|_| job.cache_max_bytes.is_some() && data.is_pending());
         let data = if data.is_pending() && disk_cache.is_none() { crate::data::images::decode_pending(data)? } else { data };
         // The fingerprint digests the whole data set, so it is only made when a resume needs it.
-        let start = match &spec.resume_from {
+        let start = match &spec.run.resume_from {
             Some(p) => read_progress(p, &Fingerprint::new(spec, &data)?)?,
             None => Progress::default(),
         };
@@ -128,7 +128,7 @@ impl Started {
                 Some(prepared.use_disk_cache(&data, (&d.root, key), stop, sink)?)
             }
             (None, Some(max), Some(shared)) => shared_cache(&mut prepared, (&data, max, spec), shared, sink)?,
-            (None, Some(max), None) => Some(prepared.use_cache(&data, max, spec.batch_size, sink)?),
+            (None, Some(max), None) => Some(prepared.use_cache(&data, max, spec.schedule.batch_size, sink)?),
             (None, None, _) => None,
         };
         Ok(Started { job, source: data, cached, prepared, extras, start, resumable: true })
@@ -159,12 +159,12 @@ impl Started {
         let data = self.cached.as_ref().unwrap_or(&self.source);
         let train = data.training_split()?;
         // In a cluster, only the chief watches, evaluates and saves.
-        let chief = spec.worker.as_ref().map_or(true, |w| w.is_chief());
+        let chief = spec.run.worker.as_ref().map_or(true, |w| w.is_chief());
         let saving = Saving { job, prepared, extras: &self.extras, source: &self.source, fingerprint: Default::default() };
         let checkpoint = |p: &Progress, sink: &mut dyn EventSink| saving.resumable(p, sink).map(|_| ());
         let watch = Watch {
             validation: data.splits.get("validation").filter(|_| chief),
-            test: data.splits.get("test").filter(|_| spec.eval_test_every_epoch && chief),
+            test: data.splits.get("test").filter(|_| spec.schedule.eval_test_every_epoch && chief),
             every: job.save_every.map(|period| Periodic { period, run: &checkpoint }),
         };
         let outcome = prepared.train(spec, train, watch, std::mem::take(&mut self.start), stop, sink)?;
@@ -198,12 +198,12 @@ fn shared_cache(
 ) -> Result<Option<DataSet>> {
     // A cut's rows depend on the restored layers below it and the batches only.
     let Ok(cut) = &prepared.cut else { return Ok(None) };
-    let key = format!("{:?} {} {}", spec.freeze_below, crate::tf::output_name(cut), spec.batch_size);
+    let key = format!("{:?} {} {}", spec.recipe.freeze_below, crate::tf::output_name(cut), spec.schedule.batch_size);
     if let Some(rows) = shared.get(&key) {
         prepared.feed_cut()?;
         return Ok(Some(rows.clone()));
     }
-    let rows = prepared.use_cache(data, max, spec.batch_size, sink)?;
+    let rows = prepared.use_cache(data, max, spec.schedule.batch_size, sink)?;
     shared.insert(key, rows.clone());
     Ok(Some(rows))
 }

@@ -97,9 +97,27 @@ impl Objective {
     }
 }
 
-/// Everything a transfer run needs; defaults follow the book.
+/// Everything a transfer run needs, by concern; defaults follow the book. Serialized flat (the
+/// parts' fields side by side), as before the split, so resumption records still compare.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct TransferSpec {
+    /// What the model is and how it is fed.
+    #[serde(flatten)]
+    pub model: ModelSpec,
+    /// What is reused and what is new.
+    #[serde(flatten)]
+    pub recipe: RecipeSpec,
+    /// How long and in what order.
+    #[serde(flatten)]
+    pub schedule: ScheduleSpec,
+    /// Where and how it runs.
+    #[serde(flatten)]
+    pub run: RunSpec,
+}
+
+/// What the model is and how it is fed: the source, its tensors, the values fed beside the data.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ModelSpec {
     /// Where the model is read from.
     pub source: ModelSource,
     /// The checkpoint to restore from, when not the one beside the model.
@@ -109,6 +127,28 @@ pub struct TransferSpec {
     /// The labels tensor; `None`: `y:0`, or when the graph has none and a new head is built,
     /// a placeholder of tfreuse's own (`<prefix>labels:0`).
     pub labels: Option<String>,
+    /// The imported training op to run, when no new one is built (default: the `train_op`
+    /// collection's).
+    pub train_op: Option<String>,
+    /// The imported loss, when no new head is built (default `loss/loss:0`).
+    pub loss: Option<String>,
+    /// The tensor reported as the metric, instead of the head's accuracy.
+    pub metric: Option<String>,
+    /// Bool tensors (`is_training`) fed this value in training steps and the other one in
+    /// validation, test and caching.
+    pub training_flags: Vec<(String, bool)>,
+    /// Scalar tensors fed this value in every run (`keep_prob:0` = 1)…
+    #[serde(default)]
+    pub set: Vec<(String, f64)>,
+    /// …and these in training steps instead (`keep_prob:0` = 0.5).
+    #[serde(default)]
+    pub set_in_training: Vec<(String, f64)>,
+}
+
+/// The transfer recipe: where the new layers branch, what they are, what is restored, frozen
+/// and trained, and how it learns.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RecipeSpec {
     /// The tensor the new layers (or, without any, the new loss) start from.
     pub branch_from: Option<String>,
     /// The new layers, bottom up; the last is the logits.
@@ -144,13 +184,19 @@ pub struct TransferSpec {
     pub lr: f32,
     /// Clip every gradient to `[-clip, clip]`.
     pub clip: Option<f32>,
-    /// The imported training op to run, when no new one is built (default: the `train_op`
-    /// collection's).
-    pub train_op: Option<String>,
-    /// The imported loss, when no new head is built (default `loss/loss:0`).
-    pub loss: Option<String>,
-    /// The tensor reported as the metric, instead of the head's accuracy.
-    pub metric: Option<String>,
+    /// A weight per class multiplying each example's loss in the new head (`--class-weight
+    /// balanced`: n / (classes × count), as scikit-learn's "balanced").
+    #[serde(default)]
+    pub class_weights: Option<Vec<f32>>,
+    /// Save only what the new output needs (`--prune`): no layers above the branch, no old
+    /// loss or optimizer slots.
+    #[serde(default)]
+    pub prune: bool,
+}
+
+/// The schedule: how long, in what batches and order, when to stop early.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ScheduleSpec {
     /// Passes over the training split (default 20).
     pub epochs: usize,
     /// Examples per training step (default 200, the book's).
@@ -160,37 +206,26 @@ pub struct TransferSpec {
     /// Shuffle the training split every epoch (off: batches in file order, like a plain
     /// Python loop over slices, which makes a run reproducible in Python).
     pub shuffle: bool,
-    /// The device the new ops are placed on (`/cpu:0` …), when not TF's choice.
-    pub device: Option<String>,
-    /// Bool tensors (`is_training`) fed this value in training steps and the other one in
-    /// validation, test and caching.
-    pub training_flags: Vec<(String, bool)>,
-    /// Scalar tensors fed this value in every run (`keep_prob:0` = 1)…
-    #[serde(default)]
-    pub set: Vec<(String, f64)>,
-    /// …and these in training steps instead (`keep_prob:0` = 0.5).
-    #[serde(default)]
-    pub set_in_training: Vec<(String, f64)>,
-    /// A weight per class multiplying each example's loss in the new head (`--class-weight
-    /// balanced`: n / (classes × count), as scikit-learn's "balanced").
-    #[serde(default)]
-    pub class_weights: Option<Vec<f32>>,
-    /// Training examples an epoch, when known: the run's length is part of `--jit auto`'s choice.
-    #[serde(default)]
-    pub train_examples: Option<usize>,
     /// Early stopping: stop after this many epochs without a better validation metric, and
     /// keep the best epoch's variables (`--patience`).
     #[serde(default)]
     pub patience: Option<usize>,
-    /// Save only what the new output needs (`--prune`): no layers above the branch, no old
-    /// loss or optimizer slots.
-    #[serde(default)]
-    pub prune: bool,
     /// Also evaluate the test split after every epoch (reported, never used to choose).
     #[serde(default)]
     pub eval_test_every_epoch: bool,
     /// Change the training pictures at random in every batch (`--augment`).
     pub augment: Option<crate::data::augment::Augment>,
+    /// Training examples an epoch, when known: the run's length is part of `--jit auto`'s choice.
+    #[serde(default)]
+    pub train_examples: Option<usize>,
+}
+
+/// How and where it runs: device, session, cluster, resumption. The default: TF's placement,
+/// the default session, one process, a fresh start.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct RunSpec {
+    /// The device the new ops are placed on (`/cpu:0` …), when not TF's choice.
+    pub device: Option<String>,
     /// The session's settings (threads, XLA, the target).
     pub session: SessionConfig,
     /// Training as one worker of a cluster: variables on the ps tasks (see [`crate::dist`]).
@@ -211,10 +246,36 @@ impl TransferSpec {
     /// A spec for the model `source` names, with the book's defaults.
     pub fn from_source(source: ModelSource) -> Self {
         TransferSpec {
+            model: ModelSpec::new(source),
+            recipe: RecipeSpec::default(),
+            schedule: ScheduleSpec::default(),
+            run: RunSpec::default(),
+        }
+    }
+}
+
+impl ModelSpec {
+    /// The model `source` names, fed at `X:0`, its labels found as [`ModelSpec::labels`] says.
+    pub fn new(source: ModelSource) -> Self {
+        ModelSpec {
             source,
             checkpoint: None,
             input: "X:0".into(),
             labels: None,
+            train_op: None,
+            loss: None,
+            metric: None,
+            training_flags: vec![],
+            set: vec![],
+            set_in_training: vec![],
+        }
+    }
+}
+
+impl Default for RecipeSpec {
+    /// No new layers, Glorot kernels, the `new_` prefix, a learning rate of 0.01.
+    fn default() -> Self {
+        RecipeSpec {
             branch_from: None,
             new_layers: vec![],
             objective: Objective::Classify,
@@ -229,40 +290,19 @@ impl TransferSpec {
             optimizer: None,
             lr: 0.01,
             clip: None,
-            train_op: None,
-            loss: None,
-            metric: None,
-            epochs: 20,
-            batch_size: 200,
-            seed: 42,
-            shuffle: true,
-            device: None,
-            training_flags: vec![],
-            set: vec![],
-            set_in_training: vec![],
             class_weights: None,
-            train_examples: None,
-            patience: None,
-            eval_test_every_epoch: false,
             prune: false,
-            augment: None,
-            session: SessionConfig::default(),
-            worker: None,
-            resume_from: None,
         }
     }
+}
 
+impl RecipeSpec {
     /// How the new dense layers are named.
     pub fn naming(&self) -> crate::graph::layers::Naming<'_> {
         crate::graph::layers::Naming { scope: &self.layer_scope, names: &self.layer_names }
     }
 
-    /// Training steps in the whole run, when the number of training examples is known.
-    pub fn steps(&self) -> Option<u64> {
-        self.train_examples.map(|n| (self.epochs * n.div_ceil(self.batch_size.max(1))) as u64)
-    }
-
-    /// Whether some layers stay frozen (`--freeze-below`, `--trainable`).
+    /// Whether some layers stay frozen (a freeze point or a trainable pattern).
     pub fn freezes(&self) -> bool {
         self.freeze_below.is_some() || self.trainable.is_some()
     }
@@ -276,3 +316,27 @@ impl TransferSpec {
             || self.clip.is_some()
     }
 }
+
+impl Default for ScheduleSpec {
+    /// The book's: 20 epochs of shuffled batches of 200, seed 42, no early stopping.
+    fn default() -> Self {
+        ScheduleSpec {
+            epochs: 20,
+            batch_size: 200,
+            seed: 42,
+            shuffle: true,
+            patience: None,
+            eval_test_every_epoch: false,
+            augment: None,
+            train_examples: None,
+        }
+    }
+}
+
+impl ScheduleSpec {
+    /// Training steps in the whole run, when the number of training examples is known.
+    pub fn steps(&self) -> Option<u64> {
+        self.train_examples.map(|n| (self.epochs * n.div_ceil(self.batch_size.max(1))) as u64)
+    }
+}
+

@@ -330,12 +330,12 @@ impl Prepared {
         if train.is_empty() {
             return Err(Error::Invalid("the training split is empty".into()));
         }
-        if spec.batch_size > train.len() {
+        if spec.schedule.batch_size > train.len() {
             let msg = format!("is larger than the {} training examples", train.len());
-            return Err(Error::arg(Role::BatchSize, Some(&spec.batch_size.to_string()), msg));
+            return Err(Error::arg(Role::BatchSize, Some(&spec.schedule.batch_size.to_string()), msg));
         }
-        let row = self.check_batches(spec.batch_size, train)?;
-        if spec.patience.is_some() && watch.validation.is_none() {
+        let row = self.check_batches(spec.schedule.batch_size, train)?;
+        if spec.schedule.patience.is_some() && watch.validation.is_none() {
             return Err(Error::arg(Role::Patience, None, "needs a validation split to watch: the data has none"));
         }
         let run = Run { spec, train, row, watch, stop, sink };
@@ -350,16 +350,16 @@ impl Prepared {
         let Run { spec, train, row, watch, stop, sink } = run;
         let labels = LabelLayout::of(&self.model.graph, &self.y)?;
         let dtype = crate::tf::tensors::output_dtype(&self.feed);
-        let mut batches = Batches::<L>::new(train, (row, dtype), spec.batch_size, labels, spec.shuffle, spec.seed, start.epoch).augmented(
-            spec.augment.as_ref(),
-            spec.seed,
+        let mut batches = Batches::<L>::new(train, (row, dtype), spec.schedule.batch_size, labels, spec.schedule.shuffle, spec.schedule.seed, start.epoch).augmented(
+            spec.schedule.augment.as_ref(),
+            spec.schedule.seed,
             start.epoch,
         )?;
         let mut p = start;
         let mut first = p.epoch == 0 && p.step == 0;
-        let mut best = spec.patience.map(|n| Best::new(n, self.metric.is_none())).transpose()?;
+        let mut best = spec.schedule.patience.map(|n| Best::new(n, self.metric.is_none())).transpose()?;
         let mut last = Instant::now();
-        while p.epoch < spec.epochs {
+        while p.epoch < spec.schedule.epochs {
             let t0 = Instant::now();
             if p.step == 0 {
                 p.loss_sum = 0.0;
@@ -394,7 +394,7 @@ impl Prepared {
         }
         // No epoch ran (all done before a resume, or --epochs 0): nothing to choose from.
         if let Some(b) = best.filter(|b| b.epoch > 0) {
-            b.finish(self, &p, p.epoch < spec.epochs, sink)?;
+            b.finish(self, &p, p.epoch < spec.schedule.epochs, sink)?;
         }
         Ok(Outcome::Finished(p.history))
     }

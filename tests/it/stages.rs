@@ -15,15 +15,15 @@ use crate::common::*;
 
 fn tiny_spec() -> TransferSpec {
     let mut s = TransferSpec::new(fixture("tiny/tiny.ckpt.meta"));
-    s.batch_size = 16;
-    s.epochs = 2;
+    s.schedule.batch_size = 16;
+    s.schedule.epochs = 2;
     s
 }
 
 fn branched() -> TransferSpec {
     let mut s = tiny_spec();
-    s.branch_from = Some("dnn/hidden1/Relu:0".into());
-    s.new_layers = parse_layers("2").unwrap();
+    s.recipe.branch_from = Some("dnn/hidden1/Relu:0".into());
+    s.recipe.new_layers = parse_layers("2").unwrap();
     s
 }
 
@@ -46,18 +46,18 @@ fn names(vars: &[Var]) -> Vec<&str> {
 #[test]
 fn plan_checks_numbers_and_patterns_before_any_graph() {
     let mut s = tiny_spec();
-    s.lr = 0.0;
+    s.recipe.lr = 0.0;
     assert_eq!(role_of(Plan::resolve(&s, 2)).0, Role::LearningRate);
-    s.lr = 0.01;
-    s.batch_size = 0;
+    s.recipe.lr = 0.01;
+    s.schedule.batch_size = 0;
     assert_eq!(role_of(Plan::resolve(&s, 2)).0, Role::BatchSize);
-    s.batch_size = 16;
-    s.trainable = Some("hidden[".into());
+    s.schedule.batch_size = 16;
+    s.recipe.trainable = Some("hidden[".into());
     let (role, msg) = role_of(Plan::resolve(&s, 2));
     assert_eq!(role, Role::Trainable);
     assert!(msg.contains("invalid regex"), "{msg}");
-    s.trainable = None;
-    s.new_layers = parse_layers("2").unwrap();
+    s.recipe.trainable = None;
+    s.recipe.new_layers = parse_layers("2").unwrap();
     assert_eq!(role_of(Plan::resolve(&s, 2)).0, Role::BranchFrom, "new layers need a branch");
     let b = branched();
     let plan = Plan::resolve(&b, 2).unwrap();
@@ -69,7 +69,7 @@ fn plan_checks_numbers_and_patterns_before_any_graph() {
 fn source_rewrite_and_import() {
     load_tf();
     let mut s = tiny_spec();
-    s.freeze_below = Some("dnn/hidden1/Relu:0".into());
+    s.recipe.freeze_below = Some("dnn/hidden1/Relu:0".into());
     let plan = Plan::resolve(&s, 2).unwrap();
     let mut source = open_source(&s).unwrap();
     assert_eq!(source.stored.len(), 4, "the checkpoint holds the four variables");
@@ -81,7 +81,7 @@ fn source_rewrite_and_import() {
     let sg = imp.model.graph.operation_by_name("new_stop_gradient").unwrap().expect("the rewrite is in the imported graph");
     assert_eq!(sg.op_type().unwrap(), "StopGradient");
     let mut bad = tiny_spec();
-    bad.freeze_below = Some("dnn/hiden1/Relu:0".into());
+    bad.recipe.freeze_below = Some("dnn/hiden1/Relu:0".into());
     let mut source = open_source(&bad).unwrap();
     let (role, msg) = role_of(rewrite(&mut source.meta, &Plan::resolve(&bad, 2).unwrap()));
     assert_eq!(role, Role::FreezeBelow);
@@ -92,12 +92,12 @@ fn source_rewrite_and_import() {
 fn head_step_savers_initialise_and_cut() {
     load_tf();
     let mut s = branched();
-    s.trainable = Some("new_".into());
-    s.restore = Some("hidden1".into());
+    s.recipe.trainable = Some("new_".into());
+    s.recipe.restore = Some("hidden1".into());
     let plan = Plan::resolve(&s, 2).unwrap();
     let source = open_source(&s).unwrap();
     let tfreuse::train::prepare::Imported { mut model, vars, x, y, .. } = import(source.meta, &plan).unwrap();
-    let mut b = Builder::new(&mut model.graph, &s.prefix, None, 42);
+    let mut b = Builder::new(&mut model.graph, &s.recipe.prefix, None, 42);
     let head = head(&mut b, &plan, y, None, None).unwrap();
     assert_eq!(names(&head.new_vars), ["new_outputs/kernel", "new_outputs/bias"]);
     assert_eq!(tfreuse::tf::output_name(&head.loss), "new_loss/loss:0");
