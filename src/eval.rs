@@ -179,3 +179,55 @@ impl Confusion {
         (actual > 0).then(|| self.matrix[c][c] as f64 / actual as f64)
     }
 }
+
+/// The book's metrics, those the graph has: `eval/accuracy:0` and `loss/loss:0`.
+pub fn default_fetches(model: &Model) -> Result<Vec<String>> {
+    let found: Vec<String> = ["eval/accuracy:0", "loss/loss:0"].into_iter().filter(|n| model.output(n).is_ok()).map(String::from).collect();
+    if found.is_empty() {
+        let why = "missing, and the graph has neither eval/accuracy:0 nor loss/loss:0: name the metrics to compute";
+        return Err(Error::arg(Role::Fetch, None, why));
+    }
+    Ok(found)
+}
+
+/// A picture (or row) predicted wrong.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Misclassified {
+    /// Its file.
+    pub file: std::path::PathBuf,
+    /// Its class.
+    pub label: usize,
+    /// The class predicted.
+    pub predicted: usize,
+}
+
+/// How a classifier does on each class of a split: the confusion matrix (accuracy, precision,
+/// recall) and the files predicted wrong.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ClassReport {
+    /// Counts of (true class, predicted class).
+    pub confusion: Confusion,
+    /// The files of the split predicted wrong, in file order.
+    pub wrong: Vec<Misclassified>,
+}
+
+impl ClassReport {
+    /// Predict every row of `data`'s split `spec` feeds (`input`, `batch_size`, `set`; its
+    /// labels and fetches are not used) by the arg-max of `logits`, and count.
+    pub fn new(model: &Model, data: &crate::data::DataSet, split: &str, spec: &EvalSpec, logits: &str) -> Result<Self> {
+        let rows = data.split(split)?;
+        let x = model.tensor(&spec.input).map_err(|e| e.for_arg(Role::Input))?;
+        let l = model.tensor(logits).map_err(|e| e.for_arg(Role::Fetch))?;
+        let set = crate::feed::Setting::resolve_all(&model.graph, Role::Set, &spec.set)?;
+        let predicted = predictions(model, rows, &x, &l, spec.batch_size, &FixedFeeds::default().with(&set))?;
+        let confusion = Confusion::new(&rows.y, &predicted, data.classes.len());
+        let files = data.files.get(split).cloned().unwrap_or_default();
+        let wrong = files
+            .into_iter()
+            .zip(rows.y.iter().zip(&predicted))
+            .filter(|(_, (t, p))| **t as usize != **p)
+            .map(|(file, (t, p))| Misclassified { file, label: *t as usize, predicted: *p })
+            .collect();
+        Ok(ClassReport { confusion, wrong })
+    }
+}

@@ -1,7 +1,6 @@
 //! `tfreuse eval`: average scalar metrics over a data split.
 
-use tfreuse::data::DataSet;
-use tfreuse::eval::{evaluate, predictions, Confusion, EvalSpec};
+use tfreuse::eval::{default_fetches, evaluate, ClassReport, EvalSpec};
 use tfreuse::predict::label;
 
 use super::{Global, ModelArgs};
@@ -61,27 +60,18 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     let recorded = record.as_ref().and_then(|r| r.0.logits.clone()).filter(|_| args.fetches.is_empty());
     let report_logits = args.logits.clone().or(recorded).filter(|_| !data.classes.is_empty());
     let model = args.model.load_restored(g)?;
+    let fetches = match args.fetches.is_empty() {
+        true if report_logits.is_none() => default_fetches(&model)?,
+        _ => args.fetches.clone(),
+    };
+    let spec =
+        EvalSpec { input: super::input(&args.input).to_string(), labels: args.labels.clone(), fetches, batch_size: args.batch_size, set };
     if let Some(logits) = &report_logits {
-        let set = tfreuse::feed::Setting::resolve_all(&model.graph, tfreuse::Role::Set, &set)?;
-        let report = Report::new(&model, &data, &args, logits, &tfreuse::feed::FixedFeeds::default().with(&set))?;
-        report.print(&data, &args);
-        if args.fetches.is_empty() {
+        print_report(&ClassReport::new(&model, &data, &args.split, &spec, logits)?, &data.classes, &args);
+        if spec.fetches.is_empty() {
             return Ok(());
         }
     }
-    let fetches = if args.fetches.is_empty() {
-        let defaults: Vec<String> =
-            ["eval/accuracy:0", "loss/loss:0"].into_iter().filter(|n| model.output(n).is_ok()).map(String::from).collect();
-        if defaults.is_empty() {
-            anyhow::bail!(tfreuse::Error::Invalid(
-                "no --fetch given and the graph has neither eval/accuracy:0 nor loss/loss:0; name the metrics with --fetch".into()
-            ));
-        }
-        defaults
-    } else {
-        args.fetches.clone()
-    };
-    let spec = EvalSpec { input: super::input(&args.input).to_string(), labels: args.labels, fetches, batch_size: args.batch_size, set };
     let results = evaluate(&model, split, &spec).map_err(|e| match e {
         // Label values out of range, wrong feature widths … surface as TF errors at run time.
         tfreuse::Error::Tf(_) => e.context(format!("evaluating {} split {}", data.source, args.split)),
@@ -98,75 +88,47 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Accuracy, precision and recall per class, the confusion matrix and the pictures predicted
-/// wrong, from the logits.
-struct Report {
-    confusion: Confusion,
-    wrong: Vec<(std::path::PathBuf, usize, usize)>,
-}
-
-impl Report {
-    fn new(model: &tfreuse::Model, data: &DataSet, args: &Args, logits: &str, flags: &tfreuse::feed::FixedFeeds) -> anyhow::Result<Report> {
-        let split = data.split(&args.split)?;
-        let x = model.tensor(super::input(&args.input)).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
-        let l = model.tensor(logits).map_err(|e| e.for_arg(tfreuse::Role::Fetch))?;
-        let predicted = predictions(model, split, &x, &l, args.batch_size, flags)?;
-        let confusion = Confusion::new(&split.y, &predicted, data.classes.len());
-        let files = data.files.get(&args.split).cloned().unwrap_or_default();
-        let wrong = files
-            .into_iter()
-            .zip(split.y.iter().zip(&predicted))
-            .filter(|(_, (t, p))| **t as usize != **p)
-            .map(|(f, (t, p))| (f, *t as usize, *p))
+/// Accuracy, precision and recall per class, the confusion matrix and (`--misclassified`)
+/// the pictures predicted wrong.
+fn print_report(r: &ClassReport, names: &[String], args: &Args) {
+    let c = &r.confusion;
+    let n: usize = c.matrix.iter().flatten().sum();
+    if args.json {
+        let classes: Vec<_> = (0..c.matrix.len())
+            .map(|i| serde_json::json!({"label": label(names, i), "precision": c.precision(i), "recall": c.recall(i), "examples": c.matrix[i].iter().sum::<usize>()}))
             .collect();
-        Ok(Report { confusion, wrong })
-    }
-
-    fn print(&self, data: &DataSet, args: &Args) {
-        let (c, names) = (&self.confusion, &data.classes);
-        let n: usize = c.matrix.iter().flatten().sum();
-        let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
-        if args.json {
-            let classes: Vec<_> = (0..c.matrix.len())
-                .map(|i| serde_json::json!({"label": label(names, i), "precision": c.precision(i), "recall": c.recall(i), "examples": c.matrix[i].iter().sum::<usize>()}))
-                .collect();
-            let wrong: Vec<_> = self
+        let mut out =
+            serde_json::json!({"split": args.split, "examples": n, "accuracy": c.accuracy(), "classes": classes, "confusion": c.matrix});
+        if args.misclassified {
+            let wrong = r
                 .wrong
                 .iter()
-                .map(|(f, t, p)| serde_json::json!({"file": f, "label": label(names, *t), "predicted": label(names, *p)}))
-                .collect();
-            let mut out = serde_json::json!({"split": args.split, "examples": n, "accuracy": c.accuracy(), "classes": classes, "confusion": c.matrix});
-            if args.misclassified {
-                out["misclassified"] = serde_json::json!(wrong);
-            }
-            println!("{out}");
-            return;
+                .map(|m| serde_json::json!({"file": m.file, "label": label(names, m.label), "predicted": label(names, m.predicted)}));
+            out["misclassified"] = serde_json::json!(wrong.collect::<Vec<_>>());
         }
-        println!("accuracy = {:.9}  ({} split, {n} examples)", c.accuracy(), args.split);
-        let width = names.iter().map(|s| s.len()).max().unwrap_or(5).max(5);
-        println!("\n{:<width$}  precision  recall  examples", "class");
-        for i in 0..c.matrix.len() {
-            println!(
-                "{:<width$}  {:>9}  {:>6}  {:>8}",
-                label(names, i),
-                pct(c.precision(i)),
-                pct(c.recall(i)),
-                c.matrix[i].iter().sum::<usize>()
-            );
-        }
-        println!("\nconfusion (rows: true class, columns: predicted)");
-        let cell = c.matrix.iter().flatten().max().map_or(1, |m| m.to_string().len()).max(names.iter().map(|s| s.len()).max().unwrap_or(1));
-        let head: Vec<String> = (0..c.matrix.len()).map(|i| format!("{:>cell$}", label(names, i))).collect();
-        println!("{:<width$}  {}", "", head.join(" "));
-        for (i, row) in c.matrix.iter().enumerate() {
-            let cells: Vec<String> = row.iter().map(|v| format!("{v:>cell$}")).collect();
-            println!("{:<width$}  {}", label(names, i), cells.join(" "));
-        }
-        if args.misclassified {
-            println!("\nmisclassified ({}):", self.wrong.len());
-            for (f, t, p) in &self.wrong {
-                println!("  {}: {} predicted as {}", f.display(), label(names, *t), label(names, *p));
-            }
+        println!("{out}");
+        return;
+    }
+    println!("accuracy = {:.9}  ({} split, {n} examples)", c.accuracy(), args.split);
+    let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+    let width = names.iter().map(|s| s.len()).max().unwrap_or(5).max(5);
+    println!("\n{:<width$}  precision  recall  examples", "class");
+    for i in 0..c.matrix.len() {
+        let examples = c.matrix[i].iter().sum::<usize>();
+        println!("{:<width$}  {:>9}  {:>6}  {examples:>8}", label(names, i), pct(c.precision(i)), pct(c.recall(i)));
+    }
+    println!("\nconfusion (rows: true class, columns: predicted)");
+    let cell = c.matrix.iter().flatten().max().map_or(1, |m| m.to_string().len()).max(names.iter().map(|s| s.len()).max().unwrap_or(1));
+    let head: Vec<String> = (0..c.matrix.len()).map(|i| format!("{:>cell$}", label(names, i))).collect();
+    println!("{:<width$}  {}", "", head.join(" "));
+    for (i, row) in c.matrix.iter().enumerate() {
+        let cells: Vec<String> = row.iter().map(|v| format!("{v:>cell$}")).collect();
+        println!("{:<width$}  {}", label(names, i), cells.join(" "));
+    }
+    if args.misclassified {
+        println!("\nmisclassified ({}):", r.wrong.len());
+        for m in &r.wrong {
+            println!("  {}: {} predicted as {}", m.file.display(), label(names, m.label), label(names, m.predicted));
         }
     }
 }
