@@ -178,6 +178,12 @@ pub enum Event {
         /// The seed that drew them.
         seed: u64,
     },
+    /// Caching asked for with nothing frozen: every reused layer is frozen, below `below`
+    /// (the branch), so its output can be cached.
+    FrozenForCache {
+        /// The tensor nothing below trains.
+        below: String,
+    },
     /// Each class's loss weight in the new head (balanced), by class label.
     ClassWeights {
         /// Each class's label and weight.

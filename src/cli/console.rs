@@ -180,6 +180,9 @@ fn note(e: &Event) {
         Event::Sampled { per_class, examples, classes, seed } => {
             eprintln!("--per-class {per_class}: training on {examples} examples ({classes} classes, seed {seed})")
         }
+        Event::FrozenForCache { below } => {
+            eprintln!("--freeze-below {below} (--cache-frozen with nothing frozen: the reused layers are frozen and their output cached)")
+        }
         Event::ClassWeights { weights } => {
             let shown: Vec<String> = weights.iter().map(|(c, v)| format!("{c}: {v:.4}")).collect();
             eprintln!("class weights (balanced): {}", shown.join(", "));

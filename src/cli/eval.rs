@@ -29,9 +29,10 @@ pub struct Args {
     /// Tensor fed with the features [default: X:0, or a zoo model's input].
     #[arg(long, value_name = "TENSOR")]
     pub input: Option<String>,
-    /// Tensor fed with the labels (cast to its dtype).
-    #[arg(long, default_value = "y:0", value_name = "TENSOR")]
-    pub labels: String,
+    /// Tensor fed with the labels (cast to its dtype) [default: y:0, else the graph's only
+    /// integer placeholder of shape [N] or [N, 1]].
+    #[arg(long, value_name = "TENSOR")]
+    pub labels: Option<String>,
     /// Examples per session run (0: the whole split at once, as Python's `.eval` does).
     #[arg(long, default_value_t = 0)]
     pub batch_size: usize,
@@ -64,8 +65,13 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         true if report_logits.is_none() => default_fetches(&model)?,
         _ => args.fetches.clone(),
     };
-    let spec =
-        EvalSpec { input: super::input(&args.input).to_string(), labels: args.labels.clone(), fetches, batch_size: args.batch_size, set };
+    let spec = EvalSpec {
+        input: super::input(&args.input).to_string(),
+        labels: args.labels.clone().unwrap_or_else(|| "y:0".into()),
+        fetches,
+        batch_size: args.batch_size,
+        set,
+    };
     if let Some(logits) = &report_logits {
         print_report(&ClassReport::new(&model, &data, &args.split, &spec, logits)?, &data.classes, &args);
         if spec.fetches.is_empty() {

@@ -4,8 +4,8 @@ use clap::{Parser, Subcommand};
 
 pub use flags::{message, render, warn, Exit, Flags};
 pub use global::Global;
-use model::zoo_model;
 pub use model::ModelArgs;
+use model::{found_feeds, zoo_model};
 pub use notices::Notices;
 pub use pictures::{load_data, ImageArgs};
 
@@ -95,35 +95,42 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Inspect(mut a) => {
             match a.draw.is_some() {
-                true => zoo_model(
-                    &mut a.model,
-                    &mut a.recipe.input,
-                    &mut a.recipe.images,
-                    &mut a.recipe.scale,
-                    Some(&mut a.recipe.branch_from),
-                )?,
+                true => {
+                    let r = &mut a.recipe;
+                    zoo_model(&mut a.model, &mut r.input, &mut r.images, &mut r.scale, Some(&mut r.branch_from))?;
+                    found_feeds(&a.model, &mut r.input, Some(&mut r.labels))?;
+                }
                 false => _ = a.model.resolve_zoo()?,
             }
             inspect::exec(*a, g)
         }
         Command::Eval(mut a) => {
             zoo_model(&mut a.model, &mut a.input, &mut a.images, &mut a.scale, None)?;
+            found_feeds(&a.model, &mut a.input, Some(&mut a.labels))?;
             eval::exec(a, g)
         }
         Command::Run(mut a) => {
             zoo_model(&mut a.model, &mut a.input, &mut a.images, &mut a.scale, None)?;
+            if a.data.is_some() {
+                found_feeds(&a.model, &mut a.input, None)?;
+            }
             run::exec(a, g)
         }
         Command::Predict(mut a) => {
             zoo_model(&mut a.model, &mut a.input, &mut a.images, &mut a.scale, None)?;
+            found_feeds(&a.model, &mut a.input, None)?;
             predict::exec(a, g)
         }
         Command::Train(mut a) => {
-            zoo_model(&mut a.model, &mut a.recipe.input, &mut a.recipe.images, &mut a.recipe.scale, Some(&mut a.recipe.branch_from))?;
+            let r = &mut a.recipe;
+            zoo_model(&mut a.model, &mut r.input, &mut r.images, &mut r.scale, Some(&mut r.branch_from))?;
+            found_feeds(&a.model, &mut r.input, Some(&mut r.labels))?;
             train::exec(*a, g)
         }
         Command::Sweep(mut a) => {
-            zoo_model(&mut a.model, &mut a.recipe.input, &mut a.recipe.images, &mut a.recipe.scale, Some(&mut a.recipe.branch_from))?;
+            let r = &mut a.recipe;
+            zoo_model(&mut a.model, &mut r.input, &mut r.images, &mut r.scale, Some(&mut r.branch_from))?;
+            found_feeds(&a.model, &mut r.input, Some(&mut r.labels))?;
             sweep::exec(*a, g)
         }
         Command::New(a) => new::exec(*a, g),

@@ -60,7 +60,10 @@ impl ImageArgs {
             }
             None => {
                 let meta = model.source().read()?;
-                let dims = meta.resolve_name(input).ok().and_then(|n| meta.static_dims(&n));
+                // A missing input is the real cause, before its size.
+                let name = meta.resolve_name(input)?;
+                tfreuse::model::found::exists(&meta, &name).map_err(|e| e.for_arg(Role::Input))?;
+                let dims = meta.static_dims(&name);
                 let mode = mode.unwrap_or(ResizeMode::Stretch);
                 Preprocess::for_input(dims.as_deref(), self.resize, self.channels, mode).map_err(|e| e.for_arg(Role::Input))?
             }

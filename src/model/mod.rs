@@ -3,6 +3,7 @@
 //! `Saver.restore`, inspected, and saved back in the same format.
 
 pub mod checkpoint;
+pub mod found;
 pub mod inspect;
 pub mod save;
 internal_mod! {

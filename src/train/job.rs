@@ -81,6 +81,12 @@ impl Job {
         joining: Option<Joining>,
         sink: &mut dyn EventSink,
     ) -> Result<Job> {
+        if opts.cache_frozen && !spec.recipe.freezes() {
+            if let Some(branch) = spec.recipe.branch_from.clone() {
+                sink.event(&Event::FrozenForCache { below: branch.clone() })?;
+                spec.recipe.freeze_below = Some(branch);
+            }
+        }
         let mut data = sample(data, opts.per_class, spec.schedule.seed, classes, sink)?;
         if let Some(j) = &joining {
             data = j.shard(data, &mut spec, opts.out.as_deref(), sink)?;

@@ -426,3 +426,24 @@ fn crop_and_pad_fit_wide_pictures_as_python_does() {
         assert!(max < 0.08 && mean < 0.003, "{mode}: max {max} mean {mean}");
     }
 }
+
+#[test]
+fn a_graph_of_its_own_names_trains_with_only_the_recipe_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Enough pictures for the default batch of 200.
+    let pics = folder(tmp.path(), &["--per-class", "30", "--size", "40", "--color"]);
+    let meta = fixture("cnn_rgb/cnn.ckpt.meta");
+    let data = format!("images:{pics}");
+    // No X:0 or y:0: the graph's only picture placeholder and its integer labels are used, said.
+    let t = Train::new(&meta, &data).branch("cnn/pool2:0").layers("gap,10").flag("--cache-frozen").epochs(1);
+    let log = t.output();
+    let err = String::from_utf8_lossy(&log.stderr);
+    assert!(log.status.success(), "{err}");
+    assert!(err.contains("--input images:0 (the graph's only float placeholder"), "{err}");
+    assert!(err.contains("--labels labels:0 (the graph's only integer placeholder"), "{err}");
+    assert!(!err.contains("new_labels"), "the graph's own labels are fed: {err}");
+    // A wrong input is said before anything about its picture size.
+    let err = fails(&["train", "--meta", &meta, "--data", &data, "--input", "image:0", "--branch-from", "cnn/pool2:0"], 2);
+    assert!(err.contains("no tensor \"image:0\" in the graph (did you mean images:0"), "{err}");
+    assert!(!err.contains("picture size"), "{err}");
+}
