@@ -5,6 +5,7 @@ data, the same oneDNN setting (TF_ENABLE_ONEDNN_OPTS=0), answers printed as JSON
         --input X:0 --labels y:0 --fetch eval/accuracy:0 ...
     python python/oracle.py run --meta M --feed X:0=x.npy --fetch T ... --out out.npz
     python python/oracle.py variables --checkpoint PREFIX
+    python python/oracle.py layers --meta M --layer INPUT=OUTPUT ...
     python python/oracle.py train --meta M --data mnist:DIR --train-op OP --loss T --out PREFIX [--jit]
 """
 import argparse
@@ -398,6 +399,35 @@ def cmd_variables(a):
     print(json.dumps({n: s for n, s in tf.train.list_variables(a.checkpoint)}))
 
 
+def cmd_layers(a):
+    """Each layer's output shape (None -> -1) and parameters: the values of the variables its
+    output depends on that its input does not."""
+    g = tf.Graph()
+    with g.as_default():
+        tf1.train.import_meta_graph(a.meta)
+
+    def variables_below(t):
+        seen, todo, found = set(), [t.op], set()
+        while todo:
+            op = todo.pop()
+            if op.name in seen:
+                continue
+            seen.add(op.name)
+            if op.type in ("VariableV2", "VarHandleOp"):
+                found.add(op)
+            todo.extend(i.op for i in op.inputs)
+        return found
+
+    out = {}
+    for pair in a.layer:
+        inp, outp = pair.split("=")
+        t = g.get_tensor_by_name(outp)
+        new = variables_below(t) - variables_below(g.get_tensor_by_name(inp))
+        params = sum(int(np.prod([d.size for d in op.get_attr("shape").dim])) for op in new)
+        out[outp] = {"shape": [-1 if d is None else d for d in t.shape.as_list()], "params": params}
+    print(json.dumps(out))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -429,6 +459,9 @@ def main():
     rs.add_argument("--meta", required=True)
     rs.add_argument("--checkpoint")
     rs.add_argument("--out", required=True)
+    ly = sub.add_parser("layers")
+    ly.add_argument("--meta", required=True)
+    ly.add_argument("--layer", action="append", required=True, help="INPUT=OUTPUT tensors of a layer")
     v = sub.add_parser("variables")
     v.add_argument("--checkpoint", required=True)
     d = sub.add_parser("digest")
@@ -491,7 +524,7 @@ def main():
     ev.add_argument("file")
     ev.add_argument("--checkpoint", help="compare the last histogram of each variable with TF's of its value here")
     a = ap.parse_args()
-    {"small-model": cmd_small_model, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "digest": cmd_digest,
+    {"small-model": cmd_small_model, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "layers": cmd_layers, "digest": cmd_digest,
      "maxdiff": cmd_maxdiff, "image-folder": cmd_image_folder, "saved": cmd_saved, "train": cmd_train, "resave": cmd_resave, "events": cmd_events, "stats": cmd_stats}[a.cmd](a)
 
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tfreuse::model::inspect::{report, Report};
+use tfreuse::model::inspect::{report, Layer, Report};
 use tfreuse::Model;
 
 use super::{warn, Global, ModelArgs};
@@ -72,6 +72,7 @@ fn print_text(r: &Report, frozen: bool) {
     for p in &r.placeholders {
         println!("  {:<32} {:<8} {}{}", p.name, p.dtype, p.shape, if p.has_default { "  (has default)" } else { "" });
     }
+    print_layers(&r.layers);
     println!("\nvariables: {}", r.variables.len());
     for v in &r.variables {
         println!("  {:<40} {:<8} {:?}{}", v.name, v.dtype, v.shape, if v.trainable { "  trainable" } else { "" });
@@ -110,6 +111,25 @@ fn print_text(r: &Report, frozen: bool) {
                 }
             }
         }
+    }
+}
+
+/// The layers, with the tensor to give `--branch-from` or `--freeze-below` for each.
+fn print_layers(layers: &[Layer]) {
+    if layers.is_empty() {
+        println!("\nlayers: no dense or convolution layer found");
+        return;
+    }
+    println!("\nlayers (input → logits; branch from any):");
+    let name = layers.iter().map(|l| l.name.len()).max().unwrap_or(0).max("input".len());
+    let out = layers.iter().map(|l| l.output.len()).max().unwrap_or(0);
+    if let Some(input) = layers.first().map(|l| &l.input) {
+        println!("  {:<name$} {input}", "input");
+    }
+    for l in layers {
+        let shape = l.shape.as_deref().map_or("<unknown>".to_string(), |d| format!("{d:?}"));
+        let params = l.params.map_or("? params".to_string(), |n| format!("{n} params"));
+        println!("  {:<name$} {:<out$} {:<18} {:>14}  {}", l.name, l.output, shape, params, l.kind);
     }
 }
 

@@ -1,5 +1,6 @@
-//! What a `.meta` + checkpoint hold: ops by type, placeholders, variables, collections, the
-//! saver, and how the checkpoint matches the graph's variables.
+//! What a `.meta` + checkpoint hold: ops by type, placeholders, the layers from input to
+//! logits (where to branch), variables, collections, the saver, and how the checkpoint
+//! matches the graph's variables.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +15,8 @@ use crate::model::Model;
 use crate::tf::op_name;
 use crate::tf::tensors::{dtype_name, shape_dims, shape_string};
 
+pub use crate::graph::stack::Layer;
+
 /// What a model holds, as `tfreuse inspect` prints it.
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -27,6 +30,9 @@ pub struct Report {
     pub ops_by_type: BTreeMap<String, usize>,
     /// The graph's placeholders (its inputs).
     pub placeholders: Vec<Placeholder>,
+    /// The layers from the input to the logits, each with its output tensor (where new
+    /// layers may branch); empty when no dense or convolution layer was found.
+    pub layers: Vec<Layer>,
     /// The variables the MetaGraph lists.
     pub variables: Vec<Variable>,
     /// Each collection and what it holds, in words.
@@ -165,6 +171,8 @@ pub fn report(model: &Model, ckpt: Option<&Resolved>) -> Result<Report> {
         op_count: ops.count,
         ops_by_type: ops.by_type,
         placeholders: ops.placeholders,
+        // A graph whose layers cannot be told apart is still worth the rest of the report.
+        layers: crate::graph::stack::model_layers(&model.graph).unwrap_or_default(),
         variables,
         collections: collections(model),
         saver: model.meta.saver_def().map(saver),

@@ -28,7 +28,7 @@ pub fn layers_of(spec: &TransferSpec, branch: &str) -> Result<Vec<Layer>> {
     let mut meta = crate::train::prepare::open_source(spec)?.meta;
     let mut graph = tensorflow::Graph::new();
     crate::model::import_graph(&mut graph, &mut meta)?;
-    let top = crate::tf::find_output(&graph, branch).map_err(|e| e.for_arg(crate::error::Role::BranchFrom))?;
+    let top = crate::graph::stack::find_branch(&graph, branch, crate::error::Role::BranchFrom)?;
     crate::graph::stack::layers_below(&graph, &top)
 }
 
@@ -261,7 +261,7 @@ mod tests {
     use super::*;
 
     fn layer(i: usize) -> Layer {
-        Layer { output: format!("dnn/hidden{i}/Elu:0"), width: 50, activation: Some("Elu".into()) }
+        Layer { output: format!("dnn/hidden{i}/Elu:0"), width: 50, activation: Some("Elu".into()), ..Default::default() }
     }
 
     #[test]

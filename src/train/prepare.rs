@@ -111,7 +111,7 @@ pub fn rewrite(meta: &mut MetaGraph, plan: &Plan) -> Result<Option<String>> {
     let Some(cut) = &plan.spec.recipe.freeze_below else { return Ok(None) };
     let mut probe = Graph::new();
     import_graph(&mut probe, meta)?;
-    let out = find_output(&probe, cut).map_err(|e| e.for_arg(Role::FreezeBelow))?;
+    let out = crate::graph::stack::find_branch(&probe, cut, Role::FreezeBelow)?;
     let code = dtype_code(crate::tf::tensors::output_dtype(&out));
     let name = format!("{}stop_gradient", plan.spec.recipe.prefix);
     let mut gd = meta.graph_def()?;
@@ -289,7 +289,7 @@ pub fn head(b: &mut Builder, plan: &Plan, y: Option<Output>, frozen_cut: Option<
             };
             // Branching at the frozen tensor itself builds on its stop_gradient.
             let at = frozen_cut.filter(|_| spec.recipe.freeze_below.as_deref() == Some(branch.as_str())).unwrap_or(branch);
-            let mut t = find_output(b.graph, at).map_err(|e| e.for_arg(Role::BranchFrom))?;
+            let mut t = crate::graph::stack::find_branch(b.graph, at, Role::BranchFrom)?;
             if let Some(dims) = branch_dims {
                 t = crate::graph::layers::with_shape(b, t, dims)?;
             }

@@ -14,7 +14,7 @@ use crate::tf::{find_operation, find_output, output_name};
 /// The dimensions of `branch` when its static shape lacks any but the batch: from one run on
 /// zeros (batch -1), with a note for the user. `None` when the graph knows them.
 pub fn branch_dims(model: &Model, x: &Output, branch: &str, sets: &[(String, f64)]) -> Result<Option<(Vec<i64>, String)>> {
-    let t = find_output(&model.graph, branch).map_err(|e| e.for_arg(Role::BranchFrom))?;
+    let t = crate::graph::stack::find_branch(&model.graph, branch, Role::BranchFrom)?;
     let known = shape_dims(&model.graph.tensor_shape(t.clone())?);
     if let Some(d) = &known {
         if d.len() < 2 || d[1..].iter().all(|&n| n >= 0) {

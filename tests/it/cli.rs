@@ -76,6 +76,92 @@ fn inspect_lists_variables_like_the_checkpoint() {
     assert!(ph.iter().any(|p| p["name"] == "X:0" && p["shape"] == "[?, 784]" && p["dtype"] == "float32"));
 }
 
+/// `inspect --json`'s layers of `model` (`--meta M`, `--graph G` …), each checked against
+/// Python: its output's static shape, and its parameters (the values of the variables its
+/// output depends on that its input does not).
+fn layers_match_python(model: &[&str], meta: &str) -> Vec<serde_json::Value> {
+    let rep = json(&ok(&[&["inspect"], model, &["--json"]].concat()));
+    let layers = rep["layers"].as_array().unwrap().clone();
+    let pairs: Vec<String> = layers.iter().map(|l| format!("{}={}", l["input"].as_str().unwrap(), l["output"].as_str().unwrap())).collect();
+    let mut args = vec!["layers", "--meta", meta];
+    for p in &pairs {
+        args.extend(["--layer", p.as_str()]);
+    }
+    let truth = json(&oracle(&args));
+    for l in &layers {
+        let t = &truth[l["output"].as_str().unwrap()];
+        assert_eq!((&l["shape"], &l["params"]), (&t["shape"], &t["params"]), "layer {l}");
+    }
+    layers
+}
+
+fn column<'a>(layers: &'a [serde_json::Value], key: &str) -> Vec<&'a str> {
+    layers.iter().map(|l| l[key].as_str().unwrap()).collect()
+}
+
+#[test]
+fn inspect_lists_the_layers_to_branch_from() {
+    let meta = fixture(DNN_META);
+    let layers = layers_match_python(&["--meta", &meta], &meta);
+    let hidden: Vec<String> = (1..=5).map(|i| format!("dnn/hidden{i}")).collect();
+    assert_eq!(column(&layers, "name"), [&hidden[..], &["dnn/outputs".to_string()]].concat());
+    let outputs: Vec<String> = hidden.iter().map(|h| format!("{h}/Relu:0")).collect();
+    assert_eq!(column(&layers, "output"), [&outputs[..], &["dnn/outputs/BiasAdd:0".to_string()]].concat());
+    assert_eq!(layers[0]["input"], "X:0");
+    assert_eq!(layers[0]["shape"], serde_json::json!([-1, 300]));
+    assert_eq!(column(&layers, "kind"), ["dense+relu", "dense+relu", "dense+relu", "dense+relu", "dense+relu", "logits"]);
+    let branch: Vec<bool> = layers.iter().map(|l| l["branch"].as_bool().unwrap()).collect();
+    assert_eq!(branch, [true, true, true, true, true, false]);
+    // The text lists them as a section of its own, the other sections still there.
+    let text = ok(&["inspect", "--meta", &meta]);
+    let section = text.split("\nlayers (input → logits; branch from any):\n").nth(1).expect("a layers section");
+    let rows: Vec<&str> = section.lines().take_while(|l| !l.is_empty()).collect();
+    assert_eq!(rows.len(), 7, "{section}");
+    assert!(rows[0].split_whitespace().eq(["input", "X:0"]), "{}", rows[0]);
+    let h4: Vec<&str> = rows[4].split_whitespace().collect();
+    assert_eq!(h4, ["dnn/hidden4", "dnn/hidden4/Relu:0", "[-1,", "50]", "2550", "params", "dense+relu"]);
+    assert!(text.contains("\nplaceholders:") && text.contains("\nvariables: 12"), "{text}");
+}
+
+#[test]
+fn inspect_lists_conv_and_pool_layers() {
+    let meta = fixture("cnn_rgb/cnn.ckpt.meta");
+    let layers = layers_match_python(&["--meta", &meta], &meta);
+    assert_eq!(column(&layers, "output"), ["cnn/pool1:0", "cnn/pool2:0", "cnn/features:0", "cnn/logits/BiasAdd:0"]);
+    assert_eq!(column(&layers, "kind"), ["conv2d+relu+maxpool", "conv2d+relu+maxpool", "global average pool", "logits"]);
+    assert_eq!(layers[0]["input"], "images:0");
+    // Batch norm in plain ops ends the conv layer at its Conv2D; the reshape is a flatten.
+    let meta = fixture("conv_bn/convnet.ckpt.meta");
+    let layers = layers_match_python(&["--meta", &meta], &meta);
+    assert_eq!(column(&layers, "kind"), ["conv2d", "flatten", "dense+tanh", "logits"]);
+    assert_eq!(column(&layers, "output")[1..], ["net/Reshape_1:0", "net/features/Tanh:0", "net/logits/BiasAdd:0"]);
+}
+
+#[test]
+fn inspect_lists_the_layers_of_frozen_graphs_and_saved_models() {
+    // The same tiny model three ways; a frozen graph's weights are constants, counted alike.
+    let meta = json(&ok(&["inspect", "--meta", &fixture(TINY_META), "--json"]))["layers"].clone();
+    assert_eq!(meta.as_array().unwrap().len(), 2);
+    assert_eq!(meta[0]["params"], 4 * 3 + 3);
+    for model in [["--graph", "tiny_frozen/tiny.pb"], ["--saved-model", "tiny_saved_model"]] {
+        let rep = json(&ok(&["inspect", model[0], &fixture(model[1]), "--json"]));
+        assert_eq!(rep["layers"], meta, "{model:?}");
+    }
+}
+
+#[test]
+fn a_misspelled_branch_tensor_gets_the_layers_to_branch_from() {
+    let layers =
+        "layers to branch from: dnn/hidden1/Relu:0, dnn/hidden2/Relu:0, dnn/hidden3/Relu:0, dnn/hidden4/Relu:0, dnn/hidden5/Relu:0";
+    let err = Train::dnn().branch("dnn/hiden4/Relu:0").layers("10").epochs(1).fails(2);
+    let last = err.trim_end().lines().last().unwrap();
+    assert!(last.starts_with("tfreuse: error: --branch-from: no tensor \"dnn/hiden4/Relu:0\""), "{last}");
+    assert!(last.contains("did you mean dnn/hidden4/Relu:0") && last.ends_with(layers), "{last}");
+    let err = Train::dnn().branch("dnn/hidden4/Relu:0").arg("--freeze-below", "dnn/hidden3/Rel:0").layers("10").epochs(1).fails(2);
+    let last = err.trim_end().lines().last().unwrap();
+    assert!(last.starts_with("tfreuse: error: --freeze-below: no tensor") && last.ends_with(layers), "{last}");
+}
+
 #[test]
 fn inspect_shows_the_graph_when_no_checkpoint_resolves() {
     let tmp = tempfile::tempdir().unwrap();
