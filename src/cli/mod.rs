@@ -9,6 +9,7 @@ pub use model::ModelArgs;
 pub use notices::Notices;
 pub use pictures::{load_data, ImageArgs};
 
+pub mod arg_error;
 mod cache;
 mod console;
 mod eval;

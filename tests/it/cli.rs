@@ -129,6 +129,43 @@ fn missing_and_unreadable_files() {
 }
 
 #[test]
+fn argument_errors_are_one_line_with_clap_suggestion() {
+    let train = ["train", "--meta", "m.meta", "--data", "mnist:d", "--out", "o"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        ([&train[..], &["--epoch", "3"]].concat(), "tfreuse: error: unexpected argument '--epoch' (did you mean '--epochs'?"),
+        (
+            [&train[..], &["--epochs", "x"]].concat(),
+            "tfreuse: error: invalid value 'x' for '--epochs <EPOCHS>': invalid digit found in string",
+        ),
+        (vec!["trian"], "tfreuse: error: unrecognized subcommand 'trian' (did you mean 'train'?)"),
+        (vec!["eval", "--meta", "m.meta"], "tfreuse: error: missing --data <SPEC>"),
+        (
+            [&train[..], &["--optimizer", "adamm"]].concat(),
+            "tfreuse: error: invalid value 'adamm' for '--optimizer <OPTIMIZER>' (did you mean 'adam'?; possible values: sgd, momentum, adam)",
+        ),
+        (
+            vec!["predict", "--meta", "m.meta", "--resize", "1y2", "p.png"],
+            "tfreuse: error: invalid value '1y2' for '--resize <HxW>': expected HxW",
+        ),
+        (vec!["predict", "--meta", "m.meta", "--top-k"], "tfreuse: error: a value is required for '--top-k <TOP_K>'"),
+    ];
+    for (args, want) in cases {
+        let o = tfreuse(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with(want), "{args:?}: {err}");
+    }
+    // Help and version still print as clap prints them, on stdout, exit 0.
+    for args in [&["--help"][..], &["--version"], &["train", "--help"]] {
+        let o = tfreuse(args);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success() && o.stderr.is_empty() && out.lines().count() >= 1, "{args:?}: {out}");
+        assert!(out.contains("Usage: tfreuse") || out.starts_with("tfreuse 0."), "{args:?}: {out}");
+    }
+}
+
+#[test]
 fn moved_checkpoint_directory_falls_back_with_a_warning() {
     let tmp = tempfile::tempdir().unwrap();
     for f in ["tiny.ckpt.meta", "tiny.ckpt.index", "tiny.ckpt.data-00000-of-00001"] {
