@@ -141,7 +141,13 @@ pub fn write_sidecar(prefix: &Path, fingerprint: &Fingerprint, progress: &Progre
 /// Where the interrupted run at `prefix` stood, if it was the same run as `fingerprint`.
 pub fn read_progress(prefix: &Path, fingerprint: &Fingerprint) -> Result<Progress> {
     let path = sidecar_path(prefix);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            let why = format!("no checkpoint to resume from for {} ({} does not exist)", Role::Resume.mention(), path.display());
+            Error::bad_file(prefix, why)
+        }
+        _ => Error::io(&path, e),
+    })?;
     let saved: Sidecar = serde_json::from_str(&text).map_err(|e| Error::bad_file(&path, format!("not a resume file: {e}")))?;
     let diff = fingerprint.differences(&saved.fingerprint);
     if !diff.is_empty() {
