@@ -121,6 +121,13 @@ pub fn remove_resumable(prefix: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether removing the checkpoint at `prefix` ([`remove_resumable`]: `PREFIX.*`) would take
+/// files of the checkpoint at `other`.
+pub(crate) fn holds(prefix: &Path, other: &Path) -> bool {
+    let (p, o) = (prefix.to_string_lossy(), other.to_string_lossy());
+    o == p || o.starts_with(&format!("{p}."))
+}
+
 fn sidecar_path(prefix: &Path) -> PathBuf {
     crate::model::checkpoint::prefix_file(prefix, ".resume.json")
 }
