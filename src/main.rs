@@ -10,7 +10,13 @@ fn main() {
     // Die quietly when the reader of stdout goes away (`tfreuse inspect … | head`), as Unix
     // tools do, instead of panicking on the failed write.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let args = cli::Cli::parse();
+    let args = cli::Cli::try_parse().unwrap_or_else(|err| {
+        if cli::arg_error::is_display(&err) {
+            err.exit();
+        }
+        eprintln!("tfreuse: error: {}", cli::arg_error::one_line(&err));
+        std::process::exit(2);
+    });
     if let Err(err) = cli::exec(args) {
         if let Some(cli::Exit(code)) = err.downcast_ref::<cli::Exit>() {
             std::process::exit(*code);

@@ -20,19 +20,103 @@ const BATCH: usize = 64;
 /// file could not be read.
 pub type Prediction = std::result::Result<Vec<(usize, f32)>, String>;
 
-/// The files of `paths`: files as given, directories' visible files sorted.
-pub fn picture_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// A picture to classify and, in a folder of class folders, its true class: the folder's name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Picture {
+    /// The file.
+    pub file: PathBuf,
+    /// The name of its class folder, when it sits in one.
+    pub class: Option<String>,
+}
+
+/// The pictures of `paths`: files as given; a folder's visible files, sorted; a folder with
+/// subfolders is a folder of class folders (as `images:DIR` reads one): their files, each
+/// with its folder's name as its class. A folder that gives no file is an error.
+pub fn pictures(paths: &[PathBuf]) -> Result<Vec<Picture>> {
     let mut out = Vec::new();
     for p in paths {
-        if p.is_dir() {
-            out.extend(crate::data::images::pictures(p, 0)?);
-        } else if p.is_file() {
-            out.push(p.clone());
+        if p.is_file() {
+            out.push(Picture { file: p.clone(), class: None });
+        } else if p.is_dir() {
+            let before = out.len();
+            match crate::data::images::class_folders_of(p)? {
+                classes if classes.is_empty() => {
+                    out.extend(crate::data::images::pictures(p, 0)?.into_iter().map(|file| Picture { file, class: None }))
+                }
+                classes => {
+                    for c in classes {
+                        let files = crate::data::images::pictures(&p.join(&c), 0)?;
+                        out.extend(files.into_iter().map(|file| Picture { file, class: Some(c.clone()) }));
+                    }
+                }
+            }
+            if out.len() == before {
+                return Err(Error::bad_file(p, "nothing to predict: no file in it or in its class folders"));
+            }
         } else {
             return Err(Error::bad_file(p, "no such file or directory"));
         }
     }
     Ok(out)
+}
+
+/// The files of `paths`, as [`pictures`] finds them.
+pub fn picture_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    Ok(pictures(paths)?.into_iter().map(|p| p.file).collect())
+}
+
+/// The id of class `name` among `classes` (no names recorded: the ids are the names).
+fn class_id(classes: &[String], name: &str) -> Option<usize> {
+    match classes.is_empty() {
+        true => name.parse().ok(),
+        false => classes.iter().position(|c| c == name),
+    }
+}
+
+/// Every class folder among `pictures` names one of `classes` (the model's, by id when empty).
+pub fn check_classes(pictures: &[Picture], classes: &[String]) -> Result<()> {
+    let unknown = pictures.iter().find(|p| p.class.as_deref().is_some_and(|c| class_id(classes, c).is_none()));
+    let Some(p) = unknown else { return Ok(()) };
+    let folder = p.file.parent().unwrap_or(&p.file);
+    Err(match classes.is_empty() {
+        true => Error::bad_file(folder, "is no class of the model: it records no class names, so class folders are named by id (0, 1, …)"),
+        false => Error::bad_file(folder, format!("is no class of the model (its classes: {})", classes.join(", "))),
+    })
+}
+
+/// How many of the pictures with a true class the model got right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Accuracy {
+    /// Predicted as their class folder says.
+    pub correct: usize,
+    /// Readable pictures in class folders.
+    pub pictures: usize,
+}
+
+impl Accuracy {
+    /// `pictures` with a true class against their `predictions` (unreadable ones left out),
+    /// classes matched by name; `None` when no picture has one.
+    pub fn of(pictures: &[Picture], predictions: &[Prediction], classes: &[String]) -> Option<Self> {
+        let scored: Vec<bool> = pictures
+            .iter()
+            .zip(predictions)
+            .filter_map(|(p, r)| match (&p.class, r) {
+                (Some(c), Ok(top)) => Some(top.first().map(|t| t.0) == class_id(classes, c)),
+                _ => None,
+            })
+            .collect();
+        let any = pictures.iter().any(|p| p.class.is_some());
+        any.then(|| Accuracy { correct: scored.iter().filter(|&&ok| ok).count(), pictures: scored.len() })
+    }
+
+    /// The fraction right (0 when no picture could be read).
+    pub fn value(&self) -> f64 {
+        if self.pictures == 0 {
+            0.0
+        } else {
+            self.correct as f64 / self.pictures as f64
+        }
+    }
 }
 
 /// A trained picture model with how its pictures are fitted and scaled: what `predict` needs.

@@ -9,6 +9,7 @@ use model::{found_feeds, zoo_model};
 pub use notices::Notices;
 pub use pictures::{load_data, ImageArgs};
 
+pub mod arg_error;
 mod cache;
 mod console;
 mod eval;

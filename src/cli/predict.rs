@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use tfreuse::predict::{label, picture_files, Classifier};
+use tfreuse::predict::{check_classes, label, pictures, Accuracy, Classifier, Picture, Prediction};
 use tfreuse::Error;
 
 use super::{Global, ImageArgs, ModelArgs};
@@ -12,7 +12,8 @@ use super::{Global, ImageArgs, ModelArgs};
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Pictures, or folders of them.
+    /// Pictures, folders of them, or folders of class folders (as images:DIR; then also the
+    /// accuracy, each folder's name being its pictures' class).
     #[arg(required = true, value_name = "FILE|DIR")]
     pub files: Vec<PathBuf>,
     /// How many of the likeliest classes to show.
@@ -39,7 +40,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if args.top_k == 0 {
         return Err(Error::Invalid("--top-k must be at least 1".into()).into());
     }
-    let files = picture_files(&args.files)?;
+    let pictures = pictures(&args.files)?;
     let record = args.model.record()?;
     let input_name = args.input.clone().or_else(|| record.as_ref().map(|r| r.0.input.clone())).unwrap_or_else(|| "X:0".into());
     let logits_name = args.logits.clone().or_else(|| record.as_ref().and_then(|r| r.0.logits.clone())).ok_or_else(|| {
@@ -51,36 +52,64 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         Some((r, names)) => (given.unwrap_or(r.scale), names),
         None => (given.unwrap_or_default(), vec![]),
     };
+    check_classes(&pictures, &names)?;
     let model = args.model.load_restored(g)?;
     let classifier = Classifier::from_parts(&model, (&input_name, &logits_name), opts, scale, names.clone())?;
+    let files: Vec<PathBuf> = pictures.iter().map(|p| p.file.clone()).collect();
     let results = classifier.classify(&files, args.top_k)?;
-    let failed = results.iter().filter(|r| r.is_err()).count();
+    let accuracy = Accuracy::of(&pictures, &results, &names);
     if args.json {
-        let items: Vec<_> = files.iter().zip(&results).map(|(f, r)| json_item(f, r, &names)).collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        println!("{}", serde_json::to_string_pretty(&json(&pictures, &results, &names, accuracy))?);
     } else {
-        for (f, r) in files.iter().zip(&results) {
-            match r {
-                Ok(top) => {
-                    let shown: Vec<String> = top.iter().map(|&(id, p)| format!("{} ({p:.4})", label(&names, id))).collect();
-                    println!("{}\t{}", f.display(), shown.join("  "));
-                }
-                Err(why) => println!("{}\terror: {why}", f.display()),
-            }
-        }
+        print_text(&files, &results, &names, accuracy);
     }
+    let failed = results.iter().filter(|r| r.is_err()).count();
     if let Some((first, _)) = files.iter().zip(&results).find(|(_, r)| r.is_err()) {
         return Err(Error::bad_file(first, format!("{failed} of {} file(s) are no readable picture (this one first)", files.len())).into());
     }
     Ok(())
 }
 
-fn json_item(file: &std::path::Path, r: &tfreuse::predict::Prediction, names: &[String]) -> serde_json::Value {
-    match r {
+/// A line per picture, then the accuracy when pictures came in class folders.
+fn print_text(files: &[PathBuf], results: &[Prediction], names: &[String], accuracy: Option<Accuracy>) {
+    for (f, r) in files.iter().zip(results) {
+        match r {
+            Ok(top) => {
+                let shown: Vec<String> = top.iter().map(|&(id, p)| format!("{} ({p:.4})", label(names, id))).collect();
+                println!("{}\t{}", f.display(), shown.join("  "));
+            }
+            Err(why) => println!("{}\terror: {why}", f.display()),
+        }
+    }
+    if let Some(a) = accuracy {
+        println!("accuracy = {:.9}  ({} of {} pictures in class folders)", a.value(), a.correct, a.pictures);
+    }
+}
+
+/// The predictions as a JSON array; with class folders, an object of them and the accuracy.
+fn json(pictures: &[Picture], results: &[Prediction], names: &[String], accuracy: Option<Accuracy>) -> serde_json::Value {
+    let items: Vec<_> = pictures.iter().zip(results).map(|(p, r)| json_item(p, r, names)).collect();
+    match accuracy {
+        None => serde_json::json!(items),
+        Some(a) => serde_json::json!({
+            "predictions": items,
+            "accuracy": a.value(),
+            "correct": a.correct,
+            "pictures": a.pictures,
+        }),
+    }
+}
+
+fn json_item(picture: &Picture, r: &Prediction, names: &[String]) -> serde_json::Value {
+    let mut item = match r {
         Ok(top) => serde_json::json!({
-            "file": file,
+            "file": picture.file,
             "top": top.iter().map(|&(id, p)| serde_json::json!({"id": id, "label": label(names, id), "probability": p})).collect::<Vec<_>>(),
         }),
-        Err(why) => serde_json::json!({"file": file, "error": why}),
+        Err(why) => serde_json::json!({"file": picture.file, "error": why}),
+    };
+    if let Some(c) = &picture.class {
+        item["class"] = serde_json::json!(c);
     }
+    item
 }

@@ -403,6 +403,16 @@ fn list_presplit(dir: &Path) -> Result<Listing> {
 
 /// The sorted names of the visible subfolders of `dir`; at least two.
 fn class_folders(dir: &Path) -> Result<Vec<String>> {
+    let names = class_folders_of(dir)?;
+    match names.len() {
+        0 => Err(Error::bad_file(dir, "has no class folders (one subfolder of pictures per class)")),
+        1 => Err(Error::bad_file(dir, format!("has one class folder only ({}); a classifier needs two or more", names[0]))),
+        _ => Ok(names),
+    }
+}
+
+/// The sorted names of the visible subfolders of `dir`, however many.
+pub(crate) fn class_folders_of(dir: &Path) -> Result<Vec<String>> {
     let mut names: Vec<String> = read_dir(dir)?
         .into_iter()
         .filter(|p| p.is_dir())
@@ -410,11 +420,7 @@ fn class_folders(dir: &Path) -> Result<Vec<String>> {
         .filter(|n| !n.starts_with('.'))
         .collect();
     names.sort();
-    match names.len() {
-        0 => Err(Error::bad_file(dir, "has no class folders (one subfolder of pictures per class)")),
-        1 => Err(Error::bad_file(dir, format!("has one class folder only ({}); a classifier needs two or more", names[0]))),
-        _ => Ok(names),
-    }
+    Ok(names)
 }
 
 /// The visible files of a class folder, sorted; at least `min`.

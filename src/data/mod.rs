@@ -364,17 +364,16 @@ const LABELS_MAGIC: u32 = 0x0000_0801;
 /// `input_data.read_data_sets(dir)`: the first `validation_size` training images become the
 /// validation split.
 pub(crate) fn read_mnist(dir: &Path, validation_size: usize) -> Result<DataSet> {
+    const HOLDS: &str = "an MNIST directory holds train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, \
+                         t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz; `make data` fetches them";
+    if !dir.is_dir() {
+        return Err(Error::bad_file(dir, format!("no such directory ({HOLDS})")));
+    }
     let file = |name: &str| -> Result<PathBuf> {
         let p = dir.join(name);
-        if p.is_file() {
-            Ok(p)
-        } else {
-            Err(Error::Invalid(format!(
-                "{}: missing (an MNIST directory holds train-images-idx3-ubyte.gz, \
-                 train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz; \
-                 `make data` fetches them)",
-                p.display()
-            )))
+        match p.is_file() {
+            true => Ok(p),
+            false => Err(Error::bad_file(&p, format!("missing ({HOLDS})"))),
         }
     };
     let train_x = read_idx_images(&file("train-images-idx3-ubyte.gz")?)?;

@@ -226,10 +226,11 @@ pub fn resolve(arg: Option<&Path>, meta: &Path) -> Result<Resolved> {
                 return Ok(Resolved { prefix: PathBuf::from(stem), warning: None });
             }
             let msg = format!(
-                "no such checkpoint ({} does not exist); pass a prefix like dir/model.ckpt or a directory holding a `checkpoint` file",
+                "no such checkpoint for {} ({} does not exist); pass a prefix like dir/model.ckpt or a directory holding a `checkpoint` file",
+                Role::Checkpoint.mention(),
                 index_path(p).display()
             );
-            return Err(Error::arg(Role::Checkpoint, Some(&p.display().to_string()), msg));
+            return Err(Error::bad_file(p, msg));
         }
         None => {
             // `model.ckpt-120.meta` means `model.ckpt-120`, not whatever is latest beside it.
@@ -242,11 +243,7 @@ pub fn resolve(arg: Option<&Path>, meta: &Path) -> Result<Resolved> {
     if let Some(r) = latest_checkpoint(&dir)? {
         return Ok(r);
     }
-    Err(Error::Invalid(format!(
-        "no checkpoint found in {} (no `checkpoint` state file); pass {} PREFIX",
-        dir.display(),
-        Role::Checkpoint.mention()
-    )))
+    Err(Error::bad_file(&dir, format!("no checkpoint found (no `checkpoint` state file); pass {} PREFIX", Role::Checkpoint.mention())))
 }
 
 /// One tensor stored in a checkpoint.
@@ -273,11 +270,7 @@ type ShapeFn = unsafe extern "C" fn(*mut OpaqueReader, *const c_char, *mut i64, 
 pub fn list_tensors(prefix: &Path) -> Result<Vec<StoredTensor>> {
     let lib: &TfLib = tflib::require_loaded()?;
     if !prefix_exists(prefix) {
-        return Err(Error::Invalid(format!(
-            "no checkpoint {} ({} missing, nor a V1 file)",
-            prefix.display(),
-            index_path(prefix).display()
-        )));
+        return Err(Error::bad_file(prefix, format!("no checkpoint ({} missing, nor a V1 file)", index_path(prefix).display())));
     }
     let new_reader: NewReaderFn = lib.sym(b"TF_NewCheckpointReader\0")?;
     let delete_reader: DeleteReaderFn = lib.sym(b"TF_DeleteCheckpointReader\0")?;

@@ -121,6 +121,13 @@ pub fn remove_resumable(prefix: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether removing the checkpoint at `prefix` ([`remove_resumable`]: `PREFIX.*`) would take
+/// files of the checkpoint at `other`.
+pub(crate) fn holds(prefix: &Path, other: &Path) -> bool {
+    let (p, o) = (prefix.to_string_lossy(), other.to_string_lossy());
+    o == p || o.starts_with(&format!("{p}."))
+}
+
 fn sidecar_path(prefix: &Path) -> PathBuf {
     crate::model::checkpoint::prefix_file(prefix, ".resume.json")
 }
@@ -141,7 +148,13 @@ pub fn write_sidecar(prefix: &Path, fingerprint: &Fingerprint, progress: &Progre
 /// Where the interrupted run at `prefix` stood, if it was the same run as `fingerprint`.
 pub fn read_progress(prefix: &Path, fingerprint: &Fingerprint) -> Result<Progress> {
     let path = sidecar_path(prefix);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            let why = format!("no checkpoint to resume from for {} ({} does not exist)", Role::Resume.mention(), path.display());
+            Error::bad_file(prefix, why)
+        }
+        _ => Error::io(&path, e),
+    })?;
     let saved: Sidecar = serde_json::from_str(&text).map_err(|e| Error::bad_file(&path, format!("not a resume file: {e}")))?;
     let diff = fingerprint.differences(&saved.fingerprint);
     if !diff.is_empty() {

@@ -10,7 +10,7 @@ use crate::data::DataSet;
 use crate::error::{Error, Result, Role};
 use crate::events::{Event, EventSink};
 use crate::train::prepare::prepare_with;
-use crate::train::resume::{interrupted_prefix, read_progress, write_sidecar, Fingerprint, Progress};
+use crate::train::resume::{interrupted_prefix, read_progress, resumable, write_sidecar, Fingerprint, Progress};
 use crate::train::trainer::{Outcome, Periodic, Watch};
 use crate::train::TransferSpec;
 
@@ -255,6 +255,12 @@ impl Saving<'_> {
             // The chief's periodic checkpoint is done with: a rerun starts afresh.
             if self.job.save_every.is_some() {
                 crate::train::resume::remove_resumable(&interrupted_prefix(Some(out)))?;
+            }
+            // So is the checkpoint this run resumed from, now that --out holds the result.
+            if let Some(from) = &self.job.spec.run.resume_from {
+                if resumable(from) && !crate::train::resume::holds(from, out) {
+                    crate::train::resume::remove_resumable(from)?;
+                }
             }
         }
         Ok(Ended::Finished)

@@ -292,7 +292,7 @@ fn bad_flags_and_outputs() {
         ("missing label table", vec!["eval".into(), "--meta".into(), meta.clone(), "--data".into(), "csv:/no/labels.csv".into()], 3, "/no/labels.csv"),
         ("missing --feed file", vec!["run".into(), "--meta".into(), meta.clone(), "--feed".into(), "X:0=/no/x.npy".into(), "--fetch".into(), "X:0".into()], 3, "/no/x.npy"),
         ("--feed without =", vec!["run".into(), "--meta".into(), meta.clone(), "--feed".into(), "X:0".into(), "--fetch".into(), "X:0".into()], 2, "TENSOR=FILE"),
-        ("checkpoint prefix missing", vec!["eval".into(), "--meta".into(), meta.clone(), "--checkpoint".into(), "/no/such.ckpt".into(), "--data".into(), data.clone(), "--split".into(), "all".into()], 2, "/no/such.ckpt"),
+        ("checkpoint prefix missing", vec!["eval".into(), "--meta".into(), meta.clone(), "--checkpoint".into(), "/no/such.ckpt".into(), "--data".into(), data.clone(), "--split".into(), "all".into()], 3, "/no/such.ckpt"),
     ];
     for (case, args, code, needle) in cases {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();

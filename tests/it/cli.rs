@@ -169,7 +169,10 @@ fn inspect_shows_the_graph_when_no_checkpoint_resolves() {
     std::fs::copy(fixture("tiny/tiny.ckpt.meta"), &meta).unwrap();
     let out = tfreuse(&["inspect", "--meta", meta.to_str().unwrap()]);
     let (stdout, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && stdout.contains("hidden1/kernel") && err.contains("warning: no checkpoint found"), "{err}");
+    assert!(
+        out.status.success() && stdout.contains("hidden1/kernel") && err.contains("warning: ") && err.contains("no checkpoint found"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -206,12 +209,84 @@ fn missing_and_unreadable_files() {
     // A .meta with no checkpoint beside it.
     let lone = tmp.path().join("lone.meta");
     std::fs::copy(fixture("tiny/tiny.ckpt.meta"), &lone).unwrap();
-    let err = fails(&["eval", "--meta", lone.to_str().unwrap(), "--data", &tiny_data(), "--split", "all"], 2);
+    let err = fails(&["eval", "--meta", lone.to_str().unwrap(), "--data", &tiny_data(), "--split", "all"], 3);
     assert!(err.contains("no checkpoint found"), "{err}");
-    let err = fails(&["eval", "--meta", &fixture(DNN_META), "--data", &format!("mnist:{}", tmp.path().display())], 2);
+    let err = fails(&["eval", "--meta", &fixture(DNN_META), "--data", &format!("mnist:{}", tmp.path().display())], 3);
     assert!(err.contains("train-images-idx3-ubyte.gz") && err.contains("missing"), "{err}");
     let err = fails(&["eval", "--meta", &fixture(DNN_META), "--data", &mnist(), "--split", "nope"], 2);
     assert!(err.contains("it has: test, train, validation"), "{err}");
+}
+
+#[test]
+fn a_missing_input_path_exits_3_whatever_its_kind() {
+    let (tiny, dnn, data) = (fixture(TINY_META), fixture(DNN_META), tiny_data());
+    let eval = |meta: &str, spec: &str| vec!["eval".to_string(), "--meta".into(), meta.into(), "--data".into(), spec.into()];
+    let with = |mut v: Vec<String>, more: &[&str]| {
+        v.extend(more.iter().map(|s| s.to_string()));
+        v
+    };
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Vec<String>, &str)> = vec![
+        ("mnist:", eval(&dnn, "mnist:/no/such/mnist"), "/no/such/mnist"),
+        ("fashion-mnist:", eval(&dnn, "fashion-mnist:/no/such/fashion"), "/no/such/fashion"),
+        ("npz:", with(eval(&tiny, "npz:/no/such/data.npz"), &["--split", "all"]), "/no/such/data.npz"),
+        ("images:", eval(&dnn, "images:/no/such/pics"), "/no/such/pics"),
+        ("csv:", eval(&dnn, "csv:/no/such/labels.csv"), "/no/such/labels.csv"),
+        ("--meta", eval("/no/such/model.meta", &mnist()), "/no/such/model.meta"),
+        ("--graph", strings(&["eval", "--graph", "/no/such/frozen.pb", "--data", &data, "--split", "all"]), "/no/such/frozen.pb"),
+        ("--saved-model", strings(&["eval", "--saved-model", "/no/such/sm", "--data", &data, "--split", "all"]), "/no/such/sm"),
+        ("--checkpoint", with(eval(&tiny, &data), &["--split", "all", "--checkpoint", "/no/such/model.ckpt"]), "/no/such/model.ckpt"),
+        ("--resume", with(Train::tiny().epochs(1).batch(16).args(), &["--resume", "/no/such/run-interrupted"]), "/no/such/run-interrupted"),
+        ("--unlabeled", strings(&["pretrain", "autoencoder", "--layers", "2", "--data", &data, "--unlabeled", "npz:/no/such/u.npz"]), "/no/such/u.npz"),
+        ("--feed", strings(&["run", "--meta", &tiny, "--feed", "X:0=/no/such/x.npy", "--fetch", "X:0"]), "/no/such/x.npy"),
+        ("predict FILE", strings(&["predict", "--meta", &dnn, "--logits", "dnn/outputs/BiasAdd:0", "/no/such/pic.png"]), "/no/such/pic.png"),
+    ];
+    for (case, args, path) in cases {
+        let err = fails(&strs(&args), 3);
+        let line = err.trim_end().lines().last().unwrap();
+        assert!(line.contains(path), "{case}: {err}");
+    }
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn argument_errors_are_one_line_with_clap_suggestion() {
+    let train = ["train", "--meta", "m.meta", "--data", "mnist:d", "--out", "o"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        ([&train[..], &["--epoch", "3"]].concat(), "tfreuse: error: unexpected argument '--epoch' (did you mean '--epochs'?"),
+        (
+            [&train[..], &["--epochs", "x"]].concat(),
+            "tfreuse: error: invalid value 'x' for '--epochs <EPOCHS>': invalid digit found in string",
+        ),
+        (vec!["trian"], "tfreuse: error: unrecognized subcommand 'trian' (did you mean 'train'?)"),
+        (vec!["eval", "--meta", "m.meta"], "tfreuse: error: missing --data <SPEC>"),
+        (
+            [&train[..], &["--optimizer", "adamm"]].concat(),
+            "tfreuse: error: invalid value 'adamm' for '--optimizer <OPTIMIZER>' (did you mean 'adam'?; possible values: sgd, momentum, adam)",
+        ),
+        (
+            vec!["predict", "--meta", "m.meta", "--resize", "1y2", "p.png"],
+            "tfreuse: error: invalid value '1y2' for '--resize <HxW>': expected HxW",
+        ),
+        (vec!["predict", "--meta", "m.meta", "--top-k"], "tfreuse: error: a value is required for '--top-k <TOP_K>'"),
+    ];
+    for (args, want) in cases {
+        let o = tfreuse(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with(want), "{args:?}: {err}");
+    }
+    // Help and version still print as clap prints them, on stdout, exit 0.
+    for args in [&["--help"][..], &["--version"], &["train", "--help"]] {
+        let o = tfreuse(args);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success() && o.stderr.is_empty() && out.lines().count() >= 1, "{args:?}: {out}");
+        assert!(out.contains("Usage: tfreuse") || out.starts_with("tfreuse 0."), "{args:?}: {out}");
+    }
 }
 
 #[test]

@@ -40,9 +40,21 @@ fn bin() -> Command {
     c
 }
 
-/// Train `t` once whole and once SIGTERMed after epoch 1 then resumed; asserts the two save
-/// the same bytes. The interrupted run's stderr and the resumable checkpoint's prefix.
-fn interrupt_resume_matches_whole(t: &Train, dir: &std::path::Path) -> (String, String) {
+/// The files of the checkpoint at `prefix` in `dir` (`PREFIX.*`, its sidecar too), sorted.
+fn files_of(dir: &std::path::Path, prefix: &str) -> Vec<String> {
+    let start = format!("{prefix}.");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&start))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Train `t` once whole and once SIGTERMed after epoch 1; the interrupted run's stderr and
+/// the resumable checkpoint's prefix.
+fn interrupt(t: &Train, dir: &std::path::Path) -> (String, String) {
     let (full, part) = (dir.join("full.ckpt"), dir.join("part.ckpt"));
     t.clone().out(&full).ok();
     let log = dir.join("part.jsonl");
@@ -52,24 +64,33 @@ fn interrupt_resume_matches_whole(t: &Train, dir: &std::path::Path) -> (String, 
     assert!(!part.with_extension("ckpt.index").exists(), "an interrupted run must not write --out itself");
     let events = std::fs::read_to_string(&log).unwrap();
     assert!(events.contains("\"epoch\":1"), "the JSON log is flushed before exiting: {events}");
-    let resume = format!("{}-interrupted", part.display());
-    t.clone().out(&part).arg("--resume", &resume).ok();
+    (seen, format!("{}-interrupted", part.display()))
+}
+
+/// Resume [`interrupt`]'s run: the same bytes as the whole run, and the checkpoint resumed
+/// from removed once the result is saved.
+fn resume_matches_whole(t: &Train, dir: &std::path::Path, resume: &str) {
+    assert_eq!(files_of(dir, "part.ckpt-interrupted").len(), 4, "index, data, meta, sidecar");
+    t.clone().out(dir.join("part.ckpt")).arg("--resume", resume).ok();
     assert_eq!(
         sha256(&dir.join("full.ckpt.data-00000-of-00001")),
         sha256(&dir.join("part.ckpt.data-00000-of-00001")),
         "interrupted + resumed must equal one uninterrupted run"
     );
-    (seen, resume)
+    assert_eq!(files_of(dir, "part.ckpt-interrupted"), Vec::<String>::new(), "the resumed-from checkpoint is done with");
 }
 
 #[test]
 fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
     let tmp = tempfile::tempdir().unwrap();
     let t = Train::dnn().branch("dnn/hidden4/Relu:0").layers("20:relu,10").optimizer("adam").lr("0.001").epochs(3).seed(5);
-    let (_, resume) = interrupt_resume_matches_whole(&t, tmp.path());
-    // Other flags than the interrupted run's are refused.
+    let (_, resume) = interrupt(&t, tmp.path());
+    // Other flags than the interrupted run's are refused, and the checkpoint stays.
+    let kept = files_of(tmp.path(), "part.ckpt-interrupted");
     let e = t.clone().batch(100).out(tmp.path().join("x.ckpt")).arg("--resume", &resume).fails(2);
     assert!(e.contains("flags differ"), "{e}");
+    assert_eq!(files_of(tmp.path(), "part.ckpt-interrupted"), kept);
+    resume_matches_whole(&t, tmp.path(), &resume);
 }
 
 #[test]
@@ -77,8 +98,10 @@ fn resuming_under_xla_gives_the_same_bytes() {
     // With oneDNN off, long runs of a model's own training op get XLA by default (`--jit
     // auto`): its compiled step must be as deterministic across a resume as TF's kernels are.
     let tmp = tempfile::tempdir().unwrap();
-    let (seen, _) = interrupt_resume_matches_whole(&Train::dnn().epochs(2).arg("--jit", "on"), tmp.path());
+    let t = Train::dnn().epochs(2).arg("--jit", "on");
+    let (seen, resume) = interrupt(&t, tmp.path());
     assert!(seen.contains("jit: on"), "{seen}");
+    resume_matches_whole(&t, tmp.path(), &resume);
 }
 
 #[test]

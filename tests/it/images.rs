@@ -158,6 +158,28 @@ fn picture_folders_train_a_new_head_and_bad_folders_are_refused() {
     assert_eq!(matrix, n);
     let graph = json(&ok(&[&eval[..], &all, &["--fetch", "new_eval/accuracy:0"]].concat()));
     assert!((graph["values"]["new_eval/accuracy:0"].as_f64().unwrap() - report["accuracy"].as_f64().unwrap()).abs() < 1e-6, "{graph}");
+    // predict on the folder of class folders: every picture, its class from its folder, and
+    // the accuracy eval reports on the same folder.
+    let tree = json(&ok(&["predict", "--meta", &meta, "--json", "--top-k", "1", &pics]));
+    let items = tree["predictions"].as_array().unwrap();
+    assert_eq!(items.len(), predicted.len());
+    assert!(items.iter().zip(predicted).all(|(t, p)| t["file"] == p["file"] && t["top"][0] == p["top"][0]), "{tree}");
+    assert!(items.iter().all(|t| t["file"].as_str().unwrap().contains(&format!("/{}/", t["class"].as_str().unwrap()))), "{tree}");
+    assert_eq!((tree["correct"].as_u64(), tree["pictures"].as_u64()), (Some(correct as u64), Some(n)));
+    assert_eq!(tree["accuracy"].as_f64(), report["accuracy"].as_f64(), "{tree}");
+    let text = ok(&["predict", "--meta", &meta, &pics]);
+    assert_eq!(text.lines().count(), predicted.len() + 1, "{text}");
+    let want = format!("accuracy = {:.9}  ({correct} of {n} pictures in class folders)", report["accuracy"].as_f64().unwrap());
+    assert_eq!(text.lines().last(), Some(want.as_str()), "{text}");
+    // Nothing to predict, or a class folder the model does not know, is one error line, exit 3.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(empty.join("7")).unwrap();
+    let err = fails(&["predict", "--meta", &meta, empty.to_str().unwrap()], 3);
+    assert!(err.contains("empty: nothing to predict: no file in it or in its class folders"), "{err}");
+    std::fs::create_dir_all(empty.join("cats")).unwrap();
+    std::fs::copy(format!("{pics}/3/00000.png"), empty.join("cats/a.png")).unwrap();
+    let err = fails(&["predict", "--meta", &meta, empty.to_str().unwrap()], 3);
+    assert!(err.contains("cats: is no class of the model (its classes: 0, 1, 2,"), "{err}");
     // A file that is no picture gets an error line and a failing exit.
     let notes = tmp.path().join("notes.txt");
     std::fs::write(&notes, "hello").unwrap();
