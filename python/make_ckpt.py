@@ -20,6 +20,11 @@ Fixtures (each a directory with .meta, .index, .data-00000-of-00001 and `checkpo
               its logits need kept (no labels, no loss): tiny.pb (binary) and tiny.pbtxt (text).
   tiny_saved_model/ tiny as a TF1 SavedModel (tag serve; signature serving_default: input
               `x`, outputs `logits` and `classes`), as tf.compat.v1.saved_model.Builder writes it.
+  retrain_style/ a graph as TF's retrain.py writes it, frozen: `input` [1, 32, 32, 3] (a batch
+              of exactly one picture, as Inception's), two tiny conv layers (trained on 3000
+              tinted MNIST digits first), `pool/_reshape` [1, 8] as the bottleneck, `input_1/BottleneckInputPlaceholder`
+              (a PlaceholderWithDefault of it, [None, 8]), `final_training_ops` (a dense
+              layer) and `final_result` (softmax): graph.pb, a few KB.
   tiny_v1/    tiny saved by a V1 saver (`write_version=V1`): one tiny.ckpt file, no .index,
               as classic TF-Slim releases shipped.
 Runs single-threaded with op determinism and oneDNN off, so a rerun gives the same files.
@@ -316,6 +321,63 @@ def make_frozen(tiny_dir, outdir):
     tf.io.write_graph(gd, outdir, "tiny.pbtxt", as_text=True)
 
 
+def retrain_style_net(images):
+    """The retrain-style fixture's conv layers: conv1 (4) → pool1 → conv2 (8) → pool2 → the mean
+    of each feature map."""
+    h = conv(images, 4, "conv1")
+    h = tf.nn.max_pool2d(h, 2, 2, "VALID", name="pool1")
+    h = conv(h, 8, "conv2")
+    h = tf.nn.max_pool2d(h, 2, 2, "VALID", name="pool2")
+    return tf.reduce_mean(h, axis=[1, 2])
+
+
+def make_retrain_style(data, outdir, examples=3000, batch_size=50):
+    """A retrain.py graph in small: the frozen part takes one picture a run, the bottleneck
+    input feeds any batch into the final layer. The conv layers are trained first (one pass
+    over `examples` tinted MNIST digits, in a graph of any batch), then rebuilt as constants
+    behind an input of exactly one picture, as retrain.py froze Inception."""
+    tf1.reset_default_graph()
+    tf1.set_random_seed(5)
+    rng = np.random.RandomState(5)
+    xt, yt = data["train"]
+    xt, yt = tinted(xt[:examples], rng), yt[:examples]
+    images = tf1.placeholder(tf.float32, shape=(None, 32, 32, 3), name="images")
+    labels = tf1.placeholder(tf.int64, shape=(None,), name="labels")
+    logits = dense(retrain_style_net(images), 10, "logits")
+    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+    step = tf1.train.AdamOptimizer(1e-2).minimize(loss)
+    with tf1.Session(config=session_config()) as sess:
+        sess.run(tf1.global_variables_initializer())
+        for i in range(0, examples, batch_size):
+            sess.run(step, {images: xt[i:i + batch_size], labels: yt[i:i + batch_size]})
+        trained = {v.op.name: sess.run(v) for v in tf1.global_variables() if v.op.name.startswith("conv")}
+    tf1.reset_default_graph()
+    tf1.set_random_seed(5)
+    images = tf1.placeholder(tf.float32, shape=(1, 32, 32, 3), name="input")
+    features = retrain_style_net(images)
+    with tf.name_scope("pool"):
+        bottleneck = tf.reshape(features, [1, -1], name="_reshape")
+    with tf.name_scope("input_1"):
+        bottleneck_input = tf1.placeholder_with_default(bottleneck, shape=[None, 8], name="BottleneckInputPlaceholder")
+    with tf.name_scope("final_training_ops"):
+        with tf.name_scope("weights"):
+            weights = tf.Variable(tf1.truncated_normal([8, 10], stddev=0.001, seed=5), name="final_weights")
+        with tf.name_scope("biases"):
+            biases = tf.Variable(tf.zeros([10]), name="final_biases")
+        with tf.name_scope("Wx_plus_b"):
+            logits = tf.add(tf.matmul(bottleneck_input, weights), biases, name="add")
+    tf.nn.softmax(logits, name="final_result")
+    with tf1.Session(config=session_config()) as sess:
+        sess.run(tf1.global_variables_initializer())
+        for v in tf1.global_variables():
+            if v.op.name in trained:
+                v.load(trained[v.op.name], sess)
+        gd = tf1.graph_util.convert_variables_to_constants(sess, sess.graph_def, ["final_result"])
+    if os.path.isdir(outdir):
+        shutil.rmtree(outdir)
+    tf.io.write_graph(gd, outdir, "graph.pb", as_text=False)
+
+
 def make_v1(tiny_dir, outdir):
     tf1.reset_default_graph()
     with tf1.Session(config=session_config()) as sess:
@@ -344,10 +406,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/mnist")
     ap.add_argument("--out", default="fixtures")
-    ap.add_argument("--only", choices=["mnist_dnn", "mnist04", "conv_bn", "cnn_rgb", "tiny", "tiny_frozen", "tiny_v1", "tiny_saved_model"])
+    ap.add_argument("--only", choices=["mnist_dnn", "mnist04", "conv_bn", "cnn_rgb", "tiny", "tiny_frozen", "tiny_v1", "tiny_saved_model", "retrain_style"])
     args = ap.parse_args()
     data = None
-    if args.only in (None, "mnist_dnn", "mnist04", "conv_bn", "cnn_rgb"):
+    if args.only in (None, "mnist_dnn", "mnist04", "conv_bn", "cnn_rgb", "retrain_style"):
         data = mnist.read_data_sets(args.data)
     if args.only in (None, "tiny"):
         make_tiny(os.path.join(args.out, "tiny"))
@@ -357,6 +419,8 @@ def main():
         make_saved_model(os.path.join(args.out, "tiny"), os.path.join(args.out, "tiny_saved_model"))
     if args.only in (None, "tiny", "tiny_v1"):
         make_v1(os.path.join(args.out, "tiny"), os.path.join(args.out, "tiny_v1"))
+    if args.only in (None, "retrain_style"):
+        make_retrain_style(data, os.path.join(args.out, "retrain_style"))
     if args.only in (None, "conv_bn"):
         make_conv_bn(data, os.path.join(args.out, "conv_bn"))
     if args.only in (None, "cnn_rgb"):

@@ -184,6 +184,17 @@ pub enum Event {
         /// The tensor nothing below trains.
         below: String,
     },
+    /// The input takes batches of exactly `batch` rows (a graph frozen for one picture a run,
+    /// as retrain.py's): the cache of `tensor` was computed `batch` rows a run, and the new
+    /// layers above it train in batches of the training batch size.
+    FrozenBatch {
+        /// The input.
+        input: String,
+        /// The rows per run it takes.
+        batch: usize,
+        /// The cut whose rows were cached.
+        tensor: String,
+    },
     /// Each class's loss weight in the new head (balanced), by class label.
     ClassWeights {
         /// Each class's label and weight.

@@ -183,6 +183,9 @@ fn note(e: &Event) {
         Event::FrozenForCache { below } => {
             eprintln!("--freeze-below {below} (--cache-frozen with nothing frozen: the reused layers are frozen and their output cached)")
         }
+        Event::FrozenBatch { input, batch, tensor } => {
+            eprintln!("{input} takes batches of exactly {batch}: {tensor} cached {batch} row(s) a run; the new layers train in batches of --batch-size")
+        }
         Event::ClassWeights { weights } => {
             let shown: Vec<String> = weights.iter().map(|(c, v)| format!("{c}: {v:.4}")).collect();
             eprintln!("class weights (balanced): {}", shown.join(", "));

@@ -103,3 +103,25 @@ fn clean(op: &Operation, x_name: &str, trained: &HashSet<String>, memo: &mut Has
     memo.insert(n, c);
     c
 }
+
+/// Whether every op on a data path from `cut` up to one of `ends` is named under `prefix`
+/// (ops tfreuse built, none of which bakes in a batch size): the cut's rows may then be fed
+/// in batches of any size, even when a fixed batch of the input fixed its static shape.
+pub fn only_new_above(cut: &Output, ends: &[Output], prefix: &str) -> bool {
+    let below_ends: HashSet<String> = ends.iter().flat_map(|e| crate::graph::freeze::upstream(&e.operation, |_| false)).map(|o| name(&o)).collect();
+    let mut seen = HashSet::new();
+    let mut stack: Vec<Operation> = cut.operation.output_consumers(cut.index as usize).into_iter().map(|(c, _)| c).collect();
+    while let Some(op) = stack.pop() {
+        let n = name(&op);
+        if !below_ends.contains(&n) || !seen.insert(n.clone()) {
+            continue;
+        }
+        if !n.starts_with(prefix) {
+            return false;
+        }
+        for i in 0..op.num_outputs() {
+            stack.extend(op.output_consumers(i).into_iter().map(|(c, _)| c));
+        }
+    }
+    !seen.is_empty()
+}

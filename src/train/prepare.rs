@@ -789,6 +789,8 @@ pub fn prepare_with(spec: &TransferSpec, classes: usize, sink: &mut dyn EventSin
     }
     let Feeds { train_flags, eval_flags, constants } = feeds(&model.graph, spec, &flags)?;
     let cut = find_cut(&model.graph, &x, &head.loss, &step.trained, &constants);
+    let ends: Vec<Output> = std::iter::once(head.loss.clone()).chain(head.metric.clone()).collect();
+    let cut_any_batch = cut.as_ref().is_ok_and(|c| crate::graph::cut::only_new_above(c, &ends, &spec.recipe.prefix));
     let trained_values = float_values(&model.graph, &all, &step.trained)?;
     let report = SetupReport {
         checkpoint: init.checkpoint,
@@ -822,5 +824,6 @@ pub fn prepare_with(spec: &TransferSpec, classes: usize, sink: &mut dyn EventSin
         report,
         extension,
         pruned,
+        cut_any_batch,
     })
 }

@@ -55,6 +55,9 @@ pub struct Prepared {
     pub(crate) extension: Extension,
     /// What [`Prepared::save`] keeps with `--prune`.
     pub(crate) pruned: Option<crate::train::prepare::Pruned>,
+    /// Only new ops lie above the cut: fed its rows, training takes batches of any size,
+    /// whatever batch the input fixes (the frozen part runs in its own batch when cached).
+    pub(crate) cut_any_batch: bool,
 }
 
 /// How [`Prepared::train`] ended.
@@ -400,17 +403,43 @@ impl Prepared {
     }
 
     /// The input takes the data's rows (returns the shape they are fed in), and every
-    /// training batch has the rows a fixed batch dimension demands.
+    /// training batch has the rows a fixed batch dimension demands (none when training on the
+    /// cut's cached rows with only new layers above it).
     fn check_batches(&self, batch_size: usize, train: &Split) -> Result<Vec<usize>> {
         let shape = InputShape::of(&self.model.graph, &self.feed)?;
         let row = shape.row_dims(Role::Input, &train.feature_shape)?;
-        match shape.fixed_batch() {
+        match shape.fixed_batch().filter(|_| !self.cut_fed_any_batch()) {
             Some(b) if b != batch_size => {
-                let msg = format!("must be {b}: the input takes batches of exactly {b} rows");
+                let mut msg = format!("must be {b}: the input takes batches of exactly {b} rows");
+                if self.cut_any_batch {
+                    let cache = Role::Cache.mention();
+                    msg += &format!(" (or use {cache}: the frozen layers are then computed once, {b} row(s) a run, and the new ones train in batches of any size)");
+                }
                 Err(Error::arg(Role::BatchSize, Some(&batch_size.to_string()), msg))
             }
             Some(b) => shape.batch(Role::Input, b, train.len()).map(|_| row),
             None => Ok(row),
+        }
+    }
+
+    /// Training feeds the cut's rows, in batches of any size (see [`Prepared::cut_any_batch`]).
+    fn cut_fed_any_batch(&self) -> bool {
+        self.cut_any_batch && output_name(&self.feed) != output_name(&self.x)
+    }
+
+    /// The rows per run the input fixes, when training on the cut's rows frees the new layers
+    /// from it: what the cache is computed in (`None`: no such batch).
+    pub fn frozen_batch(&self) -> Result<Option<usize>> {
+        let input = InputShape::of(&self.model.graph, &self.x)?.fixed_batch();
+        Ok(input.filter(|_| self.cut_any_batch))
+    }
+
+    /// Tell `sink` the cache was computed in the input's fixed batch, if it has one that the
+    /// new layers need not take.
+    fn say_frozen_batch(&self, sink: &mut dyn EventSink) -> Result<()> {
+        match self.frozen_batch()? {
+            Some(batch) => sink.event(&Event::FrozenBatch { input: output_name(&self.x), batch, tensor: output_name(&self.feed) }),
+            None => Ok(()),
         }
     }
 
@@ -522,6 +551,7 @@ impl Prepared {
             seconds: t0.elapsed().as_secs_f64(),
             tf_seconds: report.tf_seconds,
         })?;
+        self.say_frozen_batch(sink)?;
         Ok(cached)
     }
 
@@ -575,6 +605,7 @@ impl Prepared {
         };
         let megabytes = cached.splits.values().map(|s| s.x.bytes()).sum::<usize>() as f64 / (1 << 20) as f64;
         sink.event(&Event::Cached { tensor: output_name(&self.feed), megabytes, seconds: t0.elapsed().as_secs_f64() })?;
+        self.say_frozen_batch(sink)?;
         Ok(cached)
     }
 

@@ -300,3 +300,102 @@ fn a_graph_without_labels_gets_its_own_for_a_new_head() {
     let err = Train::new(&meta, &tiny_data()).arg("--loss", "loss:0").batch(16).epochs(1).fails(2);
     assert!(err.contains("--labels: no tensor \"y:0\""), "{err}");
 }
+
+/// The first event of `kind` in the JSON-lines log `log`.
+fn logged(log: &std::path::Path, kind: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(log).unwrap();
+    text.lines().map(json).find(|e| e["event"] == kind).unwrap_or_else(|| panic!("no {kind} event in {text}"))
+}
+
+#[test]
+fn a_retrain_style_graph_of_one_picture_a_run_trains_a_head_in_batches() {
+    // retrain.py's graph: `input` takes [1, 32, 32, 3]; the bottleneck `pool/_reshape` is [1, 8].
+    let tmp = tempfile::tempdir().unwrap();
+    let pics = tmp.path().join("pics");
+    oracle(&["image-folder", "--data", &mnist(), "--out", pics.to_str().unwrap(), "--per-class", "30", "--size", "32", "--color"]);
+    let (pics, graph) = (pics.display().to_string(), fixture("retrain_style/graph.pb"));
+    let data = format!("images:{pics}");
+    let (split, all) = (["--validation-pct", "20", "--test-pct", "20"], ["--validation-pct", "0", "--test-pct", "0"]);
+    let (out, log) = (tmp.path().join("out/m.ckpt"), tmp.path().join("log.json"));
+    let cache = tmp.path().join("cache");
+    let t = Train::frozen(&graph, &data).branch("pool/_reshape:0").layers("10").optimizer("adam").lr("0.1");
+    let t = split.chunks(2).fold(t, |t, kv| t.arg(kv[0], kv[1]));
+    // Without the cache every step would run the frozen part: the head must then take batches of 1.
+    let err = t.clone().epochs(1).fails(2);
+    assert!(err.contains("--batch-size 200: must be 1") && err.contains("--cache-frozen"), "{err}");
+    // Cached one picture a run, the new layers train in the default batches of 200.
+    let o = t.epochs(30).flag("--cache-frozen").arg("--cache-dir", cache.to_str().unwrap()).out(&out).json_log(&log).output();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("input:0 takes batches of exactly 1: new_stop_gradient:0 cached 1 row(s) a run"), "{err}");
+    assert_eq!(logged(&log, "frozen_batch")["batch"], 1);
+    let test = logged(&log, "test");
+    assert_eq!(test["examples"], 70, "{test}");
+    // The saved model runs whole, one picture a run: eval says what training's test said.
+    let meta = format!("{}.meta", out.display());
+    let fetch = ["--fetch", "new_eval/accuracy:0", "--fetch", "new_loss/loss:0"];
+    let eval = |split_args: &[&str], split: &str| {
+        json(&ok(&[&["eval", "--meta", &meta, "--data", &data, "--split", split, "--json"][..], split_args, &fetch].concat()))["values"]
+            .clone()
+    };
+    let ours = eval(&split, "test");
+    assert!((ours["new_eval/accuracy:0"].as_f64().unwrap() - test["metric"].as_f64().unwrap()).abs() < 1e-9, "{ours} vs {test}");
+    assert!((ours["new_loss/loss:0"].as_f64().unwrap() - test["loss"].as_f64().unwrap()).abs() < 1e-6, "{ours} vs {test}");
+    assert!(test["metric"].as_f64().unwrap() > 0.2, "better than chance: {test}");
+    // Python feeds the same rows (as tfreuse decodes them: the CNN fixture's input echoes
+    // them) one at a time into the saved model: the same numbers.
+    let rows = |split_args: &[&str], split: &str, file: &str| {
+        let out = tmp.path().join(file);
+        let args = ["run", "--meta", &fixture("cnn_rgb/cnn.ckpt.meta"), "--data", &data, "--split", split, "--fetch", "images:0"];
+        ok(&[&args[..], split_args, &["--out", out.to_str().unwrap()]].concat());
+        out.display().to_string()
+    };
+    let (every, tested) = (rows(&all, "train", "all.npz"), rows(&split, "test", "test.npz"));
+    let xy = tmp.path().join("xy.npz").display().to_string();
+    python(&format!(
+        "import numpy as np\n\
+         a = np.load('{every}')['images:0']; t = np.load('{tested}')['images:0']\n\
+         assert len(a) == 300\n\
+         label = {{r.tobytes(): i // 30 for i, r in enumerate(a)}}\n\
+         np.savez('{xy}', x=t.reshape(len(t), -1), y=np.array([label[r.tobytes()] for r in t]))"
+    ));
+    let py = [
+        "eval",
+        "--meta",
+        &meta,
+        "--data",
+        &format!("npz:{xy}"),
+        "--split",
+        "all",
+        "--input",
+        "input:0",
+        "--labels",
+        "new_labels:0",
+        "--batch-size",
+        "1",
+    ];
+    let theirs = json(&oracle(&[&py[..], &fetch].concat()));
+    for k in ["new_eval/accuracy:0", "new_loss/loss:0"] {
+        assert!((ours[k].as_f64().unwrap() - theirs[k].as_f64().unwrap()).abs() < 1e-6, "{k}: {ours} vs Python {theirs}");
+    }
+    // predict classifies the folder one picture a run, as eval does.
+    let predicted = json(&ok(&["predict", "--meta", &meta, "--json", "--top-k", "1", &pics]));
+    let whole = eval(&all, "train");
+    assert_eq!(predicted["pictures"], 300);
+    assert!(
+        (predicted["accuracy"].as_f64().unwrap() - whole["new_eval/accuracy:0"].as_f64().unwrap()).abs() < 1e-6,
+        "{predicted} vs {whole}"
+    );
+    // Exported as a frozen graph, it takes one picture as the original did: Python's logits of
+    // it are the trained model's.
+    let frozen = tmp.path().join("export.pb");
+    ok(&["export", "--meta", &meta, "--input", "input:0", "--logits", "new_outputs/BiasAdd:0", "--frozen", frozen.to_str().unwrap()]);
+    let x1 = tmp.path().join("x1.npy").display().to_string();
+    python(&format!("import numpy as np\nnp.save('{x1}', np.load('{tested}')['images:0'][:1])"));
+    let (a, b) = (tmp.path().join("ours.npz"), tmp.path().join("py.npz"));
+    let feed = format!("input:0={x1}");
+    ok(&["run", "--meta", &meta, "--feed", &feed, "--fetch", "new_outputs/BiasAdd:0", "--out", a.to_str().unwrap()]);
+    oracle(&["run", "--meta", frozen.to_str().unwrap(), "--feed", &feed, "--fetch", "new_outputs/BiasAdd:0", "--out", b.to_str().unwrap()]);
+    let logits = |p: &std::path::Path| tfreuse::data::npy::Npz::open(p).unwrap().get("new_outputs/BiasAdd:0").unwrap();
+    assert!(logits(&a) == logits(&b), "the exported graph's logits, in Python, are the trained model's");
+}
