@@ -118,6 +118,30 @@ def cmd_run(a):
     np.savez(a.out, **{f: v for f, v in zip(a.fetch, vals)})
 
 
+def cmd_serve(a):
+    """Load a SavedModel as a serving user does, feed the signature's inputs by key (KEY=FILE.npz#ARRAY)
+    and print its outputs by key (strings decoded), with the assets the MetaGraph lists."""
+    graph = tf1.Graph()
+    sess = tf1.Session(graph=graph)
+    with graph.as_default():
+        mg = tf1.saved_model.loader.load(sess, ["serve"], a.dir)
+    sig = mg.signature_def[a.signature]
+    feeds = {}
+    for f in a.feed:
+        key, spec = f.split("=", 1)
+        path, _, array = spec.partition("#")
+        data = np.load(path)
+        data = data[array] if array else data
+        t = graph.get_tensor_by_name(sig.inputs[key].name)
+        feeds[t] = data if t.dtype == tf.string else data.astype(t.dtype.as_numpy_dtype)
+    keys = sorted(sig.outputs)
+    vals = sess.run([graph.get_tensor_by_name(sig.outputs[k].name) for k in keys], feed_dict=feeds)
+    out = {k: [x.decode() if isinstance(x, bytes) else x for x in v.tolist()] for k, v in zip(keys, vals)}
+    assets = [d.filename for d in mg.asset_file_def]
+    listed = list(mg.collection_def["asset_filepaths"].node_list.value) if "asset_filepaths" in mg.collection_def else []
+    print(json.dumps({"outputs": out, "assets": assets, "asset_filepaths": listed}))
+
+
 def cmd_digest(a):
     """sha256 of every tensor's bytes in a checkpoint."""
     import hashlib
@@ -455,6 +479,10 @@ def main():
     r.add_argument("--feed", action="append", default=[])
     r.add_argument("--fetch", action="append", required=True)
     r.add_argument("--out", required=True)
+    sv = sub.add_parser("serve")
+    sv.add_argument("dir")
+    sv.add_argument("--signature", default="serving_default")
+    sv.add_argument("--feed", action="append", default=[], help="KEY=FILE.npy or KEY=FILE.npz#ARRAY")
     rs = sub.add_parser("resave")
     rs.add_argument("--meta", required=True)
     rs.add_argument("--checkpoint")
@@ -525,7 +553,8 @@ def main():
     ev.add_argument("--checkpoint", help="compare the last histogram of each variable with TF's of its value here")
     a = ap.parse_args()
     {"small-model": cmd_small_model, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "layers": cmd_layers, "digest": cmd_digest,
-     "maxdiff": cmd_maxdiff, "image-folder": cmd_image_folder, "saved": cmd_saved, "train": cmd_train, "resave": cmd_resave, "events": cmd_events, "stats": cmd_stats}[a.cmd](a)
+     "maxdiff": cmd_maxdiff, "image-folder": cmd_image_folder, "saved": cmd_saved, "train": cmd_train, "resave": cmd_resave, "events": cmd_events, "stats": cmd_stats,
+     "serve": cmd_serve}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -113,6 +113,7 @@ roles! {
     Scale => "the feature scale",
     Split => "the split",
     Fetch => "the fetched tensor",
+    Logits => "the logits",
     Feed => "the fed tensor",
     TrainingFlag => "the training flag",
     Set => "a set tensor",

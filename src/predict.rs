@@ -151,7 +151,7 @@ impl<'m> Classifier<'m> {
         classes: Vec<String>,
     ) -> Result<Self> {
         let input_t = model.tensor(input).map_err(|e| e.for_arg(crate::error::Role::Input))?;
-        let logits_t = model.tensor(logits).map_err(|e| e.for_arg(crate::error::Role::Fetch))?;
+        let logits_t = model.tensor(logits).map_err(|e| e.for_arg(crate::error::Role::Logits))?;
         Ok(Classifier { model, input: input_t, logits: logits_t, opts, scale, classes })
     }
 

@@ -29,6 +29,7 @@ pub fn flag(role: Role) -> &'static str {
         Role::Scale => "--scale",
         Role::Split => "--split",
         Role::Fetch => "--fetch",
+        Role::Logits => "--logits",
         Role::Feed => "--feed",
         Role::TrainingFlag => "--training-flag",
         Role::Set => "--set",

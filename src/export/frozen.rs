@@ -1,10 +1,11 @@
 //! A frozen GraphDef, as `convert_variables_to_constants` writes it and retrain.py handed to
 //! label_image and TF Serving: only the ops the served outputs need, each variable replaced by
 //! a constant holding its restored value (a resource variable's reads become `Identity`), and
-//! no device pins. Binary `.pb`, or text for a `.pbtxt` name.
+//! no device pins. Binary `.pb`, or text for a `.pbtxt` name. Known class names go beside it,
+//! a line each, as retrain.py's output_labels.txt ([`labels_path`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use prost::Message;
 use tensorflow::{Graph, ImportGraphDefOptions, Output};
@@ -24,13 +25,23 @@ pub struct Frozen {
     pub ops: usize,
     /// Variables that became constants.
     pub constants: usize,
+    /// The class names' file written beside it, if the names are known.
+    pub labels: Option<PathBuf>,
+}
+
+/// Where the class names of a frozen graph `out` go: `NAME.labels.txt` beside `NAME.pb`.
+pub fn labels_path(out: &Path) -> PathBuf {
+    out.with_extension("labels.txt")
 }
 
 /// Write the ops `serving` needs from `model` (restored) as a frozen GraphDef at `out`, which
 /// must not exist; the file appears whole or not at all.
 pub fn frozen(model: &Model, serving: &Serving, out: &Path) -> Result<Frozen> {
-    if out.exists() {
-        return Err(Error::Invalid(format!("{}: exists; a frozen graph is written to a new file", out.display())));
+    let labels = serving.labels_text().map(|text| (labels_path(out), text));
+    for path in std::iter::once(out).chain(labels.as_ref().map(|(p, _)| p.as_path())) {
+        if path.exists() {
+            return Err(Error::Invalid(format!("{}: exists; a frozen graph is written to a new file", path.display())));
+        }
     }
     let full = GraphDef::decode(model.graph.graph_def()?.as_slice())
         .map_err(|e| Error::Tf(format!("TF wrote a GraphDef we cannot decode: {e}")))?;
@@ -56,8 +67,12 @@ pub fn frozen(model: &Model, serving: &Serving, out: &Path) -> Result<Frozen> {
     check_imports(&bytes)?;
     let text = out.extension().is_some_and(|e| e == "pbtxt");
     let written = if text { to_text(&bytes)?.into_bytes() } else { bytes };
+    // The names first: a graph on disk has its names beside it.
+    if let Some((path, names)) = &labels {
+        crate::atomic::write_bytes_atomic(path, names.as_bytes())?;
+    }
     crate::atomic::write_bytes_atomic(out, &written)?;
-    Ok(Frozen { ops: gd.node.len(), constants })
+    Ok(Frozen { ops: gd.node.len(), constants, labels: labels.map(|(p, _)| p) })
 }
 
 /// Names of the ops `outputs` depend on, through data and control inputs.

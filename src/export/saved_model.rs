@@ -1,6 +1,7 @@
 //! A SavedModel (`saved_model.pb` + `variables/`) tagged `serve` with a `serving_default`
 //! signature — input → logits, probabilities and class ids — as
 //! `tf.compat.v1.saved_model.Builder` writes it, for `saved_model.loader.load` and TF Serving.
+//! Known class names go with it as the asset `assets/labels.txt`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::graph::{Builder, Var};
 use crate::model::metagraph::Extension;
 use crate::model::Model;
-use crate::proto::{tensor_info, SignatureDef, TensorInfo};
+use crate::proto::collection_def::{Kind, NodeList};
+use crate::proto::{tensor_info, AssetFileDef, CollectionDef, SignatureDef, TensorInfo};
 use crate::tf::tensors::{dtype_code, shape_dims};
 
 /// What a signature says of a tensor: its name, dtype and static shape.
@@ -36,6 +38,7 @@ pub fn saved_model(model: &mut Model, serving: &Serving, out: &Path) -> Result<P
     let vars = defs.iter().map(|d| Var::imported(&model.graph, d)).collect::<Result<Vec<_>>>()?;
     let mut b = Builder::new(&mut model.graph, "", None, 0);
     let saver_def = crate::graph::saver::saver_ops(&mut b, "save", &vars.iter().collect::<Vec<_>>())?;
+    let labels = serving.labels_text().map(|text| Ok::<_, Error>((asset_tensor(&mut b, serving)?, text))).transpose()?;
     let mut meta = model.meta.extended(&model.graph, &Extension { saver_def: saver_def.clone(), variables: vec![], train_op: None })?;
     let sig = SignatureDef {
         inputs: BTreeMap::from([("x".to_string(), info(model, &serving.input)?)]),
@@ -50,10 +53,37 @@ pub fn saved_model(model: &mut Model, serving: &Serving, out: &Path) -> Result<P
     let staging = AtomicDir::begin(parent_dir(out), &name.to_string_lossy())?;
     let root = staging.path().join(&name);
     std::fs::create_dir_all(root.join("variables")).map_err(|e| Error::io(&root, e))?;
+    if let Some((tensor, text)) = &labels {
+        add_asset(model, &mut meta.def, tensor, LABELS)?;
+        std::fs::create_dir_all(root.join("assets")).map_err(|e| Error::io(&root, e))?;
+        crate::atomic::write_bytes_atomic(&root.join("assets").join(LABELS), text.as_bytes())?;
+    }
     let filename = crate::tf::find_output(&model.graph, &saver_def.filename_tensor_name)?;
     let save = crate::tf::find_output(&model.graph, &saver_def.save_tensor_name)?;
     crate::tf::session::run_with_prefix(&model.session, &filename, &save.operation, &root.join("variables/variables"))?;
     let saved = crate::model::metagraph::SavedModel { saved_model_schema_version: 1, meta_graphs: vec![meta.def] };
     crate::atomic::write_bytes_atomic(&root.join("saved_model.pb"), &saved.encode_to_vec())?;
     staging.publish(&name.to_string_lossy())
+}
+
+/// The asset file of the class names, in `assets/`.
+const LABELS: &str = "labels.txt";
+
+/// A string constant holding the labels file's name, beside the served outputs
+/// (`export/labels_file`): the tensor an asset is, which the loader may feed its full path.
+fn asset_tensor(b: &mut Builder<'_>, serving: &Serving) -> Result<Output> {
+    let classes = serving.classes.operation.name()?;
+    let scope = classes.rsplit_once('/').map_or("export", |(s, _)| s);
+    b.unprefixed(|b| b.constant(&format!("{scope}/labels_file"), tensorflow::Tensor::from(LABELS.to_string())))
+}
+
+/// Name `tensor` as the asset `filename`: in the MetaGraph's `asset_file_def`, as the
+/// SavedModel builder lists assets, and in the `asset_filepaths` collection, as TF1 graphs do.
+fn add_asset(model: &Model, def: &mut crate::model::metagraph::MetaGraphDef, tensor: &Output, filename: &str) -> Result<()> {
+    def.asset_file_def.push(AssetFileDef { tensor_info: Some(info(model, tensor)?), filename: filename.into() });
+    let entry = def.collection_def.entry("asset_filepaths".into()).or_insert(CollectionDef { kind: Some(Kind::NodeList(NodeList::default())) });
+    if let Some(Kind::NodeList(l)) = &mut entry.kind {
+        l.value.push(crate::tf::output_name(tensor));
+    }
+    Ok(())
 }

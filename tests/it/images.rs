@@ -215,6 +215,64 @@ fn picture_folders_train_a_new_head_and_bad_folders_are_refused() {
 }
 
 #[test]
+fn export_takes_the_record_and_serves_class_names() {
+    // Digits in folders named as words: class ids (alphabetical) are not the digits.
+    let tmp = tempfile::tempdir().unwrap();
+    let pics = folder(tmp.path(), &["--per-class", "6", "--size", "28"]);
+    let words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+    for (d, w) in words.iter().enumerate() {
+        std::fs::rename(format!("{pics}/{d}"), format!("{pics}/{w}")).unwrap();
+    }
+    let data = format!("images:{pics}");
+    let out = tmp.path().join("runs/words.ckpt");
+    Train::new(&fixture(DNN_META), &data).branch("dnn/hidden4/Relu:0").layers("10").batch(20).epochs(2).out(&out).ok();
+    let (prefix, meta) = (out.display().to_string(), format!("{}.meta", out.display()));
+    let recorded = std::fs::read_to_string(format!("{prefix}.labels.txt")).unwrap();
+    assert!(recorded.starts_with("eight\nfive\n"), "{recorded}");
+    // No --input, no --logits: both come from the record, and the class names go with the export.
+    let sm = tmp.path().join("served");
+    let frozen = tmp.path().join("words.pb");
+    let log = tfreuse(&["export", "--meta", &meta, "--saved-model", sm.to_str().unwrap(), "--frozen", frozen.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&log.stderr);
+    assert!(log.status.success() && err.contains("x = X:0 -> logits = new_outputs/BiasAdd:0") && err.contains("10 class names"), "{err}");
+    assert_eq!(std::fs::read_to_string(sm.join("assets/labels.txt")).unwrap(), recorded);
+    assert_eq!(std::fs::read_to_string(tmp.path().join("words.labels.txt")).unwrap(), recorded);
+    // Python loads the SavedModel, feeds the pictures' rows by signature key and gets the class
+    // names, ids and probabilities `tfreuse predict` gives for the same pictures.
+    let all = ["--validation-pct", "0", "--test-pct", "0"];
+    let rows = tmp.path().join("rows.npz");
+    ok(&[&["run", "--meta", &meta, "--data", &data, "--split", "train", "--fetch", "X:0", "--out", rows.to_str().unwrap()][..], &all]
+        .concat());
+    let mut sorted = words.to_vec();
+    sorted.sort();
+    let class_dirs: Vec<String> = sorted.iter().map(|w| format!("{pics}/{w}")).collect();
+    let predicted = json(&ok(&[&["predict", "--meta", &meta, "--json", "--top-k", "1"][..], &strs(&class_dirs)].concat()));
+    let predicted = predicted.as_array().unwrap();
+    let served = json(&oracle(&["serve", sm.to_str().unwrap(), "--feed", &format!("x={}#X:0", rows.display())]));
+    assert_eq!(served["assets"], serde_json::json!(["labels.txt"]), "{served}");
+    assert_eq!(served["asset_filepaths"], serde_json::json!(["export/labels_file:0"]), "{served}");
+    let o = &served["outputs"];
+    let (classes, ids, probs) =
+        (o["classes"].as_array().unwrap(), o["class_ids"].as_array().unwrap(), o["probabilities"].as_array().unwrap());
+    assert_eq!(classes.len(), predicted.len());
+    for (i, p) in predicted.iter().enumerate() {
+        let top = &p["top"][0];
+        assert_eq!(classes[i], top["label"], "{p}");
+        assert_eq!(ids[i], top["id"], "{p}");
+        let prob = probs[i][top["id"].as_u64().unwrap() as usize].as_f64().unwrap();
+        assert!((prob - top["probability"].as_f64().unwrap()).abs() < 1e-6, "{p} vs {prob}");
+    }
+    assert!(classes.iter().any(|c| c != "zero") && classes.iter().all(|c| words.contains(&c.as_str().unwrap())), "{served}");
+    // Logits that are not the recorded classes', or none to be found, are one line naming --logits.
+    let other = tmp.path().join("other");
+    let err = fails(&["export", "--meta", &meta, "--logits", "dnn/hidden4/Relu:0", "--saved-model", other.to_str().unwrap()], 2);
+    assert!(err.contains("give 50 classes but the model's record names 10") && err.contains("--logits"), "{err}");
+    let err = fails(&["export", "--meta", &fixture(DNN_META), "--saved-model", other.to_str().unwrap()], 2);
+    assert!(err.contains("--logits: missing") && err.trim().lines().count() == 1, "{err}");
+    assert!(!other.exists());
+}
+
+#[test]
 fn balanced_class_weights_weigh_each_row_of_the_loss() {
     // tiny's 32 + 32 rows made 32 + 8: weights 40 / (2 × 32) = 0.625 and 40 / (2 × 8) = 2.5.
     let tmp = tempfile::tempdir().unwrap();

@@ -266,15 +266,22 @@ fn export_writes_a_savedmodel_python_serves() {
     let export = ["export", "--meta", &meta, "--logits", "new_outputs/BiasAdd:0", "--saved-model", sm.to_str().unwrap()];
     ok(&export);
     // Python's saved_model.loader.load(sess, ["serve"], dir) gives tfreuse's numbers.
-    let fetch = ["export/probabilities:0", "export/classes:0"];
+    let fetch = ["export/probabilities:0", "export/class_ids:0"];
     let ours = run_ours(&["--saved-model", sm.to_str().unwrap()], &fetch, &tmp.path().join("ours.npz"));
     let theirs = run_python(sm.to_str().unwrap(), &tiny_x_npy(tmp.path()), &fetch, &tmp.path().join("py.npz"));
     for (k, (a, b)) in fetch.iter().zip(ours.iter().zip(&theirs)) {
         assert!(a == b, "{k}");
     }
-    // The signature names them; a second export never overwrites the first.
+    // The signature names them; with no class names recorded, a class is its id as a string
+    // and no asset is listed.
     let inspect = ok(&["inspect", "--saved-model", sm.to_str().unwrap()]);
     assert!(inspect.contains("@serving_default/probabilities") && inspect.contains("@serving_default/classes"), "{inspect}");
+    let served = json(&oracle(&["serve", sm.to_str().unwrap(), "--feed", &format!("x={}", tiny_x_npy(tmp.path()).display())]));
+    let o = &served["outputs"];
+    let ids: Vec<String> = o["class_ids"].as_array().unwrap().iter().map(|i| i.to_string()).collect();
+    assert!(!ids.is_empty() && o["classes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).eq(ids.iter().map(String::as_str)));
+    assert_eq!(served["assets"], serde_json::json!([]), "{served}");
+    assert!(!sm.join("assets").exists());
     let err = fails(&export, 2);
     assert!(err.contains("exists; export writes to a new path"), "{err}");
 }
@@ -286,7 +293,7 @@ fn export_writes_a_frozen_graph_python_runs() {
     Train::tiny().branch("dnn/hidden1/Relu:0").layers("2").batch(16).epochs(2).out(&out).ok();
     let meta = format!("{}.meta", out.display());
     let x = tiny_x_npy(tmp.path());
-    let fetch = ["new_outputs/BiasAdd:0", "export/probabilities:0", "export/classes:0"];
+    let fetch = ["new_outputs/BiasAdd:0", "export/probabilities:0", "export/class_ids:0"];
     let trained = run_ours(&["--meta", &meta], &fetch[..1], &tmp.path().join("trained.npz"));
     for name in ["f.pb", "f.pbtxt"] {
         let frozen = tmp.path().join(name);
