@@ -46,10 +46,8 @@ pub fn exec(mut args: Args, g: &Global) -> anyhow::Result<()> {
     };
     let record = source.record()?;
     found_feeds(&source, &mut args.input, None)?;
-    let input_name = args.input.clone().unwrap_or_else(|| "X:0".into());
-    let logits_name = args.logits.clone().or_else(|| record.as_ref().and_then(|r| r.0.logits.clone())).ok_or_else(|| {
-        Error::Invalid("--logits: missing: the model has no record of its logits (not trained by tfreuse on pictures); name them".into())
-    })?;
+    let input_name = super::input(&args.input).to_string();
+    let logits_name = super::pictures::logits(&args.logits, record.as_ref())?;
     let names = record.map(|(_, names)| names).unwrap_or_default();
     // Every output is refused before any is written.
     let labels = args.frozen.as_deref().filter(|_| !names.is_empty()).map(tfreuse::export::labels_path);

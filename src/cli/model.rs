@@ -121,14 +121,11 @@ pub(super) fn zoo_model(
 /// Fill `--input` and `--labels` left out: from the record beside a model trained on
 /// pictures, else the graph's `X:0`/`y:0`, else its only placeholder that fits (said so).
 pub(super) fn found_feeds(model: &ModelArgs, input: &mut Option<String>, labels: Option<&mut Option<String>>) -> tfreuse::Result<()> {
-    let wants_labels = labels.as_ref().is_some_and(|l| l.is_none());
-    if input.is_some() && !wants_labels {
-        return Ok(());
-    }
+    let labels = labels.filter(|l| l.is_none());
     if input.is_none() {
         *input = model.record()?.map(|r| r.0.input);
     }
-    if input.is_some() && !wants_labels {
+    if input.is_some() && labels.is_none() {
         return Ok(());
     }
     let meta = model.source().read()?;
@@ -139,10 +136,8 @@ pub(super) fn found_feeds(model: &ModelArgs, input: &mut Option<String>, labels:
         *input = Some(found.tensor);
     }
     if let (Some(slot), Some(found)) = (labels, tfreuse::model::found::labels(&meta)?) {
-        if slot.is_none() {
-            said.extend(found.guessed.map(|why| format!("--labels {} ({why})", found.tensor)));
-            *slot = Some(found.tensor);
-        }
+        said.extend(found.guessed.map(|why| format!("--labels {} ({why})", found.tensor)));
+        *slot = Some(found.tensor);
     }
     said.iter().for_each(|s| eprintln!("{s}"));
     Ok(())

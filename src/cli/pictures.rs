@@ -112,6 +112,15 @@ pub fn load_data(
 /// A picture model's record and class names (see [`Record`]).
 pub(super) type Recorded = (Record, Vec<String>);
 
+/// The logits: as given, else as the record names them.
+pub(super) fn logits(given: &Option<String>, record: Option<&Recorded>) -> tfreuse::Result<String> {
+    given.clone().or_else(|| record.and_then(|r| r.0.logits.clone())).ok_or_else(|| {
+        tfreuse::Error::Invalid(
+            "--logits: missing: the model has no record of its logits (not trained by tfreuse on pictures); name them".into(),
+        )
+    })
+}
+
 /// Classes, pictures per split and what was skipped, on stderr.
 fn report_pictures(data: &DataSet, p: &Preprocess, verbose: bool) {
     let order = |n: &str| ["train", "validation", "test"].iter().position(|s| *s == n);

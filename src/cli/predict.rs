@@ -42,10 +42,9 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let pictures = pictures(&args.files)?;
     let record = args.model.record()?;
-    let input_name = args.input.clone().or_else(|| record.as_ref().map(|r| r.0.input.clone())).unwrap_or_else(|| "X:0".into());
-    let logits_name = args.logits.clone().or_else(|| record.as_ref().and_then(|r| r.0.logits.clone())).ok_or_else(|| {
-        Error::Invalid("--logits: missing: the model has no record of its logits (not trained by tfreuse on pictures); name them".into())
-    })?;
+    // found_feeds filled the input: as given, else recorded, else found in the graph.
+    let input_name = super::input(&args.input).to_string();
+    let logits_name = super::pictures::logits(&args.logits, record.as_ref())?;
     let opts = args.images.options(record.as_ref().map(|r| &r.0.preprocess), &args.model, &input_name)?;
     let given = args.scale.as_deref().map(tfreuse::data::Scale::parse).transpose()?;
     let (scale, names) = match record {
