@@ -13,7 +13,7 @@ META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
 # Same oneDNN setting on both sides of every exact comparison.
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup data build demo test bench bench-images bench-accuracy bench-few-labels bench-dist fuzz fixtures protos reference clean
+.PHONY: setup data build demo test bench bench-images bench-accuracy bench-few-labels bench-defaults bench-dist fuzz fixtures protos reference clean
 
 setup: $(STAMP) data build
 
@@ -79,6 +79,11 @@ bench-accuracy: setup
 # (bench-results/few_labels.json).
 bench-few-labels: setup
 	$(VPY) python/bench_few_labels.py --seeds 1,2,3
+
+# What the defaults learn on small data against the book's settings and hand-tuned ones
+# (bench-results/defaults.json; docs/defaults.md).
+bench-defaults: setup
+	$(VPY) python/bench_defaults.py --seeds 1,2,3
 
 # TF's distributed runtime on loopback: examples/s of one process, 1 ps + 1 worker, 1 ps + 2
 # workers (asynchronous and --sync), bytes moved per step (bench-results/bench_dist.json).

@@ -44,7 +44,7 @@ def run(cmd, log, onednn=None):
 def rust(args, epochs, log, onednn=None):
     """`epochs` None: tfreuse's default run length (20 epochs), which `--jit auto` reads."""
     length = [] if epochs is None else ["--epochs", str(epochs)]
-    return run([BIN, "train", "--meta", META, "--data", "mnist:data/mnist", "--json", log] + length + args, log, onednn)
+    return run([BIN, "train", "--meta", META, "--data", "mnist:data/mnist", "--defaults", "book", "--json", log] + length + args, log, onednn)
 
 
 def python(mode, epochs, log, extra=(), onednn=None):

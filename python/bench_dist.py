@@ -84,7 +84,7 @@ class Sampler(threading.Thread):
 
 
 def train_cmd(recipe, epochs, batch, out, log):
-    return [BIN, "train", "--meta", META, "--data", "mnist:data/mnist", "--epochs", str(epochs),
+    return [BIN, "train", "--meta", META, "--data", "mnist:data/mnist", "--defaults", "book", "--epochs", str(epochs),
             "--batch-size", str(batch), "--out", out, "--json", log, "--force"] + RECIPES[recipe]
 
 

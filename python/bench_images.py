@@ -142,7 +142,7 @@ def spawn(cmd):
 
 
 def tfreuse_cmd(a, cache_dir, log):
-    return [BIN, "train", "--meta", META, "--input", INPUT, "--labels", "labels:0", "--data", f"images:{a.pictures}",
+    return [BIN, "train", "--defaults", "book", "--meta", META, "--input", INPUT, "--labels", "labels:0", "--data", f"images:{a.pictures}",
             "--branch-from", CUT, "--new-layers", "gap,10", "--freeze-below", CUT, "--cache-frozen",
             "--cache-dir", cache_dir, "--epochs", "1", "--json", log]
 

@@ -31,7 +31,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for i, (name, extra, book) in enumerate(RECIPES):
             log = os.path.join(tmp, f"{i}.jsonl")
-            cmd = [a.bin, "train", "--meta", META, "--data", "mnist:data/mnist", "--epochs", str(a.epochs),
+            cmd = [a.bin, "train", "--meta", META, "--data", "mnist:data/mnist", "--defaults", "book", "--epochs", str(a.epochs),
                    "--json", log] + extra
             subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             events = [json.loads(l) for l in open(log)]

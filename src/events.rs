@@ -178,6 +178,22 @@ pub enum Event {
         /// The seed that drew them.
         seed: u64,
     },
+    /// Settings the run left unsaid, as the training defaults chose them (each
+    /// `None` was given).
+    Defaults {
+        /// The new training op's update rule.
+        optimizer: Option<String>,
+        /// Its learning rate.
+        lr: Option<f32>,
+        /// Examples per step.
+        batch_size: Option<usize>,
+        /// Passes over the training split, at most.
+        epochs: Option<usize>,
+        /// Early stopping after this many epochs without improvement (inner `None`: none).
+        patience: Option<Option<usize>>,
+        /// Whether a validation split allowed early stopping.
+        can_stop_early: bool,
+    },
     /// Caching asked for with nothing frozen: every reused layer is frozen, below `below`
     /// (the branch), so its output can be cached.
     FrozenForCache {

@@ -174,12 +174,37 @@ mod test_hooks {
     fn pause(_: &str, _: &str, _: usize) {}
 }
 
+/// `defaults: adam 0.001, batch 32, up to 100 epochs, early stopping after 5 without improvement`.
+fn defaults_line(e: &Event) -> String {
+    let Event::Defaults { optimizer, lr, batch_size, epochs, patience, can_stop_early } = e else { return String::new() };
+    let mut said: Vec<String> = vec![];
+    match (optimizer, lr) {
+        (Some(o), Some(lr)) => said.push(format!("{o} {lr}")),
+        (Some(o), None) => said.push(o.clone()),
+        (None, Some(lr)) => said.push(format!("learning rate {lr}")),
+        (None, None) => {}
+    }
+    said.extend(batch_size.map(|b| format!("batch {b}")));
+    match (epochs, patience) {
+        (Some(n), Some(Some(_))) => said.push(format!("up to {n} epochs")),
+        (Some(n), _) => said.push(format!("{n} epochs")),
+        _ => {}
+    }
+    match patience {
+        Some(Some(p)) => said.push(format!("early stopping after {p} without improvement")),
+        Some(None) if !can_stop_early => said.push("no early stopping (no validation split to watch)".into()),
+        _ => {}
+    }
+    format!("defaults: {} (--defaults book for the book's: sgd 0.01, batch 200, 20 epochs)", said.join(", "))
+}
+
 /// The events that are one line each, whatever the terminal.
 fn note(e: &Event) {
     match e {
         Event::Sampled { per_class, examples, classes, seed } => {
             eprintln!("--per-class {per_class}: training on {examples} examples ({classes} classes, seed {seed})")
         }
+        Event::Defaults { .. } => eprintln!("{}", defaults_line(e)),
         Event::FrozenForCache { below } => {
             eprintln!("--freeze-below {below} (--cache-frozen with nothing frozen: the reused layers are frozen and their output cached)")
         }

@@ -138,7 +138,11 @@ fn print_layers(layers: &[Layer]) {
 fn draw(args: &Args, path: &Path, g: &Global) -> anyhow::Result<()> {
     tfreuse::summary::plot::check_picture(path, tfreuse::Role::Draw)?;
     let spec = args.recipe.spec(&args.model, g)?;
-    let (_, classes) = args.recipe.data(&args.model, g)?;
+    // Drawn from the graph alone unless --data is given (its classes checked against the head).
+    let classes = match args.recipe.data {
+        Some(_) => args.recipe.data(&args.model, g)?.1,
+        None => args.recipe.classes_without_data()?,
+    };
     g.load_tf()?;
     let prepared = tfreuse::train::prepare(&spec, classes)?;
     for w in &prepared.report.warnings {

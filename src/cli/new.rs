@@ -27,8 +27,8 @@ pub struct Args {
 #[derive(clap::Args, Debug)]
 pub struct Fresh {
     /// Data set: mnist:DIR, fashion-mnist:DIR or npz:FILE (splits train, validation, test).
-    #[arg(long, value_name = "SPEC", default_value = "mnist:data/mnist")]
-    pub data: String,
+    #[arg(long, value_name = "SPEC")]
+    pub data: Option<String>,
     /// Keep only these classes of the data, renumbered 0…k-1 in this order, e.g. 0,1,2,3,4.
     #[arg(long, value_name = "IDS")]
     pub classes: Option<String>,
@@ -62,11 +62,12 @@ pub struct Fresh {
 impl Fresh {
     /// The data set (`--classes` applied) and its number of classes.
     pub(super) fn data(&self, command: &str) -> anyhow::Result<(DataSet, usize)> {
-        if !matches!(tfreuse::data::kind(&self.data), Some("mnist" | "fashion-mnist" | "npz")) {
-            let msg = format!("--data {}: tfreuse {command} takes mnist:DIR, fashion-mnist:DIR or npz:FILE", self.data);
+        let spec = super::recipe::given_data(self.data.as_deref())?;
+        if !matches!(tfreuse::data::kind(spec), Some("mnist" | "fashion-mnist" | "npz")) {
+            let msg = format!("--data {spec}: tfreuse {command} takes mnist:DIR, fashion-mnist:DIR or npz:FILE");
             return Err(Error::Invalid(msg).into());
         }
-        let mut data = tfreuse::data::load(&self.data)?;
+        let mut data = tfreuse::data::load(spec)?;
         if let Some(s) = &self.scale {
             data.rescale(tfreuse::data::Scale::parse(s)?)?;
         }
@@ -97,7 +98,7 @@ impl Fresh {
     }
 
     pub(super) fn how(&self) -> How {
-        How { cache_frozen: false, own_lr: Some(self.lr), joining: None }
+        How { cache_frozen: false, unset: Default::default(), joining: None }
     }
 }
 

@@ -2,6 +2,7 @@
 //! flags, turned into the library's [`TransferSpec`] in one step.
 
 use tfreuse::graph::layers::parse_layers;
+use tfreuse::train::defaults::Unset;
 use tfreuse::train::{check_labels, ModelSpec, Optimizer, RecipeSpec, RunSpec, ScheduleSpec, TransferSpec};
 use tfreuse::Error;
 
@@ -11,8 +12,8 @@ use super::{Global, ModelArgs};
 #[derive(clap::Args, Debug)]
 pub struct Recipe {
     /// Data set: mnist:DIR, npz:FILE or images:DIR (a folder per class; splits train, validation, test).
-    #[arg(long, value_name = "SPEC", default_value = "mnist:data/mnist")]
-    pub data: String,
+    #[arg(long, value_name = "SPEC")]
+    pub data: Option<String>,
     /// Keep only these classes of the data, renumbered 0…k-1 in this order, e.g. 5,6,7,8,9
     /// (every split; the old ids become the class names).
     #[arg(long, value_name = "IDS")]
@@ -60,13 +61,14 @@ pub struct Recipe {
     /// Put a stop_gradient on this tensor: nothing below it is trained.
     #[arg(long, value_name = "TENSOR")]
     pub freeze_below: Option<String>,
-    /// Update rule of the new training op (default sgd). Given without --branch-from, it
-    /// replaces the imported training op too.
+    /// Update rule of the new training op [default: see --defaults: adam, or the book's sgd].
+    /// Given without --branch-from, it replaces the imported training op too.
     #[arg(long, value_parser = ["sgd", "momentum", "adam"])]
     pub optimizer: Option<String>,
-    /// Learning rate of the new training op.
-    #[arg(long, default_value_t = 0.01)]
-    pub lr: f32,
+    /// Learning rate of the new training op [default: see --defaults: 0.001 for adam, 0.01 for
+    /// sgd and momentum].
+    #[arg(long, value_name = "RATE")]
+    pub lr: Option<f32>,
     /// Momentum of --optimizer momentum.
     #[arg(long, default_value_t = 0.9)]
     pub momentum: f32,
@@ -142,19 +144,48 @@ impl Recipe {
             trainable: self.trainable.clone(),
             freeze_below: self.freeze_below.clone(),
             optimizer: self.optimizer.as_deref().map(|o| optimizer(o, self.momentum)),
-            lr: self.lr,
+            lr: self.lr.unwrap_or(tfreuse::train::defaults::SGD_LR),
             clip: self.clip,
             ..RecipeSpec::default()
         })
     }
 
+    /// The optimizer and learning rate left to choose from the data (none with `book`).
+    pub fn unset(&self, book: bool) -> Unset {
+        Unset { optimizer: !book && self.optimizer.is_none(), lr: !book && self.lr.is_none(), ..Unset::default() }
+    }
+
     /// The data set, loaded as training loads it (pictures only listed when caching), and
     /// the number of classes its labels take.
     pub fn data(&self, model: &ModelArgs, g: &Global) -> anyhow::Result<(tfreuse::data::DataSet, usize)> {
+        let spec = given_data(self.data.as_deref())?;
         let (data, _) =
-            super::load_data(&self.data, self.scale.as_deref(), &self.images, model, super::input(&self.input), g, self.cache_frozen)?;
+            super::load_data(spec, self.scale.as_deref(), &self.images, model, super::input(&self.input), g, self.cache_frozen)?;
         Ok(classes_of(data, self.classes.as_deref())?)
     }
+
+    /// The classes the new head is drawn for without data (`inspect --draw`): its last dense
+    /// layer's width, or none.
+    pub fn classes_without_data(&self) -> anyhow::Result<usize> {
+        let layers = match self.new_layers.as_deref() {
+            Some(l) => parse_layers(l)?,
+            None => vec![],
+        };
+        Ok(layers
+            .iter()
+            .rev()
+            .find_map(|l| match l {
+                tfreuse::graph::layers::LayerSpec::Dense { units, .. } => Some(*units),
+                _ => None,
+            })
+            .unwrap_or(0))
+    }
+}
+
+/// `--data`, which training needs: there is no default data set.
+pub(super) fn given_data(data: Option<&str>) -> tfreuse::Result<&str> {
+    let msg = "missing: name the data set to train on (mnist:DIR, npz:FILE, images:DIR …)";
+    data.ok_or_else(|| Error::arg(tfreuse::Role::Data, None, msg))
 }
 
 /// `--classes IDS` applied (said so), and the number of classes the labels take, checked.

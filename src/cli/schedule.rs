@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use tfreuse::train::defaults::Unset;
 use tfreuse::train::job::{ClassWeight, Options};
 use tfreuse::train::{RecipeSpec, RunSpec, ScheduleSpec, TransferSpec};
 use tfreuse::Error;
@@ -12,12 +13,19 @@ use super::ModelArgs;
 /// How long `train` (and `new`) trains, on what share of the data, and where the results go.
 #[derive(clap::Args, Clone, Debug)]
 pub struct Schedule {
-    /// Passes over the training split.
-    #[arg(long, default_value_t = 20)]
-    pub epochs: usize,
-    /// Examples per training step.
-    #[arg(long, default_value_t = 200)]
-    pub batch_size: usize,
+    /// What --epochs, --batch-size, --patience, --optimizer and --lr are when not given:
+    /// `learn` chooses from the data (Adam at 1e-3 for a new training op, batches of 32 or the
+    /// whole split when smaller, up to 100 epochs with early stopping after 5 without
+    /// improvement; 20 epochs without a validation split), `book` takes the book's (plain SGD
+    /// at 0.01, batches of 200, 20 epochs, no early stopping), as its Python does.
+    #[arg(long, value_name = "learn|book", default_value = "learn", value_parser = ["learn", "book"])]
+    pub defaults: String,
+    /// Passes over the training split (at most, with early stopping) [default: see --defaults].
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Examples per training step [default: see --defaults].
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
     /// Weigh each example's loss in the new head by its class: `balanced` gives class c the
     /// weight n / (classes × n_c) of the training split, so rare classes count as much as common ones.
     #[arg(long, value_name = "balanced", value_parser = ["balanced"])]
@@ -33,9 +41,11 @@ pub struct Schedule {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub per_class: Option<u64>,
     /// Stop after N epochs without a better validation metric (higher is better, e.g. the
-    /// accuracy; without a metric, as for an autoencoder, the validation loss, lower is better)
-    /// and keep the best epoch's weights: they are what the test split sees and what --out saves.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    /// accuracy, ties broken by a lower validation loss; without a metric, as for an
+    /// autoencoder, the validation loss, lower is better) and keep the best epoch's weights:
+    /// they are what the test split sees and what --out saves. 0: no early stopping
+    /// [default: see --defaults].
+    #[arg(long, value_name = "N")]
     pub patience: Option<u64>,
     /// Also report the test split's loss and metric after every epoch, for studies (nothing is
     /// chosen by them: early stopping and the sweep look at validation only).
@@ -107,9 +117,24 @@ impl Schedule {
         self.out.as_deref().map_or(Ok(()), |out| tfreuse::model::save::check_out(out, self.force, source.as_ref()))
     }
 
-    /// How the job treats its data and where it saves; `caching`: the frozen layers are cached.
-    pub(super) fn options(&self, caching: bool) -> Options {
+    /// Whether the book's settings stand for the ones not given (`--defaults book`).
+    pub(super) fn book(&self) -> bool {
+        self.defaults == "book"
+    }
+
+    /// The schedule's settings left to choose from the data, beside `recipe`'s.
+    fn unset(&self, recipe: Unset) -> Unset {
+        if self.book() {
+            return Unset::default();
+        }
+        Unset { batch_size: self.batch_size.is_none(), epochs: self.epochs.is_none(), patience: self.patience.is_none(), ..recipe }
+    }
+
+    /// How the job treats its data and where it saves; `caching`: the frozen layers are
+    /// cached; `recipe`: the recipe's settings left to choose.
+    pub(super) fn options(&self, caching: bool, recipe: Unset) -> Options {
         Options {
+            unset: self.unset(recipe),
             per_class: self.per_class.map(|n| n as usize),
             class_weight: self.class_weight.as_ref().map(|_| ClassWeight::Balanced),
             cache_frozen: caching,
@@ -139,12 +164,13 @@ impl Schedule {
             )
             .into());
         }
+        let book = ScheduleSpec::default();
         Ok(ScheduleSpec {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
+            epochs: self.epochs.unwrap_or(book.epochs),
+            batch_size: self.batch_size.unwrap_or(book.batch_size),
             seed: self.seed,
             shuffle: !self.no_shuffle,
-            patience: self.patience.map(|n| n as usize),
+            patience: self.patience.filter(|&n| n > 0).map(|n| n as usize),
             eval_test_every_epoch: self.eval_test_every_epoch,
             augment,
             train_examples: None,

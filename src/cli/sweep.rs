@@ -20,15 +20,16 @@ pub struct Args {
     /// sweep's to choose.
     #[command(flatten)]
     pub recipe: super::recipe::Recipe,
-    /// Passes over the training split, at most, per candidate.
-    #[arg(long, default_value_t = 20)]
-    pub epochs: usize,
-    /// Examples per training step.
-    #[arg(long, default_value_t = 200)]
-    pub batch_size: usize,
-    /// Early stopping per candidate: epochs without a better validation metric.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
-    pub patience: u64,
+    /// Passes over the training split, at most, per candidate [default: 100].
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Examples per training step [default: 32, or the whole split when smaller].
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Early stopping per candidate: epochs without a better validation metric (ties broken
+    /// by the validation loss) [default: 5].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub patience: Option<u64>,
     /// Seeds the shuffles, the new layers and --per-class.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -74,6 +75,27 @@ fn refuse_chosen(args: &Args) -> tfreuse::Result<()> {
     }
 }
 
+/// Every candidate trains to convergence: the settings not given chosen as `train`'s
+/// defaults, with early stopping on the validation split the sweep chooses on.
+fn choose_defaults(args: &Args, spec: &mut TransferSpec, data: &tfreuse::DataSet, sink: &mut dyn EventSink) -> anyhow::Result<()> {
+    use tfreuse::train::defaults::{choose, Ground, Unset};
+    let unset = Unset {
+        batch_size: args.batch_size.is_none(),
+        epochs: args.epochs.is_none(),
+        patience: args.patience.is_none(),
+        ..args.recipe.unset(false)
+    };
+    if !data.validation().is_ok_and(|v| !v.is_empty()) {
+        let msg = "the sweep chooses on the validation split, and the data has none";
+        return Err(tfreuse::Error::arg(tfreuse::Role::Data, None, msg).into());
+    }
+    let ground = Ground { train_examples: data.training_split()?.len(), can_stop_early: true };
+    if let Some(e) = choose(spec, unset, ground) {
+        sink.event(&e)?;
+    }
+    Ok(())
+}
+
 /// What a person sees of the sweep: a header per candidate, its epoch lines and best epoch;
 /// `--logdir`'s run of each candidate; the rows so far (for the table, should it stop).
 struct Watch<'a> {
@@ -117,25 +139,34 @@ impl tfreuse::sweep::Observer for Watch<'_> {
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     refuse_chosen(&args)?;
-    let Some(branch) = args.recipe.branch_from.clone() else {
-        return Err(Error::Invalid("--branch-from: missing: the top layer the sweep reuses, e.g. dnn/hidden4/Relu:0".into()).into());
-    };
     if let Some(out) = &args.out {
         tfreuse::model::save::check_out(out, args.force, Some(&args.model.source()))?;
     }
     args.plot.as_deref().map(|p| tfreuse::summary::plot::check_picture(p, tfreuse::Role::Plot)).transpose()?;
     let schedule = ScheduleSpec {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
+        epochs: args.epochs.unwrap_or(0),
+        batch_size: args.batch_size.unwrap_or(0),
         seed: args.seed,
-        patience: Some(args.patience as usize),
+        patience: args.patience.map(|n| n as usize),
         ..Default::default()
     };
-    let spec = TransferSpec { schedule, ..args.recipe.spec(&args.model, g)? };
+    let mut spec = TransferSpec { schedule, ..args.recipe.spec(&args.model, g)? };
+    let rt = g.runtime_for_training(&spec)?;
+    let branch = match args.recipe.branch_from.clone() {
+        Some(b) => b,
+        None => {
+            let b = tfreuse::sweep::default_branch(&spec)?;
+            eprintln!("--branch-from {b} (the layer under the logits)");
+            b
+        }
+    };
+    // Each candidate branches (from here or below): the recipe builds its training op.
+    spec.recipe.branch_from = Some(branch.clone());
     let (data, classes) = args.recipe.data(&args.model, g)?;
     let per_class = args.per_class.map(|n| n as usize);
-    let data = tfreuse::train::job::sample(data, per_class, args.seed, classes, &mut super::console::Console::new(false))?;
-    let rt = g.runtime_for_training(&spec)?;
+    let mut console = super::console::Console::new(false);
+    let data = tfreuse::train::job::sample(data, per_class, args.seed, classes, &mut console)?;
+    choose_defaults(&args, &mut spec, &data, &mut console)?;
     let layers = tfreuse::sweep::layers_of(&spec, &branch)?;
     let cands = candidates(&layers, classes);
     let names: Vec<&str> = layers.iter().map(|l| l.output.as_str()).collect();

@@ -32,15 +32,15 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     // decodes the ones it lacks.
     let (data, classes) = args.recipe.data(&args.model, g)?;
     let r = &args.recipe;
-    let how = How { cache_frozen: r.cache_frozen, own_lr: (r.branch_from.is_some() || r.optimizer.is_some()).then_some(r.lr), joining };
+    let how = How { cache_frozen: r.cache_frozen, unset: r.unset(args.schedule.book()), joining };
     train_on(spec, (data, classes), &args.schedule, how, g)
 }
 
 /// What [`train_on`] needs besides the spec and the schedule.
 pub(super) struct How {
     pub cache_frozen: bool,
-    /// The learning rate of tfreuse's own training op (an imported one's is the graph's).
-    pub own_lr: Option<f32>,
+    /// The recipe's settings left to choose from the data (optimizer, learning rate).
+    pub unset: tfreuse::train::defaults::Unset,
     /// Training as a worker of a cluster.
     pub joining: Option<Joining>,
 }
@@ -50,10 +50,12 @@ pub(super) struct How {
 pub(super) fn train_on(spec: TransferSpec, data: (tfreuse::DataSet, usize), sched: &Schedule, how: How, g: &Global) -> anyhow::Result<()> {
     let mut console = Console::new(how.cache_frozen);
     // Fail fast, before loading TensorFlow.
-    let job = Job::new(spec, data, sched.options(how.cache_frozen), how.joining, &mut console)?;
+    let job = Job::new(spec, data, sched.options(how.cache_frozen, how.unset), how.joining, &mut console)?;
     let rt = g.runtime_for_training(job.spec())?;
     let mut json = sched.json.as_deref().map(|p| JsonLines::open(p, sched.json_append)).transpose()?;
-    let mut board = tensorboard(sched, how.own_lr)?;
+    // The learning rate of tfreuse's own training op (an imported one's is the graph's).
+    let recipe = &job.spec().recipe;
+    let mut board = tensorboard(sched, recipe.builds_train_op().then_some(recipe.lr))?;
     // The plot's path and earlier runs are checked before training.
     sched.plot.as_deref().map(|p| tfreuse::summary::plot::check_picture(p, tfreuse::Role::Plot)).transpose()?;
     let compared =

@@ -1,7 +1,8 @@
 //! `tfreuse sweep`: the seed's freeze/unfreeze advice as one command. Given a base model, its
 //! reusable layers up to a branch point and a (small) labelled data set, train in turn: every
-//! reused layer frozen under a new output layer; the top one, then two, unfrozen; the top one,
-//! then two, dropped (the rest frozen); the top layer replaced by a fresh one; a layer added.
+//! reused layer frozen under a new output layer; the top one, two, … and finally all unfrozen;
+//! the top one, then two, dropped (the rest frozen); the top layer replaced by a fresh one; a
+//! layer added.
 //! Each candidate trains with early stopping on the frozen layers' cache where it applies, in
 //! this one process; the best on validation (never on test) can be saved.
 
@@ -25,11 +26,26 @@ pub use table::to_csv;
 /// The reusable layers of `spec`'s model up to `branch`: dense or convolution layers, each
 /// with its output and width.
 pub fn layers_of(spec: &TransferSpec, branch: &str) -> Result<Vec<Layer>> {
+    let graph = graph_of(spec)?;
+    let top = crate::graph::stack::find_branch(&graph, branch, crate::error::Role::BranchFrom)?;
+    crate::graph::stack::layers_below(&graph, &top)
+}
+
+/// The output of the layer under the logits of `spec`'s model: where the seed's advice
+/// branches when told nothing.
+pub fn default_branch(spec: &TransferSpec) -> Result<String> {
+    let layers = crate::graph::stack::model_layers(&graph_of(spec)?)?;
+    let below = layers.iter().rev().skip(1).find(|l| l.branch && l.params.is_some_and(|p| p > 0));
+    below.map(|l| l.output.clone()).ok_or_else(|| {
+        Error::arg(crate::error::Role::BranchFrom, None, "missing, and the model has no layer with weights under its logits to branch from")
+    })
+}
+
+fn graph_of(spec: &TransferSpec) -> Result<tensorflow::Graph> {
     let mut meta = crate::train::prepare::open_source(spec)?.meta;
     let mut graph = tensorflow::Graph::new();
     crate::model::import_graph(&mut graph, &mut meta)?;
-    let top = crate::graph::stack::find_branch(&graph, branch, crate::error::Role::BranchFrom)?;
-    crate::graph::stack::layers_below(&graph, &top)
+    Ok(graph)
 }
 
 /// One recipe to try.
@@ -75,8 +91,9 @@ pub fn candidates(layers: &[Layer], classes: usize) -> Vec<Candidate> {
     };
     let plain = classes.to_string();
     add("frozen", k - 1, &plain, k);
-    for u in 1..=2.min(k) {
-        add(&format!("unfreeze-{u}"), k - 1, &plain, k - u);
+    for u in 1..=k {
+        let name = if u == k { "unfreeze-all".into() } else { format!("unfreeze-{u}") };
+        add(&name, k - 1, &plain, k - u);
     }
     for d in 1..=2.min(k - 1) {
         add(&format!("drop-{d}"), k - 1 - d, &plain, k - d);
@@ -269,16 +286,17 @@ mod tests {
         let layers: Vec<Layer> = (1..=4).map(layer).collect();
         let c = candidates(&layers, 5);
         let names: Vec<&str> = c.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["frozen", "unfreeze-1", "unfreeze-2", "drop-1", "drop-2", "replace-top", "add-1"]);
+        assert_eq!(names, ["frozen", "unfreeze-1", "unfreeze-2", "unfreeze-3", "unfreeze-all", "drop-1", "drop-2", "replace-top", "add-1"]);
         let by = |n: &str| c.iter().find(|c| c.name == n).unwrap();
         assert_eq!((by("frozen").branch.as_str(), by("frozen").freeze_below.as_deref()), ("dnn/hidden4/Elu:0", Some("dnn/hidden4/Elu:0")));
         assert_eq!(by("unfreeze-2").freeze_below.as_deref(), Some("dnn/hidden2/Elu:0"));
+        assert_eq!((by("unfreeze-all").freeze_below.as_deref(), by("unfreeze-all").frozen), (None, 0));
         assert_eq!((by("drop-2").branch.as_str(), by("drop-2").reused, by("drop-2").frozen), ("dnn/hidden2/Elu:0", 2, 2));
         assert_eq!((by("replace-top").new_layers.as_str(), by("replace-top").branch.as_str()), ("50:elu,5", "dnn/hidden3/Elu:0"));
         assert_eq!((by("add-1").new_layers.as_str(), by("add-1").new), ("50:elu,5", 2));
         // One layer: nothing to drop or replace; unfreezing it trains everything.
         let one = candidates(&layers[..1], 5);
-        assert_eq!(one.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["frozen", "unfreeze-1", "add-1"]);
+        assert_eq!(one.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["frozen", "unfreeze-all", "add-1"]);
         assert_eq!(one[1].freeze_below, None);
     }
 }

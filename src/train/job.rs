@@ -1,7 +1,8 @@
 //! A training job from data to saved model, as `tfreuse train`, `new`, `pretrain` and
 //! [`crate::Transfer`] run it, in stages:
 //!
-//! 1. [`Job::new`] — without TensorFlow: per-class sampling, a cluster worker's shard, the
+//! 1. [`Job::new`] — without TensorFlow: per-class sampling, the settings left unsaid chosen
+//!    from the data ([`crate::train::defaults`]), a cluster worker's shard, the
 //!    batch checked against the training split, balanced class weights;
 //! 2. [`load_options`] — whether TF's oneDNN kernels suit the graph, decided before the
 //!    library loads (TF reads it once, from the environment);
@@ -17,6 +18,7 @@ use crate::events::{Event, EventSink};
 use crate::model::Source;
 use crate::runtime::Runtime;
 use crate::tf::runtime::LoadOptions;
+use crate::train::defaults::{Ground, Unset};
 use crate::train::joining::Joining;
 use crate::train::run::{DiskCache, Ended, Started};
 use crate::train::TransferSpec;
@@ -46,6 +48,8 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// Save to `out` even when the loss diverged.
     pub save_on_nan: bool,
+    /// The spec's settings left to tfreuse, chosen from the data ([`crate::train::defaults`]).
+    pub unset: Unset,
 }
 
 impl Default for Options {
@@ -58,7 +62,19 @@ impl Default for Options {
             cache_dir: None,
             out: None,
             save_on_nan: false,
+            unset: Unset::default(),
         }
+    }
+}
+
+/// The settings `unset` leaves to tfreuse chosen for `data` (said so); a cluster's workers
+/// cannot stop early (only the chief evaluates) and count the whole training split.
+fn choose_defaults(spec: &mut TransferSpec, data: &DataSet, unset: Unset, cluster: bool, sink: &mut dyn EventSink) -> Result<()> {
+    let can_stop_early = !cluster && data.validation().is_ok_and(|v| !v.is_empty());
+    let ground = Ground { train_examples: data.training_split()?.len(), can_stop_early };
+    match crate::train::defaults::choose(spec, unset, ground) {
+        Some(e) => sink.event(&e),
+        None => Ok(()),
     }
 }
 
@@ -88,6 +104,7 @@ impl Job {
             }
         }
         let mut data = sample(data, opts.per_class, spec.schedule.seed, classes, sink)?;
+        choose_defaults(&mut spec, &data, opts.unset, joining.is_some(), sink)?;
         if let Some(j) = &joining {
             data = j.shard(data, &mut spec, opts.out.as_deref(), sink)?;
         }

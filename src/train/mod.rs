@@ -7,6 +7,7 @@
 //! Python reads; [`job::Job`] is the whole job with caching, resuming after an interrupt and
 //! the test evaluation, as `tfreuse train` does it.
 
+pub mod defaults;
 pub mod interrupt;
 pub mod job;
 pub mod joining;

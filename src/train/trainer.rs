@@ -229,9 +229,10 @@ fn fill<L: FromLabel>(x: &mut DynTensor, y: &mut Tensor<L>, split: &Split, idx: 
     Ok(())
 }
 
-/// Early stopping: the best epoch so far (by the validation metric, higher is better; without
-/// a metric, by the validation loss, lower is better), its variables saved by the model's own
-/// saver into a private folder, removed when done.
+/// Early stopping: the best epoch so far (by the validation metric, higher is better, ties
+/// broken by the validation loss — a small validation split's accuracy moves in steps while
+/// the loss still improves; without a metric, by the validation loss, lower is better), its
+/// variables saved by the model's own saver into a private folder, removed when done.
 struct Best {
     patience: usize,
     on_loss: bool,
@@ -239,6 +240,8 @@ struct Best {
     epoch: usize,
     /// The watched value of the best epoch.
     metric: f64,
+    /// Its validation loss.
+    loss: f64,
 }
 
 impl Best {
@@ -246,7 +249,7 @@ impl Best {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let dir = std::env::temp_dir().join(format!("tfreuse-best-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        Ok(Best { patience: patience.max(1), on_loss, dir, epoch: 0, metric: f64::NAN })
+        Ok(Best { patience: patience.max(1), on_loss, dir, epoch: 0, metric: f64::NAN, loss: f64::NAN })
     }
 
     fn prefix(&self) -> PathBuf {
@@ -255,11 +258,12 @@ impl Best {
 
     /// Keep the epoch just ended if it is the best; whether to stop.
     fn after_epoch(&mut self, prepared: &Prepared, p: &Progress) -> Result<bool> {
-        let watched = if self.on_loss { &p.history.validation_loss } else { &p.history.metric };
-        let value = watched.last().copied().flatten().unwrap_or(f64::NAN);
-        let better = if self.on_loss { value < self.metric } else { value > self.metric };
+        let last = |v: &[Option<f64>]| v.last().copied().flatten().unwrap_or(f64::NAN);
+        let loss = last(&p.history.validation_loss);
+        let value = if self.on_loss { loss } else { last(&p.history.metric) };
+        let better = if self.on_loss { value < self.metric } else { value > self.metric || (value == self.metric && loss < self.loss) };
         if better || self.epoch == 0 {
-            (self.epoch, self.metric) = (p.epoch, value);
+            (self.epoch, self.metric, self.loss) = (p.epoch, value, loss);
             prepared.snapshot(&self.prefix(), false)?;
         }
         Ok(p.epoch - self.epoch >= self.patience)

@@ -259,7 +259,7 @@ fn argument_errors_are_one_line_with_clap_suggestion() {
         ([&train[..], &["--epoch", "3"]].concat(), "tfreuse: error: unexpected argument '--epoch' (did you mean '--epochs'?"),
         (
             [&train[..], &["--epochs", "x"]].concat(),
-            "tfreuse: error: invalid value 'x' for '--epochs <EPOCHS>': invalid digit found in string",
+            "tfreuse: error: invalid value 'x' for '--epochs <N>': invalid digit found in string",
         ),
         (vec!["trian"], "tfreuse: error: unrecognized subcommand 'trian' (did you mean 'train'?)"),
         (vec!["eval", "--meta", "m.meta"], "tfreuse: error: missing --data <SPEC>"),

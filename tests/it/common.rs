@@ -105,14 +105,15 @@ pub struct Train {
 }
 
 impl Train {
-    /// `train --meta <meta> --data <data>` (a full path and a `--data` spec).
+    /// `train --meta <meta> --data <data> --defaults book` (a full path and a `--data` spec;
+    /// the book's settings, which the Python oracle runs, wherever a test gives none).
     pub fn new(meta: &str, data: &str) -> Train {
-        Train { args: vec!["train".into(), "--meta".into(), meta.into(), "--data".into(), data.into()] }
+        Train { args: ["train", "--meta", meta, "--data", data, "--defaults", "book"].map(String::from).to_vec() }
     }
 
-    /// `train --graph FROZEN.pb --data DATA`.
+    /// `train --graph FROZEN.pb --data DATA --defaults book`.
     pub fn frozen(graph: &str, data: &str) -> Train {
-        Train { args: vec!["train".into(), "--graph".into(), graph.into(), "--data".into(), data.into()] }
+        Train { args: ["train", "--graph", graph, "--data", data, "--defaults", "book"].map(String::from).to_vec() }
     }
 
     /// The book's MNIST DNN on the MNIST data.

@@ -10,7 +10,7 @@ fn digest(prefix: &std::path::Path) -> serde_json::Value {
 
 fn new(out: &std::path::Path, epochs: &str, log: Option<&std::path::Path>) -> String {
     let data = mnist();
-    let mut args = vec!["new", "--layers", "30:elu,20:elu,10", "--data", &data, "--epochs", epochs, "--no-shuffle"];
+    let mut args = vec!["new", "--layers", "30:elu,20:elu,10", "--data", &data, "--epochs", epochs, "--no-shuffle", "--defaults", "book"];
     args.extend(["--out", out.to_str().unwrap()]);
     if let Some(l) = log {
         args.extend(["--json", l.to_str().unwrap()]);
@@ -81,6 +81,8 @@ fn a_pretrained_autoencoder_loads_in_python_with_the_same_encoder_outputs() {
     let args = [
         "pretrain",
         "autoencoder",
+        "--defaults",
+        "book",
         "--layers",
         "64:elu,32:elu",
         "--data",
@@ -146,7 +148,7 @@ fn auxiliary_pretraining_learns_real_from_corrupted_and_is_reused() {
     let tmp = tempfile::tempdir().unwrap();
     let (aux, log) = (tmp.path().join("aux.ckpt"), tmp.path().join("log.jsonl"));
     let data = mnist();
-    let args = ["pretrain", "auxiliary", "--task", "corrupt", "--layers", "50:elu", "--data", &data, "--epochs", "1"];
+    let args = ["pretrain", "auxiliary", "--task", "corrupt", "--defaults", "book", "--layers", "50:elu", "--data", &data, "--epochs", "1"];
     let run = tfreuse(&[&args[..], &["--batch-size", "500", "--out", aux.to_str().unwrap(), "--json", log.to_str().unwrap()]].concat());
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{err}");
@@ -197,7 +199,20 @@ fn a_greedy_tied_autoencoder_trains_one_phase_at_a_time_on_unlabelled_examples_t
         more.to_str().unwrap()
     ));
     let (data, unlabeled) = (mnist(), format!("npz:{}", more.display()));
-    let args = ["pretrain", "autoencoder", "--layers", "64:elu,32:elu", "--greedy", "--tied", "--unlabeled", &unlabeled, "--data", &data];
+    let args = [
+        "pretrain",
+        "autoencoder",
+        "--defaults",
+        "book",
+        "--layers",
+        "64:elu,32:elu",
+        "--greedy",
+        "--tied",
+        "--unlabeled",
+        &unlabeled,
+        "--data",
+        &data,
+    ];
     let run = tfreuse(
         &[
             &args[..],
@@ -245,7 +260,22 @@ fn the_pairs_task_learns_whether_two_examples_share_a_class() {
     let tmp = tempfile::tempdir().unwrap();
     let (pairs, log) = (tmp.path().join("pairs.ckpt"), tmp.path().join("log.jsonl"));
     let data = mnist();
-    let args = ["pretrain", "auxiliary", "--task", "pairs", "--layers", "50:elu", "--data", &data, "--per-class", "100", "--epochs", "5"];
+    let args = [
+        "pretrain",
+        "auxiliary",
+        "--task",
+        "pairs",
+        "--defaults",
+        "book",
+        "--layers",
+        "50:elu",
+        "--data",
+        &data,
+        "--per-class",
+        "100",
+        "--epochs",
+        "5",
+    ];
     let run = tfreuse(&[&args[..], &["--batch-size", "50", "--out", pairs.to_str().unwrap(), "--json", log.to_str().unwrap()]].concat());
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{err}");

@@ -39,8 +39,8 @@ fn sweep_visits_the_seeds_candidates_and_keeps_frozen_layers_bit_identical() {
     let rows = json(&std::fs::read_to_string(&table).unwrap());
     let rows = rows.as_array().unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r["candidate"].as_str().unwrap()).collect();
-    assert_eq!(names, ["frozen", "unfreeze-1", "unfreeze-2", "drop-1", "drop-2", "replace-top", "add-1"]);
-    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 8, "a header and a row per candidate");
+    assert_eq!(names, ["frozen", "unfreeze-1", "unfreeze-2", "unfreeze-3", "unfreeze-all", "drop-1", "drop-2", "replace-top", "add-1"]);
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 10, "a header and a row per candidate");
     let svg = std::fs::read_to_string(&plot).unwrap();
     for n in &names {
         assert!(stdout.lines().any(|l| l.starts_with(n)), "the table names {n}: {stdout}");
@@ -84,6 +84,10 @@ fn sweep_visits_the_seeds_candidates_and_keeps_frozen_layers_bit_identical() {
 
     let err = fails(&["sweep", "--meta", &meta, "--branch-from", "dnn/hidden4/Relu:0", "--freeze-below", "dnn/hidden1/Relu:0"], 2);
     assert!(err.contains("--freeze-below: the sweep chooses"), "{err}");
-    let err = fails(&["sweep", "--meta", &meta], 2);
-    assert!(err.contains("--branch-from: missing"), "{err}");
+    // Without --branch-from: the layer under the logits, said first; data without a validation
+    // split is refused, since the sweep chooses on it.
+    let out = tfreuse(&["sweep", "--meta", &fixture(TINY_META), "--data", &tiny_data()]);
+    let err = failed(out, 2, &["sweep"]);
+    assert!(err.starts_with("--branch-from dnn/hidden1/Relu:0 (the layer under the logits)\n"), "{err}");
+    assert!(err.contains("--data: the sweep chooses on the validation split, and the data has none"), "{err}");
 }

@@ -551,3 +551,54 @@ fn the_book_mlp_with_nothing_chosen_trains_as_python_with_the_same_kernels() {
     oracle_with_onednn(&[&args[..], &["--out", p]].concat(), "1");
     assert_eq!(digest(ours.to_str().unwrap()), digest(p), "oneDNN on: tfreuse and Python trained differently");
 }
+
+/// `tfreuse train` with no tuning flag: Adam at 1e-3 for a new head, a batch that fits the
+/// split, early stopping on validation; a model's own op keeps its optimizer; no validation
+/// split means a fixed count; `--defaults book` and given flags choose nothing.
+#[test]
+fn defaults_fit_the_data_and_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log.jsonl");
+    let (meta, data, logs) = (fixture(DNN_META), mnist(), log.to_str().unwrap());
+    let few = ["train", "--meta", &meta, "--data", &data, "--classes", "5,6,7,8,9", "--per-class", "40"];
+    let head = ["--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "5", "--cache-frozen", "--json", logs];
+    let out = tfreuse(&[&few[..], &head[..]].concat());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("defaults: adam 0.001, batch 32, up to 100 epochs, early stopping after 5 without improvement"), "{err}");
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&log).unwrap().lines().map(json).collect();
+    let epochs = events.iter().filter(|e| e["event"] == "epoch").count();
+    assert!(epochs < 100 && events.iter().any(|e| e["event"] == "best"), "stopped early after {epochs} epochs");
+    // The model's own training op: no optimizer chosen; the tiny .npz has no validation split.
+    let (tiny, tiny_data) = (fixture(TINY_META), tiny_data());
+    let own = tfreuse(&["train", "--meta", &tiny, "--data", &tiny_data]);
+    let err = String::from_utf8_lossy(&own.stderr);
+    assert!(
+        own.status.success() && err.contains("defaults: batch 32, 20 epochs, no early stopping (no validation split to watch)"),
+        "{err}"
+    );
+    // A split smaller than 32 is one batch.
+    let few = tfreuse(&["train", "--meta", &tiny, "--data", &tiny_data, "--per-class", "5", "--epochs", "1"]);
+    let err = String::from_utf8_lossy(&few.stderr);
+    assert!(few.status.success() && err.contains("defaults: batch 10, no early stopping"), "{err}");
+    for given in [&["--defaults", "book", "--batch-size", "8"][..], &["--batch-size", "8", "--epochs", "2", "--patience", "0"]] {
+        let out = tfreuse(&[&["train", "--meta", &tiny, "--data", &tiny_data][..], given].concat());
+        assert!(out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("defaults:"), "{given:?}");
+    }
+}
+
+/// No data set by default: training without `--data` names the flag; `inspect --draw` draws
+/// from the graph alone.
+#[test]
+fn no_default_data_set_and_drawing_needs_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = fixture(DNN_META);
+    for cmd in [&["train", "--meta", &meta][..], &["new", "--layers", "10"], &["sweep", "--meta", &meta]] {
+        let err = fails(cmd, 2);
+        assert!(err.contains("--data: missing: name the data set to train on"), "{cmd:?}: {err}");
+    }
+    let svg = tmp.path().join("plan.svg");
+    let draw = ["inspect", "--meta", &meta, "--branch-from", "dnn/hidden4/Relu:0", "--new-layers", "10", "--draw", svg.to_str().unwrap()];
+    ok(&draw);
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("new_outputs"));
+}

@@ -166,8 +166,21 @@ fn a_served_model_is_fetched_verified_and_trained_on_with_its_branch() {
     let (list, _) = zoo.ok(&["zoo", "list"]);
     assert!(list.contains("mnist-dnn") && list.contains("not cached"), "{list}");
     let out = zoo.dir.path().join("zoo/run.ckpt");
-    let train =
-        ["train", "--meta", "zoo:mnist-dnn", "--data", &mnist(), "--new-layers", "10", "--epochs", "1", "--out", out.to_str().unwrap()];
+    let train = [
+        "train",
+        "--meta",
+        "zoo:mnist-dnn",
+        "--data",
+        &mnist(),
+        "--defaults",
+        "book",
+        "--new-layers",
+        "10",
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ];
     let (_, err) = zoo.ok(&train);
     assert!(err.contains(&format!("--branch-from {DNN_BRANCH}")), "the entry's branch is taken and said: {err}");
     assert_eq!(server.requests("m/mnist_dnn.tar.gz").len(), 1);
