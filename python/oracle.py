@@ -142,6 +142,33 @@ def cmd_serve(a):
     print(json.dumps({"outputs": out, "assets": assets, "asset_filepaths": listed}))
 
 
+def cmd_serve_bytes(a):
+    """Feed each FILE's bytes, one picture a call, to a model exported with --with-preprocessing,
+    as a serving user does: a SavedModel by --signature (serving_bytes), a frozen .pb by tensor
+    names (image_bytes:0 in, export/KEY:0 out: probabilities, class_ids, classes; the logits keep
+    their own name); print each file's outputs by key, strings decoded."""
+    graph, sess = restored_session(a.model, None)
+    if os.path.isdir(a.model):
+        from tensorflow.core.protobuf import saved_model_pb2
+        sm = saved_model_pb2.SavedModel()
+        with open(os.path.join(a.model, "saved_model.pb"), "rb") as f:
+            sm.ParseFromString(f.read())
+        sig = sm.meta_graphs[0].signature_def[a.signature]
+        inp = sig.inputs["image_bytes"].name
+        outs = {k: v.name for k, v in sig.outputs.items()}
+    else:
+        inp = "image_bytes:0"
+        outs = {k: f"export/{k}:0" for k in ["probabilities", "class_ids", "classes"]}
+    keys = sorted(outs)
+    fetches = [graph.get_tensor_by_name(outs[k]) for k in keys]
+    results = []
+    for name in a.files:
+        with open(name, "rb") as f:
+            vals = sess.run(fetches, {graph.get_tensor_by_name(inp): f.read()})
+        results.append({k: [x.decode() if isinstance(x, bytes) else x for x in v.tolist()][0] for k, v in zip(keys, vals)})
+    print(json.dumps(results))
+
+
 def cmd_digest(a):
     """sha256 of every tensor's bytes in a checkpoint."""
     import hashlib
@@ -483,6 +510,10 @@ def main():
     sv.add_argument("dir")
     sv.add_argument("--signature", default="serving_default")
     sv.add_argument("--feed", action="append", default=[], help="KEY=FILE.npy or KEY=FILE.npz#ARRAY")
+    sb = sub.add_parser("serve-bytes")
+    sb.add_argument("model", help="a SavedModel directory or a frozen .pb")
+    sb.add_argument("--signature", default="serving_bytes")
+    sb.add_argument("files", nargs="+")
     rs = sub.add_parser("resave")
     rs.add_argument("--meta", required=True)
     rs.add_argument("--checkpoint")
@@ -554,7 +585,7 @@ def main():
     a = ap.parse_args()
     {"small-model": cmd_small_model, "control-flow": cmd_control_flow, "wrong-shapes": cmd_wrong_shapes, "eval": cmd_eval, "run": cmd_run, "variables": cmd_variables, "layers": cmd_layers, "digest": cmd_digest,
      "maxdiff": cmd_maxdiff, "image-folder": cmd_image_folder, "saved": cmd_saved, "train": cmd_train, "resave": cmd_resave, "events": cmd_events, "stats": cmd_stats,
-     "serve": cmd_serve}[a.cmd](a)
+     "serve": cmd_serve, "serve-bytes": cmd_serve_bytes}[a.cmd](a)
 
 
 if __name__ == "__main__":

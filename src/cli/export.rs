@@ -1,11 +1,15 @@
 //! `tfreuse export`: a trained model written out for serving, as a TF1 SavedModel and/or a
-//! frozen GraphDef; the input, logits and class names by default as the model recorded them.
+//! frozen GraphDef; the input, logits and class names by default as the model recorded them;
+//! with `--with-preprocessing`, a second input taking encoded picture bytes.
 
 use std::path::PathBuf;
 
+use tfreuse::data::images::Preprocess;
+use tfreuse::data::Scale;
 use tfreuse::Error;
 
-use super::{found_feeds, Global, ModelArgs};
+use super::pictures::Recorded;
+use super::{found_feeds, Global, ImageArgs, ModelArgs};
 
 #[derive(clap::Args, Debug)]
 #[command(group = clap::ArgGroup::new("outputs").required(true).multiple(true).args(["out", "frozen"]))]
@@ -33,6 +37,44 @@ pub struct Args {
     /// must not exist.
     #[arg(long, value_name = "FILE")]
     pub frozen: Option<PathBuf>,
+    /// Also take encoded picture bytes: a second input, image_bytes (a scalar string, one JPEG,
+    /// PNG, GIF, BMP or WebP a call), decoded, fitted and scaled in the graph as predict does
+    /// it, as the model's picture record says (the SavedModel's second signature, serving_bytes).
+    #[arg(long)]
+    pub with_preprocessing: bool,
+    /// With --with-preprocessing: the picture size, HxW (default: recorded, else the input's shape).
+    #[arg(long, value_name = "HxW", value_parser = super::pictures::parse_size, requires = "with_preprocessing")]
+    pub resize: Option<(u32, u32)>,
+    /// With --with-preprocessing: stretch, crop or pad (default: recorded, else stretch).
+    #[arg(long, value_name = "MODE", requires = "with_preprocessing")]
+    pub resize_mode: Option<String>,
+    /// With --with-preprocessing: 1 (gray) or 3 (RGB) (default: recorded, else the input's).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3), requires = "with_preprocessing")]
+    pub channels: Option<u8>,
+    /// With --with-preprocessing: how pixel bytes become values (default: recorded, else times
+    /// 1/255); see train --scale.
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true, requires = "with_preprocessing")]
+    pub scale: Option<String>,
+}
+
+impl Args {
+    /// How pictures become the input, for `--with-preprocessing`: as recorded, the flags
+    /// overriding; a model without a record needs at least one of them.
+    fn pictures(&self, record: Option<&Recorded>, source: &ModelArgs, input: &str) -> tfreuse::Result<(Preprocess, Scale)> {
+        let flags = self.resize.is_some() || self.resize_mode.is_some() || self.channels.is_some() || self.scale.is_some();
+        if record.is_none() && !flags {
+            return Err(Error::Invalid(
+                "--with-preprocessing: the model has no picture record (NAME.ckpt.preprocess.json, written by training on \
+                 pictures); say how pictures become its input with --resize HxW, --channels 1|3, --resize-mode and --scale"
+                    .into(),
+            ));
+        }
+        let (resize, resize_mode, channels) = (self.resize, self.resize_mode.clone(), self.channels);
+        let images = ImageArgs { resize, resize_mode, channels, validation_pct: 10.0, test_pct: 10.0, strict: false };
+        let p = images.options(record.map(|r| &r.0.preprocess), source, input)?.preprocess;
+        let given = self.scale.as_deref().map(Scale::parse).transpose()?;
+        Ok((p, given.or(record.map(|r| r.0.scale)).unwrap_or_default()))
+    }
 }
 
 pub fn exec(mut args: Args, g: &Global) -> anyhow::Result<()> {
@@ -48,6 +90,7 @@ pub fn exec(mut args: Args, g: &Global) -> anyhow::Result<()> {
     found_feeds(&source, &mut args.input, None)?;
     let input_name = super::input(&args.input).to_string();
     let logits_name = super::pictures::logits(&args.logits, record.as_ref())?;
+    let pictures = args.with_preprocessing.then(|| args.pictures(record.as_ref(), &source, &input_name)).transpose()?;
     let names = record.map(|(_, names)| names).unwrap_or_default();
     // Every output is refused before any is written.
     let labels = args.frozen.as_deref().filter(|_| !names.is_empty()).map(tfreuse::export::labels_path);
@@ -59,7 +102,12 @@ pub fn exec(mut args: Args, g: &Global) -> anyhow::Result<()> {
     let mut model = source.load_restored(g)?;
     let input = model.tensor(&input_name).map_err(|e| e.for_arg(tfreuse::Role::Input))?;
     let logits = model.tensor(&logits_name).map_err(|e| e.for_arg(tfreuse::Role::Logits))?;
-    let serving = tfreuse::export::Serving::build(&mut model, input, logits, names)?;
+    let mut serving = tfreuse::export::Serving::build(&mut model, input, logits, names)?;
+    if let Some((p, scale)) = &pictures {
+        serving = serving.with_pictures(&mut model, p, *scale)?;
+    }
+    let bytes = serving.pictures.as_ref().map(|p| format!(" (or {}: one encoded picture)", tfreuse::tf::output_name(&p.bytes)));
+    let bytes = bytes.unwrap_or_default();
     let classes = match serving.names.len() {
         0 => "classes as ids".to_string(),
         n => format!("{n} class names"),
@@ -68,7 +116,7 @@ pub fn exec(mut args: Args, g: &Global) -> anyhow::Result<()> {
         let f = tfreuse::export::frozen(&model, &serving, out)?;
         let names = serving.outputs().map(|(_, o)| tfreuse::tf::output_name(o)).join(", ");
         eprintln!(
-            "wrote a frozen graph to {} ({} ops, {} variables as constants): {} -> {names}",
+            "wrote a frozen graph to {} ({} ops, {} variables as constants): {}{bytes} -> {names}",
             out.display(),
             f.ops,
             f.constants,
@@ -80,8 +128,16 @@ pub fn exec(mut args: Args, g: &Global) -> anyhow::Result<()> {
     }
     if let Some(out) = &args.out {
         let dir = tfreuse::export::saved_model(&mut model, &serving, out)?;
+        let second = match &serving.pictures {
+            Some(p) => format!(
+                "; signature {}: image_bytes = {} -> the same",
+                tfreuse::export::BYTES_SIGNATURE,
+                tfreuse::tf::output_name(&p.bytes)
+            ),
+            None => String::new(),
+        };
         eprintln!(
-            "saved a SavedModel to {} (tag serve, signature serving_default: x = {} -> logits = {}, probabilities, class_ids, classes; {classes})",
+            "saved a SavedModel to {} (tag serve, signature serving_default: x = {} -> logits = {}, probabilities, class_ids, classes{second}; {classes})",
             dir.display(),
             tfreuse::tf::output_name(&serving.input),
             tfreuse::tf::output_name(&serving.logits),

@@ -2,7 +2,8 @@
 //! label_image and TF Serving: only the ops the served outputs need, each variable replaced by
 //! a constant holding its restored value (a resource variable's reads become `Identity`), and
 //! no device pins. Binary `.pb`, or text for a `.pbtxt` name. Known class names go beside it,
-//! a line each, as retrain.py's output_labels.txt ([`labels_path`]).
+//! a line each, as retrain.py's output_labels.txt ([`labels_path`]). With the picture input,
+//! the input is the `PlaceholderWithDefault` of its preprocessing ([`super::preprocess`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -43,8 +44,11 @@ pub fn frozen(model: &Model, serving: &Serving, out: &Path) -> Result<Frozen> {
             return Err(Error::Invalid(format!("{}: exists; a frozen graph is written to a new file", path.display())));
         }
     }
-    let full = GraphDef::decode(model.graph.graph_def()?.as_slice())
+    let mut full = GraphDef::decode(model.graph.graph_def()?.as_slice())
         .map_err(|e| Error::Tf(format!("TF wrote a GraphDef we cannot decode: {e}")))?;
+    if let Some(p) = &serving.pictures {
+        super::preprocess::wire(&mut full, &serving.input, &p.pixels)?;
+    }
     let outputs: Vec<&Output> = serving.outputs().into_iter().map(|(_, o)| o).collect();
     let keep = needed(&full, &outputs)?;
     if !keep.contains(&serving.input.operation.name()?) {

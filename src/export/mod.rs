@@ -1,20 +1,25 @@
 //! Writing a trained model out for serving, the way back from TF1: a SavedModel
 //! ([`saved_model()`]) or a frozen GraphDef ([`frozen()`]) whose outputs are the logits, their
-//! softmax probabilities, the int64 class ids and the class names, computed from one input.
+//! softmax probabilities, the int64 class ids and the class names, computed from one input,
+//! and, asked, from encoded picture bytes too ([`preprocess`]).
 
 use tensorflow::{DataType, Output, Tensor};
 
+use crate::data::images::Preprocess;
+use crate::data::Scale;
 use crate::error::{Error, Result};
 use crate::graph::Builder;
 use crate::model::Model;
 
 internal_mod! {
     frozen;
+    preprocess;
     saved_model;
 }
 
 pub use frozen::{frozen, labels_path, Frozen};
-pub use saved_model::saved_model;
+pub use preprocess::Pictures;
+pub use saved_model::{saved_model, BYTES_SIGNATURE};
 
 /// The served tensors: the input, the logits, and the probabilities and classes built on them.
 pub struct Serving {
@@ -30,6 +35,8 @@ pub struct Serving {
     pub classes: Output,
     /// The class names by id (empty when unknown), written beside the export as `labels.txt`.
     pub names: Vec<String>,
+    /// The second input, encoded picture bytes, when asked ([`Serving::with_pictures`]).
+    pub pictures: Option<Pictures>,
 }
 
 impl Serving {
@@ -59,7 +66,14 @@ impl Serving {
             };
             Ok((probs, ids, classes))
         })?;
-        Ok(Serving { input, logits, probabilities, class_ids, classes, names })
+        Ok(Serving { input, logits, probabilities, class_ids, classes, names, pictures: None })
+    }
+
+    /// Add the second input, `image_bytes`: one encoded picture, fitted as `p` says and mapped
+    /// by `scale` in the graph, the default of the input when it is not fed (see [`preprocess`]).
+    pub fn with_pictures(mut self, model: &mut Model, p: &Preprocess, scale: Scale) -> Result<Serving> {
+        self.pictures = Some(preprocess::build(model, &self.input, p, scale)?);
+        Ok(self)
     }
 
     /// The outputs by the names a signature gives them.

@@ -1,7 +1,8 @@
 //! A SavedModel (`saved_model.pb` + `variables/`) tagged `serve` with a `serving_default`
 //! signature — input → logits, probabilities and class ids — as
 //! `tf.compat.v1.saved_model.Builder` writes it, for `saved_model.loader.load` and TF Serving.
-//! Known class names go with it as the asset `assets/labels.txt`.
+//! Known class names go with it as the asset `assets/labels.txt`. With the picture input, a
+//! second signature, `serving_bytes`, takes `image_bytes` to the same outputs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,9 +15,9 @@ use crate::atomic::{parent_dir, AtomicDir};
 use crate::error::{Error, Result};
 use crate::graph::{Builder, Var};
 use crate::model::metagraph::Extension;
-use crate::model::Model;
+use crate::model::{MetaGraph, Model};
 use crate::proto::collection_def::{Kind, NodeList};
-use crate::proto::{tensor_info, AssetFileDef, CollectionDef, SignatureDef, TensorInfo};
+use crate::proto::{tensor_info, AssetFileDef, CollectionDef, OpDef, SignatureDef, TensorInfo};
 use crate::tf::tensors::{dtype_code, shape_dims};
 
 /// What a signature says of a tensor: its name, dtype and static shape.
@@ -46,7 +47,8 @@ pub fn saved_model(model: &mut Model, serving: &Serving, out: &Path) -> Result<P
         method_name: "tensorflow/serving/predict".into(),
         defaults: BTreeMap::new(),
     };
-    meta.def.signature_def = BTreeMap::from([("serving_default".to_string(), sig)]);
+    add_pictures(model, &mut meta, serving, &sig)?;
+    meta.def.signature_def.insert("serving_default".to_string(), sig);
     if let Some(info) = meta.def.meta_info_def.as_mut() {
         info.tags = vec!["serve".into()];
     }
@@ -64,6 +66,29 @@ pub fn saved_model(model: &mut Model, serving: &Serving, out: &Path) -> Result<P
     let saved = crate::model::metagraph::SavedModel { saved_model_schema_version: 1, meta_graphs: vec![meta.def] };
     crate::atomic::write_bytes_atomic(&root.join("saved_model.pb"), &saved.encode_to_vec())?;
     staging.publish(&name.to_string_lossy())
+}
+
+/// The signature taking encoded picture bytes.
+pub const BYTES_SIGNATURE: &str = "serving_bytes";
+
+/// The signatures: none but those added here. With the picture input: its preprocessing wired
+/// into the written graph (see [`super::preprocess`]), and the signature [`BYTES_SIGNATURE`]
+/// taking it to `sig`'s outputs.
+fn add_pictures(model: &Model, meta: &mut MetaGraph, serving: &Serving, sig: &SignatureDef) -> Result<()> {
+    meta.def.signature_def.clear();
+    let Some(p) = &serving.pictures else { return Ok(()) };
+    let mut gd = meta.graph_def()?;
+    super::preprocess::wire(&mut gd, &serving.input, &p.pixels)?;
+    meta.set_graph_def(&gd);
+    if let Some(ops) = meta.def.meta_info_def.as_mut().and_then(|i| i.stripped_op_list.as_mut()) {
+        let def = model.graph.get_op_def("PlaceholderWithDefault")?;
+        let def = OpDef::decode(def.as_slice()).map_err(|e| Error::Tf(format!("TF wrote an OpDef we cannot decode: {e}")))?;
+        ops.op.retain(|o| o.name != def.name);
+        ops.op.push(def);
+    }
+    let inputs = BTreeMap::from([("image_bytes".to_string(), info(model, &p.bytes)?)]);
+    meta.def.signature_def.insert(BYTES_SIGNATURE.to_string(), SignatureDef { inputs, ..sig.clone() });
+    Ok(())
 }
 
 /// The asset file of the class names, in `assets/`.

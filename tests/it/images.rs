@@ -272,6 +272,151 @@ fn export_takes_the_record_and_serves_class_names() {
     assert!(!other.exists());
 }
 
+/// The picture files under `dir` (class folders), in name order.
+fn picture_files(dir: &str) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flat_map(|class| std::fs::read_dir(class.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    files
+}
+
+/// `oracle.py serve-bytes` (each file's bytes fed alone to `image_bytes`) against `predict
+/// --json --top-k 10` on the same files: the same top class, and the largest difference of the
+/// probabilities among JPEGs and among the other pictures.
+fn bytes_against_predict(served: &str, predicted: &serde_json::Value, files: &[String]) -> Agreement {
+    let served = json(served);
+    let (served, predicted) = (served.as_array().unwrap(), predicted.as_array().unwrap());
+    assert_eq!((served.len(), predicted.len()), (files.len(), files.len()));
+    let mut agreement = Agreement::default();
+    for ((s, p), file) in served.iter().zip(predicted).zip(files) {
+        let top = &p["top"][0];
+        assert_eq!((&s["classes"], &s["class_ids"]), (&top["label"], &top["id"]), "{file}: {s} vs {p}");
+        let jpeg = std::fs::read(file).unwrap().starts_with(&[0xff, 0xd8, 0xff]);
+        let max = if jpeg { &mut agreement.jpeg } else { &mut agreement.other };
+        for t in p["top"].as_array().unwrap() {
+            let theirs = s["probabilities"][t["id"].as_u64().unwrap() as usize].as_f64().unwrap();
+            *max = max.max((theirs - t["probability"].as_f64().unwrap()).abs());
+        }
+    }
+    agreement
+}
+
+/// The largest difference of probabilities, JPEGs apart: the `image` crate's JPEG decoder and
+/// libjpeg-turbo's (TF's, accurate IDCT) differ by up to 3 in some bytes; every other picture
+/// is the same pixels, fitted to the byte, so only float noise is left.
+#[derive(Default, Debug)]
+struct Agreement {
+    jpeg: f64,
+    other: f64,
+}
+
+impl Agreement {
+    fn check(&self, what: &str) {
+        eprintln!("{what}: probabilities differ by at most {:.1e} (JPEG), {:.1e} (PNG, BMP, GIF, WebP)", self.jpeg, self.other);
+        assert!(self.jpeg < 5e-3 && self.other < 1e-5, "{what}: {self:?}");
+    }
+}
+
+#[test]
+fn export_with_preprocessing_takes_picture_bytes_as_predict_does() {
+    // 40x40 colour PNG, JPEG and BMP pictures for the book's MLP (flat 28x28 gray rows): the
+    // graph decodes, converts, shrinks, scales and reshapes each one as predict does.
+    let tmp = tempfile::tempdir().unwrap();
+    let pics = folder(tmp.path(), &["--per-class", "3", "--size", "40", "--color"]);
+    let out = tmp.path().join("m.ckpt");
+    Train::new(&fixture(DNN_META), &format!("images:{pics}")).branch("dnn/hidden4/Relu:0").layers("10").batch(10).epochs(2).out(&out).ok();
+    let meta = format!("{}.meta", out.display());
+    let (sm, frozen) = (tmp.path().join("served"), tmp.path().join("m.pb"));
+    let log = tfreuse(&[
+        "export",
+        "--meta",
+        &meta,
+        "--with-preprocessing",
+        "--saved-model",
+        sm.to_str().unwrap(),
+        "--frozen",
+        frozen.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&log.stderr);
+    assert!(log.status.success(), "{err}");
+    assert!(
+        err.contains("X:0 (or image_bytes:0: one encoded picture) ->") && err.contains("serving_bytes: image_bytes = image_bytes:0"),
+        "{err}"
+    );
+    // And the first picture again as GIF and (lossless) WebP, which TF's DecodeImage reads too.
+    let mut files = picture_files(&pics);
+    let first = image::open(&files[0]).unwrap();
+    for ext in ["gif", "webp"] {
+        let f = tmp.path().join(format!("first.{ext}"));
+        first.to_rgb8().save(&f).unwrap();
+        files.push(f.display().to_string());
+    }
+    let predicted = json(&ok(&[&["predict", "--meta", &meta, "--json", "--top-k", "10"][..], &strs(&files)].concat()));
+    for model in [&sm, &frozen] {
+        let served = oracle(&[&["serve-bytes", model.to_str().unwrap()][..], &strs(&files)].concat());
+        bytes_against_predict(&served, &predicted, &files).check(&model.display().to_string());
+    }
+    // Feeding x is as before: the served rows of the pictures give predict's answers.
+    let rows = tmp.path().join("rows.npz");
+    let all = ["--validation-pct", "0", "--test-pct", "0"];
+    let data = format!("images:{pics}");
+    ok(&[&["run", "--meta", &meta, "--data", &data, "--split", "train", "--fetch", "X:0", "--out", rows.to_str().unwrap()][..], &all]
+        .concat());
+    let served = json(&oracle(&["serve", sm.to_str().unwrap(), "--feed", &format!("x={}#X:0", rows.display())]));
+    for (i, p) in predicted.as_array().unwrap().iter().take(files.len() - 2).enumerate() {
+        let (id, prob) = (p["top"][0]["id"].as_u64().unwrap() as usize, p["top"][0]["probability"].as_f64().unwrap());
+        assert_eq!(served["outputs"]["class_ids"][i].as_u64(), Some(id as u64), "{p}");
+        assert!((served["outputs"]["probabilities"][i][id].as_f64().unwrap() - prob).abs() < 1e-6, "{p}");
+    }
+    // Wider pictures, cropped or padded (the flags override the record), as predict fits them.
+    let wide = folder(&tmp.path().join("wide"), &["--per-class", "3", "--size", "40", "--width", "56", "--color"]);
+    let wide_files = picture_files(&wide);
+    for mode in ["crop", "pad"] {
+        let pb = tmp.path().join(format!("{mode}.pb"));
+        ok(&["export", "--meta", &meta, "--with-preprocessing", "--resize-mode", mode, "--frozen", pb.to_str().unwrap()]);
+        let predicted =
+            json(&ok(&[&["predict", "--meta", &meta, "--json", "--top-k", "10", "--resize-mode", mode][..], &strs(&wide_files)].concat()));
+        let served = oracle(&[&["serve-bytes", pb.to_str().unwrap()][..], &strs(&wide_files)].concat());
+        bytes_against_predict(&served, &predicted, &wide_files).check(mode);
+    }
+    // A model of RGB pictures (the CNN's 32x32x3 input): no gray step; square and wide pictures
+    // stretched.
+    let cnn = tmp.path().join("cnn.ckpt");
+    Train::cnn(&format!("images:{pics}")).batch(10).epochs(1).out(&cnn).ok();
+    let cnn_meta = format!("{}.meta", cnn.display());
+    let cnn_pb = tmp.path().join("cnn.pb");
+    ok(&["export", "--meta", &cnn_meta, "--with-preprocessing", "--frozen", cnn_pb.to_str().unwrap()]);
+    let both = [&files[..], &wide_files[..]].concat();
+    let predicted = json(&ok(&[&["predict", "--meta", &cnn_meta, "--json", "--top-k", "10"][..], &strs(&both)].concat()));
+    let served = oracle(&[&["serve-bytes", cnn_pb.to_str().unwrap()][..], &strs(&both)].concat());
+    bytes_against_predict(&served, &predicted, &both).check("RGB");
+    // A model with no picture record: one line naming what would say how to feed pictures.
+    let other = tmp.path().join("other");
+    let err = fails(
+        &[
+            "export",
+            "--meta",
+            &fixture(DNN_META),
+            "--logits",
+            "dnn/outputs/BiasAdd:0",
+            "--with-preprocessing",
+            "--saved-model",
+            other.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(
+        err.contains("--with-preprocessing: the model has no picture record")
+            && err.contains("--resize")
+            && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    assert!(!other.exists());
+}
+
 #[test]
 fn balanced_class_weights_weigh_each_row_of_the_loss() {
     // tiny's 32 + 32 rows made 32 + 8: weights 40 / (2 × 32) = 0.625 and 40 / (2 × 8) = 2.5.
