@@ -185,15 +185,18 @@ pub enum Event {
         below: String,
     },
     /// The input takes batches of exactly `batch` rows (a graph frozen for one picture a run,
-    /// as retrain.py's): the cache of `tensor` was computed `batch` rows a run, and the new
-    /// layers above it train in batches of the training batch size.
+    /// as retrain.py's): `tensor` is computed `batch` rows a run — once, into the cache, or
+    /// inside each step — and the new layers above it train in batches of the training batch
+    /// size.
     FrozenBatch {
         /// The input.
         input: String,
         /// The rows per run it takes.
         batch: usize,
-        /// The cut whose rows were cached.
+        /// The cut whose rows the new layers are fed.
         tensor: String,
+        /// The cut's rows were cached (else computed inside each step).
+        cached: bool,
     },
     /// Each class's loss weight in the new head (balanced), by class label.
     ClassWeights {

@@ -183,8 +183,11 @@ fn note(e: &Event) {
         Event::FrozenForCache { below } => {
             eprintln!("--freeze-below {below} (--cache-frozen with nothing frozen: the reused layers are frozen and their output cached)")
         }
-        Event::FrozenBatch { input, batch, tensor } => {
+        Event::FrozenBatch { input, batch, tensor, cached: true } => {
             eprintln!("{input} takes batches of exactly {batch}: {tensor} cached {batch} row(s) a run; the new layers train in batches of --batch-size")
+        }
+        Event::FrozenBatch { input, batch, tensor, cached: false } => {
+            eprintln!("{input} takes batches of exactly {batch}: each step computes {tensor} {batch} row(s) a run, then trains the new layers on the batch of --batch-size")
         }
         Event::ClassWeights { weights } => {
             let shown: Vec<String> = weights.iter().map(|(c, v)| format!("{c}: {v:.4}")).collect();
