@@ -389,6 +389,8 @@ fn a_retrain_style_graph_of_one_picture_a_run_trains_a_head_in_batches() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("input:0 takes batches of exactly 1: each step computes pool/_reshape:0 1 row(s) a run"), "{err}");
+    let setup = logged(&log2, "setup");
+    assert_eq!(setup["batch"], serde_json::json!({"input": "input:0", "batch": 1, "relaxed": false}), "{setup}");
     assert_eq!(logged(&log2, "frozen_batch")["cached"], false);
     assert_eq!(untimed(logged(&log2, "test")), untimed(test.clone()), "uncached vs cached");
     // The saved model runs whole, one picture a run: eval says what training's test said.
@@ -425,6 +427,45 @@ fn a_retrain_style_graph_of_one_picture_a_run_trains_a_head_in_batches() {
 }
 
 #[test]
+fn a_fixed_batch_nothing_else_pins_is_relaxed_and_a_placeholder_with_default_is_the_input() {
+    // retrain_free: the only input is a PlaceholderWithDefault [1, 32, 32, 3] (of zeros), and
+    // its bottleneck a Reshape to [-1, 8]: relaxed to any batch, the frozen part runs in the
+    // training batches, and the saved model takes any batch.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = retrain_pictures(tmp.path());
+    let (out, log) = (tmp.path().join("out/m.ckpt"), tmp.path().join("log.json"));
+    let train = |graph: &str| {
+        let t = Train::frozen(&fixture(graph), &data).branch("pool/_reshape:0").layers("10").optimizer("adam").lr("0.1");
+        SPLIT.chunks(2).fold(t, |t, kv| t.arg(kv[0], kv[1])).epochs(30).batch(50)
+    };
+    let o = train("retrain_free/graph.pb").out(&out).json_log(&log).output();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    // Not retrain.py's BottleneckInputPlaceholder, whose default the input computes.
+    assert!(err.contains("--input input:0 ("), "{err}");
+    assert!(err.contains("relaxed the batch of input:0 (the graph fixed 1)"), "{err}");
+    assert_eq!(logged(&log, "setup")["batch"], serde_json::json!({"input": "input:0", "batch": 1, "relaxed": true}));
+    assert!(!std::fs::read_to_string(&log).unwrap().contains("frozen_batch"), "runs batched, not a row at a time");
+    let test = logged(&log, "test");
+    assert!(test["metric"].as_f64().unwrap() > 0.2, "better than chance: {test}");
+    // retrain_style has the same weights behind a Reshape to [1, -1], which pins the batch: it
+    // trains a row at a time, to the same numbers.
+    let (style_log, style_out) = (tmp.path().join("style.json"), tmp.path().join("style/m.ckpt"));
+    train("retrain_style/graph.pb").out(&style_out).json_log(&style_log).ok();
+    assert_eq!(logged(&style_log, "setup")["batch"], serde_json::json!({"input": "input:0", "batch": 1, "relaxed": false}));
+    assert_eq!(logged(&style_log, "frozen_batch")["cached"], false);
+    let style_test = untimed(logged(&style_log, "test"));
+    assert!((style_test["loss"].as_f64().unwrap() - test["loss"].as_f64().unwrap()).abs() < 1e-5, "{style_test} vs {test}");
+    assert_eq!(style_test["metric"], test["metric"], "row at a time vs relaxed");
+    // Python evaluates the saved model on all 70 test pictures in one run.
+    let meta = format!("{}.meta", out.display());
+    let xy = retrain_test_rows(tmp.path(), &data);
+    same_test(&test, &python_new_metrics(&meta, &xy, 0), "Python, one batch");
+    let inspected = ok(&["inspect", "--meta", &meta]);
+    assert!(inspected.contains("[?, 32, 32, 3]"), "{inspected}");
+}
+
+#[test]
 fn an_input_of_unknown_picture_size_needs_resize_then_trains_a_row_at_a_time() {
     // retrain_anysize: `input` is [1, ?, ?, 3], its bottleneck a Reshape to [1, -1].
     let tmp = tempfile::tempdir().unwrap();
@@ -439,6 +480,7 @@ fn an_input_of_unknown_picture_size_needs_resize_then_trains_a_row_at_a_time() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("input:0 takes batches of exactly 1: each step computes pool/_reshape:0 1 row(s) a run"), "{err}");
+    assert_eq!(logged(&log, "setup")["batch"], serde_json::json!({"input": "input:0", "batch": 1, "relaxed": false}));
     assert_eq!(logged(&log, "frozen_batch")["cached"], false);
     let test = logged(&log, "test");
     assert_eq!(test["examples"], 70, "{test}");
