@@ -24,7 +24,11 @@ Fixtures (each a directory with .meta, .index, .data-00000-of-00001 and `checkpo
               of exactly one picture, as Inception's), two tiny conv layers (trained on 3000
               tinted MNIST digits first), `pool/_reshape` [1, 8] as the bottleneck, `input_1/BottleneckInputPlaceholder`
               (a PlaceholderWithDefault of it, [None, 8]), `final_training_ops` (a dense
-              layer) and `final_result` (softmax): graph.pb, a few KB.
+              layer) and `final_result` (softmax): graph.pb, a few KB. Two variants with the
+              same weights: retrain_free/ (the only input `input` is a PlaceholderWithDefault
+              [1, 32, 32, 3] of zeros and the bottleneck a Reshape to [-1, 8]: nothing but the
+              input pins the batch) and retrain_anysize/ (`input` [1, ?, ?, 3]: the picture size
+              is not in the graph).
   tiny_v1/    tiny saved by a V1 saver (`write_version=V1`): one tiny.ckpt file, no .index,
               as classic TF-Slim releases shipped.
 Runs single-threaded with op determinism and oneDNN off, so a rerun gives the same files.
@@ -331,11 +335,13 @@ def retrain_style_net(images):
     return tf.reduce_mean(h, axis=[1, 2])
 
 
-def make_retrain_style(data, outdir, examples=3000, batch_size=50):
+def make_retrain_style(data, outdir, examples=3000, batch_size=50, variant=None):
     """A retrain.py graph in small: the frozen part takes one picture a run, the bottleneck
     input feeds any batch into the final layer. The conv layers are trained first (one pass
     over `examples` tinted MNIST digits, in a graph of any batch), then rebuilt as constants
-    behind an input of exactly one picture, as retrain.py froze Inception."""
+    behind an input of exactly one picture, as retrain.py froze Inception. `variant`: "free"
+    (a PlaceholderWithDefault input, the bottleneck reshaped to [-1, 8]) or "anysize" (input
+    [1, ?, ?, 3])."""
     tf1.reset_default_graph()
     tf1.set_random_seed(5)
     rng = np.random.RandomState(5)
@@ -353,10 +359,14 @@ def make_retrain_style(data, outdir, examples=3000, batch_size=50):
         trained = {v.op.name: sess.run(v) for v in tf1.global_variables() if v.op.name.startswith("conv")}
     tf1.reset_default_graph()
     tf1.set_random_seed(5)
-    images = tf1.placeholder(tf.float32, shape=(1, 32, 32, 3), name="input")
+    if variant == "free":
+        images = tf1.placeholder_with_default(tf.zeros([1, 32, 32, 3]), shape=(1, 32, 32, 3), name="input")
+    else:
+        size = None if variant == "anysize" else 32
+        images = tf1.placeholder(tf.float32, shape=(1, size, size, 3), name="input")
     features = retrain_style_net(images)
     with tf.name_scope("pool"):
-        bottleneck = tf.reshape(features, [1, -1], name="_reshape")
+        bottleneck = tf.reshape(features, [-1, 8] if variant == "free" else [1, -1], name="_reshape")
     with tf.name_scope("input_1"):
         bottleneck_input = tf1.placeholder_with_default(bottleneck, shape=[None, 8], name="BottleneckInputPlaceholder")
     with tf.name_scope("final_training_ops"):
@@ -421,6 +431,8 @@ def main():
         make_v1(os.path.join(args.out, "tiny"), os.path.join(args.out, "tiny_v1"))
     if args.only in (None, "retrain_style"):
         make_retrain_style(data, os.path.join(args.out, "retrain_style"))
+        for variant in ["free", "anysize"]:
+            make_retrain_style(data, os.path.join(args.out, f"retrain_{variant}"), variant=variant)
     if args.only in (None, "conv_bn"):
         make_conv_bn(data, os.path.join(args.out, "conv_bn"))
     if args.only in (None, "cnn_rgb"):

@@ -46,7 +46,7 @@ def features_for(X, x, scale=None):
         x = raw.astype(X.dtype.as_numpy_dtype)
     else:
         x = (raw.astype(np.float32) * np.float32(scale)) if scale is not None else x.astype(np.float32)
-    if X.shape.rank is not None and X.shape.rank > 2:  # rows of an image input
+    if X.shape.rank is not None and X.shape.rank > 2 and x.ndim != X.shape.rank:  # rows of an image input
         x = x.reshape([-1] + X.shape.as_list()[1:])
     return x
 

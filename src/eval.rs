@@ -50,27 +50,38 @@ pub fn evaluate(model: &Model, split: &Split, spec: &EvalSpec) -> Result<Vec<(St
     let y_out = model.tensor(&spec.labels).map_err(|e| e.for_arg(Role::Labels))?;
     let fetches = spec.fetches.iter().map(|f| model.tensor(f).map_err(|e| e.for_arg(Role::Fetch))).collect::<Result<Vec<_>>>()?;
     let set = crate::feed::Setting::resolve_all(&model.graph, Role::Set, &spec.set)?;
-    let values = evaluate_outputs(model, split, &x_out, &y_out, &fetches, spec.batch_size, &FixedFeeds::default().with(&set))?;
+    let batch = Batch::Rows(spec.batch_size);
+    let values = evaluate_outputs(model, split, &x_out, &y_out, &fetches, batch, &FixedFeeds::default().with(&set))?;
     Ok(spec.fetches.iter().cloned().zip(values).collect())
 }
 
+/// How many rows a run is fed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Batch {
+    /// That many (0: all at once), unless the input fixes its batch.
+    Rows(usize),
+    /// All at once, whatever batch the tensor's static shape shows: the cut of a graph of a
+    /// fixed batch with only new layers above it (see [`crate::graph::cut::only_new_above`]).
+    Any,
+}
+
 /// Scalars `fetches` averaged over `split`, feeding `x` (features, as its dtype wants them)
-/// and `y` (labels, cast to its dtype) `batch_size` rows at a time (0: all at once), and the
-/// bool `flags` their values.
+/// and `y` (labels, cast to its dtype) `batch` rows at a time, and the bool `flags` their
+/// values.
 pub(crate) fn evaluate_outputs(
     model: &Model,
     split: &Split,
     x_out: &Output,
     y_out: &Output,
     fetches: &[Output],
-    batch_size: usize,
+    batch: Batch,
     flags: &FixedFeeds,
 ) -> Result<Vec<f64>> {
     if split.is_empty() {
         return Err(Error::Invalid("the split is empty: nothing to evaluate".into()));
     }
     let y_dtype = crate::tf::tensors::output_dtype(y_out);
-    let (x_dtype, row, bs) = input_batches(model, split, x_out, batch_size)?;
+    let (x_dtype, row, bs) = input_batches(model, split, x_out, batch)?;
     let n = split.len();
     let layout = crate::feed::LabelLayout::of(&model.graph, y_out)?;
     let mut sums = vec![0f64; fetches.len()];
@@ -98,11 +109,15 @@ pub(crate) fn evaluate_outputs(
 }
 
 /// How `split` is fed to `x_out`: the input's dtype, each row's dimensions, and the rows per
-/// run for `batch_size` (0: all at once).
-fn input_batches(model: &Model, split: &Split, x_out: &Output, batch_size: usize) -> Result<(tensorflow::DataType, Vec<usize>, usize)> {
+/// run.
+fn input_batches(model: &Model, split: &Split, x_out: &Output, batch: Batch) -> Result<(tensorflow::DataType, Vec<usize>, usize)> {
     let shape = crate::feed::InputShape::of(&model.graph, x_out)?;
     let row = shape.row_dims(Role::Input, &split.feature_shape)?;
-    Ok((crate::tf::tensors::output_dtype(x_out), row, shape.batch(Role::Input, batch_size, split.len())?))
+    let rows = match batch {
+        Batch::Rows(size) => shape.batch(Role::Input, size, split.len())?,
+        Batch::Any => split.len(),
+    };
+    Ok((crate::tf::tensors::output_dtype(x_out), row, rows))
 }
 
 /// The logits of every row of `split`, a row each, `batch_size` rows a run (0: all at once).
@@ -114,7 +129,7 @@ pub fn logits(
     batch_size: usize,
     flags: &FixedFeeds,
 ) -> Result<Vec<Vec<f32>>> {
-    let (x_dtype, row, bs) = input_batches(model, split, x_out, batch_size)?;
+    let (x_dtype, row, bs) = input_batches(model, split, x_out, Batch::Rows(batch_size))?;
     let n = split.len();
     let mut out = Vec::with_capacity(n);
     let mut start = 0;

@@ -38,6 +38,23 @@ pub struct SetupReport {
     pub placement: Vec<String>,
     /// XLA on or off, and why (`--jit`, or what `auto` decided from the step).
     pub jit: crate::tf::jit::Choice,
+    /// An input of a fixed batch below new layers: relaxed to any batch, or kept with only new
+    /// layers above the cut (the frozen part then runs in that batch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<FixedBatch>,
+}
+
+/// An input the graph fixed to batches of exactly `batch` rows (a graph frozen for one picture
+/// a run, as retrain.py's), below new layers that take batches of any size.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct FixedBatch {
+    /// The input.
+    pub input: String,
+    /// The rows per run the graph fixed.
+    pub batch: usize,
+    /// Its batch was relaxed (shape inference showed nothing else pins it): the graph runs,
+    /// and is saved, taking batches of any size. Else the frozen part runs `batch` rows a run.
+    pub relaxed: bool,
 }
 
 /// One report.
@@ -201,15 +218,18 @@ pub enum Event {
         below: String,
     },
     /// The input takes batches of exactly `batch` rows (a graph frozen for one picture a run,
-    /// as retrain.py's): the cache of `tensor` was computed `batch` rows a run, and the new
-    /// layers above it train in batches of the training batch size.
+    /// as retrain.py's): `tensor` is computed `batch` rows a run — once, into the cache, or
+    /// inside each step — and the new layers above it train in batches of the training batch
+    /// size.
     FrozenBatch {
         /// The input.
         input: String,
         /// The rows per run it takes.
         batch: usize,
-        /// The cut whose rows were cached.
+        /// The cut whose rows the new layers are fed.
         tensor: String,
+        /// The cut's rows were cached (else computed inside each step).
+        cached: bool,
     },
     /// Each class's loss weight in the new head (balanced), by class label.
     ClassWeights {

@@ -136,8 +136,8 @@ pub fn compute(
     flags: &crate::feed::FixedFeeds,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Split> {
-    let feature_shape = row_shape(&model.graph, cut)?;
-    let row: usize = feature_shape.iter().product();
+    let frozen = Frozen::new(model, x, cut, flags)?;
+    let row: usize = frozen.shape.iter().product();
     let n = split.len();
     let input = crate::feed::InputShape::of(&model.graph, x)?;
     let row_dims = input.row_dims(crate::Role::Input, &split.feature_shape)?;
@@ -148,15 +148,72 @@ pub fn compute(
     while start < n {
         let end = (start + batch).min(n);
         let xt = split.tensor(start, end, dtype, &row_dims)?;
-        let mut args = SessionRunArgs::new();
-        xt.feed(&mut args, &x.operation, x.index);
-        flags.add_to(&mut args);
-        let tok = args.request_fetch(&cut.operation, cut.index);
-        model.session.run(&mut args)?;
-        let t: Tensor<f32> = args.fetch(tok)?;
-        out[start * row..end * row].copy_from_slice(&t);
+        frozen.rows_into(&xt, &mut out[start * row..end * row])?;
         progress(end - start);
         start = end;
     }
-    Ok(Split { x: crate::data::Features::F32(out), y: split.y.clone(), feature_shape })
+    Ok(Split { x: crate::data::Features::F32(out), y: split.y.clone(), feature_shape: frozen.shape })
+}
+
+/// The frozen part of a model: `cut` computed from rows fed to `x`, in runs of the batch `x`
+/// fixes (a graph frozen for one picture a run, as retrain.py's), else in one run.
+pub(crate) struct Frozen<'a> {
+    model: &'a Model,
+    x: &'a Output,
+    /// The tensor computed.
+    pub cut: &'a Output,
+    flags: &'a crate::feed::FixedFeeds,
+    /// The shape of one row of `cut`.
+    pub shape: Vec<usize>,
+    /// The rows per run `x` takes, if it fixes them.
+    pub fixed: Option<usize>,
+}
+
+impl<'a> Frozen<'a> {
+    /// `flags`: bool tensors fed with every run (training flags, false).
+    pub fn new(model: &'a Model, x: &'a Output, cut: &'a Output, flags: &'a crate::feed::FixedFeeds) -> Result<Self> {
+        let shape = row_shape(&model.graph, cut)?;
+        let fixed = crate::feed::InputShape::of(&model.graph, x)?.fixed_batch();
+        Ok(Frozen { model, x, cut, flags, shape, fixed })
+    }
+
+    /// The cut's rows for the rows of `xt`, as a tensor to feed to the cut.
+    pub fn rows(&self, xt: &crate::tf::tensors::DynTensor) -> Result<Tensor<f32>> {
+        let dims: Vec<u64> = std::iter::once(xt.rows()).chain(self.shape.iter().copied()).map(|d| d as u64).collect();
+        let mut t = Tensor::new(&dims);
+        self.rows_into(xt, &mut t)?;
+        Ok(t)
+    }
+
+    /// The cut's rows for the rows of `xt`, into `out`: in runs of the fixed batch (the last
+    /// one filled up with copies of its last row, whose results are dropped), else in one.
+    pub fn rows_into(&self, xt: &crate::tf::tensors::DynTensor, out: &mut [f32]) -> Result<()> {
+        let (n, row) = (xt.rows(), self.shape.iter().product::<usize>());
+        match self.fixed.filter(|&b| b != n) {
+            None => self.run(xt, out),
+            Some(b) => (0..n).step_by(b).try_for_each(|s| {
+                let e = (s + b).min(n);
+                self.run(&xt.rows_padded(s, e, b), &mut out[s * row..e * row])
+            }),
+        }
+    }
+
+    fn run(&self, xt: &crate::tf::tensors::DynTensor, out: &mut [f32]) -> Result<()> {
+        let mut args = SessionRunArgs::new();
+        xt.feed(&mut args, &self.x.operation, self.x.index);
+        self.flags.add_to(&mut args);
+        let tok = args.request_fetch(&self.cut.operation, self.cut.index);
+        self.model.session.run(&mut args)?;
+        let t: Tensor<f32> = args.fetch(tok)?;
+        if t.len() != xt.rows() * self.shape.iter().product::<usize>() {
+            let (x, cut, rows) = (crate::tf::output_name(self.x), name(&self.cut.operation), xt.rows());
+            return Err(Error::Invalid(format!(
+                "{rows} rows fed to {x} gave {} values of {cut}, not a row of {:?} each",
+                t.len(),
+                self.shape
+            )));
+        }
+        out.copy_from_slice(&t[..out.len()]);
+        Ok(())
+    }
 }

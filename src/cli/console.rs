@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tfreuse::events::{Event, EventSink, SetupReport};
+use tfreuse::events::{Event, EventSink, FixedBatch, SetupReport};
 
 use super::warn;
 
@@ -26,6 +26,10 @@ fn print_setup(r: &SetupReport, caching: bool) {
     eprintln!("training op {} on loss {}: trains {} variable(s): {}", r.train_op, r.loss, r.trained.len(), r.trained.join(", "));
     if !r.frozen.is_empty() {
         eprintln!("not trained (frozen, or not on the path to the loss): {}", r.frozen.join(", "));
+    }
+    // A batch kept fixed is said by the `FrozenBatch` event, with how the frozen part runs.
+    if let Some(FixedBatch { input, batch, relaxed: true }) = &r.batch {
+        eprintln!("relaxed the batch of {input} (the graph fixed {batch}): shape inference finds nothing else pinning it, so the graph runs in batches of --batch-size and is saved taking any batch");
     }
     if let Some(logits) = &r.logits {
         eprintln!("new logits: {logits} (export --logits, predict)");
@@ -208,8 +212,11 @@ fn note(e: &Event) {
         Event::FrozenForCache { below } => {
             eprintln!("--freeze-below {below} (--cache-frozen with nothing frozen: the reused layers are frozen and their output cached)")
         }
-        Event::FrozenBatch { input, batch, tensor } => {
+        Event::FrozenBatch { input, batch, tensor, cached: true } => {
             eprintln!("{input} takes batches of exactly {batch}: {tensor} cached {batch} row(s) a run; the new layers train in batches of --batch-size")
+        }
+        Event::FrozenBatch { input, batch, tensor, cached: false } => {
+            eprintln!("{input} takes batches of exactly {batch}: each step computes {tensor} {batch} row(s) a run, then trains the new layers on the batch of --batch-size")
         }
         Event::ClassWeights { weights } => {
             let shown: Vec<String> = weights.iter().map(|(c, v)| format!("{c}: {v:.4}")).collect();

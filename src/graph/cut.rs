@@ -125,3 +125,16 @@ pub fn only_new_above(cut: &Output, ends: &[Output], prefix: &str) -> bool {
     }
     !seen.is_empty()
 }
+
+/// Declare placeholder `op` of `gd` to take batches of any size when it declared a fixed
+/// batch (its `shape` attribute's first dimension made -1); the batch it fixed, if it did.
+pub fn relax_batch(gd: &mut crate::proto::GraphDef, op: &str) -> Option<usize> {
+    let node = gd.node.iter_mut().find(|n| n.name == op && n.op.starts_with("Placeholder"))?;
+    let Some(crate::proto::attr_value::Value::Shape(shape)) = node.attr.get_mut("shape").and_then(|a| a.value.as_mut()) else {
+        return None;
+    };
+    let first = shape.dim.first_mut().filter(|d| d.size > 0 && !shape.unknown_rank)?;
+    let batch = usize::try_from(first.size).ok()?;
+    first.size = -1;
+    Some(batch)
+}

@@ -70,17 +70,42 @@ fn has_op(nodes: &[NodeDef], name: &str) -> bool {
     nodes.iter().any(|n| n.name == name)
 }
 
-/// The plain placeholders `fits`, else the ones with a default that do.
+/// The plain placeholders `fits`, else the ones with a default that do, less those whose
+/// default is computed from another of them (retrain.py's `BottleneckInputPlaceholder`, a
+/// way into the middle of the graph, not its input).
 fn candidates(nodes: &[NodeDef], fits: fn(DataType, &[i64]) -> bool) -> Vec<&NodeDef> {
     let of = |op: &str| -> Vec<&NodeDef> {
         nodes.iter().filter(|n| n.op == op && dims(n).is_some_and(|d| dtype(n).is_some_and(|t| fits(t, &d)))).collect()
     };
     let plain = of("Placeholder");
-    if plain.is_empty() {
-        of("PlaceholderWithDefault")
-    } else {
-        plain
+    if !plain.is_empty() {
+        return plain;
     }
+    let defaulted = of("PlaceholderWithDefault");
+    let names: std::collections::HashSet<&str> = defaulted.iter().map(|n| n.name.as_str()).collect();
+    let own = defaulted.iter().copied().filter(|n| !computed_from(nodes, n, &names)).collect::<Vec<_>>();
+    if own.is_empty() {
+        defaulted
+    } else {
+        own
+    }
+}
+
+/// Whether `node`'s inputs, followed down, reach an op named in `names`.
+fn computed_from(nodes: &[NodeDef], node: &NodeDef, names: &std::collections::HashSet<&str>) -> bool {
+    let by_name: std::collections::HashMap<&str, &NodeDef> = nodes.iter().map(|n| (n.name.as_str(), n)).collect();
+    let op = |input: &str| input.trim_start_matches('^').split(':').next().unwrap_or_default().to_string();
+    let mut todo: Vec<String> = node.input.iter().map(|i| op(i)).collect();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(name) = todo.pop() {
+        if names.contains(name.as_str()) {
+            return true;
+        }
+        if let Some(n) = by_name.get(name.as_str()).filter(|_| seen.insert(name.clone())) {
+            todo.extend(n.input.iter().map(|i| op(i)));
+        }
+    }
+    false
 }
 
 fn is_input(t: DataType, dims: &[i64]) -> bool {
@@ -152,6 +177,17 @@ mod tests {
             meta(&(placeholder("a", "Placeholder", "DT_FLOAT", &[-1, 4]) + &placeholder("b", "Placeholder", "DT_UINT8", &[1, 2, 2, 3])));
         let err = input(&two).unwrap_err().to_string();
         assert!(err.contains("a:0 [-1, 4], b:0 [1, 2, 2, 3]"), "{err}");
+        let both_defaulted = meta(
+            &(placeholder("a", "PlaceholderWithDefault", "DT_FLOAT", &[1, 4])
+                + &placeholder("b", "PlaceholderWithDefault", "DT_FLOAT", &[-1, 2])),
+        );
+        let err = input(&both_defaulted).unwrap_err().to_string();
+        assert!(err.contains("a:0 [1, 4], b:0 [-1, 2]"), "{err}");
+        // retrain.py's bottleneck placeholder defaults to what the input computes: not an input.
+        let bottleneck = placeholder("b", "PlaceholderWithDefault", "DT_FLOAT", &[-1, 2]).replace("op:", r#"input: "^c" input: "f:1" op:"#);
+        let feature = r#"node { name: "f" op: "Unpack" input: "a" } node { name: "c" op: "NoOp" }"#;
+        let retrain = meta(&(placeholder("a", "PlaceholderWithDefault", "DT_FLOAT", &[1, 4]) + feature + &bottleneck));
+        assert_eq!(input(&retrain).unwrap().tensor, "a:0");
         let none = meta(&placeholder("flag", "Placeholder", "DT_BOOL", &[]));
         assert!(input(&none).unwrap_err().to_string().contains("no placeholder"));
         assert_eq!(labels(&none).unwrap(), None);

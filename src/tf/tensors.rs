@@ -2,7 +2,7 @@
 //! feeding / fetching them in a session when the dtype is only known at run time.
 
 use ndarray::{ArrayD, IxDyn};
-use tensorflow::{DataType, FetchToken, Operation, Output, SessionRunArgs, Tensor};
+use tensorflow::{DataType, FetchToken, Operation, Output, SessionRunArgs, Tensor, TensorType};
 
 use crate::error::{Error, Result};
 
@@ -189,6 +189,15 @@ macro_rules! dyn_array {
             pub fn feed<'a>(&'a self, args: &mut SessionRunArgs<'a>, op: &Operation, idx: i32) {
                 match self { $( DynTensor::$variant(t) => args.add_feed(op, idx, t), )* }
             }
+            /// Its first dimension (1 for a scalar).
+            pub(crate) fn rows(&self) -> usize {
+                match self { $( DynTensor::$variant(t) => t.dims().first().map_or(1, |&d| d as usize), )* }
+            }
+            /// Rows `start..end` in a tensor of `rows` rows (at least as many), the last of them
+            /// repeated to fill it: a run of a graph that takes batches of exactly `rows`.
+            pub(crate) fn rows_padded(&self, start: usize, end: usize, rows: usize) -> DynTensor {
+                match self { $( DynTensor::$variant(t) => DynTensor::$variant(pad_rows(t, start, end, rows)), )* }
+            }
         }
     };
 }
@@ -204,6 +213,19 @@ dyn_array! {
     I16 => i16, Int16,
     U16 => u16, UInt16,
     Bool => bool, Bool,
+}
+
+/// See [`DynTensor::rows_padded`].
+fn pad_rows<T: TensorType + Copy>(t: &Tensor<T>, start: usize, end: usize, rows: usize) -> Tensor<T> {
+    let dims = t.dims();
+    let row: usize = dims.iter().skip(1).map(|&d| d as usize).product();
+    let mut values: Vec<T> = t[start * row..end * row].to_vec();
+    let last = values[values.len() - row..].to_vec();
+    while values.len() < rows * row {
+        values.extend_from_slice(&last);
+    }
+    let shape: Vec<u64> = std::iter::once(rows as u64).chain(dims.iter().skip(1).copied()).collect();
+    Tensor::new(&shape).with_values(&values).expect("as many values as the shape")
 }
 
 trait Num: Copy {

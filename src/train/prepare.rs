@@ -3,8 +3,9 @@
 //!
 //! 1. [`open_source`] — the `.meta` decoded once, the checkpoint resolved and listed;
 //! 2. [`Plan::resolve`] — the spec validated, regexes compiled;
-//! 3. [`rewrite`] — GraphDef rewrites before import (the stop-gradient); [`place`] — in a
-//!    cluster, the variables on the ps tasks;
+//! 3. [`rewrite`] — GraphDef rewrites before import (the stop-gradient); [`relax_batch`] —
+//!    under new layers, an input's fixed batch that nothing else pins made any; [`place`] — in
+//!    a cluster, the variables on the ps tasks;
 //! 4. [`import`] — graph + session, every variable as a [`Var`], the input, label and flag tensors;
 //! 5. [`head`] — new layers, loss and metric, or the imported loss;
 //! 6. [`training_step`] — which variables train, their gradients, clipping, the update rule
@@ -24,7 +25,7 @@ use std::path::{Path, PathBuf};
 use tensorflow::{DataType, Graph, Operation, Output};
 
 use crate::error::{Error, Result, Role};
-use crate::events::{EventSink, SetupReport};
+use crate::events::{EventSink, FixedBatch, SetupReport};
 use crate::feed::{FixedFeeds, LabelLayout, Setting};
 use crate::graph::freeze::{gradient_blockers, gradient_path, insert_stop_gradient, no_gradient_hint, select};
 use crate::graph::optimizer::{minimize, Pair};
@@ -103,6 +104,36 @@ pub fn resolve_names(spec: &TransferSpec, meta: &MetaGraph) -> Result<TransferSp
         }
     }
     Ok(s)
+}
+
+/// Stage 3b: an input of a fixed batch (retrain.py's `[1, H, W, 3]`) declared to take any
+/// batch when, in the graph imported again with that declaration, shape inference leaves the
+/// batch of the tensor the new layers are built on open (no Reshape to `[1, -1]` pins it):
+/// the whole graph then runs in the batches the new layers take, and is saved so. Returns the
+/// input and the batch it fixed.
+pub fn relax_batch(meta: &mut MetaGraph, plan: &Plan) -> Result<Option<(String, usize)>> {
+    let Some(branch) = &plan.spec.recipe.branch_from else { return Ok(None) };
+    let input = &plan.spec.model.input;
+    let mut gd = meta.graph_def()?;
+    let Some(batch) = crate::graph::cut::relax_batch(&mut gd, crate::tf::op_name(input)) else { return Ok(None) };
+    // The first dimension of the branch, as shape inference sees it.
+    let branch_batch = |meta: &mut MetaGraph| -> Result<Option<i64>> {
+        let mut probe = Graph::new();
+        import_graph(&mut probe, meta)?;
+        let t = crate::graph::stack::find_branch(&probe, branch, Role::BranchFrom)?;
+        Ok(crate::tf::tensors::shape_dims(&probe.tensor_shape(t)?).and_then(|d| d.first().copied()))
+    };
+    if branch_batch(meta)? != Some(batch as i64) {
+        return Ok(None);
+    }
+    let mut relaxed = meta.clone();
+    relaxed.set_graph_def(&gd);
+    if branch_batch(&mut relaxed)?.is_some_and(|d| d >= 0) {
+        return Ok(None);
+    }
+    *meta = relaxed;
+    let (op, index) = crate::tf::parse_tensor_name(input);
+    Ok(Some((format!("{op}:{index}"), batch)))
 }
 
 /// Stage 3: a stop_gradient must be in the GraphDef before import (imported edges are fixed).
@@ -751,6 +782,16 @@ pub fn prepare(spec: &TransferSpec, classes: usize) -> Result<Prepared> {
     prepare_with(spec, classes, &mut crate::events::Memory::default())
 }
 
+/// An input of a fixed batch below new layers that take any (`cut_any_batch`): relaxed by
+/// [`relax_batch`], else kept, the frozen part then run in that batch.
+fn batch_report(graph: &Graph, x: &Output, relaxed: Option<(String, usize)>, cut_any_batch: bool) -> Result<Option<FixedBatch>> {
+    if let Some((input, batch)) = relaxed {
+        return Ok(Some(FixedBatch { input, batch, relaxed: true }));
+    }
+    let fixed = crate::feed::InputShape::of(graph, x)?.fixed_batch().filter(|_| cut_any_batch);
+    Ok(fixed.map(|batch| FixedBatch { input: output_name(x), batch, relaxed: false }))
+}
+
 /// Build the training graph on the imported model and initialise every variable.
 /// `classes`: number of classes the new output layer must have (from the data); `sink` hears
 /// of a wait (a worker's for its chief).
@@ -759,6 +800,7 @@ pub fn prepare_with(spec: &TransferSpec, classes: usize, sink: &mut dyn EventSin
     let spec = &resolve_names(spec, &source.meta)?;
     let plan = Plan::resolve(spec, classes)?;
     let frozen_cut = rewrite(&mut source.meta, &plan)?;
+    let relaxed = relax_batch(&mut source.meta, &plan)?;
     let placer = place(&mut source.meta, &plan)?;
     let Imported { mut model, vars, x, y, mut flags, branch_dims, mut warnings } = import(source.meta, &plan)?;
     let mut b = Builder::new(&mut model.graph, &spec.recipe.prefix, spec.run.device.clone(), spec.schedule.seed as i64 & 0x7fff_ffff);
@@ -792,6 +834,7 @@ pub fn prepare_with(spec: &TransferSpec, classes: usize, sink: &mut dyn EventSin
     let ends: Vec<Output> = std::iter::once(head.loss.clone()).chain(head.metric.clone()).collect();
     let cut_any_batch = cut.as_ref().is_ok_and(|c| crate::graph::cut::only_new_above(c, &ends, &spec.recipe.prefix));
     let trained_values = float_values(&model.graph, &all, &step.trained)?;
+    let batch = batch_report(&model.graph, &x, relaxed, cut_any_batch)?;
     let report = SetupReport {
         checkpoint: init.checkpoint,
         restored: init.restored,
@@ -806,6 +849,7 @@ pub fn prepare_with(spec: &TransferSpec, classes: usize, sink: &mut dyn EventSin
         logits: head.logits.as_ref().filter(|_| spec.recipe.objective == Objective::Classify).map(output_name),
         placement,
         jit,
+        batch,
     };
     let extension = Extension { saver_def: savers.saver_def, variables: new.iter().map(|v| v.def.clone()).collect(), train_op: step.built };
     Ok(Prepared {

@@ -13,7 +13,7 @@ use tensorflow::{DataType, Operation, Output, SessionRunArgs, Tensor, TensorType
 
 use crate::data::{DataSet, Split};
 use crate::error::{Error, Result, Role};
-use crate::eval::evaluate_outputs;
+use crate::eval::{evaluate_outputs, Batch};
 use crate::events::{Event, EventSink, SetupReport};
 use crate::feed::{FixedFeeds, InputShape, LabelLayout};
 use crate::model::metagraph::Extension;
@@ -365,6 +365,11 @@ impl Prepared {
         let mut p = start;
         let mut first = p.epoch == 0 && p.step == 0;
         let mut best = spec.schedule.patience.map(|n| Best::new(n, self.metric.is_none())).transpose()?;
+        let frozen = self.through_frozen()?;
+        if let Some(f) = &frozen {
+            let (input, tensor) = (output_name(&self.x), output_name(f.cut));
+            sink.event(&Event::FrozenBatch { input, batch: f.fixed.unwrap_or(1), tensor, cached: false })?;
+        }
         let mut last = Instant::now();
         while p.epoch < spec.schedule.epochs {
             let t0 = Instant::now();
@@ -377,7 +382,10 @@ impl Prepared {
                 if stop.load(Ordering::SeqCst) {
                     return Ok(Outcome::Interrupted(p));
                 }
-                let (loss, n) = batches.with_batch(step, |x, y| self.step(x, y))?;
+                let (loss, n) = batches.with_batch(step, |x, y| match &frozen {
+                    Some(f) => self.step(f.cut, &DynTensor::F32(f.rows(x)?), y),
+                    None => self.step(&self.feed, x, y),
+                })?;
                 p.step = step + 1;
                 if !loss.is_finite() {
                     return Ok(Outcome::Diverged { epoch: p.epoch + 1, step: step + 1, loss });
@@ -412,13 +420,11 @@ impl Prepared {
     fn check_batches(&self, batch_size: usize, train: &Split) -> Result<Vec<usize>> {
         let shape = InputShape::of(&self.model.graph, &self.feed)?;
         let row = shape.row_dims(Role::Input, &train.feature_shape)?;
-        match shape.fixed_batch().filter(|_| !self.cut_fed_any_batch()) {
+        // Only new layers above the cut: they take any batch, fed the cut's rows from the cache
+        // or from the frozen part run in its own batch inside each step.
+        match shape.fixed_batch().filter(|_| !self.cut_any_batch) {
             Some(b) if b != batch_size => {
-                let mut msg = format!("must be {b}: the input takes batches of exactly {b} rows");
-                if self.cut_any_batch {
-                    let cache = Role::Cache.mention();
-                    msg += &format!(" (or use {cache}: the frozen layers are then computed once, {b} row(s) a run, and the new ones train in batches of any size)");
-                }
+                let msg = format!("must be {b}: the input takes batches of exactly {b} rows");
                 Err(Error::arg(Role::BatchSize, Some(&batch_size.to_string()), msg))
             }
             Some(b) => shape.batch(Role::Input, b, train.len()).map(|_| row),
@@ -429,6 +435,18 @@ impl Prepared {
     /// Training feeds the cut's rows, in batches of any size (see [`Prepared::cut_any_batch`]).
     fn cut_fed_any_batch(&self) -> bool {
         self.cut_any_batch && output_name(&self.feed) != output_name(&self.x)
+    }
+
+    /// The frozen part, when training runs it in the input's fixed batch inside each step and
+    /// feeds the cut's rows to the new layers (uncached, only new layers above the cut, as
+    /// retrain.py does when distortions turn its bottleneck cache off).
+    fn through_frozen(&self) -> Result<Option<crate::cache::Frozen<'_>>> {
+        let cut = match &self.cut {
+            Ok(cut) if self.cut_any_batch && output_name(&self.feed) == output_name(&self.x) => cut,
+            _ => return Ok(None),
+        };
+        let frozen = crate::cache::Frozen::new(&self.model, &self.x, cut, &self.eval_flags)?;
+        Ok(frozen.fixed.is_some().then_some(frozen))
     }
 
     /// The rows per run the input fixes, when training on the cut's rows frees the new layers
@@ -442,7 +460,7 @@ impl Prepared {
     /// new layers need not take.
     fn say_frozen_batch(&self, sink: &mut dyn EventSink) -> Result<()> {
         match self.frozen_batch()? {
-            Some(batch) => sink.event(&Event::FrozenBatch { input: output_name(&self.x), batch, tensor: output_name(&self.feed) }),
+            Some(batch) => sink.event(&Event::FrozenBatch { input: output_name(&self.x), batch, tensor: output_name(&self.feed), cached: true }),
             None => Ok(()),
         }
     }
@@ -499,9 +517,10 @@ impl Prepared {
         Ok(self.trained_values.iter().map(|(n, _)| n.clone()).zip(values).collect())
     }
 
-    fn step<L: TensorType>(&self, x: &DynTensor, y: &Tensor<L>) -> Result<f32> {
+    /// One training step on `x` fed to `at` (the input, or the cut).
+    fn step<L: TensorType>(&self, at: &Output, x: &DynTensor, y: &Tensor<L>) -> Result<f32> {
         let mut args = SessionRunArgs::new();
-        x.feed(&mut args, &self.feed.operation, self.feed.index);
+        x.feed(&mut args, &at.operation, at.index);
         args.add_feed(&self.y.operation, self.y.index, y);
         self.train_flags.add_to(&mut args);
         args.add_target(&self.train_op);
@@ -511,11 +530,18 @@ impl Prepared {
         Ok(l.first().copied().unwrap_or(f32::NAN))
     }
 
-    /// The loss and the metric (if any) on a split.
+    /// The loss and the metric (if any) on a split: all at once, or in the batch the input
+    /// fixes; the new layers all at once when only they lie above the cut (fed its cached
+    /// rows, or those of the frozen part run in its batch first).
     pub fn evaluate(&self, split: &Split) -> Result<Vec<f64>> {
         let mut fetches = vec![self.loss.clone()];
         fetches.extend(self.metric.clone());
-        evaluate_outputs(&self.model, split, &self.feed, &self.y, &fetches, 0, &self.eval_flags)
+        if let Some(f) = self.through_frozen()? {
+            let rows = crate::cache::compute(&self.model, &self.x, f.cut, split, 0, &self.eval_flags, &mut |_| {})?;
+            return evaluate_outputs(&self.model, &rows, f.cut, &self.y, &fetches, Batch::Any, &self.eval_flags);
+        }
+        let batch = if self.cut_fed_any_batch() { Batch::Any } else { Batch::Rows(0) };
+        evaluate_outputs(&self.model, split, &self.feed, &self.y, &fetches, batch, &self.eval_flags)
     }
 
     /// Train on the cut's rows from the feature cache on disk under `root` from now on,

@@ -307,80 +307,106 @@ fn logged(log: &std::path::Path, kind: &str) -> serde_json::Value {
     text.lines().map(json).find(|e| e["event"] == kind).unwrap_or_else(|| panic!("no {kind} event in {text}"))
 }
 
+/// A folder of 300 tinted 32×32 digits (30 a class) under `dir`, as a `--data` spec.
+fn retrain_pictures(dir: &std::path::Path) -> String {
+    let pics = dir.join("pics");
+    oracle(&["image-folder", "--data", &mnist(), "--out", pics.to_str().unwrap(), "--per-class", "30", "--size", "32", "--color"]);
+    format!("images:{}", pics.display())
+}
+
+const SPLIT: [&str; 4] = ["--validation-pct", "20", "--test-pct", "20"];
+const ALL: [&str; 4] = ["--validation-pct", "0", "--test-pct", "0"];
+const NEW_METRICS: [&str; 4] = ["--fetch", "new_eval/accuracy:0", "--fetch", "new_loss/loss:0"];
+
+/// The rows of `data`'s test split as tfreuse decodes them (the CNN fixture's input echoes
+/// them), with their labels, in an npz Python reads (`x`, `y`; split `all`).
+fn retrain_test_rows(dir: &std::path::Path, data: &str) -> String {
+    let rows = |split_args: &[&str], split: &str, file: &str| {
+        let out = dir.join(file);
+        let args = ["run", "--meta", &fixture("cnn_rgb/cnn.ckpt.meta"), "--data", data, "--split", split, "--fetch", "images:0"];
+        ok(&[&args[..], split_args, &["--out", out.to_str().unwrap()]].concat());
+        out.display().to_string()
+    };
+    let (every, tested) = (rows(&ALL, "train", "all.npz"), rows(&SPLIT, "test", "test.npz"));
+    let xy = dir.join("xy.npz").display().to_string();
+    python(&format!(
+        "import numpy as np\n\
+         a = np.load('{every}')['images:0']; t = np.load('{tested}')['images:0']\n\
+         assert len(a) == 300\n\
+         label = {{r.tobytes(): i // 30 for i, r in enumerate(a)}}\n\
+         np.savez('{xy}', x=t, y=np.array([label[r.tobytes()] for r in t]))"
+    ));
+    xy
+}
+
+/// Python's loss and accuracy of the saved model `meta` on `xy` (see [`retrain_test_rows`]),
+/// fed `batch` rows a run (0: all at once).
+fn python_new_metrics(meta: &str, xy: &str, batch: usize) -> serde_json::Value {
+    let data = format!("npz:{xy}");
+    let py = ["eval", "--meta", meta, "--data", &data, "--split", "all", "--input", "input:0", "--labels", "new_labels:0"];
+    let batch = batch.to_string();
+    json(&oracle(&[&py[..], &NEW_METRICS, &["--batch-size", &batch]].concat()))
+}
+
+/// `test`'s (a `test` event) loss and metric are `theirs`' (eval's or Python's values; training
+/// reports f32s, and one picture of 70 more or less right moves the accuracy by 0.014).
+fn same_test(test: &serde_json::Value, theirs: &serde_json::Value, what: &str) {
+    let (metric, loss) = (theirs["new_eval/accuracy:0"].as_f64().unwrap(), theirs["new_loss/loss:0"].as_f64().unwrap());
+    assert!((metric - test["metric"].as_f64().unwrap()).abs() < 1e-6, "{what}: {theirs} vs training's {test}");
+    assert!((loss - test["loss"].as_f64().unwrap()).abs() < 1e-6, "{what}: {theirs} vs training's {test}");
+}
+
+/// A `test` event without its time.
+fn untimed(mut test: serde_json::Value) -> serde_json::Value {
+    test.as_object_mut().unwrap().remove("elapsed");
+    test
+}
+
 #[test]
 fn a_retrain_style_graph_of_one_picture_a_run_trains_a_head_in_batches() {
     // retrain.py's graph: `input` takes [1, 32, 32, 3]; the bottleneck `pool/_reshape` is [1, 8].
     let tmp = tempfile::tempdir().unwrap();
-    let pics = tmp.path().join("pics");
-    oracle(&["image-folder", "--data", &mnist(), "--out", pics.to_str().unwrap(), "--per-class", "30", "--size", "32", "--color"]);
-    let (pics, graph) = (pics.display().to_string(), fixture("retrain_style/graph.pb"));
-    let data = format!("images:{pics}");
-    let (split, all) = (["--validation-pct", "20", "--test-pct", "20"], ["--validation-pct", "0", "--test-pct", "0"]);
+    let (data, graph) = (retrain_pictures(tmp.path()), fixture("retrain_style/graph.pb"));
+    let pics = data.trim_start_matches("images:").to_string();
     let (out, log) = (tmp.path().join("out/m.ckpt"), tmp.path().join("log.json"));
     let cache = tmp.path().join("cache");
-    let t = Train::frozen(&graph, &data).branch("pool/_reshape:0").layers("10").optimizer("adam").lr("0.1");
-    let t = split.chunks(2).fold(t, |t, kv| t.arg(kv[0], kv[1]));
-    // Without the cache every step would run the frozen part: the head must then take batches of 1.
-    let err = t.clone().epochs(1).fails(2);
-    assert!(err.contains("--batch-size 200: must be 1") && err.contains("--cache-frozen"), "{err}");
-    // Cached one picture a run, the new layers train in the default batches of 200.
-    let o = t.epochs(30).flag("--cache-frozen").arg("--cache-dir", cache.to_str().unwrap()).out(&out).json_log(&log).output();
+    let t = Train::frozen(&graph, &data).branch("pool/_reshape:0").layers("10").optimizer("adam").lr("0.1").epochs(30).batch(200);
+    let t = SPLIT.chunks(2).fold(t, |t, kv| t.arg(kv[0], kv[1]));
+    // Cached one picture a run, the new layers train in batches of 200.
+    let o = t.clone().flag("--cache-frozen").arg("--cache-dir", cache.to_str().unwrap()).out(&out).json_log(&log).output();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("input:0 takes batches of exactly 1: new_stop_gradient:0 cached 1 row(s) a run"), "{err}");
     assert_eq!(logged(&log, "frozen_batch")["batch"], 1);
     let test = logged(&log, "test");
     assert_eq!(test["examples"], 70, "{test}");
+    assert!(test["metric"].as_f64().unwrap() > 0.2, "better than chance: {test}");
+    // Uncached, every step runs the frozen part one picture a run, then the new layers on the
+    // batch of 200 (as retrain.py does when distortions turn its cache off): the same rows in
+    // the same batches, so the same model and test numbers.
+    let log2 = tmp.path().join("log2.json");
+    let o = t.json_log(&log2).output();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("input:0 takes batches of exactly 1: each step computes pool/_reshape:0 1 row(s) a run"), "{err}");
+    let setup = logged(&log2, "setup");
+    assert_eq!(setup["batch"], serde_json::json!({"input": "input:0", "batch": 1, "relaxed": false}), "{setup}");
+    assert_eq!(logged(&log2, "frozen_batch")["cached"], false);
+    assert_eq!(untimed(logged(&log2, "test")), untimed(test.clone()), "uncached vs cached");
     // The saved model runs whole, one picture a run: eval says what training's test said.
     let meta = format!("{}.meta", out.display());
-    let fetch = ["--fetch", "new_eval/accuracy:0", "--fetch", "new_loss/loss:0"];
     let eval = |split_args: &[&str], split: &str| {
-        json(&ok(&[&["eval", "--meta", &meta, "--data", &data, "--split", split, "--json"][..], split_args, &fetch].concat()))["values"]
+        json(&ok(&[&["eval", "--meta", &meta, "--data", &data, "--split", split, "--json"][..], split_args, &NEW_METRICS].concat()))
+            ["values"]
             .clone()
     };
-    let ours = eval(&split, "test");
-    assert!((ours["new_eval/accuracy:0"].as_f64().unwrap() - test["metric"].as_f64().unwrap()).abs() < 1e-9, "{ours} vs {test}");
-    assert!((ours["new_loss/loss:0"].as_f64().unwrap() - test["loss"].as_f64().unwrap()).abs() < 1e-6, "{ours} vs {test}");
-    assert!(test["metric"].as_f64().unwrap() > 0.2, "better than chance: {test}");
-    // Python feeds the same rows (as tfreuse decodes them: the CNN fixture's input echoes
-    // them) one at a time into the saved model: the same numbers.
-    let rows = |split_args: &[&str], split: &str, file: &str| {
-        let out = tmp.path().join(file);
-        let args = ["run", "--meta", &fixture("cnn_rgb/cnn.ckpt.meta"), "--data", &data, "--split", split, "--fetch", "images:0"];
-        ok(&[&args[..], split_args, &["--out", out.to_str().unwrap()]].concat());
-        out.display().to_string()
-    };
-    let (every, tested) = (rows(&all, "train", "all.npz"), rows(&split, "test", "test.npz"));
-    let xy = tmp.path().join("xy.npz").display().to_string();
-    python(&format!(
-        "import numpy as np\n\
-         a = np.load('{every}')['images:0']; t = np.load('{tested}')['images:0']\n\
-         assert len(a) == 300\n\
-         label = {{r.tobytes(): i // 30 for i, r in enumerate(a)}}\n\
-         np.savez('{xy}', x=t.reshape(len(t), -1), y=np.array([label[r.tobytes()] for r in t]))"
-    ));
-    let py = [
-        "eval",
-        "--meta",
-        &meta,
-        "--data",
-        &format!("npz:{xy}"),
-        "--split",
-        "all",
-        "--input",
-        "input:0",
-        "--labels",
-        "new_labels:0",
-        "--batch-size",
-        "1",
-    ];
-    let theirs = json(&oracle(&[&py[..], &fetch].concat()));
-    for k in ["new_eval/accuracy:0", "new_loss/loss:0"] {
-        assert!((ours[k].as_f64().unwrap() - theirs[k].as_f64().unwrap()).abs() < 1e-6, "{k}: {ours} vs Python {theirs}");
-    }
+    same_test(&test, &eval(&SPLIT, "test"), "eval");
+    // Python feeds the same rows one at a time into the saved model: the same numbers.
+    let xy = retrain_test_rows(tmp.path(), &data);
+    same_test(&test, &python_new_metrics(&meta, &xy, 1), "Python");
     // predict classifies the folder one picture a run, as eval does.
     let predicted = json(&ok(&["predict", "--meta", &meta, "--json", "--top-k", "1", &pics]));
-    let whole = eval(&all, "train");
+    let whole = eval(&ALL, "train");
     assert_eq!(predicted["pictures"], 300);
     assert!(
         (predicted["accuracy"].as_f64().unwrap() - whole["new_eval/accuracy:0"].as_f64().unwrap()).abs() < 1e-6,
@@ -391,11 +417,76 @@ fn a_retrain_style_graph_of_one_picture_a_run_trains_a_head_in_batches() {
     let frozen = tmp.path().join("export.pb");
     ok(&["export", "--meta", &meta, "--input", "input:0", "--logits", "new_outputs/BiasAdd:0", "--frozen", frozen.to_str().unwrap()]);
     let x1 = tmp.path().join("x1.npy").display().to_string();
-    python(&format!("import numpy as np\nnp.save('{x1}', np.load('{tested}')['images:0'][:1])"));
+    python(&format!("import numpy as np\nnp.save('{x1}', np.load('{xy}')['x'][:1])"));
     let (a, b) = (tmp.path().join("ours.npz"), tmp.path().join("py.npz"));
     let feed = format!("input:0={x1}");
     ok(&["run", "--meta", &meta, "--feed", &feed, "--fetch", "new_outputs/BiasAdd:0", "--out", a.to_str().unwrap()]);
     oracle(&["run", "--meta", frozen.to_str().unwrap(), "--feed", &feed, "--fetch", "new_outputs/BiasAdd:0", "--out", b.to_str().unwrap()]);
     let logits = |p: &std::path::Path| tfreuse::data::npy::Npz::open(p).unwrap().get("new_outputs/BiasAdd:0").unwrap();
     assert!(logits(&a) == logits(&b), "the exported graph's logits, in Python, are the trained model's");
+}
+
+#[test]
+fn a_fixed_batch_nothing_else_pins_is_relaxed_and_a_placeholder_with_default_is_the_input() {
+    // retrain_free: the only input is a PlaceholderWithDefault [1, 32, 32, 3] (of zeros), and
+    // its bottleneck a Reshape to [-1, 8]: relaxed to any batch, the frozen part runs in the
+    // training batches, and the saved model takes any batch.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = retrain_pictures(tmp.path());
+    let (out, log) = (tmp.path().join("out/m.ckpt"), tmp.path().join("log.json"));
+    let train = |graph: &str| {
+        let t = Train::frozen(&fixture(graph), &data).branch("pool/_reshape:0").layers("10").optimizer("adam").lr("0.1");
+        SPLIT.chunks(2).fold(t, |t, kv| t.arg(kv[0], kv[1])).epochs(30).batch(50)
+    };
+    let o = train("retrain_free/graph.pb").out(&out).json_log(&log).output();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    // Not retrain.py's BottleneckInputPlaceholder, whose default the input computes.
+    assert!(err.contains("--input input:0 ("), "{err}");
+    assert!(err.contains("relaxed the batch of input:0 (the graph fixed 1)"), "{err}");
+    assert_eq!(logged(&log, "setup")["batch"], serde_json::json!({"input": "input:0", "batch": 1, "relaxed": true}));
+    assert!(!std::fs::read_to_string(&log).unwrap().contains("frozen_batch"), "runs batched, not a row at a time");
+    let test = logged(&log, "test");
+    assert!(test["metric"].as_f64().unwrap() > 0.2, "better than chance: {test}");
+    // retrain_style has the same weights behind a Reshape to [1, -1], which pins the batch: it
+    // trains a row at a time, to the same numbers.
+    let (style_log, style_out) = (tmp.path().join("style.json"), tmp.path().join("style/m.ckpt"));
+    train("retrain_style/graph.pb").out(&style_out).json_log(&style_log).ok();
+    assert_eq!(logged(&style_log, "setup")["batch"], serde_json::json!({"input": "input:0", "batch": 1, "relaxed": false}));
+    assert_eq!(logged(&style_log, "frozen_batch")["cached"], false);
+    let style_test = untimed(logged(&style_log, "test"));
+    assert!((style_test["loss"].as_f64().unwrap() - test["loss"].as_f64().unwrap()).abs() < 1e-5, "{style_test} vs {test}");
+    assert_eq!(style_test["metric"], test["metric"], "row at a time vs relaxed");
+    // Python evaluates the saved model on all 70 test pictures in one run.
+    let meta = format!("{}.meta", out.display());
+    let xy = retrain_test_rows(tmp.path(), &data);
+    same_test(&test, &python_new_metrics(&meta, &xy, 0), "Python, one batch");
+    let inspected = ok(&["inspect", "--meta", &meta]);
+    assert!(inspected.contains("[?, 32, 32, 3]"), "{inspected}");
+}
+
+#[test]
+fn an_input_of_unknown_picture_size_needs_resize_then_trains_a_row_at_a_time() {
+    // retrain_anysize: `input` is [1, ?, ?, 3], its bottleneck a Reshape to [1, -1].
+    let tmp = tempfile::tempdir().unwrap();
+    let data = retrain_pictures(tmp.path());
+    let t = Train::frozen(&fixture("retrain_anysize/graph.pb"), &data).branch("pool/_reshape:0").layers("10").optimizer("adam").lr("0.1");
+    let t = SPLIT.chunks(2).fold(t, |t, kv| t.arg(kv[0], kv[1])).epochs(10).batch(40);
+    let err = t.clone().fails(2);
+    assert!(err.contains("has no static picture size; say the picture size with --resize HxW"), "{err}");
+    let (out, log) = (tmp.path().join("out/m.ckpt"), tmp.path().join("log.json"));
+    // Augmented pictures go through the frozen part inside each step.
+    let o = t.arg("--resize", "32x32").arg("--augment", "flip").out(&out).json_log(&log).output();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("input:0 takes batches of exactly 1: each step computes pool/_reshape:0 1 row(s) a run"), "{err}");
+    assert_eq!(logged(&log, "setup")["batch"], serde_json::json!({"input": "input:0", "batch": 1, "relaxed": false}));
+    assert_eq!(logged(&log, "frozen_batch")["cached"], false);
+    let test = logged(&log, "test");
+    assert_eq!(test["examples"], 70, "{test}");
+    assert!(test["metric"].as_f64().unwrap() > 0.2, "better than chance: {test}");
+    // Python, one picture a run, gets training's test numbers from the saved model.
+    let meta = format!("{}.meta", out.display());
+    let xy = retrain_test_rows(tmp.path(), &data);
+    same_test(&test, &python_new_metrics(&meta, &xy, 1), "Python");
 }
