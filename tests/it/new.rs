@@ -199,23 +199,11 @@ fn a_greedy_tied_autoencoder_trains_one_phase_at_a_time_on_unlabelled_examples_t
         more.to_str().unwrap()
     ));
     let (data, unlabeled) = (mnist(), format!("npz:{}", more.display()));
-    let args = [
-        "pretrain",
-        "autoencoder",
-        "--defaults",
-        "book",
-        "--layers",
-        "64:elu,32:elu",
-        "--greedy",
-        "--tied",
-        "--unlabeled",
-        &unlabeled,
-        "--data",
-        &data,
-    ];
+    let args = ["pretrain", "autoencoder", "--defaults", "book", "--layers", "64:elu,32:elu", "--greedy", "--tied"];
     let run = tfreuse(
         &[
             &args[..],
+            &["--unlabeled", &unlabeled, "--data", &data],
             &["--epochs", "1", "--batch-size", "500", "--lr", "0.01"],
             &["--out", ae.to_str().unwrap(), "--json", log.to_str().unwrap()],
         ]
