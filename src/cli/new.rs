@@ -33,8 +33,9 @@ pub struct Fresh {
     /// Keep only these classes of the data, renumbered 0…k-1 in this order, e.g. 0,1,2,3,4.
     #[arg(long, value_name = "IDS")]
     pub classes: Option<String>,
-    /// Multiply the features by S (MNIST's raw pixels by 1/255 by default, as input_data).
-    #[arg(long, value_name = "S")]
+    /// Multiply the features by S (MNIST's raw pixels by 1/255 by default, as input_data);
+    /// pictures also take LO,HI (e.g. -1,1) or mean=M[,M,M],std=S[,S,S], as train does.
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true)]
     pub scale: Option<String>,
     /// How the dense kernels start: he (truncated normal, sqrt(2/fan_in): the book's choice
     /// with ELU), glorot (uniform) or lecun (sqrt(1/fan_in), for SELU).
