@@ -26,14 +26,16 @@ pub struct Args {
 /// The data and training settings of a model made from nothing (`new`, `pretrain`).
 #[derive(clap::Args, Debug)]
 pub struct Fresh {
-    /// Data set: mnist:DIR, fashion-mnist:DIR or npz:FILE (splits train, validation, test).
+    /// Data set: mnist:DIR, fashion-mnist:DIR, npz:FILE (splits train, validation, test) or
+    /// images:DIR (one subfolder per class, resized to --resize HxW and fed flat to dense layers).
     #[arg(long, value_name = "SPEC")]
     pub data: Option<String>,
     /// Keep only these classes of the data, renumbered 0…k-1 in this order, e.g. 0,1,2,3,4.
     #[arg(long, value_name = "IDS")]
     pub classes: Option<String>,
-    /// Multiply the features by S (MNIST's raw pixels by 1/255 by default, as input_data).
-    #[arg(long, value_name = "S")]
+    /// Multiply the features by S (MNIST's raw pixels by 1/255 by default, as input_data);
+    /// pictures also take LO,HI (e.g. -1,1) or mean=M[,M,M],std=S[,S,S], as train does.
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true)]
     pub scale: Option<String>,
     /// How the dense kernels start: he (truncated normal, sqrt(2/fan_in): the book's choice
     /// with ELU), glorot (uniform) or lecun (sqrt(1/fan_in), for SELU).
@@ -57,21 +59,37 @@ pub struct Fresh {
     /// Device for the ops, e.g. /cpu:0 or /gpu:0 (soft placement).
     #[arg(long)]
     pub device: Option<String>,
+    #[command(flatten)]
+    pub images: super::ImageArgs,
 }
 
 impl Fresh {
     /// The data set (`--classes` applied) and its number of classes.
-    pub(super) fn data(&self, command: &str) -> anyhow::Result<(DataSet, usize)> {
+    pub(super) fn data(&self, command: &str, g: &Global) -> anyhow::Result<(DataSet, usize)> {
         let spec = super::recipe::given_data(self.data.as_deref())?;
-        if !matches!(tfreuse::data::kind(spec), Some("mnist" | "fashion-mnist" | "npz")) {
-            let msg = format!("--data {spec}: tfreuse {command} takes mnist:DIR, fashion-mnist:DIR or npz:FILE");
-            return Err(Error::Invalid(msg).into());
-        }
-        let mut data = tfreuse::data::load(spec)?;
-        if let Some(s) = &self.scale {
-            data.rescale(tfreuse::data::Scale::parse(s)?)?;
-        }
+        let data = match tfreuse::data::kind(spec) {
+            Some("images") => super::pictures::load_fresh_pictures(spec, self.scale.as_deref(), &self.images, g)?,
+            Some("mnist" | "fashion-mnist" | "npz") => {
+                let mut data = tfreuse::data::load(spec)?;
+                if let Some(s) = &self.scale {
+                    data.rescale(tfreuse::data::Scale::parse(s)?)?;
+                }
+                data
+            }
+            _ => {
+                let msg = format!("--data {spec}: tfreuse {command} takes mnist:DIR, fashion-mnist:DIR, npz:FILE or images:DIR");
+                return Err(Error::Invalid(msg).into());
+            }
+        };
         Ok(super::recipe::classes_of(data, self.classes.as_deref())?)
+    }
+
+    /// The shape of `X`: the data's examples, except that pictures (`[h, w, c]`) are fed flat
+    /// (`[h·w·c]`) when `layers` start with a dense layer (as pretraining's always do).
+    pub(super) fn features(data: &DataSet, layers: &[LayerSpec]) -> tfreuse::Result<Vec<usize>> {
+        let shape = data.training_split()?.feature_shape.clone();
+        let keeps_shape = matches!(layers.first(), Some(LayerSpec::Flatten | LayerSpec::Gap));
+        Ok(if data.preprocess.is_some() && !keeps_shape { vec![shape.iter().product()] } else { shape })
     }
 
     /// A spec that builds `layers` on `X:0` of a graph holding only `X` (of `features`) and
@@ -116,7 +134,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
 
 fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     args.schedule.check_out(None)?;
-    let (data, classes) = args.fresh.data("new")?;
+    let (data, classes) = args.fresh.data("new", g)?;
     let layers = layers(&args.layers)?;
     if let Some(LayerSpec::Dense { units, .. }) = layers.last() {
         if *units != classes {
@@ -127,7 +145,7 @@ fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             return Err(Error::Invalid(msg).into());
         }
     }
-    let spec = args.fresh.spec(data.training_split()?.feature_shape.clone(), layers, "dnn/", g)?;
+    let spec = args.fresh.spec(Fresh::features(&data, &layers)?, layers, "dnn/", g)?;
     let spec = args.schedule.apply(spec, false)?;
     let names = tfreuse::graph::layers::outputs(&spec.recipe.new_layers, spec.recipe.naming());
     eprintln!("new model: X:0 -> {} (branch from any of these later)", names.join(" -> "));

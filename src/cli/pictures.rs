@@ -11,13 +11,15 @@ use super::{Global, ModelArgs};
 /// How `--data images:DIR` pictures become rows.
 #[derive(Args, Debug, Clone)]
 pub struct ImageArgs {
-    /// images:DIR: the size pictures are resized to, HxW (default: the input's static shape).
+    /// images:DIR: the size pictures are resized to, HxW (default: the input's static shape; a
+    /// new model needs it).
     #[arg(long, value_name = "HxW", value_parser = parse_size)]
     pub resize: Option<(u32, u32)>,
     /// images:DIR: stretch (aspect not kept; the default), crop (centre) or pad (letterbox).
     #[arg(long, value_name = "MODE")]
     pub resize_mode: Option<String>,
-    /// images:DIR: 1 (gray) or 3 (RGB) (default: the input's last dimension; 1 for a flat input).
+    /// images:DIR: 1 (gray) or 3 (RGB) (default: the input's last dimension; 1 for a flat input;
+    /// 3 for a new model).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub channels: Option<u8>,
     /// images:DIR: percent of each class for validation (by a stable hash of the file name).
@@ -43,14 +45,7 @@ impl ImageArgs {
     /// The options for pictures fed to `input` of the model `model` names: as `recorded` (a
     /// model trained on pictures), else as the input's shape says; flags override either.
     pub fn options(&self, recorded: Option<&Preprocess>, model: &ModelArgs, input: &str) -> tfreuse::Result<ImageOptions> {
-        let pct_ok = |p: f64| (0.0..100.0).contains(&p);
-        if !pct_ok(self.validation_pct) || !pct_ok(self.test_pct) || self.validation_pct + self.test_pct >= 100.0 {
-            return Err(tfreuse::Error::Invalid("--validation-pct and --test-pct must leave some pictures for training".into()));
-        }
-        if self.channels == Some(2) {
-            return Err(tfreuse::Error::Invalid("--channels 2: pictures give 1 (gray) or 3 (RGB)".into()));
-        }
-        let mode = self.resize_mode.as_deref().map(ResizeMode::parse).transpose()?;
+        let mode = self.checked_mode()?;
         let preprocess = match recorded.cloned() {
             Some(mut p) => {
                 (p.height, p.width) = self.resize.unwrap_or((p.height, p.width));
@@ -68,12 +63,34 @@ impl ImageArgs {
                 Preprocess::for_input(dims.as_deref(), self.resize, self.channels, mode).map_err(|e| e.for_arg(Role::Input))?
             }
         };
-        Ok(ImageOptions {
-            validation_pct: self.validation_pct,
-            test_pct: self.test_pct,
-            strict: self.strict,
-            ..ImageOptions::new(preprocess)
-        })
+        Ok(self.with(preprocess))
+    }
+
+    /// The options for pictures a new model (`new`, `pretrain`) is made for: it has no input
+    /// to read a size from, so `--resize` says it; 3 channels (RGB) unless `--channels`.
+    pub fn fresh_options(&self, spec: &str) -> tfreuse::Result<ImageOptions> {
+        let mode = self.checked_mode()?.unwrap_or(ResizeMode::Stretch);
+        let Some((height, width)) = self.resize else {
+            let msg = format!("--data {spec}: a new model has no input to read a picture size from; give --resize HxW");
+            return Err(tfreuse::Error::Invalid(msg));
+        };
+        Ok(self.with(Preprocess { height, width, channels: self.channels.unwrap_or(3), mode }))
+    }
+
+    /// `--resize-mode`, once the percentages and channels are checked.
+    fn checked_mode(&self) -> tfreuse::Result<Option<ResizeMode>> {
+        let pct_ok = |p: f64| (0.0..100.0).contains(&p);
+        if !pct_ok(self.validation_pct) || !pct_ok(self.test_pct) || self.validation_pct + self.test_pct >= 100.0 {
+            return Err(tfreuse::Error::Invalid("--validation-pct and --test-pct must leave some pictures for training".into()));
+        }
+        if self.channels == Some(2) {
+            return Err(tfreuse::Error::Invalid("--channels 2: pictures give 1 (gray) or 3 (RGB)".into()));
+        }
+        self.resize_mode.as_deref().map(ResizeMode::parse).transpose()
+    }
+
+    fn with(&self, preprocess: Preprocess) -> ImageOptions {
+        ImageOptions { validation_pct: self.validation_pct, test_pct: self.test_pct, strict: self.strict, ..ImageOptions::new(preprocess) }
     }
 }
 
@@ -97,16 +114,36 @@ pub fn load_data(
         }
         _ => (None, None),
     };
-    let mut data = tfreuse::data::load_with(spec, opts.as_ref())?;
-    if let Some(opts) = &opts {
+    let recorded_scale = record.as_ref().map(|r| r.0.scale);
+    Ok((load_fitted(spec, scale, opts.as_ref(), recorded_scale, g)?, record))
+}
+
+/// The pictures of `spec` (`images:DIR`) for a new model, fitted as `images` says (`--resize`
+/// is needed) and rescaled by `scale` if given.
+pub fn load_fresh_pictures(spec: &str, scale: Option<&str>, images: &ImageArgs, g: &Global) -> tfreuse::Result<DataSet> {
+    let opts = images.fresh_options(spec)?;
+    load_fitted(spec, scale, Some(&opts), None, g)
+}
+
+/// The data set of `spec`, pictures fitted as `opts` say (and reported), rescaled by `scale`,
+/// else as recorded.
+fn load_fitted(
+    spec: &str,
+    scale: Option<&str>,
+    opts: Option<&ImageOptions>,
+    recorded: Option<tfreuse::data::Scale>,
+    g: &Global,
+) -> tfreuse::Result<DataSet> {
+    let mut data = tfreuse::data::load_with(spec, opts)?;
+    if let Some(opts) = opts {
         report_pictures(&data, &opts.preprocess, g.verbose);
     }
     // Pictures are fed as the model's record says unless --scale says otherwise.
     let scale = scale.map(tfreuse::data::Scale::parse).transpose()?;
-    if let Some(s) = scale.or(record.as_ref().map(|r| r.0.scale)) {
+    if let Some(s) = scale.or(recorded) {
         data.rescale(s)?;
     }
-    Ok((data, record))
+    Ok(data)
 }
 
 /// A picture model's record and class names (see [`Record`]).

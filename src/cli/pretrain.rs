@@ -114,9 +114,9 @@ fn unlabeled(data: DataSet, spec: Option<&str>, schedule: &Schedule) -> anyhow::
 
 fn autoencoder(a: Autoencoder, g: &Global) -> anyhow::Result<()> {
     a.schedule.check_out(None)?;
-    let (data, classes) = a.fresh.data("pretrain autoencoder")?;
+    let (data, classes) = a.fresh.data("pretrain autoencoder", g)?;
     let data = unlabeled(data, a.unlabeled.as_deref(), &a.schedule)?;
-    let features = data.training_split()?.feature_shape.clone();
+    let features = Fresh::features(&data, &[])?;
     if a.greedy {
         return greedy(&a, (data, classes), features, g);
     }
@@ -161,7 +161,7 @@ fn phase_schedule(s: &Schedule, k: usize, out: Option<PathBuf>) -> Schedule {
 
 fn corrupt(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
     a.schedule.check_out(None)?;
-    let (data, _) = a.fresh.data("pretrain auxiliary")?;
+    let (data, _) = a.fresh.data("pretrain auxiliary", g)?;
     let data = unlabeled(data, a.unlabeled.as_deref(), &a.schedule)?;
     let how = if a.corruption == "patches" { Corruption::Patches } else { Corruption::Halves };
     let data = tfreuse::pretrain::corrupt(&data, a.schedule.seed, how)?;
@@ -178,7 +178,7 @@ fn pairs(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
         let msg = "--task pairs learns from the labels and weighs its pairs itself: drop --unlabeled, --class-weight and --corruption";
         return Err(Error::Invalid(msg.into()).into());
     }
-    let (data, classes) = a.fresh.data("pretrain auxiliary")?;
+    let (data, classes) = a.fresh.data("pretrain auxiliary", g)?;
     let per_class = a.schedule.per_class.map(|n| n as usize);
     let data = tfreuse::train::job::sample(data, per_class, a.schedule.seed, classes, &mut super::console::Console::new(false))?;
     let schedule = Schedule { per_class: None, ..a.schedule.clone() };
@@ -191,7 +191,7 @@ fn pairs(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
 
 /// Train `net` from nothing on `data`, then name the layers to branch from.
 fn pretrain(net: Net, data: (DataSet, usize), (fresh, schedule): (&Fresh, &Schedule), g: &Global) -> anyhow::Result<()> {
-    let features = data.0.training_split()?.feature_shape.clone();
+    let features = Fresh::features(&data.0, &[])?;
     let spec = net.spec(schedule.apply(fresh.spec(features, net.layers.clone(), net.scope, g)?, false)?);
     let names = tfreuse::pretrain::outputs(&spec);
     eprintln!("{}: X:0 -> {}", net.scope.trim_end_matches('/'), names.join(" -> "));

@@ -69,8 +69,11 @@ fn new_refuses_what_it_cannot_build() {
     assert!(err.contains("--layers") && err.contains("10 classes"), "{err}");
     let err = fails(&["new", "--layers", "30:elux,10", "--data", &data], 2);
     assert!(err.contains("--layers") && err.contains("unknown activation"), "{err}");
-    let err = fails(&["new", "--layers", "10", "--data", "images:/nowhere"], 2);
+    let err = fails(&["new", "--layers", "10", "--data", "csv:/nowhere.csv"], 2);
     assert!(err.contains("tfreuse new takes"), "{err}");
+    // A new model has no input to read a picture size from.
+    let err = fails(&["new", "--layers", "10", "--data", "images:/nowhere"], 2);
+    assert!(err.contains("--data images:/nowhere") && err.contains("give --resize HxW"), "{err}");
 }
 
 #[test]
@@ -304,4 +307,87 @@ fn pretraining_refuses_what_it_cannot_use() {
     assert!(err.contains("--per-class with --unlabeled"), "{err}");
     let err = fails(&["pretrain", "auxiliary", "--corruption", "patches", "--layers", "8", "--data", &tiny_data()], 2);
     assert!(err.contains("needs pictures of 4×4 at least, not 2×2"), "{err}");
+}
+
+/// An easy picture folder in `dir/pics`, split into `train/`, `validation/`, `test/` folders of
+/// 3 classes (8x8 gray PNGs: noise with a bright band at rows 2k+1, 2k+2 for class k); the test
+/// split as Python reads it (x: pixels × float32(1/255), flat; y) in `dir/test.npz`.
+fn band_pictures(dir: &std::path::Path) -> String {
+    let pics = dir.join("pics");
+    python(&format!(
+        "import numpy as np, os, zlib, struct
+def png(p):
+    raw = b''.join(b'\\x00' + bytes(r) for r in p)
+    chunk = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+    return b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 8, 8, 8, 0, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b'')
+rng = np.random.default_rng(0)
+for split, n in [('train', 30), ('validation', 6), ('test', 10)]:
+    rows, ys = [], []
+    for k in range(3):
+        d = os.path.join({pics:?}, split, f'c{{k}}'); os.makedirs(d)
+        for i in range(n):
+            p = rng.integers(0, 60, (8, 8)).astype(np.uint8); p[2 * k + 1:2 * k + 3] += 180
+            open(os.path.join(d, f'{{i:03d}}.png'), 'wb').write(png(p))
+            rows.append(p.reshape(-1).astype(np.float32) * np.float32(1 / 255)); ys.append(k)
+    if split == 'test': np.savez({npz:?}, x=np.array(rows), y=np.array(ys))",
+        pics = pics.to_str().unwrap(),
+        npz = dir.join("test.npz").to_str().unwrap()
+    ));
+    format!("images:{}", pics.display())
+}
+
+#[test]
+fn a_new_model_trains_on_pictures_fed_flat_and_records_their_preprocessing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = band_pictures(tmp.path());
+    let (out, log) = (tmp.path().join("runs/x.ckpt"), tmp.path().join("log.jsonl"));
+    let sched = ["--optimizer", "adam", "--lr", "0.01", "--batch-size", "10", "--epochs", "5", "--patience", "0", "--no-shuffle"];
+    let args = ["new", "--layers", "32:relu,3", "--data", &data, "--resize", "8x8", "--channels", "1"];
+    let paths = ["--out", out.to_str().unwrap(), "--json", log.to_str().unwrap()];
+    let run = tfreuse(&[&args[..], &sched, &paths].concat());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("pictures: 3 classes (c0, c1, c2); train 90, validation 18, test 30; resized to 8x8x1"), "{err}");
+    // X is the flat picture: the first kernel takes 8·8·1 values.
+    let vars = json(&oracle(&["variables", "--checkpoint", out.to_str().unwrap()]));
+    assert_eq!(vars["dnn/hidden1/kernel"], serde_json::json!([64, 32]));
+    let test = tests_logged(&log).pop().expect("a test event");
+    assert!(test["metric"].as_f64().unwrap() > 0.9 && test["examples"] == 30, "{test}");
+    // Python reads the saved model and gets the test numbers tfreuse logged, and eval's.
+    let meta = format!("{}.meta", out.display());
+    let npz = format!("npz:{}", tmp.path().join("test.npz").display());
+    let py =
+        json(&oracle(&["eval", "--meta", &meta, "--data", &npz, "--split", "all", "--fetch", "eval/accuracy:0", "--fetch", "loss/loss:0"]));
+    assert_eq!(py["eval/accuracy:0"].as_f64().unwrap() as f32, test["metric"].as_f64().unwrap() as f32, "{py} vs {test}");
+    let (py_loss, loss) = (py["loss/loss:0"].as_f64().unwrap(), test["loss"].as_f64().unwrap());
+    assert!((py_loss - loss).abs() <= 1e-6 * loss.abs().max(1e-3), "{py} vs {test}");
+    let eval = json(&ok(&["eval", "--meta", &meta, "--data", &data, "--json"]));
+    assert_eq!(eval["accuracy"].as_f64().unwrap() as f32, test["metric"].as_f64().unwrap() as f32, "{eval}");
+    // The preprocessing is recorded: predict takes pictures with no flags.
+    let record = json(&std::fs::read_to_string(format!("{}.preprocess.json", out.display())).unwrap());
+    assert_eq!((record["height"].clone(), record["channels"].clone(), record["input"].clone()), (8.into(), 1.into(), "X:0".into()));
+    let pic = tmp.path().join("pics/test/c2/000.png");
+    let predicted = json(&ok(&["predict", "--meta", &meta, "--json", pic.to_str().unwrap()]));
+    assert_eq!(predicted[0]["top"][0]["label"], "c2", "{predicted}");
+}
+
+#[test]
+fn pretraining_takes_pictures_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = band_pictures(tmp.path());
+    let (ae, log) = (tmp.path().join("ae.ckpt"), tmp.path().join("log.jsonl"));
+    let args = ["pretrain", "autoencoder", "--layers", "16:elu", "--data", &data, "--resize", "8x8", "--channels", "1"];
+    let more = ["--batch-size", "10", "--epochs", "2", "--out", ae.to_str().unwrap(), "--json", log.to_str().unwrap()];
+    let run = tfreuse(&[&args[..], &more].concat());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success() && err.contains("autoencoder/hidden1/Elu:0"), "{err}");
+    let vars = json(&oracle(&["variables", "--checkpoint", ae.to_str().unwrap()]));
+    assert_eq!(vars["autoencoder/hidden1/kernel"], serde_json::json!([64, 16]));
+    assert_eq!(tests_logged(&log).len(), 1);
+    let args = ["pretrain", "auxiliary", "--layers", "16:elu", "--data", &data, "--resize", "8x8", "--batch-size", "10", "--epochs", "1"];
+    let run = tfreuse(&args);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success() && err.contains("resized to 8x8x3"), "{err}");
+    let err = fails(&["pretrain", "autoencoder", "--layers", "16", "--data", &data], 2);
+    assert!(err.contains("give --resize HxW"), "{err}");
 }
