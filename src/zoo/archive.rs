@@ -108,16 +108,16 @@ pub fn copy_dir(src: &Path, dest: &Path, top: &str, limits: Limits) -> Result<Ve
         for d in items {
             count += 1;
             w.count(count).map_err(|m| Error::bad_file(src, m))?;
-            let member = format!("{name}/{}", d.file_name().to_str().ok_or_else(|| Error::bad_file(&d.path(), "a name is not UTF-8"))?);
-            let kind = d.file_type().map_err(|e| Error::io(&d.path(), e))?;
+            let member = format!("{name}/{}", d.file_name().to_str().ok_or_else(|| Error::bad_file(d.path(), "a name is not UTF-8"))?);
+            let kind = d.file_type().map_err(|e| Error::io(d.path(), e))?;
             let done = if kind.is_dir() {
                 stack.push((d.path(), member.clone()));
                 w.dir(&member)
             } else if kind.is_symlink() {
-                let target = std::fs::read_link(d.path()).map_err(|e| Error::io(&d.path(), e))?;
+                let target = std::fs::read_link(d.path()).map_err(|e| Error::io(d.path(), e))?;
                 w.symlink(&member, &target.to_string_lossy())
             } else if kind.is_file() {
-                w.file(&member, File::open(d.path()).map_err(|e| Error::io(&d.path(), e))?)
+                w.file(&member, File::open(d.path()).map_err(|e| Error::io(d.path(), e))?)
             } else {
                 Err(format!("{member}: device files and pipes are refused"))
             };
