@@ -145,6 +145,8 @@ roles! {
     Corruption => "the corruption",
     Manifest => "the zoo manifest",
     ZooDir => "the zoo folder",
+    ZooFormat => "the zoo model's format",
+    ZooPath => "the model's path inside what is added",
     CacheDir => "the feature cache folder",
     TfLib => "the libtensorflow directory (LoadOptions::lib_dir)",
     SaveOnNan => "saving on NaN",

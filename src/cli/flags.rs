@@ -61,6 +61,8 @@ pub fn flag(role: Role) -> &'static str {
         Role::Corruption => "--corruption",
         Role::Manifest => "--manifest",
         Role::ZooDir => "--zoo-dir",
+        Role::ZooFormat => "--format",
+        Role::ZooPath => "--path",
         Role::CacheDir => "--cache-dir",
         Role::TfLib => "--tf-lib",
         Role::SaveOnNan => "--save-on-nan",

@@ -64,7 +64,7 @@ pub enum Command {
     Predict(predict::Args),
     /// The feature cache on disk (train --cache-frozen on pictures): info, clear.
     Cache(cache::Args),
-    /// Pretrained models named in a manifest: list, show, fetch, verify, remove (use one with --meta zoo:NAME).
+    /// Pretrained models named in a manifest: list, show, fetch, add, verify, remove (use one with --meta zoo:NAME).
     Zoo(zoo::Args),
     /// Run one task (ps or worker) of a TensorFlow cluster over gRPC until stopped; other
     /// commands' sessions reach it with --target grpc://HOST:PORT.

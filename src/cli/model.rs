@@ -58,7 +58,7 @@ impl ModelArgs {
     pub fn resolve_zoo(&mut self) -> tfreuse::Result<Option<Entry>> {
         let named = [&self.meta, &self.graph, &self.saved_model].into_iter().flatten().find_map(|p| zoo_ref(p).map(str::to_string));
         let Some(name) = named else { return Ok(None) };
-        let z = self.zoo.open(None)?;
+        let z = self.zoo.open()?;
         let e = z.entry(&name)?.clone();
         let path = z.fetch(&e, &mut Notices::default())?;
         eprintln!("zoo:{name}: {} {}", e.format.as_str(), path.display());

@@ -124,6 +124,9 @@ fn item(out: &mut String, a: &Arg) {
             notes.push(format!("one of {}", values.join(", ")));
         }
     }
+    if let Some(aliases) = a.get_visible_aliases() {
+        notes.push(format!("also `--{}`", aliases.join("`, `--")));
+    }
     if matches!(a.get_action(), clap::ArgAction::Append) && !a.is_positional() {
         notes.push("repeatable".to_string());
     }

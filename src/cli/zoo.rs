@@ -35,9 +35,9 @@ pub struct ZooArgs {
 }
 
 impl ZooArgs {
-    /// The zoo these flags describe, its cache in `dir` (or the flag's, or the default).
-    pub fn open(&self, dir: Option<PathBuf>) -> tfreuse::Result<Zoo> {
-        let root = match dir.or_else(|| self.zoo_dir.clone()) {
+    /// The zoo these flags describe, its cache `--zoo-dir` or the default.
+    pub fn open(&self) -> tfreuse::Result<Zoo> {
+        let root = match self.zoo_dir.clone() {
             Some(d) => d,
             None => zoo::default_root()?,
         };
@@ -50,15 +50,15 @@ impl ZooArgs {
     }
 }
 
+/// `tfreuse zoo`'s flags: the zoo's own, `--zoo-dir` also spelt `--cache-dir` there (its
+/// older name, kept so old command lines work; `train --cache-dir` is the feature cache).
 #[derive(clap::Args, Debug)]
+#[command(mut_arg("zoo_dir", |a| a.visible_alias("cache-dir")))]
 pub struct Args {
     #[command(subcommand)]
     pub action: Action,
     #[command(flatten)]
     pub zoo: ZooArgs,
-    /// Where fetched models are kept (the same as --zoo-dir).
-    #[arg(long, value_name = "DIR", global = true)]
-    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -78,6 +78,25 @@ pub enum Action {
     },
     /// Hash again the files of cached models (all when no name is given).
     Verify { names: Vec<String> },
+    /// Put a model obtained elsewhere in the cache, as a fetch would (then use it as zoo:NAME).
+    Add {
+        /// The name to use it by (zoo:NAME); when a manifest names it, what is added must be
+        /// the file its entry names (same SHA-256).
+        name: String,
+        /// An archive (.tar.gz, .tgz, .tar, .zip), a model file or a folder.
+        #[arg(value_name = "FILE|DIR")]
+        from: PathBuf,
+        /// What the model is; needed unless a manifest names it.
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        /// The model inside an archive or folder (e.g. mnist_dnn/model.ckpt.meta), when it
+        /// holds several of the format.
+        #[arg(long, value_name = "MEMBER")]
+        path: Option<String>,
+        /// Replace the copy already cached.
+        #[arg(long)]
+        force: bool,
+    },
     /// Remove a model from the cache.
     Remove {
         #[arg(required = true)]
@@ -85,8 +104,31 @@ pub enum Action {
     },
 }
 
+/// `--format`'s values: the manifest's names, and the model flags' spellings.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum FormatArg {
+    /// A .meta with its checkpoint beside it.
+    Meta,
+    /// A frozen GraphDef (.pb or .pbtxt).
+    #[value(alias = "frozen")]
+    Graph,
+    /// A SavedModel directory.
+    #[value(name = "saved_model", alias = "saved-model")]
+    SavedModel,
+}
+
+impl FormatArg {
+    fn format(self) -> zoo::Format {
+        match self {
+            FormatArg::Meta => zoo::Format::Meta,
+            FormatArg::Graph => zoo::Format::Graph,
+            FormatArg::SavedModel => zoo::Format::SavedModel,
+        }
+    }
+}
+
 pub fn exec(args: Args) -> anyhow::Result<()> {
-    let z = args.zoo.open(args.cache_dir)?;
+    let z = args.zoo.open()?;
     match args.action {
         Action::List { json } => list(&z, json),
         Action::Show { name } => show(&z, z.entry(&name)?),
@@ -98,6 +140,12 @@ pub fn exec(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
         Action::Verify { names } => verify(&z, names),
+        Action::Add { name, from, format, path, force } => {
+            let format = format.map(FormatArg::format);
+            let (e, at) = z.add(&zoo::Adding { name, from, format, path, force })?;
+            println!("zoo:{}: {} {}", e.name, e.format.as_str(), at.display());
+            Ok(())
+        }
         Action::Remove { names } => {
             for n in names {
                 let freed = z.remove(&z.entry(&n)?.name)?;

@@ -95,6 +95,38 @@ pub fn unpack<R: Read + Seek>(
     Ok(w.written)
 }
 
+/// Copy the directory `src` into the existing empty directory `dest` as `top/…`, with the
+/// checks and limits of an archive's members (a link is kept only when it stays inside).
+pub fn copy_dir(src: &Path, dest: &Path, top: &str, limits: Limits) -> Result<Vec<Unpacked>> {
+    let mut w = Writer { dest, limits, written: Vec::new(), total: 0 };
+    w.dir(top).map_err(|m| Error::bad_file(src, m))?;
+    let mut stack = vec![(src.to_path_buf(), top.to_string())];
+    let mut count = 0;
+    while let Some((dir, name)) = stack.pop() {
+        let mut items: Vec<_> = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?.flatten().collect();
+        items.sort_by_key(|d| d.file_name());
+        for d in items {
+            count += 1;
+            w.count(count).map_err(|m| Error::bad_file(src, m))?;
+            let member = format!("{name}/{}", d.file_name().to_str().ok_or_else(|| Error::bad_file(d.path(), "a name is not UTF-8"))?);
+            let kind = d.file_type().map_err(|e| Error::io(d.path(), e))?;
+            let done = if kind.is_dir() {
+                stack.push((d.path(), member.clone()));
+                w.dir(&member)
+            } else if kind.is_symlink() {
+                let target = std::fs::read_link(d.path()).map_err(|e| Error::io(d.path(), e))?;
+                w.symlink(&member, &target.to_string_lossy())
+            } else if kind.is_file() {
+                w.file(&member, File::open(d.path()).map_err(|e| Error::io(d.path(), e))?)
+            } else {
+                Err(format!("{member}: device files and pipes are refused"))
+            };
+            done.map_err(|m| Error::bad_file(src, m))?;
+        }
+    }
+    Ok(w.written)
+}
+
 struct Writer<'a> {
     dest: &'a Path,
     limits: Limits,

@@ -39,9 +39,11 @@ impl Format {
 pub struct Entry {
     /// What users type after `zoo:`.
     pub name: String,
-    /// What the model is, in a line.
+    /// What the model is, in a line (optional in a user's manifest; every built-in entry has one).
+    #[serde(default)]
     pub description: String,
-    /// The weights' license.
+    /// The weights' license (optional in a user's manifest; every built-in entry states it).
+    #[serde(default)]
     pub license: String,
     /// http(s)://… or file://… of the archive (or of the model file itself).
     pub url: String,
@@ -111,13 +113,7 @@ pub fn merge(base: &mut Vec<Entry>, later: Vec<Entry>) {
 
 /// What is wrong with one entry, if anything.
 fn check(e: &Entry) -> std::result::Result<(), String> {
-    let name_ok = !e.name.is_empty()
-        && e.name.len() <= 64
-        && e.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-        && !e.name.starts_with('.');
-    if !name_ok {
-        return Err("name: use 1-64 of a-z 0-9 . _ - (not starting with .)".into());
-    }
+    check_name(&e.name)?;
     if e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!("sha256 {:?}: expected 64 hex digits", e.sha256));
     }
@@ -134,6 +130,18 @@ fn check(e: &Entry) -> std::result::Result<(), String> {
         crate::data::Scale::parse(s).map_err(|err| format!("scale {s:?}: {err}"))?;
     }
     Ok(())
+}
+
+/// A model's name: 1-64 of a-z 0-9 . _ -, not starting with a dot.
+pub fn check_name(name: &str) -> std::result::Result<(), String> {
+    let name_ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        && !name.starts_with('.');
+    match name_ok {
+        true => Ok(()),
+        false => Err("name: use 1-64 of a-z 0-9 . _ - (not starting with .)".into()),
+    }
 }
 
 /// An http, https or file URL with something after the scheme.
@@ -192,6 +200,17 @@ branch = ["dnn/hidden4/Relu:0"]
     fn the_default_manifest_parses() {
         let all = parse(DEFAULT, "default").unwrap();
         assert!(all.iter().all(|e| e.source.is_some()), "every shipped entry cites its publisher");
+        for e in &all {
+            assert!(!e.description.trim().is_empty(), "{}: the built-in manifest describes every model", e.name);
+            assert!(!e.license.trim().is_empty(), "{}: the built-in manifest states every license", e.name);
+        }
+    }
+
+    #[test]
+    fn a_users_manifest_may_leave_out_description_and_license() {
+        let text = ONE.replace("description = \"d\"\n", "").replace("license = \"Apache-2.0\"\n", "");
+        let e = &parse(&text, "mine.toml").unwrap()[0];
+        assert_eq!((e.description.as_str(), e.license.as_str()), ("", ""));
     }
 
     #[test]
@@ -207,7 +226,7 @@ branch = ["dnn/hidden4/Relu:0"]
     #[test]
     fn bad_manifests_are_one_line_errors() {
         let cases = [
-            (ONE.replace("license = \"Apache-2.0\"\n", ""), "missing field `license`"),
+            (ONE.replace("url = ", "urll = "), "unknown field `urll`"),
             (ONE.replace("https://example.org", "ftp://example.org"), "expected http://"),
             (ONE.replace("format = \"meta\"", "format = \"onnx\""), "unknown variant"),
             (ONE.replace("m/my_model", "../my_model"), "may not contain .."),

@@ -4,6 +4,7 @@
 //! A lock file per model makes two processes fetching at once end with one copy.
 
 internal_mod! {
+    add;
     archive;
     manifest;
     net;
@@ -19,6 +20,7 @@ use crate::atomic::AtomicDir;
 use crate::error::{Error, Result, Role};
 use crate::events::{Event, EventSink, FetchStep};
 
+pub use add::Adding;
 pub use archive::Limits;
 pub use manifest::{Entry, Format};
 pub use net::Net;
@@ -38,6 +40,9 @@ pub struct Zoo {
     pub net: Net,
     /// What unpacking an archive may write at most.
     pub limits: Limits,
+    /// How many of `entries` come from the manifests; those after are models added to the
+    /// cache by hand (`tfreuse zoo add`) that no manifest names.
+    pub manifests: usize,
 }
 
 /// What a cached model's folder records.
@@ -49,6 +54,9 @@ pub struct About {
     pub sha256: String,
     /// The files unpacked.
     pub files: Vec<CachedFile>,
+    /// Where a model added by hand came from (none when fetched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_from: Option<String>,
 }
 
 /// One file of a cached model.
@@ -87,7 +95,10 @@ impl Zoo {
             };
             manifest::merge(&mut entries, manifest::parse(&text, m)?);
         }
-        Ok(Zoo { root, entries, offline, net, limits: Limits::default() })
+        let manifests = entries.len();
+        let added: Vec<Entry> = add::added(&root).into_iter().filter(|a| !entries.iter().any(|e| e.name == a.name)).collect();
+        entries.extend(added);
+        Ok(Zoo { root, entries, offline, net, limits: Limits::default(), manifests })
     }
 
     /// The manifests' model `name`, or an error naming the nearest names.
@@ -170,7 +181,7 @@ impl Zoo {
             let some: Vec<_> = files.iter().take(5).map(|f| f.path.as_str()).collect();
             return Err(Error::Fetch(format!("zoo:{}: the download has no {} (it has {}…)", e.name, e.path, some.join(", "))));
         }
-        let about = About { entry: e.clone(), sha256: got, files };
+        let about = About { entry: e.clone(), sha256: got, files, added_from: None };
         let json = serde_json::to_vec_pretty(&about).map_err(|err| Error::Invalid(err.to_string()))?;
         std::fs::write(dest.join(ABOUT), json).map_err(|err| Error::io(&dest, err))?;
         staging.publish(&name)?;

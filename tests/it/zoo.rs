@@ -346,7 +346,7 @@ fn bad_manifests_and_names_are_one_clear_line() {
     let zoo = Zoo::new(&[]);
     let good = entry(&Model { name: "m", url: "https://example.org/m.tgz".into(), bytes: b"", format: "meta", path: "m.meta", extra: "" });
     let cases = [
-        (good.replace("license = \"Apache-2.0\"\n", ""), "missing field `license`"),
+        (good.replace("format = \"meta\"\n", ""), "missing field `format`"),
         (good.replace("https://example.org", "ftp://example.org"), "expected http://, https:// or file://"),
         (format!("{good}{good}"), "names must be unique"),
     ];
@@ -420,4 +420,103 @@ fn a_picture_models_size_scale_and_input_are_taken_from_its_entry() {
         a.to_str().unwrap(),
     ]);
     assert!(err.contains("zoo:cnn: --input images:0 --resize 32x32 (from"), "{err}");
+}
+
+#[test]
+fn a_users_manifest_may_leave_out_description_and_license() {
+    let zoo = Zoo::new(&[]);
+    let good = entry(&Model { name: "m", url: "https://example.org/m.tgz".into(), bytes: b"", format: "meta", path: "m.meta", extra: "" });
+    std::fs::write(&zoo.manifest, good.replace("description = \"test\"\n", "").replace("license = \"Apache-2.0\"\n", "")).unwrap();
+    let (list, _) = zoo.ok(&["zoo", "list"]);
+    assert!(list.contains("m "), "{list}");
+}
+
+#[test]
+fn cache_dir_is_still_the_zoo_folder_of_tfreuse_zoo() {
+    let zoo = Zoo::new(&[]);
+    let old = zoo.dir.path().join("old");
+    let out = Command::new(env!("CARGO_BIN_EXE_tfreuse"))
+        .args(["zoo", "list", "--manifest", zoo.manifest.to_str().unwrap(), "--cache-dir", old.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && list.contains(&format!("cache {}", old.display())), "{list}");
+    let pb = fixture("tiny_frozen/tiny.pb");
+    let add = ["zoo", "--cache-dir", old.to_str().unwrap(), "add", "tf", &pb, "--format", "graph"];
+    let out = Command::new(env!("CARGO_BIN_EXE_tfreuse")).args(add).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_tfreuse"))
+        .args(["inspect", "--graph", "zoo:tf", "--zoo-dir", old.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "train's --zoo-dir reads the same cache: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_model_added_by_hand_is_used_like_a_fetched_one() {
+    let zoo = Zoo::new(&[]);
+    let dnn = fixture("mnist_dnn");
+    let (out, _) = zoo.ok(&["zoo", "add", "dnn", &dnn, "--format", "meta"]);
+    assert!(out.contains("mnist_dnn/my_model_final.ckpt.meta"), "{out}");
+    let (by_name, _) = zoo.ok(&["eval", "--meta", "zoo:dnn", "--data", &mnist()]);
+    let (direct, _) = zoo.ok(&["eval", "--meta", &fixture("mnist_dnn/my_model_final.ckpt.meta"), "--data", &mnist()]);
+    assert_eq!(by_name, direct, "the same numbers as the fixture itself");
+    let (list, _) = zoo.ok(&["zoo", "list"]);
+    assert!(list.contains("dnn ") && list.contains("MB cached") && list.contains("added from"), "{list}");
+    assert!(zoo.ok(&["zoo", "verify"]).0.contains("zoo:dnn: ok"));
+
+    // A plain frozen graph, and an archive.
+    zoo.ok(&["zoo", "add", "tf", &fixture("tiny_frozen/tiny.pb"), "--format", "frozen"]);
+    let (frozen, _) = zoo.ok(&["inspect", "--meta", "zoo:tf"]);
+    let (direct, _) = zoo.ok(&["inspect", "--graph", &fixture("tiny_frozen/tiny.pb")]);
+    assert_eq!(frozen.lines().skip(1).collect::<Vec<_>>(), direct.lines().skip(1).collect::<Vec<_>>());
+    let tgz = zoo.dir.path().join("t.tgz");
+    std::fs::write(&tgz, tar_gz("tiny")).unwrap();
+    zoo.ok(&["zoo", "add", "t", tgz.to_str().unwrap(), "--format", "meta"]);
+    zoo.ok(&["inspect", "--meta", "zoo:t", "--offline"]);
+
+    // Refused, one line each, nothing added.
+    let before = zoo.cached();
+    let err = zoo.fails(&["zoo", "add", "t", tgz.to_str().unwrap(), "--format", "meta"], 2);
+    assert!(err.contains("already in the cache") && err.contains("--force"), "{err}");
+    let err = zoo.fails(&["zoo", "add", "x", tgz.to_str().unwrap(), "--format", "graph"], 2);
+    assert!(err.contains("--format graph: ") && err.contains("holds no frozen graph"), "{err}");
+    let err = zoo.fails(&["zoo", "add", "x", tgz.to_str().unwrap()], 2);
+    assert!(err.contains("--format") && err.contains("no manifest names it"), "{err}");
+    let err = zoo.fails(&["zoo", "add", "x", &fixture("tiny_frozen/tiny.pb"), "--format", "saved-model"], 2);
+    assert!(err.contains("--format saved_model"), "{err}");
+    let missing = zoo.dir.path().join("none.tgz");
+    let err = zoo.fails(&["zoo", "add", "x", missing.to_str().unwrap(), "--format", "meta"], 3);
+    assert!(err.contains("none.tgz"), "{err}");
+    let err = zoo.fails(&["zoo", "add", "Bad/Name", tgz.to_str().unwrap(), "--format", "meta"], 2);
+    assert!(err.contains("a-z 0-9"), "{err}");
+    assert_eq!(zoo.cached(), before, "nothing added or left behind");
+    zoo.ok(&["zoo", "add", "t", &fixture("tiny_frozen/tiny.pb"), "--format", "graph", "--force"]);
+    assert_eq!(zoo.cached().len(), before.len(), "the old copy replaced: {:?}", zoo.cached());
+    zoo.ok(&["inspect", "--graph", "zoo:t"]);
+}
+
+#[test]
+fn a_model_a_manifest_names_is_added_only_as_its_entry_says() {
+    let archive = tar_gz("tiny");
+    let zoo = Zoo::new(&[Model {
+        name: "tiny",
+        url: "https://example.invalid/t.tgz".into(),
+        bytes: &archive,
+        format: "meta",
+        path: "tiny/tiny.ckpt.meta",
+        extra: "input = \"X:0\"",
+    }]);
+    let other = zoo.dir.path().join("other.tgz");
+    std::fs::write(&other, tar_gz("mnist_dnn")).unwrap();
+    let err = zoo.fails(&["zoo", "add", "tiny", other.to_str().unwrap()], 2);
+    assert!(err.contains("not the manifest's"), "{err}");
+    let tgz = zoo.dir.path().join("t.tgz");
+    std::fs::write(&tgz, &archive).unwrap();
+    let err = zoo.fails(&["zoo", "add", "tiny", tgz.to_str().unwrap(), "--format", "graph"], 2);
+    assert!(err.contains("the manifest's entry is of format meta"), "{err}");
+    zoo.ok(&["zoo", "add", "tiny", tgz.to_str().unwrap()]);
+    assert_eq!(zoo.cached(), [format!("tiny-{}", &sha256_bytes(&archive)[..12])], "laid out as a fetch would");
+    zoo.ok(&["inspect", "--meta", "zoo:tiny", "--offline"]);
+    assert!(zoo.ok(&["zoo", "verify", "tiny"]).0.contains("zoo:tiny: ok"));
 }
