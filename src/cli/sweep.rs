@@ -85,7 +85,7 @@ fn choose_defaults(args: &Args, spec: &mut TransferSpec, data: &tfreuse::DataSet
         patience: args.patience.is_none(),
         ..args.recipe.unset(false)
     };
-    if !data.validation().is_ok_and(|v| !v.is_empty()) {
+    if !data.has_validation() {
         let msg = "the sweep chooses on the validation split, and the data has none";
         return Err(tfreuse::Error::arg(tfreuse::Role::Data, None, msg).into());
     }

@@ -250,6 +250,11 @@ impl DataSet {
         self.split("validation")
     }
 
+    /// Whether a non-empty validation split exists (to stop early and choose on).
+    pub fn has_validation(&self) -> bool {
+        self.validation().is_ok_and(|v| !v.is_empty())
+    }
+
     /// A split by name, or an error listing the ones there are.
     pub fn split(&self, name: &str) -> Result<&Split> {
         self.splits.get(name).ok_or_else(|| {

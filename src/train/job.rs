@@ -70,7 +70,7 @@ impl Default for Options {
 /// The settings `unset` leaves to tfreuse chosen for `data` (said so); a cluster's workers
 /// cannot stop early (only the chief evaluates) and count the whole training split.
 fn choose_defaults(spec: &mut TransferSpec, data: &DataSet, unset: Unset, cluster: bool, sink: &mut dyn EventSink) -> Result<()> {
-    let can_stop_early = !cluster && data.validation().is_ok_and(|v| !v.is_empty());
+    let can_stop_early = !cluster && data.has_validation();
     let ground = Ground { train_examples: data.training_split()?.len(), can_stop_early };
     match crate::train::defaults::choose(spec, unset, ground) {
         Some(e) => sink.event(&e),
