@@ -3,6 +3,7 @@
 use tfreuse::eval::{default_fetches, evaluate, ClassReport, EvalSpec};
 use tfreuse::predict::label;
 
+use super::headings::{DATA, MODEL, PERFORMANCE};
 use super::{Global, ModelArgs};
 
 #[derive(clap::Args, Debug)]
@@ -10,38 +11,43 @@ pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Data set: mnist:DIR, npz:FILE or images:DIR (one folder of pictures per class).
-    #[arg(long, value_name = "SPEC")]
+    #[arg(long, value_name = "SPEC", help_heading = DATA)]
     pub data: String,
-    /// How features become the values fed: S multiplies (MNIST's raw pixels 0..255 by 1/255
-    /// by default, as input_data; an npz's values by 1); pictures also take LO,HI (e.g. -1,1)
-    /// or mean=M[,M,M],std=S[,S,S] (per channel, on values in [0, 1]). Integer inputs get the
-    /// raw pixels whatever the scale.
-    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true)]
+    /// How features become the values fed: S, LO,HI or mean=…,std=…, as train --scale.
+    ///
+    /// S multiplies (MNIST's raw pixels 0..255 by 1/255 by default, as input_data; an npz's
+    /// values by 1); pictures also take LO,HI (e.g. -1,1) or mean=M[,M,M],std=S[,S,S] (per
+    /// channel, on values in [0, 1]). Integer inputs get the raw pixels whatever the scale.
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true, help_heading = DATA)]
     pub scale: Option<String>,
     #[command(flatten)]
     pub images: super::ImageArgs,
     /// Which split to evaluate.
-    #[arg(long, default_value = "test")]
+    #[arg(long, default_value = "test", help_heading = DATA)]
     pub split: String,
-    /// Tensor to fetch (repeatable). Default: eval/accuracy:0 and loss/loss:0 when present.
+    /// Tensor to fetch (repeatable) [default: eval/accuracy:0 and loss/loss:0 when present].
     #[arg(long = "fetch", value_name = "TENSOR")]
     pub fetches: Vec<String>,
     /// Tensor fed with the features [default: X:0, or a zoo model's input].
-    #[arg(long, value_name = "TENSOR")]
+    #[arg(long, value_name = "TENSOR", help_heading = MODEL)]
     pub input: Option<String>,
-    /// Tensor fed with the labels (cast to its dtype) [default: y:0, else the graph's only
-    /// integer placeholder of shape [N] or [N, 1]].
-    #[arg(long, value_name = "TENSOR")]
+    /// Tensor fed with the labels (cast to its dtype) [default: y:0, else found].
+    ///
+    /// Found: the graph's only integer placeholder of shape [N] or [N, 1].
+    #[arg(long, value_name = "TENSOR", help_heading = MODEL)]
     pub labels: Option<String>,
     /// Examples per session run (0: the whole split at once, as Python's `.eval` does).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_name = "N", help_heading = PERFORMANCE)]
     pub batch_size: usize,
-    /// TENSOR=VALUE: feed a scalar tensor this value in every run, e.g. keep_prob:0=1 for a
-    /// dropout model (cast to the tensor's dtype; true/false for a bool). Repeatable.
-    #[arg(long = "set", value_name = "TENSOR=VALUE")]
+    /// Feed a scalar tensor this value in every run, e.g. keep_prob:0=1 (repeatable).
+    ///
+    /// Cast to the tensor's dtype; true/false for a bool.
+    #[arg(long = "set", value_name = "TENSOR=VALUE", help_heading = MODEL)]
     pub set: Vec<String>,
-    /// The logits, for the per-class report of a picture folder (default, when no --fetch is
-    /// given: those recorded beside a checkpoint tfreuse trained on pictures).
+    /// The logits, for the per-class report of a picture folder.
+    ///
+    /// Default, when no --fetch is given: those recorded beside a checkpoint tfreuse trained
+    /// on pictures.
     #[arg(long, value_name = "TENSOR")]
     pub logits: Option<String>,
     /// With the per-class report, list the pictures predicted wrong.
@@ -50,6 +56,8 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub global: Global,
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {

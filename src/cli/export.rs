@@ -8,53 +8,65 @@ use tfreuse::data::images::Preprocess;
 use tfreuse::data::Scale;
 use tfreuse::Error;
 
+use super::headings::{MODEL, OUTPUT};
 use super::pictures::Recorded;
 use super::{found_feeds, Global, ImageArgs, ModelArgs};
+
+const PREPROCESSING: &str = "Preprocessing in the graph (--with-preprocessing)";
 
 #[derive(clap::Args, Debug)]
 #[command(group = clap::ArgGroup::new("outputs").required(true).multiple(true).args(["out", "frozen"]))]
 pub struct Args {
-    /// The trained model's .meta (e.g. runs/x.ckpt.meta).
-    #[arg(long, value_name = "FILE")]
+    /// The trained model's .meta, e.g. runs/x.ckpt.meta.
+    #[arg(long, value_name = "FILE", help_heading = MODEL)]
     pub meta: PathBuf,
-    /// Checkpoint prefix or directory (default: the .meta's own prefix, else the latest beside it).
-    #[arg(long, value_name = "PREFIX|DIR")]
+    /// Checkpoint prefix or directory [default: the .meta's own prefix, else the latest beside it].
+    #[arg(long, value_name = "PREFIX|DIR", help_heading = MODEL)]
     pub checkpoint: Option<PathBuf>,
-    /// The input tensor (the signature's `x`; default: the recorded one, else X:0, else the
-    /// graph's only fitting placeholder).
-    #[arg(long, value_name = "TENSOR")]
+    /// The input tensor, the signature's `x` [default: the recorded one, else X:0, else found].
+    ///
+    /// Found: the graph's only fitting placeholder.
+    #[arg(long, value_name = "TENSOR", help_heading = MODEL)]
     pub input: Option<String>,
-    /// The logits the signature's probabilities and classes come from, e.g.
-    /// new_outputs/BiasAdd:0 (default: the recorded new layers' logits).
-    #[arg(long, value_name = "TENSOR")]
+    /// The logits the probabilities and classes come from [default: the recorded ones].
+    ///
+    /// e.g. new_outputs/BiasAdd:0; by default the logits of the new layers, as recorded.
+    #[arg(long, value_name = "TENSOR", help_heading = MODEL)]
     pub logits: Option<String>,
-    /// Write a SavedModel directory here (tag serve, signature serving_default; the recorded
-    /// class names as assets/labels.txt); it must not exist.
-    #[arg(long = "saved-model", value_name = "DIR")]
+    /// Write a SavedModel directory here (it must not exist).
+    ///
+    /// Tag serve, signature serving_default; the recorded class names as assets/labels.txt.
+    #[arg(long = "saved-model", value_name = "DIR", help_heading = OUTPUT)]
     pub out: Option<PathBuf>,
-    /// Write a frozen GraphDef here (.pb binary, .pbtxt text): the ops the outputs need, weights
-    /// as constants, no device pins; the recorded class names beside it as NAME.labels.txt; it
-    /// must not exist.
-    #[arg(long, value_name = "FILE")]
+    /// Write a frozen GraphDef here (.pb binary, .pbtxt text; it must not exist).
+    ///
+    /// The ops the outputs need, weights as constants, no device pins; the recorded class
+    /// names beside it as NAME.labels.txt.
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
     pub frozen: Option<PathBuf>,
-    /// Also take encoded picture bytes: a second input, image_bytes (a scalar string, one JPEG,
-    /// PNG, GIF, BMP or WebP a call), decoded, fitted and scaled in the graph as predict does
-    /// it, as the model's picture record says (the SavedModel's second signature, serving_bytes).
-    #[arg(long)]
+    /// Also take encoded picture bytes: a second input, image_bytes.
+    ///
+    /// A scalar string, one JPEG, PNG, GIF, BMP or WebP a call, decoded, fitted and scaled in
+    /// the graph as predict does it, as the model's picture record says (the SavedModel's
+    /// second signature, serving_bytes).
+    #[arg(long, help_heading = PREPROCESSING)]
     pub with_preprocessing: bool,
-    /// With --with-preprocessing: the picture size, HxW (default: recorded, else the input's shape).
-    #[arg(long, value_name = "HxW", value_parser = super::pictures::parse_size, requires = "with_preprocessing")]
+    /// The picture size, HxW [default: recorded, else the input's shape].
+    #[arg(long, value_name = "HxW", value_parser = super::pictures::parse_size, requires = "with_preprocessing", help_heading = PREPROCESSING)]
     pub resize: Option<(u32, u32)>,
-    /// With --with-preprocessing: stretch, crop or pad (default: recorded, else stretch).
-    #[arg(long, value_name = "MODE", requires = "with_preprocessing")]
+    /// stretch, crop or pad [default: recorded, else stretch].
+    #[arg(long, value_name = "MODE", requires = "with_preprocessing", help_heading = PREPROCESSING)]
     pub resize_mode: Option<String>,
-    /// With --with-preprocessing: 1 (gray) or 3 (RGB) (default: recorded, else the input's).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3), requires = "with_preprocessing")]
+    /// 1 (gray) or 3 (RGB) [default: recorded, else the input's].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3), requires = "with_preprocessing", help_heading = PREPROCESSING)]
     pub channels: Option<u8>,
-    /// With --with-preprocessing: how pixel bytes become values (default: recorded, else times
-    /// 1/255); see train --scale.
-    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true, requires = "with_preprocessing")]
+    /// How pixel bytes become values [default: recorded, else times 1/255].
+    ///
+    /// S, LO,HI or mean=…,std=…, as train --scale.
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true, requires = "with_preprocessing", help_heading = PREPROCESSING)]
     pub scale: Option<String>,
+    #[command(flatten)]
+    pub global: Global,
 }
 
 impl Args {
@@ -70,7 +82,7 @@ impl Args {
             ));
         }
         let (resize, resize_mode, channels) = (self.resize, self.resize_mode.clone(), self.channels);
-        let images = ImageArgs { resize, resize_mode, channels, validation_pct: 10.0, test_pct: 10.0, strict: false };
+        let images = ImageArgs::from(super::pictures::Fit { resize, resize_mode, channels });
         let p = images.options(record.map(|r| &r.0.preprocess), source, input)?.preprocess;
         let given = self.scale.as_deref().map(Scale::parse).transpose()?;
         Ok((p, given.or(record.map(|r| r.0.scale)).unwrap_or_default()))

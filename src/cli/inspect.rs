@@ -8,7 +8,9 @@ use tfreuse::Model;
 
 use super::{warn, Global, ModelArgs};
 
+/// The plan's flags mean something only with `--draw`: given without it, clap refuses them.
 #[derive(clap::Args, Debug)]
+#[command(group = clap::ArgGroup::new("plan").multiple(true).requires("draw").args(PLAN))]
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
@@ -18,14 +20,54 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Draw the model's layers into FILE.svg or FILE.png instead, each coloured by what `train`
-    /// with the flags below would do to it (restored, trained, frozen, cached, new), with the
-    /// branch point and the cut marked. Nothing is trained.
+    /// Draw what `train` with the flags below would do to each layer, into FILE.svg or .png.
+    ///
+    /// Instead of the listing: the model's layers, each coloured by what `train` with the
+    /// same data, recipe and schedule flags would do to it (restored, trained, frozen, cached,
+    /// new), with the branch point and the cut marked. Nothing is trained. Those flags mean
+    /// something only with --draw.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "no_checkpoint"])]
     pub draw: Option<PathBuf>,
-    #[command(flatten, next_help_heading = "The plan --draw shows (train's flags)")]
+    #[command(flatten)]
     pub recipe: super::recipe::Recipe,
+    #[command(flatten)]
+    pub library: super::Library,
 }
+
+/// `train`'s flags `--draw` takes (the recipe's); the others are inspect's own.
+const PLAN: [&str; 31] = [
+    "data",
+    "classes",
+    "scale",
+    "resize",
+    "resize_mode",
+    "channels",
+    "validation_pct",
+    "test_pct",
+    "strict",
+    "input",
+    "labels",
+    "branch_from",
+    "new_layers",
+    "init",
+    "l2",
+    "prefix",
+    "restore",
+    "trainable",
+    "freeze_below",
+    "optimizer",
+    "lr",
+    "momentum",
+    "clip",
+    "train_op",
+    "loss",
+    "metric",
+    "training_flags",
+    "set",
+    "set_in_training",
+    "device",
+    "cache_frozen",
+];
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     if let Some(path) = &args.draw {

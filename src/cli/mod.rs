@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 
 pub use flags::{message, render, warn, Exit, Flags};
-pub use global::Global;
+pub use global::{Global, Kernels, Library};
 pub use model::ModelArgs;
 use model::{found_feeds, zoo_model};
 pub use notices::Notices;
@@ -16,6 +16,7 @@ mod eval;
 mod export;
 mod flags;
 mod global;
+mod headings;
 mod inspect;
 mod model;
 mod new;
@@ -36,8 +37,6 @@ mod zoo;
 #[derive(Parser, Debug)]
 #[command(name = "tfreuse", version, about = "Reuse TensorFlow 1 checkpoints for transfer learning")]
 pub struct Cli {
-    #[command(flatten)]
-    pub global: Global,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -91,14 +90,13 @@ fn parse_sets(flag: &str, sets: &[String]) -> tfreuse::Result<Vec<(String, f64)>
 }
 
 pub fn exec(cli: Cli) -> anyhow::Result<()> {
-    let g = &cli.global;
-    g.target.as_deref().map(tfreuse::dist::check_target).transpose()?;
     match cli.command {
         Command::Inspect(mut a) => {
+            let g = &Global::from_parts(a.library.clone(), Kernels::default());
             match a.draw.is_some() {
                 true => {
                     let r = &mut a.recipe;
-                    zoo_model(&mut a.model, &mut r.input, &mut r.images, &mut r.scale, Some(&mut r.branch_from))?;
+                    zoo_model(&mut a.model, &mut r.input, &mut r.images.fit, &mut r.scale, Some(&mut r.branch_from))?;
                     found_feeds(&a.model, &mut r.input, Some(&mut r.labels))?;
                 }
                 false => _ = a.model.resolve_zoo()?,
@@ -106,40 +104,57 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
             inspect::exec(*a, g)
         }
         Command::Eval(mut a) => {
-            zoo_model(&mut a.model, &mut a.input, &mut a.images, &mut a.scale, None)?;
+            let g = &a.global.checked()?.clone();
+            zoo_model(&mut a.model, &mut a.input, &mut a.images.fit, &mut a.scale, None)?;
             found_feeds(&a.model, &mut a.input, Some(&mut a.labels))?;
             eval::exec(a, g)
         }
         Command::Run(mut a) => {
-            zoo_model(&mut a.model, &mut a.input, &mut a.images, &mut a.scale, None)?;
+            let g = &a.global.checked()?.clone();
+            zoo_model(&mut a.model, &mut a.input, &mut a.images.fit, &mut a.scale, None)?;
             if a.data.is_some() {
                 found_feeds(&a.model, &mut a.input, None)?;
             }
             run::exec(a, g)
         }
         Command::Predict(mut a) => {
-            zoo_model(&mut a.model, &mut a.input, &mut a.images, &mut a.scale, None)?;
+            let g = &a.global.checked()?.clone();
+            zoo_model(&mut a.model, &mut a.input, &mut a.fit, &mut a.scale, None)?;
             found_feeds(&a.model, &mut a.input, None)?;
             predict::exec(a, g)
         }
         Command::Train(mut a) => {
+            let g = &a.global.checked()?.clone();
             let r = &mut a.recipe;
-            zoo_model(&mut a.model, &mut r.input, &mut r.images, &mut r.scale, Some(&mut r.branch_from))?;
+            zoo_model(&mut a.model, &mut r.input, &mut r.images.fit, &mut r.scale, Some(&mut r.branch_from))?;
             found_feeds(&a.model, &mut r.input, Some(&mut r.labels))?;
             train::exec(*a, g)
         }
         Command::Sweep(mut a) => {
+            let g = &a.global.checked()?.clone();
             let r = &mut a.recipe;
-            zoo_model(&mut a.model, &mut r.input, &mut r.images, &mut r.scale, Some(&mut r.branch_from))?;
+            zoo_model(&mut a.model, &mut r.input, &mut r.images.fit, &mut r.scale, Some(&mut r.branch_from))?;
             found_feeds(&a.model, &mut r.input, Some(&mut r.labels))?;
             sweep::exec(*a, g)
         }
-        Command::New(a) => new::exec(*a, g),
-        Command::Pretrain(a) => pretrain::exec(a, g),
-        Command::Export(a) => export::exec(a, g),
+        Command::New(a) => {
+            let g = a.global.checked()?.clone();
+            new::exec(*a, &g)
+        }
+        Command::Pretrain(a) => {
+            let g = a.global()?;
+            pretrain::exec(a, &g)
+        }
+        Command::Export(a) => {
+            let g = a.global.checked()?.clone();
+            export::exec(a, &g)
+        }
         Command::Cache(a) => cache::exec(a),
         Command::Zoo(a) => zoo::exec(a),
-        Command::Server(a) => server::exec(a, g),
+        Command::Server(a) => {
+            let g = Global::from_parts(a.library.clone(), a.kernels.clone());
+            server::exec(a, &g)
+        }
         Command::Reference => {
             print!("{}", reference::markdown(&<Cli as clap::CommandFactory>::command()));
             Ok(())

@@ -10,28 +10,32 @@ use tfreuse::model::ModelSource;
 use tfreuse::zoo::{reference as zoo_ref, Entry, Format};
 use tfreuse::{Model, Source};
 
-use super::pictures::{parse_size, Recorded};
-use super::{warn, zoo, Global, ImageArgs, Notices};
+use super::headings::MODEL;
+use super::pictures::{parse_size, Fit, Recorded};
+use super::{warn, zoo, Global, Notices};
 
 /// `--meta` and `--checkpoint`, shared by the commands that load a model.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
-    /// The MetaGraphDef written by tf.train.Saver (e.g. my_model_final.ckpt.meta).
-    #[arg(long, value_name = "FILE", required_unless_present_any = ["graph", "saved_model"], conflicts_with_all = ["graph", "saved_model"])]
+    /// The MetaGraphDef written by tf.train.Saver, e.g. my_model_final.ckpt.meta.
+    #[arg(long, value_name = "FILE", help_heading = MODEL, required_unless_present_any = ["graph", "saved_model"], conflicts_with_all = ["graph", "saved_model"])]
     pub meta: Option<PathBuf>,
-    /// A frozen GraphDef instead (.pb binary, .pbtxt text; weights as constants, no checkpoint),
-    /// as retrain.py reused Inception's.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["checkpoint", "saved_model"])]
+    /// A frozen GraphDef instead (.pb binary, .pbtxt text).
+    ///
+    /// Weights as constants, no checkpoint, as retrain.py reused Inception's.
+    #[arg(long, value_name = "FILE", help_heading = MODEL, conflicts_with_all = ["checkpoint", "saved_model"])]
     pub graph: Option<PathBuf>,
-    /// A TF1 SavedModel directory instead (saved_model.pb + variables/); tensor names may then
-    /// be given by signature key: @KEY (serving_default) or @SIGNATURE/KEY.
-    #[arg(long, value_name = "DIR", conflicts_with = "checkpoint")]
+    /// A TF1 SavedModel directory instead (saved_model.pb + variables/).
+    ///
+    /// Tensor names may then be given by signature key: @KEY (serving_default) or
+    /// @SIGNATURE/KEY.
+    #[arg(long, value_name = "DIR", conflicts_with = "checkpoint", help_heading = MODEL)]
     pub saved_model: Option<PathBuf>,
     /// The tags of the SavedModel's MetaGraph to take (comma-separated).
-    #[arg(long, default_value = "serve", requires = "saved_model")]
+    #[arg(long, default_value = "serve", requires = "saved_model", help_heading = MODEL)]
     pub tag: String,
-    /// Checkpoint prefix, or a directory with a `checkpoint` file (default: the .meta's directory).
-    #[arg(long, value_name = "PREFIX|DIR")]
+    /// Checkpoint prefix, or a directory with a `checkpoint` file [default: the .meta's].
+    #[arg(long, value_name = "PREFIX|DIR", help_heading = MODEL)]
     pub checkpoint: Option<PathBuf>,
     #[command(flatten)]
     pub zoo: zoo::ZooArgs,
@@ -108,12 +112,12 @@ impl ModelArgs {
 pub(super) fn zoo_model(
     model: &mut ModelArgs,
     input: &mut Option<String>,
-    images: &mut ImageArgs,
+    fit: &mut Fit,
     scale: &mut Option<String>,
     branch: Option<&mut Option<String>>,
 ) -> tfreuse::Result<()> {
     if let Some(e) = model.resolve_zoo()? {
-        ZooDefaults::new(&e).apply(input, images, scale, branch);
+        ZooDefaults::new(&e).apply(input, fit, scale, branch);
     }
     Ok(())
 }
@@ -155,22 +159,16 @@ impl<'a> ZooDefaults<'a> {
     }
 
     /// Fill the flags left out from the entry, and say which.
-    fn apply(
-        mut self,
-        input: &mut Option<String>,
-        images: &mut ImageArgs,
-        scale: &mut Option<String>,
-        branch: Option<&mut Option<String>>,
-    ) {
+    fn apply(mut self, input: &mut Option<String>, fit: &mut Fit, scale: &mut Option<String>, branch: Option<&mut Option<String>>) {
         let e = self.entry;
         self.fill("--input", input, e.input.clone());
         self.fill("--scale", scale, e.scale.clone());
         if let Some(b) = branch {
             self.fill("--branch-from", b, e.branch.first().cloned());
         }
-        if images.resize.is_none() {
+        if fit.resize.is_none() {
             if let Some(size) = e.size.as_deref().and_then(|s| parse_size(s).ok()) {
-                images.resize = Some(size);
+                fit.resize = Some(size);
                 self.filled.push(format!("--resize {}x{}", size.0, size.1));
             }
         }

@@ -6,61 +6,74 @@ use tfreuse::model::ModelSource;
 use tfreuse::train::{ModelSpec, RecipeSpec, RunSpec, ScheduleSpec, TransferSpec};
 use tfreuse::{DataSet, Error, Role};
 
-use super::schedule::Schedule;
+use super::headings::{DATA, MODEL, PERFORMANCE, SCHEDULE};
+use super::schedule::{Sampling, Schedule};
 use super::train::{train_on, How};
 use super::{Flags, Global};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The layers on X: dense UNITS[:ACTIVATION] (relu elu selu leaky_relu tanh sigmoid linear),
-    /// flatten, gap, dropout:RATE; the last is the logits, as wide as there are classes, e.g.
+    /// The layers on X, the last the logits, e.g. 100:elu,100:elu,5.
+    ///
+    /// dense UNITS[:ACTIVATION] (relu elu selu leaky_relu tanh sigmoid linear), flatten, gap,
+    /// dropout:RATE; the last is the logits, as wide as there are classes, e.g.
     /// 100:elu,100:elu,100:elu,100:elu,100:elu,5 (the book's exercise 8).
-    #[arg(long, value_name = "LAYERS")]
+    #[arg(long, value_name = "LAYERS", help_heading = MODEL)]
     pub layers: String,
     #[command(flatten)]
     pub fresh: Fresh,
     #[command(flatten)]
     pub schedule: Schedule,
+    #[command(flatten)]
+    pub sampling: Sampling,
+    #[command(flatten)]
+    pub global: Global,
 }
 
 /// The data and training settings of a model made from nothing (`new`, `pretrain`).
 #[derive(clap::Args, Debug)]
 pub struct Fresh {
-    /// Data set: mnist:DIR, fashion-mnist:DIR, npz:FILE (splits train, validation, test) or
-    /// images:DIR (one subfolder per class, resized to --resize HxW and fed flat to dense layers).
-    #[arg(long, value_name = "SPEC")]
-    pub data: Option<String>,
-    /// Keep only these classes of the data, renumbered 0…k-1 in this order, e.g. 0,1,2,3,4.
-    #[arg(long, value_name = "IDS")]
-    pub classes: Option<String>,
-    /// Multiply the features by S (MNIST's raw pixels by 1/255 by default, as input_data);
-    /// pictures also take LO,HI (e.g. -1,1) or mean=M[,M,M],std=S[,S,S], as train does.
-    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true)]
-    pub scale: Option<String>,
-    /// How the dense kernels start: he (truncated normal, sqrt(2/fan_in): the book's choice
-    /// with ELU), glorot (uniform) or lecun (sqrt(1/fan_in), for SELU).
-    #[arg(long, default_value = "he", value_parser = ["he", "glorot", "lecun"])]
+    /// How the dense kernels start: he, glorot or lecun.
+    ///
+    /// he: truncated normal, sqrt(2/fan_in), the book's choice with ELU; glorot: uniform;
+    /// lecun: sqrt(1/fan_in), for SELU.
+    #[arg(long, default_value = "he", value_parser = ["he", "glorot", "lecun"], help_heading = MODEL)]
     pub init: String,
     /// Add λ · Σ sum(kernel²) / 2 over the dense kernels to the loss.
-    #[arg(long, value_name = "λ")]
+    #[arg(long, value_name = "λ", help_heading = MODEL)]
     pub l2: Option<f32>,
-    /// Update rule of the model's training op (it joins the `train_op` collection).
-    #[arg(long, default_value = "adam", value_parser = ["sgd", "momentum", "adam"])]
-    pub optimizer: String,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.001)]
-    pub lr: f32,
-    /// Momentum of --optimizer momentum.
-    #[arg(long, default_value_t = 0.9)]
-    pub momentum: f32,
-    /// clip_by_value every gradient to [-VALUE, VALUE].
-    #[arg(long, value_name = "VALUE")]
-    pub clip: Option<f32>,
-    /// Device for the ops, e.g. /cpu:0 or /gpu:0 (soft placement).
-    #[arg(long)]
-    pub device: Option<String>,
+    /// Data set: mnist:DIR, fashion-mnist:DIR, npz:FILE or images:DIR.
+    ///
+    /// mnist, fashion-mnist and npz have the splits train, validation and test; images:DIR
+    /// holds one subfolder per class, resized to --resize HxW and fed flat to dense layers.
+    #[arg(long, value_name = "SPEC", help_heading = DATA)]
+    pub data: Option<String>,
+    /// Keep only these classes, renumbered 0…k-1 in this order, e.g. 0,1,2,3,4.
+    #[arg(long, value_name = "IDS", help_heading = DATA)]
+    pub classes: Option<String>,
+    /// How features become values: S, LO,HI or mean=…,std=…, as train --scale.
+    ///
+    /// S multiplies (MNIST's raw pixels by 1/255 by default, as input_data); pictures also
+    /// take LO,HI (e.g. -1,1) or mean=M[,M,M],std=S[,S,S].
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true, help_heading = DATA)]
+    pub scale: Option<String>,
     #[command(flatten)]
     pub images: super::ImageArgs,
+    /// Update rule of the model's training op (it joins the `train_op` collection).
+    #[arg(long, default_value = "adam", value_parser = ["sgd", "momentum", "adam"], help_heading = SCHEDULE)]
+    pub optimizer: String,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.001, help_heading = SCHEDULE)]
+    pub lr: f32,
+    /// Momentum of --optimizer momentum.
+    #[arg(long, default_value_t = 0.9, help_heading = SCHEDULE)]
+    pub momentum: f32,
+    /// clip_by_value every gradient to [-VALUE, VALUE].
+    #[arg(long, value_name = "VALUE", help_heading = SCHEDULE)]
+    pub clip: Option<f32>,
+    /// Device for the ops, e.g. /cpu:0 or /gpu:0 (soft placement; untested on GPUs).
+    #[arg(long, help_heading = PERFORMANCE)]
+    pub device: Option<String>,
 }
 
 impl Fresh {
@@ -132,7 +145,8 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     run(args, g).map_err(|e| e.context(FLAGS))
 }
 
-fn run(args: Args, g: &Global) -> anyhow::Result<()> {
+fn run(mut args: Args, g: &Global) -> anyhow::Result<()> {
+    args.schedule.sampling = args.sampling.clone();
     args.schedule.check_out(None)?;
     let (data, classes) = args.fresh.data("new", g)?;
     let layers = layers(&args.layers)?;

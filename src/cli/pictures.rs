@@ -6,31 +6,63 @@ use tfreuse::data::images::{ImageOptions, Preprocess, Record, ResizeMode};
 use tfreuse::data::DataSet;
 use tfreuse::Role;
 
+use super::headings::DATA;
 use super::{Global, ModelArgs};
 
-/// How `--data images:DIR` pictures become rows.
-#[derive(Args, Debug, Clone)]
-pub struct ImageArgs {
-    /// images:DIR: the size pictures are resized to, HxW (default: the input's static shape; a
-    /// new model needs it).
-    #[arg(long, value_name = "HxW", value_parser = parse_size)]
+/// How pictures are fitted to the input: every command that reads pictures.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Fit {
+    /// Picture size, HxW [default: the input's static shape].
+    ///
+    /// A new model (`new`, `pretrain`) has no input to read it from and needs it.
+    #[arg(long, value_name = "HxW", value_parser = parse_size, help_heading = DATA)]
     pub resize: Option<(u32, u32)>,
-    /// images:DIR: stretch (aspect not kept; the default), crop (centre) or pad (letterbox).
-    #[arg(long, value_name = "MODE")]
+    /// stretch (aspect not kept; the default), crop (centre) or pad (letterbox).
+    #[arg(long, value_name = "MODE", help_heading = DATA)]
     pub resize_mode: Option<String>,
-    /// images:DIR: 1 (gray) or 3 (RGB) (default: the input's last dimension; 1 for a flat input;
-    /// 3 for a new model).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+    /// 1 (gray) or 3 (RGB) [default: the input's last dimension].
+    ///
+    /// 1 for a flat input; 3 for a new model.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3), help_heading = DATA)]
     pub channels: Option<u8>,
-    /// images:DIR: percent of each class for validation (by a stable hash of the file name).
-    #[arg(long, default_value_t = 10.0, value_name = "PCT")]
+}
+
+/// How a picture folder splits into training, validation and test: commands that read one.
+#[derive(Args, Debug, Clone)]
+pub struct Splits {
+    /// Percent of each class for validation.
+    ///
+    /// Chosen by a stable hash of the file name, so every command sees the same split.
+    #[arg(long, default_value_t = 10.0, value_name = "PCT", help_heading = DATA)]
     pub validation_pct: f64,
-    /// images:DIR: percent of each class for test.
-    #[arg(long, default_value_t = 10.0, value_name = "PCT")]
+    /// Percent of each class for test.
+    #[arg(long, default_value_t = 10.0, value_name = "PCT", help_heading = DATA)]
     pub test_pct: f64,
-    /// images:DIR: an unreadable picture is an error (default: skipped and counted).
-    #[arg(long)]
+    /// An unreadable picture is an error (default: skipped and counted).
+    #[arg(long, help_heading = DATA)]
     pub strict: bool,
+}
+
+impl Default for Splits {
+    fn default() -> Splits {
+        Splits { validation_pct: 10.0, test_pct: 10.0, strict: false }
+    }
+}
+
+/// How `--data images:DIR` pictures become rows.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ImageArgs {
+    #[command(flatten)]
+    pub fit: Fit,
+    #[command(flatten)]
+    pub splits: Splits,
+}
+
+impl From<Fit> for ImageArgs {
+    /// Pictures fitted as `fit` says and not split (`predict`, `export`).
+    fn from(fit: Fit) -> ImageArgs {
+        ImageArgs { fit, splits: Splits::default() }
+    }
 }
 
 pub(super) fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -48,8 +80,8 @@ impl ImageArgs {
         let mode = self.checked_mode()?;
         let preprocess = match recorded.cloned() {
             Some(mut p) => {
-                (p.height, p.width) = self.resize.unwrap_or((p.height, p.width));
-                p.channels = self.channels.unwrap_or(p.channels);
+                (p.height, p.width) = self.fit.resize.unwrap_or((p.height, p.width));
+                p.channels = self.fit.channels.unwrap_or(p.channels);
                 p.mode = mode.unwrap_or(p.mode);
                 p
             }
@@ -60,7 +92,7 @@ impl ImageArgs {
                 tfreuse::model::found::exists(&meta, &name).map_err(|e| e.for_arg(Role::Input))?;
                 let dims = meta.static_dims(&name);
                 let mode = mode.unwrap_or(ResizeMode::Stretch);
-                Preprocess::for_input(dims.as_deref(), self.resize, self.channels, mode).map_err(|e| e.for_arg(Role::Input))?
+                Preprocess::for_input(dims.as_deref(), self.fit.resize, self.fit.channels, mode).map_err(|e| e.for_arg(Role::Input))?
             }
         };
         Ok(self.with(preprocess))
@@ -70,27 +102,29 @@ impl ImageArgs {
     /// to read a size from, so `--resize` says it; 3 channels (RGB) unless `--channels`.
     pub fn fresh_options(&self, spec: &str) -> tfreuse::Result<ImageOptions> {
         let mode = self.checked_mode()?.unwrap_or(ResizeMode::Stretch);
-        let Some((height, width)) = self.resize else {
+        let Some((height, width)) = self.fit.resize else {
             let msg = format!("--data {spec}: a new model has no input to read a picture size from; give --resize HxW");
             return Err(tfreuse::Error::Invalid(msg));
         };
-        Ok(self.with(Preprocess { height, width, channels: self.channels.unwrap_or(3), mode }))
+        Ok(self.with(Preprocess { height, width, channels: self.fit.channels.unwrap_or(3), mode }))
     }
 
     /// `--resize-mode`, once the percentages and channels are checked.
     fn checked_mode(&self) -> tfreuse::Result<Option<ResizeMode>> {
+        let (validation, test) = (self.splits.validation_pct, self.splits.test_pct);
         let pct_ok = |p: f64| (0.0..100.0).contains(&p);
-        if !pct_ok(self.validation_pct) || !pct_ok(self.test_pct) || self.validation_pct + self.test_pct >= 100.0 {
+        if !pct_ok(validation) || !pct_ok(test) || validation + test >= 100.0 {
             return Err(tfreuse::Error::Invalid("--validation-pct and --test-pct must leave some pictures for training".into()));
         }
-        if self.channels == Some(2) {
+        if self.fit.channels == Some(2) {
             return Err(tfreuse::Error::Invalid("--channels 2: pictures give 1 (gray) or 3 (RGB)".into()));
         }
-        self.resize_mode.as_deref().map(ResizeMode::parse).transpose()
+        self.fit.resize_mode.as_deref().map(ResizeMode::parse).transpose()
     }
 
     fn with(&self, preprocess: Preprocess) -> ImageOptions {
-        ImageOptions { validation_pct: self.validation_pct, test_pct: self.test_pct, strict: self.strict, ..ImageOptions::new(preprocess) }
+        let s = &self.splits;
+        ImageOptions { validation_pct: s.validation_pct, test_pct: s.test_pct, strict: s.strict, ..ImageOptions::new(preprocess) }
     }
 }
 
@@ -136,7 +170,7 @@ fn load_fitted(
 ) -> tfreuse::Result<DataSet> {
     let mut data = tfreuse::data::load_with(spec, opts)?;
     if let Some(opts) = opts {
-        report_pictures(&data, &opts.preprocess, g.verbose);
+        report_pictures(&data, &opts.preprocess, g.library.verbose);
     }
     // Pictures are fed as the model's record says unless --scale says otherwise.
     let scale = scale.map(tfreuse::data::Scale::parse).transpose()?;

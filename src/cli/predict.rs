@@ -6,34 +6,42 @@ use std::path::PathBuf;
 use tfreuse::predict::{check_classes, label, pictures, Accuracy, Classifier, Picture, Prediction};
 use tfreuse::Error;
 
+use super::headings::{DATA, MODEL};
+use super::pictures::Fit;
 use super::{Global, ImageArgs, ModelArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Pictures, folders of them, or folders of class folders (as images:DIR; then also the
-    /// accuracy, each folder's name being its pictures' class).
+    /// Pictures, folders of them, or folders of class folders.
+    ///
+    /// Folders of class folders as images:DIR; then also the accuracy, each folder's name being
+    /// its pictures' class.
     #[arg(required = true, value_name = "FILE|DIR")]
     pub files: Vec<PathBuf>,
     /// How many of the likeliest classes to show.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_name = "K")]
     pub top_k: usize,
-    /// The input tensor (default: the recorded one, else X:0).
-    #[arg(long, value_name = "TENSOR")]
+    /// The input tensor [default: the recorded one, else X:0].
+    #[arg(long, value_name = "TENSOR", help_heading = MODEL)]
     pub input: Option<String>,
-    /// The logits (default: the recorded new layers' logits).
-    #[arg(long, value_name = "TENSOR")]
+    /// The logits [default: the recorded new layers' logits].
+    #[arg(long, value_name = "TENSOR", help_heading = MODEL)]
     pub logits: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
     /// How pictures are fitted: the record says, for a model trained on pictures; these override it.
     #[command(flatten)]
-    pub images: ImageArgs,
-    /// How pixel bytes become values (default: as recorded, else times 1/255); see train --scale.
-    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true)]
+    pub fit: Fit,
+    /// How pixel bytes become values [default: as recorded, else times 1/255].
+    ///
+    /// S, LO,HI or mean=…,std=…, as train --scale.
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true, help_heading = DATA)]
     pub scale: Option<String>,
+    #[command(flatten)]
+    pub global: Global,
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
@@ -45,7 +53,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     // found_feeds filled the input: as given, else recorded, else found in the graph.
     let input_name = super::input(&args.input).to_string();
     let logits_name = super::pictures::logits(&args.logits, record.as_ref())?;
-    let opts = args.images.options(record.as_ref().map(|r| &r.0.preprocess), &args.model, &input_name)?;
+    let opts = ImageArgs::from(args.fit.clone()).options(record.as_ref().map(|r| &r.0.preprocess), &args.model, &input_name)?;
     let given = args.scale.as_deref().map(tfreuse::data::Scale::parse).transpose()?;
     let (scale, names) = match record {
         Some((r, names)) => (given.unwrap_or(r.scale), names),

@@ -8,8 +8,9 @@ use tfreuse::pretrain::{Corruption, Net};
 use tfreuse::train::Objective;
 use tfreuse::{DataSet, Error};
 
+use super::headings::{DATA, MODEL};
 use super::new::{layers, Fresh, FLAGS};
-use super::schedule::Schedule;
+use super::schedule::{Caching, PerClass, Schedule};
 use super::train::{train_on, How};
 use super::Global;
 
@@ -31,55 +32,76 @@ pub enum Kind {
 
 #[derive(clap::Args, Debug)]
 pub struct Auxiliary {
-    /// The task: corrupt (labels ignored: each example as it is, "real", and with the second
-    /// half of its values taken from another example, "corrupted"; for a flat MNIST picture,
-    /// the bottom 14 rows of another digit), or pairs (from the labels: whether two examples
-    /// share a class, each example against the one as far from the end of its batch as it is
-    /// from the start, the two kinds of pair weighted to count the same).
-    #[arg(long, default_value = "corrupt", value_parser = ["corrupt", "pairs"])]
+    /// corrupt (real or corrupted examples, labels ignored) or pairs (same class or not).
+    ///
+    /// corrupt: each example as it is, "real", and with the second half of its values taken
+    /// from another example, "corrupted"; for a flat MNIST picture, the bottom 14 rows of
+    /// another digit. pairs, from the labels: whether two examples share a class, each
+    /// example against the one as far from the end of its batch as it is from the start, the
+    /// two kinds of pair weighted to count the same.
+    #[arg(long, default_value = "corrupt", value_parser = ["corrupt", "pairs"], help_heading = MODEL)]
     pub task: String,
-    /// How --task corrupt corrupts: halves (the second half of the values from another
-    /// example; any features) or patches (a picture's 4×4 grid of patches shuffled; examples
-    /// shaped [h, w], [h, w, c] or a flat square such as MNIST's 784).
-    #[arg(long, default_value = "halves", value_parser = ["halves", "patches"])]
+    /// How --task corrupt corrupts: halves or patches.
+    ///
+    /// halves: the second half of the values from another example (any features); patches: a
+    /// picture's 4×4 grid of patches shuffled (examples shaped [h, w], [h, w, c] or a flat
+    /// square such as MNIST's 784).
+    #[arg(long, default_value = "halves", value_parser = ["halves", "patches"], help_heading = MODEL)]
     pub corruption: String,
-    /// The hidden layers: dense UNITS[:ACTIVATION] (relu by default), e.g.
-    /// 100:elu,100:elu; a 2-wide output layer follows.
-    #[arg(long, value_name = "LAYERS")]
+    /// The hidden layers, e.g. 100:elu,100:elu; a 2-wide output layer follows.
+    ///
+    /// dense UNITS[:ACTIVATION], relu by default.
+    #[arg(long, value_name = "LAYERS", help_heading = MODEL)]
     pub layers: String,
-    /// More examples without labels for --task corrupt: npz:FILE whose array x is shaped as
-    /// the data's examples, added to the training split.
-    #[arg(long, value_name = "SPEC")]
+    /// More examples without labels for --task corrupt: npz:FILE.
+    ///
+    /// Its array x is shaped as the data's examples; they are added to the training split.
+    #[arg(long, value_name = "SPEC", help_heading = DATA)]
     pub unlabeled: Option<String>,
     #[command(flatten)]
     pub fresh: Fresh,
     #[command(flatten)]
+    pub per_class: PerClass,
+    #[command(flatten)]
     pub schedule: Schedule,
+    #[command(flatten)]
+    pub global: Global,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct Autoencoder {
-    /// The encoder: dense UNITS[:ACTIVATION] (relu by default), e.g. 300:elu,150:elu; the
-    /// decoder mirrors it (300:elu, then a linear layer as wide as the input).
-    #[arg(long, value_name = "LAYERS")]
+    /// The encoder, e.g. 300:elu,150:elu; the decoder mirrors it.
+    ///
+    /// dense UNITS[:ACTIVATION], relu by default; the decoder of 300:elu,150:elu is 300:elu,
+    /// then a linear layer as wide as the input.
+    #[arg(long, value_name = "LAYERS", help_heading = MODEL)]
     pub layers: String,
-    /// Train one encoder layer at a time, as the book's phases do: phase k trains phasek/hiddenk
-    /// and a decoder phasek/decoderk that reconstructs the layer below (X for k = 1), the layers
-    /// below frozen (and cached); --epochs is per phase. The saved model holds every phase.
-    #[arg(long)]
+    /// Train one encoder layer at a time, as the book's phases do.
+    ///
+    /// Phase k trains phasek/hiddenk and a decoder phasek/decoderk that reconstructs the layer
+    /// below (X for k = 1), the layers below frozen (and cached); --epochs is per phase. The
+    /// saved model holds every phase.
+    #[arg(long, help_heading = MODEL)]
     pub greedy: bool,
-    /// Tie the weights: each decoder kernel is the transpose of its encoder kernel, only the
-    /// biases are the decoder's own (half the weights).
-    #[arg(long)]
+    /// Tie the weights: each decoder kernel is its encoder kernel transposed.
+    ///
+    /// Only the biases are the decoder's own (half the weights).
+    #[arg(long, help_heading = MODEL)]
     pub tied: bool,
-    /// More examples without labels: npz:FILE whose array x is shaped as the data's examples,
-    /// added to the training split (bytes are scaled as the data's are).
-    #[arg(long, value_name = "SPEC")]
+    /// More examples without labels: npz:FILE.
+    ///
+    /// Its array x is shaped as the data's examples; they are added to the training split
+    /// (bytes are scaled as the data's are).
+    #[arg(long, value_name = "SPEC", help_heading = DATA)]
     pub unlabeled: Option<String>,
     #[command(flatten)]
     pub fresh: Fresh,
     #[command(flatten)]
     pub schedule: Schedule,
+    #[command(flatten)]
+    pub caching: Caching,
+    #[command(flatten)]
+    pub global: Global,
 }
 
 /// `--layers`: the hidden layers, relu unless given (a last layer is appended for the parse,
@@ -88,6 +110,17 @@ fn encoder(spec: &str) -> tfreuse::Result<Vec<LayerSpec>> {
     let mut encoder = layers(&format!("{spec},1"))?;
     encoder.pop();
     Ok(encoder)
+}
+
+impl Args {
+    /// The TensorFlow options of the kind given, `--target` checked.
+    pub fn global(&self) -> tfreuse::Result<Global> {
+        let g = match &self.kind {
+            Kind::Autoencoder(a) => &a.global,
+            Kind::Auxiliary(a) => &a.global,
+        };
+        Ok(g.checked()?.clone())
+    }
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
@@ -102,7 +135,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
 /// The data set with `--unlabeled`'s examples added (said so).
 fn unlabeled(data: DataSet, spec: Option<&str>, schedule: &Schedule) -> anyhow::Result<DataSet> {
     let Some(spec) = spec else { return Ok(data) };
-    if schedule.per_class.is_some() {
+    if schedule.sampling.per_class.per_class.is_some() {
         return Err(Error::Invalid("--per-class with --unlabeled: the unlabelled examples have no class to draw by".into()).into());
     }
     let before = data.training_split()?.len();
@@ -112,7 +145,8 @@ fn unlabeled(data: DataSet, spec: Option<&str>, schedule: &Schedule) -> anyhow::
     Ok(data)
 }
 
-fn autoencoder(a: Autoencoder, g: &Global) -> anyhow::Result<()> {
+fn autoencoder(mut a: Autoencoder, g: &Global) -> anyhow::Result<()> {
+    a.schedule.caching = a.caching.clone();
     a.schedule.check_out(None)?;
     let (data, classes) = a.fresh.data("pretrain autoencoder", g)?;
     let data = unlabeled(data, a.unlabeled.as_deref(), &a.schedule)?;
@@ -127,7 +161,7 @@ fn autoencoder(a: Autoencoder, g: &Global) -> anyhow::Result<()> {
 /// `--greedy`: one run per phase, each on the model the one before saved (in a temporary
 /// folder), branching at the layer below; the last saves to --out.
 fn greedy(a: &Autoencoder, (data, classes): (DataSet, usize), features: Vec<usize>, g: &Global) -> anyhow::Result<()> {
-    if a.schedule.resume.is_some() {
+    if a.schedule.output.resume.is_some() {
         let msg = "--resume with --greedy: rerun the command (phases are short and each starts from the last)";
         return Err(Error::Invalid(msg.into()).into());
     }
@@ -151,21 +185,24 @@ fn greedy(a: &Autoencoder, (data, classes): (DataSet, usize), features: Vec<usiz
 fn phase_schedule(s: &Schedule, k: usize, out: Option<PathBuf>) -> Schedule {
     let mut phase = s.clone();
     if out.is_some() {
-        (phase.out, phase.plot, phase.prune) = (out, None, false);
+        (phase.output.out, phase.output.plot, phase.prune) = (out, None, false);
     }
     phase.json_append = k > 0;
-    let run = s.run_name.clone().or_else(|| s.out.as_ref().and_then(|o| o.file_name()).map(|f| f.to_string_lossy().into_owned()));
-    phase.run_name = Some(format!("{}phase{}", run.map(|r| r + "-").unwrap_or_default(), k + 1));
+    let run =
+        s.output.run_name.clone().or_else(|| s.output.out.as_ref().and_then(|o| o.file_name()).map(|f| f.to_string_lossy().into_owned()));
+    phase.output.run_name = Some(format!("{}phase{}", run.map(|r| r + "-").unwrap_or_default(), k + 1));
     phase
 }
 
-fn corrupt(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
+fn corrupt(mut a: Auxiliary, g: &Global) -> anyhow::Result<()> {
+    a.schedule.sampling.per_class = a.per_class.clone();
     a.schedule.check_out(None)?;
     let (data, _) = a.fresh.data("pretrain auxiliary", g)?;
     let data = unlabeled(data, a.unlabeled.as_deref(), &a.schedule)?;
     let how = if a.corruption == "patches" { Corruption::Patches } else { Corruption::Halves };
-    let data = tfreuse::pretrain::corrupt(&data, a.schedule.seed, how)?;
-    let (n, seed) = (data.training_split()?.len() / 2, a.schedule.seed);
+    let seed = a.schedule.length.seed;
+    let data = tfreuse::pretrain::corrupt(&data, seed, how)?;
+    let n = data.training_split()?.len() / 2;
     eprintln!("auxiliary task corrupt ({}): {n} real and {n} corrupted training examples (seed {seed})", a.corruption);
     let net = tfreuse::pretrain::auxiliary(&encoder(&a.layers)?)?;
     pretrain(net, (data, 2), (&a.fresh, &a.schedule), g)
@@ -174,14 +211,14 @@ fn corrupt(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
 /// `--task pairs`, on the labelled data (after --per-class).
 fn pairs(a: Auxiliary, g: &Global) -> anyhow::Result<()> {
     a.schedule.check_out(None)?;
-    if a.unlabeled.is_some() || a.schedule.class_weight.is_some() || a.corruption != "halves" {
-        let msg = "--task pairs learns from the labels and weighs its pairs itself: drop --unlabeled, --class-weight and --corruption";
+    if a.unlabeled.is_some() || a.corruption != "halves" {
+        let msg = "--task pairs learns from the labels: drop --unlabeled and --corruption";
         return Err(Error::Invalid(msg.into()).into());
     }
     let (data, classes) = a.fresh.data("pretrain auxiliary", g)?;
-    let per_class = a.schedule.per_class.map(|n| n as usize);
-    let data = tfreuse::train::job::sample(data, per_class, a.schedule.seed, classes, &mut super::console::Console::new(false))?;
-    let schedule = Schedule { per_class: None, ..a.schedule.clone() };
+    let per_class = a.per_class.per_class.map(|n| n as usize);
+    let data = tfreuse::train::job::sample(data, per_class, a.schedule.length.seed, classes, &mut super::console::Console::new(false))?;
+    let schedule = a.schedule.clone();
     let (share, [other, same]) = tfreuse::pretrain::pair_weights(&data.training_split()?.y, classes)?;
     let share = 100.0 * share;
     eprintln!("auxiliary task pairs: {share:.1} % of pairs share a class; weights {other:.3} (other class), {same:.3} (same class)");

@@ -6,102 +6,122 @@ use tfreuse::train::defaults::Unset;
 use tfreuse::train::{check_labels, ModelSpec, Optimizer, RecipeSpec, RunSpec, ScheduleSpec, TransferSpec};
 use tfreuse::Error;
 
+use super::headings::{DATA, MODEL, PERFORMANCE, RECIPE, SCHEDULE};
 use super::{Global, ModelArgs};
 
 /// What `train` reuses, trains, freezes and caches: the flags `inspect --draw` takes too.
+/// Each flag names its heading (model, data, recipe, schedule, performance).
 #[derive(clap::Args, Debug)]
 pub struct Recipe {
-    /// Data set: mnist:DIR, npz:FILE or images:DIR (a folder per class; splits train, validation, test).
-    #[arg(long, value_name = "SPEC")]
+    /// Data set: mnist:DIR, npz:FILE or images:DIR (a folder per class).
+    ///
+    /// Each has the splits train, validation and test.
+    #[arg(long, value_name = "SPEC", help_heading = DATA)]
     pub data: Option<String>,
-    /// Keep only these classes of the data, renumbered 0…k-1 in this order, e.g. 5,6,7,8,9
-    /// (every split; the old ids become the class names).
-    #[arg(long, value_name = "IDS")]
+    /// Keep only these classes, renumbered 0…k-1 in this order, e.g. 5,6,7,8,9.
+    ///
+    /// In every split; the old ids become the class names.
+    #[arg(long, value_name = "IDS", help_heading = DATA)]
     pub classes: Option<String>,
-    /// How features become the values fed: S multiplies (MNIST's raw pixels 0..255 by 1/255
-    /// by default, as input_data; an npz's values by 1); pictures also take LO,HI (e.g. -1,1)
-    /// or mean=M[,M,M],std=S[,S,S] (per channel, on values in [0, 1]). Integer inputs get the
-    /// raw pixels whatever the scale.
-    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true)]
+    /// How features become the values fed: S, LO,HI or mean=…,std=….
+    ///
+    /// S multiplies (MNIST's raw pixels 0..255 by 1/255 by default, as input_data; an npz's
+    /// values by 1); pictures also take LO,HI (e.g. -1,1) or mean=M[,M,M],std=S[,S,S] (per
+    /// channel, on values in [0, 1]). Integer inputs get the raw pixels whatever the scale.
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", allow_hyphen_values = true, help_heading = DATA)]
     pub scale: Option<String>,
     #[command(flatten)]
     pub images: super::ImageArgs,
     /// Tensor fed with the features [default: X:0, or a zoo model's input].
-    #[arg(long, value_name = "TENSOR")]
+    #[arg(long, value_name = "TENSOR", help_heading = MODEL)]
     pub input: Option<String>,
-    /// Tensor fed with the labels [default: y:0; for new layers on a graph without one (an
-    /// exported classifier, a frozen graph) tfreuse makes its own, <prefix>labels:0].
-    #[arg(long, value_name = "TENSOR")]
+    /// Tensor fed with the labels [default: y:0, or tfreuse's own].
+    ///
+    /// For new layers on a graph without one (an exported classifier, a frozen graph) tfreuse
+    /// makes its own, <prefix>labels:0.
+    #[arg(long, value_name = "TENSOR", help_heading = MODEL)]
     pub labels: Option<String>,
-    /// Build new layers (or, without --new-layers, a new loss) on this tensor, e.g. dnn/hidden4/Relu:0.
-    #[arg(long, value_name = "TENSOR")]
+    /// Build new layers (or, without --new-layers, a new loss) on this tensor.
+    ///
+    /// e.g. dnn/hidden4/Relu:0; `inspect` lists the candidates.
+    #[arg(long, value_name = "TENSOR", help_heading = RECIPE)]
     pub branch_from: Option<String>,
-    /// New layers: dense UNITS[:ACTIVATION] (relu elu selu leaky_relu tanh sigmoid linear), flatten, gap (global
-    /// average pooling of feature maps), dropout:RATE (training steps only); the last is a dense logits layer,
-    /// e.g. gap,128:relu,dropout:0.5,5.
-    #[arg(long, value_name = "LAYERS")]
+    /// New layers, the last the logits, e.g. gap,128:relu,dropout:0.5,5.
+    ///
+    /// dense UNITS[:ACTIVATION] (relu elu selu leaky_relu tanh sigmoid linear), flatten, gap
+    /// (global average pooling of feature maps), dropout:RATE (training steps only); the last
+    /// is a dense logits layer.
+    #[arg(long, value_name = "LAYERS", help_heading = RECIPE)]
     pub new_layers: Option<String>,
-    /// How the new dense kernels start: glorot (uniform, tf.layers.dense's default), he
-    /// (truncated normal, sqrt(2/fan_in): the book's choice with ELU) or lecun (sqrt(1/fan_in), for SELU).
-    #[arg(long, default_value = "glorot", value_parser = ["glorot", "he", "lecun"])]
+    /// How the new dense kernels start: glorot, he or lecun.
+    ///
+    /// glorot: uniform, tf.layers.dense's default; he: truncated normal, sqrt(2/fan_in), the
+    /// book's choice with ELU; lecun: sqrt(1/fan_in), for SELU.
+    #[arg(long, default_value = "glorot", value_parser = ["glorot", "he", "lecun"], help_heading = RECIPE)]
     pub init: String,
-    /// Add λ · Σ sum(kernel²) / 2 over the new dense kernels to the loss (the book's
-    /// l2_regularizer); the reported losses include it.
-    #[arg(long, value_name = "λ")]
+    /// Add λ · Σ sum(kernel²) / 2 over the new dense kernels to the loss.
+    ///
+    /// The book's l2_regularizer; the reported losses include it.
+    #[arg(long, value_name = "λ", help_heading = RECIPE)]
     pub l2: Option<f32>,
     /// Name prefix of every new op and variable.
-    #[arg(long, default_value = "new_")]
+    #[arg(long, default_value = "new_", help_heading = RECIPE)]
     pub prefix: String,
     /// Restore only variables whose names match this regex; initialise the rest.
-    #[arg(long, value_name = "REGEX")]
+    #[arg(long, value_name = "REGEX", help_heading = RECIPE)]
     pub restore: Option<String>,
     /// Train only variables whose names match this regex (minimize(var_list=...)).
-    #[arg(long, value_name = "REGEX")]
+    #[arg(long, value_name = "REGEX", help_heading = RECIPE)]
     pub trainable: Option<String>,
     /// Put a stop_gradient on this tensor: nothing below it is trained.
-    #[arg(long, value_name = "TENSOR")]
+    #[arg(long, value_name = "TENSOR", help_heading = RECIPE)]
     pub freeze_below: Option<String>,
-    /// Update rule of the new training op [default: see --defaults: adam, or the book's sgd].
-    /// Given without --branch-from, it replaces the imported training op too.
-    #[arg(long, value_parser = ["sgd", "momentum", "adam"])]
+    /// Update rule of the new training op [default: see --defaults].
+    ///
+    /// adam by default, or the book's sgd. Given without --branch-from, it replaces the
+    /// imported training op too.
+    #[arg(long, value_parser = ["sgd", "momentum", "adam"], help_heading = SCHEDULE)]
     pub optimizer: Option<String>,
-    /// Learning rate of the new training op [default: see --defaults: 0.001 for adam, 0.01 for
-    /// sgd and momentum].
-    #[arg(long, value_name = "RATE")]
+    /// Learning rate of the new training op [default: see --defaults].
+    ///
+    /// 0.001 for adam, 0.01 for sgd and momentum.
+    #[arg(long, value_name = "RATE", help_heading = SCHEDULE)]
     pub lr: Option<f32>,
     /// Momentum of --optimizer momentum.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.9, help_heading = SCHEDULE)]
     pub momentum: f32,
     /// clip_by_value every gradient to [-VALUE, VALUE].
-    #[arg(long, value_name = "VALUE")]
+    #[arg(long, value_name = "VALUE", help_heading = SCHEDULE)]
     pub clip: Option<f32>,
-    /// The imported training op to run (default: the `train_op` collection).
-    #[arg(long, value_name = "OP")]
+    /// The imported training op to run [default: the `train_op` collection].
+    #[arg(long, value_name = "OP", help_heading = MODEL)]
     pub train_op: Option<String>,
-    /// Loss tensor of the imported model (default loss/loss:0).
-    #[arg(long, value_name = "TENSOR")]
+    /// Loss tensor of the imported model [default: loss/loss:0].
+    #[arg(long, value_name = "TENSOR", help_heading = MODEL)]
     pub loss: Option<String>,
-    /// Metric reported on the validation split (default eval/accuracy:0 or the new accuracy).
-    #[arg(long, value_name = "TENSOR")]
+    /// Metric reported on validation [default: eval/accuracy:0, or the new accuracy].
+    #[arg(long, value_name = "TENSOR", help_heading = MODEL)]
     pub metric: Option<String>,
-    /// A bool tensor fed true in training steps and false for validation, test and caching,
-    /// e.g. inputs/is_training:0 (so batch norm trains in training mode); TENSOR=false
-    /// reverses it. Repeatable.
-    #[arg(long = "training-flag", value_name = "TENSOR[=true|false]")]
+    /// A bool tensor fed true in training steps, false otherwise (repeatable).
+    ///
+    /// e.g. inputs/is_training:0, so that batch norm trains in training mode and not for
+    /// validation, test and caching; TENSOR=false reverses it.
+    #[arg(long = "training-flag", value_name = "TENSOR[=false]", help_heading = MODEL)]
     pub training_flags: Vec<String>,
-    /// TENSOR=VALUE: feed a scalar tensor this value in every run (training, validation, test, caching), e.g. keep_prob:0=1 for a
-    /// dropout model (cast to the tensor's dtype; true/false for a bool). Repeatable.
-    #[arg(long = "set", value_name = "TENSOR=VALUE")]
+    /// Feed a scalar tensor this value in every run, e.g. keep_prob:0=1 (repeatable).
+    ///
+    /// In training, validation, test and caching; cast to the tensor's dtype; true/false for a
+    /// bool.
+    #[arg(long = "set", value_name = "TENSOR=VALUE", help_heading = MODEL)]
     pub set: Vec<String>,
-    /// TENSOR=VALUE: feed this value in training steps instead of --set's, e.g.
-    /// keep_prob:0=0.5. Repeatable.
-    #[arg(long = "set-in-training", value_name = "TENSOR=VALUE")]
+    /// As --set, in training steps only, e.g. keep_prob:0=0.5 (repeatable).
+    #[arg(long = "set-in-training", value_name = "TENSOR=VALUE", help_heading = MODEL)]
     pub set_in_training: Vec<String>,
-    /// Device for new ops, e.g. /cpu:0 or /gpu:0 (soft placement).
-    #[arg(long)]
+    /// Device for new ops, e.g. /cpu:0 or /gpu:0 (soft placement; untested on GPUs).
+    #[arg(long, help_heading = PERFORMANCE)]
     pub device: Option<String>,
-    /// Compute the frozen layers once for every split and train the upper layers on the cache.
-    #[arg(long)]
+    /// Compute the frozen layers once per split and train the upper layers on the cache.
+    #[arg(long, help_heading = PERFORMANCE)]
     pub cache_frozen: bool,
 }
 

@@ -26,9 +26,12 @@ pub fn markdown(cmd: &Command) -> String {
     for sub in visible(cmd) {
         index(&mut out, sub, name, 0);
     }
-    out.push_str("\n## Global flags\n\n");
-    out.push_str("These go before or after the command name, with every command.\n\n");
-    args(&mut out, cmd.get_arguments());
+    // Each command lists the TensorFlow options it takes; a flag of every command would be here.
+    if cmd.get_arguments().any(|a| !matches!(a.get_id().as_str(), "help" | "version")) {
+        out.push_str("\n## Global flags\n\n");
+        out.push_str("These go before or after the command name, with every command.\n\n");
+        args(&mut out, cmd.get_arguments());
+    }
     let root = globals(cmd);
     for sub in visible(cmd) {
         section(&mut out, sub, (name, &root), &root);

@@ -6,45 +6,54 @@ use tfreuse::tf::output_name;
 use tfreuse::tf::tensors::{dtype_name, summary, DynArray};
 use tfreuse::Error;
 
+use super::headings::{DATA, MODEL};
 use super::{Global, ModelArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// TENSOR=FILE.npy: feed a tensor (repeatable). The array is cast to the tensor's dtype.
+    /// Feed a tensor from a .npy file (repeatable).
+    ///
+    /// TENSOR=FILE.npy; the array is cast to the tensor's dtype.
     #[arg(long = "feed", value_name = "TENSOR=FILE")]
     pub feeds: Vec<String>,
     /// Feed --input with the features of a data split (mnist:DIR, npz:FILE or images:DIR).
-    #[arg(long, value_name = "SPEC")]
+    #[arg(long, value_name = "SPEC", help_heading = DATA)]
     pub data: Option<String>,
-    /// How features become the values fed: S multiplies (MNIST's raw pixels 0..255 by 1/255
-    /// by default, as input_data; an npz's values by 1); pictures also take LO,HI (e.g. -1,1)
-    /// or mean=M[,M,M],std=S[,S,S] (per channel, on values in [0, 1]). Integer inputs get the
-    /// raw pixels whatever the scale.
-    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", requires = "data", allow_hyphen_values = true)]
+    /// How features become the values fed: S, LO,HI or mean=…,std=…, as train --scale.
+    ///
+    /// S multiplies (MNIST's raw pixels 0..255 by 1/255 by default, as input_data; an npz's
+    /// values by 1); pictures also take LO,HI (e.g. -1,1) or mean=M[,M,M],std=S[,S,S] (per
+    /// channel, on values in [0, 1]). Integer inputs get the raw pixels whatever the scale.
+    #[arg(long, value_name = "S|LO,HI|mean=…,std=…", requires = "data", allow_hyphen_values = true, help_heading = DATA)]
     pub scale: Option<String>,
     #[command(flatten)]
     pub images: super::ImageArgs,
     /// Split of --data to feed.
-    #[arg(long, default_value = "test", requires = "data")]
+    #[arg(long, default_value = "test", requires = "data", help_heading = DATA)]
     pub split: String,
     /// Tensor fed with --data's features [default: X:0, or a zoo model's input].
-    #[arg(long, value_name = "TENSOR")]
+    #[arg(long, value_name = "TENSOR", help_heading = MODEL)]
     pub input: Option<String>,
-    /// TENSOR=VALUE: feed a scalar tensor this value in every run, e.g. keep_prob:0=1 for a
-    /// dropout model (cast to the tensor's dtype; true/false for a bool). Repeatable.
-    #[arg(long = "set", value_name = "TENSOR=VALUE")]
+    /// Feed a scalar tensor this value in every run, e.g. keep_prob:0=1 (repeatable).
+    ///
+    /// Cast to the tensor's dtype; true/false for a bool.
+    #[arg(long = "set", value_name = "TENSOR=VALUE", help_heading = MODEL)]
     pub set: Vec<String>,
     /// Tensor to fetch (repeatable).
     #[arg(long = "fetch", value_name = "TENSOR", required = true)]
     pub fetches: Vec<String>,
-    /// Save the fetched arrays here as .npz (keys are the tensor names; float16 ones as float32).
+    /// Save the fetched arrays here as .npz.
+    ///
+    /// Keys are the tensor names; float16 ones are saved as float32.
     #[arg(long, value_name = "FILE.npz")]
     pub out: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub global: Global,
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {

@@ -21,6 +21,10 @@ pub struct Args {
     /// This task's index in its job.
     #[arg(long, default_value_t = 0)]
     pub task: usize,
+    #[command(flatten)]
+    pub kernels: super::Kernels,
+    #[command(flatten)]
+    pub library: super::Library,
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {

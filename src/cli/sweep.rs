@@ -9,55 +9,62 @@ use tfreuse::sweep::{candidates, Candidate, Row};
 use tfreuse::train::{ScheduleSpec, TransferSpec};
 use tfreuse::Error;
 
+use super::headings::{OUTPUT, SCHEDULE};
 use super::{Global, ModelArgs};
 
+/// `train`'s recipe without the flags whose choice is the sweep's (hidden here, refused by
+/// [`refuse_chosen`] in one line).
 #[derive(clap::Args, Debug)]
+#[command(mut_arg("new_layers", |a| a.hide(true)), mut_arg("freeze_below", |a| a.hide(true)),
+          mut_arg("trainable", |a| a.hide(true)), mut_arg("train_op", |a| a.hide(true)))]
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
     /// The data and training flags of `train`; --branch-from names the top reused layer (e.g.
-    /// dnn/hidden4/Relu:0). --new-layers, --freeze-below, --trainable and --train-op are the
-    /// sweep's to choose.
+    /// dnn/hidden4/Relu:0).
     #[command(flatten)]
     pub recipe: super::recipe::Recipe,
     /// Passes over the training split, at most, per candidate [default: 100].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = SCHEDULE)]
     pub epochs: Option<usize>,
     /// Examples per training step [default: 32, or the whole split when smaller].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = SCHEDULE)]
     pub batch_size: Option<usize>,
-    /// Early stopping per candidate: epochs without a better validation metric (ties broken
-    /// by the validation loss) [default: 5].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Early stopping per candidate after N epochs without improvement [default: 5].
+    ///
+    /// Improvement: a better validation metric, ties broken by the validation loss.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = SCHEDULE)]
     pub patience: Option<u64>,
     /// Seeds the shuffles, the new layers and --per-class.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, help_heading = SCHEDULE)]
     pub seed: u64,
-    /// Train on N labelled examples of each class only (drawn by --seed).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub per_class: Option<u64>,
+    #[command(flatten)]
+    pub per_class: super::schedule::PerClass,
     /// Also write the table as CSV.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
     pub csv: Option<PathBuf>,
     /// Also write the table as JSON: an array, one object per candidate.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
     pub json: Option<PathBuf>,
     /// Draw the validation and test accuracy of each candidate into FILE.svg or FILE.png.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = OUTPUT)]
     pub plot: Option<PathBuf>,
-    /// Write TensorBoard event files of each candidate into DIR/<candidate> (`tensorboard
-    /// --logdir DIR` shows the candidates' curves side by side).
-    #[arg(long, value_name = "DIR")]
+    /// Write TensorBoard event files of each candidate into DIR/<candidate>.
+    ///
+    /// `tensorboard --logdir DIR` shows the candidates' curves side by side.
+    #[arg(long, value_name = "DIR", help_heading = OUTPUT)]
     pub logdir: Option<PathBuf>,
     /// Also save every candidate, as DIR/<candidate>.ckpt.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = OUTPUT)]
     pub keep: Option<PathBuf>,
     /// Save the best candidate (on validation) to this checkpoint prefix.
-    #[arg(long, value_name = "PREFIX")]
+    #[arg(long, value_name = "PREFIX", help_heading = OUTPUT)]
     pub out: Option<PathBuf>,
     /// Overwrite an existing --out.
-    #[arg(long)]
+    #[arg(long, help_heading = OUTPUT)]
     pub force: bool,
+    #[command(flatten)]
+    pub global: Global,
 }
 
 /// Flags whose choice is the sweep's.
@@ -163,7 +170,7 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
     // Each candidate branches (from here or below): the recipe builds its training op.
     spec.recipe.branch_from = Some(branch.clone());
     let (data, classes) = args.recipe.data(&args.model, g)?;
-    let per_class = args.per_class.map(|n| n as usize);
+    let per_class = args.per_class.per_class.map(|n| n as usize);
     let mut console = super::console::Console::new(false);
     let data = tfreuse::train::job::sample(data, per_class, args.seed, classes, &mut console)?;
     choose_defaults(&args, &mut spec, &data, &mut console)?;

@@ -8,8 +8,9 @@ use tfreuse::train::TransferSpec;
 use tfreuse::Error;
 
 use super::console::Console;
+use super::headings::OUTPUT;
 use super::recipe::Recipe;
-use super::schedule::Schedule;
+use super::schedule::{Caching, Output, Sampling, Schedule};
 use super::{Global, ModelArgs};
 
 #[derive(clap::Args, Debug)]
@@ -21,13 +22,27 @@ pub struct Args {
     #[command(flatten)]
     pub schedule: Schedule,
     #[command(flatten)]
+    pub sampling: Sampling,
+    #[command(flatten)]
+    pub caching: Caching,
+    /// Save only what the new output needs.
+    ///
+    /// No layers above --branch-from, no old loss, no slots of the old optimizer: a smaller
+    /// checkpoint that imports the same.
+    #[arg(long, help_heading = OUTPUT)]
+    pub prune: bool,
+    #[command(flatten)]
     pub cluster: super::worker::Args,
+    #[command(flatten)]
+    pub global: Global,
 }
 
-pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
+pub fn exec(mut args: Args, g: &Global) -> anyhow::Result<()> {
+    let s = &mut args.schedule;
+    (s.sampling, s.caching, s.prune) = (args.sampling.clone(), args.caching.clone(), args.prune);
     let spec = args.schedule.apply(args.recipe.spec(&args.model, g)?, args.recipe.cache_frozen)?;
     args.schedule.check_out(Some(&args.model))?;
-    let joining = args.cluster.joining(args.schedule.out.as_deref(), g)?;
+    let joining = args.cluster.joining(args.schedule.output.out.as_deref(), g)?;
     // With a feature cache on disk, pictures are only listed and digested here: the cache
     // decodes the ones it lacks.
     let (data, classes) = args.recipe.data(&args.model, g)?;
@@ -52,14 +67,14 @@ pub(super) fn train_on(spec: TransferSpec, data: (tfreuse::DataSet, usize), sche
     // Fail fast, before loading TensorFlow.
     let job = Job::new(spec, data, sched.options(how.cache_frozen, how.unset), how.joining, &mut console)?;
     let rt = g.runtime_for_training(job.spec())?;
-    let mut json = sched.json.as_deref().map(|p| JsonLines::open(p, sched.json_append)).transpose()?;
+    let out = &sched.output;
+    let mut json = out.json.as_deref().map(|p| JsonLines::open(p, sched.json_append)).transpose()?;
     // The learning rate of tfreuse's own training op (an imported one's is the graph's).
     let recipe = &job.spec().recipe;
-    let mut board = tensorboard(sched, recipe.builds_train_op().then_some(recipe.lr))?;
+    let mut board = tensorboard(out, recipe.builds_train_op().then_some(recipe.lr))?;
     // The plot's path and earlier runs are checked before training.
-    sched.plot.as_deref().map(|p| tfreuse::summary::plot::check_picture(p, tfreuse::Role::Plot)).transpose()?;
-    let compared =
-        sched.plot_compare.iter().map(|p| tfreuse::summary::plot::Curve::from_json_log(p)).collect::<tfreuse::Result<Vec<_>>>()?;
+    out.plot.as_deref().map(|p| tfreuse::summary::plot::check_picture(p, tfreuse::Role::Plot)).transpose()?;
+    let compared = out.plot_compare.iter().map(|p| tfreuse::summary::plot::Curve::from_json_log(p)).collect::<tfreuse::Result<Vec<_>>>()?;
     let mut curve = tfreuse::summary::plot::Collect::default();
     let mut sinks: Vec<&mut dyn EventSink> = vec![&mut console];
     if let Some(j) = json.as_mut() {
@@ -68,12 +83,12 @@ pub(super) fn train_on(spec: TransferSpec, data: (tfreuse::DataSet, usize), sche
     if let Some(b) = board.as_mut() {
         sinks.push(b);
     }
-    if sched.plot.is_some() {
+    if out.plot.is_some() {
         sinks.push(&mut curve);
     }
     let stop = tfreuse::train::interrupt::stop_on_signals()?;
     match job.run(&rt, &stop, &mut Tee(sinks))? {
-        Ended::Finished => plot(sched, curve.0, compared),
+        Ended::Finished => plot(out, curve.0, compared),
         Ended::Interrupted { progress, saved_to } => {
             eprintln!(
                 "interrupted at epoch {} step {}: saved a resumable checkpoint to {}; continue with the same flags plus --resume {}",
@@ -92,9 +107,9 @@ pub(super) fn train_on(spec: TransferSpec, data: (tfreuse::DataSet, usize), sche
 }
 
 /// `--plot`: this run's curve (named as its --out, else "this run") beside the compared ones.
-fn plot(sched: &Schedule, mut this: tfreuse::summary::plot::Curve, mut curves: Vec<tfreuse::summary::plot::Curve>) -> anyhow::Result<()> {
-    let Some(path) = &sched.plot else { return Ok(()) };
-    this.name = sched.out.as_ref().and_then(|o| o.file_name()).map_or("this run".into(), |n| n.to_string_lossy().into_owned());
+fn plot(output: &Output, mut this: tfreuse::summary::plot::Curve, mut curves: Vec<tfreuse::summary::plot::Curve>) -> anyhow::Result<()> {
+    let Some(path) = &output.plot else { return Ok(()) };
+    this.name = output.out.as_ref().and_then(|o| o.file_name()).map_or("this run".into(), |n| n.to_string_lossy().into_owned());
     curves.push(this);
     tfreuse::summary::plot::draw(path, &curves)?;
     eprintln!("plot: {}", path.display());
@@ -102,9 +117,9 @@ fn plot(sched: &Schedule, mut this: tfreuse::summary::plot::Curve, mut curves: V
 }
 
 /// The TensorBoard sink `--logdir` asks for, its event file made (and named on stderr).
-fn tensorboard(sched: &Schedule, lr: Option<f32>) -> anyhow::Result<Option<tfreuse::summary::TensorBoard>> {
-    let Some(dir) = &sched.logdir else { return Ok(None) };
-    let name = match (&sched.run_name, &sched.out) {
+fn tensorboard(output: &Output, lr: Option<f32>) -> anyhow::Result<Option<tfreuse::summary::TensorBoard>> {
+    let Some(dir) = &output.logdir else { return Ok(None) };
+    let name = match (&output.run_name, &output.out) {
         (Some(n), _) => n.clone(),
         (None, Some(out)) => out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into()),
         (None, None) => {
@@ -116,5 +131,5 @@ fn tensorboard(sched: &Schedule, lr: Option<f32>) -> anyhow::Result<Option<tfreu
     }
     let file = tfreuse::summary::EventFile::create(&dir.join(&name))?;
     eprintln!("tensorboard: {} (tensorboard --logdir {})", file.path().display(), dir.display());
-    Ok(Some(tfreuse::summary::TensorBoard::new(file, sched.log_every as usize, lr).with_histograms(sched.histograms)))
+    Ok(Some(tfreuse::summary::TensorBoard::new(file, output.log_every as usize, lr).with_histograms(output.histograms)))
 }

@@ -9,32 +9,38 @@ use tfreuse::dist::{Cluster, Worker};
 use tfreuse::train::joining::Joining;
 use tfreuse::Error;
 
+use super::headings::CLUSTER;
 use super::Global;
 
 /// Training as a worker of a cluster of `tfreuse server` (or Python `tf.train.Server`) tasks.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Train as a worker of this cluster: JOB=HOST:PORT[,HOST:PORT…], once per job, with a
-    /// `ps` job (started with `tfreuse server`) and a `worker` job; give every task the same.
-    #[arg(long, value_name = "JOB=ADDRESSES", help_heading = "Cluster")]
+    /// Train as a worker of this cluster: JOB=HOST:PORT[,HOST:PORT…], once per job.
+    ///
+    /// A `ps` job (started with `tfreuse server`) and a `worker` job; give every task the same.
+    #[arg(long, value_name = "JOB=ADDRESSES", help_heading = CLUSTER)]
     pub cluster: Vec<String>,
     /// This task's job: worker.
-    #[arg(long, default_value = "worker", requires = "cluster", help_heading = "Cluster")]
+    #[arg(long, default_value = "worker", requires = "cluster", help_heading = CLUSTER)]
     pub job: String,
-    /// This worker's index; worker 0 is the chief (initialises, restores, evaluates, saves).
-    #[arg(long, default_value_t = 0, requires = "cluster", help_heading = "Cluster")]
+    /// This worker's index; worker 0 is the chief.
+    ///
+    /// The chief initialises, restores, evaluates and saves.
+    #[arg(long, default_value_t = 0, requires = "cluster", help_heading = CLUSTER)]
     pub task: usize,
-    /// Average the workers' gradients every step, as SyncReplicasOptimizer does (default:
-    /// each worker's update is applied as it comes, TF1's default). Every worker then trains
-    /// on as many examples; after a crash, restart every task, the ps included.
-    #[arg(long, requires = "cluster", help_heading = "Cluster")]
+    /// Average the workers' gradients every step, as SyncReplicasOptimizer does.
+    ///
+    /// Without it, each worker's update is applied as it comes (TF1's default). With it, every
+    /// worker trains on as many examples; after a crash, restart every task, the ps included.
+    #[arg(long, requires = "cluster", help_heading = CLUSTER)]
     pub sync: bool,
-    /// The chief saves a checkpoint to resume from (--out's PREFIX-interrupted) this often;
-    /// rerunning its command resumes from it.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS", requires = "cluster", help_heading = "Cluster")]
+    /// How often the chief saves a checkpoint to resume from.
+    ///
+    /// To --out's PREFIX-interrupted; rerunning its command resumes from it.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS", requires = "cluster", help_heading = CLUSTER)]
     pub save_every_secs: u64,
-    /// How long a worker waits for the ps tasks and the chief before giving up.
-    #[arg(long, default_value_t = 120, value_name = "SECONDS", requires = "cluster", help_heading = "Cluster")]
+    /// How long a worker waits for the ps tasks and the chief.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS", requires = "cluster", help_heading = CLUSTER)]
     pub wait_secs: u64,
 }
 
@@ -53,7 +59,7 @@ impl Args {
         if ps == 0 {
             return Err(Error::Invalid("--cluster: missing: a ps job (ps=HOST:PORT) to hold the variables".into()));
         }
-        if g.target.is_some() {
+        if g.sessions.target.is_some() {
             return Err(Error::Invalid("--target: not with --cluster (a worker runs on its own server task)".into()));
         }
         if self.task == 0 && out.is_none() {

@@ -12,21 +12,25 @@ const ZOO: &str = "Model zoo (zoo:NAME)";
 /// Each flag names its heading: a struct-level heading would carry over to every flag after.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ZooArgs {
-    /// More models: a manifest (TOML file or http(s) URL) over the built-in one; repeatable,
-    /// later entries win by name.
+    /// More models: a manifest (TOML file or http(s) URL) over the built-in one.
+    ///
+    /// Repeatable; later entries win by name.
     #[arg(long, global = true, help_heading = ZOO, value_name = "FILE|URL")]
     pub manifest: Vec<String>,
     /// Use only models already fetched, never the network (also TFREUSE_OFFLINE=1).
     #[arg(long, global = true, help_heading = ZOO)]
     pub offline: bool,
-    /// Where fetched models are kept [default: $TFREUSE_ZOO_DIR, else
-    /// $XDG_CACHE_HOME/tfreuse/zoo or ~/.cache/tfreuse/zoo].
+    /// Where fetched models are kept.
+    ///
+    /// Default: $TFREUSE_ZOO_DIR, else $XDG_CACHE_HOME/tfreuse/zoo or ~/.cache/tfreuse/zoo.
     #[arg(long, global = true, help_heading = ZOO, value_name = "DIR")]
     pub zoo_dir: Option<PathBuf>,
     /// Seconds to wait for a connection, and for each read of a download.
     #[arg(long, global = true, help_heading = ZOO, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub net_timeout: u64,
-    /// Attempts after a failed one (timeouts, cut connections, 5xx), waiting 1 s, 2 s, 4 s, …
+    /// Attempts after a failed one.
+    ///
+    /// After timeouts, cut connections and 5xx answers, waiting 1 s, 2 s, 4 s, …
     #[arg(long, global = true, help_heading = ZOO, default_value_t = 3, value_name = "N")]
     pub retries: u32,
     /// Largest size a download may unpack to, in MB.

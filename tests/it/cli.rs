@@ -271,7 +271,7 @@ fn argument_errors_are_one_line_with_clap_suggestion() {
             vec!["predict", "--meta", "m.meta", "--resize", "1y2", "p.png"],
             "tfreuse: error: invalid value '1y2' for '--resize <HxW>': expected HxW",
         ),
-        (vec!["predict", "--meta", "m.meta", "--top-k"], "tfreuse: error: a value is required for '--top-k <TOP_K>'"),
+        (vec!["predict", "--meta", "m.meta", "--top-k"], "tfreuse: error: a value is required for '--top-k <K>'"),
     ];
     for (args, want) in cases {
         let o = tfreuse(&args);
@@ -396,4 +396,50 @@ fn without_tensorflow_one_line_how_to_fix() {
         err.contains("libtensorflow not found") && err.contains("make setup") && err.contains("pip install tensorflow-cpu==2.21.0"),
         "{err}"
     );
+}
+
+/// Each command shows and takes only the flags it uses, under headings by concern; one it
+/// does not use is refused in one line before anything runs.
+#[test]
+fn help_fits_the_command() {
+    let help = |args: &[&str]| ok(args);
+    let train_short = help(&["train", "-h"]);
+    let train_long = help(&["train", "--help"]);
+    let headings = ["Model:", "Data:", "Recipe:", "Schedule:", "Performance:", "Output:", "Cluster:", "Global options:"];
+    let at: Vec<usize> = headings.iter().map(|h| train_short.find(&format!("\n{h}\n")).unwrap_or_else(|| panic!("no {h}"))).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "headings out of order: {train_short}");
+    // -h: a line a flag; --help: the whole text.
+    assert!(train_short.lines().count() * 2 < train_long.lines().count(), "{train_short}");
+    assert!(train_short.lines().all(|l| !l.contains("global_jit_level")) && train_long.contains("global_jit_level"));
+    // What each command does not use, it neither shows nor takes.
+    let absent = [
+        (&["zoo", "fetch"][..], &["--onednn", "--jit", "--target", "--tf-lib"][..]),
+        (&["predict"], &["--validation-pct", "--test-pct"]),
+        (&["pretrain", "autoencoder"], &["--prune", "--class-weight", "--augment", "--per-class"]),
+        (&["pretrain", "auxiliary"], &["--prune", "--class-weight", "--augment", "--cache-dir"]),
+        (&["new"], &["--prune", "--cache-dir"]),
+        (&["inspect"], &["--jit", "--target", "--onednn"]),
+        (&["server"], &["--jit", "--target"]),
+        (&["sweep"], &["--new-layers", "--freeze-below", "--trainable", "--train-op"]),
+    ];
+    for (command, flags) in absent {
+        let shown = help(&[command, &["--help"]].concat());
+        for flag in flags {
+            let listed = shown.lines().any(|l| l.trim_start().split([' ', ',']).next() == Some(flag));
+            assert!(!listed, "{command:?} shows {flag}");
+            if command[0] == "sweep" {
+                continue; // hidden, refused by the sweep itself (tests/it/sweep.rs)
+            }
+            let value = ["--onednn", "--jit"].contains(flag).then_some("on");
+            let args: Vec<&str> = command.iter().copied().chain([*flag]).chain(value).collect();
+            let err = fails(&args, 2);
+            assert!(
+                err.starts_with(&format!("tfreuse: error: unexpected argument '{flag}'")) && err.lines().count() == 1,
+                "{args:?}: {err}"
+            );
+        }
+    }
+    // The plan's flags mean something only with inspect --draw.
+    let err = fails(&["inspect", "--meta", &fixture(DNN_META), "--new-layers", "5"], 2);
+    assert!(err.starts_with("tfreuse: error: missing --draw <FILE>"), "{err}");
 }

@@ -28,10 +28,21 @@ fn the_reference_names_the_main_flags_once_each_where_they_belong() {
     for flag in ["--branch-from", "--freeze-below", "--cache-frozen", "--new-layers", "--meta"] {
         assert!(printed.contains(&format!("`{flag} ")) || printed.contains(&format!("`{flag}`")), "the reference lacks {flag}");
     }
-    for section in ["## `tfreuse train`", "## `tfreuse zoo fetch`", "## `tfreuse cache clear`", "## Global flags"] {
+    for section in ["## `tfreuse train`", "## `tfreuse zoo fetch`", "## `tfreuse cache clear`"] {
         assert!(printed.contains(&format!("\n{section}\n")), "the reference lacks the section {section}");
     }
-    // Global flags are listed once, in their own section, and the hidden command not at all.
-    assert_eq!(printed.matches("`--tf-lib <DIR>`").count(), 1, "--tf-lib should appear once");
+    // The TensorFlow options are listed with each command that loads TensorFlow, and only
+    // there; the hidden command not at all.
+    let section =
+        |name: &str| printed.split(&format!("\n## `tfreuse {name}`\n")).nth(1).unwrap().split("\n## ").next().unwrap().to_string();
+    for (command, tf, sessions) in
+        [("train", true, true), ("inspect", true, false), ("server", true, false), ("zoo fetch", false, false), ("cache", false, false)]
+    {
+        let s = section(command);
+        assert_eq!(s.contains("`--tf-lib <DIR>`"), tf, "{command}: --tf-lib");
+        assert_eq!(s.contains("`--jit [<on|off|auto>]`"), sessions, "{command}: --jit");
+        assert_eq!(s.contains("`--target <grpc://HOST:PORT>`"), sessions, "{command}: --target");
+    }
+    assert!(!printed.contains("## Global flags"), "no flag is every command's");
     assert!(!printed.contains("## `tfreuse reference`"), "the hidden command has a section");
 }
