@@ -1,7 +1,7 @@
 # tfreuse — everything a fresh machine needs, installed idempotently.
 #   make demo   the main job on the bundled fixtures and real MNIST
 #   make test   unit + integration tests (Python TF is the oracle)
-# Other targets: setup, data, build, bench, bench-accuracy, fuzz, fixtures, reference, clean.
+# Other targets: setup, data, build, bench, bench-accuracy, fuzz, fixtures, reference, man, clean.
 
 PYTHON  ?= python3
 VENV    := .venv
@@ -13,7 +13,7 @@ META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
 # Same oneDNN setting on both sides of every exact comparison.
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup data build demo test bench bench-images bench-accuracy bench-few-labels bench-defaults bench-dist fuzz fixtures protos reference clean
+.PHONY: setup data build demo test bench bench-images bench-accuracy bench-few-labels bench-defaults bench-dist fuzz fixtures protos reference man clean
 
 setup: $(STAMP) data build
 
@@ -110,6 +110,10 @@ protos: $(STAMP)
 reference: build
 	$(BIN) reference > docs/reference.md.tmp || { rm -f docs/reference.md.tmp; exit 1; }
 	mv docs/reference.md.tmp docs/reference.md
+
+# The man pages, written by the binary from the same definitions (tests/it/reference.rs checks them).
+man: build
+	$(BIN) man docs/man
 
 clean:
 	cargo clean

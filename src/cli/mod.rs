@@ -9,6 +9,7 @@ use model::{found_feeds, zoo_model};
 pub use notices::Notices;
 pub use pictures::{load_data, ImageArgs};
 
+mod about;
 pub mod arg_error;
 mod cache;
 mod console;
@@ -36,9 +37,14 @@ mod zoo;
 
 #[derive(Parser, Debug)]
 #[command(name = "tfreuse", version, about = "Reuse TensorFlow 1 checkpoints for transfer learning")]
+#[command(disable_version_flag = true, arg_required_else_help = true)]
 pub struct Cli {
+    /// Print the versions of tfreuse and of the libtensorflow it finds (and where), and
+    /// oneDNN's default.
+    #[arg(short = 'V', long, exclusive = true)]
+    pub version: bool,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -53,9 +59,9 @@ pub enum Command {
     Train(Box<train::Args>),
     /// Build a fresh TF1 model (the book's names: dnn/hidden1…, outputs, loss/loss, eval/accuracy, a train_op) and train it from scratch.
     New(Box<new::Args>),
-    /// Pretrain layers without labels (autoencoder), saved as a TF1 model to branch from.
+    /// Pretrain layers without labels (autoencoder, auxiliary task), saved as a TF1 model to branch from.
     Pretrain(pretrain::Args),
-    /// Try the seed's freeze/unfreeze recipe: all reused layers frozen, the top 1-2 unfrozen or dropped, the top replaced, a layer added; a table, the best saved.
+    /// Try the seed's freeze/unfreeze advice in full: all reused layers frozen, the top 1, 2, … all unfrozen, the top 1-2 dropped, the top replaced, a layer added; a table, the best on validation saved.
     Sweep(Box<sweep::Args>),
     /// Write a trained model out for serving: a TF1 SavedModel and/or a frozen GraphDef (x -> logits, probabilities, classes).
     Export(export::Args),
@@ -68,9 +74,14 @@ pub enum Command {
     /// Run one task (ps or worker) of a TensorFlow cluster over gRPC until stopped; other
     /// commands' sessions reach it with --target grpc://HOST:PORT.
     Server(server::Args),
+    /// Print a shell's completion script, e.g. `tfreuse completions bash > ~/.local/share/bash-completion/completions/tfreuse`.
+    Completions(about::Completions),
     /// Print the command and flag reference as Markdown (docs/reference.md; `make reference`).
     #[command(hide = true)]
     Reference,
+    /// Write the man pages into DIR (docs/man; `make man`).
+    #[command(hide = true)]
+    Man { dir: std::path::PathBuf },
 }
 
 /// `TENSOR=VALUE` of `--set`-like flags.
@@ -90,7 +101,11 @@ fn parse_sets(flag: &str, sets: &[String]) -> tfreuse::Result<Vec<(String, f64)>
 }
 
 pub fn exec(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        // clap shows the help when nothing is given, so only --version gets here.
+        return about::version();
+    };
+    match command {
         Command::Inspect(mut a) => {
             let g = &Global::from_parts(a.library.clone(), Kernels::default());
             match a.draw.is_some() {
@@ -155,10 +170,12 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
             let g = Global::from_parts(a.library.clone(), a.kernels.clone());
             server::exec(a, &g)
         }
+        Command::Completions(a) => about::completions(a),
         Command::Reference => {
             print!("{}", reference::markdown(&<Cli as clap::CommandFactory>::command()));
             Ok(())
         }
+        Command::Man { dir } => about::man(&dir),
     }
 }
 

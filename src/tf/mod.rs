@@ -1,6 +1,7 @@
 //! TensorFlow's runtime as tfreuse uses it: loading the C library, session settings, tensors of
 //! any dtype, and looking tensors and operations up by name. Nothing here knows about models.
 
+pub mod about;
 pub mod jit;
 pub mod runtime;
 pub mod tensors;

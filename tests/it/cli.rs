@@ -443,3 +443,42 @@ fn help_fits_the_command() {
     let err = fails(&["inspect", "--meta", &fixture(DNN_META), "--new-layers", "5"], 2);
     assert!(err.starts_with("tfreuse: error: missing --draw <FILE>"), "{err}");
 }
+
+/// `--version` names tfreuse, the libtensorflow it runs on and where it was found, and
+/// oneDNN's default; without TensorFlow it still answers, saying why.
+#[test]
+fn version_names_the_library_it_finds() {
+    let out = ok(&["--version"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], format!("tfreuse {}", env!("CARGO_PKG_VERSION")), "{out}");
+    assert!(lines[1].starts_with("libtensorflow 2.21.0 (") && lines[1].contains("libtensorflow"), "{out}");
+    // The suite runs with TF_ENABLE_ONEDNN_OPTS=0 (as the Makefile exports it).
+    assert_eq!(lines[2], "oneDNN: off (TF_ENABLE_ONEDNN_OPTS)", "{out}");
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("tfreuse");
+    std::fs::copy(env!("CARGO_BIN_EXE_tfreuse"), &bin).unwrap();
+    let out = std::process::Command::new(&bin).arg("-V").env_clear().env("PATH", tmp.path()).env("HOME", tmp.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.lines().nth(1).is_some_and(|l| l.starts_with("libtensorflow: libtensorflow not found (searched: ")), "{text}");
+    assert!(text.contains("oneDNN: TF's default (on); training chooses per graph"), "{text}");
+}
+
+/// Completion scripts come from the same definitions as the help: every command and flag.
+#[test]
+fn completions_for_each_shell() {
+    let bash = ok(&["completions", "bash"]);
+    for word in ["train", "zoo", "--branch-from", "--with-preprocessing", "--cache-frozen"] {
+        assert!(bash.contains(word), "bash completions lack {word}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("tfreuse.bash");
+    std::fs::write(&script, &bash).unwrap();
+    let syntax = std::process::Command::new("bash").arg("-n").arg(&script).output().unwrap();
+    assert!(syntax.status.success(), "{}", String::from_utf8_lossy(&syntax.stderr));
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        assert!(ok(&["completions", shell]).contains("branch-from"), "{shell}");
+    }
+    let err = fails(&["completions", "tcsh"], 2);
+    assert!(err.starts_with("tfreuse: error: invalid value 'tcsh' for '<SHELL>'"), "{err}");
+}

@@ -46,3 +46,30 @@ fn the_reference_names_the_main_flags_once_each_where_they_belong() {
     assert!(!printed.contains("## Global flags"), "no flag is every command's");
     assert!(!printed.contains("## `tfreuse reference`"), "the hidden command has a section");
 }
+
+/// The committed man pages (docs/man, `make man`) are what the binary writes: one page per
+/// visible command, byte for byte.
+#[test]
+fn the_committed_man_pages_are_what_the_binary_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    ok(&["man", tmp.path().to_str().unwrap()]);
+    let names = |dir: &std::path::Path| {
+        let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/man");
+    let written = names(tmp.path());
+    assert_eq!(names(&committed), written, "docs/man differs from the binary's pages: run `make man`");
+    for page in ["tfreuse.1", "tfreuse-train.1", "tfreuse-zoo-fetch.1", "tfreuse-completions.1"] {
+        assert!(written.contains(&page.to_string()), "no {page}");
+    }
+    assert!(!written.iter().any(|p| p.contains("reference") || p.contains("tfreuse-man")), "hidden commands got pages");
+    for page in written {
+        let (a, b) = (std::fs::read(committed.join(&page)).unwrap(), std::fs::read(tmp.path().join(&page)).unwrap());
+        assert!(a == b, "docs/man/{page} is stale: run `make man`");
+    }
+    let train = std::fs::read_to_string(tmp.path().join("tfreuse-train.1")).unwrap();
+    assert!(train.starts_with(".ie") || train.contains(".TH tfreuse-train 1"), "{}", &train[..200.min(train.len())]);
+    assert!(train.contains("branch\\-from"), "the train page lacks --branch-from");
+}
