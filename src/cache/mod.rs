@@ -71,10 +71,13 @@ pub(crate) fn through_store(
     // What was computed is kept, even when stopped: the next run goes on from there.
     seg.finish()?;
     if net.stop.load(std::sync::atomic::Ordering::SeqCst) {
+        let kept = match report.newer {
+            Some(_) => "were not kept (the folder is a newer tfreuse's)".to_string(),
+            None => format!("are kept in {}: run again to go on", report.dir.display()),
+        };
         return Err(Error::Interrupted(format!(
-            "interrupted while computing the feature cache; the {} picture(s) computed so far are kept in {}: run again to go on",
-            report.misses,
-            report.dir.display()
+            "interrupted while computing the feature cache; the {} picture(s) computed so far {kept}",
+            report.misses
         )));
     }
     // Read again: this run's segment is in it now.
