@@ -38,7 +38,8 @@
 //! crate-private; the `internals` feature opens them, and the stages and helpers inside the
 //! others, to the integration tests and fuzz targets):
 //!
-//! - [`error`], `suggest`, [`atomic`] (crash-safe writes), `proto` (TF's messages);
+//! - [`error`], `suggest`, [`atomic`] (crash-safe writes), [`format`] (versions of the files
+//!   tfreuse writes), `proto` (TF's messages);
 //! - [`tf`]: the runtime — loading libtensorflow, sessions, tensors, names;
 //! - [`graph`]: ops on an imported graph — variables, layers, heads, optimizers, saver ops,
 //!   freezing, the cut; never a session;
@@ -88,6 +89,7 @@ pub mod eval;
 pub mod events;
 pub mod export;
 pub mod feed;
+pub mod format;
 pub mod graph;
 pub mod model;
 pub mod predict;

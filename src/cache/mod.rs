@@ -35,6 +35,8 @@ pub struct DiskReport {
     pub tf_seconds: f64,
     /// Size of the store's rows for this data set.
     pub megabytes: f64,
+    /// Why the key folder was left alone (a newer tfreuse wrote it) and nothing was kept.
+    pub newer: Option<String>,
 }
 
 /// Every split of `data` (pictures not yet decoded) as rows of `net.cut`, read from the store
@@ -49,9 +51,12 @@ pub(crate) fn through_store(
 ) -> Result<(DataSet, DiskReport)> {
     let feature_shape = row_shape(&net.model.graph, net.cut)?;
     let key = store::Key { parts: key, row_len: feature_shape.iter().product() };
-    let store = store::Store::open(root, &key)?;
+    let opened = store::Store::open(root, &key)?;
+    let store = &opened.store;
     let index = store.load()?;
-    let mut report = DiskReport { dir: store.dir.clone(), damaged: index.damaged, ..Default::default() };
+    let newer = opened.newer.as_ref().map(|e| format!("{e} (this run computed its features apart and kept none)"));
+    let dir = if newer.is_some() { root.join(key.id()) } else { store.dir.clone() };
+    let mut report = DiskReport { dir, damaged: index.damaged, newer, ..Default::default() };
     let mut seg = store.segment()?;
     let mut added = HashSet::new();
     for (name, split) in &data.splits {
@@ -66,10 +71,13 @@ pub(crate) fn through_store(
     // What was computed is kept, even when stopped: the next run goes on from there.
     seg.finish()?;
     if net.stop.load(std::sync::atomic::Ordering::SeqCst) {
+        let kept = match report.newer {
+            Some(_) => "were not kept (the folder is a newer tfreuse's)".to_string(),
+            None => format!("are kept in {}: run again to go on", report.dir.display()),
+        };
         return Err(Error::Interrupted(format!(
-            "interrupted while computing the feature cache; the {} picture(s) computed so far are kept in {}: run again to go on",
-            report.misses,
-            store.dir.display()
+            "interrupted while computing the feature cache; the {} picture(s) computed so far {kept}",
+            report.misses
         )));
     }
     // Read again: this run's segment is in it now.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use memmap2::Mmap;
 
+use crate::atomic::AtomicDir;
 use crate::data::mapped::MappedRows;
 use crate::error::{Error, Result, Role};
 
@@ -78,17 +79,33 @@ pub(crate) struct Store {
     row_len: usize,
 }
 
+/// A store opened for a run: the key's folder, or, when a newer tfreuse wrote that folder, a
+/// scratch folder removed when this is dropped (the rows read stay mapped).
+pub(crate) struct Opened {
+    pub store: Store,
+    /// Why the key's folder was not used: it is of a newer format (one line).
+    pub newer: Option<Error>,
+    _scratch: Option<AtomicDir>,
+}
+
 impl Store {
-    /// The folder of `key` under `root`, made (with its `about.json`) if new.
-    pub fn open(root: &Path, key: &Key) -> Result<Store> {
+    /// The folder of `key` under `root`, made (with its `about.json`) if new. A folder a newer
+    /// tfreuse wrote is left alone, neither read (its segments may be laid out otherwise) nor
+    /// added to (compaction would drop what it cannot read): the run computes its rows in a
+    /// scratch folder instead and keeps none, which only costs time, as a cache miss does.
+    pub fn open(root: &Path, key: &Key) -> Result<Opened> {
         let dir = root.join(key.id());
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let about = dir.join("about.json");
-        if !about.exists() {
-            let json = serde_json::to_vec_pretty(key).map_err(|e| Error::Invalid(e.to_string()))?;
-            crate::atomic::write_bytes_atomic(&about, &json)?;
+        if let Err(newer) = folder_format(&dir) {
+            let scratch = AtomicDir::begin(root, &key.id())?;
+            let store = Store { dir: scratch.path().to_path_buf(), row_len: key.row_len };
+            return Ok(Opened { store, newer: Some(newer), _scratch: Some(scratch) });
         }
-        Ok(Store { dir, row_len: key.row_len })
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        if !about.exists() {
+            crate::atomic::write_bytes_atomic(&about, &crate::format::FEATURE_CACHE.to_json(key)?)?;
+        }
+        Ok(Opened { store: Store { dir, row_len: key.row_len }, newer: None, _scratch: None })
     }
 
     /// The segment files, oldest first.
@@ -148,6 +165,14 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The format of the key folder `dir` (1 when it or its key file is missing or unreadable:
+/// such a folder is read as before); an error when a newer tfreuse wrote it.
+fn folder_format(dir: &Path) -> Result<u32> {
+    let about = dir.join("about.json");
+    let Ok(text) = std::fs::read_to_string(&about) else { return Ok(1) };
+    crate::format::FEATURE_CACHE.version(&about, &text)
 }
 
 /// The segment files of a key folder, oldest first.
@@ -283,6 +308,8 @@ pub struct Summary {
     pub segments: usize,
     /// The folder's size.
     pub bytes: u64,
+    /// A newer tfreuse wrote it: it is neither read nor cleared.
+    pub newer: bool,
 }
 
 /// The key folders under `root`, only those named like ours (a cache dir given by mistake
@@ -309,7 +336,8 @@ fn dir_bytes(dir: &Path) -> Result<u64> {
 pub fn summaries(root: &Path) -> Result<Vec<Summary>> {
     let mut out = Vec::new();
     for dir in key_dirs(root)? {
-        let key: Option<Key> = std::fs::read(dir.join("about.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let newer = folder_format(&dir).is_err();
+        let key: Option<Key> = std::fs::read(dir.join("about.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).filter(|_| !newer);
         let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let bytes = dir_bytes(&dir)?;
         let (entries, damaged, segments) = match &key {
@@ -319,18 +347,71 @@ pub fn summaries(root: &Path) -> Result<Vec<Summary>> {
             }
             None => (0, 0, segments(&dir)?.len()),
         };
-        out.push(Summary { id, key, entries, damaged, segments, bytes });
+        out.push(Summary { id, key, entries, damaged, segments, bytes, newer });
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
 }
 
-/// Remove every key folder under `root` (nothing else); returns the bytes freed.
-pub fn clear(root: &Path) -> Result<u64> {
-    let mut freed = 0;
+/// What [`clear`] did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Cleared {
+    /// The bytes freed.
+    pub bytes: u64,
+    /// Key folders a newer tfreuse wrote, kept: that version decides what its folders hold.
+    pub kept: Vec<PathBuf>,
+}
+
+/// Remove every key folder under `root` (nothing else) but those a newer tfreuse wrote.
+pub fn clear(root: &Path) -> Result<Cleared> {
+    let mut done = Cleared::default();
     for dir in key_dirs(root)? {
-        freed += dir_bytes(&dir)?;
+        if folder_format(&dir).is_err() {
+            done.kept.push(dir);
+            continue;
+        }
+        done.bytes += dir_bytes(&dir)?;
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     }
-    Ok(freed)
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_of_a_newer_format_is_neither_read_nor_added_to_nor_cleared() {
+        let root = tempfile::tempdir().unwrap();
+        let key = Key { parts: vec![("model".into(), "abc".into())], row_len: 2 };
+        let opened = Store::open(root.path(), &key).unwrap();
+        assert!(opened.newer.is_none() && opened.store.dir == root.path().join(key.id()));
+        let about = opened.store.dir.join("about.json");
+        let text = std::fs::read_to_string(&about).unwrap();
+        assert!(text.starts_with("{\n  \"format\": 2,"), "{text}");
+        assert_eq!(serde_json::from_str::<Key>(&text).unwrap(), key);
+        // The previous format (no version) is read as before.
+        std::fs::write(&about, text.replace("  \"format\": 2,\n", "")).unwrap();
+        assert!(Store::open(root.path(), &key).unwrap().newer.is_none());
+        assert_eq!(summaries(root.path()).unwrap()[0].key.as_ref(), Some(&key));
+        // A newer one: a scratch folder, gone once dropped; the folder itself untouched.
+        let newer = text.replace("\"format\": 2", "\"format\": 3");
+        std::fs::write(&about, &newer).unwrap();
+        let opened = Store::open(root.path(), &key).unwrap();
+        let why = opened.newer.as_ref().unwrap().to_string();
+        assert!(
+            why.ends_with("about.json: written by a newer tfreuse (feature cache format 3; this one reads up to 2): upgrade tfreuse"),
+            "{why}"
+        );
+        let scratch = opened.store.dir.clone();
+        assert!(scratch.starts_with(root.path()) && scratch != root.path().join(key.id()) && scratch.is_dir());
+        drop(opened);
+        assert!(!scratch.exists());
+        assert_eq!(std::fs::read_to_string(&about).unwrap(), newer);
+        let s = summaries(root.path()).unwrap();
+        assert!(s.len() == 1 && s[0].newer && s[0].key.is_none(), "{s:?}");
+        let cleared = clear(root.path()).unwrap();
+        assert_eq!(cleared.kept, [root.path().join(key.id())]);
+        assert!(about.exists());
+    }
 }

@@ -33,8 +33,11 @@ pub fn exec(args: Args) -> anyhow::Result<()> {
     match args.action {
         Action::Info { json } => info(&root, json),
         Action::Clear => {
-            let freed = clear(&root)?;
-            println!("cleared {}: {:.1} MB freed", root.display(), freed as f64 / (1 << 20) as f64);
+            let done = clear(&root)?;
+            println!("cleared {}: {:.1} MB freed", root.display(), done.bytes as f64 / (1 << 20) as f64);
+            if !done.kept.is_empty() {
+                println!("kept {} folder(s) written by a newer tfreuse (clear them with it)", done.kept.len());
+            }
             Ok(())
         }
     }
@@ -51,6 +54,10 @@ fn info(root: &std::path::Path, json: bool) -> anyhow::Result<()> {
     for s in &all {
         let part =
             |k: &str| s.key.as_ref().and_then(|key| key.parts.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap_or_default();
+        if s.newer {
+            println!("  {}  written by a newer tfreuse: not read; {:.1} MB", s.id, s.bytes as f64 / (1 << 20) as f64);
+            continue;
+        }
         let damaged = if s.damaged > 0 { format!(", {} damaged", s.damaged) } else { String::new() };
         println!(
             "  {}  {}  {} picture(s){damaged}, {} segment(s), {:.1} MB  model {}…",

@@ -164,7 +164,10 @@ pub fn exec(args: Args) -> anyhow::Result<()> {
 }
 
 fn list(z: &Zoo, json: bool) -> anyhow::Result<()> {
-    let rows: Vec<_> = z.entries.iter().map(|e| (e, z.cached(e).map(|a| a.files.iter().map(|f| f.bytes).sum::<u64>()))).collect();
+    let mut rows = Vec::new();
+    for e in &z.entries {
+        rows.push((e, z.cached(e)?.map(|a| a.files.iter().map(|f| f.bytes).sum::<u64>())));
+    }
     if json {
         let v: Vec<_> = rows.iter().map(|(e, c)| serde_json::json!({"entry": e, "cached_bytes": c, "folder": z.folder(e)})).collect();
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -184,7 +187,7 @@ fn list(z: &Zoo, json: bool) -> anyhow::Result<()> {
 
 fn show(z: &Zoo, e: &Entry) -> anyhow::Result<()> {
     println!("[[model]]\n{}", toml::to_string(e)?.trim_end());
-    let Some(about) = z.cached(e) else {
+    let Some(about) = z.cached(e)? else {
         println!("# not cached (tfreuse zoo fetch {})", e.name);
         return Ok(());
     };
@@ -201,7 +204,15 @@ fn show(z: &Zoo, e: &Entry) -> anyhow::Result<()> {
 
 fn verify(z: &Zoo, names: Vec<String>) -> anyhow::Result<()> {
     let entries: Vec<&Entry> = match names.is_empty() {
-        true => z.entries.iter().filter(|e| z.cached(e).is_some()).collect(),
+        true => {
+            let mut cached = Vec::new();
+            for e in &z.entries {
+                if z.cached(e)?.is_some() {
+                    cached.push(e);
+                }
+            }
+            cached
+        }
         false => names.iter().map(|n| z.entry(n)).collect::<tfreuse::Result<_>>()?,
     };
     let mut bad = 0;

@@ -113,6 +113,8 @@ impl Record {
             return Ok(None);
         }
         let text = std::fs::read_to_string(&json).map_err(|e| Error::io(&json, e))?;
+        // Versions 1 and 2 have the same fields: nothing to migrate yet.
+        crate::format::PICTURE_RECORD.version(&json, &text)?;
         let record: Record = serde_json::from_str(&text).map_err(|e| Error::bad_file(&json, format!("not a preprocessing record: {e}")))?;
         record.check().map_err(|why| Error::bad_file(&json, format!("not a preprocessing record: {why}")))?;
         let labels = prefix_file(prefix, ".labels.txt");
@@ -148,7 +150,7 @@ pub(crate) fn side_files(data: &DataSet, input: &str, logits: Option<&str>) -> R
     let Some(preprocess) = data.preprocess.clone() else { return Ok(vec![]) };
     let scale = data.training_split()?.x.scale().unwrap_or(crate::data::Scale::Times(1.0));
     let record = Record { preprocess, scale, input: input.to_string(), logits: logits.map(str::to_string) };
-    let json = serde_json::to_vec_pretty(&record).map_err(|e| Error::Invalid(e.to_string()))?;
+    let json = crate::format::PICTURE_RECORD.to_json(&record)?;
     let labels: String = data.classes.iter().map(|c| format!("{c}\n")).collect();
     Ok(vec![(".labels.txt".into(), labels.into_bytes()), (".preprocess.json".into(), json)])
 }
@@ -540,6 +542,27 @@ fn gray_601(rgb: &image::RgbImage) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_of_the_previous_format_reads_and_a_newer_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("m.ckpt");
+        let preprocess = Preprocess { height: 28, width: 28, channels: 1, mode: ResizeMode::Stretch };
+        let record = Record { preprocess, scale: crate::data::Scale::Times(1.0 / 255.0), input: "X:0".into(), logits: None };
+        let json = dir.path().join("m.ckpt.preprocess.json");
+        let text = String::from_utf8(crate::format::PICTURE_RECORD.to_json(&record).unwrap()).unwrap();
+        assert!(text.starts_with("{\n  \"format\": 2,"), "{text}");
+        std::fs::write(dir.path().join("m.ckpt.labels.txt"), "a\nb\n").unwrap();
+        for (what, t) in [("current", text.clone()), ("previous", text.replace("  \"format\": 2,\n", ""))] {
+            std::fs::write(&json, t).unwrap();
+            assert_eq!(Record::read(&prefix).unwrap(), Some((record.clone(), vec!["a".into(), "b".into()])), "{what}");
+        }
+        std::fs::write(&json, text.replace("\"format\": 2", "\"format\": 3")).unwrap();
+        let err = Record::read(&prefix).unwrap_err();
+        let want =
+            format!("{}: written by a newer tfreuse (picture record format 3; this one reads up to 2): upgrade tfreuse", json.display());
+        assert_eq!((err.to_string(), err.exit_code()), (want, 3));
+    }
 
     #[test]
     fn crop_takes_the_centre_and_pad_letterboxes() {

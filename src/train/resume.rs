@@ -141,8 +141,7 @@ struct Sidecar {
 /// Record, beside the checkpoint at `prefix`, where the run stands and what it was.
 pub fn write_sidecar(prefix: &Path, fingerprint: &Fingerprint, progress: &Progress) -> Result<()> {
     let state = Sidecar { fingerprint: fingerprint.clone(), progress: progress.clone() };
-    let text = serde_json::to_string_pretty(&state).map_err(|e| Error::Invalid(format!("cannot record progress: {e}")))?;
-    crate::atomic::write_bytes_atomic(&sidecar_path(prefix), text.as_bytes())
+    crate::atomic::write_bytes_atomic(&sidecar_path(prefix), &crate::format::RESUME.to_json(&state)?)
 }
 
 /// Where the interrupted run at `prefix` stood, if it was the same run as `fingerprint`.
@@ -155,6 +154,8 @@ pub fn read_progress(prefix: &Path, fingerprint: &Fingerprint) -> Result<Progres
         }
         _ => Error::io(&path, e),
     })?;
+    // Versions 1 and 2 have the same fields: nothing to migrate yet.
+    crate::format::RESUME.version(&path, &text)?;
     let saved: Sidecar = serde_json::from_str(&text).map_err(|e| Error::bad_file(&path, format!("not a resume file: {e}")))?;
     let diff = fingerprint.differences(&saved.fingerprint);
     if !diff.is_empty() {
@@ -203,5 +204,24 @@ mod tests {
         assert!(ours.differences(&theirs).is_empty());
         let garbled = Fingerprint { spec: "not json".into(), ..ours.clone() };
         assert_eq!(ours.differences(&garbled), ["the settings"]);
+    }
+
+    #[test]
+    fn a_sidecar_of_the_previous_format_reads_and_a_newer_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("m.ckpt-interrupted");
+        let fp = Fingerprint::new(&TransferSpec::new("m.meta"), &data(1)).unwrap();
+        let progress = Progress { epoch: 2, step: 3, loss_sum: 1.5, history: History::default() };
+        write_sidecar(&prefix, &fp, &progress).unwrap();
+        let path = sidecar_path(&prefix);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("{\n  \"format\": 2,"), "{text}");
+        assert_eq!(read_progress(&prefix, &fp).unwrap(), progress);
+        std::fs::write(&path, text.replace("  \"format\": 2,\n", "")).unwrap();
+        assert_eq!(read_progress(&prefix, &fp).unwrap(), progress);
+        std::fs::write(&path, text.replace("\"format\": 2", "\"format\": 3")).unwrap();
+        let err = read_progress(&prefix, &fp).unwrap_err();
+        let want = format!("{}: written by a newer tfreuse (resume file format 3; this one reads up to 2): upgrade tfreuse", path.display());
+        assert_eq!((err.to_string(), err.exit_code()), (want, 3));
     }
 }

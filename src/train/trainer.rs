@@ -570,6 +570,9 @@ impl Prepared {
         })?;
         result?;
         self.feed = cut;
+        if let Some(why) = &report.newer {
+            sink.event(&Event::Warning { message: why.clone() })?;
+        }
         sink.event(&Event::DiskCache {
             tensor: output_name(&self.feed),
             dir: report.dir,

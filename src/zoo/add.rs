@@ -30,7 +30,8 @@ pub(crate) fn added(root: &Path) -> Vec<Entry> {
     let mut out: Vec<Entry> = read
         .flatten()
         .filter_map(|d| {
-            let about: About = serde_json::from_str(&std::fs::read_to_string(d.path().join(ABOUT)).ok()?).ok()?;
+            // A newer tfreuse's record cannot be read: that model is not listed.
+            let about = super::read_about(&d.path().join(ABOUT)).ok()??;
             let here = d.file_name().to_string_lossy() == folder_name(&about.entry);
             (about.added_from.is_some() && here).then_some(about.entry)
         })
@@ -97,7 +98,7 @@ impl Zoo {
     fn publish(&self, a: &Adding, entry: Entry, sha256: String, files: Vec<CachedFile>, from: &Path, staging: &AtomicDir) -> Result<(Entry, PathBuf)> {
         let incoming = staging.path().join("incoming");
         let about = About { entry: entry.clone(), sha256, files, added_from: Some(from.display().to_string()) };
-        let json = serde_json::to_vec_pretty(&about).map_err(|err| Error::Invalid(err.to_string()))?;
+        let json = crate::format::ZOO_RECORD.to_json(&about)?;
         std::fs::write(incoming.join(ABOUT), json).map_err(|err| Error::io(&incoming, err))?;
         let folder = folder_name(&entry);
         std::fs::rename(&incoming, staging.path().join(&folder)).map_err(|e| Error::io(&incoming, e))?;

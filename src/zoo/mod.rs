@@ -116,17 +116,17 @@ impl Zoo {
         self.root.join(folder_name(e))
     }
 
-    /// What the cache holds for `e`, if it holds it.
-    pub fn cached(&self, e: &Entry) -> Option<About> {
-        let text = std::fs::read_to_string(self.folder(e).join(ABOUT)).ok()?;
-        serde_json::from_str(&text).ok()
+    /// What the cache holds for `e`, if it holds it; an error when a newer tfreuse cached it
+    /// (fetching again would only collide with its folder).
+    pub fn cached(&self, e: &Entry) -> Result<Option<About>> {
+        read_about(&self.folder(e).join(ABOUT))
     }
 
     /// The model `e` names on disk, fetched first unless cached; how the fetch goes is told
     /// `sink` ([`Event::Fetch`]).
     pub fn fetch(&self, e: &Entry, sink: &mut dyn EventSink) -> Result<PathBuf> {
         let model = self.folder(e).join(&e.path);
-        if self.cached(e).is_some() {
+        if self.cached(e)?.is_some() {
             if !model.exists() {
                 return Err(Error::NotFound(format!(
                     "zoo:{}: the cached copy has no {} (`tfreuse zoo show {}` lists its files)",
@@ -146,7 +146,7 @@ impl Zoo {
         std::fs::create_dir_all(self.root.join(".partial")).map_err(|err| Error::io(&self.root, err))?;
         let mut tell = |step| sink.event(&Event::Fetch { name: e.name.clone(), url: e.url.clone(), step });
         let _lock = Lock::take(&self.root.join(format!(".{}.lock", folder_name(e))), &mut tell)?;
-        if self.cached(e).is_none() {
+        if self.cached(e)?.is_none() {
             self.download_and_unpack(e, &mut tell)?;
         }
         Ok(model)
@@ -182,7 +182,7 @@ impl Zoo {
             return Err(Error::Fetch(format!("zoo:{}: the download has no {} (it has {}…)", e.name, e.path, some.join(", "))));
         }
         let about = About { entry: e.clone(), sha256: got, files, added_from: None };
-        let json = serde_json::to_vec_pretty(&about).map_err(|err| Error::Invalid(err.to_string()))?;
+        let json = crate::format::ZOO_RECORD.to_json(&about)?;
         std::fs::write(dest.join(ABOUT), json).map_err(|err| Error::io(&dest, err))?;
         staging.publish(&name)?;
         let _ = std::fs::remove_file(&part);
@@ -192,7 +192,7 @@ impl Zoo {
 
     /// Hash again what the cache holds for `e`: the files that changed, went missing or were added.
     pub fn verify(&self, e: &Entry) -> Result<Vec<String>> {
-        let about = self.cached(e).ok_or_else(|| Error::NotFound(format!("zoo:{}: not cached", e.name)))?;
+        let about = self.cached(e)?.ok_or_else(|| Error::NotFound(format!("zoo:{}: not cached", e.name)))?;
         let dir = self.folder(e);
         let mut problems = Vec::new();
         for f in &about.files {
@@ -233,6 +233,15 @@ impl Zoo {
         }
         Ok(out)
     }
+}
+
+/// The record at `path`: `None` when missing or unreadable (the folder is not a finished
+/// copy); an error when a newer tfreuse wrote it.
+pub(crate) fn read_about(path: &Path) -> Result<Option<About>> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(None) };
+    // Versions 1 and 2 have the same fields: nothing to migrate yet.
+    crate::format::ZOO_RECORD.version(path, &text)?;
+    Ok(serde_json::from_str(&text).ok())
 }
 
 fn folder_name(e: &Entry) -> String {
@@ -325,4 +334,42 @@ pub fn summary(meta: &crate::MetaGraph, e: &Entry) -> Result<Vec<String>> {
         lines.push(format!("  {t:<40} {}", found.map_or("MISSING from the graph".to_string(), |op| format!("ok ({op})"))));
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_of_the_previous_format_reads_and_a_newer_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(ABOUT);
+        assert!(read_about(&path).unwrap().is_none(), "no record: not cached");
+        let entry = Entry {
+            name: "t".into(),
+            description: String::new(),
+            license: String::new(),
+            url: "file:///t".into(),
+            sha256: "ab".into(),
+            format: Format::Meta,
+            path: "t.meta".into(),
+            bytes: None,
+            input: None,
+            size: None,
+            scale: None,
+            output: None,
+            branch: vec![],
+            source: None,
+        };
+        let about = About { entry, sha256: "ab".into(), files: vec![], added_from: None };
+        let text = String::from_utf8(crate::format::ZOO_RECORD.to_json(&about).unwrap()).unwrap();
+        assert!(text.starts_with("{\n  \"format\": 2,"), "{text}");
+        for t in [text.clone(), text.replace("  \"format\": 2,\n", "")] {
+            std::fs::write(&path, t).unwrap();
+            assert_eq!(read_about(&path).unwrap().map(|a| a.sha256), Some("ab".into()));
+        }
+        std::fs::write(&path, text.replace("\"format\": 2", "\"format\": 3")).unwrap();
+        let want = format!("{}: written by a newer tfreuse (zoo record format 3; this one reads up to 2): upgrade tfreuse", path.display());
+        assert_eq!(read_about(&path).unwrap_err().to_string(), want);
+    }
 }

@@ -90,6 +90,18 @@ fn sigterm_saves_a_resumable_checkpoint_and_resume_matches() {
     let e = t.clone().batch(100).out(tmp.path().join("x.ckpt")).arg("--resume", &resume).fails(2);
     assert!(e.contains("flags differ"), "{e}");
     assert_eq!(files_of(tmp.path(), "part.ckpt-interrupted"), kept);
+    // A sidecar of a newer format is refused in one line; one of the previous format (no
+    // version) resumes as before.
+    let sidecar = format!("{resume}.resume.json");
+    let text = std::fs::read_to_string(&sidecar).unwrap();
+    assert!(text.starts_with("{\n  \"format\": 2,"), "{text}");
+    std::fs::write(&sidecar, text.replace("\"format\": 2", "\"format\": 3")).unwrap();
+    let e = t.clone().out(tmp.path().join("x.ckpt")).arg("--resume", &resume).fails(3);
+    let want =
+        format!("tfreuse: error: {sidecar}: written by a newer tfreuse (resume file format 3; this one reads up to 2): upgrade tfreuse");
+    assert!(e.trim_end().ends_with(&want), "{e}");
+    assert_eq!(files_of(tmp.path(), "part.ckpt-interrupted"), kept);
+    std::fs::write(&sidecar, text.replace("  \"format\": 2,\n", "")).unwrap();
     resume_matches_whole(&t, tmp.path(), &resume);
 }
 

@@ -200,6 +200,21 @@ fn picture_folders_train_a_new_head_and_bad_folders_are_refused() {
         let err = fails(&["predict", "--meta", &meta, &format!("{pics}/3/00000.png")], 3);
         assert!(err.contains("preprocess.json: not a preprocessing record") && err.trim().lines().count() <= 2, "{bad}: {err}");
     }
+    // The record carries its format: one without it (the previous format) is read as before;
+    // one of a newer format is refused in one line that says to upgrade, exit 3.
+    assert!(good.starts_with("{\n  \"format\": 2,"), "{good}");
+    let one = format!("{pics}/3/00000.png");
+    std::fs::write(format!("{prefix}.preprocess.json"), &good).unwrap();
+    let now = ok(&["predict", "--meta", &meta, &one]);
+    std::fs::write(format!("{prefix}.preprocess.json"), good.replace("  \"format\": 2,\n", "")).unwrap();
+    assert_eq!(ok(&["predict", "--meta", &meta, &one]), now);
+    std::fs::write(format!("{prefix}.preprocess.json"), good.replace("\"format\": 2", "\"format\": 3")).unwrap();
+    let err = fails(&["predict", "--meta", &meta, &one], 3);
+    let want = format!(
+        "tfreuse: error: {prefix}.preprocess.json: written by a newer tfreuse (picture record format 3; this one reads up to 2): upgrade tfreuse"
+    );
+    assert!(err.trim_end().ends_with(&want), "{err}");
+    std::fs::write(format!("{prefix}.preprocess.json"), &good).unwrap();
     // A folder that cannot be a classifier's data.
     let one = tmp.path().join("one");
     std::fs::create_dir_all(one.join("cats")).unwrap();
@@ -550,12 +565,44 @@ fn the_feature_cache_on_disk_is_reused_checked_grown_and_cleared() {
     oracle(&["image-folder", "--data", &mnist(), "--out", &pics, "--per-class", "3", "--first", "12", "--size", "48", "--color"]);
     let (grown, _) = train("grown", true);
     assert_eq!((grown["hits"].as_u64(), grown["misses"].as_u64()), (Some(n), Some(30 + 2)), "{grown}");
+    // A folder of the previous format (its key file without the version) is read as before.
+    let keyed: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).filter(|p| p.join("about.json").exists()).collect();
+    assert_eq!(keyed.len(), 1, "{keyed:?}");
+    let about = keyed[0].join("about.json");
+    let key = std::fs::read_to_string(&about).unwrap();
+    assert!(key.starts_with("{\n  \"format\": 2,"), "{key}");
+    std::fs::write(&about, key.replace("  \"format\": 2,\n", "")).unwrap();
+    let (older, _) = train("older", true);
+    assert_eq!((older["hits"].as_u64(), older["misses"].as_u64()), (Some(n + 30), Some(2)), "{older}");
     // info names the cut and counts the pictures; clear removes only the cache's own folders.
     let info = json(&ok(&["cache", "info", "--json", "--cache-dir", cache_dir]));
     assert_eq!(info.as_array().unwrap().len(), 1, "{info}");
     assert_eq!(info[0]["entries"].as_u64(), Some(n + 30), "{info}");
     assert_eq!(info[0]["damaged"].as_u64(), Some(0), "{info}");
+    // A folder of a newer format is left alone: training computes apart and says so in one
+    // warning; info does not read it and clear keeps it.
+    std::fs::write(&about, key.replace("\"format\": 2", "\"format\": 3")).unwrap();
+    let files = |dir: &Path| {
+        let mut all: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).map(|p| (std::fs::read(&p).unwrap(), p)).collect();
+        all.sort();
+        all
+    };
+    let before = files(&keyed[0]);
+    let (newer, newer_weights) = train("newer", true);
+    assert_eq!((newer["hits"].as_u64(), newer["misses"].as_u64()), (Some(0), Some(n + 30 + 2)), "{newer}");
+    assert!(newer_weights.len() == cold_weights.len());
+    let warning = event(&tmp.path().join("newer.json"), "warning");
+    let want = format!("{}: written by a newer tfreuse (feature cache format 3; this one reads up to 2): upgrade tfreuse", about.display());
+    assert!(warning["message"].as_str().unwrap().starts_with(&want), "{warning}");
+    assert!(files(&keyed[0]) == before, "the newer folder is untouched");
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1, "no scratch folder is left");
+    let info = json(&ok(&["cache", "info", "--json", "--cache-dir", cache_dir]));
+    assert_eq!((info[0]["newer"].as_bool(), info[0]["entries"].as_u64()), (Some(true), Some(0)), "{info}");
     std::fs::create_dir_all(cache.join("mine")).unwrap();
+    let cleared = ok(&["cache", "clear", "--cache-dir", cache_dir]);
+    assert!(cleared.contains("MB freed") && cleared.contains("kept 1 folder(s) written by a newer tfreuse"), "{cleared}");
+    assert!(cache.join("mine").exists() && files(&keyed[0]) == before);
+    std::fs::write(&about, &key).unwrap();
     assert!(ok(&["cache", "clear", "--cache-dir", cache_dir]).contains("MB freed"));
     assert!(cache.join("mine").exists());
     assert_eq!(json(&ok(&["cache", "info", "--json", "--cache-dir", cache_dir])).as_array().map(Vec::len), Some(0));

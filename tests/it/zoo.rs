@@ -520,3 +520,33 @@ fn a_model_a_manifest_names_is_added_only_as_its_entry_says() {
     zoo.ok(&["inspect", "--meta", "zoo:tiny", "--offline"]);
     assert!(zoo.ok(&["zoo", "verify", "tiny"]).0.contains("zoo:tiny: ok"));
 }
+
+#[test]
+fn a_zoo_record_of_the_previous_format_reads_and_a_newer_one_is_refused() {
+    let archive = tar_gz("tiny");
+    let zoo = Zoo::new(&[Model {
+        name: "tiny",
+        url: "https://example.invalid/t.tgz".into(),
+        bytes: &archive,
+        format: "meta",
+        path: "tiny/tiny.ckpt.meta",
+        extra: "input = \"X:0\"",
+    }]);
+    let tgz = zoo.dir.path().join("t.tgz");
+    std::fs::write(&tgz, &archive).unwrap();
+    zoo.ok(&["zoo", "add", "tiny", tgz.to_str().unwrap()]);
+    let record = zoo.cache().join(format!("tiny-{}", &sha256_bytes(&archive)[..12])).join(".tfreuse-zoo.json");
+    let text = std::fs::read_to_string(&record).unwrap();
+    assert!(text.starts_with("{\n  \"format\": 2,"), "{text}");
+    std::fs::write(&record, text.replace("  \"format\": 2,\n", "")).unwrap();
+    zoo.ok(&["inspect", "--meta", "zoo:tiny", "--offline"]);
+    assert!(zoo.ok(&["zoo", "verify", "tiny"]).0.contains("zoo:tiny: ok"));
+    std::fs::write(&record, text.replace("\"format\": 2", "\"format\": 3")).unwrap();
+    let err = zoo.fails(&["inspect", "--meta", "zoo:tiny", "--offline"], 3);
+    let want = format!(
+        "tfreuse: error: {}: written by a newer tfreuse (zoo record format 3; this one reads up to 2): upgrade tfreuse",
+        record.display()
+    );
+    assert!(err.trim_end().ends_with(&want), "{err}");
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), text.replace("\"format\": 2", "\"format\": 3"), "left as it was");
+}
