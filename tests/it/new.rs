@@ -303,8 +303,11 @@ fn pretraining_refuses_what_it_cannot_use() {
     assert!(err.contains("x has shape [3, 5]; the data's examples are shaped [784]"), "{err}");
     let err = fails(&["pretrain", "auxiliary", "--task", "pairs", "--layers", "8", "--data", &data, "--unlabeled", &unlabeled], 2);
     assert!(err.contains("--task pairs learns from the labels"), "{err}");
-    let err = fails(&["pretrain", "autoencoder", "--layers", "8", "--data", &data, "--unlabeled", &unlabeled, "--per-class", "5"], 2);
+    let err = fails(&["pretrain", "auxiliary", "--layers", "8", "--data", &data, "--unlabeled", &unlabeled, "--per-class", "5"], 2);
     assert!(err.contains("--per-class with --unlabeled"), "{err}");
+    // The autoencoder ignores labels: it does not take --per-class at all.
+    let err = fails(&["pretrain", "autoencoder", "--layers", "8", "--data", &data, "--per-class", "5"], 2);
+    assert!(err.starts_with("tfreuse: error: unexpected argument '--per-class'"), "{err}");
     let err = fails(&["pretrain", "auxiliary", "--corruption", "patches", "--layers", "8", "--data", &tiny_data()], 2);
     assert!(err.contains("needs pictures of 4×4 at least, not 2×2"), "{err}");
 }
