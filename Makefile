@@ -1,7 +1,7 @@
 # tfreuse — everything a fresh machine needs, installed idempotently.
 #   make demo   the main job on the bundled fixtures and real MNIST
 #   make test   unit + integration tests (Python TF is the oracle)
-# Other targets: setup, data, build, wheel, package, bench, bench-accuracy, fuzz, fixtures, reference, clean.
+# Other targets: setup, data, build, wheel, install-check, package, bench, bench-accuracy, fuzz, fixtures, reference, clean.
 
 PYTHON  ?= python3
 VENV    := .venv
@@ -14,7 +14,7 @@ META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
 # Same oneDNN setting on both sides of every exact comparison.
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup data build wheel package demo test bench bench-images bench-accuracy bench-few-labels bench-defaults bench-dist fuzz fixtures protos reference clean
+.PHONY: setup data build wheel package install-check demo test bench bench-images bench-accuracy bench-few-labels bench-defaults bench-dist fuzz fixtures protos reference clean
 
 setup: $(STAMP) data build
 
@@ -41,6 +41,11 @@ $(BSTAMP): python/requirements-build.txt $(STAMP)
 # as `make build`, so it reuses that build and only links again.
 wheel: $(BSTAMP)
 	$(VENV)/bin/maturin build --locked --out target/wheels
+
+# The wheel in a fresh venv and `cargo install`, each finding libtensorflow with nothing set
+# (tests/install-check.sh; about a minute after `make build`).
+install-check: build wheel
+	tests/install-check.sh
 
 # The crate as crates.io would get it (target/package/); its verify step builds the packaged
 # copy. Wants committed changes (cargo package refuses a dirty tree).
