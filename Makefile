@@ -48,7 +48,8 @@ install-check: build wheel
 	tests/install-check.sh
 
 # The crate as crates.io would get it (target/package/); its verify step builds the packaged
-# copy. Wants committed changes (cargo package refuses a dirty tree).
+# copy in the dev profile, which no other target builds: all dependencies the first time (far
+# over half an hour on 2 busy cores). Wants committed changes (cargo package refuses a dirty tree).
 package:
 	cargo package --locked
 
