@@ -1,19 +1,20 @@
 # tfreuse — everything a fresh machine needs, installed idempotently.
 #   make demo   the main job on the bundled fixtures and real MNIST
 #   make test   unit + integration tests (Python TF is the oracle)
-# Other targets: setup, data, build, bench, bench-accuracy, fuzz, fixtures, reference, man, clean.
+# Other targets: setup, data, build, wheel, install-check, package, bench, bench-accuracy, fuzz, fixtures, reference, man, clean.
 
 PYTHON  ?= python3
 VENV    := .venv
 VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
+BSTAMP  := $(VENV)/.installed-build
 MNIST   := data/mnist/train-images-idx3-ubyte.gz
 BIN     := target/release/tfreuse
 META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
 # Same oneDNN setting on both sides of every exact comparison.
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup data build demo test bench bench-images bench-accuracy bench-few-labels bench-defaults bench-dist fuzz fixtures protos reference man clean
+.PHONY: setup data build wheel package install-check demo test bench bench-images bench-accuracy bench-few-labels bench-defaults bench-dist fuzz fixtures protos reference man clean
 
 setup: $(STAMP) data build
 
@@ -30,6 +31,27 @@ $(MNIST): python/fetch_mnist.py $(STAMP)
 
 build:
 	cargo build --release --quiet
+
+# maturin (python/requirements-build.txt) only for the wheel.
+$(BSTAMP): python/requirements-build.txt $(STAMP)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r python/requirements-build.txt
+	touch $@
+
+# The binary as a Python wheel in target/wheels/ (pyproject.toml). Same profile and features
+# as `make build`, so it reuses that build and only links again.
+wheel: $(BSTAMP)
+	$(VENV)/bin/maturin build --locked --out target/wheels
+
+# The wheel in a fresh venv and `cargo install`, each finding libtensorflow with nothing set
+# (tests/install-check.sh; about a minute after `make build`).
+install-check: build wheel
+	tests/install-check.sh
+
+# The crate as crates.io would get it (target/package/); its verify step builds the packaged
+# copy in the dev profile, which no other target builds: all dependencies the first time (far
+# over half an hour on 2 busy cores). Wants committed changes (cargo package refuses a dirty tree).
+package:
+	cargo package --locked
 
 demo: setup
 	@echo "== inspect: what the book's model holds"
@@ -52,10 +74,11 @@ demo: setup
 		--split test --fetch new_eval/accuracy:0 --fetch new_loss/loss:0 2>/dev/null
 
 # Formatting and lints first (cheap), then every test; `test-hooks` lets the fault tests pause
-# the binary at each step of a save.
-test: setup
+# the binary at each step of a save. maturin: tests/it/install.rs builds the wheel.
+test: setup $(BSTAMP)
 	cargo fmt --check
 	cargo clippy --release --all-targets --features test-hooks --quiet -- -D warnings
+	$(MAKE) --no-print-directory install-check
 	cargo test --release --features test-hooks
 
 # tfreuse vs the Python TF1 loop on this machine, both as a user gets them (no flags, no TF_ENABLE_ONEDNN_OPTS),

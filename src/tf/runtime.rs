@@ -5,9 +5,11 @@
 //! whole C API inside `libtensorflow_cc.so.2`; the crate's loader only looks for a file named
 //! `libtensorflow.so`, so for a wheel we point it at a small directory of symlinks.
 //!
-//! Search order: an explicit directory (`--tf-lib` / `TENSORFLOW_DIR`), the repo's `.venv`,
-//! the site-packages of `python3` on PATH (found without importing TF), `LD_LIBRARY_PATH`,
-//! `/usr/local/lib`.
+//! Search order: an explicit directory (`--tf-lib` / `TENSORFLOW_DIR`); the environment the
+//! executable is installed in (`<prefix>/bin/tfreuse` -> `<prefix>/lib/python3.*/site-packages/
+//! tensorflow`, so a wheel installed into a venv, or with pipx or `uv tool`, uses the TensorFlow
+//! installed beside it); the repo's `.venv`; the site-packages of `python3` on PATH (found
+//! without importing TF); `LD_LIBRARY_PATH`; `/usr/local/lib`.
 
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::path::{Path, PathBuf};
@@ -58,8 +60,9 @@ fn load_uncached(opts: &LoadOptions) -> std::result::Result<TfLib, String> {
     let (dir, searched) = find(opts);
     let Some(dir) = dir else {
         return Err(format!(
-            "libtensorflow not found (searched: {}); run `make setup`, or `pip install \
-             tensorflow-cpu==2.21.0`, or point {} or $TENSORFLOW_DIR at its directory",
+            "libtensorflow not found (searched: {}); `pip install tensorflow-cpu==2.21.0` into the \
+             environment tfreuse is installed in (or the one of python3 on PATH), or run `make \
+             setup` in a checkout, or point {} or $TENSORFLOW_DIR at its directory",
             searched.join(", "),
             Role::TfLib.mention()
         ));
@@ -105,11 +108,10 @@ fn find(opts: &LoadOptions) -> (Option<PathBuf>, Vec<String>) {
         searched.push(format!("{} {}", Role::TfLib.mention(), d.display()));
         return (None, searched);
     }
-    let sources: [(&str, &dyn Fn() -> Vec<PathBuf>); 5] = [
+    let sources: [(&str, &dyn Fn() -> Vec<PathBuf>); 6] = [
         ("$TENSORFLOW_DIR", &|| std::env::var_os("TENSORFLOW_DIR").map(PathBuf::from).into_iter().collect()),
-        ("the repo's .venv", &|| {
-            repo_venv().map(|v| site_packages_in(&v).into_iter().map(|d| d.join("tensorflow")).collect()).unwrap_or_default()
-        }),
+        ("the install prefix", &|| std::env::current_exe().map(|e| prefix_tensorflow_dirs(&e)).unwrap_or_default()),
+        ("the repo's .venv", &|| repo_venv().map(|v| tensorflow_dirs_in(&v)).unwrap_or_default()),
         ("python3's site-packages", &|| python_tensorflow_dir().into_iter().collect()),
         ("$LD_LIBRARY_PATH", &|| std::env::var_os("LD_LIBRARY_PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default()),
         ("/usr/local/lib", &|| vec![PathBuf::from("/usr/local/lib")]),
@@ -134,10 +136,25 @@ fn repo_venv() -> Option<PathBuf> {
     exe.ancestors().skip(1).map(|d| d.join(".venv")).find(|v| v.join("lib").is_dir())
 }
 
-fn site_packages_in(venv: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(venv.join("lib")) else { return vec![] };
-    let mut out: Vec<PathBuf> =
-        entries.flatten().map(|e| e.path().join("site-packages")).filter(|p| p.join("tensorflow").is_dir()).collect();
+/// The `tensorflow` package directories of the environment an executable at `exe` was
+/// installed into: `exe` is `<prefix>/bin/NAME` (a venv, pipx's or `uv tool`'s venv, a
+/// `pip install --prefix`). Nothing for an executable outside a `bin` directory.
+fn prefix_tensorflow_dirs(exe: &Path) -> Vec<PathBuf> {
+    match exe.parent() {
+        Some(bin) if bin.file_name().is_some_and(|n| n == "bin") => bin.parent().map(tensorflow_dirs_in).unwrap_or_default(),
+        _ => vec![],
+    }
+}
+
+/// `<prefix>/lib/python3.*/site-packages/tensorflow` for each Python of `prefix` that has one.
+fn tensorflow_dirs_in(prefix: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(prefix.join("lib")) else { return vec![] };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("python3"))
+        .map(|e| e.path().join("site-packages/tensorflow"))
+        .filter(|p| p.is_dir())
+        .collect();
     out.sort();
     out
 }
@@ -314,4 +331,43 @@ impl TfLib {
 
 pub(crate) fn cstring(s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::Invalid(format!("name contains a NUL byte: {s:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A temp dir laid out like a venv with TensorFlow; nothing is loaded.
+    fn venv_with_tf() -> tempfile::TempDir {
+        let v = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(v.path().join("bin")).unwrap();
+        std::fs::write(v.path().join("bin/tfreuse"), b"").unwrap();
+        std::fs::create_dir_all(v.path().join("lib/python3.11/site-packages/tensorflow")).unwrap();
+        std::fs::create_dir_all(v.path().join("lib/python3.12/site-packages")).unwrap();
+        std::fs::create_dir_all(v.path().join("lib/other/site-packages/tensorflow")).unwrap();
+        v
+    }
+
+    #[test]
+    fn the_install_prefix_is_the_executables_bin_parent() {
+        let v = venv_with_tf();
+        let found = prefix_tensorflow_dirs(&v.path().join("bin/tfreuse"));
+        assert_eq!(found, vec![v.path().join("lib/python3.11/site-packages/tensorflow")]);
+    }
+
+    #[test]
+    fn an_executable_outside_bin_has_no_install_prefix() {
+        let v = venv_with_tf();
+        assert!(prefix_tensorflow_dirs(&v.path().join("lib/tfreuse")).is_empty());
+        assert!(prefix_tensorflow_dirs(Path::new("tfreuse")).is_empty());
+        // target/release/tfreuse of a checkout: no bin, no prefix (the repo's .venv is its own source).
+        assert!(prefix_tensorflow_dirs(&v.path().join("target/release/tfreuse")).is_empty());
+    }
+
+    #[test]
+    fn a_prefix_without_tensorflow_gives_nothing() {
+        let v = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(v.path().join("lib/python3.11/site-packages")).unwrap();
+        assert!(prefix_tensorflow_dirs(&v.path().join("bin/tfreuse")).is_empty());
+    }
 }

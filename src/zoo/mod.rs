@@ -171,9 +171,8 @@ impl Zoo {
         let plain = e.url.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("download");
         let plain = if e.path.contains('/') { plain } else { e.path.as_str() };
         // A refused download is not kept either: the next attempt starts afresh.
-        let unpacked = archive::unpack_file(&part, &dest, plain, self.limits).map_err(|err| {
+        let unpacked = archive::unpack_file(&part, &dest, plain, self.limits).inspect_err(|_| {
             let _ = std::fs::remove_file(&part);
-            err
         })?;
         let files: Vec<CachedFile> = unpacked.into_iter().map(|u| CachedFile { path: u.path, bytes: u.bytes, sha256: u.sha256 }).collect();
         if !dest.join(&e.path).exists() {

@@ -13,6 +13,7 @@ mod faults;
 mod fuzz_corpus;
 mod graphs;
 mod images;
+mod install;
 mod kinds;
 mod new;
 mod protos;
