@@ -69,7 +69,7 @@ impl InputShape {
     pub fn batch(&self, role: Role, wanted: usize, n: usize) -> Result<usize> {
         match self.fixed_batch() {
             None => Ok(if wanted == 0 { n } else { wanted.min(n) }),
-            Some(b) if n % b == 0 => Ok(b),
+            Some(b) if n.is_multiple_of(b) => Ok(b),
             Some(b) => {
                 Err(Error::arg(role, Some(&self.name), format!("takes batches of exactly {b} rows, and {n} rows do not split into them")))
             }

@@ -77,7 +77,7 @@ impl Features {
             Features::Mapped(m) => {
                 // Mapped rows are only ever read whole.
                 let r = m.row_len();
-                debug_assert!(start % r == 0 && dst.len() % r == 0);
+                debug_assert!(start.is_multiple_of(r) && dst.len().is_multiple_of(r));
                 for (k, chunk) in dst.chunks_mut(r).enumerate() {
                     m.copy_row(start / r + k, chunk);
                 }

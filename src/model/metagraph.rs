@@ -84,7 +84,7 @@ impl MetaGraph {
 
     /// `def` read from `path`, which must hold a graph (else the error ends with `hint`).
     fn with_graph(def: MetaGraphDef, path: PathBuf, hint: &str) -> Result<Self> {
-        if def.graph_def.as_ref().map_or(true, |g| g.is_empty()) {
+        if def.graph_def.as_ref().is_none_or(|g| g.is_empty()) {
             return Err(Error::bad_file(&path, format!("the MetaGraphDef holds no graph_def{hint}")));
         }
         Ok(MetaGraph { path, def, notes: vec![] })

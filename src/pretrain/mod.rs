@@ -57,7 +57,7 @@ pub fn add_unlabeled<R: std::io::Read + std::io::Seek>(mut data: DataSet, mut np
             Features::F32(values)
         }
     };
-    split.y.extend(std::iter::repeat(0).take(n));
+    split.y.extend(std::iter::repeat_n(0, n));
     Ok(data)
 }
 

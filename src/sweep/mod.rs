@@ -187,7 +187,7 @@ pub fn run<O: Observer>(
             started.prepared().save(&dir.join(format!("{}.ckpt", c.name)), &[], observer)?;
         }
         observer.row(&row)?;
-        if swept.best.as_ref().map_or(true, |(b, _)| row.val_accuracy.total_cmp(&swept.rows[*b].val_accuracy).is_ge()) {
+        if swept.best.as_ref().is_none_or(|(b, _)| row.val_accuracy.total_cmp(&swept.rows[*b].val_accuracy).is_ge()) {
             swept.best = Some((i, started));
         }
         swept.rows.push(row);

@@ -159,7 +159,7 @@ impl Started {
         let data = self.cached.as_ref().unwrap_or(&self.source);
         let train = data.training_split()?;
         // In a cluster, only the chief watches, evaluates and saves.
-        let chief = spec.run.worker.as_ref().map_or(true, |w| w.is_chief());
+        let chief = spec.run.worker.as_ref().is_none_or(|w| w.is_chief());
         let saving = Saving { job, prepared, extras: &self.extras, source: &self.source, fingerprint: Default::default() };
         let checkpoint = |p: &Progress, sink: &mut dyn EventSink| saving.resumable(p, sink).map(|_| ());
         let watch = Watch {

@@ -110,7 +110,7 @@ fn lex(text: &str) -> (String, Vec<(usize, String)>) {
         } else if raw {
             let open = i + if c[i] == 'b' { 2 } else { 1 };
             let hashes = (open..c.len()).take_while(|&k| c[k] == '#').count();
-            let close: String = std::iter::once('"').chain(std::iter::repeat('#').take(hashes)).collect();
+            let close: String = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
             let start = open + hashes + 1;
             let stop = (start..c.len()).find(|&k| at(k, &close)).unwrap_or(c.len());
             lits.push((code.matches('\n').count() + 1, c[start..stop].iter().collect()));

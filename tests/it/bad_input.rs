@@ -308,7 +308,7 @@ fn bad_flags_and_outputs() {
     let len = header.len() + pad + 1;
     npy.extend((len as u16).to_le_bytes());
     npy.extend(header.bytes());
-    npy.extend(std::iter::repeat(b' ').take(pad));
+    npy.extend(std::iter::repeat_n(b' ', pad));
     npy.push(b'\n');
     npy.extend([0u8; 16]);
     std::fs::write(&huge, &npy).unwrap();
