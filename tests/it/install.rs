@@ -16,7 +16,7 @@ fn the_package_holds_what_a_build_needs_and_nothing_large() {
     assert!(out.status.success(), "cargo package --list failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let list = String::from_utf8(out.stdout).unwrap();
     let files: Vec<&str> = list.lines().collect();
-    for needed in ["Cargo.toml", "Cargo.lock", "build.rs", "README.md", "src/lib.rs", "src/main.rs", "src/zoo/default.toml"] {
+    for needed in ["Cargo.toml", "Cargo.lock", "build.rs", "README.md", "LICENSE", "src/lib.rs", "src/main.rs", "src/zoo/default.toml"] {
         assert!(files.contains(&needed), "{needed} missing from the package:\n{list}");
     }
     assert!(files.iter().any(|f| f.starts_with("proto/tensorflow/core/protobuf/")), "{list}");
