@@ -17,7 +17,8 @@ pub struct Library {
     /// Directory holding libtensorflow.
     ///
     /// libtensorflow.so, or a wheel's libtensorflow_cc.so.2. Without it: $TENSORFLOW_DIR, the
-    /// repo .venv, python3's TensorFlow, LD_LIBRARY_PATH, /usr/local/lib.
+    /// environment tfreuse is installed in, the repo .venv, python3's TensorFlow,
+    /// LD_LIBRARY_PATH, /usr/local/lib.
     #[arg(long, value_name = "DIR", help_heading = GLOBAL)]
     pub tf_lib: Option<PathBuf>,
     /// Show TensorFlow's own log output.

@@ -496,17 +496,22 @@ fn a_model_added_by_hand_is_used_like_a_fetched_one() {
     zoo.ok(&["inspect", "--graph", "zoo:t"]);
 }
 
-#[test]
-fn a_model_a_manifest_names_is_added_only_as_its_entry_says() {
-    let archive = tar_gz("tiny");
-    let zoo = Zoo::new(&[Model {
+/// A zoo whose manifest names `tiny` (format meta, input X:0), served as `archive`.
+fn tiny_zoo(archive: &[u8]) -> Zoo {
+    Zoo::new(&[Model {
         name: "tiny",
         url: "https://example.invalid/t.tgz".into(),
-        bytes: &archive,
+        bytes: archive,
         format: "meta",
         path: "tiny/tiny.ckpt.meta",
         extra: "input = \"X:0\"",
-    }]);
+    }])
+}
+
+#[test]
+fn a_model_a_manifest_names_is_added_only_as_its_entry_says() {
+    let archive = tar_gz("tiny");
+    let zoo = tiny_zoo(&archive);
     let other = zoo.dir.path().join("other.tgz");
     std::fs::write(&other, tar_gz("mnist_dnn")).unwrap();
     let err = zoo.fails(&["zoo", "add", "tiny", other.to_str().unwrap()], 2);
@@ -524,14 +529,7 @@ fn a_model_a_manifest_names_is_added_only_as_its_entry_says() {
 #[test]
 fn a_zoo_record_of_the_previous_format_reads_and_a_newer_one_is_refused() {
     let archive = tar_gz("tiny");
-    let zoo = Zoo::new(&[Model {
-        name: "tiny",
-        url: "https://example.invalid/t.tgz".into(),
-        bytes: &archive,
-        format: "meta",
-        path: "tiny/tiny.ckpt.meta",
-        extra: "input = \"X:0\"",
-    }]);
+    let zoo = tiny_zoo(&archive);
     let tgz = zoo.dir.path().join("t.tgz");
     std::fs::write(&tgz, &archive).unwrap();
     zoo.ok(&["zoo", "add", "tiny", tgz.to_str().unwrap()]);
