@@ -138,6 +138,11 @@ fn print_text(r: &Report, frozen: bool) {
         ),
         None => println!("\nsaver: none"),
     }
+    print_checkpoint(r);
+    print_reaches(r);
+}
+
+fn print_checkpoint(r: &Report) {
     if let Some(c) = &r.checkpoint {
         println!("\ncheckpoint: {}", c.prefix);
         println!("  restorable variables: {}", c.restorable.len());
@@ -153,6 +158,23 @@ fn print_text(r: &Report, frozen: bool) {
                 }
             }
         }
+    }
+}
+
+/// The nodes that reach outside the process (files, network, unknown op types), the model's
+/// own saver ops marked as such.
+fn print_reaches(r: &Report) {
+    let (saver, other): (Vec<_>, Vec<_>) = r.reaches_outside.iter().partition(|x| x.own_saver);
+    if other.is_empty() {
+        let besides = if saver.is_empty() { "" } else { " besides the model's own saver" };
+        println!("\nreaches outside the process: none{besides}");
+    } else {
+        println!("\nreaches outside the process: {} node(s) (listed, not refused: see docs/security.md)", other.len());
+    }
+    for x in other.iter().chain(&saver) {
+        let place = x.function.as_ref().map_or(String::new(), |f| format!(" in function {f}"));
+        let mark = if x.own_saver { "  (the model's own saver)" } else { "" };
+        println!("  {:<8} {:<32} {:<20}{place} {}{mark}", x.class.name(), x.node, x.op, x.arguments.join(" "));
     }
 }
 

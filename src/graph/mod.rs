@@ -1,8 +1,9 @@
 //! Operations on an imported graph, before any session runs it: the variables it holds, new
 //! ops under a prefix (dense layers, a loss and accuracy head, training ops, saver ops), the
-//! stop-gradient rewrite and the analyses freezing and caching need. Nothing here holds a
-//! session.
+//! stop-gradient rewrite, the analyses freezing and caching need, and which of its ops reach
+//! outside the process (audit). Nothing here holds a session.
 
+pub mod audit;
 pub mod layers;
 internal_mod! {
     builder;

@@ -1,6 +1,7 @@
 //! What a `.meta` + checkpoint hold: ops by type, placeholders, the layers from input to
 //! logits (where to branch), variables, collections, the saver, and how the checkpoint
-//! matches the graph's variables.
+//! matches the graph's variables, and which operations reach outside the process (files,
+//! the network: see `graph::audit`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,6 +9,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::Result;
+pub use crate::graph::audit::{Class, Reach};
 use crate::graph::VarKind;
 use crate::model::checkpoint::{self, Resolved};
 use crate::model::metagraph::CollectionValue;
@@ -43,6 +45,9 @@ pub struct Report {
     pub signatures: BTreeMap<String, Signature>,
     /// How the checkpoint matches the variables, when one was read.
     pub checkpoint: Option<CheckpointReport>,
+    /// The nodes (of the graph and its function library) that reach outside the process:
+    /// files, the network, op types the loaded TensorFlow does not know. Listed, not refused.
+    pub reaches_outside: Vec<Reach>,
 }
 
 /// A SavedModel signature.
@@ -178,6 +183,11 @@ pub fn report(model: &Model, ckpt: Option<&Resolved>) -> Result<Report> {
         saver: model.meta.saver_def().map(saver),
         signatures: signatures(model),
         checkpoint,
+        reaches_outside: crate::graph::audit::reaches(
+            &model.meta.graph_def()?,
+            model.meta.saver_def(),
+            crate::tf::runtime::registered_ops()?,
+        ),
     })
 }
 

@@ -329,6 +329,43 @@ impl TfLib {
     }
 }
 
+/// TF_Buffer as the C API lays it out.
+#[repr(C)]
+struct RawBuffer {
+    data: *const std::ffi::c_void,
+    length: usize,
+    deallocator: Option<unsafe extern "C" fn(*mut std::ffi::c_void, usize)>,
+}
+
+type GetAllOpListFn = unsafe extern "C" fn() -> *mut RawBuffer;
+type DeleteBufferFn = unsafe extern "C" fn(*mut RawBuffer);
+
+/// The names of every op type the loaded library's registry knows (`TF_GetAllOpList`), read
+/// once per process.
+pub fn registered_ops() -> Result<&'static std::collections::BTreeSet<String>> {
+    static OPS: OnceLock<std::result::Result<std::collections::BTreeSet<String>, String>> = OnceLock::new();
+    OPS.get_or_init(|| read_op_list().map_err(|e| e.to_string())).as_ref().map_err(|e| Error::TfLibrary(e.clone()))
+}
+
+fn read_op_list() -> Result<std::collections::BTreeSet<String>> {
+    let lib = require_loaded()?;
+    let all: GetAllOpListFn = lib.sym(b"TF_GetAllOpList\0")?;
+    let delete: DeleteBufferFn = lib.sym(b"TF_DeleteBuffer\0")?;
+    let bytes = unsafe {
+        let buf = all();
+        if buf.is_null() {
+            return Err(Error::TfLibrary("TF_GetAllOpList returned nothing".into()));
+        }
+        let b = &*buf;
+        let bytes = if b.data.is_null() { vec![] } else { std::slice::from_raw_parts(b.data as *const u8, b.length).to_vec() };
+        delete(buf);
+        bytes
+    };
+    let list = <crate::proto::OpList as prost::Message>::decode(bytes.as_slice())
+        .map_err(|e| Error::Tf(format!("TF_GetAllOpList gave an OpList we cannot decode: {e}")))?;
+    Ok(list.op.into_iter().map(|o| o.name).collect())
+}
+
 pub(crate) fn cstring(s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::Invalid(format!("name contains a NUL byte: {s:?}")))
 }

@@ -5,6 +5,7 @@
 mod common;
 
 mod architecture;
+mod audit;
 mod bad_input;
 mod cli;
 mod dist;
