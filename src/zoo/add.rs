@@ -98,8 +98,7 @@ impl Zoo {
     fn publish(&self, a: &Adding, entry: Entry, sha256: String, files: Vec<CachedFile>, from: &Path, staging: &AtomicDir) -> Result<(Entry, PathBuf)> {
         let incoming = staging.path().join("incoming");
         let about = About { entry: entry.clone(), sha256, files, added_from: Some(from.display().to_string()) };
-        let json = crate::format::ZOO_RECORD.to_json(&about)?;
-        std::fs::write(incoming.join(ABOUT), json).map_err(|err| Error::io(&incoming, err))?;
+        about.write_into(&incoming)?;
         let folder = folder_name(&entry);
         std::fs::rename(&incoming, staging.path().join(&folder)).map_err(|e| Error::io(&incoming, e))?;
         let _lock = Lock::take(&self.root.join(format!(".{folder}.lock")), &mut |_| Ok(()))?;

@@ -59,6 +59,14 @@ pub struct About {
     pub added_from: Option<String>,
 }
 
+impl About {
+    /// The record, with its format version, written into the model's folder `dir`.
+    fn write_into(&self, dir: &Path) -> Result<()> {
+        let json = crate::format::ZOO_RECORD.to_json(self)?;
+        std::fs::write(dir.join(ABOUT), json).map_err(|err| Error::io(dir, err))
+    }
+}
+
 /// One file of a cached model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CachedFile {
@@ -181,8 +189,7 @@ impl Zoo {
             return Err(Error::Fetch(format!("zoo:{}: the download has no {} (it has {}…)", e.name, e.path, some.join(", "))));
         }
         let about = About { entry: e.clone(), sha256: got, files, added_from: None };
-        let json = crate::format::ZOO_RECORD.to_json(&about)?;
-        std::fs::write(dest.join(ABOUT), json).map_err(|err| Error::io(&dest, err))?;
+        about.write_into(&dest)?;
         staging.publish(&name)?;
         let _ = std::fs::remove_file(&part);
         let megabytes = about.files.iter().map(|f| f.bytes).sum::<u64>() as f64 / 1e6;
