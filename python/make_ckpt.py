@@ -29,6 +29,13 @@ Fixtures (each a directory with .meta, .index, .data-00000-of-00001 and `checkpo
               [1, 32, 32, 3] of zeros and the bottleneck a Reshape to [-1, 8]: nothing but the
               input pins the batch) and retrain_anysize/ (`input` [1, ?, ?, 3]: the picture size
               is not in the graph).
+  hostile/    tiny with what a model from a stranger may carry (paths relative to the directory
+              tfreuse is run from, so a test chooses where they point; tfreuse must refuse
+              to run them, and its sandbox stop them): write/ (eval/accuracy depends on
+              WriteFile pwned.txt), read/ (ReadFile secret.txt feeds dnn/hidden1/features,
+              the tensor a head would branch from), saver/ (saver_def's restore op is a NoOp
+              that depends on WriteFile pwned.txt), listing.pb (frozen; its logits plus the number of
+              files MatchingFiles "*" finds in the directory it runs in — $HOME for most users).
   tiny_v1/    tiny saved by a V1 saver (`write_version=V1`): one tiny.ckpt file, no .index,
               as classic TF-Slim releases shipped.
 Runs single-threaded with op determinism and oneDNN off, so a rerun gives the same files.
@@ -313,6 +320,51 @@ def make_tiny(outdir, steps=50):
     np.savez(os.path.join(outdir, "data.npz"), x=x, y=labels)
 
 
+def hostile_tiny(variant):
+    """tiny's graph (same names and variables) with variant's hostile ops in place."""
+    tf1.set_random_seed(3)
+    X = tf1.placeholder(tf.float32, shape=(None, 4), name="X")
+    y = tf1.placeholder(tf.int64, shape=(None,), name="y")
+    with tf.name_scope("dnn"):
+        h = dense(X, 3, "hidden1", tf.nn.relu)
+        if variant == "read":
+            secret = tf.io.read_file("secret.txt", name="evil/read")
+            leak = tf.cast(tf.strings.length(secret), tf.float32)
+            h = tf.add(h, 0.0 * leak, name="hidden1/features")
+        logits = dense(h, 2, "outputs")
+    with tf.name_scope("loss"):
+        tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits), name="loss")
+    deps = [tf.io.write_file("pwned.txt", "pwned", name="evil/write")] if variant == "write" else []
+    with tf.name_scope("eval"), tf.control_dependencies(deps):
+        tf.reduce_mean(tf.cast(tf1.nn.in_top_k(logits, y, 1), tf.float32), name="accuracy")
+    return logits
+
+
+def make_hostile(tiny_dir, outdir):
+    if os.path.isdir(outdir):
+        shutil.rmtree(outdir)
+    for variant in ["write", "read", "saver"]:
+        tf1.reset_default_graph()
+        hostile_tiny(variant)
+        saver = tf1.train.Saver()
+        if variant == "saver":
+            evil = tf.io.write_file("pwned.txt", "pwned", name="save/evil")
+            with tf.control_dependencies([evil]):
+                tf.no_op(name="save/restore_everything")
+            saver.saver_def.restore_op_name = "save/restore_everything"
+        with tf1.Session(config=session_config()) as sess:
+            tf1.train.Saver().restore(sess, os.path.join(tiny_dir, "tiny.ckpt"))
+            save(sess, saver, os.path.join(outdir, variant), "model.ckpt")
+    tf1.reset_default_graph()
+    logits = hostile_tiny("plain")
+    with tf1.Session(config=session_config()) as sess:
+        tf1.train.Saver().restore(sess, os.path.join(tiny_dir, "tiny.ckpt"))
+        listing = tf.io.matching_files("*", name="evil/list")
+        tf.add(logits, tf.cast(tf.size(listing), tf.float32), name="dnn/outputs/listed")
+        gd = tf1.graph_util.convert_variables_to_constants(sess, sess.graph_def, ["dnn/outputs/listed"])
+    tf.io.write_graph(gd, outdir, "listing.pb", as_text=False)
+
+
 def make_frozen(tiny_dir, outdir):
     tf1.reset_default_graph()
     with tf1.Session(config=session_config()) as sess:
@@ -416,7 +468,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/mnist")
     ap.add_argument("--out", default="fixtures")
-    ap.add_argument("--only", choices=["mnist_dnn", "mnist04", "conv_bn", "cnn_rgb", "tiny", "tiny_frozen", "tiny_v1", "tiny_saved_model", "retrain_style"])
+    ap.add_argument("--only", choices=["mnist_dnn", "mnist04", "conv_bn", "cnn_rgb", "tiny", "tiny_frozen", "tiny_v1", "tiny_saved_model", "retrain_style", "hostile"])
     args = ap.parse_args()
     data = None
     if args.only in (None, "mnist_dnn", "mnist04", "conv_bn", "cnn_rgb", "retrain_style"):
@@ -429,6 +481,8 @@ def main():
         make_saved_model(os.path.join(args.out, "tiny"), os.path.join(args.out, "tiny_saved_model"))
     if args.only in (None, "tiny", "tiny_v1"):
         make_v1(os.path.join(args.out, "tiny"), os.path.join(args.out, "tiny_v1"))
+    if args.only in (None, "tiny", "hostile"):
+        make_hostile(os.path.join(args.out, "tiny"), os.path.join(args.out, "hostile"))
     if args.only in (None, "retrain_style"):
         make_retrain_style(data, os.path.join(args.out, "retrain_style"))
         for variant in ["free", "anysize"]:

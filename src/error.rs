@@ -153,6 +153,8 @@ roles! {
     Graph => "the frozen GraphDef file",
     Meta => "the MetaGraph file",
     Force => "replacing an existing output",
+    TrustGraph => "trusting the graph",
+    Sandbox => "the sandbox",
 }
 
 impl Role {

@@ -146,6 +146,11 @@ impl FixedFeeds {
         }
     }
 
+    /// The tensors fed, and `also` (for [`crate::graph::trust::Gate::check`]).
+    pub(crate) fn fed<'a>(&'a self, also: &[&'a Output]) -> Vec<&'a Output> {
+        self.0.iter().map(|(o, _, _)| o).chain(also.iter().copied()).collect()
+    }
+
     /// As `(tensor, value)` feeds for [`crate::Model::run`].
     pub fn pairs(&self) -> impl Iterator<Item = (Output, &DynTensor)> {
         self.0.iter().map(|(o, t, _)| (o.clone(), t))

@@ -94,6 +94,7 @@ pub mod graph;
 pub mod model;
 pub mod predict;
 pub mod pretrain;
+pub mod sandbox;
 pub mod summary;
 pub mod sweep;
 pub mod tf;

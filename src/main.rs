@@ -3,21 +3,28 @@
 
 mod cli;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() {
     tfreuse::events::mark_start();
     // Die quietly when the reader of stdout goes away (`tfreuse inspect … | head`), as Unix
     // tools do, instead of panicking on the failed write.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let args = cli::Cli::try_parse().unwrap_or_else(|err| {
+    let parsed = cli::Cli::command().try_get_matches().and_then(|m| Ok((cli::Cli::from_arg_matches(&m)?, m)));
+    let (args, matches) = parsed.unwrap_or_else(|err| {
         if cli::arg_error::is_display(&err) {
             err.exit();
         }
         eprintln!("tfreuse: error: {}", cli::arg_error::one_line(&err));
         std::process::exit(2);
     });
-    if let Err(err) = cli::exec(args) {
+    let temp = cli::sandbox::prepare(&matches).unwrap_or_else(|e| {
+        eprintln!("tfreuse: error: cannot make the run's temporary folder: {e}");
+        std::process::exit(3);
+    });
+    let result = cli::exec(args);
+    drop(temp);
+    if let Err(err) = result {
         if let Some(cli::Exit(code)) = err.downcast_ref::<cli::Exit>() {
             std::process::exit(*code);
         }

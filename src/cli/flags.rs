@@ -69,6 +69,8 @@ pub fn flag(role: Role) -> &'static str {
         Role::Graph => "--graph",
         Role::Meta => "--meta",
         Role::Force => "--force",
+        Role::TrustGraph => "--trust-graph",
+        Role::Sandbox => "--sandbox",
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::headings::{CLUSTER, GLOBAL, PERFORMANCE};
+use super::headings::{CLUSTER, GLOBAL, PERFORMANCE, SECURITY};
 use tfreuse::tf::runtime::{self as tflib, LoadOptions};
 use tfreuse::tf::Jit;
 use tfreuse::SessionConfig;
@@ -67,6 +67,54 @@ pub struct Sessions {
     pub target: Option<String>,
 }
 
+/// What a graph may do: every command that runs one.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Safety {
+    /// Run the graph even if it reads or writes files or talks to the network.
+    ///
+    /// A model is a program. Without this flag a run that would execute a node of the model
+    /// that reaches outside the process (`tfreuse inspect` lists them) is refused; the
+    /// model's own saver restoring the checkpoint tfreuse names is always allowed. The
+    /// sandbox still applies. See docs/security.md.
+    #[arg(long, help_heading = SECURITY)]
+    pub trust_graph: bool,
+    /// Confine the run with Linux's Landlock: auto, require or off.
+    ///
+    /// The run may read only the model, its checkpoint, the data and libtensorflow, write only
+    /// where the command writes (--out's folder, the feature cache, --logdir, a private temp
+    /// folder) and open TCP connections only to the addresses --target and --cluster name.
+    /// auto: where the kernel has no Landlock, say so and run; require: fail instead.
+    /// -v prints the rules.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = SandboxMode::Auto, help_heading = SECURITY)]
+    pub sandbox: SandboxMode,
+    /// The same as --sandbox off: run with every access this user has.
+    #[arg(long, conflicts_with = "sandbox", help_heading = SECURITY)]
+    pub no_sandbox: bool,
+}
+
+/// Whether to confine a run.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SandboxMode {
+    /// Confine where the kernel can; say so where it cannot.
+    #[default]
+    Auto,
+    /// Confine, or fail.
+    Require,
+    /// Do not confine.
+    Off,
+}
+
+impl Safety {
+    /// The sandbox mode, `--no-sandbox` included.
+    pub fn mode(&self) -> SandboxMode {
+        if self.no_sandbox {
+            SandboxMode::Off
+        } else {
+            self.sandbox
+        }
+    }
+}
+
 /// The options of a command that runs graphs: where libtensorflow is, its kernels, its
 /// sessions. Commands that need less take the parts ([`Library`], [`Kernels`]) and make one
 /// with [`Global::from_parts`].
@@ -76,6 +124,8 @@ pub struct Global {
     pub kernels: Kernels,
     #[command(flatten)]
     pub sessions: Sessions,
+    #[command(flatten)]
+    pub safety: Safety,
     #[command(flatten)]
     pub library: Library,
 }
@@ -98,7 +148,7 @@ fn parse_jit(s: &str) -> Result<Jit, String> {
 impl Global {
     /// The options of a command that loads libtensorflow but runs no session of its own.
     pub fn from_parts(library: Library, kernels: Kernels) -> Global {
-        Global { library, kernels, sessions: Sessions::default() }
+        Global { library, kernels, sessions: Sessions::default(), safety: Safety::default() }
     }
 
     /// These options, `--target` checked.
@@ -108,9 +158,9 @@ impl Global {
     }
 
     /// Load libtensorflow (once) as these options say.
-    pub fn load_tf(&self) -> tfreuse::Result<()> {
+    pub fn load_tf(&self) -> anyhow::Result<()> {
         tflib::load(&self.load_options(self.kernels.onednn))?;
-        Ok(())
+        super::sandbox::enter(&self.safety, self.library.verbose)
     }
 
     fn load_options(&self, onednn: Option<bool>) -> LoadOptions {
@@ -118,18 +168,22 @@ impl Global {
     }
 
     /// libtensorflow loaded as these options say, sessions opened with them.
-    pub fn runtime(&self) -> tfreuse::Result<tfreuse::Runtime> {
-        Ok(tfreuse::Runtime::load(self.load_options(self.kernels.onednn))?.with_session(self.session_config()))
+    pub fn runtime(&self) -> anyhow::Result<tfreuse::Runtime> {
+        let runtime = tfreuse::Runtime::load(self.load_options(self.kernels.onednn))?.with_session(self.session_config());
+        super::sandbox::enter(&self.safety, self.library.verbose)?;
+        Ok(runtime)
     }
 
     /// [`Global::runtime`] for training `spec`: unless `--onednn` or `TF_ENABLE_ONEDNN_OPTS`
     /// chose, oneDNN as the library decides for its graph (said so).
-    pub fn runtime_for_training(&self, spec: &tfreuse::TransferSpec) -> tfreuse::Result<tfreuse::Runtime> {
+    pub fn runtime_for_training(&self, spec: &tfreuse::TransferSpec) -> anyhow::Result<tfreuse::Runtime> {
         let (opts, why) = tfreuse::train::job::load_options(spec, self.load_options(self.kernels.onednn));
         if let (Some(on), Some(why)) = (opts.onednn, why) {
             eprintln!("oneDNN: {} ({why}; --onednn on|off to choose)", if on { "on" } else { "off" });
         }
-        Ok(tfreuse::Runtime::load(opts)?.with_session(self.session_config()))
+        let runtime = tfreuse::Runtime::load(opts)?.with_session(self.session_config());
+        super::sandbox::enter(&self.safety, self.library.verbose)?;
+        Ok(runtime)
     }
 
     pub fn session_config(&self) -> SessionConfig {
@@ -139,6 +193,7 @@ impl Global {
             target: self.sessions.target.clone(),
             jit: self.sessions.jit,
             device_filters: vec![],
+            trust_graph: self.safety.trust_graph,
         }
     }
 }

@@ -28,6 +28,7 @@ mod pretrain;
 mod recipe;
 mod reference;
 mod run;
+pub mod sandbox;
 mod schedule;
 mod server;
 mod sweep;

@@ -111,7 +111,7 @@ fn variable_values(model: &Model, gd: &GraphDef) -> Result<Values> {
         fetches.push(crate::tf::find_output(&model.graph, &format!("{fetch}:0"))?);
         names.push(node.name.clone());
     }
-    let arrays = crate::tf::session::run(&model.session, &[], &fetches, &[])?;
+    let arrays = model.run(&[], &fetches, &[])?;
     Ok(names.into_iter().zip(arrays).collect())
 }
 

@@ -62,7 +62,7 @@ pub fn saved_model(model: &mut Model, serving: &Serving, out: &Path) -> Result<P
     }
     let filename = crate::tf::find_output(&model.graph, &saver_def.filename_tensor_name)?;
     let save = crate::tf::find_output(&model.graph, &saver_def.save_tensor_name)?;
-    crate::tf::session::run_with_prefix(&model.session, &filename, &save.operation, &root.join("variables/variables"))?;
+    model.run_with_prefix(&filename, &save.operation, &root.join("variables/variables"))?;
     let saved = crate::model::metagraph::SavedModel { saved_model_schema_version: 1, meta_graphs: vec![meta.def] };
     crate::atomic::write_bytes_atomic(&root.join("saved_model.pb"), &saved.encode_to_vec())?;
     staging.publish(&name.to_string_lossy())

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod layers;
+pub mod trust;
 internal_mod! {
     builder;
     cut;

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use tensorflow::{Graph, ImportGraphDefOptions, Operation, Output, Session};
 
 use crate::error::{Error, Result};
+use crate::graph::trust::Gate;
 use crate::tf::tensors::{DynArray, DynTensor};
 use crate::tf::{find_operation, find_output, SessionConfig};
 pub use metagraph::MetaGraph;
@@ -80,6 +81,8 @@ pub struct Model {
     pub origin: Option<Source>,
     /// The checkpoint restored into it, if any.
     pub restored: Option<PathBuf>,
+    /// What runs of it may execute: every run goes through [`Gate::check`].
+    pub gate: Gate,
 }
 
 impl Model {
@@ -93,8 +96,9 @@ impl Model {
     pub fn from_meta(mut meta: MetaGraph, cfg: &SessionConfig) -> Result<Model> {
         let mut graph = Graph::new();
         import_graph(&mut graph, &mut meta)?;
+        let gate = Gate::new(&meta, crate::tf::runtime::registered_ops()?, cfg.trust_graph)?;
         let session = Session::new(&cfg.options()?, &graph)?;
-        Ok(Model { meta, graph, session, origin: None, restored: None })
+        Ok(Model { meta, graph, session, origin: None, restored: None, gate })
     }
 
     /// A new session on the same graph with other settings: a session's options are fixed when
@@ -112,7 +116,7 @@ impl Model {
             .ok_or_else(|| Error::bad_file(&self.meta.path, "the .meta has no saver_def, so it cannot restore a checkpoint"))?;
         let filename = self.output(&saver.filename_tensor_name)?;
         let restore = self.operation(&saver.restore_op_name)?;
-        restore_from(&self.session, &filename, &restore, prefix)
+        restore_from(self, &filename, &restore, prefix)
     }
 
     /// A tensor by name or by signature key (`@KEY`, `@SIGNATURE/KEY`).
@@ -132,13 +136,22 @@ impl Model {
 
     /// One session run: feed tensors, fetch outputs (any dtype), run target ops.
     pub fn run(&self, feeds: &[(Output, &DynTensor)], fetches: &[Output], targets: &[Operation]) -> Result<Vec<DynArray>> {
+        let roots: Vec<&Operation> = fetches.iter().map(|o| &o.operation).chain(targets).collect();
+        self.gate.check(&roots, &feeds.iter().map(|(o, _)| o).collect::<Vec<_>>())?;
         crate::tf::session::run(&self.session, feeds, fetches, targets)
+    }
+
+    /// Run `op` (a saver's restore or save) with checkpoint `prefix` fed into `filename`.
+    pub fn run_with_prefix(&self, filename: &Output, op: &Operation, prefix: &Path) -> Result<()> {
+        self.gate.check(&[op], &[filename])?;
+        crate::tf::session::run_with_prefix(&self.session, filename, op, prefix)
     }
 }
 
 /// Run a restore op fed with checkpoint `prefix`; a failure names the checkpoint.
-pub(crate) fn restore_from(session: &Session, filename: &Output, restore: &Operation, prefix: &Path) -> Result<()> {
-    crate::tf::session::run_with_prefix(session, filename, restore, prefix)
+pub(crate) fn restore_from(model: &Model, filename: &Output, restore: &Operation, prefix: &Path) -> Result<()> {
+    model.gate.check(&[restore], &[filename])?;
+    crate::tf::session::run_with_prefix(&model.session, filename, restore, prefix)
         .map_err(|e| Error::bad_file(prefix, format!("cannot restore this checkpoint into the graph: {e}")))
 }
 

@@ -4,8 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use tensorflow::{Graph, Session};
-
 use crate::atomic::{parent_dir, write_bytes_atomic, AtomicDir};
 use crate::error::{Error, Result, Role};
 use crate::model::checkpoint::{CheckpointState, STATE_FILE};
@@ -66,8 +64,7 @@ fn source_indexes(source: Option<&crate::model::Source>) -> Vec<PathBuf> {
 /// `on_step(n)` is called after each of these steps (the write, the backup, each rename), so
 /// a caller can report progress or a test can interrupt the save at every point.
 pub(crate) fn save_checkpoint(
-    session: &Session,
-    graph: &Graph,
+    model: &crate::model::Model,
     saver: &SaverDef,
     meta: &MetaGraph,
     out: &Path,
@@ -86,9 +83,10 @@ pub(crate) fn save_checkpoint(
         on_step(step);
         step += 1;
     };
-    let filename = find_output(graph, &saver.filename_tensor_name)?;
-    let save = find_output(graph, &saver.save_tensor_name)?;
-    crate::tf::session::run_with_prefix(session, &filename, &save.operation, &staging.path().join(&base))
+    let filename = find_output(&model.graph, &saver.filename_tensor_name)?;
+    let save = find_output(&model.graph, &saver.save_tensor_name)?;
+    model
+        .run_with_prefix(&filename, &save.operation, &staging.path().join(&base))
         .map_err(|e| Error::bad_file(out, format!("saving failed: {e}")))?;
     for (suffix, bytes) in extras {
         if !SIDE_FILES.contains(&suffix.as_str()) {

@@ -26,6 +26,10 @@ pub struct SessionConfig {
     /// The only devices of a cluster the session sees (a worker: the ps tasks and itself).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub device_filters: Vec<String>,
+    /// Run whatever the graph holds, even nodes that reach outside the process (see
+    /// [`crate::graph::trust`]); false: such runs are refused.
+    #[serde(skip)]
+    pub trust_graph: bool,
 }
 
 impl SessionConfig {

@@ -65,7 +65,7 @@ pub fn announce_ready(model: &Model, worker: &Worker, ready: &Ready, inits: &[Op
 /// Whether the flag holds this job's token.
 fn is_set(model: &Model, ready: &Ready) -> Result<bool> {
     let scalar = |o: tensorflow::Output| -> Result<f64> {
-        let got = crate::tf::session::run(&model.session, &[], &[o], &[])?;
+        let got = model.run(&[], &[o], &[])?;
         Ok(got[0].to_f64().first().copied().unwrap_or(f64::NAN))
     };
     Ok(scalar(ready.is_set.output(0))? == 1.0 && scalar(ready.flag.value(&model.graph)?)? == ready.token as f64)

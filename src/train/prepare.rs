@@ -682,12 +682,12 @@ pub fn initialise(
     if let Some(resume) = &plan.spec.run.resume_from {
         let filename = find_output(&model.graph, &savers.saver_def.filename_tensor_name)?;
         let restore = find_operation(&model.graph, &savers.saver_def.restore_op_name)?;
-        restore_from(&model.session, &filename, &restore, resume)?;
+        restore_from(model, &filename, &restore, resume)?;
         let everything = imported.iter().chain(new.iter().copied()).map(|v| v.name.clone()).collect();
         return Ok(Initialised { checkpoint: resume.display().to_string(), restored: everything, initialized: vec![] });
     }
     if let (Some(r), Some(c)) = (&savers.restore, checkpoint) {
-        restore_from(&model.session, &r.filename, &r.restore, c)?;
+        restore_from(model, &r.filename, &r.restore, c)?;
     }
     Ok(Initialised {
         checkpoint: match (checkpoint, &plan.spec.model.source) {

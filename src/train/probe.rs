@@ -29,6 +29,7 @@ pub fn branch_dims(model: &Model, x: &Output, branch: &str, sets: &[(String, f64
     let session = Session::new(&crate::tf::SessionConfig::default().options()?, &graph)?;
     let inits = meta.variables()?.iter().map(|d| find_operation(&graph, &d.initializer_name)).collect::<Result<Vec<_>>>()?;
     if !inits.is_empty() {
+        model.gate.check(&inits.iter().collect::<Vec<_>>(), &[])?;
         crate::tf::session::run(&session, &[], &[], &inits)?;
     }
     let sets = Setting::resolve_all(&graph, Role::Set, sets)?;
@@ -36,7 +37,9 @@ pub fn branch_dims(model: &Model, x: &Output, branch: &str, sets: &[(String, f64
     let tensors: Vec<(Output, DynTensor)> =
         std::iter::once((x, zeros.to_tensor())).chain(sets.iter().map(|s| (s.tensor.clone(), s.value.to_tensor()))).collect();
     let feeds: Vec<(Output, &DynTensor)> = tensors.iter().map(|(o, t)| (o.clone(), t)).collect();
-    let out = crate::tf::session::run(&session, &feeds, &[find_output(&graph, branch)?], &[]).map_err(|e| {
+    let fetch = find_output(&graph, branch)?;
+    model.gate.check(&[&fetch.operation], &feeds.iter().map(|(o, _)| o).collect::<Vec<_>>())?;
+    let out = crate::tf::session::run(&session, &feeds, &[fetch], &[]).map_err(|e| {
         Error::arg(Role::BranchFrom, Some(branch), format!("has {shape} to TF, and one run on zeros to learn it failed: {e}"))
     })?;
     let mut dims: Vec<i64> = out[0].shape().iter().map(|&d| d as i64).collect();

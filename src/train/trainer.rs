@@ -504,7 +504,8 @@ impl Prepared {
             true => crate::tf::find_operation(&self.model.graph, &saver.restore_op_name)?,
             false => crate::tf::find_output(&self.model.graph, &saver.save_tensor_name)?.operation,
         };
-        crate::tf::session::run_with_prefix(&self.model.session, &filename, &op, prefix)
+        self.model
+            .run_with_prefix(&filename, &op, prefix)
             .map_err(|e| Error::bad_file(prefix, format!("cannot keep the best epoch's variables: {e}")))
     }
 
@@ -512,6 +513,7 @@ impl Prepared {
     pub fn trained_variables(&self) -> Result<Vec<(String, Vec<f32>)>> {
         let mut args = SessionRunArgs::new();
         let tokens: Vec<_> = self.trained_values.iter().map(|(_, o)| args.request_fetch(&o.operation, o.index)).collect();
+        self.model.gate.check(&self.trained_values.iter().map(|(_, o)| &o.operation).collect::<Vec<_>>(), &[])?;
         self.model.session.run(&mut args)?;
         let values = tokens.into_iter().map(|t| args.fetch::<f32>(t).map(|v| v.to_vec())).collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(self.trained_values.iter().map(|(n, _)| n.clone()).zip(values).collect())
@@ -525,6 +527,7 @@ impl Prepared {
         self.train_flags.add_to(&mut args);
         args.add_target(&self.train_op);
         let tok = args.request_fetch(&self.loss.operation, self.loss.index);
+        self.model.gate.check(&[&self.loss.operation, &self.train_op], &self.train_flags.fed(&[at, &self.y]))?;
         self.model.session.run(&mut args)?;
         let l: Tensor<f32> = args.fetch(tok)?;
         Ok(l.first().copied().unwrap_or(f32::NAN))
@@ -677,7 +680,7 @@ impl Prepared {
         }
         let mut result = Ok(());
         let files =
-            crate::model::save::save_checkpoint(&self.model.session, &self.model.graph, &ext.saver_def, &meta, out, extras, &mut |step| {
+            crate::model::save::save_checkpoint(&self.model, &ext.saver_def, &meta, out, extras, &mut |step| {
                 if result.is_ok() {
                     result = sink.event(&Event::SaveStep { step });
                 }

@@ -405,7 +405,7 @@ fn help_fits_the_command() {
     let help = |args: &[&str]| ok(args);
     let train_short = help(&["train", "-h"]);
     let train_long = help(&["train", "--help"]);
-    let headings = ["Model:", "Data:", "Recipe:", "Schedule:", "Performance:", "Output:", "Cluster:", "Global options:"];
+    let headings = ["Model:", "Data:", "Recipe:", "Schedule:", "Performance:", "Output:", "Cluster:", "Security:", "Global options:"];
     let at: Vec<usize> = headings.iter().map(|h| train_short.find(&format!("\n{h}\n")).unwrap_or_else(|| panic!("no {h}"))).collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "headings out of order: {train_short}");
     // -h: a line a flag; --help: the whole text.

@@ -1,0 +1,201 @@
+//! What each command may touch, read from its flags, and entering the library's sandbox
+//! ([`tfreuse::sandbox`]) once libtensorflow is loaded. Every path-valued flag is in
+//! [`USES`] (a test checks that none is missing), so a new flag cannot silently fall outside.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use clap::ArgMatches;
+use tfreuse::sandbox::{Access, Entered};
+
+use super::global::{Safety, SandboxMode};
+
+/// How a flag's value is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Use {
+    /// Read: the path (a file, or a folder and everything in it).
+    Read,
+    /// Read: the folder holding the path (a `.meta` and its checkpoint, a checkpoint prefix
+    /// and the record beside it).
+    ReadFolder,
+    /// Read: the path of a data spec `KIND:PATH`.
+    Data,
+    /// Written: the folder holding the path (files are written beside it, then renamed).
+    WriteFolder,
+    /// Written: the folder itself.
+    Write,
+    /// TCP: connect to the port of `grpc://HOST:PORT`.
+    Target,
+    /// TCP: connect to every port of `JOB=HOST:PORT,…`, bind this task's.
+    Cluster,
+}
+
+/// Every flag whose value is a path or an address, by clap id, with its use.
+pub const USES: &[(&str, Use)] = &[
+    ("meta", Use::ReadFolder),
+    ("graph", Use::ReadFolder),
+    ("saved_model", Use::Read),
+    ("checkpoint", Use::ReadFolder),
+    ("resume", Use::ReadFolder),
+    ("files", Use::Read),
+    ("data", Use::Data),
+    ("unlabeled", Use::Data),
+    ("tf_lib", Use::Read),
+    ("zoo_dir", Use::Read),
+    ("out", Use::WriteFolder),
+    ("frozen", Use::WriteFolder),
+    ("json", Use::WriteFolder),
+    ("plot", Use::WriteFolder),
+    ("draw", Use::WriteFolder),
+    ("logdir", Use::Write),
+    ("cache_dir", Use::Write),
+    ("target", Use::Target),
+    ("cluster", Use::Cluster),
+];
+
+/// The access the command line names, set by [`prepare`].
+static NAMED: OnceLock<Access> = OnceLock::new();
+/// Whether the sandbox was entered (it is entered once per process).
+static ENTERED: Mutex<bool> = Mutex::new(false);
+
+/// The run's private temporary folder: while it lives, `TMPDIR` points into it.
+pub struct RunTemp(#[allow(dead_code)] Option<tempfile::TempDir>);
+
+/// Read what the command in `m` may touch, before anything runs; make its private temporary
+/// folder (the only temporary place a sandboxed run may write).
+pub fn prepare(m: &ArgMatches) -> std::io::Result<RunTemp> {
+    let Some((_, sub)) = m.subcommand() else { return Ok(RunTemp(None)) };
+    let sub = innermost(sub);
+    if sub.try_get_raw("sandbox").is_err() {
+        return Ok(RunTemp(None)); // a command that runs no graph
+    }
+    let mut access = named(sub);
+    let shared = std::env::temp_dir().join(format!("tfreuse-{}", unsafe { libc::getuid() })).join("run");
+    std::fs::create_dir_all(&shared)?;
+    let tmp = tempfile::Builder::new().prefix(&format!("{}-", std::process::id())).tempdir_in(&shared)?;
+    access.write(tmp.path()).remove_dirs(&shared);
+    // Single-threaded still: nothing reads the environment concurrently.
+    unsafe { std::env::set_var("TMPDIR", tmp.path()) };
+    let _ = NAMED.set(access);
+    Ok(RunTemp(Some(tmp)))
+}
+
+/// The matches of the innermost subcommand (`pretrain autoencoder`).
+fn innermost(m: &ArgMatches) -> &ArgMatches {
+    match m.subcommand() {
+        Some((_, sub)) => innermost(sub),
+        None => m,
+    }
+}
+
+/// The access `m`'s flags name, and the zoo's folder (a `zoo:NAME` model is read there).
+fn named(m: &ArgMatches) -> Access {
+    let mut a = Access::new();
+    for (id, usage) in USES {
+        for v in values(m, id, *usage) {
+            add(&mut a, *usage, v.as_os_str(), m);
+        }
+    }
+    if let Ok(zoo) = tfreuse::zoo::default_root() {
+        a.read(zoo);
+    }
+    a
+}
+
+/// The values of flag `id` given to this command: strings for data specs and addresses,
+/// paths for the rest (a flag of another type with the same id, e.g. a bool `--json`, has
+/// none).
+fn values(m: &ArgMatches, id: &str, usage: Use) -> Vec<PathBuf> {
+    match usage {
+        Use::Data | Use::Target | Use::Cluster => {
+            m.try_get_many::<String>(id).ok().flatten().map(|v| v.map(PathBuf::from).collect()).unwrap_or_default()
+        }
+        _ => m.try_get_many::<PathBuf>(id).ok().flatten().map(|v| v.cloned().collect()).unwrap_or_default(),
+    }
+}
+
+fn raw<'a>(m: &'a ArgMatches, id: &str) -> Vec<&'a OsStr> {
+    m.try_get_raw(id).ok().flatten().map(|v| v.collect()).unwrap_or_default()
+}
+
+fn add(a: &mut Access, usage: Use, v: &OsStr, m: &ArgMatches) {
+    let p = Path::new(v);
+    match usage {
+        Use::Read => _ = a.read(p),
+        Use::ReadFolder if p.is_dir() => _ = a.read(p),
+        Use::ReadFolder => _ = a.read(folder(p)),
+        Use::Data => {
+            if let Some((_, path)) = v.to_str().and_then(|s| s.split_once(':')) {
+                a.read(path);
+            }
+        }
+        Use::WriteFolder => _ = a.write(folder(p)),
+        Use::Write => _ = a.write(p),
+        Use::Target => {
+            if let Some(port) = v.to_str().and_then(port_of) {
+                a.connect(port);
+            }
+        }
+        Use::Cluster => cluster(a, v, m),
+    }
+}
+
+/// Connect to every task of a `--cluster JOB=HOST:PORT,…`; bind this task's own port.
+fn cluster(a: &mut Access, v: &OsStr, m: &ArgMatches) {
+    let Some((job, addresses)) = v.to_str().and_then(|s| s.split_once('=')) else { return };
+    let mine = (raw(m, "job").first().and_then(|j| j.to_str()), raw(m, "task").first().and_then(|t| t.to_str()?.parse::<usize>().ok()));
+    for (i, address) in addresses.split(',').enumerate() {
+        if let Some(port) = port_of(address) {
+            a.connect(port);
+            if mine == (Some(job), Some(i)) {
+                a.bind(port);
+            }
+        }
+    }
+}
+
+/// The port of `grpc://HOST:PORT` or `HOST:PORT`.
+fn port_of(address: &str) -> Option<u16> {
+    address.rsplit_once(':')?.1.parse().ok()
+}
+
+/// The folder holding `p` (`.` for a bare file name).
+fn folder(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Enter the sandbox as `safety` says, once libtensorflow is loaded (once per process); with
+/// `verbose`, print the rules.
+pub fn enter(safety: &Safety, verbose: bool) -> anyhow::Result<()> {
+    let mut entered = ENTERED.lock().unwrap_or_else(|e| e.into_inner());
+    if *entered || safety.mode() == SandboxMode::Off {
+        return Ok(());
+    }
+    let mut access = NAMED.get().cloned().unwrap_or_default();
+    access.system(tfreuse::tf::runtime::loaded().map(|l| l.path.as_path()));
+    if verbose {
+        access.describe().iter().for_each(|r| eprintln!("sandbox: {r}"));
+    }
+    let threads = std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0);
+    let status = tfreuse::sandbox::enter(&access)?;
+    if verbose {
+        eprintln!("sandbox: {status:?} ({threads} thread(s) when entered)");
+    }
+    match status {
+        Entered::Full => {}
+        Entered::Partial => eprintln!("sandbox: this kernel enforces only part of the rules (Landlock before Linux 6.7 has no TCP rules)"),
+        Entered::Unavailable if safety.mode() == SandboxMode::Require => {
+            anyhow::bail!(tfreuse::Error::Invalid(format!(
+                "this kernel has no Landlock, so the sandbox cannot be entered ({} require)",
+                tfreuse::Role::Sandbox.mention()
+            )))
+        }
+        Entered::Unavailable => eprintln!("sandbox: this kernel has no Landlock: the run is not sandboxed (--no-sandbox to say so)"),
+    }
+    *entered = true;
+    Ok(())
+}
