@@ -79,3 +79,130 @@ fn a_genuine_model_reaches_outside_only_through_its_own_saver() {
     assert!(reaches.iter().all(|r| r["own_saver"] == true && r["class"] == "files"), "{reaches:?}");
     assert_eq!(reaches[0]["arguments"], serde_json::json!([r#"save/Const=default "model""#]));
 }
+
+// Issue 34's second slice: runs that would execute such a node are refused unless
+// `--trust-graph`, and the sandbox stops what a trusted graph tries outside the command's
+// paths. The hostile fixtures (python/make_ckpt.py) use paths relative to the folder tfreuse
+// runs in: each test runs it in a fresh folder holding a secret, outside every path it names.
+
+/// tfreuse run in `cwd`.
+fn tfreuse_in(cwd: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tfreuse"))
+        .args(args)
+        .current_dir(cwd)
+        .env("TF_ENABLE_ONEDNN_OPTS", "0")
+        .output()
+        .expect("run tfreuse")
+}
+
+/// A folder to run in, holding `secret.txt`.
+fn home() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("secret.txt"), "the user's secret").unwrap();
+    home
+}
+
+fn eval_args(meta: &str) -> Vec<String> {
+    ["eval", "--meta", &fixture(meta), "--data", &tiny_data(), "--split", "all"].map(String::from).to_vec()
+}
+
+#[test]
+fn a_run_that_would_write_a_file_is_refused_and_names_the_op() {
+    let home = home();
+    let args = eval_args("hostile/write/model.ckpt.meta");
+    let err = failed(tfreuse_in(home.path(), &strs(&args)), 3, &strs(&args));
+    let line = err.lines().last().unwrap();
+    assert!(line.contains("refused: running eval/accuracy would run evil/write (WriteFile"), "{line}");
+    assert!(line.contains(r#""pwned.txt""#) && line.contains("--trust-graph"), "{line}");
+    assert!(!home.path().join("pwned.txt").exists());
+    // Branching below the metric never runs the write: allowed, and the file never appears.
+    let out = home.path().join("out/m");
+    let train = ["train", "--meta", &fixture("hostile/write/model.ckpt.meta"), "--data", &tiny_data(), "--defaults", "book"];
+    let mut train: Vec<&str> = train.to_vec();
+    let out_s = out.display().to_string();
+    train.extend(["--branch-from", "dnn/hidden1/Relu:0", "--new-layers", "2", "--epochs", "1", "--batch-size", "16", "--out", &out_s]);
+    let run = tfreuse_in(home.path(), &train);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(!home.path().join("pwned.txt").exists());
+}
+
+#[test]
+fn reading_a_secret_into_the_branch_is_refused_then_denied_by_the_sandbox() {
+    let home = home();
+    let meta = fixture("hostile/read/model.ckpt.meta");
+    let out = home.path().join("out/m").display().to_string();
+    let args = ["train", "--meta", &meta, "--data", &tiny_data(), "--branch-from", "dnn/hidden1/features:0"];
+    let mut args: Vec<&str> = args.to_vec();
+    args.extend(["--new-layers", "2", "--epochs", "1", "--batch-size", "16", "--out", &out, "--defaults", "book"]);
+    let err = failed(tfreuse_in(home.path(), &args), 3, &args);
+    assert!(err.contains("would run dnn/evil/read (ReadFile") && err.contains(r#""secret.txt""#), "{err}");
+    args.push("--trust-graph");
+    let err = failed(tfreuse_in(home.path(), &args), 5, &args);
+    assert!(err.lines().last().unwrap().contains("PermissionDenied: secret.txt"), "{err}");
+}
+
+#[test]
+fn with_trust_the_sandbox_stops_the_write_and_without_it_the_write_happens() {
+    let home = home();
+    let mut args = eval_args("hostile/write/model.ckpt.meta");
+    args.push("--trust-graph".into());
+    let err = failed(tfreuse_in(home.path(), &strs(&args)), 5, &strs(&args));
+    assert!(err.lines().last().unwrap().contains("PermissionDenied: pwned.txt"), "{err}");
+    assert!(!home.path().join("pwned.txt").exists());
+    // The proof the fixture is what it says: unconfined and trusted, it writes.
+    args.push("--no-sandbox".into());
+    let run = tfreuse_in(home.path(), &strs(&args));
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(std::fs::read_to_string(home.path().join("pwned.txt")).unwrap(), "pwned");
+}
+
+#[test]
+fn a_saver_whose_restore_op_writes_is_refused_at_restore() {
+    let home = home();
+    let args = eval_args("hostile/saver/model.ckpt.meta");
+    let err = failed(tfreuse_in(home.path(), &strs(&args)), 3, &strs(&args));
+    assert!(err.contains("running save/restore_everything would run save/evil (WriteFile"), "{err}");
+    let mut trusted = args.clone();
+    trusted.push("--trust-graph".into());
+    let err = failed(tfreuse_in(home.path(), &strs(&trusted)), 3, &strs(&trusted));
+    assert!(err.contains("pwned.txt; Permission denied"), "{err}");
+    assert!(!home.path().join("pwned.txt").exists());
+}
+
+#[test]
+fn a_frozen_graph_listing_the_folder_is_refused_and_sees_nothing_in_the_sandbox() {
+    let home = home();
+    let pb = fixture("hostile/listing.pb");
+    let args = ["run", "--graph", &pb, "--data", &tiny_data(), "--split", "all", "--fetch", "dnn/outputs/listed:0"];
+    let err = failed(tfreuse_in(home.path(), &args), 3, &args);
+    assert!(err.contains("would run evil/list (MatchingFiles") && err.contains(r#"pattern="*""#), "{err}");
+    let mean = |extra: &[&str]| {
+        let all: Vec<&str> = args.iter().chain(extra).copied().collect();
+        let run = tfreuse_in(home.path(), &all);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        // `dnn/outputs/listed:0: float32 [64, 2] mean M min … max …`
+        let text = String::from_utf8(run.stdout).unwrap();
+        let after = text.split(" mean ").nth(1).unwrap_or_else(|| panic!("{text}"));
+        after.split_whitespace().next().unwrap().parse::<f64>().unwrap()
+    };
+    // Unconfined, the listing finds secret.txt (1 file): every logit moves by 1.
+    let (seen, confined) = (mean(&["--trust-graph", "--no-sandbox"]), mean(&["--trust-graph"]));
+    assert!((seen - confined - 1.0).abs() < 1e-5, "unconfined {seen}, sandboxed {confined}");
+}
+
+#[test]
+fn sandbox_require_and_the_rules_with_verbose() {
+    let home = home();
+    let mut args = eval_args(TINY_META);
+    args.extend(["--sandbox", "require", "-v"].map(String::from));
+    let run = tfreuse_in(home.path(), &strs(&args));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains(&format!("sandbox: read  {}", root().join("fixtures/tiny").display())), "{err}");
+    assert!(err.contains("sandbox: tcp: none") && err.contains("sandbox: Full"), "{err}");
+    assert!(!err.contains(&format!("sandbox: write {}", home.path().display())), "{err}");
+    let plain = eval_args(TINY_META);
+    let both = [&strs(&plain)[..], &["--sandbox", "off", "--no-sandbox"]].concat();
+    let err = failed(tfreuse_in(home.path(), &both), 2, &both);
+    assert!(err.contains("--no-sandbox") && err.contains("cannot be used with"), "{err}");
+}
