@@ -211,7 +211,7 @@ impl<'a> Frozen<'a> {
         xt.feed(&mut args, &self.x.operation, self.x.index);
         self.flags.add_to(&mut args);
         let tok = args.request_fetch(&self.cut.operation, self.cut.index);
-        self.model.gate.check(&[&self.cut.operation], &self.flags.fed(&[&self.x]))?;
+        self.model.gate.check(&[&self.cut.operation], &self.flags.fed(&[self.x]))?;
         self.model.session.run(&mut args)?;
         let t: Tensor<f32> = args.fetch(tok)?;
         if t.len() != xt.rows() * self.shape.iter().product::<usize>() {

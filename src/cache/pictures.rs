@@ -110,7 +110,7 @@ fn run_batch(net: &Net, p: &Pending, pictures: &[(usize, Vec<u8>)], shape: &[usi
     xt.feed(&mut args, &net.x.operation, net.x.index);
     net.flags.add_to(&mut args);
     let tok = args.request_fetch(&net.cut.operation, net.cut.index);
-    net.model.gate.check(&[&net.cut.operation], &net.flags.fed(&[&net.x]))?;
+    net.model.gate.check(&[&net.cut.operation], &net.flags.fed(&[net.x]))?;
     let t0 = Instant::now();
     net.model.session.run(&mut args)?;
     let seconds = t0.elapsed().as_secs_f64();
