@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
             let _ = m.collection_nodes(&k);
         }
         let _ = m.saver_def();
-        let _ = m.graph_def();
+        if let Ok(g) = m.graph_def() {
+            // What `inspect` lists and the trust gate refuses (every op unknown to no registry).
+            let _ = tfreuse::graph::audit::reaches(&g, m.saver_def(), &Default::default());
+        }
         let again = m.encode();
         assert!(tfreuse::MetaGraph::decode(&again, Path::new("fuzz.meta")).is_ok());
         m.strip_output_shapes();

@@ -169,7 +169,10 @@ fn print_reaches(r: &Report) {
         let besides = if saver.is_empty() { "" } else { " besides the model's own saver" };
         println!("\nreaches outside the process: none{besides}");
     } else {
-        println!("\nreaches outside the process: {} node(s) (listed, not refused: see docs/security.md)", other.len());
+        println!(
+            "\nreaches outside the process: {} node(s) (a run that needs one is refused without --trust-graph: see docs/security.md)",
+            other.len()
+        );
     }
     for x in other.iter().chain(&saver) {
         let place = x.function.as_ref().map_or(String::new(), |f| format!(" in function {f}"));

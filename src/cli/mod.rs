@@ -112,7 +112,7 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
             match a.draw.is_some() {
                 true => {
                     let r = &mut a.recipe;
-                    zoo_model(&mut a.model, &mut r.input, &mut r.images.fit, &mut r.scale, Some(&mut r.branch_from))?;
+                    _ = zoo_model(&mut a.model, &mut r.input, &mut r.images.fit, &mut r.scale, Some(&mut r.branch_from))?;
                     found_feeds(&a.model, &mut r.input, Some(&mut r.labels))?;
                 }
                 false => _ = a.model.resolve_zoo()?,
@@ -120,36 +120,38 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
             inspect::exec(*a, g)
         }
         Command::Eval(mut a) => {
+            a.global.safety.trust_graph |= zoo_model(&mut a.model, &mut a.input, &mut a.images.fit, &mut a.scale, None)?;
             let g = &a.global.checked()?.clone();
-            zoo_model(&mut a.model, &mut a.input, &mut a.images.fit, &mut a.scale, None)?;
             found_feeds(&a.model, &mut a.input, Some(&mut a.labels))?;
             eval::exec(a, g)
         }
         Command::Run(mut a) => {
+            a.global.safety.trust_graph |= zoo_model(&mut a.model, &mut a.input, &mut a.images.fit, &mut a.scale, None)?;
             let g = &a.global.checked()?.clone();
-            zoo_model(&mut a.model, &mut a.input, &mut a.images.fit, &mut a.scale, None)?;
             if a.data.is_some() {
                 found_feeds(&a.model, &mut a.input, None)?;
             }
             run::exec(a, g)
         }
         Command::Predict(mut a) => {
+            a.global.safety.trust_graph |= zoo_model(&mut a.model, &mut a.input, &mut a.fit, &mut a.scale, None)?;
             let g = &a.global.checked()?.clone();
-            zoo_model(&mut a.model, &mut a.input, &mut a.fit, &mut a.scale, None)?;
             found_feeds(&a.model, &mut a.input, None)?;
             predict::exec(a, g)
         }
         Command::Train(mut a) => {
-            let g = &a.global.checked()?.clone();
             let r = &mut a.recipe;
-            zoo_model(&mut a.model, &mut r.input, &mut r.images.fit, &mut r.scale, Some(&mut r.branch_from))?;
+            a.global.safety.trust_graph |=
+                zoo_model(&mut a.model, &mut r.input, &mut r.images.fit, &mut r.scale, Some(&mut r.branch_from))?;
+            let g = &a.global.checked()?.clone();
             found_feeds(&a.model, &mut r.input, Some(&mut r.labels))?;
             train::exec(*a, g)
         }
         Command::Sweep(mut a) => {
-            let g = &a.global.checked()?.clone();
             let r = &mut a.recipe;
-            zoo_model(&mut a.model, &mut r.input, &mut r.images.fit, &mut r.scale, Some(&mut r.branch_from))?;
+            a.global.safety.trust_graph |=
+                zoo_model(&mut a.model, &mut r.input, &mut r.images.fit, &mut r.scale, Some(&mut r.branch_from))?;
+            let g = &a.global.checked()?.clone();
             found_feeds(&a.model, &mut r.input, Some(&mut r.labels))?;
             sweep::exec(*a, g)
         }

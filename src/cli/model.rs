@@ -108,18 +108,21 @@ impl ModelArgs {
     }
 }
 
-/// Resolve a `zoo:NAME` model, and fill the flags left out from its entry.
+/// Resolve a `zoo:NAME` model, and fill the flags left out from its entry; whether the entry
+/// says its graph is trusted.
 pub(super) fn zoo_model(
     model: &mut ModelArgs,
     input: &mut Option<String>,
     fit: &mut Fit,
     scale: &mut Option<String>,
     branch: Option<&mut Option<String>>,
-) -> tfreuse::Result<()> {
-    if let Some(e) = model.resolve_zoo()? {
-        ZooDefaults::new(&e).apply(input, fit, scale, branch);
+) -> tfreuse::Result<bool> {
+    let Some(e) = model.resolve_zoo()? else { return Ok(false) };
+    ZooDefaults::new(&e).apply(input, fit, scale, branch);
+    if e.trusted {
+        eprintln!("zoo:{}: its graph runs as with --trust-graph (trusted = true in its manifest entry)", e.name);
     }
-    Ok(())
+    Ok(e.trusted)
 }
 
 /// Fill `--input` and `--labels` left out: from the record beside a model trained on

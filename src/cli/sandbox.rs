@@ -39,6 +39,7 @@ pub const USES: &[(&str, Use)] = &[
     ("checkpoint", Use::ReadFolder),
     ("resume", Use::ReadFolder),
     ("files", Use::Read),
+    ("plot_compare", Use::Read),
     ("data", Use::Data),
     ("unlabeled", Use::Data),
     ("tf_lib", Use::Read),
@@ -48,8 +49,10 @@ pub const USES: &[(&str, Use)] = &[
     ("json", Use::WriteFolder),
     ("plot", Use::WriteFolder),
     ("draw", Use::WriteFolder),
+    ("csv", Use::WriteFolder),
     ("logdir", Use::Write),
     ("cache_dir", Use::Write),
+    ("keep", Use::Write),
     ("target", Use::Target),
     ("cluster", Use::Cluster),
 ];
@@ -198,4 +201,63 @@ pub fn enter(safety: &Safety, verbose: bool) -> anyhow::Result<()> {
     }
     *entered = true;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Path flags read before the sandbox is entered (the zoo resolves its models first).
+    const BEFORE: &[&str] = &["manifest"];
+
+    fn path_flags(c: &clap::Command, out: &mut Vec<(String, String)>) {
+        for a in c.get_arguments() {
+            if a.get_value_parser().type_id() == clap::builder::ValueParser::path_buf().type_id() {
+                out.push((c.get_name().to_string(), a.get_id().to_string()));
+            }
+        }
+        c.get_subcommands().for_each(|s| path_flags(s, out));
+    }
+
+    #[test]
+    fn every_path_flag_of_a_sandboxed_command_has_a_use() {
+        let mut flags = Vec::new();
+        let cli = super::super::Cli::command();
+        for c in cli.get_subcommands().filter(|c| sandboxed(c)) {
+            path_flags(c, &mut flags);
+        }
+        assert!(flags.iter().any(|(_, id)| id == "meta"), "{flags:?}");
+        let missing: Vec<_> = flags.iter().filter(|(_, id)| !USES.iter().any(|(u, _)| u == id) && !BEFORE.contains(&id.as_str())).collect();
+        assert!(missing.is_empty(), "path flags with no sandbox rule: {missing:?}");
+    }
+
+    /// Whether `c` (or one of its subcommands) takes --sandbox.
+    fn sandboxed(c: &clap::Command) -> bool {
+        c.get_arguments().any(|a| a.get_id() == "sandbox") || c.get_subcommands().any(sandboxed)
+    }
+
+    #[test]
+    fn a_cluster_flag_connects_to_every_task_and_binds_its_own() {
+        let m = super::super::Cli::command()
+            .try_get_matches_from([
+                "tfreuse",
+                "train",
+                "--meta",
+                "m.meta",
+                "--cluster",
+                "ps=127.0.0.1:2000",
+                "--cluster",
+                "worker=h:2001,h:2002",
+                "--task",
+                "1",
+            ])
+            .unwrap();
+        let (_, sub) = m.subcommand().unwrap();
+        let rules = named(sub).describe();
+        for r in ["tcp connect 2000", "tcp connect 2001", "tcp connect 2002", "tcp bind 2002"] {
+            assert!(rules.contains(&r.to_string()), "{rules:?}");
+        }
+        assert!(!rules.contains(&"tcp bind 2001".to_string()), "{rules:?}");
+    }
 }

@@ -163,6 +163,7 @@ fn new_entry(name: &str, from: &Path, sha256: String, format: Format, path: Stri
         output: None,
         branch: Vec::new(),
         source: None,
+        trusted: false,
     }
 }
 

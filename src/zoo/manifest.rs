@@ -74,6 +74,10 @@ pub struct Entry {
     /// Where the publisher documents the model and its hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Run the graph even where it reaches outside the process (as `--trust-graph` would):
+    /// for a model whose author the manifest's writer trusts; its `sha256` pins the bytes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trusted: bool,
 }
 
 #[derive(Deserialize)]

@@ -366,6 +366,7 @@ mod tests {
             output: None,
             branch: vec![],
             source: None,
+            trusted: false,
         };
         let about = About { entry, sha256: "ab".into(), files: vec![], added_from: None };
         let text = String::from_utf8(crate::format::ZOO_RECORD.to_json(&about).unwrap()).unwrap();

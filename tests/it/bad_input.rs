@@ -152,6 +152,68 @@ fn edited_meta(dir: &Path, edit: impl FnOnce(&mut tfreuse::proto::GraphDef)) -> 
     p
 }
 
+/// The hostile fixtures (a model is a program): every command that would run their ops is
+/// refused in one line, from a folder where they would write; nothing appears there and the
+/// fixtures stay as they were.
+#[test]
+fn hostile_models_are_refused_by_every_command_that_would_run_them() {
+    let before = hash_tree(&root().join("fixtures/hostile"));
+    let cwd = tempfile::tempdir().unwrap();
+    let here = |p: &str| cwd.path().join(p).display().to_string();
+    let (data, out) = (tiny_data(), here("out/m"));
+    let meta = |v: &str| fixture(&format!("hostile/{v}/model.ckpt.meta"));
+    let pb = fixture("hostile/listing.pb");
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        ("eval write", owned(&["eval", "--meta", &meta("write"), "--data", &data, "--split", "all"])),
+        ("run write", owned(&["run", "--meta", &meta("write"), "--data", &data, "--split", "all", "--fetch", "eval/accuracy:0"])),
+        ("eval read", owned(&["eval", "--meta", &meta("read"), "--data", &data, "--split", "all"])),
+        (
+            "train read",
+            owned(&[
+                "train",
+                "--meta",
+                &meta("read"),
+                "--data",
+                &data,
+                "--branch-from",
+                "dnn/hidden1/features:0",
+                "--new-layers",
+                "2",
+                "--out",
+                &out,
+            ]),
+        ),
+        // (`train` restores by variable name with ops of its own: the saver's fake restore
+        // op never runs there, so it is not refused.)
+        ("run listing", owned(&["run", "--graph", &pb, "--data", &data, "--split", "all", "--fetch", "dnn/outputs/listed:0"])),
+        (
+            "export saver",
+            owned(&[
+                "export",
+                "--meta",
+                &meta("saver"),
+                "--input",
+                "X:0",
+                "--logits",
+                "dnn/outputs/BiasAdd:0",
+                "--saved-model",
+                &here("export"),
+            ]),
+        ),
+    ];
+    for (case, args) in &cases {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tfreuse"));
+        let o = c.args(args).current_dir(cwd.path()).env("TF_ENABLE_ONEDNN_OPTS", "0").output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{case}: {err}");
+        let last = err.trim_end().lines().last().unwrap();
+        assert!(last.starts_with("tfreuse: error: ") && last.contains("refused: running"), "{case}: {err}");
+        assert!(!err.contains("panicked"), "{case}: {err}");
+    }
+    assert!(!cwd.path().join("pwned.txt").exists() && !cwd.path().join("out/m.index").exists());
+    assert_eq!(hash_tree(&root().join("fixtures/hostile")), before);
+}
+
 #[test]
 fn unknown_ops_and_stale_shape_attributes() {
     let tmp = tempfile::tempdir().unwrap();

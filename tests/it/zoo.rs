@@ -548,3 +548,19 @@ fn a_zoo_record_of_the_previous_format_reads_and_a_newer_one_is_refused() {
     assert!(err.trim_end().ends_with(&want), "{err}");
     assert_eq!(std::fs::read_to_string(&record).unwrap(), text.replace("\"format\": 2", "\"format\": 3"), "left as it was");
 }
+
+#[test]
+fn a_trusted_entry_runs_a_graph_that_reaches_outside_and_the_sandbox_still_applies() {
+    let pb = std::fs::read(fixture("hostile/listing.pb")).unwrap();
+    let server = Server::start(HashMap::from([("l.pb".to_string(), Route::Bytes(pb.clone()))]));
+    let listing = |name, extra| Model { name, url: server.url("l.pb"), bytes: &pb, format: "graph", path: "l.pb", extra };
+    let zoo = Zoo::new(&[listing("plain", ""), listing("vouched", "trusted = true")]);
+    let run = |name: &str| {
+        ["run", "--graph", name, "--data", &tiny_data(), "--split", "all", "--fetch", "dnn/outputs/listed:0"].map(String::from)
+    };
+    let err = zoo.fails(&strs(&run("zoo:plain")), 3);
+    assert!(err.contains("would run evil/list (MatchingFiles") && err.contains("--trust-graph"), "{err}");
+    let (out, err) = zoo.ok(&strs(&run("zoo:vouched")));
+    assert!(err.contains("zoo:vouched: its graph runs as with --trust-graph"), "{err}");
+    assert!(out.contains("dnn/outputs/listed:0: float32 [64, 2]"), "{out}");
+}
