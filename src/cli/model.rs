@@ -1,4 +1,4 @@
-//! `--meta`, `--graph`, `--saved-model`, `--checkpoint` and `zoo:NAME`: where the model a
+//! `--meta`, `--graph`, `--saved-model`, `--arch`, `--checkpoint` and `zoo:NAME`: where the model a
 //! command loads comes from, and what a zoo entry fills in.
 
 use std::path::PathBuf;
@@ -18,19 +18,28 @@ use super::{warn, zoo, Global, Notices};
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
     /// The MetaGraphDef written by tf.train.Saver, e.g. my_model_final.ckpt.meta.
-    #[arg(long, value_name = "FILE", help_heading = MODEL, required_unless_present_any = ["graph", "saved_model"], conflicts_with_all = ["graph", "saved_model"])]
+    #[arg(long, value_name = "FILE", help_heading = MODEL, required_unless_present_any = ["graph", "saved_model", "arch"], conflicts_with_all = ["graph", "saved_model", "arch"])]
     pub meta: Option<PathBuf>,
     /// A frozen GraphDef instead (.pb binary, .pbtxt text).
     ///
     /// Weights as constants, no checkpoint, as retrain.py reused Inception's.
-    #[arg(long, value_name = "FILE", help_heading = MODEL, conflicts_with_all = ["checkpoint", "saved_model"])]
+    #[arg(long, value_name = "FILE", help_heading = MODEL, conflicts_with_all = ["checkpoint", "saved_model", "arch"])]
     pub graph: Option<PathBuf>,
     /// A TF1 SavedModel directory instead (saved_model.pb + variables/).
     ///
     /// Tensor names may then be given by signature key: @KEY (serving_default) or
     /// @SIGNATURE/KEY.
-    #[arg(long, value_name = "DIR", conflicts_with = "checkpoint", help_heading = MODEL)]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["checkpoint", "arch"], help_heading = MODEL)]
     pub saved_model: Option<PathBuf>,
+    /// A TF-Slim architecture instead, restored from --checkpoint (TF-Slim's zoo checkpoints
+    /// have no .meta).
+    ///
+    /// The graph TF-Slim builds for inception_v1, inception_v3, resnet_v1_50, resnet_v1_101,
+    /// resnet_v2_50 or vgg_16 (inference mode, input `input`), built into tfreuse. Its end
+    /// points are taken by TF-Slim's names wherever a tensor is named (InceptionV3/Mixed_7c,
+    /// resnet_v1_50/block4); inspect lists them.
+    #[arg(long, value_name = "NAME", requires = "checkpoint", help_heading = MODEL)]
+    pub arch: Option<String>,
     /// The tags of the SavedModel's MetaGraph to take (comma-separated).
     #[arg(long, default_value = "serve", requires = "saved_model", help_heading = MODEL)]
     pub tag: String,
@@ -44,11 +53,12 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// Where the model comes from, as the flags say.
     pub fn source(&self) -> Source {
-        let kind = match (&self.meta, &self.graph, &self.saved_model) {
-            (_, _, Some(d)) => ModelSource::SavedModel(d.clone(), self.tag.clone()),
-            (_, Some(g), None) => ModelSource::Graph(g.clone()),
-            (Some(m), None, None) => ModelSource::Meta(m.clone()),
-            (None, None, None) => unreachable!("clap requires --meta, --graph or --saved-model"),
+        let kind = match (&self.meta, &self.graph, &self.saved_model, &self.arch) {
+            (_, _, Some(d), _) => ModelSource::SavedModel(d.clone(), self.tag.clone()),
+            (_, Some(g), None, _) => ModelSource::Graph(g.clone()),
+            (Some(m), None, None, _) => ModelSource::Meta(m.clone()),
+            (None, None, None, Some(a)) => ModelSource::Arch(a.clone()),
+            (None, None, None, None) => unreachable!("clap requires --meta, --graph, --saved-model or --arch"),
         };
         match &self.checkpoint {
             Some(c) => Source::from(kind).checkpoint(c),

@@ -63,7 +63,7 @@ pub fn open_source(spec: &TransferSpec) -> Result<Source> {
         let stored = checkpoint::list_tensors(&prefix)?;
         return Ok(Source { meta, checkpoint: Some(prefix), warnings: notes, stored });
     }
-    let Some(meta_path) = spec.model.source.meta() else {
+    let Some(ckpt) = spec.model.source.resolve_checkpoint(spec.model.checkpoint.as_deref())? else {
         if spec.recipe.branch_from.is_none() {
             let msg = "missing: a frozen graph has no variables to train; build new layers on one of its tensors";
             return Err(Error::arg(Role::BranchFrom, None, msg));
@@ -77,7 +77,6 @@ pub fn open_source(spec: &TransferSpec) -> Result<Source> {
         }
         return Ok(Source { meta, checkpoint: None, warnings: notes, stored: vec![] });
     };
-    let ckpt = checkpoint::resolve(spec.model.checkpoint.as_deref(), meta_path)?;
     let stored = checkpoint::list_tensors(&ckpt.prefix)?;
     Ok(Source { meta, checkpoint: Some(ckpt.prefix), warnings: notes.into_iter().chain(ckpt.warning).collect(), stored })
 }
