@@ -38,7 +38,7 @@ pub struct ModelArgs {
     /// resnet_v2_50 or vgg_16 (inference mode, input `input`), built into tfreuse. Its end
     /// points are taken by TF-Slim's names wherever a tensor is named (InceptionV3/Mixed_7c,
     /// resnet_v1_50/block4); inspect lists them.
-    #[arg(long, value_name = "NAME", requires = "checkpoint", help_heading = MODEL)]
+    #[arg(long, value_name = "NAME", help_heading = MODEL)]
     pub arch: Option<String>,
     /// The tags of the SavedModel's MetaGraph to take (comma-separated).
     #[arg(long, default_value = "serve", requires = "saved_model", help_heading = MODEL)]
@@ -127,9 +127,35 @@ pub(super) fn zoo_model(
     branch: Option<&mut Option<String>>,
 ) -> tfreuse::Result<()> {
     if let Some(e) = model.resolve_zoo()? {
-        ZooDefaults::new(&e).apply(input, fit, scale, branch);
+        ZooDefaults::new(&e, format!("zoo:{}", e.name), "from its manifest entry").apply(input, fit, scale, branch);
+    } else if let Some(name) = &model.arch {
+        // An unknown name is reported when the graph is read.
+        if let Ok(arch) = tfreuse::slim::Arch::named(name) {
+            ZooDefaults::new(&arch_entry(arch), format!("--arch {name}"), "TF-Slim's for it").apply(input, fit, scale, None);
+        }
     }
     Ok(())
+}
+
+/// What a TF-Slim architecture gives a picture-folder command, as a zoo entry would: its
+/// input, size and preprocessing.
+fn arch_entry(a: &tfreuse::slim::Arch) -> Entry {
+    Entry {
+        name: a.name.clone(),
+        description: String::new(),
+        license: String::new(),
+        url: String::new(),
+        sha256: String::new(),
+        format: Format::Meta,
+        path: String::new(),
+        bytes: None,
+        input: Some(a.input.clone()),
+        size: Some(format!("{0}x{0}", a.size)),
+        scale: Some(a.scale_spec()),
+        output: Some(a.logits.clone()),
+        branch: vec![],
+        source: None,
+    }
 }
 
 /// Fill `--input` and `--labels` left out: from the record beside a model trained on
@@ -157,15 +183,17 @@ pub(super) fn found_feeds(model: &ModelArgs, input: &mut Option<String>, labels:
     Ok(())
 }
 
-/// What a zoo entry says where the user said nothing.
+/// What a zoo entry (or an architecture's record) says where the user said nothing.
 struct ZooDefaults<'a> {
     entry: &'a Entry,
     filled: Vec<String>,
+    /// Who says it (`zoo:NAME`), and on what authority.
+    said: (String, &'static str),
 }
 
 impl<'a> ZooDefaults<'a> {
-    fn new(entry: &'a Entry) -> Self {
-        ZooDefaults { entry, filled: Vec::new() }
+    fn new(entry: &'a Entry, who: String, from: &'static str) -> Self {
+        ZooDefaults { entry, filled: Vec::new(), said: (who, from) }
     }
 
     /// Fill the flags left out from the entry, and say which.
@@ -183,7 +211,7 @@ impl<'a> ZooDefaults<'a> {
             }
         }
         if !self.filled.is_empty() {
-            eprintln!("zoo:{}: {} (from its manifest entry)", e.name, self.filled.join(" "));
+            eprintln!("{}: {} ({})", self.said.0, self.filled.join(" "), self.said.1);
         }
     }
 

@@ -132,7 +132,10 @@ impl Model {
             .ok_or_else(|| Error::bad_file(&self.meta.path, "the .meta has no saver_def, so it cannot restore a checkpoint"))?;
         let filename = self.output(&saver.filename_tensor_name)?;
         let restore = self.operation(&saver.restore_op_name)?;
-        restore_from(&self.session, &filename, &restore, prefix)
+        restore_from(&self.session, &filename, &restore, prefix).map_err(|e| match inspect::restore_mismatch(self, prefix) {
+            Some(why) => Error::bad_file(prefix, format!("cannot restore this checkpoint into the graph: {why}")),
+            None => e,
+        })
     }
 
     /// A tensor by name or by signature key (`@KEY`, `@SIGNATURE/KEY`).

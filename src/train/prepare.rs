@@ -194,7 +194,7 @@ pub fn import(meta: MetaGraph, plan: &Plan) -> Result<Imported> {
     let flags = training_flags(&model.graph, plan)?;
     let mut warnings: Vec<String> = flag_warning(&model, &flags, plan.builds_train_op).into_iter().collect();
     let probed = match &plan.spec.recipe.branch_from {
-        Some(branch) => super::probe::branch_dims(&model, &x, branch, &plan.spec.model.set)?,
+        Some(branch) => super::probe::branch_dims(&model, &x, branch, &plan.spec.model)?,
         None => None,
     };
     let branch_dims = probed.map(|(dims, note)| {
