@@ -105,6 +105,7 @@ fn every_arch_lists_its_end_points_which_name_real_tensors() {
             assert!(ops.contains(tensor.trim_end_matches(":0")), "{name}: {end_point} → {tensor}, not in the graph");
         }
         assert!(meta.saver_def().is_some(), "{name}");
+        tfreuse::data::scale::Scale::parse(&tfreuse::slim::Arch::named(name).unwrap().scale_spec()).unwrap();
     }
     // vgg_16 (138M parameters) only imports: no checkpoint is made for it.
     let err = String::from_utf8(tfreuse(&["inspect", "--arch", "vgg_16", "--json"]).stderr).unwrap();
