@@ -609,6 +609,11 @@ pub fn savers(b: &mut Builder, plan: &Plan, all: &[&Var], imported: &[Var], stor
             }
         }
     }
+    if let (true, crate::model::ModelSource::Arch(arch), Some(first)) = (chosen.is_empty(), &plan.spec.model.source, imported.first()) {
+        // An architecture is a whole net: a checkpoint fitting none of it is another model's.
+        let msg = format!("holds none of {arch}'s {} variables (such as {}): a checkpoint of another model?", imported.len(), first.name);
+        return Err(Error::arg(Role::Checkpoint, None, msg));
+    }
     let restore = if chosen.is_empty() { None } else { Some(restore_ops(b, "restore_subset", &chosen)?) };
     Ok(Savers { saver_def, restore, restored: chosen.iter().map(|v| v.name.clone()).collect(), warnings })
 }

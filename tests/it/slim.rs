@@ -197,6 +197,32 @@ fn wrong_checkpoints_fail_in_one_line_naming_the_variable() {
     assert!(e.contains(&format!("variable {dropped} is not in the checkpoint")), "{e}");
     let e = run("resnet_v1_50", &good);
     assert!(e.contains("holds none of the graph's 267 variables") && e.contains("InceptionV1/"), "{e}");
+    // train restores what fits and says what it initialises, but not a checkpoint of another net.
+    let tmp = tempfile::tempdir().unwrap();
+    pictures(&tmp.path().join("pics"));
+    let data = format!("images:{}", tmp.path().join("pics").display());
+    let out = tmp.path().join("h.ckpt");
+    let e = fails(
+        &[
+            "train",
+            "--arch",
+            "resnet_v1_50",
+            "--checkpoint",
+            good.to_str().unwrap(),
+            "--branch-from",
+            "resnet_v1_50/block1",
+            "--new-layers",
+            "gap,2",
+            "--data",
+            &data,
+            "--resize",
+            "32x32",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(e.contains("--checkpoint: holds none of resnet_v1_50's 267 variables (such as resnet_v1_50/conv1/weights)"), "{e}");
     let e = fails(&["run", "--arch", "inception_v1", "--fetch", "input:0"], 2);
     assert!(e.contains("--checkpoint: missing"), "{e}");
     let e = fails(&["run", "--arch", "inception_v4", "--checkpoint", good.to_str().unwrap(), "--fetch", "input:0"], 2);
