@@ -1,20 +1,21 @@
 # tfreuse — everything a fresh machine needs, installed idempotently.
 #   make demo   the main job on the bundled fixtures and real MNIST
 #   make test   unit + integration tests (Python TF is the oracle)
-# Other targets: setup, data, build, wheel, install-check, package, bench, bench-accuracy, fuzz, fixtures, reference, man, clean.
+# Other targets: setup, data, build, wheel, install-check, package, bench, bench-accuracy, fuzz, fixtures, slim-graphs, reference, man, clean.
 
 PYTHON  ?= python3
 VENV    := .venv
 VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 BSTAMP  := $(VENV)/.installed-build
+TSTAMP  := $(VENV)/.installed-test
 MNIST   := data/mnist/train-images-idx3-ubyte.gz
 BIN     := target/release/tfreuse
 META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
 # Same oneDNN setting on both sides of every exact comparison.
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup data build wheel package install-check demo test bench bench-images bench-accuracy bench-few-labels bench-defaults bench-dist fuzz fixtures protos reference man clean
+.PHONY: setup data build wheel package install-check demo test bench bench-images bench-accuracy bench-few-labels bench-defaults bench-dist fuzz fixtures slim-graphs protos reference man clean
 
 setup: $(STAMP) data build
 
@@ -35,6 +36,12 @@ build:
 # maturin (python/requirements-build.txt) only for the wheel.
 $(BSTAMP): python/requirements-build.txt $(STAMP)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r python/requirements-build.txt
+	touch $@
+
+# TF-Slim (python/requirements-test.txt) only for the tests and slim-graphs. --no-deps: tf-keras
+# names the `tensorflow` wheel, which tensorflow_cpu already is.
+$(TSTAMP): python/requirements-test.txt $(STAMP)
+	$(VPY) -m pip install --quiet --disable-pip-version-check --no-deps -r python/requirements-test.txt
 	touch $@
 
 # The binary as a Python wheel in target/wheels/ (pyproject.toml). Same profile and features
@@ -75,7 +82,7 @@ demo: setup
 
 # Formatting and lints first (cheap), then every test; `test-hooks` lets the fault tests pause
 # the binary at each step of a save. maturin: tests/it/install.rs builds the wheel.
-test: setup $(BSTAMP)
+test: setup $(BSTAMP) $(TSTAMP)
 	cargo fmt --check
 	cargo clippy --release --all-targets --features test-hooks --quiet -- -D warnings
 	$(MAKE) --no-print-directory install-check
@@ -123,6 +130,11 @@ fuzz:
 # Regenerate the committed fixtures with real TensorFlow (deterministic; ~1 minute).
 fixtures: $(STAMP) data
 	$(VPY) python/make_ckpt.py --data data/mnist --out fixtures
+
+# The graphs of TF-Slim's classifiers (src/slim/graphs), built by TF-Slim itself, no weights
+# (deterministic; ~20 s). The binary embeds them: `--arch NAME`.
+slim-graphs: $(TSTAMP)
+	$(VPY) python/make_slim.py --out src/slim/graphs
 
 # Print TF's .proto files back from the pinned wheel's descriptors into proto/ (build.rs compiles them).
 protos: $(STAMP)

@@ -152,6 +152,7 @@ roles! {
     SaveOnNan => "saving on NaN",
     Graph => "the frozen GraphDef file",
     Meta => "the MetaGraph file",
+    Arch => "the TF-Slim architecture",
     Force => "replacing an existing output",
     TrustGraph => "trusting the graph",
     Sandbox => "the sandbox",

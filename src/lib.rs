@@ -43,6 +43,7 @@
 //! - [`tf`]: the runtime — loading libtensorflow, sessions, tensors, names;
 //! - [`graph`]: ops on an imported graph — variables, layers, heads, optimizers, saver ops,
 //!   freezing, the cut; never a session;
+//! - [`slim`]: TF-Slim's image classifiers, their graphs built once by TF-Slim and embedded;
 //! - [`model`]: where a model comes from — `.meta` + checkpoint, import, restore, inspect, save;
 //! - [`data`]: data sets (MNIST, npz, picture folders); [`feed`]: what an input accepts;
 //!   [`cache`]: frozen layers computed once; [`eval`]: metrics;
@@ -95,6 +96,7 @@ pub mod model;
 pub mod predict;
 pub mod pretrain;
 pub mod sandbox;
+pub mod slim;
 pub mod summary;
 pub mod sweep;
 pub mod tf;

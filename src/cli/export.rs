@@ -94,6 +94,7 @@ pub fn exec(mut args: Args, g: &Global) -> anyhow::Result<()> {
         meta: Some(args.meta.clone()),
         graph: None,
         saved_model: None,
+        arch: None,
         tag: "serve".into(),
         checkpoint: args.checkpoint.clone(),
         zoo: Default::default(),

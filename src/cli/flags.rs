@@ -68,6 +68,7 @@ pub fn flag(role: Role) -> &'static str {
         Role::SaveOnNan => "--save-on-nan",
         Role::Graph => "--graph",
         Role::Meta => "--meta",
+        Role::Arch => "--arch",
         Role::Force => "--force",
         Role::TrustGraph => "--trust-graph",
         Role::Sandbox => "--sandbox",

@@ -114,6 +114,10 @@ fn print_text(r: &Report, frozen: bool) {
     for p in &r.placeholders {
         println!("  {:<32} {:<8} {}{}", p.name, p.dtype, p.shape, if p.has_default { "  (has default)" } else { "" });
     }
+    if !r.end_points.is_empty() {
+        println!("\nend points (TF-Slim's names, taken wherever a tensor is named):");
+        r.end_points.iter().for_each(|(k, t)| println!("  {k:<48} {t}"));
+    }
     print_layers(&r.layers);
     println!("\nvariables: {}", r.variables.len());
     for v in &r.variables {

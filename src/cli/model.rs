@@ -1,4 +1,4 @@
-//! `--meta`, `--graph`, `--saved-model`, `--checkpoint` and `zoo:NAME`: where the model a
+//! `--meta`, `--graph`, `--saved-model`, `--arch`, `--checkpoint` and `zoo:NAME`: where the model a
 //! command loads comes from, and what a zoo entry fills in.
 
 use std::path::PathBuf;
@@ -18,19 +18,28 @@ use super::{warn, zoo, Global, Notices};
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
     /// The MetaGraphDef written by tf.train.Saver, e.g. my_model_final.ckpt.meta.
-    #[arg(long, value_name = "FILE", help_heading = MODEL, required_unless_present_any = ["graph", "saved_model"], conflicts_with_all = ["graph", "saved_model"])]
+    #[arg(long, value_name = "FILE", help_heading = MODEL, required_unless_present_any = ["graph", "saved_model", "arch"], conflicts_with_all = ["graph", "saved_model", "arch"])]
     pub meta: Option<PathBuf>,
     /// A frozen GraphDef instead (.pb binary, .pbtxt text).
     ///
     /// Weights as constants, no checkpoint, as retrain.py reused Inception's.
-    #[arg(long, value_name = "FILE", help_heading = MODEL, conflicts_with_all = ["checkpoint", "saved_model"])]
+    #[arg(long, value_name = "FILE", help_heading = MODEL, conflicts_with_all = ["checkpoint", "saved_model", "arch"])]
     pub graph: Option<PathBuf>,
     /// A TF1 SavedModel directory instead (saved_model.pb + variables/).
     ///
     /// Tensor names may then be given by signature key: @KEY (serving_default) or
     /// @SIGNATURE/KEY.
-    #[arg(long, value_name = "DIR", conflicts_with = "checkpoint", help_heading = MODEL)]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["checkpoint", "arch"], help_heading = MODEL)]
     pub saved_model: Option<PathBuf>,
+    /// A TF-Slim architecture instead, restored from --checkpoint (TF-Slim's zoo checkpoints
+    /// have no .meta).
+    ///
+    /// The graph TF-Slim builds for inception_v1, inception_v3, resnet_v1_50, resnet_v1_101,
+    /// resnet_v2_50 or vgg_16 (inference mode, input `input`), built into tfreuse. Its end
+    /// points are taken by TF-Slim's names wherever a tensor is named (InceptionV3/Mixed_7c,
+    /// resnet_v1_50/block4); inspect lists them.
+    #[arg(long, value_name = "NAME", help_heading = MODEL)]
+    pub arch: Option<String>,
     /// The tags of the SavedModel's MetaGraph to take (comma-separated).
     #[arg(long, default_value = "serve", requires = "saved_model", help_heading = MODEL)]
     pub tag: String,
@@ -44,11 +53,12 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// Where the model comes from, as the flags say.
     pub fn source(&self) -> Source {
-        let kind = match (&self.meta, &self.graph, &self.saved_model) {
-            (_, _, Some(d)) => ModelSource::SavedModel(d.clone(), self.tag.clone()),
-            (_, Some(g), None) => ModelSource::Graph(g.clone()),
-            (Some(m), None, None) => ModelSource::Meta(m.clone()),
-            (None, None, None) => unreachable!("clap requires --meta, --graph or --saved-model"),
+        let kind = match (&self.meta, &self.graph, &self.saved_model, &self.arch) {
+            (_, _, Some(d), _) => ModelSource::SavedModel(d.clone(), self.tag.clone()),
+            (_, Some(g), None, _) => ModelSource::Graph(g.clone()),
+            (Some(m), None, None, _) => ModelSource::Meta(m.clone()),
+            (None, None, None, Some(a)) => ModelSource::Arch(a.clone()),
+            (None, None, None, None) => unreachable!("clap requires --meta, --graph, --saved-model or --arch"),
         };
         match &self.checkpoint {
             Some(c) => Source::from(kind).checkpoint(c),
@@ -117,12 +127,41 @@ pub(super) fn zoo_model(
     scale: &mut Option<String>,
     branch: Option<&mut Option<String>>,
 ) -> tfreuse::Result<bool> {
-    let Some(e) = model.resolve_zoo()? else { return Ok(false) };
-    ZooDefaults::new(&e).apply(input, fit, scale, branch);
-    if e.trusted {
-        eprintln!("zoo:{}: its graph runs as with --trust-graph (trusted = true in its manifest entry)", e.name);
+    if let Some(e) = model.resolve_zoo()? {
+        ZooDefaults::new(&e, format!("zoo:{}", e.name), "from its manifest entry").apply(input, fit, scale, branch);
+        if e.trusted {
+            eprintln!("zoo:{}: its graph runs as with --trust-graph (trusted = true in its manifest entry)", e.name);
+        }
+        return Ok(e.trusted);
+    } else if let Some(name) = &model.arch {
+        // An unknown name is reported when the graph is read.
+        if let Ok(arch) = tfreuse::slim::Arch::named(name) {
+            ZooDefaults::new(&arch_entry(arch), format!("--arch {name}"), "TF-Slim's for it").apply(input, fit, scale, None);
+        }
     }
-    Ok(e.trusted)
+    Ok(false)
+}
+
+/// What a TF-Slim architecture gives a picture-folder command, as a zoo entry would: its
+/// input, size and preprocessing.
+fn arch_entry(a: &tfreuse::slim::Arch) -> Entry {
+    Entry {
+        name: a.name.clone(),
+        description: String::new(),
+        license: String::new(),
+        url: String::new(),
+        sha256: String::new(),
+        format: Format::Meta,
+        path: String::new(),
+        bytes: None,
+        input: Some(a.input.clone()),
+        size: Some(format!("{0}x{0}", a.size)),
+        scale: Some(a.scale_spec()),
+        output: Some(a.logits.clone()),
+        branch: vec![],
+        source: None,
+        trusted: false,
+    }
 }
 
 /// Fill `--input` and `--labels` left out: from the record beside a model trained on
@@ -150,15 +189,17 @@ pub(super) fn found_feeds(model: &ModelArgs, input: &mut Option<String>, labels:
     Ok(())
 }
 
-/// What a zoo entry says where the user said nothing.
+/// What a zoo entry (or an architecture's record) says where the user said nothing.
 struct ZooDefaults<'a> {
     entry: &'a Entry,
     filled: Vec<String>,
+    /// Who says it (`zoo:NAME`), and on what authority.
+    said: (String, &'static str),
 }
 
 impl<'a> ZooDefaults<'a> {
-    fn new(entry: &'a Entry) -> Self {
-        ZooDefaults { entry, filled: Vec::new() }
+    fn new(entry: &'a Entry, who: String, from: &'static str) -> Self {
+        ZooDefaults { entry, filled: Vec::new(), said: (who, from) }
     }
 
     /// Fill the flags left out from the entry, and say which.
@@ -176,7 +217,7 @@ impl<'a> ZooDefaults<'a> {
             }
         }
         if !self.filled.is_empty() {
-            eprintln!("zoo:{}: {} (from its manifest entry)", e.name, self.filled.join(" "));
+            eprintln!("{}: {} ({})", self.said.0, self.filled.join(" "), self.said.1);
         }
     }
 

@@ -32,6 +32,8 @@ pub struct Report {
     pub ops_by_type: BTreeMap<String, usize>,
     /// The graph's placeholders (its inputs).
     pub placeholders: Vec<Placeholder>,
+    /// A TF-Slim architecture's end points (`InceptionV3/Mixed_7c`) and their tensors.
+    pub end_points: BTreeMap<String, String>,
     /// The layers from the input to the logits, each with its output tensor (where new
     /// layers may branch); empty when no dense or convolution layer was found.
     pub layers: Vec<Layer>,
@@ -176,6 +178,7 @@ pub fn report(model: &Model, ckpt: Option<&Resolved>) -> Result<Report> {
         op_count: ops.count,
         ops_by_type: ops.by_type,
         placeholders: ops.placeholders,
+        end_points: model.meta.aliases.clone(),
         // A graph whose layers cannot be told apart is still worth the rest of the report.
         layers: crate::graph::stack::model_layers(&model.graph).unwrap_or_default(),
         variables,
@@ -189,6 +192,38 @@ pub fn report(model: &Model, ckpt: Option<&Resolved>) -> Result<Report> {
             crate::tf::runtime::registered_ops()?,
         ),
     })
+}
+
+/// Why `prefix` cannot restore into `model`, in a line naming a variable: none of the graph's
+/// variables in it (another architecture's checkpoint), a shape that differs, or a variable
+/// it lacks. `None` when the listing shows no mismatch (TF's own error then stands).
+pub(crate) fn restore_mismatch(model: &Model, prefix: &Path) -> Option<String> {
+    let shapes = scan_ops(model).var_shapes;
+    let vars: Vec<Variable> = model
+        .meta
+        .variables()
+        .ok()?
+        .into_iter()
+        .map(|v| {
+            let name = op_name(&v.variable_name).to_string();
+            let (dtype, shape) = shapes.get(&name).cloned().unwrap_or_default();
+            Variable { name, dtype, shape, trainable: v.trainable }
+        })
+        .collect();
+    let rep = compare(prefix, None, &vars).ok()?;
+    let more = |n: usize| if n > 1 { format!(" (and {} more)", n - 1) } else { String::new() };
+    if rep.restorable.is_empty() && !rep.missing.is_empty() {
+        let theirs = rep.unused.first().map_or("none".to_string(), |u| format!("e.g. {u}"));
+        return Some(format!(
+            "it holds none of the graph's {} variables (such as {}; its own are {theirs}): a checkpoint of another model?",
+            vars.len(),
+            rep.missing[0]
+        ));
+    }
+    if let Some(first) = rep.shape_mismatches.first() {
+        return Some(format!("variable {first}{}", more(rep.shape_mismatches.len())));
+    }
+    rep.missing.first().map(|m| format!("variable {m} is not in the checkpoint{}", more(rep.missing.len())))
 }
 
 /// What one pass over the graph's operations finds.

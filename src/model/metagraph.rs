@@ -53,6 +53,9 @@ pub struct MetaGraph {
     pub def: MetaGraphDef,
     /// What reading changed in the graph, for the user (device pins cleared).
     pub notes: Vec<String>,
+    /// Other names of tensors, taken wherever a tensor is named, with or without `:0`: a
+    /// TF-Slim architecture's end points (`InceptionV3/Mixed_7c`).
+    pub aliases: std::collections::BTreeMap<String, String>,
 }
 
 /// A collection's contents in a printable form.
@@ -87,7 +90,7 @@ impl MetaGraph {
         if def.graph_def.as_ref().is_none_or(|g| g.is_empty()) {
             return Err(Error::bad_file(&path, format!("the MetaGraphDef holds no graph_def{hint}")));
         }
-        Ok(MetaGraph { path, def, notes: vec![] })
+        Ok(MetaGraph { path, def, notes: vec![], aliases: Default::default() })
     }
 
     /// The MetaGraphDef of a TF1 SavedModel (`DIR/saved_model.pb`) whose tags include every
@@ -111,11 +114,24 @@ impl MetaGraph {
         Self::with_graph(def, path, "")
     }
 
+    /// The graph of TF-Slim's architecture `name` (see [`crate::slim`]), its end points as
+    /// aliases; its path in messages is `arch:NAME`.
+    pub fn from_arch(name: &str) -> Result<Self> {
+        let arch = crate::slim::Arch::named(name)?;
+        let mut meta = Self::decode(&arch.meta_graph_bytes()?, Path::new(&format!("arch:{name}")))?;
+        meta.aliases = arch.end_points.clone();
+        Ok(meta)
+    }
+
     /// `@KEY` or `@SIGNATURE/KEY` (`serving_default` when none is named): the tensor a
-    /// signature's input or output `KEY` stands for; any other name as it is. Tensor names
-    /// never start with `@`, so the two cannot be confused.
+    /// signature's input or output `KEY` stands for; an alias (with or without `:0`), the
+    /// tensor it names; any other name as it is. Tensor names never start with `@`, and no
+    /// end point is an op's name, so none of these can be confused.
     pub fn resolve_name(&self, name: &str) -> Result<String> {
-        let Some(reference) = name.strip_prefix('@') else { return Ok(name.to_string()) };
+        let Some(reference) = name.strip_prefix('@') else {
+            let bare = name.strip_suffix(":0").unwrap_or(name);
+            return Ok(self.aliases.get(bare).cloned().unwrap_or_else(|| name.to_string()));
+        };
         let (sig, key) = reference.split_once('/').unwrap_or(("serving_default", reference));
         let sigs = &self.def.signature_def;
         let Some(s) = sigs.get(sig) else {
@@ -174,7 +190,7 @@ impl MetaGraph {
         }
         let info = MetaInfoDef { tensorflow_version: String::new(), ..Default::default() };
         let def = MetaGraphDef { meta_info_def: Some(info), graph_def: Some(binary), ..Default::default() };
-        Ok(MetaGraph { path: path.to_path_buf(), def, notes: vec![] })
+        Ok(MetaGraph { path: path.to_path_buf(), def, notes: vec![], aliases: Default::default() })
     }
 
     /// Drop `_output_shapes` attributes; returns how many. Saver exports carry these shape

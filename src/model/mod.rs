@@ -35,6 +35,9 @@ pub enum ModelSource {
     SavedModel(PathBuf, String),
     /// Nothing yet: `X` and `y` placeholders for this shape of one example (`tfreuse new`).
     Fresh(Vec<usize>),
+    /// A TF-Slim architecture by name (`inception_v3`): its built-in graph, restored from a
+    /// checkpoint that must be given (TF-Slim's zoo ships checkpoints without a `.meta`).
+    Arch(String),
 }
 
 impl ModelSource {
@@ -46,6 +49,7 @@ impl ModelSource {
             ModelSource::Graph(p) => MetaGraph::from_graph_file(p),
             ModelSource::SavedModel(dir, tags) => MetaGraph::from_saved_model(dir, tags),
             ModelSource::Fresh(features) => fresh::placeholders(features),
+            ModelSource::Arch(name) => MetaGraph::from_arch(name),
         }?;
         meta.clear_cluster_devices();
         Ok(meta)
@@ -56,6 +60,22 @@ impl ModelSource {
         match self {
             ModelSource::Meta(p) => Some(p),
             _ => None,
+        }
+    }
+
+    /// The checkpoint to restore, given `arg` (a prefix, one of its files, or a directory
+    /// with a state file): a SavedModel's own, the one `arg` or the `.meta` resolves to, the
+    /// one an architecture needs, or none (a frozen graph).
+    pub fn resolve_checkpoint(&self, arg: Option<&Path>) -> Result<Option<checkpoint::Resolved>> {
+        match (self, arg) {
+            (ModelSource::Meta(meta), _) => checkpoint::resolve(arg, meta).map(Some),
+            (ModelSource::Arch(_), Some(c)) => checkpoint::resolve(Some(c), Path::new("")).map(Some),
+            (ModelSource::Arch(name), None) => Err(Error::arg(
+                crate::error::Role::Checkpoint,
+                None,
+                format!("missing: {name} is a graph without weights; give the checkpoint to restore"),
+            )),
+            _ => Ok(self.own_checkpoint().map(|prefix| checkpoint::Resolved { prefix, warning: None })),
         }
     }
 
@@ -116,7 +136,10 @@ impl Model {
             .ok_or_else(|| Error::bad_file(&self.meta.path, "the .meta has no saver_def, so it cannot restore a checkpoint"))?;
         let filename = self.output(&saver.filename_tensor_name)?;
         let restore = self.operation(&saver.restore_op_name)?;
-        restore_from(self, &filename, &restore, prefix)
+        restore_from(self, &filename, &restore, prefix).map_err(|e| match inspect::restore_mismatch(self, prefix) {
+            Some(why) => Error::bad_file(prefix, format!("cannot restore this checkpoint into the graph: {why}")),
+            None => e,
+        })
     }
 
     /// A tensor by name or by signature key (`@KEY`, `@SIGNATURE/KEY`).

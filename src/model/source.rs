@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::model::checkpoint::{index_path, resolve, Resolved};
+use crate::model::checkpoint::{index_path, Resolved};
 use crate::model::{MetaGraph, ModelSource};
 
 /// A model's graph and the checkpoint its variables are restored from.
@@ -25,6 +25,12 @@ impl Source {
     /// A frozen GraphDef (`.pb` binary, `.pbtxt` text): weights are constants, no checkpoint.
     pub fn graph(path: impl Into<PathBuf>) -> Self {
         Self::from(ModelSource::Graph(path.into()))
+    }
+
+    /// TF-Slim's architecture `name` (`inception_v3`, see [`crate::slim`]), restored from the
+    /// checkpoint [`Source::checkpoint`] gives (required).
+    pub fn arch(name: &str) -> Self {
+        Self::from(ModelSource::Arch(name.to_string()))
     }
 
     /// A TF1 SavedModel directory, its MetaGraph tagged `serve`.
@@ -67,10 +73,7 @@ impl Source {
     /// The checkpoint to restore: a SavedModel's own, the one the given checkpoint or the
     /// `.meta` resolves to, or none (a frozen graph).
     pub fn resolved_checkpoint(&self) -> Result<Option<Resolved>> {
-        match (self.from.meta(), self.from.own_checkpoint()) {
-            (Some(meta), _) => resolve(self.checkpoint.as_deref(), meta).map(Some),
-            (None, own) => Ok(own.map(|prefix| Resolved { prefix, warning: None })),
-        }
+        self.from.resolve_checkpoint(self.checkpoint.as_deref())
     }
 
     /// The files whose bytes decide the model: its graph, and its checkpoint's index (which
@@ -82,7 +85,7 @@ impl Source {
             ModelSource::SavedModel(d, _) => {
                 ["saved_model.pb", "saved_model.pbtxt"].iter().map(|n| d.join(n)).filter(|p| p.exists()).collect()
             }
-            ModelSource::Fresh(_) => vec![],
+            ModelSource::Fresh(_) | ModelSource::Arch(_) => vec![],
         };
         if let Some(r) = self.resolved_checkpoint()? {
             let index = index_path(&r.prefix);

@@ -120,6 +120,7 @@ impl Job {
             spec.recipe.class_weights = Some(w);
         }
         spec.schedule.train_examples = Some(n_train);
+        spec.model.example_shape = Some(data.training_split()?.feature_shape.clone());
         Ok(Job { spec, data, classes, opts, joining })
     }
 

@@ -63,7 +63,7 @@ pub fn open_source(spec: &TransferSpec) -> Result<Source> {
         let stored = checkpoint::list_tensors(&prefix)?;
         return Ok(Source { meta, checkpoint: Some(prefix), warnings: notes, stored });
     }
-    let Some(meta_path) = spec.model.source.meta() else {
+    let Some(ckpt) = spec.model.source.resolve_checkpoint(spec.model.checkpoint.as_deref())? else {
         if spec.recipe.branch_from.is_none() {
             let msg = "missing: a frozen graph has no variables to train; build new layers on one of its tensors";
             return Err(Error::arg(Role::BranchFrom, None, msg));
@@ -77,7 +77,6 @@ pub fn open_source(spec: &TransferSpec) -> Result<Source> {
         }
         return Ok(Source { meta, checkpoint: None, warnings: notes, stored: vec![] });
     };
-    let ckpt = checkpoint::resolve(spec.model.checkpoint.as_deref(), meta_path)?;
     let stored = checkpoint::list_tensors(&ckpt.prefix)?;
     Ok(Source { meta, checkpoint: Some(ckpt.prefix), warnings: notes.into_iter().chain(ckpt.warning).collect(), stored })
 }
@@ -195,7 +194,7 @@ pub fn import(meta: MetaGraph, plan: &Plan) -> Result<Imported> {
     let flags = training_flags(&model.graph, plan)?;
     let mut warnings: Vec<String> = flag_warning(&model, &flags, plan.builds_train_op).into_iter().collect();
     let probed = match &plan.spec.recipe.branch_from {
-        Some(branch) => super::probe::branch_dims(&model, &x, branch, &plan.spec.model.set)?,
+        Some(branch) => super::probe::branch_dims(&model, &x, branch, &plan.spec.model)?,
         None => None,
     };
     let branch_dims = probed.map(|(dims, note)| {
@@ -609,6 +608,11 @@ pub fn savers(b: &mut Builder, plan: &Plan, all: &[&Var], imported: &[Var], stor
                 }
             }
         }
+    }
+    if let (true, crate::model::ModelSource::Arch(arch), Some(first)) = (chosen.is_empty(), &plan.spec.model.source, imported.first()) {
+        // An architecture is a whole net: a checkpoint fitting none of it is another model's.
+        let msg = format!("holds none of {arch}'s {} variables (such as {}): a checkpoint of another model?", imported.len(), first.name);
+        return Err(Error::arg(Role::Checkpoint, None, msg));
     }
     let restore = if chosen.is_empty() { None } else { Some(restore_ops(b, "restore_subset", &chosen)?) };
     Ok(Savers { saver_def, restore, restored: chosen.iter().map(|v| v.name.clone()).collect(), warnings })

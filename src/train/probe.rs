@@ -8,12 +8,15 @@ use tensorflow::{Graph, Output, Session};
 use crate::error::{Error, Result, Role};
 use crate::feed::Setting;
 use crate::model::{import_graph, Model};
+use crate::train::spec::ModelSpec;
 use crate::tf::tensors::{dims_text, output_dtype, shape_dims, DynArray, DynTensor};
 use crate::tf::{find_operation, find_output, output_name};
 
 /// The dimensions of `branch` when its static shape lacks any but the batch: from one run on
-/// zeros (batch -1), with a note for the user. `None` when the graph knows them.
-pub fn branch_dims(model: &Model, x: &Output, branch: &str, sets: &[(String, f64)]) -> Result<Option<(Vec<i64>, String)>> {
+/// zeros (batch -1), with a note for the user. `None` when the graph knows them. The input's
+/// open dimensions are taken from the data's examples (`spec.example_shape`).
+pub fn branch_dims(model: &Model, x: &Output, branch: &str, spec: &ModelSpec) -> Result<Option<(Vec<i64>, String)>> {
+    let sets = &spec.set;
     let t = crate::graph::stack::find_branch(&model.graph, branch, Role::BranchFrom)?;
     let known = shape_dims(&model.graph.tensor_shape(t.clone())?);
     if let Some(d) = &known {
@@ -22,7 +25,7 @@ pub fn branch_dims(model: &Model, x: &Output, branch: &str, sets: &[(String, f64
         }
     }
     let shape = known.as_ref().map_or("an unknown shape".to_string(), |d| dims_text(d));
-    let zeros = input_zeros(model, x, branch, &shape)?;
+    let zeros = input_zeros(model, x, branch, &shape, spec.example_shape.as_deref())?;
     let mut meta = model.meta.clone();
     let mut graph = Graph::new();
     import_graph(&mut graph, &mut meta)?;
@@ -54,10 +57,12 @@ pub fn branch_dims(model: &Model, x: &Output, branch: &str, sets: &[(String, f64
 }
 
 /// Zeros for one batch of input `x` (its fixed batch, else one row); every other dimension
-/// must be known.
-fn input_zeros(model: &Model, x: &Output, branch: &str, shape: &str) -> Result<DynArray> {
+/// must be known, or given by one `example` of the data.
+fn input_zeros(model: &Model, x: &Output, branch: &str, shape: &str, example: Option<&[usize]>) -> Result<DynArray> {
     let dims = shape_dims(&model.graph.tensor_shape(x.clone())?).unwrap_or_default();
-    let row: Option<Vec<usize>> = dims.iter().skip(1).map(|&d| usize::try_from(d).ok()).collect();
+    let example = example.filter(|e| e.len() + 1 == dims.len());
+    let row: Option<Vec<usize>> =
+        dims.iter().skip(1).enumerate().map(|(i, &d)| usize::try_from(d).ok().or_else(|| example.map(|e| e[i]))).collect();
     let Some(row) = row.filter(|_| !dims.is_empty()) else {
         let why =
             format!("has {shape} to TF, and a run to learn it needs an input of known shape; {} has {}", output_name(x), dims_text(&dims));

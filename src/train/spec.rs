@@ -143,6 +143,10 @@ pub struct ModelSpec {
     /// …and these in training steps instead (`keep_prob:0` = 0.5).
     #[serde(default)]
     pub set_in_training: Vec<(String, f64)>,
+    /// One example's shape in the data (set by the job): what a probe run feeds an input
+    /// whose height and width the graph leaves open (a TF-Slim net's `input`).
+    #[serde(skip)]
+    pub example_shape: Option<Vec<usize>>,
 }
 
 /// The transfer recipe: where the new layers branch, what they are, what is restored, frozen
@@ -268,6 +272,7 @@ impl ModelSpec {
             training_flags: vec![],
             set: vec![],
             set_in_training: vec![],
+            example_shape: None,
         }
     }
 }

@@ -20,6 +20,7 @@ mod new;
 mod protos;
 mod reference;
 mod server;
+mod slim;
 mod stages;
 mod summary;
 mod sweep;
