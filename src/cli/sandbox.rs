@@ -70,7 +70,8 @@ pub struct RunTemp(#[allow(dead_code)] Option<tempfile::TempDir>);
 pub fn prepare(m: &ArgMatches) -> std::io::Result<RunTemp> {
     let Some((_, sub)) = m.subcommand() else { return Ok(RunTemp(None)) };
     let sub = innermost(sub);
-    if sub.try_get_raw("sandbox").is_err() {
+    // (`--sandbox` has a default, so it is among the ids of every command that takes it.)
+    if !sub.ids().any(|id| id.as_str() == "sandbox") {
         return Ok(RunTemp(None)); // a command that runs no graph
     }
     let mut access = named(sub);
@@ -102,6 +103,12 @@ fn named(m: &ArgMatches) -> Access {
     }
     if let Ok(zoo) = tfreuse::zoo::default_root() {
         a.read(zoo);
+    }
+    // `--cache-frozen` without `--cache-dir`: the default feature cache.
+    if m.try_get_one::<bool>("cache_frozen").ok().flatten() == Some(&true) && values(m, "cache_dir", Use::Write).is_empty() {
+        if let Ok(root) = tfreuse::cache::store::default_root() {
+            a.write(root);
+        }
     }
     a
 }
@@ -175,10 +182,9 @@ fn folder(p: &Path) -> PathBuf {
 /// `verbose`, print the rules.
 pub fn enter(safety: &Safety, verbose: bool) -> anyhow::Result<()> {
     let mut entered = ENTERED.lock().unwrap_or_else(|e| e.into_inner());
-    if *entered || safety.mode() == SandboxMode::Off {
-        return Ok(());
-    }
-    let mut access = NAMED.get().cloned().unwrap_or_default();
+    // A command [`prepare`] found no --sandbox on (`server`, `inspect`) is not confined.
+    let Some(named) = NAMED.get().filter(|_| !*entered && safety.mode() != SandboxMode::Off) else { return Ok(()) };
+    let mut access = named.clone();
     access.system(tfreuse::tf::runtime::loaded().map(|l| l.path.as_path()));
     if verbose {
         access.describe().iter().for_each(|r| eprintln!("sandbox: {r}"));

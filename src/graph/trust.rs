@@ -11,15 +11,14 @@
 //! tensor through string plumbing; a saver op whose path comes from anywhere else is refused.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use tensorflow::{Operation, Output};
 
 use crate::error::{Error, Result, Role};
 use crate::graph::audit::{reaches, Class, Reach};
-use crate::model::MetaGraph;
-use crate::proto::{attr_value, GraphDef, NodeDef};
+use crate::proto::{attr_value, GraphDef, NodeDef, SaverDef};
 
 /// What may run of one imported graph.
 #[derive(Debug, Default)]
@@ -39,18 +38,17 @@ pub struct Gate {
 }
 
 impl Gate {
-    /// The gate for `meta`'s graph, given the op types the loaded TensorFlow knows.
-    pub fn new(meta: &MetaGraph, registry: &BTreeSet<String>, trusted: bool) -> Result<Gate> {
-        let mut gate = Gate { path: meta.path.clone(), trusted, ..Default::default() };
+    /// The gate for `graph` (read from `path`, with its own `saver`), given the op types the
+    /// loaded TensorFlow knows.
+    pub fn new(path: &Path, graph: &GraphDef, saver: Option<&SaverDef>, registry: &BTreeSet<String>, trusted: bool) -> Gate {
+        let mut gate = Gate { path: path.to_path_buf(), trusted, ..Default::default() };
         if trusted {
-            return Ok(gate);
+            return gate;
         }
-        let graph = meta.graph_def()?;
-        let saver = meta.saver_def();
         gate.filename = saver.map(|s| node_of(&s.filename_tensor_name).to_string());
         let by_name: BTreeMap<&str, &NodeDef> = graph.node.iter().map(|n| (n.name.as_str(), n)).collect();
         let mut in_functions = BTreeMap::new();
-        for r in reaches(&graph, saver, registry) {
+        for r in reaches(graph, saver, registry) {
             match &r.function {
                 Some(f) => drop(in_functions.entry(f.clone()).or_insert(r)),
                 None if r.own_saver && gate.filename.as_deref().is_some_and(|f| prefix_from(by_name[r.node.as_str()], f, &by_name)) => {
@@ -59,10 +57,10 @@ impl Gate {
                 None => drop(gate.refused.insert(r.node.clone(), r)),
             }
         }
-        for (node, r) in function_calls(&graph, in_functions) {
+        for (node, r) in function_calls(graph, in_functions) {
             gate.refused.entry(node).or_insert(r);
         }
-        Ok(gate)
+        gate
     }
 
     /// Whether runs are refused nothing.

@@ -116,7 +116,8 @@ impl Model {
     pub fn from_meta(mut meta: MetaGraph, cfg: &SessionConfig) -> Result<Model> {
         let mut graph = Graph::new();
         import_graph(&mut graph, &mut meta)?;
-        let gate = Gate::new(&meta, crate::tf::runtime::registered_ops()?, cfg.trust_graph)?;
+        let registry = crate::tf::runtime::registered_ops()?;
+        let gate = Gate::new(&meta.path, &meta.graph_def()?, meta.saver_def(), registry, cfg.trust_graph);
         let session = Session::new(&cfg.options()?, &graph)?;
         Ok(Model { meta, graph, session, origin: None, restored: None, gate })
     }

@@ -27,7 +27,7 @@ pub struct SessionConfig {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub device_filters: Vec<String>,
     /// Run whatever the graph holds, even nodes that reach outside the process (see
-    /// [`crate::graph::trust`]); false: such runs are refused.
+    /// `graph::trust`); false: such runs are refused.
     #[serde(skip)]
     pub trust_graph: bool,
 }
