@@ -77,12 +77,25 @@ pub fn prepare(m: &ArgMatches) -> std::io::Result<RunTemp> {
     let mut access = named(sub);
     let shared = std::env::temp_dir().join(format!("tfreuse-{}", unsafe { libc::getuid() })).join("run");
     std::fs::create_dir_all(&shared)?;
+    remove_stale(&shared);
     let tmp = tempfile::Builder::new().prefix(&format!("{}-", std::process::id())).tempdir_in(&shared)?;
     access.write(tmp.path()).remove_dirs(&shared);
     // Single-threaded still: nothing reads the environment concurrently.
     unsafe { std::env::set_var("TMPDIR", tmp.path()) };
     let _ = NAMED.set(access);
     Ok(RunTemp(Some(tmp)))
+}
+
+/// Remove the temporary folders of earlier runs that were killed before removing theirs:
+/// those named after a process that no longer exists (`PID-XXXXXX`).
+fn remove_stale(shared: &Path) {
+    for e in std::fs::read_dir(shared).into_iter().flatten().flatten() {
+        let name = e.file_name();
+        let pid = name.to_str().and_then(|n| n.split('-').next()).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// The matches of the innermost subcommand (`pretrain autoencoder`).
