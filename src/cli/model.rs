@@ -128,7 +128,8 @@ pub(super) fn zoo_model(
     branch: Option<&mut Option<String>>,
 ) -> tfreuse::Result<bool> {
     if let Some(e) = model.resolve_zoo()? {
-        ZooDefaults::new(&e, format!("zoo:{}", e.name), "from its manifest entry").apply(input, fit, scale, branch);
+        let said = Defaults::of_entry(&e);
+        said.apply(format!("zoo:{}", e.name), "from its manifest entry", input, fit, scale, branch);
         if e.trusted {
             eprintln!("zoo:{}: its graph runs as with --trust-graph (trusted = true in its manifest entry)", e.name);
         }
@@ -136,32 +137,10 @@ pub(super) fn zoo_model(
     } else if let Some(name) = &model.arch {
         // An unknown name is reported when the graph is read.
         if let Ok(arch) = tfreuse::slim::Arch::named(name) {
-            ZooDefaults::new(&arch_entry(arch), format!("--arch {name}"), "TF-Slim's for it").apply(input, fit, scale, None);
+            Defaults::of_arch(arch).apply(format!("--arch {name}"), "TF-Slim's for it", input, fit, scale, None);
         }
     }
     Ok(false)
-}
-
-/// What a TF-Slim architecture gives a picture-folder command, as a zoo entry would: its
-/// input, size and preprocessing.
-fn arch_entry(a: &tfreuse::slim::Arch) -> Entry {
-    Entry {
-        name: a.name.clone(),
-        description: String::new(),
-        license: String::new(),
-        url: String::new(),
-        sha256: String::new(),
-        format: Format::Meta,
-        path: String::new(),
-        bytes: None,
-        input: Some(a.input.clone()),
-        size: Some(format!("{0}x{0}", a.size)),
-        scale: Some(a.scale_spec()),
-        output: Some(a.logits.clone()),
-        branch: vec![],
-        source: None,
-        trusted: false,
-    }
 }
 
 /// Fill `--input` and `--labels` left out: from the record beside a model trained on
@@ -189,42 +168,54 @@ pub(super) fn found_feeds(model: &ModelArgs, input: &mut Option<String>, labels:
     Ok(())
 }
 
-/// What a zoo entry (or an architecture's record) says where the user said nothing.
-struct ZooDefaults<'a> {
-    entry: &'a Entry,
-    filled: Vec<String>,
-    /// Who says it (`zoo:NAME`), and on what authority.
-    said: (String, &'static str),
+/// What a zoo entry or a TF-Slim architecture says where the user said nothing: the input,
+/// the picture size ("HxW") and scale, the branch tensor.
+struct Defaults {
+    input: Option<String>,
+    size: Option<String>,
+    scale: Option<String>,
+    branch: Option<String>,
 }
 
-impl<'a> ZooDefaults<'a> {
-    fn new(entry: &'a Entry, who: String, from: &'static str) -> Self {
-        ZooDefaults { entry, filled: Vec::new(), said: (who, from) }
+impl Defaults {
+    fn of_entry(e: &Entry) -> Self {
+        Defaults { input: e.input.clone(), size: e.size.clone(), scale: e.scale.clone(), branch: e.branch.first().cloned() }
     }
 
-    /// Fill the flags left out from the entry, and say which.
-    fn apply(mut self, input: &mut Option<String>, fit: &mut Fit, scale: &mut Option<String>, branch: Option<&mut Option<String>>) {
-        let e = self.entry;
-        self.fill("--input", input, e.input.clone());
-        self.fill("--scale", scale, e.scale.clone());
+    fn of_arch(a: &tfreuse::slim::Arch) -> Self {
+        Defaults { input: Some(a.input.clone()), size: Some(format!("{0}x{0}", a.size)), scale: Some(a.scale_spec()), branch: None }
+    }
+
+    /// Fill the flags left out, and say which, as `who` says them (`from`: on what authority).
+    fn apply(
+        self,
+        who: String,
+        from: &str,
+        input: &mut Option<String>,
+        fit: &mut Fit,
+        scale: &mut Option<String>,
+        branch: Option<&mut Option<String>>,
+    ) {
+        let mut filled = Vec::new();
+        let mut fill = |flag: &str, slot: &mut Option<String>, value: Option<String>| {
+            if let (None, Some(v)) = (slot.as_ref(), value) {
+                filled.push(format!("{flag} {v}"));
+                *slot = Some(v);
+            }
+        };
+        fill("--input", input, self.input);
+        fill("--scale", scale, self.scale);
         if let Some(b) = branch {
-            self.fill("--branch-from", b, e.branch.first().cloned());
+            fill("--branch-from", b, self.branch);
         }
         if fit.resize.is_none() {
-            if let Some(size) = e.size.as_deref().and_then(|s| parse_size(s).ok()) {
+            if let Some(size) = self.size.as_deref().and_then(|s| parse_size(s).ok()) {
                 fit.resize = Some(size);
-                self.filled.push(format!("--resize {}x{}", size.0, size.1));
+                filled.push(format!("--resize {}x{}", size.0, size.1));
             }
         }
-        if !self.filled.is_empty() {
-            eprintln!("{}: {} ({})", self.said.0, self.filled.join(" "), self.said.1);
-        }
-    }
-
-    fn fill(&mut self, flag: &str, slot: &mut Option<String>, value: Option<String>) {
-        if let (None, Some(v)) = (slot.as_ref(), value) {
-            self.filled.push(format!("{flag} {v}"));
-            *slot = Some(v);
+        if !filled.is_empty() {
+            eprintln!("{who}: {} ({from})", filled.join(" "));
         }
     }
 }

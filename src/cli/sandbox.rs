@@ -2,7 +2,6 @@
 //! ([`tfreuse::sandbox`]) once libtensorflow is loaded. Every path-valued flag is in
 //! [`USES`] (a test checks that none is missing), so a new flag cannot silently fall outside.
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -110,8 +109,10 @@ fn innermost(m: &ArgMatches) -> &ArgMatches {
 fn named(m: &ArgMatches) -> Access {
     let mut a = Access::new();
     for (id, usage) in USES {
-        for v in values(m, id, *usage) {
-            add(&mut a, *usage, v.as_os_str(), m);
+        let given = values(m, id, *usage);
+        match usage {
+            Use::Cluster => cluster(&mut a, &given, m),
+            _ => given.iter().for_each(|v| add(&mut a, *usage, v)),
         }
     }
     if let Ok(zoo) = tfreuse::zoo::default_root() {
@@ -138,49 +139,39 @@ fn values(m: &ArgMatches, id: &str, usage: Use) -> Vec<PathBuf> {
     }
 }
 
-fn raw<'a>(m: &'a ArgMatches, id: &str) -> Vec<&'a OsStr> {
-    m.try_get_raw(id).ok().flatten().map(|v| v.collect()).unwrap_or_default()
-}
-
-fn add(a: &mut Access, usage: Use, v: &OsStr, m: &ArgMatches) {
-    let p = Path::new(v);
+fn add(a: &mut Access, usage: Use, p: &Path) {
     match usage {
         Use::Read => _ = a.read(p),
         Use::ReadFolder if p.is_dir() => _ = a.read(p),
         Use::ReadFolder => _ = a.read(folder(p)),
         Use::Data => {
-            if let Some((_, path)) = v.to_str().and_then(|s| s.split_once(':')) {
+            if let Some((_, path)) = p.to_str().and_then(|s| s.split_once(':')) {
                 a.read(path);
             }
         }
         Use::WriteFolder => _ = a.write(folder(p)),
         Use::Write => _ = a.write(p),
         Use::Target => {
-            if let Some(port) = v.to_str().and_then(port_of) {
+            if let Some(port) = p.to_str().and_then(tfreuse::dist::port) {
                 a.connect(port);
             }
         }
-        Use::Cluster => cluster(a, v, m),
+        Use::Cluster => {}
     }
 }
 
-/// Connect to every task of a `--cluster JOB=HOST:PORT,…`; bind this task's own port.
-fn cluster(a: &mut Access, v: &OsStr, m: &ArgMatches) {
-    let Some((job, addresses)) = v.to_str().and_then(|s| s.split_once('=')) else { return };
-    let mine = (raw(m, "job").first().and_then(|j| j.to_str()), raw(m, "task").first().and_then(|t| t.to_str()?.parse::<usize>().ok()));
-    for (i, address) in addresses.split(',').enumerate() {
-        if let Some(port) = port_of(address) {
-            a.connect(port);
-            if mine == (Some(job), Some(i)) {
-                a.bind(port);
-            }
-        }
+/// Connect to every task of the `--cluster` specs; bind this task's own port. Specs the
+/// cluster refuses are left to the command to report.
+fn cluster(a: &mut Access, specs: &[PathBuf], m: &ArgMatches) {
+    let specs: Vec<String> = specs.iter().map(|s| s.to_string_lossy().into_owned()).collect();
+    let Ok(c) = tfreuse::dist::Cluster::parse(&specs) else { return };
+    for port in c.jobs.values().flatten().filter_map(|addr| tfreuse::dist::port(addr)) {
+        a.connect(port);
     }
-}
-
-/// The port of `grpc://HOST:PORT` or `HOST:PORT`.
-fn port_of(address: &str) -> Option<u16> {
-    address.rsplit_once(':')?.1.parse().ok()
+    let (job, task) = (m.try_get_one::<String>("job").ok().flatten(), m.try_get_one::<usize>("task").ok().flatten());
+    if let Some(port) = job.zip(task).and_then(|(j, t)| c.address(j, *t).ok()).and_then(tfreuse::dist::port) {
+        a.bind(port);
+    }
 }
 
 /// The folder holding `p` (`.` for a bare file name).
@@ -202,9 +193,10 @@ pub fn enter(safety: &Safety, verbose: bool) -> anyhow::Result<()> {
     if verbose {
         access.describe().iter().for_each(|r| eprintln!("sandbox: {r}"));
     }
-    let threads = std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0);
+    // Counted before entering: /proc/self is closed afterwards.
+    let threads = verbose.then(|| std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0));
     let status = tfreuse::sandbox::enter(&access)?;
-    if verbose {
+    if let Some(threads) = threads {
         eprintln!("sandbox: {status:?} ({threads} thread(s) when entered)");
     }
     match status {

@@ -84,6 +84,11 @@ fn parse_address(a: &str) -> Option<(&str, u16)> {
     (!host.is_empty()).then_some((host, port))
 }
 
+/// The port of `HOST:PORT` or `grpc://HOST:PORT`.
+pub fn port(address: &str) -> Option<u16> {
+    parse_address(address.strip_prefix("grpc://").unwrap_or(address)).map(|(_, p)| p)
+}
+
 /// A TF server's address (the CLI's `--target`): `grpc://HOST:PORT`, checked.
 pub fn check_target(target: &str) -> Result<()> {
     match target.strip_prefix("grpc://").and_then(parse_address) {

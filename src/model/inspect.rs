@@ -158,16 +158,7 @@ pub struct CheckpointReport {
 /// Build the report. `checkpoint`: None = no checkpoint part; Some(resolved) = compare.
 pub fn report(model: &Model, ckpt: Option<&Resolved>) -> Result<Report> {
     let ops = scan_ops(model);
-    let variables = model
-        .meta
-        .variables()?
-        .into_iter()
-        .map(|v| {
-            let name = op_name(&v.variable_name).to_string();
-            let (dtype, shape) = ops.var_shapes.get(&name).cloned().unwrap_or_default();
-            Variable { name, dtype, shape, trainable: v.trainable }
-        })
-        .collect::<Vec<_>>();
+    let variables = variables(model, &ops.var_shapes)?;
     let checkpoint = match ckpt {
         None => None,
         Some(r) => Some(compare(&r.prefix, r.warning.clone(), &variables)?),
@@ -198,18 +189,7 @@ pub fn report(model: &Model, ckpt: Option<&Resolved>) -> Result<Report> {
 /// variables in it (another architecture's checkpoint), a shape that differs, or a variable
 /// it lacks. `None` when the listing shows no mismatch (TF's own error then stands).
 pub(crate) fn restore_mismatch(model: &Model, prefix: &Path) -> Option<String> {
-    let shapes = scan_ops(model).var_shapes;
-    let vars: Vec<Variable> = model
-        .meta
-        .variables()
-        .ok()?
-        .into_iter()
-        .map(|v| {
-            let name = op_name(&v.variable_name).to_string();
-            let (dtype, shape) = shapes.get(&name).cloned().unwrap_or_default();
-            Variable { name, dtype, shape, trainable: v.trainable }
-        })
-        .collect();
+    let vars = variables(model, &scan_ops(model).var_shapes).ok()?;
     let rep = compare(prefix, None, &vars).ok()?;
     let more = |n: usize| if n > 1 { format!(" (and {} more)", n - 1) } else { String::new() };
     if rep.restorable.is_empty() && !rep.missing.is_empty() {
@@ -224,6 +204,19 @@ pub(crate) fn restore_mismatch(model: &Model, prefix: &Path) -> Option<String> {
         return Some(format!("variable {first}{}", more(rep.shape_mismatches.len())));
     }
     rep.missing.first().map(|m| format!("variable {m} is not in the checkpoint{}", more(rep.missing.len())))
+}
+
+/// The graph's variables (its `variables` collection) with the dtypes and shapes of their ops.
+fn variables(model: &Model, var_shapes: &BTreeMap<String, (String, Vec<i64>)>) -> Result<Vec<Variable>> {
+    let defs = model.meta.variables()?;
+    Ok(defs
+        .into_iter()
+        .map(|v| {
+            let name = op_name(&v.variable_name).to_string();
+            let (dtype, shape) = var_shapes.get(&name).cloned().unwrap_or_default();
+            Variable { name, dtype, shape, trainable: v.trainable }
+        })
+        .collect())
 }
 
 /// What one pass over the graph's operations finds.

@@ -116,8 +116,10 @@ impl Model {
     pub fn from_meta(mut meta: MetaGraph, cfg: &SessionConfig) -> Result<Model> {
         let mut graph = Graph::new();
         import_graph(&mut graph, &mut meta)?;
-        let registry = crate::tf::runtime::registered_ops()?;
-        let gate = Gate::new(&meta.path, &meta.graph_def()?, meta.saver_def(), registry, cfg.trust_graph);
+        let gate = match cfg.trust_graph {
+            true => Gate::trusted_graph(&meta.path),
+            false => Gate::new(&meta.path, &meta.graph_def()?, meta.saver_def(), crate::tf::runtime::registered_ops()?),
+        };
         let session = Session::new(&cfg.options()?, &graph)?;
         Ok(Model { meta, graph, session, origin: None, restored: None, gate })
     }
@@ -172,10 +174,12 @@ impl Model {
     }
 }
 
-/// Run a restore op fed with checkpoint `prefix`; a failure names the checkpoint.
+/// Run a restore op fed with checkpoint `prefix`; a failure names the checkpoint (a refusal
+/// is its own error).
 pub(crate) fn restore_from(model: &Model, filename: &Output, restore: &Operation, prefix: &Path) -> Result<()> {
     model.gate.check(&[restore], &[filename])?;
-    crate::tf::session::run_with_prefix(&model.session, filename, restore, prefix)
+    model
+        .run_with_prefix(filename, restore, prefix)
         .map_err(|e| Error::bad_file(prefix, format!("cannot restore this checkpoint into the graph: {e}")))
 }
 
