@@ -160,7 +160,7 @@ impl Global {
     /// Load libtensorflow (once) as these options say.
     pub fn load_tf(&self) -> anyhow::Result<()> {
         tflib::load(&self.load_options(self.kernels.onednn))?;
-        super::sandbox::enter(&self.safety, self.library.verbose)
+        super::sandbox::enter(self.safety.mode(), self.library.verbose)
     }
 
     fn load_options(&self, onednn: Option<bool>) -> LoadOptions {
@@ -170,7 +170,7 @@ impl Global {
     /// libtensorflow loaded as these options say, sessions opened with them.
     pub fn runtime(&self) -> anyhow::Result<tfreuse::Runtime> {
         let runtime = tfreuse::Runtime::load(self.load_options(self.kernels.onednn))?.with_session(self.session_config());
-        super::sandbox::enter(&self.safety, self.library.verbose)?;
+        super::sandbox::enter(self.safety.mode(), self.library.verbose)?;
         Ok(runtime)
     }
 
@@ -182,7 +182,7 @@ impl Global {
             eprintln!("oneDNN: {} ({why}; --onednn on|off to choose)", if on { "on" } else { "off" });
         }
         let runtime = tfreuse::Runtime::load(opts)?.with_session(self.session_config());
-        super::sandbox::enter(&self.safety, self.library.verbose)?;
+        super::sandbox::enter(self.safety.mode(), self.library.verbose)?;
         Ok(runtime)
     }
 

@@ -170,7 +170,8 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
         Command::Cache(a) => cache::exec(a),
         Command::Zoo(a) => zoo::exec(a),
         Command::Server(a) => {
-            let g = Global::from_parts(a.library.clone(), a.kernels.clone());
+            let mut g = Global::from_parts(a.library.clone(), a.kernels.clone());
+            g.safety.sandbox = a.sandbox_mode();
             server::exec(a, &g)
         }
         Command::Completions(a) => about::completions(a),

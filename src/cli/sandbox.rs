@@ -8,7 +8,7 @@ use std::sync::{Mutex, OnceLock};
 use clap::ArgMatches;
 use tfreuse::sandbox::{Access, Entered};
 
-use super::global::{Safety, SandboxMode};
+use super::global::SandboxMode;
 
 /// How a flag's value is used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +52,8 @@ pub const USES: &[(&str, Use)] = &[
     ("logdir", Use::Write),
     ("cache_dir", Use::Write),
     ("keep", Use::Write),
+    ("allow_read", Use::Read),
+    ("allow_write", Use::Write),
     ("target", Use::Target),
     ("cluster", Use::Cluster),
 ];
@@ -182,12 +184,12 @@ fn folder(p: &Path) -> PathBuf {
     }
 }
 
-/// Enter the sandbox as `safety` says, once libtensorflow is loaded (once per process); with
+/// Enter the sandbox in `mode`, once libtensorflow is loaded (once per process); with
 /// `verbose`, print the rules.
-pub fn enter(safety: &Safety, verbose: bool) -> anyhow::Result<()> {
+pub fn enter(mode: SandboxMode, verbose: bool) -> anyhow::Result<()> {
     let mut entered = ENTERED.lock().unwrap_or_else(|e| e.into_inner());
-    // A command [`prepare`] found no --sandbox on (`server`, `inspect`) is not confined.
-    let Some(named) = NAMED.get().filter(|_| !*entered && safety.mode() != SandboxMode::Off) else { return Ok(()) };
+    // A command [`prepare`] found no --sandbox on (`inspect`, `zoo`) is not confined.
+    let Some(named) = NAMED.get().filter(|_| !*entered && mode != SandboxMode::Off) else { return Ok(()) };
     let mut access = named.clone();
     access.system(tfreuse::tf::runtime::loaded().map(|l| l.path.as_path()));
     if verbose {
@@ -202,7 +204,7 @@ pub fn enter(safety: &Safety, verbose: bool) -> anyhow::Result<()> {
     match status {
         Entered::Full => {}
         Entered::Partial => eprintln!("sandbox: this kernel enforces only part of the rules (Landlock before Linux 6.7 has no TCP rules)"),
-        Entered::Unavailable if safety.mode() == SandboxMode::Require => {
+        Entered::Unavailable if mode == SandboxMode::Require => {
             anyhow::bail!(tfreuse::Error::Invalid(format!(
                 "this kernel has no Landlock, so the sandbox cannot be entered ({} require)",
                 tfreuse::Role::Sandbox.mention()

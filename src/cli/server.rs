@@ -1,11 +1,14 @@
 //! `tfreuse server`: one task of a TF cluster (a ps or a worker), served until SIGINT or
 //! SIGTERM; sessions reach it with `--target grpc://HOST:PORT`.
 
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tfreuse::dist::{Cluster, Server};
 
+use super::global::SandboxMode;
+use super::headings::SECURITY;
 use super::Global;
 
 #[derive(clap::Args, Debug)]
@@ -23,8 +26,39 @@ pub struct Args {
     pub task: usize,
     #[command(flatten)]
     pub kernels: super::Kernels,
+    /// Let the graphs clients send read PATH (a file, or a folder and everything in it): the
+    /// checkpoints and files their runs restore or read on this task. Repeat for more.
+    #[arg(long, value_name = "PATH", help_heading = SECURITY)]
+    pub allow_read: Vec<PathBuf>,
+    /// Let the graphs clients send write in DIR: where their runs save checkpoints (--out's
+    /// folder) on this task. Repeat for more.
+    #[arg(long, value_name = "DIR", help_heading = SECURITY)]
+    pub allow_write: Vec<PathBuf>,
+    /// Confine this task with Linux's Landlock: auto, require or off.
+    ///
+    /// A server runs whatever graphs its clients send (`--trust-graph` on their side lets a
+    /// graph that touches files through). Confined, they may read only --allow-read paths and
+    /// libtensorflow, write only --allow-write folders and a private temp folder, and open TCP
+    /// connections only to the --cluster tasks. auto: where the kernel has no Landlock, say so
+    /// and serve; require: fail instead. -v prints the rules.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = SandboxMode::Auto, help_heading = SECURITY)]
+    pub sandbox: SandboxMode,
+    /// The same as --sandbox off: serve with every access this user has.
+    #[arg(long, conflicts_with = "sandbox", help_heading = SECURITY)]
+    pub no_sandbox: bool,
     #[command(flatten)]
     pub library: super::Library,
+}
+
+impl Args {
+    /// The sandbox mode, `--no-sandbox` included.
+    pub fn sandbox_mode(&self) -> SandboxMode {
+        if self.no_sandbox {
+            SandboxMode::Off
+        } else {
+            self.sandbox
+        }
+    }
 }
 
 pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
@@ -39,10 +73,22 @@ pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
         args.task,
         server.target()?
     );
+    if args.sandbox_mode() != SandboxMode::Off {
+        let (read, write) = (listed(&args.allow_read, "--allow-read"), listed(&args.allow_write, "--allow-write"));
+        eprintln!("server {}/{} sandboxed: clients' graphs may read {read}; write {write}", args.job, args.task);
+    }
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
     }
     eprintln!("server {}/{} stopped", args.job, args.task);
     // TF cannot shut a started gRPC server down cleanly: the process ends with it.
     Err(super::Exit(0).into())
+}
+
+/// `paths` for the sandbox line, or the flag that would name some.
+fn listed(paths: &[PathBuf], flag: &str) -> String {
+    match paths {
+        [] => format!("none of your files ({flag} PATH to allow)"),
+        _ => paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+    }
 }

@@ -3,6 +3,7 @@
 //! every process is bounded in time and killed at the end.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -51,13 +52,49 @@ impl Drop for Task {
     }
 }
 
+/// A `tfreuse server` on `port` whose clients' graphs may read the tiny fixture's checkpoint.
 fn tfreuse_server(port: u16) -> Task {
+    let tiny = fixture(TINY_META);
+    let folder = Path::new(&tiny).parent().unwrap().to_str().unwrap();
+    tfreuse_server_in(port, Path::new("."), &["--allow-read", folder])
+}
+
+/// A `tfreuse server` on `port`, run in `cwd` with `flags`.
+fn tfreuse_server_in(port: u16, cwd: &Path, flags: &[&str]) -> Task {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tfreuse"));
     cmd.args(["server", "--cluster", &format!("local=127.0.0.1:{port}"), "--job", "local", "--task", "0"])
+        .args(flags)
+        .current_dir(cwd)
         .env("TF_ENABLE_ONEDNN_OPTS", "0");
     let mut task = Task::spawn(cmd);
     task.wait_for("serving at");
     task
+}
+
+#[test]
+fn a_sandboxed_server_stops_a_trusted_graphs_write_and_an_unconfined_one_does_not() {
+    let meta = fixture("hostile/write/model.ckpt.meta");
+    let folder = Path::new(&meta).parent().unwrap().to_str().unwrap().to_string();
+    for confined in [true, false] {
+        let home = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let flags = if confined { vec!["--allow-read", &folder] } else { vec!["--no-sandbox"] };
+        let mut server = tfreuse_server_in(port, home.path(), &flags);
+        let target = format!("grpc://127.0.0.1:{port}");
+        let eval = ["eval", "--meta", &meta, "--data", &tiny_data(), "--split", "all", "--trust-graph", "--target", &target];
+        // The graph runs on the server: the file would appear in the server's folder.
+        let pwned = home.path().join("pwned.txt");
+        if confined {
+            server.wait_for("sandboxed: clients' graphs may read");
+            let err = fails(&eval, 5);
+            let line = err.lines().last().unwrap();
+            assert!(line.contains("PermissionDenied: From /job:local/replica:0/task:0: pwned.txt; Permission denied"), "{err}");
+            assert!(!pwned.exists(), "the sandboxed server wrote the file");
+        } else {
+            ok(&eval);
+            assert_eq!(std::fs::read_to_string(&pwned).unwrap(), "pwned", "unconfined, the server writes: the fixture is real");
+        }
+    }
 }
 
 #[test]
