@@ -86,8 +86,8 @@ pub fn render(err: &anyhow::Error) -> String {
 pub fn render_with(err: &anyhow::Error, name_of: impl Fn(Role) -> String) -> String {
     match err.downcast_ref::<tfreuse::Error>() {
         Some(e @ tfreuse::Error::Arg { .. }) => e.render_with(name_of),
-        Some(e) => with_feed_hint(e.render_with(name_of)),
-        None => with_feed_hint(err.to_string()),
+        Some(e) => with_sandbox_hint(with_feed_hint(e.render_with(name_of))),
+        None => with_sandbox_hint(with_feed_hint(err.to_string())),
     }
 }
 
@@ -120,6 +120,20 @@ fn with_feed_hint(msg: String) -> String {
     match msg.split_once(MUST).and_then(|(_, rest)| rest.split_once('\'')) {
         Some((name, _)) => format!("{msg} (a second input: give it a value with --set {name}:0=VALUE)"),
         None => msg,
+    }
+}
+
+/// A file access TensorFlow was denied: where the denial may come from. (A denial on a
+/// `tfreuse server` task reaches the client as `PermissionDenied: From /job:…`.)
+fn with_sandbox_hint(msg: String) -> String {
+    if !msg.contains("Permission denied") {
+        msg
+    } else if msg.contains("PermissionDenied: From /job:") {
+        format!("{msg} (a tfreuse server's sandbox allows only its --allow-read and --allow-write paths)")
+    } else if super::sandbox::entered() {
+        format!("{msg} (the sandbox allows only the paths the command names: -v lists them, --no-sandbox lifts it)")
+    } else {
+        msg
     }
 }
 

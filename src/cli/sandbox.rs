@@ -184,6 +184,11 @@ fn folder(p: &Path) -> PathBuf {
     }
 }
 
+/// Whether this process entered the sandbox.
+pub fn entered() -> bool {
+    *ENTERED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Enter the sandbox in `mode`, once libtensorflow is loaded (once per process); with
 /// `verbose`, print the rules.
 pub fn enter(mode: SandboxMode, verbose: bool) -> anyhow::Result<()> {

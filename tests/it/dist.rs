@@ -89,6 +89,7 @@ fn a_sandboxed_server_stops_a_trusted_graphs_write_and_an_unconfined_one_does_no
             let err = fails(&eval, 5);
             let line = err.lines().last().unwrap();
             assert!(line.contains("PermissionDenied: From /job:local/replica:0/task:0: pwned.txt; Permission denied"), "{err}");
+            assert!(line.ends_with("(a tfreuse server's sandbox allows only its --allow-read and --allow-write paths)"), "{line}");
             assert!(!pwned.exists(), "the sandboxed server wrote the file");
         } else {
             ok(&eval);
