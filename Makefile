@@ -130,6 +130,7 @@ fuzz:
 # Regenerate the committed fixtures with real TensorFlow (deterministic; ~1 minute).
 fixtures: $(STAMP) data
 	$(VPY) python/make_ckpt.py --data data/mnist --out fixtures
+	$(VPY) python/make_tf2.py --out fixtures
 
 # The graphs of TF-Slim's classifiers (src/slim/graphs), built by TF-Slim itself, no weights
 # (deterministic; ~20 s). The binary embeds them: `--arch NAME`.

@@ -169,11 +169,7 @@ pub fn exec(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Cache(a) => cache::exec(a),
         Command::Zoo(a) => zoo::exec(a),
-        Command::Server(a) => {
-            let mut g = Global::from_parts(a.library.clone(), a.kernels.clone());
-            g.safety.sandbox = a.sandbox_mode();
-            server::exec(a, &g)
-        }
+        Command::Server(a) => server::exec(a),
         Command::Completions(a) => about::completions(a),
         Command::Reference => {
             print!("{}", reference::markdown(&<Cli as clap::CommandFactory>::command()));

@@ -61,7 +61,9 @@ impl Args {
     }
 }
 
-pub fn exec(args: Args, g: &Global) -> anyhow::Result<()> {
+pub fn exec(args: Args) -> anyhow::Result<()> {
+    let mut g = Global::from_parts(args.library.clone(), args.kernels.clone());
+    g.safety.sandbox = args.sandbox_mode();
     let cluster = Cluster::parse(&args.cluster)?;
     let address = cluster.address(&args.job, args.task)?.to_string();
     let stop = tfreuse::train::interrupt::stop_on_signals()?;

@@ -14,6 +14,7 @@ internal_mod! {
     optimizer;
     prune;
     saver;
+    saver_path;
     stack;
     var;
 }

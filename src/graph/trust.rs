@@ -8,8 +8,10 @@
 //! holds such a node (directly or through other functions) is refused like the node itself.
 //! The graph's own saver ops are allowed only in a run that feeds the saver's filename
 //! tensor — the checkpoint prefix tfreuse gives — and only when their path comes from that
-//! tensor through string plumbing; a saver op whose path comes from anywhere else is refused.
+//! tensor through string plumbing (in the graph, or in a TF2 saver function it calls:
+//! [`super::saver_path`]); a saver op whose path comes from anywhere else is refused.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -18,6 +20,7 @@ use tensorflow::{Operation, Output};
 
 use crate::error::{Error, Result, Role};
 use crate::graph::audit::{reaches, Class, Reach};
+use crate::graph::saver_path::{prefix_from, saver_call};
 use crate::proto::{attr_value, GraphDef, NodeDef, SaverDef};
 
 /// What may run of one imported graph.
@@ -52,15 +55,26 @@ impl Gate {
         let mut in_functions = BTreeMap::new();
         for r in reaches(graph, saver, registry) {
             match &r.function {
-                Some(f) => drop(in_functions.entry(f.clone()).or_insert(r)),
+                // A function's refusal names its worst node: anything before a checkpoint op.
+                Some(f) => match in_functions.entry(f.clone()) {
+                    Entry::Occupied(mut o) if checkpoint_op(o.get()) && !checkpoint_op(&r) => drop(o.insert(r)),
+                    Entry::Occupied(_) => {}
+                    Entry::Vacant(v) => drop(v.insert(r)),
+                },
                 None if r.own_saver && gate.filename.as_deref().is_some_and(|f| prefix_from(by_name[r.node.as_str()], f, &by_name)) => {
                     gate.saver.insert(r.node.clone(), r);
                 }
                 None => drop(gate.refused.insert(r.node.clone(), r)),
             }
         }
+        let own = saver.map(|s| [s.restore_op_name.as_str(), node_of(&s.save_tensor_name)]).unwrap_or_default();
         for (node, r) in function_calls(graph, in_functions) {
-            gate.refused.entry(node).or_insert(r);
+            let filename = gate.filename.as_deref().filter(|_| own.contains(&node.as_str()));
+            if filename.is_some_and(|f| saver_call(by_name[node.as_str()], f, graph, &by_name)) {
+                gate.saver.insert(node, Reach { own_saver: true, ..r });
+            } else {
+                gate.refused.entry(node).or_insert(r);
+            }
         }
         gate
     }
@@ -141,6 +155,11 @@ impl Gate {
     }
 }
 
+/// Whether `r` is a checkpoint read or write (what a TF2 saver function holds).
+fn checkpoint_op(r: &Reach) -> bool {
+    matches!(r.op.as_str(), "RestoreV2" | "SaveV2" | "MergeV2Checkpoints")
+}
+
 /// `node` of a tensor name `node:0`.
 fn node_of(tensor: &str) -> &str {
     tensor.rsplit_once(':').map_or(tensor, |(n, _)| n)
@@ -148,25 +167,6 @@ fn node_of(tensor: &str) -> &str {
 
 fn name(op: &Operation) -> String {
     op.name().unwrap_or_default()
-}
-
-/// Ops a saver's checkpoint path passes through from its filename tensor.
-const PLUMBING: &[&str] = &["Const", "Identity", "PlaceholderWithDefault", "Placeholder", "StringJoin", "ShardedFilename", "Pack"];
-
-/// Whether saver op `n`'s path (input 0) comes from node `filename` through string plumbing
-/// and constants only.
-fn prefix_from(n: &NodeDef, filename: &str, by_name: &BTreeMap<&str, &NodeDef>) -> bool {
-    let mut stack: Vec<&str> = n.input.first().map(|i| node_of(i)).into_iter().collect();
-    let (mut seen, mut reached) = (HashSet::new(), false);
-    while let Some(s) = stack.pop() {
-        let Some(node) = by_name.get(s).filter(|_| seen.insert(s)) else { continue };
-        if !PLUMBING.contains(&node.op.as_str()) {
-            return false;
-        }
-        reached |= s == filename;
-        stack.extend(node.input.iter().filter(|i| !i.starts_with('^')).map(|i| node_of(i)));
-    }
-    reached
 }
 
 /// The graph's nodes that call a function holding a node of `in_functions` (function name →

@@ -210,3 +210,32 @@ fn sandbox_require_and_the_rules_with_verbose() {
     let err = failed(tfreuse_in(home.path(), &both), 2, &both);
     assert!(err.contains("--no-sandbox") && err.contains("cannot be used with"), "{err}");
 }
+
+#[test]
+fn a_tf2_saved_models_own_saver_function_runs_untrusted_and_a_tampered_one_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (sm, ours, theirs) = (fixture("tf2_saved_model"), tmp.path().join("ours.npz"), tmp.path().join("py.npz"));
+    let run = ["run", "--saved-model", &sm, "--data", &tiny_data(), "--split", "all", "--input", "@x", "--fetch", "@logits"];
+    ok(&[&run[..], &["--out", ours.to_str().unwrap()]].concat());
+    let x = tiny_x_npy(tmp.path());
+    let (feed, fetch) = (format!("serving_default_x:0={}", x.display()), "StatefulPartitionedCall:0");
+    oracle(&["run", "--meta", &sm, "--feed", &feed, "--fetch", fetch, "--out", theirs.to_str().unwrap()]);
+    let a = tfreuse::data::npy::Npz::open(&ours).unwrap().get("@logits").unwrap();
+    assert!(a == tfreuse::data::npy::Npz::open(&theirs).unwrap().get(fetch).unwrap(), "the logits Python's loader gives");
+    // The restore function tampered with: refused, naming what it would run.
+    for (variant, runs) in [("tf2_write", "which runs evil/write (WriteFile)"), ("tf2_path", "which runs RestoreV2 (RestoreV2)")] {
+        let sm = fixture(&format!("hostile/{variant}"));
+        let args = ["run", "--saved-model", &sm, "--data", &tiny_data(), "--split", "all", "--input", "@x", "--fetch", "@logits"];
+        let err = fails(&args, 3);
+        assert!(err.contains("refused: running StatefulPartitionedCall_2 would run StatefulPartitionedCall_2"), "{err}");
+        assert!(err.contains(runs), "{variant}: {err}");
+    }
+    // Trusted, the sandbox stops the write.
+    let home = home();
+    let sm = fixture("hostile/tf2_write");
+    let args =
+        ["run", "--saved-model", &sm, "--data", &tiny_data(), "--split", "all", "--input", "@x", "--fetch", "@logits", "--trust-graph"];
+    let err = failed(tfreuse_in(home.path(), &args), 3, &args);
+    assert!(err.contains("PermissionDenied: pwned.txt; Permission denied"), "{err}");
+    assert!(!home.path().join("pwned.txt").exists());
+}

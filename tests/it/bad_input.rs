@@ -185,6 +185,14 @@ fn hostile_models_are_refused_by_every_command_that_would_run_them() {
         ),
         // (`train` restores by variable name with ops of its own: the saver's fake restore
         // op never runs there, so it is not refused.)
+        (
+            "run tf2 write",
+            owned(&["run", "--saved-model", &fixture("hostile/tf2_write"), "--data", &data, "--split", "all", "--fetch", "@logits"]),
+        ),
+        (
+            "run tf2 path",
+            owned(&["run", "--saved-model", &fixture("hostile/tf2_path"), "--data", &data, "--split", "all", "--fetch", "@logits"]),
+        ),
         ("run listing", owned(&["run", "--graph", &pb, "--data", &data, "--split", "all", "--fetch", "dnn/outputs/listed:0"])),
         (
             "export saver",

@@ -240,3 +240,12 @@ pub fn small_model(dir: &Path, args: &[&str]) -> String {
     oracle(&[&["small-model", "--out", dir.to_str().unwrap()][..], args].concat());
     dir.join("model.ckpt.meta").display().to_string()
 }
+
+/// tiny's features as `dir/x.npy`, to feed Python the rows tfreuse feeds from the npz.
+pub fn tiny_x_npy(dir: &std::path::Path) -> std::path::PathBuf {
+    let x = dir.join("x.npy");
+    let data = tfreuse::data::npy::Npz::open(&root().join("fixtures/tiny/data.npz")).unwrap().get("x").unwrap();
+    let tfreuse::tf::tensors::DynArray::F32(a) = data else { panic!("tiny's x is float32") };
+    ndarray_npy::write_npy(&x, &a).unwrap();
+    x
+}

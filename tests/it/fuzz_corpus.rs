@@ -85,6 +85,9 @@ fn savedmodel_corpus() {
         if let Ok(m) = tfreuse::MetaGraph::from_saved_model_bytes(&data, "serve", name.clone().into()) {
             assert!(m.resolve_name("X:0").is_ok(), "{name}");
             let _ = m.resolve_name("@x");
+            if let Ok(g) = m.graph_def() {
+                let _ = tfreuse::graph::trust::Gate::new(Path::new(&name), &g, m.saver_def(), &Default::default());
+            }
             assert!(tfreuse::MetaGraph::decode(&m.encode(), Path::new(&name)).is_ok(), "{name}");
         }
     }

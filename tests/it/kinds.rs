@@ -8,15 +8,6 @@ const FROZEN: &str = "tiny_frozen/tiny.pb";
 const FROZEN_TEXT: &str = "tiny_frozen/tiny.pbtxt";
 const LOGITS: &str = "dnn/outputs/BiasAdd:0";
 
-/// tiny's features as `dir/x.npy`, to feed Python the rows tfreuse feeds from the npz.
-fn tiny_x_npy(dir: &std::path::Path) -> std::path::PathBuf {
-    let x = dir.join("x.npy");
-    let data = tfreuse::data::npy::Npz::open(&root().join("fixtures/tiny/data.npz")).unwrap().get("x").unwrap();
-    let tfreuse::tf::tensors::DynArray::F32(a) = data else { panic!("tiny's x is float32") };
-    ndarray_npy::write_npy(&x, &a).unwrap();
-    x
-}
-
 /// `fetch` from `tfreuse run MODEL_ARGS` on tiny's data, by name.
 fn run_ours(model: &[&str], fetch: &[&str], out: &std::path::Path) -> Vec<tfreuse::tf::tensors::DynArray> {
     let fetches: Vec<&str> = fetch.iter().flat_map(|f| ["--fetch", f]).collect();
