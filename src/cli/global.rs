@@ -104,14 +104,21 @@ pub enum SandboxMode {
     Off,
 }
 
+impl SandboxMode {
+    /// This mode, or off when `--no-sandbox` says so.
+    pub fn unless(self, no_sandbox: bool) -> SandboxMode {
+        if no_sandbox {
+            SandboxMode::Off
+        } else {
+            self
+        }
+    }
+}
+
 impl Safety {
     /// The sandbox mode, `--no-sandbox` included.
     pub fn mode(&self) -> SandboxMode {
-        if self.no_sandbox {
-            SandboxMode::Off
-        } else {
-            self.sandbox
-        }
+        self.sandbox.unless(self.no_sandbox)
     }
 }
 

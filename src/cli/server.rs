@@ -53,11 +53,7 @@ pub struct Args {
 impl Args {
     /// The sandbox mode, `--no-sandbox` included.
     pub fn sandbox_mode(&self) -> SandboxMode {
-        if self.no_sandbox {
-            SandboxMode::Off
-        } else {
-            self.sandbox
-        }
+        self.sandbox.unless(self.no_sandbox)
     }
 }
 
