@@ -70,17 +70,22 @@ impl ModelArgs {
     /// the entry's format says (whichever of the three flags named it); the entry, for the
     /// defaults it gives.
     pub fn resolve_zoo(&mut self) -> tfreuse::Result<Option<Entry>> {
-        let named = [&self.meta, &self.graph, &self.saved_model].into_iter().flatten().find_map(|p| zoo_ref(p).map(str::to_string));
+        let arch = self.arch.as_ref().map(PathBuf::from);
+        let named = [&self.meta, &self.graph, &self.saved_model, &arch].into_iter().flatten().find_map(|p| zoo_ref(p).map(str::to_string));
         let Some(name) = named else { return Ok(None) };
         let z = self.zoo.open()?;
         let e = z.entry(&name)?.clone();
         let path = z.fetch(&e, &mut Notices::default())?;
-        eprintln!("zoo:{name}: {} {}", e.format.as_str(), path.display());
-        (self.meta, self.graph, self.saved_model) = (None, None, None);
+        eprintln!("zoo:{name}: {} {}", e.format, path.display());
+        (self.meta, self.graph, self.saved_model, self.arch) = (None, None, None, None);
         match e.format {
             Format::Meta => self.meta = Some(path),
             Format::Graph => self.graph = Some(path),
             Format::SavedModel => self.saved_model = Some(path),
+            Format::Slim(arch) => {
+                self.arch = Some(arch.to_string());
+                self.checkpoint = Some(path);
+            }
         }
         Ok(Some(e))
     }
@@ -178,8 +183,19 @@ struct Defaults {
 }
 
 impl Defaults {
+    /// The entry's own, over its architecture's for a TF-Slim checkpoint.
     fn of_entry(e: &Entry) -> Self {
-        Defaults { input: e.input.clone(), size: e.size.clone(), scale: e.scale.clone(), branch: e.branch.first().cloned() }
+        let arch = match e.format {
+            Format::Slim(name) => tfreuse::slim::Arch::named(name).ok().map(Defaults::of_arch),
+            _ => None,
+        };
+        let Defaults { input, size, scale, .. } = arch.unwrap_or(Defaults { input: None, size: None, scale: None, branch: None });
+        Defaults {
+            input: e.input.clone().or(input),
+            size: e.size.clone().or(size),
+            scale: e.scale.clone().or(scale),
+            branch: e.branch.first().cloned(),
+        }
     }
 
     fn of_arch(a: &tfreuse::slim::Arch) -> Self {
