@@ -37,7 +37,8 @@ pub struct ModelArgs {
     /// The graph TF-Slim builds for inception_v1, inception_v3, resnet_v1_50, resnet_v1_101,
     /// resnet_v2_50 or vgg_16 (inference mode, input `input`), built into tfreuse. Its end
     /// points are taken by TF-Slim's names wherever a tensor is named (InceptionV3/Mixed_7c,
-    /// resnet_v1_50/block4); inspect lists them.
+    /// resnet_v1_50/block4); inspect lists them. zoo:NAME takes a zoo entry's checkpoint (as
+    /// --meta zoo:NAME does).
     #[arg(long, value_name = "NAME", help_heading = MODEL)]
     pub arch: Option<String>,
     /// The tags of the SavedModel's MetaGraph to take (comma-separated).

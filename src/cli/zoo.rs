@@ -200,6 +200,12 @@ fn list(z: &Zoo, json: bool) -> anyhow::Result<()> {
 
 fn show(z: &Zoo, e: &Entry) -> anyhow::Result<()> {
     println!("[[model]]\n{}", toml::to_string(e)?.trim_end());
+    if e.pinned().is_none() {
+        match z.digest(e)? {
+            Some(d) => println!("# sha256 {d}, recorded on first use in {}", zoo::trust::path(&z.root).display()),
+            None => println!("# no SHA-256 published or recorded: the first fetch needs --trust-on-first-use"),
+        }
+    }
     let (Some(dir), Some(about)) = (z.folder(e)?, z.cached(e)?) else {
         println!("# not cached (tfreuse zoo fetch {})", e.name);
         return Ok(());

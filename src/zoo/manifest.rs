@@ -294,8 +294,8 @@ branch = ["dnn/hidden4/Relu:0"]
         let cases = [
             (ONE.replace("url = ", "urll = "), "unknown field `urll`"),
             (ONE.replace("https://example.org", "ftp://example.org"), "expected http://"),
-            (ONE.replace("format = \"meta\"", "format = \"onnx\""), "line 9: format \"onnx\": expected meta, graph, saved_model or slim:NAME"),
-            (ONE.replace("format = \"meta\"", "format = \"slim:inception_v4\""), "line 9: format \"slim:inception_v4\": not a TF-Slim architecture"),
+            (ONE.replace("format = \"meta\"", "format = \"onnx\""), "line 8: format \"onnx\": expected meta, graph, saved_model or slim:NAME"),
+            (ONE.replace("format = \"meta\"", "format = \"slim:inception_v4\""), "line 8: format \"slim:inception_v4\": not a TF-Slim architecture"),
             (ONE.replace("sha256 = ", "# sha256 = "), "missing field `sha256`"),
             (ONE.replace("m/my_model", "../my_model"), "may not contain .."),
             (ONE.replace("0000000000", "zz"), "64 hex digits"),

@@ -198,14 +198,14 @@ impl Zoo {
     /// The download's SHA-256 checked against the one `e` must have; with none yet (and
     /// `--trust-on-first-use`), the one to record.
     fn check_digest(&self, e: &Entry, got: &str, part: &Path) -> Result<Option<String>> {
-        let want = match (e.pinned(), self.digest(e)?) {
-            (_, None) => return Ok(Some(got.to_string())),
-            (Some(_), Some(h)) => format!("the manifest's {h}"),
-            (None, Some(h)) => format!("{h}, recorded on first use in {}", trust::path(&self.root).display()),
-        };
-        if want.contains(&got.to_ascii_lowercase()) {
+        let Some(h) = self.digest(e)? else { return Ok(Some(got.to_string())) };
+        if got.eq_ignore_ascii_case(&h) {
             return Ok(None);
         }
+        let want = match e.pinned() {
+            Some(_) => format!("the manifest's {h}"),
+            None => format!("{h}, recorded on first use in {}", trust::path(&self.root).display()),
+        };
         let _ = std::fs::remove_file(part);
         Err(Error::Fetch(format!("zoo:{}: {} has SHA-256 {got}, not {want}: refused, nothing cached", e.name, e.url)))
     }

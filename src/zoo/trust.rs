@@ -74,9 +74,13 @@ pub fn record(root: &Path, t: Trusted) -> Result<()> {
     let mut all = read(root)?;
     all.retain(|o| !(o.name == t.name && o.url == t.url));
     all.push(t);
+    crate::atomic::write_bytes_atomic(&path(root), &render(all)?)
+}
+
+/// The record of `all`, sorted by name and URL, as it is written.
+pub fn render(mut all: Vec<Trusted>) -> Result<Vec<u8>> {
     all.sort_by(|a, b| (&a.name, &a.url).cmp(&(&b.name, &b.url)));
-    let json = TRUST_RECORD.to_json(&Record { _format: None, trusted: all })?;
-    crate::atomic::write_bytes_atomic(&path(root), &json)
+    TRUST_RECORD.to_json(&Record { _format: None, trusted: all })
 }
 
 #[cfg(test)]
