@@ -85,7 +85,8 @@ impl ModelArgs {
             Format::SavedModel => self.saved_model = Some(path),
             Format::Slim(arch) => {
                 self.arch = Some(arch.to_string());
-                self.checkpoint = Some(path);
+                // A --checkpoint given (a fine-tuned one of the same net) wins, as every flag given does.
+                self.checkpoint.get_or_insert(path);
             }
         }
         Ok(Some(e))

@@ -185,3 +185,26 @@ fn a_slim_entry_runs_inspects_and_trains_as_its_arch_with_the_checkpoint() {
     assert!(test_line(&log).is_some(), "{log}");
     assert_eq!(test_line(&log), test_line(&theirs), "zoo:{NAME} and --arch --checkpoint trained differently");
 }
+
+#[test]
+fn zoo_add_of_an_unpinned_entry_records_its_digest_on_first_use_only() {
+    let prefix = checkpoint();
+    let bytes = archive(&prefix, None);
+    let z = Published::new(&bytes);
+    let copy = z.dir.path().join("copy.tar.gz");
+    std::fs::write(&copy, &bytes).unwrap();
+    let e = z.fails(&["zoo", "add", NAME, copy.to_str().unwrap()], 2);
+    assert!(e.contains("pins no SHA-256") && e.contains("--trust-on-first-use"), "{e}");
+    assert_eq!(z.copies(), Vec::<String>::new(), "nothing cached");
+    let (out, _) = z.ok(&["zoo", "add", NAME, copy.to_str().unwrap(), "--trust-on-first-use"]);
+    let digest = sha256_bytes(&bytes);
+    assert!(out.contains(&format!("sha256 {digest} (no published one; recorded in")), "{out}");
+    // The published file is what was added: no flag needed, nothing fetched again.
+    let (_, err) = z.ok(&["zoo", "fetch", NAME]);
+    assert!(!err.contains("fetching"), "{err}");
+    // Another file under the same name is refused against the record.
+    let other = archive(&prefix, Some(b"other"));
+    std::fs::write(&copy, &other).unwrap();
+    let e = z.fails(&["zoo", "add", NAME, copy.to_str().unwrap(), "--force", "--trust-on-first-use"], 2);
+    assert!(e.contains(&format!("has SHA-256 {}, not the one recorded on first use {digest}", sha256_bytes(&other))), "{e}");
+}
