@@ -184,6 +184,14 @@ fn a_slim_entry_runs_inspects_and_trains_as_its_arch_with_the_checkpoint() {
     let test_line = |s: &str| s.lines().find(|l| l.contains("test: loss")).map(str::to_string);
     assert!(test_line(&log).is_some(), "{log}");
     assert_eq!(test_line(&log), test_line(&theirs), "zoo:{NAME} and --arch --checkpoint trained differently");
+
+    // eval: the per-class report of the net's own logits on the pictures, the same both ways.
+    // Left out, --resize and --scale are the arch's (224x224: the logits' fixed pool), both ways.
+    let eval = ["--data", &data, "--split", "test", "--logits", "InceptionV1/Logits"];
+    let (ours, _) = z.ok(&[&["eval", "--meta", &zoo_model][..], &eval].concat());
+    let theirs = ok(&[&["eval", "--arch", "inception_v1", "--checkpoint", p][..], &eval].concat());
+    assert!(ours.lines().count() > 10, "{ours}");
+    assert_eq!(ours, theirs, "zoo:{NAME} and --arch --checkpoint evaluate differently");
 }
 
 #[test]
