@@ -123,7 +123,7 @@ bench-dist: setup
 # Fuzz the decoders (needs `cargo install cargo-fuzz`; the stable toolchain is enough).
 FUZZ_SECONDS ?= 600
 fuzz:
-	cd fuzz && for t in metagraph graphdef savedmodel checkpoint_state idx npz picture table segment manifest archive; do \
+	cd fuzz && for t in metagraph graphdef savedmodel checkpoint_state idx npz picture table segment manifest archive trust_record; do \
 		RUSTC_BOOTSTRAP=1 cargo fuzz run -O $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 || exit 1; \
 	done
 

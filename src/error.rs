@@ -155,6 +155,7 @@ roles! {
     Arch => "the TF-Slim architecture",
     Force => "replacing an existing output",
     TrustGraph => "trusting the graph",
+    TrustOnFirstUse => "trusting a download on first use",
     Sandbox => "the sandbox",
 }
 

@@ -324,6 +324,14 @@ pub enum FetchStep {
         /// The byte it goes on from.
         from: u64,
     },
+    /// No SHA-256 was pinned or recorded for the download: `sha256` is trusted on first use,
+    /// recorded in `record` for later fetches to match.
+    TrustedOnFirstUse {
+        /// The download's SHA-256.
+        sha256: String,
+        /// The file it is recorded in.
+        record: PathBuf,
+    },
     /// The download matched its SHA-256 and is unpacked into `dir` (`megabytes` in all).
     Unpacked {
         /// The model's folder in the cache.

@@ -1,6 +1,6 @@
 //! Versions of the files tfreuse writes and reads back later, maybe by another release: the
-//! picture record beside a checkpoint, the resume sidecar, a feature cache folder's key file
-//! and a zoo model's record. Each carries `"format": N`; a file without it is version 1 (what
+//! picture record beside a checkpoint, the resume sidecar, a feature cache folder's key file,
+//! a zoo model's record and the zoo's digests trusted on first use. Each carries `"format": N`; a file without it is version 1 (what
 //! was written before versions). A reader takes every version up to its own and refuses a
 //! newer one in one line that says to upgrade, instead of misreading a layout it cannot know.
 
@@ -25,6 +25,9 @@ pub const RESUME: Format = Format { name: "resume file", current: 2 };
 pub const FEATURE_CACHE: Format = Format { name: "feature cache", current: 2 };
 /// `.tfreuse-zoo.json` in each cached zoo model's folder.
 pub const ZOO_RECORD: Format = Format { name: "zoo record", current: 2 };
+
+/// `trusted.json` in the zoo's folder: the digests recorded on first use.
+pub const TRUST_RECORD: Format = Format { name: "zoo trust record", current: 1 };
 
 /// The field that holds the version.
 pub const FIELD: &str = "format";

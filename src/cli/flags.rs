@@ -71,6 +71,7 @@ pub fn flag(role: Role) -> &'static str {
         Role::Arch => "--arch",
         Role::Force => "--force",
         Role::TrustGraph => "--trust-graph",
+        Role::TrustOnFirstUse => "--trust-on-first-use",
         Role::Sandbox => "--sandbox",
     }
 }

@@ -37,7 +37,8 @@ pub struct ModelArgs {
     /// The graph TF-Slim builds for inception_v1, inception_v3, resnet_v1_50, resnet_v1_101,
     /// resnet_v2_50 or vgg_16 (inference mode, input `input`), built into tfreuse. Its end
     /// points are taken by TF-Slim's names wherever a tensor is named (InceptionV3/Mixed_7c,
-    /// resnet_v1_50/block4); inspect lists them.
+    /// resnet_v1_50/block4); inspect lists them. zoo:NAME takes a zoo entry's checkpoint (as
+    /// --meta zoo:NAME does).
     #[arg(long, value_name = "NAME", help_heading = MODEL)]
     pub arch: Option<String>,
     /// The tags of the SavedModel's MetaGraph to take (comma-separated).
@@ -70,17 +71,23 @@ impl ModelArgs {
     /// the entry's format says (whichever of the three flags named it); the entry, for the
     /// defaults it gives.
     pub fn resolve_zoo(&mut self) -> tfreuse::Result<Option<Entry>> {
-        let named = [&self.meta, &self.graph, &self.saved_model].into_iter().flatten().find_map(|p| zoo_ref(p).map(str::to_string));
+        let arch = self.arch.as_ref().map(PathBuf::from);
+        let named = [&self.meta, &self.graph, &self.saved_model, &arch].into_iter().flatten().find_map(|p| zoo_ref(p).map(str::to_string));
         let Some(name) = named else { return Ok(None) };
         let z = self.zoo.open()?;
         let e = z.entry(&name)?.clone();
         let path = z.fetch(&e, &mut Notices::default())?;
-        eprintln!("zoo:{name}: {} {}", e.format.as_str(), path.display());
-        (self.meta, self.graph, self.saved_model) = (None, None, None);
+        eprintln!("zoo:{name}: {} {}", e.format, path.display());
+        (self.meta, self.graph, self.saved_model, self.arch) = (None, None, None, None);
         match e.format {
             Format::Meta => self.meta = Some(path),
             Format::Graph => self.graph = Some(path),
             Format::SavedModel => self.saved_model = Some(path),
+            Format::Slim(arch) => {
+                self.arch = Some(arch.to_string());
+                // A --checkpoint given (a fine-tuned one of the same net) wins, as every flag given does.
+                self.checkpoint.get_or_insert(path);
+            }
         }
         Ok(Some(e))
     }
@@ -178,8 +185,19 @@ struct Defaults {
 }
 
 impl Defaults {
+    /// The entry's own, over its architecture's for a TF-Slim checkpoint.
     fn of_entry(e: &Entry) -> Self {
-        Defaults { input: e.input.clone(), size: e.size.clone(), scale: e.scale.clone(), branch: e.branch.first().cloned() }
+        let arch = match e.format {
+            Format::Slim(name) => tfreuse::slim::Arch::named(name).ok().map(Defaults::of_arch),
+            _ => None,
+        };
+        let Defaults { input, size, scale, .. } = arch.unwrap_or(Defaults { input: None, size: None, scale: None, branch: None });
+        Defaults {
+            input: e.input.clone().or(input),
+            size: e.size.clone().or(size),
+            scale: e.scale.clone().or(scale),
+            branch: e.branch.first().cloned(),
+        }
     }
 
     fn of_arch(a: &tfreuse::slim::Arch) -> Self {

@@ -30,6 +30,9 @@ pub fn line(e: &Event) {
                 eprintln!("tfreuse: {url}: {reason} (retrying in {:.0?})", Duration::from_secs_f64(*wait_seconds))
             }
             FetchStep::Resuming { from } => eprintln!("tfreuse: resuming {url} at {:.1} MB", *from as f64 / 1e6),
+            FetchStep::TrustedOnFirstUse { sha256, record } => {
+                eprintln!("zoo:{name}: no published SHA-256; trusted on first use: sha256 {sha256} (recorded in {})", record.display())
+            }
             FetchStep::Unpacked { dir, megabytes } => {
                 eprintln!("zoo:{name}: verified and unpacked into {} ({megabytes:.1} MB)", dir.display())
             }

@@ -36,6 +36,12 @@ pub struct ZooArgs {
     /// Largest size a download may unpack to, in MB.
     #[arg(long, global = true, help_heading = ZOO, default_value_t = 16384, value_name = "MB")]
     pub max_unpacked_mb: u64,
+    /// Fetch a model whose publisher pins no SHA-256 (sha256 = "unpublished"): print its
+    /// digest and record it in the zoo folder's trusted.json.
+    ///
+    /// Later fetches of it, and zoo verify, must then match the recorded digest.
+    #[arg(long, global = true, help_heading = ZOO)]
+    pub trust_on_first_use: bool,
 }
 
 impl ZooArgs {
@@ -50,6 +56,7 @@ impl ZooArgs {
         let mut z = Zoo::open(root, &self.manifest, offline, net)?;
         let mb = self.max_unpacked_mb.saturating_mul(1 << 20);
         z.limits = Limits { member: mb, total: mb, ..Limits::default() };
+        z.trust_on_first_use = self.trust_on_first_use;
         Ok(z)
     }
 }
@@ -147,7 +154,10 @@ pub fn exec(args: Args) -> anyhow::Result<()> {
         Action::Add { name, from, format, path, force } => {
             let format = format.map(FormatArg::format);
             let (e, at) = z.add(&zoo::Adding { name, from, format, path, force })?;
-            println!("zoo:{}: {} {}", e.name, e.format.as_str(), at.display());
+            println!("zoo:{}: {} {}", e.name, e.format, at.display());
+            if let (None, Some(digest)) = (e.pinned(), z.digest(&e)?) {
+                println!("zoo:{}: sha256 {digest} (no published one; recorded in {})", e.name, zoo::trust::path(&z.root).display());
+            }
             Ok(())
         }
         Action::Remove { names } => {
@@ -169,7 +179,10 @@ fn list(z: &Zoo, json: bool) -> anyhow::Result<()> {
         rows.push((e, z.cached(e)?.map(|a| a.files.iter().map(|f| f.bytes).sum::<u64>())));
     }
     if json {
-        let v: Vec<_> = rows.iter().map(|(e, c)| serde_json::json!({"entry": e, "cached_bytes": c, "folder": z.folder(e)})).collect();
+        let mut v = Vec::new();
+        for (e, c) in &rows {
+            v.push(serde_json::json!({"entry": e, "cached_bytes": c, "folder": z.folder(e)?}));
+        }
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
@@ -180,22 +193,28 @@ fn list(z: &Zoo, json: bool) -> anyhow::Result<()> {
             (None, Some(b)) => format!("{:.1} MB", b as f64 / 1e6),
             (None, None) => "not cached".into(),
         };
-        println!("  {:<24} {:<11} {:<16} {}", e.name, e.format.as_str(), size, e.description);
+        println!("  {:<24} {:<18} {:<16} {}", e.name, e.format.to_string(), size, e.description);
     }
     Ok(())
 }
 
 fn show(z: &Zoo, e: &Entry) -> anyhow::Result<()> {
     println!("[[model]]\n{}", toml::to_string(e)?.trim_end());
-    let Some(about) = z.cached(e)? else {
+    if e.pinned().is_none() {
+        match z.digest(e)? {
+            Some(d) => println!("# sha256 {d}, recorded on first use in {}", zoo::trust::path(&z.root).display()),
+            None => println!("# no SHA-256 published or recorded: the first fetch needs --trust-on-first-use"),
+        }
+    }
+    let (Some(dir), Some(about)) = (z.folder(e)?, z.cached(e)?) else {
         println!("# not cached (tfreuse zoo fetch {})", e.name);
         return Ok(());
     };
-    println!("# cached in {}", z.folder(e).display());
+    println!("# cached in {}", dir.display());
     for f in &about.files {
         println!("#   {:>12}  {}", f.bytes, f.path);
     }
-    let meta = zoo::source(e, z.folder(e).join(&e.path)).read()?;
+    let meta = zoo::source(e, dir.join(&e.path)).read()?;
     for line in zoo::summary(&meta, e)? {
         println!("# {line}");
     }
@@ -207,7 +226,8 @@ fn verify(z: &Zoo, names: Vec<String>) -> anyhow::Result<()> {
         true => {
             let mut cached = Vec::new();
             for e in &z.entries {
-                if z.cached(e)?.is_some() {
+                // A copy under another digest than the recorded one is reported too.
+                if z.cached(e)?.is_some() || (e.pinned().is_none() && !z.copies(&e.name)?.is_empty()) {
                     cached.push(e);
                 }
             }

@@ -32,7 +32,7 @@ pub(crate) fn added(root: &Path) -> Vec<Entry> {
         .filter_map(|d| {
             // A newer tfreuse's record cannot be read: that model is not listed.
             let about = super::read_about(&d.path().join(ABOUT)).ok()??;
-            let here = d.file_name().to_string_lossy() == folder_name(&about.entry);
+            let here = d.file_name().to_string_lossy() == folder_name(&about.entry, &about.sha256);
             (about.added_from.is_some() && here).then_some(about.entry)
         })
         .collect();
@@ -53,8 +53,8 @@ impl Zoo {
         let known = self.entries[..self.manifests].iter().find(|e| &e.name == name);
         let format = match (known, a.format) {
             (Some(e), Some(f)) if e.format != f => {
-                let msg = format!("zoo:{name}: the manifest's entry is of format {}", e.format.as_str());
-                return Err(Error::arg(Role::ZooFormat, Some(f.as_str()), msg));
+                let msg = format!("zoo:{name}: the manifest's entry is of format {}", e.format);
+                return Err(Error::arg(Role::ZooFormat, Some(&f.to_string()), msg));
             }
             (Some(e), _) => e.format,
             (None, Some(f)) => f,
@@ -77,29 +77,34 @@ impl Zoo {
         };
         let (files, sha256) = self.bring(&from, meta.is_dir(), &plain, &incoming)?;
         let entry = match known {
-            Some(e) => checked_against(e, &sha256, a.path.as_deref(), &from)?,
+            Some(e) => self.checked_against(e, &sha256, a.path.as_deref(), &from)?,
             None => {
                 let path = model_path(format, &files, a.path.as_deref(), &incoming, &from)?;
                 new_entry(name, &from, sha256.clone(), format, path)
             }
         };
         if !fits(format, &incoming.join(&entry.path)) {
-            let msg = format!("zoo:{name}: {} has no {} {}", from.display(), format.as_str(), entry.path);
-            return Err(Error::arg(Role::ZooFormat, Some(format.as_str()), msg));
+            let msg = format!("zoo:{name}: {} has no {format} {}", from.display(), entry.path);
+            return Err(Error::arg(Role::ZooFormat, Some(&format.to_string()), msg));
         }
         source(&entry, incoming.join(&entry.path)).read().map_err(|err| {
             let msg = format!("zoo:{name}: {} does not read as one: {err}", entry.path);
-            Error::arg(Role::ZooFormat, Some(format.as_str()), msg)
+            Error::arg(Role::ZooFormat, Some(&format.to_string()), msg)
         })?;
+        if known.is_some_and(|e| e.pinned().is_none()) {
+            let trusted = super::trust::Trusted { name: entry.name.clone(), url: entry.url.clone(), sha256: sha256.clone() };
+            super::trust::record(&self.root, trusted)?;
+        }
         self.publish(a, entry, sha256, files, &from, &staging)
     }
 
     /// The record written, the old copies removed (with `--force`), the new one renamed in.
     fn publish(&self, a: &Adding, entry: Entry, sha256: String, files: Vec<CachedFile>, from: &Path, staging: &AtomicDir) -> Result<(Entry, PathBuf)> {
         let incoming = staging.path().join("incoming");
+        let about_sha = sha256.clone();
         let about = About { entry: entry.clone(), sha256, files, added_from: Some(from.display().to_string()) };
         about.write_into(&incoming)?;
-        let folder = folder_name(&entry);
+        let folder = folder_name(&entry, &about_sha);
         std::fs::rename(&incoming, staging.path().join(&folder)).map_err(|e| Error::io(&incoming, e))?;
         let _lock = Lock::take(&self.root.join(format!(".{folder}.lock")), &mut |_| Ok(()))?;
         if a.force {
@@ -130,20 +135,32 @@ impl Zoo {
     }
 }
 
-/// A manifest's entry `e`, when what was added is what it names.
-fn checked_against(e: &Entry, sha256: &str, path: Option<&str>, from: &Path) -> Result<Entry> {
-    if !e.sha256.eq_ignore_ascii_case(sha256) {
-        return Err(Error::Invalid(format!(
-            "zoo:{}: {} has SHA-256 {sha256}, not the manifest's {}: refused, nothing cached",
-            e.name,
-            from.display(),
-            e.sha256
-        )));
+impl Zoo {
+    /// A manifest's entry `e`, when what was added is what it names (a digest no publisher
+    /// pins: the one recorded on first use, else recorded now with `--trust-on-first-use`).
+    fn checked_against(&self, e: &Entry, sha256: &str, path: Option<&str>, from: &Path) -> Result<Entry> {
+        let want = self.digest(e)?;
+        if want.is_none() && !self.trust_on_first_use {
+            let msg = format!(
+                "zoo:{}: its publisher pins no SHA-256 (none first-party is published): pass {} to add it and hold later fetches to its digest",
+                e.name,
+                Role::TrustOnFirstUse.mention()
+            );
+            return Err(Error::Invalid(msg));
+        }
+        if let Some(want) = want.filter(|w| !w.eq_ignore_ascii_case(sha256)) {
+            return Err(Error::Invalid(format!(
+                "zoo:{}: {} has SHA-256 {sha256}, not {} {want}: refused, nothing cached",
+                e.name,
+                from.display(),
+                if e.pinned().is_some() { "the manifest's" } else { "the one recorded on first use" },
+            )));
+        }
+        if let Some(p) = path.filter(|p| *p != e.path) {
+            return Err(Error::arg(Role::ZooPath, Some(p), format!("zoo:{}: the manifest's entry says {}", e.name, e.path)));
+        }
+        Ok(e.clone())
     }
-    if let Some(p) = path.filter(|p| *p != e.path) {
-        return Err(Error::arg(Role::ZooPath, Some(p), format!("zoo:{}: the manifest's entry says {}", e.name, e.path)));
-    }
-    Ok(e.clone())
 }
 
 /// The entry of a model no manifest names.
@@ -185,6 +202,11 @@ fn model_path(format: Format, files: &[CachedFile], given: Option<&str>, dir: &P
             let graph = |p: &str| (p.ends_with(".pb") || p.ends_with(".pbtxt")) && !is_saved_model(p);
             files.iter().filter(|f| graph(&f.path)).map(|f| f.path.clone()).collect()
         }
+        Format::Slim(_) => files
+            .iter()
+            .filter_map(|f| f.path.strip_suffix(".index").or(f.path.ends_with(".ckpt").then_some(f.path.as_str())))
+            .map(str::to_string)
+            .collect(),
         Format::SavedModel => files
             .iter()
             .filter(|f| is_saved_model(&f.path))
@@ -197,13 +219,14 @@ fn model_path(format: Format, files: &[CachedFile], given: Option<&str>, dir: &P
         Format::Meta => ".meta file",
         Format::Graph => "frozen graph (.pb or .pbtxt)",
         Format::SavedModel => "SavedModel (saved_model.pb)",
+        Format::Slim(_) => "TF-Slim checkpoint (.ckpt, or a prefix with its .index)",
     };
     match found.len() {
         1 => Ok(found.remove(0)),
         0 => {
             let some: Vec<_> = files.iter().take(5).map(|f| f.path.as_str()).collect();
             let msg = format!("{} holds no {what} (it has {}…)", from.display(), some.join(", "));
-            Err(Error::arg(Role::ZooFormat, Some(format.as_str()), msg))
+            Err(Error::arg(Role::ZooFormat, Some(&format.to_string()), msg))
         }
         _ => Err(Error::arg(Role::ZooPath, None, format!("{} holds several, {}: name one", from.display(), found.join(", ")))),
     }
@@ -216,5 +239,6 @@ fn fits(format: Format, p: &Path) -> bool {
         Format::Meta => p.is_file() && ext == "meta",
         Format::Graph => p.is_file() && (ext == "pb" || ext == "pbtxt"),
         Format::SavedModel => p.join("saved_model.pb").is_file() || p.join("saved_model.pbtxt").is_file(),
+        Format::Slim(_) => p.is_file() || Path::new(&format!("{}.index", p.display())).is_file(),
     }
 }

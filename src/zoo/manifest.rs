@@ -11,8 +11,7 @@ use crate::error::{Error, Result};
 pub const DEFAULT: &str = include_str!("default.toml");
 
 /// What kind of model an entry's `path` is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// A `.meta` with its checkpoint beside it.
     Meta,
@@ -20,18 +19,55 @@ pub enum Format {
     Graph,
     /// A SavedModel directory.
     SavedModel,
+    /// A TF-Slim checkpoint (a V1 file or a V2 prefix) restored into the built-in graph of the
+    /// architecture named (`slim:inception_v3`): TF-Slim's zoo publishes no `.meta`.
+    Slim(&'static str),
 }
 
 impl Format {
-    /// Its name in the manifest (`meta`, `graph`, `saved_model`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Meta => "meta",
-            Format::Graph => "graph",
-            Format::SavedModel => "saved_model",
+    /// The format `s` names: `meta`, `graph`, `saved_model` or `slim:NAME`.
+    pub fn parse(s: &str) -> std::result::Result<Format, String> {
+        match s {
+            "meta" => Ok(Format::Meta),
+            "graph" => Ok(Format::Graph),
+            "saved_model" => Ok(Format::SavedModel),
+            _ => match s.strip_prefix("slim:") {
+                Some(name) => crate::slim::names().into_iter().find(|n| *n == name).map(Format::Slim).ok_or_else(|| {
+                    format!("format {s:?}: not a TF-Slim architecture tfreuse knows (known: {})", crate::slim::names().join(", "))
+                }),
+                None => Err(format!("format {s:?}: expected meta, graph, saved_model or slim:NAME")),
+            },
         }
     }
 }
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Format::Meta => f.write_str("meta"),
+            Format::Graph => f.write_str("graph"),
+            Format::SavedModel => f.write_str("saved_model"),
+            Format::Slim(name) => write!(f, "slim:{name}"),
+        }
+    }
+}
+
+impl Serialize for Format {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Format {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Format::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What `sha256` says when the publisher pins no digest: the first fetch then needs
+/// `--trust-on-first-use`, and later ones are held to the digest it recorded.
+pub const UNPUBLISHED: &str = "unpublished";
 
 /// One model of the zoo.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,11 +83,12 @@ pub struct Entry {
     pub license: String,
     /// http(s)://… or file://… of the archive (or of the model file itself).
     pub url: String,
-    /// SHA-256 of the downloaded file, 64 hex digits.
+    /// SHA-256 of the downloaded file, 64 hex digits, or [`UNPUBLISHED`] (said, never left out).
     pub sha256: String,
     /// What kind of model file `path` is.
     pub format: Format,
-    /// The `.meta`, `.pb` or SavedModel directory inside the archive.
+    /// The `.meta`, `.pb`, SavedModel directory or TF-Slim checkpoint (file or prefix) inside
+    /// the archive.
     pub path: String,
     /// Size of the download in bytes, when known: a larger download is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +115,13 @@ pub struct Entry {
     /// for a model whose author the manifest's writer trusts; its `sha256` pins the bytes.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trusted: bool,
+}
+
+impl Entry {
+    /// The SHA-256 the manifest pins, if it pins one.
+    pub fn pinned(&self) -> Option<&str> {
+        (self.sha256 != UNPUBLISHED).then_some(self.sha256.as_str())
+    }
 }
 
 #[derive(Deserialize)]
@@ -118,8 +162,8 @@ pub fn merge(base: &mut Vec<Entry>, later: Vec<Entry>) {
 /// What is wrong with one entry, if anything.
 fn check(e: &Entry) -> std::result::Result<(), String> {
     check_name(&e.name)?;
-    if e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("sha256 {:?}: expected 64 hex digits", e.sha256));
+    if e.pinned().is_some_and(|h| !is_sha256(h)) {
+        return Err(format!("sha256 {:?}: expected 64 hex digits, or {UNPUBLISHED:?} when the publisher pins none", e.sha256));
     }
     check_url(&e.url)?;
     check_member(&e.path).map_err(|m| format!("path {:?}: {m}", e.path))?;
@@ -134,6 +178,11 @@ fn check(e: &Entry) -> std::result::Result<(), String> {
         crate::data::Scale::parse(s).map_err(|err| format!("scale {s:?}: {err}"))?;
     }
     Ok(())
+}
+
+/// Whether `h` is 64 hex digits.
+pub fn is_sha256(h: &str) -> bool {
+    h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A model's name: 1-64 of a-z 0-9 . _ -, not starting with a dot.
@@ -228,11 +277,26 @@ branch = ["dnn/hidden4/Relu:0"]
     }
 
     #[test]
+    fn a_slim_entry_with_an_unpublished_digest_parses_and_writes_back() {
+        let text = ONE
+            .replace("format = \"meta\"", "format = \"slim:inception_v1\"")
+            .replace("0000000000000000000000000000000000000000000000000000000000000000", UNPUBLISHED);
+        let e = &parse(&text, "mine.toml").unwrap()[0];
+        assert_eq!((e.format, e.pinned()), (Format::Slim("inception_v1"), None));
+        assert_eq!(e.format.to_string(), "slim:inception_v1");
+        let again = format!("[[model]]\n{}", toml::to_string(e).unwrap());
+        assert_eq!(&parse(&again, "again").unwrap()[0], e);
+        assert_eq!(parse(ONE, "a").unwrap()[0].pinned(), Some("0000000000000000000000000000000000000000000000000000000000000000"));
+    }
+
+    #[test]
     fn bad_manifests_are_one_line_errors() {
         let cases = [
             (ONE.replace("url = ", "urll = "), "unknown field `urll`"),
             (ONE.replace("https://example.org", "ftp://example.org"), "expected http://"),
-            (ONE.replace("format = \"meta\"", "format = \"onnx\""), "unknown variant"),
+            (ONE.replace("format = \"meta\"", "format = \"onnx\""), "line 8: format \"onnx\": expected meta, graph, saved_model or slim:NAME"),
+            (ONE.replace("format = \"meta\"", "format = \"slim:inception_v4\""), "line 8: format \"slim:inception_v4\": not a TF-Slim architecture"),
+            (ONE.replace("sha256 = ", "# sha256 = "), "missing field `sha256`"),
             (ONE.replace("m/my_model", "../my_model"), "may not contain .."),
             (ONE.replace("0000000000", "zz"), "64 hex digits"),
             (format!("{ONE}{ONE}"), "also used on line 2"),

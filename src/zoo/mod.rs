@@ -1,13 +1,15 @@
 //! The model zoo: pretrained TF1 models named in a manifest, fetched on first use, checked
 //! against their SHA-256 before anything is unpacked, unpacked safely, and kept in a cache
 //! folder per model (`<root>/<name>-<sha256[..12]>`) that appears by one rename when complete.
-//! A lock file per model makes two processes fetching at once end with one copy.
+//! A lock file per model makes two processes fetching at once end with one copy. A download
+//! whose publisher pins no SHA-256 is held to the one recorded on first use (`trust`).
 
 internal_mod! {
     add;
     archive;
     manifest;
     net;
+    trust;
 }
 
 use std::fs::File;
@@ -22,7 +24,7 @@ use crate::events::{Event, EventSink, FetchStep};
 
 pub use add::Adding;
 pub use archive::Limits;
-pub use manifest::{Entry, Format};
+pub use manifest::{Entry, Format, UNPUBLISHED};
 pub use net::Net;
 
 /// The file inside each cached model's folder that says what it is.
@@ -43,6 +45,8 @@ pub struct Zoo {
     /// How many of `entries` come from the manifests; those after are models added to the
     /// cache by hand (`tfreuse zoo add`) that no manifest names.
     pub manifests: usize,
+    /// Fetch a model whose publisher pins no SHA-256 on first use, recording the digest.
+    pub trust_on_first_use: bool,
 }
 
 /// What a cached model's folder records.
@@ -106,7 +110,7 @@ impl Zoo {
         let manifests = entries.len();
         let added: Vec<Entry> = add::added(&root).into_iter().filter(|a| !entries.iter().any(|e| e.name == a.name)).collect();
         entries.extend(added);
-        Ok(Zoo { root, entries, offline, net, limits: Limits::default(), manifests })
+        Ok(Zoo { root, entries, offline, net, limits: Limits::default(), manifests, trust_on_first_use: false })
     }
 
     /// The manifests' model `name`, or an error naming the nearest names.
@@ -119,28 +123,33 @@ impl Zoo {
         })
     }
 
-    /// The folder `e` is cached in once fetched.
-    pub fn folder(&self, e: &Entry) -> PathBuf {
-        self.root.join(folder_name(e))
+    /// The SHA-256 `e`'s download must have: the manifest's, else the one recorded when it
+    /// was first fetched (none yet: it was never fetched, or not into this zoo's folder).
+    pub fn digest(&self, e: &Entry) -> Result<Option<String>> {
+        match e.pinned() {
+            Some(h) => Ok(Some(h.to_ascii_lowercase())),
+            None => trust::recorded(&self.root, &e.name, &e.url),
+        }
+    }
+
+    /// The folder `e` is cached in once fetched (none while its digest is unknown).
+    pub fn folder(&self, e: &Entry) -> Result<Option<PathBuf>> {
+        Ok(self.digest(e)?.map(|h| self.root.join(folder_name(e, &h))))
     }
 
     /// What the cache holds for `e`, if it holds it; an error when a newer tfreuse cached it
     /// (fetching again would only collide with its folder).
     pub fn cached(&self, e: &Entry) -> Result<Option<About>> {
-        read_about(&self.folder(e).join(ABOUT))
+        match self.folder(e)? {
+            Some(dir) => read_about(&dir.join(ABOUT)),
+            None => Ok(None),
+        }
     }
 
     /// The model `e` names on disk, fetched first unless cached; how the fetch goes is told
     /// `sink` ([`Event::Fetch`]).
     pub fn fetch(&self, e: &Entry, sink: &mut dyn EventSink) -> Result<PathBuf> {
-        let model = self.folder(e).join(&e.path);
-        if self.cached(e)?.is_some() {
-            if !model.exists() {
-                return Err(Error::NotFound(format!(
-                    "zoo:{}: the cached copy has no {} (`tfreuse zoo show {}` lists its files)",
-                    e.name, e.path, e.name
-                )));
-            }
+        if let Some(model) = self.cached_model(e)? {
             return Ok(model);
         }
         if self.offline {
@@ -151,28 +160,64 @@ impl Zoo {
                 e.name
             )));
         }
+        let digest = self.digest(e)?;
+        if digest.is_none() && !self.trust_on_first_use {
+            return Err(Error::Fetch(format!(
+                "zoo:{}: its publisher pins no SHA-256 for {} (none first-party is published): re-run with {} to fetch it, print its digest and hold later fetches to it",
+                e.name,
+                e.url,
+                Role::TrustOnFirstUse.mention()
+            )));
+        }
         std::fs::create_dir_all(self.root.join(".partial")).map_err(|err| Error::io(&self.root, err))?;
         let mut tell = |step| sink.event(&Event::Fetch { name: e.name.clone(), url: e.url.clone(), step });
-        let _lock = Lock::take(&self.root.join(format!(".{}.lock", folder_name(e))), &mut tell)?;
-        if self.cached(e)?.is_none() {
-            self.download_and_unpack(e, &mut tell)?;
+        let lock = match &digest {
+            Some(h) => folder_name(e, h),
+            None => format!("{}-first-use", e.name),
+        };
+        let _lock = Lock::take(&self.root.join(format!(".{lock}.lock")), &mut tell)?;
+        // Another process may have fetched it (and recorded its digest) while this one waited.
+        match self.cached_model(e)? {
+            Some(model) => Ok(model),
+            None => self.download_and_unpack(e, &mut tell),
         }
-        Ok(model)
     }
 
-    fn download_and_unpack(&self, e: &Entry, tell: &mut dyn FnMut(FetchStep) -> Result<()>) -> Result<()> {
-        let part = self.root.join(".partial").join(format!("{}.part", e.sha256));
+    /// `e`'s model in the cache, if it is cached.
+    fn cached_model(&self, e: &Entry) -> Result<Option<PathBuf>> {
+        let (Some(dir), Some(_)) = (self.folder(e)?, self.cached(e)?) else { return Ok(None) };
+        if !present(e, &dir) {
+            return Err(Error::NotFound(format!(
+                "zoo:{}: the cached copy has no {} (`tfreuse zoo show {}` lists its files)",
+                e.name, e.path, e.name
+            )));
+        }
+        Ok(Some(dir.join(&e.path)))
+    }
+
+    /// The download's SHA-256 checked against the one `e` must have; with none yet (and
+    /// `--trust-on-first-use`), the one to record.
+    fn check_digest(&self, e: &Entry, got: &str, part: &Path) -> Result<Option<String>> {
+        let Some(h) = self.digest(e)? else { return Ok(Some(got.to_string())) };
+        if got.eq_ignore_ascii_case(&h) {
+            return Ok(None);
+        }
+        let want = match e.pinned() {
+            Some(_) => format!("the manifest's {h}"),
+            None => format!("{h}, recorded on first use in {}", trust::path(&self.root).display()),
+        };
+        let _ = std::fs::remove_file(part);
+        Err(Error::Fetch(format!("zoo:{}: {} has SHA-256 {got}, not {want}: refused, nothing cached", e.name, e.url)))
+    }
+
+    fn download_and_unpack(&self, e: &Entry, tell: &mut dyn FnMut(FetchStep) -> Result<()>) -> Result<PathBuf> {
+        let part =
+            self.root.join(".partial").join(format!("{}.part", e.pinned().map_or_else(|| format!("{}-first-use", e.name), str::to_string)));
         tell(FetchStep::Started)?;
         self.net.download(&e.url, &part, e.bytes, tell)?;
         let got = sha256_file(&part)?;
-        if !got.eq_ignore_ascii_case(&e.sha256) {
-            let _ = std::fs::remove_file(&part);
-            return Err(Error::Fetch(format!(
-                "zoo:{}: {} has SHA-256 {got}, not the manifest's {}: refused, nothing cached",
-                e.name, e.url, e.sha256
-            )));
-        }
-        let name = folder_name(e);
+        let first_use = self.check_digest(e, &got, &part)?;
+        let name = folder_name(e, &got);
         let staging = AtomicDir::begin(&self.root, &name)?;
         let dest = staging.path().join(&name);
         std::fs::create_dir(&dest).map_err(|err| Error::io(&dest, err))?;
@@ -183,30 +228,53 @@ impl Zoo {
             let _ = std::fs::remove_file(&part);
         })?;
         let files: Vec<CachedFile> = unpacked.into_iter().map(|u| CachedFile { path: u.path, bytes: u.bytes, sha256: u.sha256 }).collect();
-        if !dest.join(&e.path).exists() {
+        if !present(e, &dest) {
             let _ = std::fs::remove_file(&part);
             let some: Vec<_> = files.iter().take(5).map(|f| f.path.as_str()).collect();
             return Err(Error::Fetch(format!("zoo:{}: the download has no {} (it has {}…)", e.name, e.path, some.join(", "))));
         }
+        if let Some(sha256) = first_use {
+            trust::record(&self.root, trust::Trusted { name: e.name.clone(), url: e.url.clone(), sha256: sha256.clone() })?;
+            tell(FetchStep::TrustedOnFirstUse { sha256, record: trust::path(&self.root) })?;
+        }
         let about = About { entry: e.clone(), sha256: got, files, added_from: None };
         about.write_into(&dest)?;
-        staging.publish(&name)?;
+        let dir = staging.publish(&name)?;
         let _ = std::fs::remove_file(&part);
         let megabytes = about.files.iter().map(|f| f.bytes).sum::<u64>() as f64 / 1e6;
-        tell(FetchStep::Unpacked { dir: self.folder(e), megabytes })
+        tell(FetchStep::Unpacked { dir: dir.clone(), megabytes })?;
+        Ok(dir.join(&e.path))
     }
 
-    /// Hash again what the cache holds for `e`: the files that changed, went missing or were added.
+    /// Hash again what the cache holds for `e`: the files that changed, went missing or were
+    /// added; for a model no publisher pins, any copy downloaded with another digest than the
+    /// one recorded on first use (a record shared from another cache, a copy tampered with).
     pub fn verify(&self, e: &Entry) -> Result<Vec<String>> {
-        let about = self.cached(e)?.ok_or_else(|| Error::NotFound(format!("zoo:{}: not cached", e.name)))?;
-        let dir = self.folder(e);
+        let want = self.digest(e)?;
         let mut problems = Vec::new();
-        for f in &about.files {
-            match sha256_file(&dir.join(&f.path)) {
-                Ok(h) if h == f.sha256 => {}
-                Ok(_) => problems.push(format!("{}: changed", f.path)),
-                Err(_) => problems.push(format!("{}: missing", f.path)),
+        let mut any = false;
+        for dir in self.copies(&e.name)? {
+            let Some(about) = read_about(&dir.join(ABOUT))? else { continue };
+            let expected = want.as_deref().is_some_and(|w| w.eq_ignore_ascii_case(&about.sha256));
+            if !expected && e.pinned().is_some() {
+                continue; // a copy of an earlier manifest's entry: not this one
             }
+            any = true;
+            if !expected {
+                let want = want.as_deref().unwrap_or("none (no digest recorded on first use)");
+                problems.push(format!("{}: downloaded with SHA-256 {}, not {want}", dir.display(), about.sha256));
+                continue;
+            }
+            for f in &about.files {
+                match sha256_file(&dir.join(&f.path)) {
+                    Ok(h) if h == f.sha256 => {}
+                    Ok(_) => problems.push(format!("{}: changed", f.path)),
+                    Err(_) => problems.push(format!("{}: missing", f.path)),
+                }
+            }
+        }
+        if !any {
+            return Err(Error::NotFound(format!("zoo:{}: not cached", e.name)));
         }
         Ok(problems)
     }
@@ -226,7 +294,7 @@ impl Zoo {
     }
 
     /// The cached folders of `name`, whatever their hash.
-    fn copies(&self, name: &str) -> Result<Vec<PathBuf>> {
+    pub fn copies(&self, name: &str) -> Result<Vec<PathBuf>> {
         let Ok(read) = std::fs::read_dir(&self.root) else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         for d in read.flatten() {
@@ -250,8 +318,16 @@ pub(crate) fn read_about(path: &Path) -> Result<Option<About>> {
     Ok(serde_json::from_str(&text).ok())
 }
 
-fn folder_name(e: &Entry) -> String {
-    format!("{}-{}", e.name, &e.sha256[..12].to_ascii_lowercase())
+/// The cache folder of `e` downloaded with SHA-256 `digest`.
+fn folder_name(e: &Entry, digest: &str) -> String {
+    format!("{}-{}", e.name, &digest[..12].to_ascii_lowercase())
+}
+
+/// Whether `dir` holds `e`'s model: its path, or for a TF-Slim checkpoint the `.index` of a
+/// V2 prefix.
+fn present(e: &Entry, dir: &Path) -> bool {
+    let p = dir.join(&e.path);
+    p.exists() || (matches!(e.format, Format::Slim(_)) && dir.join(format!("{}.index", e.path)).is_file())
 }
 
 /// Total size of the files below `dir`.
@@ -303,13 +379,15 @@ impl Lock {
     }
 }
 
-/// The model at `path`, read as `e`'s format says.
-pub fn source(e: &Entry, path: PathBuf) -> crate::model::ModelSource {
+/// The model at `path`, read as `e`'s format says (a TF-Slim checkpoint: its architecture's
+/// built-in graph, restored from `path`).
+pub fn source(e: &Entry, path: PathBuf) -> crate::Source {
     use crate::model::ModelSource;
     match e.format {
-        Format::Meta => ModelSource::Meta(path),
-        Format::Graph => ModelSource::Graph(path),
-        Format::SavedModel => ModelSource::SavedModel(path, "serve".into()),
+        Format::Meta => crate::Source::from(ModelSource::Meta(path)),
+        Format::Graph => crate::Source::from(ModelSource::Graph(path)),
+        Format::SavedModel => crate::Source::from(ModelSource::SavedModel(path, "serve".into())),
+        Format::Slim(name) => crate::Source::arch(name).checkpoint(path),
     }
 }
 
@@ -333,11 +411,18 @@ pub fn summary(meta: &crate::MetaGraph, e: &Entry) -> Result<Vec<String>> {
         format!("graph        {} ops, TensorFlow {}", g.node.len(), meta.tensorflow_version()),
         format!("placeholders {}", placeholders.join(", ")),
     ];
+    if !meta.aliases.is_empty() {
+        // A TF-Slim net's blocks, not their every unit (`inspect` lists all).
+        let main: Vec<&str> = meta.aliases.keys().filter(|k| !k.contains("/unit_")).map(String::as_str).collect();
+        lines.push(format!("end points   {} ({} in all): {}", main.len(), meta.aliases.len(), main.join(", ")));
+    }
     let named = e.input.iter().chain(e.output.iter()).chain(e.branch.iter());
     for t in named {
-        let op = crate::tf::op_name(t);
+        let tensor = meta.resolve_name(t)?;
+        let op = crate::tf::op_name(&tensor);
         let found = g.node.iter().find(|n| n.name == op).map(|n| n.op.as_str());
-        lines.push(format!("  {t:<40} {}", found.map_or("MISSING from the graph".to_string(), |op| format!("ok ({op})"))));
+        let shown = if tensor == *t { t.clone() } else { format!("{t} = {tensor}") };
+        lines.push(format!("  {shown:<40} {}", found.map_or("MISSING from the graph".to_string(), |op| format!("ok ({op})"))));
     }
     Ok(lines)
 }
@@ -345,6 +430,28 @@ pub fn summary(meta: &crate::MetaGraph, e: &Entry) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_default_slim_entrys_branch_points_and_size_are_its_archs() {
+        let all = manifest::parse(manifest::DEFAULT, "default").unwrap();
+        let slim: Vec<&Entry> = all.iter().filter(|e| matches!(e.format, Format::Slim(_))).collect();
+        assert_eq!(slim.len(), crate::slim::names().len(), "one entry per architecture");
+        for e in slim {
+            let Format::Slim(name) = e.format else { unreachable!() };
+            let arch = crate::slim::Arch::named(name).unwrap();
+            let meta = crate::MetaGraph::from_arch(name).unwrap();
+            let ops: std::collections::HashSet<String> = meta.graph_def().unwrap().node.into_iter().map(|n| n.name).collect();
+            assert!(e.branch.len() >= 2, "{}: a default and another branch point", e.name);
+            for b in &e.branch {
+                let tensor = meta.resolve_name(b).unwrap();
+                assert!(ops.contains(crate::tf::op_name(&tensor)), "{}: branch {b} ({tensor}) is not in {name}'s graph", e.name);
+            }
+            assert_eq!(e.size.as_deref(), Some(format!("{0}x{0}", arch.size).as_str()), "{}", e.name);
+            assert_eq!(e.pinned(), None, "{}: no first-party digest is published", e.name);
+            assert!(e.url.starts_with("http://download.tensorflow.org/models/") && e.url.ends_with(".tar.gz"), "{}", e.name);
+            assert!(e.path.ends_with(".ckpt") && e.description.contains("% top-1"), "{}", e.name);
+        }
+    }
 
     #[test]
     fn a_record_of_the_previous_format_reads_and_a_newer_one_is_refused() {

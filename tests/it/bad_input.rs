@@ -547,3 +547,29 @@ fn corrupted_zoo_archives_and_manifests() {
         }
     }
 }
+
+/// The record of digests trusted on first use truncated, emptied and bit-flipped: each fetch
+/// through it succeeds (the flip kept the digest), or fails in one line.
+#[test]
+fn corrupted_trust_records() {
+    use crate::zoo::{sha256_bytes, tar_gz};
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("tiny.tgz");
+    let bytes = tar_gz("tiny");
+    std::fs::write(&archive, &bytes).unwrap();
+    let url = format!("file://{}", archive.display());
+    let manifest = tmp.path().join("m.toml");
+    let entry =
+        format!("[[model]]\nname = \"t\"\nurl = \"{url}\"\nsha256 = \"unpublished\"\nformat = \"meta\"\npath = \"tiny/tiny.ckpt.meta\"\n");
+    std::fs::write(&manifest, entry).unwrap();
+    let record = format!("{{\n  \"format\": 1,\n  \"trusted\": [\n    {{\n      \"name\": \"t\",\n      \"url\": \"{url}\",\n      \"sha256\": \"{}\"\n    }}\n  ]\n}}", sha256_bytes(&bytes));
+    for (i, (how, text, must_fail)) in corruptions(record.as_bytes(), 13).into_iter().enumerate() {
+        let cache = tmp.path().join(format!("cache{i}"));
+        std::fs::create_dir_all(&cache).unwrap();
+        std::fs::write(cache.join("trusted.json"), &text).unwrap();
+        let args = ["zoo", "fetch", "t", "--manifest", manifest.to_str().unwrap(), "--zoo-dir", cache.to_str().unwrap()];
+        if must_fail || run(&args).0 != 0 {
+            expect_error(&format!("trust record {how}"), &args, &[3, 7]);
+        }
+    }
+}

@@ -150,3 +150,17 @@ fn archive_corpus() {
         assert!(results[bad].is_err(), "{bad} is refused");
     }
 }
+
+#[test]
+fn trust_record_corpus() {
+    use tfreuse::zoo::trust::{parse, render};
+    let mut read = Vec::new();
+    for (name, data) in corpus("trust_record") {
+        let Ok(text) = std::str::from_utf8(&data) else { continue };
+        let Ok(all) = parse(text, Path::new(&name)) else { continue };
+        let again = String::from_utf8(render(all.clone()).unwrap()).unwrap();
+        assert_eq!(parse(&again, Path::new(&name)).unwrap().len(), all.len(), "{name}");
+        read.push(name);
+    }
+    assert_eq!(read, ["empty.json", "one.json"], "the seeds read, the rest are refused");
+}

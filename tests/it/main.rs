@@ -26,3 +26,4 @@ mod summary;
 mod sweep;
 mod train;
 mod zoo;
+mod zoo_slim;

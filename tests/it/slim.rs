@@ -13,7 +13,7 @@ use crate::common::*;
 
 /// The checkpoint `slim_oracle.py checkpoint ARGS` writes (prefix `DIR/model.ckpt`), made on
 /// first use under the target's temporary dir and reused by later tests and runs.
-fn checkpoint(key: &str, args: &[&str]) -> PathBuf {
+pub(crate) fn checkpoint(key: &str, args: &[&str]) -> PathBuf {
     static MAKING: Mutex<()> = Mutex::new(());
     let scripts: String =
         ["python/make_slim.py", "python/slim_oracle.py"].iter().map(|p| sha256(&root().join(p))[..12].to_string()).collect();
@@ -116,7 +116,7 @@ fn every_arch_lists_its_end_points_which_name_real_tensors() {
 }
 
 /// Two classes of 75×75 pictures (dark and light noise), 8 each.
-fn pictures(dir: &Path) {
+pub(crate) fn pictures(dir: &Path) {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     for (c, base) in [(0u8, 0u8), (1, 128)] {
