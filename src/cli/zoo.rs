@@ -156,7 +156,7 @@ pub fn exec(args: Args) -> anyhow::Result<()> {
             let (e, at) = z.add(&zoo::Adding { name, from, format, path, force })?;
             println!("zoo:{}: {} {}", e.name, e.format, at.display());
             if let (None, Some(digest)) = (e.pinned(), z.digest(&e)?) {
-                println!("zoo:{}: sha256 {digest} (no published one; recorded in {})", e.name, zoo::trust::path(&z.root).display());
+                println!("zoo:{}: sha256 {digest} (no published one; recorded in {})", e.name, z.trust_record().display());
             }
             Ok(())
         }
@@ -202,7 +202,7 @@ fn show(z: &Zoo, e: &Entry) -> anyhow::Result<()> {
     println!("[[model]]\n{}", toml::to_string(e)?.trim_end());
     if e.pinned().is_none() {
         match z.digest(e)? {
-            Some(d) => println!("# sha256 {d}, recorded on first use in {}", zoo::trust::path(&z.root).display()),
+            Some(d) => println!("# sha256 {d}, recorded on first use in {}", z.trust_record().display()),
             None => println!("# no SHA-256 published or recorded: the first fetch needs --trust-on-first-use"),
         }
     }

@@ -132,6 +132,11 @@ impl Zoo {
         }
     }
 
+    /// The file the digests trusted on first use are recorded in.
+    pub fn trust_record(&self) -> PathBuf {
+        trust::path(&self.root)
+    }
+
     /// The folder `e` is cached in once fetched (none while its digest is unknown).
     pub fn folder(&self, e: &Entry) -> Result<Option<PathBuf>> {
         Ok(self.digest(e)?.map(|h| self.root.join(folder_name(e, &h))))
