@@ -34,7 +34,7 @@ pub fn line(e: &Event) {
                 eprintln!("zoo:{name}: no published SHA-256; trusted on first use: sha256 {sha256} (recorded in {})", record.display())
             }
             FetchStep::Unpacked { dir, megabytes } => {
-                eprintln!("zoo:{name}: verified and unpacked into {} ({megabytes:.1} MB)", dir.display())
+                eprintln!("zoo:{name}: unpacked into {} ({megabytes:.1} MB)", dir.display())
             }
             FetchStep::Progress { .. } => {}
         },
