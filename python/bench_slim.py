@@ -372,7 +372,21 @@ def summarize(runs, sides):
     for c, b in (("C", "A"), ("C", "B"), ("G", "F"), ("W", "F"), ("H", "F")):
         if c in summary and b in summary:
             ratios[f"peak_rss_{c}_over_{b}"] = summary[c]["peak_rss_mb"] / summary[b]["peak_rss_mb"]
-    return summary, ratios
+    return summary, ratios, paired(runs)
+
+
+def paired(runs):
+    """The ratios of each round's own runs (the load of a noisy machine moves between rounds),
+    as pictures/s for extraction and seconds for fine-tuning."""
+    out = {}
+    for k in list(TARGETS) + ["B_over_L", "A_over_L"]:
+        c, b = k.split("_over_")
+        if c in runs and b in runs:
+            # pictures/s: b's seconds over c's; seconds: c's over b's.
+            each = [(y["seconds"] / x["seconds"]) if c in EXTRACT else (x["seconds"] / y["seconds"])
+                    for x, y in zip(runs[c], runs[b])]
+            out[k] = {"rounds": each, "median": statistics.median(each)}
+    return out
 
 
 def report(out, a):
@@ -389,7 +403,9 @@ def report(out, a):
         for k, v in ratios.items():
             op, t = TARGETS.get(k, (None, None))
             met = "-" if op is None else ("yes" if (v >= t if op == ">=" else v <= t) else "no")
-            print(f"| {k} | {v:.2f} | {f'{op} {t}' if op else '-'} | {met} |")
+            pr = out["paired_ratios"].get(k)
+            each = f" (rounds: {', '.join(f'{x:.2f}' for x in pr['rounds'])})" if pr else ""
+            print(f"| {k} | {v:.2f}{each} | {f'{op} {t}' if op else '-'} | {met} |")
     if out.get("max_abs_diff_first"):
         print(f"\nfeatures of the first {CHECK} pictures, max abs difference: {out['max_abs_diff_first']}")
     print("\ncommands (env " + " ".join(f"{k}={v}" for k, v in out["env"].items()) + "):")
@@ -450,7 +466,7 @@ def main():
                 runs[side].append(res)
         firsts = {s: np.load(os.path.join(tmp, f"{s}0.npy")) for s in "ABL" if s in sides}
         diff = {f"{s}_vs_{t}": float(np.max(np.abs(firsts[s] - firsts[t]))) for s in firsts for t in firsts if s < t}
-    summary, ratios = summarize(runs, sides)
+    summary, ratios, per_round = summarize(runs, sides)
     machine = {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version()}
     cmds = {s: " ".join(c).replace(tmp, "$TMP") for s, c in cmds.items()}
     out = {"machine": machine, "arch": ARCH, "size": SIZE, "count": a.count, "picture_side": a.side, "classes": CLASSES,
@@ -458,7 +474,7 @@ def main():
            "lr": a.lr, "weights": "random (seeded), no ImageNet weights offline",
            "env": {k: os.environ[k] for k in ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL")},
            "summary": summary, "ratios": ratios, "targets": {k: f"{o} {t}" for k, (o, t) in TARGETS.items() if o},
-           "max_abs_diff_first": diff, "runs": runs, "commands": cmds}
+           "paired_ratios": per_round, "max_abs_diff_first": diff, "runs": runs, "commands": cmds}
     os.makedirs("bench-results", exist_ok=True)
     with open("bench-results/bench_slim.json", "w") as f:
         json.dump(out, f, indent=1)
