@@ -1,7 +1,7 @@
 # tfreuse — everything a fresh machine needs, installed idempotently.
 #   make demo   the main job on the bundled fixtures and real MNIST
 #   make test   unit + integration tests (Python TF is the oracle)
-# Other targets: setup, data, build, wheel, install-check, package, bench, bench-accuracy, fuzz, fixtures, slim-graphs, reference, man, clean.
+# Other targets: setup, data, build, wheel, install-check, package, bench, bench-slim, bench-accuracy, fuzz, fixtures, slim-graphs, reference, man, clean.
 
 PYTHON  ?= python3
 VENV    := .venv
@@ -15,7 +15,7 @@ META    := fixtures/mnist_dnn/my_model_final.ckpt.meta
 # Same oneDNN setting on both sides of every exact comparison.
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup data build wheel package install-check demo test bench bench-images bench-accuracy bench-few-labels bench-defaults bench-dist fuzz fixtures slim-graphs protos reference man clean
+.PHONY: setup data build wheel package install-check demo test bench bench-images bench-slim bench-accuracy bench-few-labels bench-defaults bench-dist fuzz fixtures slim-graphs protos reference man clean
 
 setup: $(STAMP) data build
 
@@ -99,6 +99,13 @@ bench: setup
 bench-images: setup
 	$(VPY) python/bench_images.py --count 10000 --repeats 3 --onednn on
 	$(VPY) python/bench_images.py --count 10000 --repeats 3 --onednn off
+
+# TF-Slim's inception_v3 at 299x299 on 160 JPEGs (random weights, made once under
+# bench-results/slim): extraction up to PreLogits by retrain.py's way, tf.data, tfreuse and TF's own
+# kernel time as the limit; fine-tuning Mixed_7c against Python's TF-Slim loop, with and without
+# the cache; oneDNN off on every side (bench-results/bench_slim.json; docs/benchmarks.md).
+bench-slim: setup $(TSTAMP)
+	$(VPY) python/bench_slim.py --count 160 --repeats 3 --epochs 3
 
 # The book's transfer experiments, 20 epochs each (bench-results/recipes.json).
 bench-accuracy: setup

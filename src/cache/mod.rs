@@ -49,7 +49,11 @@ pub(crate) fn through_store(
     key: Vec<(String, String)>,
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<(DataSet, DiskReport)> {
-    let feature_shape = row_shape(&net.model.graph, net.cut)?;
+    let feature_shape = match (static_row_shape(&net.model.graph, net.cut)?, data.splits.values().next()) {
+        (Some(shape), _) => shape,
+        (None, Some(split)) => pictures::row_shape_by_run(net, pending(split)?)?,
+        (None, None) => row_shape(&net.model.graph, net.cut)?,
+    };
     let key = store::Key { parts: key, row_len: feature_shape.iter().product() };
     let opened = store::Store::open(root, &key)?;
     let store = &opened.store;
@@ -119,17 +123,25 @@ pub(crate) fn cache_bytes(graph: &Graph, cut: &Output, data: &DataSet) -> Result
 
 /// Shape of one row of `cut` (float32, every dimension but the batch known).
 fn row_shape(graph: &Graph, cut: &Output) -> Result<Vec<usize>> {
+    static_row_shape(graph, cut)?.ok_or_else(|| {
+        let dims = graph.tensor_shape(cut.clone()).ok().and_then(|s| crate::tf::tensors::shape_dims(&s));
+        match dims {
+            Some(dims) => Error::Invalid(format!("cannot cache {}: its shape {dims:?} is not known", name(&cut.operation))),
+            None => Error::Invalid("cannot cache a tensor of unknown rank".into()),
+        }
+    })
+}
+
+/// Shape of one row of float32 `cut` as TF's shape inference knows it; `None` when a
+/// dimension (or the rank) is open.
+fn static_row_shape(graph: &Graph, cut: &Output) -> Result<Option<Vec<usize>>> {
     let dtype = crate::tf::tensors::output_dtype(cut);
     if dtype != DataType::Float {
         return Err(Error::Invalid(format!("cannot cache {}: dtype is not float32", name(&cut.operation))));
     }
     let shape = graph.tensor_shape(cut.clone())?;
-    let dims = crate::tf::tensors::shape_dims(&shape).ok_or_else(|| Error::Invalid("cannot cache a tensor of unknown rank".into()))?;
-    dims.iter()
-        .skip(1)
-        .map(|&d| usize::try_from(d).ok())
-        .collect::<Option<Vec<usize>>>()
-        .ok_or_else(|| Error::Invalid(format!("cannot cache {}: its shape {dims:?} is not known", name(&cut.operation))))
+    let Some(dims) = crate::tf::tensors::shape_dims(&shape) else { return Ok(None) };
+    Ok(dims.iter().skip(1).map(|&d| usize::try_from(d).ok()).collect::<Option<Vec<usize>>>())
 }
 
 /// Compute `cut` for every row of `split` (feeding `x`), `batch` rows per run; one

@@ -98,6 +98,26 @@ pub fn compute_missing(
     Ok(done)
 }
 
+/// The shape of one row of the cut from one run on zeros shaped as `p`'s pictures: for a cut
+/// whose shape TF's shape inference leaves open (a TF-Slim net takes any height and width).
+pub fn row_shape_by_run(net: &Net, p: &Pending) -> Result<Vec<usize>> {
+    let shape = p.opts.preprocess.feature_shape();
+    let input = InputShape::of(&net.model.graph, net.x)?;
+    let row_dims = input.row_dims(Role::Input, &shape)?;
+    let rows = input.fixed_batch().unwrap_or(1);
+    let data = vec![0u8; rows * shape.iter().product::<usize>()];
+    let split = Split { x: Features::U8 { data, scale: p.scale }, y: vec![0; rows], feature_shape: shape };
+    let xt = split.tensor(0, rows, crate::tf::tensors::output_dtype(net.x), &row_dims)?;
+    let mut args = SessionRunArgs::new();
+    xt.feed(&mut args, &net.x.operation, net.x.index);
+    net.flags.add_to(&mut args);
+    let tok = args.request_fetch(&net.cut.operation, net.cut.index);
+    net.model.gate.check(&[&net.cut.operation], &net.flags.fed(&[net.x]))?;
+    net.model.session.run(&mut args)?;
+    let t: Tensor<f32> = args.fetch(tok)?;
+    Ok(t.dims().iter().skip(1).map(|&d| d as usize).collect())
+}
+
 /// One run of the cut on decoded pictures; their rows go to `seg`. Returns the seconds TF took.
 fn run_batch(net: &Net, p: &Pending, pictures: &[(usize, Vec<u8>)], shape: &[usize], row_dims: &[usize], seg: &mut Segment) -> Result<f64> {
     if pictures.is_empty() {

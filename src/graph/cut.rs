@@ -60,6 +60,9 @@ pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<Stri
             }
         }
     }
+    if let Some(lowest) = dominating(&frontier, &x_name) {
+        frontier = vec![lowest];
+    }
     match frontier.as_slice() {
         [] => Err("nothing between the input and the loss is frozen".into()),
         [one] if name(&one.operation) == x_name => Err("the first layer trains, so nothing below it is frozen".into()),
@@ -73,6 +76,36 @@ pub fn find_cut(graph: &Graph, x: &Output, loss: &Output, trained: &HashSet<Stri
             many.iter().map(|o| format!("{}:{}", name(&o.operation), o.index)).collect::<Vec<_>>().join(", ")
         )),
     }
+}
+
+/// The frontier tensor through which `x` reaches every other one, when there is one: the
+/// others are then computed from it (as a parameterless pool beside the convolutions of an
+/// Inception block, on the block's input), so it alone is the cut.
+fn dominating(frontier: &[Output], x_name: &str) -> Option<Output> {
+    if frontier.len() < 2 {
+        return None;
+    }
+    let through = |t: &Output, from: &Output| {
+        let mut seen = HashSet::new();
+        let mut stack = vec![from.operation.clone()];
+        while let Some(op) = stack.pop() {
+            let n = name(&op);
+            if n == x_name {
+                return false;
+            }
+            if !seen.insert(n) {
+                continue;
+            }
+            for i in 0..op.num_inputs() {
+                let (up, index) = op.input(i);
+                if !(name(&up) == name(&t.operation) && index as i32 == t.index) {
+                    stack.push(up);
+                }
+            }
+        }
+        true
+    };
+    frontier.iter().find(|t| frontier.iter().all(|f| std::ptr::eq(*t, f) || through(t, f))).cloned()
 }
 
 /// Ops that only move or relabel their input: a cut with nothing else below it (a cast or

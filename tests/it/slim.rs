@@ -228,3 +228,42 @@ fn wrong_checkpoints_fail_in_one_line_naming_the_variable() {
     let e = fails(&["run", "--arch", "inception_v4", "--checkpoint", good.to_str().unwrap(), "--fetch", "input:0"], 2);
     assert!(e.contains("--arch inception_v4: not a TF-Slim architecture tfreuse knows (known: inception_v1, inception_v3,"), "{e}");
 }
+
+/// The top Inception block trained on cached features: the frozen part reaches Mixed_7c through
+/// Mixed_7b and the pool its Branch_3 computes from it alone, so Mixed_7b is the cut; at a free
+/// picture size its shape comes from one run. The losses are the uncached run's.
+#[test]
+fn the_top_inception_block_trains_on_cached_features_as_without() {
+    let fetches = ["InceptionV3/Logits", "InceptionV3/PreLogits"];
+    let ckpt = oracle_checkpoint("inception_v3", "2,299,299", &fetches, &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    pictures(&tmp.path().join("pics"));
+    let data = format!("images:{}", tmp.path().join("pics").display());
+    let losses = |cached: bool| {
+        let log = tmp.path().join(format!("log{cached}.jsonl"));
+        let cache = tmp.path().join("cache");
+        let mut args = vec!["train", "--arch", "inception_v3", "--checkpoint", ckpt.to_str().unwrap(), "--data", &data];
+        args.extend(["--resize", "75x75", "--branch-from", "InceptionV3/Mixed_7c", "--new-layers", "gap,2"]);
+        args.extend(["--freeze-below", "InceptionV3/Mixed_7b", "--optimizer", "sgd", "--lr", "0.001", "--epochs", "2"]);
+        args.extend(["--batch-size", "4", "--no-shuffle", "--json", log.to_str().unwrap()]);
+        if cached {
+            args.extend(["--cache-frozen", "--cache-dir", cache.to_str().unwrap()]);
+        }
+        ok(&args);
+        let events: Vec<serde_json::Value> = std::fs::read_to_string(&log).unwrap().lines().map(json).collect();
+        let setup = events.iter().find(|e| e["event"] == "setup").expect("a setup event");
+        let trained: Vec<&str> = setup["trained"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+        assert_eq!(trained.len(), 20, "{trained:?}");
+        assert!(trained.iter().all(|v| v.starts_with("InceptionV3/Mixed_7c/") || v.starts_with("new_")), "{trained:?}");
+        if cached {
+            let disk = events.iter().find(|e| e["event"] == "disk_cache").expect("a disk_cache event");
+            assert_eq!(disk["tensor"], "new_stop_gradient:0", "{disk}");
+        }
+        events.iter().filter(|e| e["event"] == "epoch").map(|e| e["train_loss"].as_f64().unwrap()).collect::<Vec<_>>()
+    };
+    let (plain, cached) = (losses(false), losses(true));
+    assert_eq!(plain.len(), 2);
+    for (a, b) in plain.iter().zip(&cached) {
+        assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0), "uncached {plain:?} vs cached {cached:?}");
+    }
+}
