@@ -246,8 +246,9 @@ fn the_top_inception_block_trains_on_cached_features_as_without() {
         args.extend(["--resize", "75x75", "--branch-from", "InceptionV3/Mixed_7c", "--new-layers", "gap,2"]);
         args.extend(["--freeze-below", "InceptionV3/Mixed_7b", "--optimizer", "sgd", "--lr", "0.001", "--epochs", "2"]);
         args.extend(["--batch-size", "4", "--no-shuffle", "--json", log.to_str().unwrap()]);
+        let out = tmp.path().join("v3.ckpt");
         if cached {
-            args.extend(["--cache-frozen", "--cache-dir", cache.to_str().unwrap()]);
+            args.extend(["--cache-frozen", "--cache-dir", cache.to_str().unwrap(), "--out", out.to_str().unwrap()]);
         }
         ok(&args);
         let events: Vec<serde_json::Value> = std::fs::read_to_string(&log).unwrap().lines().map(json).collect();
@@ -266,4 +267,19 @@ fn the_top_inception_block_trains_on_cached_features_as_without() {
     for (a, b) in plain.iter().zip(&cached) {
         assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0), "uncached {plain:?} vs cached {cached:?}");
     }
+    // What was trained on cached features is a whole model: Python imports the saved .meta
+    // and computes tfreuse's logits from pictures.
+    let x = tmp.path().join("x.npy");
+    ndarray_npy::write_npy(
+        &x,
+        &ndarray::Array4::<f32>::from_shape_fn((2, 75, 75, 3), |(n, h, w, c)| ((n * 5 + h * 3 + w + c) % 13) as f32 / 6.0 - 1.0),
+    )
+    .unwrap();
+    let meta = format!("{}.meta", tmp.path().join("v3.ckpt").display());
+    let (ours, theirs) = (tmp.path().join("ours.npz"), tmp.path().join("theirs.npz"));
+    let feed = format!("input={}", x.display());
+    ok(&["run", "--meta", &meta, "--feed", &feed, "--fetch", "new_outputs/BiasAdd:0", "--out", ours.to_str().unwrap()]);
+    let feed = format!("input:0={}", x.display());
+    oracle(&["run", "--meta", &meta, "--feed", &feed, "--fetch", "new_outputs/BiasAdd:0", "--out", theirs.to_str().unwrap()]);
+    assert_eq!(arrays(&ours)[0].1, arrays(&theirs)[0].1, "tfreuse and Python differ on the trained inception_v3");
 }
