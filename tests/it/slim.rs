@@ -96,6 +96,13 @@ fn resnets_equal_tf_slims_and_a_v1_checkpoint_restores() {
 }
 
 #[test]
+fn vgg_16_logits_and_pool5_equal_tf_slims() {
+    // 138 M parameters: a 553 MB checkpoint, one picture (vgg_16 takes 224×224 only).
+    let fetches = ["vgg_16/fc8", "vgg_16/pool5"];
+    same_as_python("vgg_16", &oracle_checkpoint("vgg_16", "1,224,224", &fetches, &[]), &fetches);
+}
+
+#[test]
 fn every_arch_lists_its_end_points_which_name_real_tensors() {
     for name in tfreuse::slim::names() {
         let meta = tfreuse::MetaGraph::from_arch(name).unwrap();
@@ -107,7 +114,7 @@ fn every_arch_lists_its_end_points_which_name_real_tensors() {
         assert!(meta.saver_def().is_some(), "{name}");
         tfreuse::data::scale::Scale::parse(&tfreuse::slim::Arch::named(name).unwrap().scale_spec()).unwrap();
     }
-    // vgg_16 (138M parameters) only imports: no checkpoint is made for it.
+    // Without a checkpoint, inspect says which flag is missing and lists the graph's end points.
     let err = String::from_utf8(tfreuse(&["inspect", "--arch", "vgg_16", "--json"]).stderr).unwrap();
     assert!(err.contains("--checkpoint"), "{err}");
     let rep = json(&ok(&["inspect", "--arch", "vgg_16", "--json"]));
