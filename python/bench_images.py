@@ -137,7 +137,7 @@ def spawn(cmd):
         p.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         out.seek(0), err.seek(0)
         if status != 0:
-            sys.exit(f"bench_images: {' '.join(cmd)} failed:\n{err.read().decode()[-3000:]}")
+            sys.exit(f"{os.path.basename(sys.argv[0])}: {' '.join(cmd)} failed:\n{err.read().decode()[-3000:]}")
         return out.read().decode(), wall, usage.ru_maxrss / 1024
 
 

@@ -37,7 +37,6 @@ same on every side (--onednn, default off, as the other exact benches).
     .venv/bin/python python/bench_slim.py [--count 160] [--repeats 3] [--epochs 3] [--sides A,B,C,L,F,G,W,H]
 """
 import argparse
-import glob
 import json
 import os
 import platform
@@ -51,6 +50,9 @@ import time
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_images import cpu_name, picture_paths, spawn  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "tfreuse")
@@ -88,10 +90,6 @@ def make_pictures(folder, count, side):
         with open(os.path.join(folder, str(y[i]), f"{i:05d}.jpg"), "wb") as f:
             f.write(tf.io.encode_jpeg(rgb, quality=90).numpy())
 
-
-def picture_paths(folder):
-    """The pictures, ordered by file name (the MNIST index: classes interleaved)."""
-    return sorted(glob.glob(os.path.join(folder, "[0-9]", "*.jpg")), key=os.path.basename)
 
 
 def labels_of(paths):
@@ -276,19 +274,6 @@ def checkpoint(a):
                     "--seed", str(a.seed)], check=True)
 
 
-def spawn(cmd):
-    """Run a command; returns (its stdout, wall seconds, peak RSS in MB)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=os.environ.copy())
-        _, status, usage = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - start
-        p.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        out.seek(0), err.seek(0)
-        if status != 0:
-            sys.exit(f"bench_slim: {' '.join(cmd)} failed:\n{err.read().decode()[-3000:]}")
-        return out.read().decode(), wall, usage.ru_maxrss / 1024
-
 
 def tfreuse_cmd(a, side, cache_dir, log):
     """C: extraction up to PreLogits; G, H: Mixed_7c and a new logits layer trained, the rest frozen."""
@@ -333,13 +318,6 @@ def run_side(side, a, tmp, round_):
         r["seconds"] = sum(r["epoch_seconds"]) + (disk["seconds"] if disk else 0.0)
     return r, cmd
 
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor()
 
 
 TARGETS = {"C_over_L": (">=", 0.9), "C_over_A": (">=", 3.0), "C_over_B": (">=", 1.0),

@@ -48,6 +48,13 @@ pub fn fails(args: &[&str], code: i32) -> String {
     failed(tfreuse(args), code, args)
 }
 
+/// `out` of a run of `args` succeeded: its stdout and stderr.
+pub fn succeeded(out: Output, args: &[&str]) -> (String, String) {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "tfreuse {args:?}: {err}");
+    (String::from_utf8(out.stdout).unwrap(), err)
+}
+
 /// `out` of a run of `args` failed with `code` and one error line, no panic; its stderr.
 pub fn failed(out: Output, code: i32, args: &[&str]) -> String {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();

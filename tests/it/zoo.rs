@@ -54,10 +54,7 @@ impl Zoo {
     }
 
     fn ok(&self, args: &[&str]) -> (String, String) {
-        let out = self.run(args);
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "tfreuse {args:?}: {err}");
-        (String::from_utf8(out.stdout).unwrap(), err)
+        succeeded(self.run(args), args)
     }
 
     fn fails(&self, args: &[&str], code: i32) -> String {
