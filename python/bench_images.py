@@ -80,16 +80,22 @@ def side_a(paths):
         tf1.train.import_meta_graph(META).restore(sess, CKPT)
         jpeg_data = tf1.placeholder(tf.string, name="DecodeJPGInput")
         decoded = resize(tf.expand_dims(tf.io.decode_jpeg(jpeg_data, channels=3), 0))
-        first = []
-        start = time.perf_counter()
-        for path in paths:
-            with open(path, "rb") as f:
-                image_data = f.read()
-            resized = sess.run(decoded, {jpeg_data: image_data})
-            features = np.squeeze(sess.run(CUT, {INPUT: resized}))
-            if len(first) < CHECK:
-                first.append(features)
-        return time.perf_counter() - start, np.stack(first)
+        return per_picture(sess, paths, jpeg_data, decoded, lambda resized: sess.run(CUT, {INPUT: resized}), CHECK)
+
+
+def per_picture(sess, paths, jpeg_data, decoded, features_of, check):
+    """retrain.py's loop: read a JPEG, one run to decode and resize it, `features_of` for the
+    features; (seconds, the first `check` pictures' features)."""
+    first = []
+    start = time.perf_counter()
+    for path in paths:
+        with open(path, "rb") as f:
+            image_data = f.read()
+        resized = sess.run(decoded, {jpeg_data: image_data})
+        features = np.squeeze(features_of(resized))
+        if len(first) < check:
+            first.append(features)
+    return time.perf_counter() - start, np.stack(first)
 
 
 def side_b(paths):
@@ -104,18 +110,25 @@ def side_b(paths):
         batch = tf1.data.make_one_shot_iterator(ds).get_next()
         tf1.train.import_meta_graph(META, input_map={INPUT: batch}).restore(sess, CKPT)
         pool2 = sess.graph.get_tensor_by_name(CUT)
-        first, n = None, 0
-        start = time.perf_counter()
-        while True:
-            try:
-                features = sess.run(pool2)
-            except tf.errors.OutOfRangeError:
-                break
-            first = features[:CHECK] if first is None else first
-            n += len(features)
-        seconds = time.perf_counter() - start
-        assert n == len(paths), (n, len(paths))
-        return seconds, first
+        return drain(sess, pool2, len(paths), CHECK)
+
+
+def drain(sess, fetch, count, check):
+    """Run `fetch` until its pipeline ends (it must give `count` rows); (seconds, the first
+    `check` rows)."""
+    import tensorflow as tf
+    first, n = None, 0
+    start = time.perf_counter()
+    while True:
+        try:
+            features = sess.run(fetch)
+        except tf.errors.OutOfRangeError:
+            break
+        first = features[:check] if first is None else first
+        n += len(features)
+    seconds = time.perf_counter() - start
+    assert n == count, (n, count)
+    return seconds, first
 
 
 def child(side, a):

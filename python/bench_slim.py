@@ -52,7 +52,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_images import cpu_name, picture_paths, spawn  # noqa: E402
+from bench_images import cpu_name, drain, per_picture, picture_paths, spawn  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "tfreuse")
@@ -141,16 +141,8 @@ def side_a(paths, a):
         restore(sess, a)
         jpeg_data = tf1.placeholder(tf.string, name="DecodeJPGInput")
         decoded = preprocess(tf.expand_dims(tf.io.decode_jpeg(jpeg_data, channels=3), 0))
-        first = []
-        start = time.perf_counter()
-        for path in paths:
-            with open(path, "rb") as f:
-                image_data = f.read()
-            resized = sess.run(decoded, {jpeg_data: image_data})
-            features = np.squeeze(sess.run(bottleneck, {x: resized}))
-            if len(first) < CHECK:
-                first.append(features)
-        return time.perf_counter() - start, np.stack(first), None
+        seconds, first = per_picture(sess, paths, jpeg_data, decoded, lambda resized: sess.run(bottleneck, {x: resized}), CHECK)
+        return seconds, first, None
 
 
 def side_b(paths, a):
@@ -165,18 +157,8 @@ def side_b(paths, a):
         batch = tf1.data.make_one_shot_iterator(ds).get_next()
         bottleneck = net(batch)[PRELOGITS]
         restore(sess, a)
-        first, n = None, 0
-        start = time.perf_counter()
-        while True:
-            try:
-                features = sess.run(bottleneck)
-            except tf.errors.OutOfRangeError:
-                break
-            first = features[:CHECK].reshape(-1, 2048) if first is None else first
-            n += len(features)
-        seconds = time.perf_counter() - start
-        assert n == len(paths), (n, len(paths))
-        return seconds, first, None
+        seconds, first = drain(sess, bottleneck, len(paths), CHECK)
+        return seconds, first.reshape(-1, 2048), None
 
 
 def kernel_seconds(run_metadata):

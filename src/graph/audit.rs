@@ -214,7 +214,7 @@ pub fn reaches(graph: &GraphDef, saver: Option<&SaverDef>, registry: &BTreeSet<S
 }
 
 /// The op types `tf.train.Saver` builds.
-const SAVER_OPS: &[&str] = &["Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice", "MergeV2Checkpoints"];
+pub(crate) const SAVER_OPS: &[&str] = &["Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice", "MergeV2Checkpoints"];
 
 /// The name scopes (`save/`) of the saver's restore op and save tensor.
 fn saver_scopes(s: &SaverDef) -> Vec<String> {

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::proto::{attr_value, FunctionDef, GraphDef, NodeDef};
+use crate::tf::op_name;
 
 /// Ops a checkpoint path passes through: pure functions of strings and constants (TF2's
 /// saver picks its temporary suffix with `StaticRegexFullMatch` and `Select`).
@@ -29,12 +30,6 @@ const PLUMBING: &[&str] = &[
 const SAVER_BODY: &[&str] =
     &["RestoreV2", "SaveV2", "MergeV2Checkpoints", "AssignVariableOp", "ReadVariableOp", "DisableCopyOnRead", "NoOp"];
 
-/// The node of a graph input name (`node:1`, `^node`).
-fn node_of(input: &str) -> &str {
-    let input = input.trim_start_matches('^');
-    input.rsplit_once(':').map_or(input, |(n, _)| n)
-}
-
 /// Whether saver op `n`'s path (input 0) comes from node `filename` through plumbing and
 /// constants only.
 pub(crate) fn prefix_from(n: &NodeDef, filename: &str, by_name: &BTreeMap<&str, &NodeDef>) -> bool {
@@ -43,7 +38,7 @@ pub(crate) fn prefix_from(n: &NodeDef, filename: &str, by_name: &BTreeMap<&str, 
 
 /// Whether graph tensor `input` comes from node `filename` through plumbing and constants.
 fn from_filename(input: &str, filename: &str, by_name: &BTreeMap<&str, &NodeDef>) -> bool {
-    let mut stack = vec![node_of(input)];
+    let mut stack = vec![op_name(input)];
     let (mut seen, mut reached) = (HashSet::new(), false);
     while let Some(s) = stack.pop() {
         let Some(node) = by_name.get(s).filter(|_| seen.insert(s)) else { continue };
@@ -51,7 +46,7 @@ fn from_filename(input: &str, filename: &str, by_name: &BTreeMap<&str, &NodeDef>
             return false;
         }
         reached |= s == filename;
-        stack.extend(node.input.iter().filter(|i| !i.starts_with('^')).map(|i| node_of(i)));
+        stack.extend(node.input.iter().filter(|i| !i.starts_with('^')).map(|i| op_name(i)));
     }
     reached
 }

@@ -19,9 +19,10 @@ use std::sync::Mutex;
 use tensorflow::{Operation, Output};
 
 use crate::error::{Error, Result, Role};
-use crate::graph::audit::{reaches, Class, Reach};
+use crate::graph::audit::{reaches, Class, Reach, SAVER_OPS};
 use crate::graph::saver_path::{prefix_from, saver_call};
 use crate::proto::{attr_value, GraphDef, NodeDef, SaverDef};
+use crate::tf::op_name;
 
 /// What may run of one imported graph.
 #[derive(Debug, Default)]
@@ -50,7 +51,7 @@ impl Gate {
     /// loaded TensorFlow knows.
     pub fn new(path: &Path, graph: &GraphDef, saver: Option<&SaverDef>, registry: &BTreeSet<String>) -> Gate {
         let mut gate = Gate { path: path.to_path_buf(), ..Default::default() };
-        gate.filename = saver.map(|s| node_of(&s.filename_tensor_name).to_string());
+        gate.filename = saver.map(|s| op_name(&s.filename_tensor_name).to_string());
         let by_name: BTreeMap<&str, &NodeDef> = graph.node.iter().map(|n| (n.name.as_str(), n)).collect();
         let mut in_functions = BTreeMap::new();
         for r in reaches(graph, saver, registry) {
@@ -67,7 +68,7 @@ impl Gate {
                 None => drop(gate.refused.insert(r.node.clone(), r)),
             }
         }
-        let own = saver.map(|s| [s.restore_op_name.as_str(), node_of(&s.save_tensor_name)]).unwrap_or_default();
+        let own = saver.map(|s| [s.restore_op_name.as_str(), op_name(&s.save_tensor_name)]).unwrap_or_default();
         for (node, r) in function_calls(graph, in_functions) {
             let filename = gate.filename.as_deref().filter(|_| own.contains(&node.as_str()));
             if filename.is_some_and(|f| saver_call(by_name[node.as_str()], f, graph, &by_name)) {
@@ -157,12 +158,7 @@ impl Gate {
 
 /// Whether `r` is a checkpoint read or write (what a TF2 saver function holds).
 fn checkpoint_op(r: &Reach) -> bool {
-    matches!(r.op.as_str(), "RestoreV2" | "SaveV2" | "MergeV2Checkpoints")
-}
-
-/// `node` of a tensor name `node:0`.
-fn node_of(tensor: &str) -> &str {
-    tensor.rsplit_once(':').map_or(tensor, |(n, _)| n)
+    SAVER_OPS.contains(&r.op.as_str())
 }
 
 fn name(op: &Operation) -> String {

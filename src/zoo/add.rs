@@ -101,10 +101,9 @@ impl Zoo {
     /// The record written, the old copies removed (with `--force`), the new one renamed in.
     fn publish(&self, a: &Adding, entry: Entry, sha256: String, files: Vec<CachedFile>, from: &Path, staging: &AtomicDir) -> Result<(Entry, PathBuf)> {
         let incoming = staging.path().join("incoming");
-        let about_sha = sha256.clone();
+        let folder = folder_name(&entry, &sha256);
         let about = About { entry: entry.clone(), sha256, files, added_from: Some(from.display().to_string()) };
         about.write_into(&incoming)?;
-        let folder = folder_name(&entry, &about_sha);
         std::fs::rename(&incoming, staging.path().join(&folder)).map_err(|e| Error::io(&incoming, e))?;
         let _lock = Lock::take(&self.root.join(format!(".{folder}.lock")), &mut |_| Ok(()))?;
         if a.force {
